@@ -1,0 +1,50 @@
+// The typed commands of spawnbot's platform-neutral grammar; the parser (grammar.ts) makes them.
+
+/** A host given with `--host user@host[:port]` for the `ssh` cloud. */
+export interface HostSpec {
+  user: string;
+  host: string;
+  port: number;
+}
+
+export interface SpawnCommand {
+  kind: "spawn";
+  agent: string;
+  cloud: string;
+  model?: string;
+  name?: string;
+  size?: string;
+  zone?: string;
+  /** Optional setup steps by name; [] when `--steps ""` disables all. */
+  steps?: string[];
+  prompt?: string;
+  /** Time to live in milliseconds, from `--ttl 2h`. */
+  ttlMs?: number;
+  dryRun: boolean;
+  host?: HostSpec;
+}
+
+export type ListScope = "channel" | "mine" | "all";
+
+export type Command =
+  | SpawnCommand
+  | { kind: "list"; scope: ListScope; filter?: string }
+  | { kind: "status"; target: string }
+  | { kind: "delete"; target: string }
+  | { kind: "connect"; target: string }
+  | { kind: "prefs-show" }
+  | { kind: "prefs-model-set"; agent: string; model: string }
+  | { kind: "prefs-model-clear"; agent: string }
+  | { kind: "keys-list" }
+  | { kind: "keys-add"; publicKey: string }
+  | { kind: "keys-remove"; fingerprint: string }
+  | { kind: "agents" }
+  | { kind: "clouds" }
+  | { kind: "help"; topic?: string };
+
+export type CommandKind = Command["kind"];
+
+/** What the parser answers: a command, or a one-line error with the usage line to show under it. */
+export type ParseResult =
+  | { ok: true; command: Command }
+  | { ok: false; error: string; usage: string };
