@@ -1,0 +1,48 @@
+// The shape of one agent's knowledge: how to install, configure, launch and reach it.
+// Each agent is one small data entry in catalog.ts; the pipeline interprets these fields.
+
+/** What cloud-init installs before the agent (spawn's tiers). */
+export type AgentTier = "minimal" | "node" | "bun" | "full";
+
+/**
+ * Templates may use these placeholders, substituted by the pipeline:
+ *   {model}   the OpenRouter model id in effect (already validated: [A-Za-z0-9_.:/-] only)
+ *   {token}   a per-spawn random token (dashboards that need one)
+ * The API key is never substituted into a template: agents read it from ~/.spawnrc.
+ */
+export interface AgentConfigFile {
+  /** Path relative to the home directory. */
+  path: string;
+  mode: number;
+  content: string;
+}
+
+export interface AgentSpec {
+  key: string;
+  name: string;
+  description: string;
+  tier: AgentTier;
+  /** Smallest server that runs it well, in GiB of memory (OpenClaw OOMs on 2 GB, spawn #2931). */
+  minMemoryGb: number;
+  /** Binary the install must leave on PATH; checked before and after install. */
+  binary: string;
+  /** Shell command run in bash with ~/.spawnrc sourced; `$NPM_PREFIX_FLAG` is set for npm installs. */
+  install: string;
+  /** How long the install may take before it is abandoned. */
+  installTimeoutMs: number;
+  /** Extra variables for ~/.spawnrc; the value "{apiKey}" stands for the OpenRouter key, "{model}" for the model. */
+  env: Record<string, string>;
+  configFiles: AgentConfigFile[];
+  /** Interactive launch command, run inside the restart loop in tmux. */
+  launch: string;
+  /** Non-interactive command; the prompt arrives as "$SPAWN_PROMPT" (never interpolated). */
+  promptCommand?: string;
+  /** Daemons to start before the launch (dashboards, gateways); run detached. */
+  preLaunch?: string;
+  dashboard?: { port: number; path: string };
+  defaultModel: string;
+  /** One line telling how the model reaches this agent, shown by `agents` and `status`. */
+  modelWiring: string;
+  /** Optional setup steps this agent understands beyond the shared ones. */
+  steps?: string[];
+}

@@ -1,0 +1,183 @@
+// A RemoteHost over one ssh2 connection: commands, SFTP writes and port forwards share it.
+// The host key is pinned on first contact (trust on first use); a changed key is refused.
+import { createHash } from "node:crypto";
+import net from "node:net";
+import path from "node:path/posix";
+import ssh2 from "ssh2";
+import type { Client as SshClient, ClientChannel, SFTPWrapper } from "ssh2";
+import { shellQuote } from "../shell.js";
+import { CommandTimeoutError, HostAuthError, HostKeyChangedError, HostUnreachableError } from "./errors.js";
+import { appendCapped, type PortForward, type RemoteHost, type RunOptions, type RunResult } from "./types.js";
+
+const { Client } = ssh2;
+
+/** Seconds between SSH keepalives and how many may go unanswered (OpenSSH's ServerAlive*). */
+const KEEPALIVE_INTERVAL_MS = 15_000;
+const KEEPALIVE_COUNT_MAX = 3;
+/** How long one handshake may take (a booting VM can be slow to answer). */
+const HANDSHAKE_TIMEOUT_MS = 20_000;
+const DEFAULT_COMMAND_TIMEOUT_MS = 300_000;
+
+export interface SshTarget {
+  host: string;
+  port: number;
+  user: string;
+}
+
+export interface SshAuth {
+  /** The bot's private key, OpenSSH format. */
+  privateKey: string;
+  /** The bot's public key line, shown to the user when a host refuses it. */
+  publicKey: string;
+  /** "ssh-ed25519 AAAA…" pinned at first contact; absent on first contact. */
+  pinnedHostKey?: string;
+}
+
+export function describeTarget(t: SshTarget): string {
+  return `${t.user}@${t.host}:${t.port}`;
+}
+
+/** A host key as "type base64", read from the raw key blob the server presented. */
+export function hostKeyLine(blob: Buffer): string {
+  const typeLen = blob.readUInt32BE(0);
+  const type = blob.subarray(4, 4 + typeLen).toString("ascii");
+  return `${type} ${blob.toString("base64")}`;
+}
+
+/** SHA256 fingerprint as `ssh-keygen -lf` prints it. */
+export function fingerprintOf(keyLine: string): string {
+  const b64 = keyLine.split(" ")[1] ?? "";
+  return `SHA256:${createHash("sha256").update(Buffer.from(b64, "base64")).digest("base64").replace(/=+$/, "")}`;
+}
+
+export class SshHost implements RemoteHost {
+  private sftpSession: Promise<SFTPWrapper> | undefined;
+
+  private constructor(
+    private readonly client: SshClient,
+    readonly target: SshTarget,
+    /** The host key seen on this connection ("type base64"). */
+    readonly hostKey: string,
+  ) {}
+
+  /** One connection attempt. Throws HostKeyChangedError, HostAuthError or HostUnreachableError. */
+  static connect(target: SshTarget, auth: SshAuth): Promise<SshHost> {
+    return new Promise((resolve, reject) => {
+      const client = new Client();
+      let seenKey = "";
+      let keyMismatch = false;
+      client.once("ready", () => {
+        client.removeAllListeners("error");
+        client.on("error", () => undefined); // later errors surface through the calls that hit them
+        resolve(new SshHost(client, target, seenKey));
+      });
+      client.once("error", (err: Error & { level?: string; code?: string }) => {
+        client.end();
+        if (keyMismatch) reject(new HostKeyChangedError(describeTarget(target), fingerprintOf(auth.pinnedHostKey ?? ""), fingerprintOf(seenKey)));
+        else if (err.level === "client-authentication") reject(new HostAuthError(describeTarget(target), auth.publicKey));
+        else reject(new HostUnreachableError(describeTarget(target), err.code ?? err.message));
+      });
+      client.connect({
+        host: target.host,
+        port: target.port,
+        username: target.user,
+        privateKey: auth.privateKey,
+        readyTimeout: HANDSHAKE_TIMEOUT_MS,
+        keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+        keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+        hostVerifier: (key: Buffer) => {
+          seenKey = hostKeyLine(key);
+          keyMismatch = auth.pinnedHostKey !== undefined && auth.pinnedHostKey !== seenKey;
+          return !keyMismatch;
+        },
+      });
+    });
+  }
+
+  run(command: string, opts: RunOptions = {}): Promise<RunResult> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    return new Promise((resolve, reject) => {
+      // bash, whatever the login shell is: our commands use bash syntax.
+      this.client.exec(`bash -c ${shellQuote(command)}`, (err, channel: ClientChannel) => {
+        if (err) return reject(new HostUnreachableError(describeTarget(this.target), err.message));
+        let stdout = "";
+        let stderr = "";
+        const timer = setTimeout(() => {
+          channel.close();
+          reject(new CommandTimeoutError("a remote command", timeoutMs));
+        }, timeoutMs);
+        channel.on("data", (d: Buffer) => {
+          stdout = appendCapped(stdout, d.toString("utf8"));
+          opts.onOutput?.(d.toString("utf8"));
+        });
+        channel.stderr.on("data", (d: Buffer) => {
+          stderr = appendCapped(stderr, d.toString("utf8"));
+          opts.onOutput?.(d.toString("utf8"));
+        });
+        channel.on("close", (code: number | null, signal?: string) => {
+          clearTimeout(timer);
+          resolve({ code: code ?? (signal ? 128 : 255), stdout, stderr });
+        });
+      });
+    });
+  }
+
+  async writeFile(file: string, content: string, mode: number): Promise<void> {
+    const rel = file.replace(/^~\//, "");
+    const dir = path.dirname(rel);
+    if (dir !== ".") {
+      const made = await this.run(`mkdir -p ${shellQuote(dir)}`);
+      if (made.code !== 0) throw new Error(`cannot create ${dir} on ${describeTarget(this.target)}: ${made.stderr.trim()}`);
+    }
+    const sftp = await this.sftp();
+    // Tighten an existing file's mode before the new (possibly secret) content lands in it:
+    // SFTP's open mode applies only to new files.
+    await new Promise<void>((res) => sftp.chmod(rel, mode, () => res()));
+    await new Promise<void>((res, rej) => sftp.writeFile(rel, content, { mode }, (e) => (e ? rej(e) : res())));
+    await new Promise<void>((res, rej) => sftp.chmod(rel, mode, (e) => (e ? rej(e) : res())));
+  }
+
+  async forwardPort(remotePort: number): Promise<PortForward> {
+    const server = net.createServer((socket) => {
+      this.client.forwardOut("127.0.0.1", 0, "127.0.0.1", remotePort, (err, channel) => {
+        if (err) return socket.destroy();
+        socket.pipe(channel).pipe(socket);
+        socket.on("error", () => channel.close());
+        channel.on("error", () => socket.destroy());
+      });
+    });
+    await new Promise<void>((res) => server.listen(0, "127.0.0.1", () => res()));
+    const localPort = (server.address() as net.AddressInfo).port;
+    return { localPort, close: () => new Promise((res) => server.close(() => res())) };
+  }
+
+  async close(): Promise<void> {
+    this.client.end();
+  }
+
+  private sftp(): Promise<SFTPWrapper> {
+    this.sftpSession ??= new Promise((res, rej) => this.client.sftp((e, s) => (e ? rej(e) : res(s))));
+    return this.sftpSession;
+  }
+}
+
+export interface RetryPolicy {
+  attempts: number;
+  /** First delay; doubles after each failure up to maxDelayMs. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** Connect with backoff while the host is unreachable; refusals (key, auth) are final at once. */
+export async function connectWithRetry(target: SshTarget, auth: SshAuth, policy: RetryPolicy, signal?: AbortSignal): Promise<SshHost> {
+  let delay = policy.baseDelayMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await SshHost.connect(target, auth);
+    } catch (err) {
+      if (!(err instanceof HostUnreachableError) || attempt >= policy.attempts || signal?.aborted) throw err;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, policy.maxDelayMs);
+  }
+}
