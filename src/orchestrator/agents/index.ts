@@ -1,0 +1,3 @@
+// The agent catalog's door.
+export { AGENTS } from "./catalog.js";
+export type { AgentSpec, AgentTier, AgentConfigFile } from "./types.js";

@@ -1,0 +1,129 @@
+// The orchestrator's door: start runs, cancel them, tear down and probe spawns. The bot core
+// talks to nothing else in this folder.
+import type { AgentSpec } from "./agents/types.js";
+import type { Cloud, ServerInfo } from "./clouds/types.js";
+import { buildConnectInfoFor } from "./connect-info.js";
+import { tmuxHasSessionCommand, tmuxKillCommand } from "./launch.js";
+import { SshHost } from "./remote/ssh-host.js";
+import type { RemoteHost } from "./remote/types.js";
+import { startRun, type Run } from "./run.js";
+import type { ConnectInfo, RunDeps, RunPlan } from "./run-types.js";
+
+export { AGENTS } from "./agents/catalog.js";
+export type { AgentSpec } from "./agents/types.js";
+export type { Cloud } from "./clouds/types.js";
+export { CloudError } from "./clouds/types.js";
+export { LocalCloud } from "./clouds/local.js";
+export { SshCloud } from "./clouds/ssh.js";
+export { loadOrCreateBotKey, type BotKey } from "./remote/bot-key.js";
+export { STEPS, STEP_NAMES } from "./steps.js";
+export type { Run } from "./run.js";
+export type { ConnectInfo, PromptResult, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
+
+/** What the orchestrator needs to reach a spawn's host after its run (from the stored record). */
+export interface HostRecord {
+  cloud: string;
+  agent: string;
+  serverId: string | null;
+  address: string | null;
+  sshUser: string | null;
+  sshPort: number | null;
+  hostKey: string | null;
+  session: string;
+  meta: Record<string, string>;
+}
+
+export interface OrchestratorDeps extends RunDeps {
+  clouds: readonly Cloud[];
+  agents: readonly AgentSpec[];
+}
+
+export class Orchestrator {
+  private readonly runs = new Map<string, Run>();
+
+  constructor(private readonly deps: OrchestratorDeps) {}
+
+  get agents(): readonly AgentSpec[] {
+    return this.deps.agents;
+  }
+
+  get clouds(): readonly Cloud[] {
+    return this.deps.clouds;
+  }
+
+  agent(key: string): AgentSpec | undefined {
+    return this.deps.agents.find((a) => a.key === key);
+  }
+
+  cloud(key: string): Cloud | undefined {
+    return this.deps.clouds.find((c) => c.key === key);
+  }
+
+  start(plan: RunPlan): Run {
+    const run = startRun(plan, this.deps);
+    this.runs.set(plan.spawnId, run);
+    void run.done.finally(() => this.runs.delete(plan.spawnId));
+    return run;
+  }
+
+  /** Runs still going on. */
+  inFlight(): Run[] {
+    return [...this.runs.values()];
+  }
+
+  /** Ask a run in flight to stop at its next safe point; false when no such run is going on. */
+  cancel(spawnId: string): boolean {
+    const run = this.runs.get(spawnId);
+    run?.cancel();
+    return Boolean(run);
+  }
+
+  connectInfo(rec: HostRecord): ConnectInfo {
+    const agent = this.agent(rec.agent);
+    const cloud = this.cloud(rec.cloud);
+    return buildConnectInfoFor({
+      access: cloud?.access ?? "ssh", session: rec.session, address: rec.address, sshUser: rec.sshUser, sshPort: rec.sshPort,
+      hostKey: rec.hostKey, dashboard: agent?.dashboard, dashboardToken: rec.meta.dashboardToken,
+    });
+  }
+
+  /** Is the agent's tmux session alive? Connects with the pinned host key (a changed one throws). */
+  async probe(rec: HostRecord): Promise<{ sessionAlive: boolean }> {
+    const host = await this.openHost(rec);
+    try {
+      return { sessionAlive: (await host.run(tmuxHasSessionCommand(rec.session))).code === 0 };
+    } finally {
+      await host.close();
+    }
+  }
+
+  /** Stop the agent's session and delete the server (VM clouds); adopted hosts are kept. */
+  async teardown(rec: HostRecord): Promise<void> {
+    const cloud = this.requireCloud(rec.cloud);
+    if (rec.address) {
+      const host = await this.openHost(rec);
+      try {
+        await host.run(tmuxKillCommand(rec.session));
+      } finally {
+        await host.close();
+      }
+    }
+    if (rec.serverId) await cloud.deleteServer(rec.serverId);
+  }
+
+  private requireCloud(key: string): Cloud {
+    const cloud = this.cloud(key);
+    if (!cloud) throw new Error(`cloud ${key} is not configured on this bot`);
+    return cloud;
+  }
+
+  private async openHost(rec: HostRecord): Promise<RemoteHost> {
+    const cloud = this.requireCloud(rec.cloud);
+    const server: ServerInfo = { serverId: rec.serverId ?? "", address: rec.address ?? "", sshUser: rec.sshUser ?? "", sshPort: rec.sshPort ?? 22 };
+    if (cloud.openHost) return cloud.openHost(server);
+    return SshHost.connect(
+      { host: server.address, port: server.sshPort, user: server.sshUser },
+      { ...this.deps.botKey, pinnedHostKey: rec.hostKey ?? undefined },
+    );
+  }
+}

@@ -1,0 +1,66 @@
+// The scripts that keep an agent running in a detached tmux session named after the spawn:
+// a restart loop for interactive agents, a one-shot runner for --prompt. Both are written to
+// the host as files, so nothing the user typed is ever interpolated into a command line.
+import { shellQuote } from "./shell.js";
+
+/** spawn's restart policy: restart on non-zero exit, at most 10 times, 5 s apart. */
+export const MAX_RESTARTS = 10;
+export const RESTART_DELAY_S = 5;
+
+export function sessionDir(session: string): string {
+  return `.spawnbot/${session}`;
+}
+
+export function renderRestartLoop(launch: string): string {
+  return `#!/usr/bin/env bash
+# spawnbot: run the agent, restarting it on a non-zero exit (at most ${MAX_RESTARTS} times, ${RESTART_DELAY_S} s apart).
+source "$HOME/.spawnrc" 2>/dev/null
+cd "$HOME" || exit 1
+restarts=0
+while true; do
+  ${launch}
+  code=$?
+  [ "$code" -eq 0 ] && exit 0
+  if [ "$restarts" -ge ${MAX_RESTARTS} ]; then
+    echo "[spawnbot] agent crashed ${MAX_RESTARTS} times. Giving up." >&2
+    exit "$code"
+  fi
+  restarts=$((restarts + 1))
+  echo "[spawnbot] agent exited with code $code. Restarting in ${RESTART_DELAY_S}s ($restarts/${MAX_RESTARTS})" >&2
+  sleep ${RESTART_DELAY_S}
+done
+`;
+}
+
+/**
+ * Run the agent's prompt command once; the prompt arrives in $SPAWN_PROMPT read from a file.
+ * Output goes to output.log, the exit code to exit-code; then a login shell keeps the
+ * session open so the user can attach and read what happened.
+ */
+export function renderPromptRunner(session: string, promptCommand: string): string {
+  const dir = `$HOME/${sessionDir(session)}`;
+  return `#!/usr/bin/env bash
+# spawnbot: run the agent once on the prompt in prompt.txt, then keep the session open.
+source "$HOME/.spawnrc" 2>/dev/null
+cd "$HOME" || exit 1
+SPAWN_PROMPT="$(cat "${dir}/prompt.txt")"
+export SPAWN_PROMPT
+{ ${promptCommand}
+} 2>&1 | tee "${dir}/output.log"
+echo "\${PIPESTATUS[0]}" > "${dir}/exit-code"
+exec bash -l
+`;
+}
+
+export function tmuxStartCommand(session: string, script: string): string {
+  // A wide pane keeps agent TUIs readable when the user attaches from a normal terminal.
+  return `tmux new-session -d -s ${shellQuote(session)} -x 200 -y 50 ${shellQuote(`bash "$HOME/${script}"`)}`;
+}
+
+export function tmuxHasSessionCommand(session: string): string {
+  return `tmux has-session -t ${shellQuote(`=${session}`)} 2>/dev/null`;
+}
+
+export function tmuxKillCommand(session: string): string {
+  return `tmux kill-session -t ${shellQuote(`=${session}`)} 2>/dev/null; rm -rf "$HOME/${sessionDir(session)}"`;
+}

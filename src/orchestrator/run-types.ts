@@ -1,0 +1,96 @@
+// What goes into a run and what comes out of it: the plan, step events, the journal the run
+// writes its state to (the store implements it), and the result.
+import type { AgentSpec } from "./agents/types.js";
+import type { Cloud, ServerInfo } from "./clouds/types.js";
+import type { BotKey } from "./remote/bot-key.js";
+import type { RemoteHost } from "./remote/types.js";
+import type { Logger } from "../log.js";
+
+export interface RunPlan {
+  spawnId: string;
+  name: string;
+  /** tmux session name on the host. */
+  session: string;
+  agent: AgentSpec;
+  cloud: Cloud;
+  /** The model in effect (flag > saved preference > agent default), already validated. */
+  model: string;
+  size?: string;
+  zone?: string;
+  host?: { user: string; host: string; port: number };
+  /** Optional setup steps asked for with --steps. */
+  steps: string[];
+  prompt?: string;
+  apiKey: string | undefined;
+  /** The owner's SSH public keys, installed on the host so the connect command works. */
+  ownerKeys: string[];
+  tags: Record<string, string>;
+}
+
+export type StepState = "pending" | "running" | "succeeded" | "warned" | "failed" | "skipped";
+
+export interface StepEvent {
+  spawnId: string;
+  seq: number;
+  step: string;
+  state: StepState;
+  message?: string;
+  at: number;
+}
+
+/** Where a run persists its progress as it happens (the store satisfies this). */
+export interface RunJournal {
+  markStep(spawnId: string, seq: number, name: string, state: StepState, detail?: string | null, at?: number): unknown;
+  updateSpawn(id: string, patch: {
+    status?: "provisioning" | "ready" | "failed" | "cancelled" | "deleting" | "deleted";
+    serverId?: string | null; address?: string | null; sshUser?: string | null; sshPort?: number | null;
+    hostKey?: string | null; error?: string | null; readyAt?: number | null; deletedAt?: number | null;
+    meta?: Record<string, string>;
+  }): unknown;
+}
+
+export interface ConnectInfo {
+  /** The one command that puts the user in the agent's session. */
+  attachCommand: string;
+  session: string;
+  /** A known_hosts line with the pinned key, so the first connection can be verified. */
+  knownHostsLine?: string;
+  hostKeyFingerprint?: string;
+  dashboard?: { tunnelCommand?: string; localUrl: string };
+}
+
+export interface PromptResult {
+  exitCode: number;
+  /** Last lines of the agent's output. */
+  tail: string;
+}
+
+export interface RunResult {
+  spawnId: string;
+  outcome: "ready" | "failed" | "cancelled";
+  error?: string;
+  connect?: ConnectInfo;
+  prompt?: PromptResult;
+}
+
+export interface RunDeps {
+  journal: RunJournal;
+  botKey: BotKey;
+  logger: Logger;
+}
+
+/** What steps share while a run goes on. */
+export interface RunContext {
+  plan: RunPlan;
+  deps: RunDeps;
+  log: Logger;
+  signal: AbortSignal;
+  server?: ServerInfo;
+  host?: RemoteHost;
+  hostKey?: string;
+  sessionStarted?: boolean;
+  connect?: ConnectInfo;
+  prompt?: PromptResult;
+  /** Report progress inside a step (shown under the step in the status view). */
+  progress(message: string): void;
+}

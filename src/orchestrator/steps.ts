@@ -1,0 +1,239 @@
+// The steps of a run, in order, as data: each is fatal or warn-and-continue, with its own
+// retry policy and timeout. The runner (run.ts) walks this list; read it top to bottom.
+import { randomBytes } from "node:crypto";
+import { CloudError } from "./clouds/types.js";
+import { renderPromptRunner, renderRestartLoop, sessionDir, tmuxHasSessionCommand, tmuxStartCommand } from "./launch.js";
+import { connectWithRetry, fingerprintOf } from "./remote/ssh-host.js";
+import { shellQuote } from "./shell.js";
+import { HOOK_RC_FILES_COMMAND, renderSpawnrc, SPAWNRC_PATH } from "./spawnrc.js";
+import { buildConnectInfoFor } from "./connect-info.js";
+import { fillTemplate, installScript, prepareHostScript, SHARED_STEPS } from "./host-scripts.js";
+import type { RunContext } from "./run-types.js";
+
+export type StepOutcome = void | string | { warn: string };
+
+export interface StepDef {
+  name: string;
+  title: string;
+  /** A fatal step's failure ends the run; any other only warns. */
+  fatal: boolean;
+  attempts: number;
+  retryDelayMs: number;
+  timeoutMs: number;
+  applies?(ctx: RunContext): boolean;
+  run(ctx: RunContext): Promise<StepOutcome>;
+}
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+/** How long the agent has to answer a --prompt before the run stops waiting. */
+export const PROMPT_TIMEOUT_MS = 60 * MINUTE;
+const PROMPT_POLL_MS = 2 * SECOND;
+const DASHBOARD_WAIT_S = 60;
+const PROMPT_TAIL_LINES = 20;
+
+/** A host that has just been made may take a while to accept SSH. */
+const SSH_RETRY = { attempts: 8, baseDelayMs: 1 * SECOND, maxDelayMs: 10 * SECOND };
+
+function host(ctx: RunContext) {
+  if (!ctx.host) throw new Error("no host connection (wait-ssh did not run)");
+  return ctx.host;
+}
+
+async function mustRun(ctx: RunContext, command: string, what: string, timeoutMs?: number): Promise<string> {
+  const r = await host(ctx).run(command, { timeoutMs, onOutput: (chunk) => ctx.log.debug({ chunk }, what) });
+  if (r.code !== 0) {
+    const tail = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-3).join(" / ");
+    throw new Error(`${what} failed (exit ${r.code})${tail ? `: ${tail}` : ""}`);
+  }
+  return r.stdout;
+}
+
+export const STEPS: readonly StepDef[] = [
+  {
+    name: "validate", title: "Check the request", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 5 * SECOND,
+    async run({ plan }) {
+      plan.cloud.checkPlacement({ spawnId: plan.spawnId, name: plan.name, agent: plan.agent, size: plan.size, zone: plan.zone, host: plan.host, tags: plan.tags });
+      if (plan.prompt !== undefined && !plan.agent.promptCommand) {
+        throw new CloudError("NO_PROMPT_MODE", `${plan.agent.name} has no non-interactive mode; spawn it without --prompt`);
+      }
+      return `${plan.agent.name} on ${plan.cloud.title}`;
+    },
+  },
+  {
+    name: "credentials", title: "Check credentials", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 30 * SECOND,
+    async run({ plan }) {
+      if (!plan.apiKey) throw new CloudError("NO_API_KEY", "no OpenRouter API key: set OPENROUTER_API_KEY for the bot, then spawn again");
+      await plan.cloud.checkCredentials();
+    },
+  },
+  {
+    name: "provision", title: "Provision the server", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 10 * MINUTE,
+    async run(ctx) {
+      const { plan } = ctx;
+      ctx.server = await plan.cloud.createServer({ spawnId: plan.spawnId, name: plan.name, agent: plan.agent, size: plan.size, zone: plan.zone, host: plan.host, tags: plan.tags }, ctx.signal);
+      const s = ctx.server;
+      ctx.deps.journal.updateSpawn(plan.spawnId, { serverId: s.serverId, address: s.address, sshUser: s.sshUser, sshPort: s.sshPort });
+      return plan.cloud.access === "local" ? "the bot's own host" : `${s.sshUser}@${s.address}:${s.sshPort}`;
+    },
+  },
+  {
+    name: "wait-ssh", title: "Wait for SSH", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 5 * MINUTE,
+    async run(ctx) {
+      const { plan, server } = ctx;
+      if (!server) throw new Error("no server");
+      if (plan.cloud.openHost) {
+        ctx.host = await plan.cloud.openHost(server);
+        return "local shell";
+      }
+      const target = { host: server.address, port: server.sshPort, user: server.sshUser };
+      const ssh = await connectWithRetry(target, { ...ctx.deps.botKey }, SSH_RETRY, ctx.signal);
+      ctx.host = ssh;
+      ctx.hostKey = ssh.hostKey;
+      ctx.deps.journal.updateSpawn(plan.spawnId, { hostKey: ssh.hostKey });
+      return `host key ${fingerprintOf(ssh.hostKey)} pinned`;
+    },
+  },
+  {
+    name: "install", title: "Install the agent", fatal: true, attempts: 3, retryDelayMs: 5 * SECOND, timeoutMs: 15 * MINUTE,
+    async run(ctx) {
+      const { agent } = ctx.plan;
+      ctx.progress("preparing the host (tmux, runtime)");
+      await mustRun(ctx, prepareHostScript(agent), "preparing the host", 10 * MINUTE);
+      const present = await host(ctx).run(`${installScript.pathPrefix}; command -v ${shellQuote(agent.binary)}`);
+      if (present.code === 0) return `${agent.binary} already installed`;
+      ctx.progress(`installing ${agent.name}`);
+      await mustRun(ctx, installScript(agent), `installing ${agent.name}`, agent.installTimeoutMs);
+      return `${agent.binary} installed`;
+    },
+  },
+  {
+    name: "env", title: "Write the environment", fatal: true, attempts: 2, retryDelayMs: 5 * SECOND, timeoutMs: MINUTE,
+    async run(ctx) {
+      const { plan } = ctx;
+      const vars: Record<string, string> = { OPENROUTER_API_KEY: plan.apiKey ?? "" };
+      for (const [name, value] of Object.entries(plan.agent.env)) vars[name] = fillTemplate(value, { apiKey: plan.apiKey ?? "", model: plan.model });
+      await host(ctx).writeFile(SPAWNRC_PATH, renderSpawnrc(vars), 0o600);
+      await mustRun(ctx, HOOK_RC_FILES_COMMAND, "hooking ~/.spawnrc into the shell rc files");
+      return "~/.spawnrc (600)";
+    },
+  },
+  {
+    name: "keys", title: "Install your SSH keys", fatal: false, attempts: 2, retryDelayMs: 2 * SECOND, timeoutMs: MINUTE,
+    applies: (ctx) => ctx.plan.cloud.access === "ssh",
+    async run(ctx) {
+      if (ctx.plan.ownerKeys.length === 0) return { warn: "you have no SSH key on file: add one with `keys add <public key>` to use the connect command" };
+      const current = (await host(ctx).run("cat ~/.ssh/authorized_keys 2>/dev/null")).stdout;
+      const missing = ctx.plan.ownerKeys.filter((k) => !current.includes(k.split(" ").slice(0, 2).join(" ")));
+      if (missing.length === 0) return "already authorized";
+      const next = `${current}${current && !current.endsWith("\n") ? "\n" : ""}${missing.join("\n")}\n`;
+      await mustRun(ctx, "mkdir -p ~/.ssh && chmod 700 ~/.ssh", "creating ~/.ssh");
+      await host(ctx).writeFile(".ssh/authorized_keys", next, 0o600);
+      return `${missing.length} key(s) added`;
+    },
+  },
+  {
+    name: "configure", title: "Configure the agent", fatal: false, attempts: 2, retryDelayMs: 5 * SECOND, timeoutMs: 2 * MINUTE,
+    async run(ctx) {
+      const { agent, model } = ctx.plan;
+      const token = ctx.plan.agent.dashboard ? dashboardToken(ctx) : "";
+      for (const file of agent.configFiles) {
+        await host(ctx).writeFile(file.path, fillTemplate(file.content, { model, token }), file.mode);
+      }
+      return agent.configFiles.length ? agent.configFiles.map((f) => `~/${f.path}`).join(", ") : "nothing to configure";
+    },
+  },
+  {
+    name: "optional-steps", title: "Optional setup", fatal: false, attempts: 1, retryDelayMs: 0, timeoutMs: 10 * MINUTE,
+    applies: (ctx) => ctx.plan.steps.length > 0,
+    async run({ plan }) {
+      const known = new Set([...SHARED_STEPS, ...(plan.agent.steps ?? [])]);
+      const unknown = plan.steps.filter((s) => !known.has(s));
+      const asked = plan.steps.filter((s) => known.has(s));
+      const notes: string[] = [];
+      if (unknown.length) notes.push(`unknown step(s) ${unknown.join(", ")} ignored; ${plan.agent.name} knows ${[...known].join(", ")}`);
+      if (asked.length) notes.push(`step(s) ${asked.join(", ")} are not supported by spawnbot yet and were skipped`);
+      return { warn: notes.join("; ") };
+    },
+  },
+  {
+    name: "pre-launch", title: "Start the agent's services", fatal: false, attempts: 1, retryDelayMs: 0, timeoutMs: 2 * MINUTE,
+    applies: (ctx) => Boolean(ctx.plan.agent.preLaunch),
+    async run(ctx) {
+      const { agent, session } = ctx.plan;
+      const log = `$HOME/${sessionDir(session)}/pre-launch.log`;
+      await mustRun(ctx, `mkdir -p "$HOME/${sessionDir(session)}" && source ~/.spawnrc 2>/dev/null; (setsid nohup bash -c ${shellQuote(agent.preLaunch!)} > "${log}" 2>&1 &)`, "starting the agent's services");
+      if (!agent.dashboard) return "started";
+      const port = agent.dashboard.port;
+      const up = await host(ctx).run(`for i in $(seq ${DASHBOARD_WAIT_S}); do (echo > /dev/tcp/127.0.0.1/${port}) 2>/dev/null && exit 0; sleep 1; done; exit 1`, { timeoutMs: (DASHBOARD_WAIT_S + 10) * SECOND });
+      return up.code === 0 ? `dashboard listening on port ${port}` : { warn: `the dashboard did not open port ${port} within ${DASHBOARD_WAIT_S} s; use the terminal session instead` };
+    },
+  },
+  {
+    name: "launch", title: "Launch in tmux", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: MINUTE,
+    async run(ctx) {
+      const { agent, session, prompt, model } = ctx.plan;
+      if ((await host(ctx).run(tmuxHasSessionCommand(session))).code === 0) {
+        throw new CloudError("SESSION_EXISTS", `a tmux session named ${session} already runs on that host; spawn again with another --name`);
+      }
+      const dir = sessionDir(session);
+      let script: string;
+      if (prompt !== undefined) {
+        await host(ctx).writeFile(`${dir}/prompt.txt`, prompt, 0o600);
+        script = `${dir}/prompt.sh`;
+        await host(ctx).writeFile(script, renderPromptRunner(session, fillTemplate(agent.promptCommand!, { model })), 0o700);
+      } else {
+        script = `${dir}/launch.sh`;
+        await host(ctx).writeFile(script, renderRestartLoop(fillTemplate(agent.launch, { model })), 0o700);
+      }
+      await mustRun(ctx, tmuxStartCommand(session, script), "starting the tmux session");
+      ctx.sessionStarted = true;
+      return `tmux session ${session}`;
+    },
+  },
+  {
+    name: "prompt", title: "Run the prompt", fatal: false, attempts: 1, retryDelayMs: 0, timeoutMs: PROMPT_TIMEOUT_MS + MINUTE,
+    applies: (ctx) => ctx.plan.prompt !== undefined,
+    async run(ctx) {
+      const dir = `$HOME/${sessionDir(ctx.plan.session)}`;
+      const deadline = Date.now() + PROMPT_TIMEOUT_MS;
+      for (;;) {
+        const r = await host(ctx).run(`cat "${dir}/exit-code" 2>/dev/null`);
+        if (r.code === 0 && r.stdout.trim() !== "") {
+          const exitCode = Number(r.stdout.trim());
+          const tail = (await host(ctx).run(`tail -n ${PROMPT_TAIL_LINES} "${dir}/output.log" 2>/dev/null`)).stdout;
+          ctx.prompt = { exitCode, tail };
+          return exitCode === 0 ? "the agent finished" : { warn: `the agent exited with code ${exitCode}` };
+        }
+        if (Date.now() > deadline || ctx.signal.aborted) return { warn: "the agent is still working; attach to its session to follow it" };
+        await new Promise((res) => setTimeout(res, PROMPT_POLL_MS));
+      }
+    },
+  },
+  {
+    name: "connect-info", title: "Prepare connect details", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 10 * SECOND,
+    async run(ctx) {
+      const { plan, server } = ctx;
+      const token = plan.agent.dashboard ? dashboardToken(ctx) : undefined;
+      ctx.connect = buildConnectInfoFor({
+        access: plan.cloud.access, session: plan.session, address: server?.address ?? null, sshUser: server?.sshUser ?? null,
+        sshPort: server?.sshPort ?? null, hostKey: ctx.hostKey ?? null, dashboard: plan.agent.dashboard, dashboardToken: token,
+      });
+      if (token) ctx.deps.journal.updateSpawn(plan.spawnId, { meta: { dashboardToken: token } });
+      return "sent privately to the requester";
+    },
+  },
+];
+
+/** The dashboard token is made once per run and shared by the config and the connect URL. */
+const tokens = new WeakMap<RunContext, string>();
+function dashboardToken(ctx: RunContext): string {
+  let t = tokens.get(ctx);
+  if (!t) {
+    t = randomBytes(16).toString("hex");
+    tokens.set(ctx, t);
+  }
+  return t;
+}
+
+export const STEP_NAMES = STEPS.map((s) => s.name);
