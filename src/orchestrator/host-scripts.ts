@@ -13,8 +13,20 @@ const PATH_PREFIX = 'export PATH="$HOME/.npm-global/bin:$HOME/.local/bin:$HOME/.
  * Fill {model}, {token} and {apiKey} in an agent template. Values in command templates are
  * shell-quoted by the caller's choice of placeholder: {model} is validated to [A-Za-z0-9_.:/-].
  */
-export function fillTemplate(template: string, values: { model?: string; token?: string; apiKey?: string }): string {
-  return template.replace(/\{(model|token|apiKey)\}/g, (_, name: "model" | "token" | "apiKey") => values[name] ?? "");
+export interface TemplateValues {
+  model?: string;
+  providerModel?: string;
+  token?: string;
+  apiKey?: string;
+}
+
+export function fillTemplate(template: string, values: TemplateValues): string {
+  return template.replace(/\{(model|providerModel|token|apiKey)\}/g, (_, name: keyof TemplateValues) => values[name] ?? "");
+}
+
+/** The template values of one agent for one model. */
+export function agentValues(agent: AgentSpec, model: string): TemplateValues {
+  return { model, providerModel: agent.providerModel ? agent.providerModel(model) : `openrouter/${model}` };
 }
 
 /** Exit codes of prepareHostScript that carry a meaning for the user. */
@@ -37,7 +49,7 @@ export function prepareHostScript(agent: AgentSpec): string {
       ? [
           `if ! command -v npm >/dev/null 2>&1; then`,
           `  if [ "$SUDO" = none ]; then echo "Node.js is not installed and $(id -un) cannot install it; install Node.js 22 on the host" >&2; exit ${PREPARE_EXIT.NO_RUNTIME}; fi`,
-          `  curl -fsSL https://raw.githubusercontent.com/tj/n/master/bin/n | $SUDO bash -s install 22 >/dev/null || { echo "installing Node.js failed" >&2; exit ${PREPARE_EXIT.NO_RUNTIME}; }`,
+          `  curl -fsSL https://raw.githubusercontent.com/tj/n/master/bin/n | $SUDO bash -s install ${agent.nodeMajor ?? 22} >/dev/null || { echo "installing Node.js failed" >&2; exit ${PREPARE_EXIT.NO_RUNTIME}; }`,
           `fi`,
         ].join("\n")
       : "true",

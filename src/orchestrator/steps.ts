@@ -7,7 +7,7 @@ import { connectWithRetry, fingerprintOf } from "./remote/ssh-host.js";
 import { shellQuote } from "./shell.js";
 import { HOOK_RC_FILES_COMMAND, renderSpawnrc, SPAWNRC_PATH } from "./spawnrc.js";
 import { buildConnectInfoFor } from "./connect-info.js";
-import { fillTemplate, installScript, prepareHostScript, SHARED_STEPS } from "./host-scripts.js";
+import { agentValues, fillTemplate, installScript, prepareHostScript, SHARED_STEPS } from "./host-scripts.js";
 import type { RunContext } from "./run-types.js";
 
 export type StepOutcome = void | string | { warn: string };
@@ -112,7 +112,7 @@ export const STEPS: readonly StepDef[] = [
     async run(ctx) {
       const { plan } = ctx;
       const vars: Record<string, string> = { OPENROUTER_API_KEY: plan.apiKey ?? "" };
-      for (const [name, value] of Object.entries(plan.agent.env)) vars[name] = fillTemplate(value, { apiKey: plan.apiKey ?? "", model: plan.model });
+      for (const [name, value] of Object.entries(plan.agent.env)) vars[name] = fillTemplate(value, { ...agentValues(plan.agent, plan.model), apiKey: plan.apiKey ?? "" });
       await host(ctx).writeFile(SPAWNRC_PATH, renderSpawnrc(vars), 0o600);
       await mustRun(ctx, HOOK_RC_FILES_COMMAND, "hooking ~/.spawnrc into the shell rc files");
       return "~/.spawnrc (600)";
@@ -138,7 +138,7 @@ export const STEPS: readonly StepDef[] = [
       const { agent, model } = ctx.plan;
       const token = ctx.plan.agent.dashboard ? dashboardToken(ctx) : "";
       for (const file of agent.configFiles) {
-        await host(ctx).writeFile(file.path, fillTemplate(file.content, { model, token }), file.mode);
+        await host(ctx).writeFile(file.path, fillTemplate(file.content, { ...agentValues(agent, model), token }), file.mode);
       }
       return agent.configFiles.length ? agent.configFiles.map((f) => `~/${f.path}`).join(", ") : "nothing to configure";
     },
@@ -181,10 +181,10 @@ export const STEPS: readonly StepDef[] = [
       if (prompt !== undefined) {
         await host(ctx).writeFile(`${dir}/prompt.txt`, prompt, 0o600);
         script = `${dir}/prompt.sh`;
-        await host(ctx).writeFile(script, renderPromptRunner(session, fillTemplate(agent.promptCommand!, { model })), 0o700);
+        await host(ctx).writeFile(script, renderPromptRunner(session, fillTemplate(agent.promptCommand!, agentValues(agent, model))), 0o700);
       } else {
         script = `${dir}/launch.sh`;
-        await host(ctx).writeFile(script, renderRestartLoop(fillTemplate(agent.launch, { model })), 0o700);
+        await host(ctx).writeFile(script, renderRestartLoop(fillTemplate(agent.launch, agentValues(agent, model))), 0o700);
       }
       await mustRun(ctx, tmuxStartCommand(session, script), "starting the tmux session");
       ctx.sessionStarted = true;

@@ -1,21 +1,40 @@
-// The ten agents spawnbot can start, one data entry each (spawn-spec.md §2, plus our own
-// model wiring: spawn passes --model to three agents only; here every agent gets it).
+// The ten agents spawnbot can start, one data entry each (spawn-spec.md §2), with the model
+// wired through each agent's own mechanism. spawn passes --model to three agents only and two
+// of those no longer work; the mechanisms here were checked against current releases
+// (installed and watched on the wire where the registry had them; docs and source otherwise).
 import type { AgentSpec } from "./types.js";
 
 const MINUTE = 60_000;
 const npmGlobal = (pkg: string) => `npm install -g $NPM_PREFIX_FLAG ${pkg}`;
 const OPENROUTER_API = "https://openrouter.ai/api";
 
+/** Codex reads OpenRouter through a custom provider; T3 Code drives Codex with the same file. */
+const CODEX_CONFIG = {
+  path: ".codex/config.toml", mode: 0o600,
+  content: [
+    'model = "{model}"', 'model_provider = "openrouter"', 'sandbox_mode = "danger-full-access"', 'approval_policy = "never"', "",
+    "[model_providers.openrouter]", 'name = "OpenRouter"', `base_url = "${OPENROUTER_API}/v1"`, 'env_key = "OPENROUTER_API_KEY"',
+    'wire_api = "responses"', "",
+  ].join("\n"),
+};
+
+/** Claude Code's model slots: the main one and the background/subagent ones, all on one model. */
+const CLAUDE_MODEL_ENV = {
+  ANTHROPIC_BASE_URL: OPENROUTER_API, ANTHROPIC_AUTH_TOKEN: "{apiKey}", ANTHROPIC_API_KEY: "",
+  ANTHROPIC_MODEL: "{model}", ANTHROPIC_DEFAULT_SONNET_MODEL: "{model}", ANTHROPIC_DEFAULT_OPUS_MODEL: "{model}",
+  ANTHROPIC_DEFAULT_HAIKU_MODEL: "{model}", CLAUDE_CODE_SUBAGENT_MODEL: "{model}",
+};
+
+/** OpenCode and its fork Kilo fail on ids missing from their catalog unless the id is declared. */
+const opencodeStyleConfig = (schema: string) =>
+  `{\n  "$schema": "${schema}",\n  "model": "{providerModel}",\n  "small_model": "{providerModel}",\n  "provider": { "openrouter": { "models": { "{model}": {} } } }\n}\n`;
+
 export const AGENTS: readonly AgentSpec[] = [
   {
     key: "claude", name: "Claude Code", description: "Anthropic's coding agent, through OpenRouter's Anthropic-compatible API",
     tier: "minimal", minMemoryGb: 2, binary: "claude", installTimeoutMs: 10 * MINUTE,
     install: `curl -fsSL https://claude.ai/install.sh | bash || ${npmGlobal("@anthropic-ai/claude-code")}`,
-    env: {
-      ANTHROPIC_BASE_URL: OPENROUTER_API, ANTHROPIC_AUTH_TOKEN: "{apiKey}", ANTHROPIC_API_KEY: "",
-      ANTHROPIC_MODEL: "{model}", ANTHROPIC_SMALL_FAST_MODEL: "{model}",
-      CLAUDE_CODE_SKIP_ONBOARDING: "1", CLAUDE_CODE_ENABLE_TELEMETRY: "0",
-    },
+    env: { ...CLAUDE_MODEL_ENV, CLAUDE_CODE_SKIP_ONBOARDING: "1", CLAUDE_CODE_ENABLE_TELEMETRY: "0" },
     configFiles: [
       { path: ".claude/settings.json", mode: 0o600, content: '{\n  "model": "{model}",\n  "permissions": { "defaultMode": "bypassPermissions" },\n  "env": { "CLAUDE_CODE_ENABLE_TELEMETRY": "0" }\n}\n' },
       { path: ".claude.json", mode: 0o600, content: '{\n  "hasCompletedOnboarding": true,\n  "bypassPermissionsModeAccepted": true\n}\n' },
@@ -23,121 +42,121 @@ export const AGENTS: readonly AgentSpec[] = [
     launch: "claude --model {model}",
     promptCommand: 'claude -p --dangerously-skip-permissions --model {model} "$SPAWN_PROMPT"',
     defaultModel: "anthropic/claude-sonnet-4.5",
-    modelWiring: "ANTHROPIC_MODEL in ~/.spawnrc, \"model\" in ~/.claude/settings.json and --model",
+    modelWiring: "--model, ANTHROPIC_MODEL (and the sonnet/opus/haiku/subagent slots) and \"model\" in ~/.claude/settings.json",
   },
   {
     key: "codex", name: "Codex CLI", description: "OpenAI's coding agent with OpenRouter as its model provider",
     tier: "node", minMemoryGb: 2, binary: "codex", installTimeoutMs: 10 * MINUTE,
     install: npmGlobal("@openai/codex"),
     env: {},
-    configFiles: [{
-      path: ".codex/config.toml", mode: 0o600,
-      content: [
-        'model = "{model}"', 'model_provider = "openrouter"', 'sandbox_mode = "danger-full-access"', 'approval_policy = "never"', "",
-        "[model_providers.openrouter]", 'name = "OpenRouter"', `base_url = "${OPENROUTER_API}/v1"`, 'env_key = "OPENROUTER_API_KEY"', 'wire_api = "responses"', "",
-      ].join("\n"),
-    }],
+    configFiles: [CODEX_CONFIG],
     launch: "codex",
-    promptCommand: 'codex exec --full-auto --skip-git-repo-check "$SPAWN_PROMPT"',
+    promptCommand: 'codex exec --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox "$SPAWN_PROMPT" </dev/null',
     defaultModel: "openai/gpt-5.3-codex",
-    modelWiring: "model = in ~/.codex/config.toml (OpenRouter provider)",
+    modelWiring: "model = in ~/.codex/config.toml (OpenRouter provider, responses API)",
   },
   {
     key: "openclaw", name: "OpenClaw", description: "Personal AI assistant with a web dashboard and chat channels",
-    tier: "full", minMemoryGb: 4, binary: "openclaw", installTimeoutMs: 15 * MINUTE,
-    install: npmGlobal("openclaw"),
-    env: { ANTHROPIC_API_KEY: "{apiKey}", ANTHROPIC_BASE_URL: OPENROUTER_API },
+    tier: "full", minMemoryGb: 4, binary: "openclaw", installTimeoutMs: 15 * MINUTE, nodeMajor: 24,
+    install: npmGlobal("openclaw@latest"),
+    env: {},
     configFiles: [{
       path: ".openclaw/openclaw.json", mode: 0o600,
-      content: '{\n  "agents": { "defaults": { "model": { "primary": "openrouter/{model}" }, "sandbox": { "mode": "off" } } },\n  "gateway": { "mode": "local", "port": 18789, "bind": "loopback", "auth": { "mode": "token", "token": "{token}" } }\n}\n',
+      content: '{\n  "agents": { "defaults": { "model": { "primary": "{providerModel}" }, "sandbox": { "mode": "off" } } },\n  "gateway": { "mode": "local", "auth": { "mode": "token", "token": "{token}" } }\n}\n',
     }],
+    // OpenRouter's auto router is already an OpenClaw ref; every other id gets the provider prefix.
+    providerModel: (model) => (model === "openrouter/auto" ? model : `openrouter/${model}`),
     preLaunch: "while true; do openclaw gateway; sleep 5; done",
     launch: "openclaw tui",
-    promptCommand: 'openclaw agent --local --message "$SPAWN_PROMPT"',
+    promptCommand: 'openclaw agent exec "$SPAWN_PROMPT" --model {providerModel} --timeout 600',
     dashboard: { port: 18789, path: "/#token={token}" },
     defaultModel: "openrouter/auto",
-    modelWiring: "agents.defaults.model.primary in ~/.openclaw/openclaw.json",
+    modelWiring: "agents.defaults.model.primary in ~/.openclaw/openclaw.json (openrouter/<id>)",
     steps: ["browser", "telegram", "whatsapp", "discord", "slack", "signal"],
   },
   {
     key: "opencode", name: "OpenCode", description: "Open-source terminal coding agent",
     tier: "minimal", minMemoryGb: 2, binary: "opencode", installTimeoutMs: 10 * MINUTE,
-    install: "curl -fsSL https://opencode.ai/install | bash || " + npmGlobal("opencode-ai"),
+    install: `curl -fsSL https://opencode.ai/install | bash || ${npmGlobal("opencode-ai")}`,
     env: {},
-    configFiles: [{ path: ".config/opencode/opencode.json", mode: 0o600, content: '{\n  "$schema": "https://opencode.ai/config.json",\n  "model": "openrouter/{model}"\n}\n' }],
-    launch: "opencode --model openrouter/{model}",
-    promptCommand: 'opencode run --model openrouter/{model} "$SPAWN_PROMPT"',
+    configFiles: [{ path: ".config/opencode/opencode.json", mode: 0o600, content: opencodeStyleConfig("https://opencode.ai/config.json") }],
+    launch: "opencode --model {providerModel}",
+    promptCommand: 'opencode run --model {providerModel} "$SPAWN_PROMPT"',
     defaultModel: "anthropic/claude-sonnet-4.5",
-    modelWiring: "\"model\" in ~/.config/opencode/opencode.json and --model openrouter/<id>",
+    modelWiring: "\"model\" and \"small_model\" in ~/.config/opencode/opencode.json and --model openrouter/<id>",
   },
   {
-    key: "kilocode", name: "Kilo Code", description: "Kilo Code's command-line agent",
+    key: "kilocode", name: "Kilo Code", description: "Kilo Code's command-line agent (an OpenCode fork)",
     tier: "node", minMemoryGb: 2, binary: "kilocode", installTimeoutMs: 10 * MINUTE,
     install: npmGlobal("@kilocode/cli"),
-    env: { KILO_PROVIDER_TYPE: "openrouter", KILO_OPEN_ROUTER_API_KEY: "{apiKey}", KILOCODE_MODEL: "{model}", KILO_OPENROUTER_MODEL_ID: "{model}" },
-    configFiles: [],
-    launch: "kilocode",
-    promptCommand: 'kilocode --auto "$SPAWN_PROMPT"',
+    env: {},
+    configFiles: [{ path: ".config/kilo/kilo.json", mode: 0o600, content: opencodeStyleConfig("https://app.kilo.ai/config.json") }],
+    launch: "kilocode --model {providerModel}",
+    promptCommand: 'kilocode run --model {providerModel} --auto "$SPAWN_PROMPT"',
     defaultModel: "anthropic/claude-sonnet-4.5",
-    modelWiring: "KILOCODE_MODEL in ~/.spawnrc",
+    modelWiring: "\"model\" in ~/.config/kilo/kilo.json and --model openrouter/<id>",
   },
   {
     key: "hermes", name: "Hermes Agent", description: "Nous Research's agent with a settings dashboard",
     tier: "minimal", minMemoryGb: 2, binary: "hermes", installTimeoutMs: 15 * MINUTE,
     install: "curl -fsSL https://raw.githubusercontent.com/NousResearch/hermes-agent/main/scripts/install.sh | bash -s -- --skip-setup",
-    env: { OPENAI_BASE_URL: `${OPENROUTER_API}/v1`, OPENAI_API_KEY: "{apiKey}", HERMES_YOLO_MODE: "1", LLM_MODEL: "{model}" },
-    configFiles: [],
+    env: { OPENAI_BASE_URL: `${OPENROUTER_API}/v1`, OPENAI_API_KEY: "{apiKey}", HERMES_YOLO_MODE: "1" },
+    configFiles: [{ path: ".hermes/config.yaml", mode: 0o600, content: `model:\n  default: "{model}"\n  provider: "openrouter"\n  base_url: "${OPENROUTER_API}/v1"\n` }],
     preLaunch: "hermes dashboard --port 9119 --host 127.0.0.1 --no-open",
-    launch: "hermes --model {model}",
-    promptCommand: 'hermes chat --model {model} -q "$SPAWN_PROMPT"',
+    launch: "hermes chat --model {model} --provider openrouter",
+    promptCommand: 'hermes chat -q "$SPAWN_PROMPT" --model {model} --provider openrouter --yolo',
     dashboard: { port: 9119, path: "/" },
     defaultModel: "anthropic/claude-sonnet-4.5",
-    modelWiring: "LLM_MODEL in ~/.spawnrc and --model",
+    modelWiring: "model.default in ~/.hermes/config.yaml and --model (LLM_MODEL is no longer read)",
     steps: ["yolo-mode"],
   },
   {
     key: "junie", name: "Junie", description: "JetBrains' coding agent CLI",
     tier: "node", minMemoryGb: 2, binary: "junie", installTimeoutMs: 10 * MINUTE,
-    install: npmGlobal("@jetbrains/junie-cli"),
-    env: { JUNIE_OPENROUTER_API_KEY: "{apiKey}", JUNIE_MODEL: "{model}" },
-    configFiles: [],
-    launch: "junie --model {model}",
-    promptCommand: 'junie --model {model} --prompt "$SPAWN_PROMPT"',
+    install: npmGlobal("@jetbrains/junie"),
+    env: { JUNIE_OPENROUTER_API_KEY: "{apiKey}", JUNIE_MODEL: "custom:openrouter" },
+    // Junie's own model names are not OpenRouter ids; a custom model profile routes any id.
+    configFiles: [{
+      path: ".junie/models/openrouter.json", mode: 0o600,
+      content: `{\n  "id": "{model}",\n  "baseUrl": "${OPENROUTER_API}/v1/chat/completions",\n  "apiType": "OpenAICompletion",\n  "apiKey": "\${OPENROUTER_API_KEY}"\n}\n`,
+    }],
+    launch: "junie --model custom:openrouter",
+    promptCommand: 'junie --skip-update-check --model custom:openrouter --task "$SPAWN_PROMPT"',
     defaultModel: "anthropic/claude-sonnet-4.5",
-    modelWiring: "--model and JUNIE_MODEL in ~/.spawnrc",
+    modelWiring: "a custom model profile ~/.junie/models/openrouter.json selected with --model custom:openrouter",
   },
   {
     key: "pi", name: "Pi", description: "Mario Zechner's minimal coding agent",
     tier: "node", minMemoryGb: 2, binary: "pi", installTimeoutMs: 10 * MINUTE,
     install: npmGlobal("@mariozechner/pi-coding-agent"),
     env: {},
-    configFiles: [],
+    configFiles: [{ path: ".pi/agent/settings.json", mode: 0o600, content: '{\n  "defaultProvider": "openrouter",\n  "defaultModel": "{model}"\n}\n' }],
     launch: "pi --provider openrouter --model {model}",
-    promptCommand: 'pi --provider openrouter --model {model} -p "$SPAWN_PROMPT"',
+    promptCommand: 'pi -p --provider openrouter --model {model} "$SPAWN_PROMPT"',
     defaultModel: "anthropic/claude-sonnet-4.5",
-    modelWiring: "--provider openrouter --model <id>",
+    modelWiring: "defaultModel in ~/.pi/agent/settings.json and --provider openrouter --model <id>",
   },
   {
     key: "cursor", name: "Cursor CLI", description: "Cursor's agent in the terminal",
     tier: "bun", minMemoryGb: 2, binary: "agent", installTimeoutMs: 10 * MINUTE,
     install: "curl https://cursor.com/install -fsS | bash",
-    env: { CURSOR_API_KEY: "{apiKey}" },
+    env: { CURSOR_API_KEY: "{apiKey}", SPAWN_MODEL: "{model}" },
     configFiles: [{ path: ".cursor/cli-config.json", mode: 0o600, content: '{\n  "permissions": { "allow": ["Shell(*)", "Read(*)", "Write(*)", "WebFetch(*)", "Mcp(*)"], "deny": [] }\n}\n' }],
     launch: "agent --model {model}",
-    promptCommand: 'agent --model {model} -p "$SPAWN_PROMPT"',
+    promptCommand: 'agent -p --trust --force --model {model} "$SPAWN_PROMPT"',
     defaultModel: "anthropic/claude-sonnet-4.6",
-    modelWiring: "--model",
+    modelWiring: "--model (Cursor accepts only ids its own backend serves; SPAWN_MODEL is exported for an OpenRouter proxy)",
   },
   {
-    key: "t3code", name: "T3 Code", description: "A web GUI for coding agents",
+    key: "t3code", name: "T3 Code", description: "A web GUI over Codex and Claude Code",
     tier: "node", minMemoryGb: 2, binary: "t3", installTimeoutMs: 10 * MINUTE,
-    install: npmGlobal("t3"),
-    env: { ANTHROPIC_API_KEY: "{apiKey}", ANTHROPIC_BASE_URL: OPENROUTER_API, OPENAI_API_KEY: "{apiKey}", OPENAI_BASE_URL: `${OPENROUTER_API}/v1`, ANTHROPIC_MODEL: "{model}" },
-    configFiles: [],
-    // Bound to loopback (spawn binds 0.0.0.0, exposing it to the internet); reach it through the tunnel.
+    install: npmGlobal("t3@latest"),
+    env: { ...CLAUDE_MODEL_ENV, OPENAI_API_KEY: "{apiKey}", OPENAI_BASE_URL: `${OPENROUTER_API}/v1` },
+    configFiles: [CODEX_CONFIG],
+    // Bound to loopback (spawn binds 0.0.0.0, open to the internet); reach it through the tunnel.
     launch: "t3 --port 3773 --host 127.0.0.1 --no-browser",
     dashboard: { port: 3773, path: "/" },
     defaultModel: "openai/gpt-5.3-codex",
-    modelWiring: "ANTHROPIC_MODEL in ~/.spawnrc",
+    modelWiring: "its Codex provider's ~/.codex/config.toml and its Claude provider's ANTHROPIC_MODEL",
   },
 ];

@@ -6,8 +6,10 @@ export type AgentTier = "minimal" | "node" | "bun" | "full";
 
 /**
  * Templates may use these placeholders, substituted by the pipeline:
- *   {model}   the OpenRouter model id in effect (already validated: [A-Za-z0-9_.:/-] only)
- *   {token}   a per-spawn random token (dashboards that need one)
+ *   {model}          the OpenRouter model id in effect (validated: [A-Za-z0-9_.:/-] only)
+ *   {providerModel}  the same id as agents with an OpenRouter provider prefix want it
+ *                    ("openrouter/<id>", see providerModel below)
+ *   {token}          a per-spawn random token (dashboards that need one)
  * The API key is never substituted into a template: agents read it from ~/.spawnrc.
  */
 export interface AgentConfigFile {
@@ -43,6 +45,10 @@ export interface AgentSpec {
   defaultModel: string;
   /** One line telling how the model reaches this agent, shown by `agents` and `status`. */
   modelWiring: string;
+  /** How this agent names an OpenRouter model when it prefixes the provider; default "openrouter/<id>". */
+  providerModel?: (model: string) => string;
+  /** Node.js major version the agent needs when the host has none. */
+  nodeMajor?: number;
   /** Optional setup steps this agent understands beyond the shared ones. */
   steps?: string[];
 }

@@ -1,0 +1,75 @@
+// Renders the bot's views as terminal text (ANSI colour only on a TTY).
+import type { ConnectView, ListView, PlanView, StatusView, View } from "../../bot/views.js";
+
+const MARK: Record<string, string> = { pending: "·", running: "…", succeeded: "✓", warned: "!", failed: "✗", skipped: "-" };
+
+export interface Style {
+  color: boolean;
+}
+
+const paint = (style: Style, code: number, s: string) => (style.color ? `\x1b[${code}m${s}\x1b[0m` : s);
+
+export function renderStatus(v: StatusView, style: Style): string[] {
+  const lines = [paint(style, 1, `${v.title}  [${v.name} · ${v.status}]`)];
+  for (const s of v.steps) {
+    const dur = s.durationMs !== undefined ? ` (${(s.durationMs / 1000).toFixed(1)}s)` : "";
+    const mark = s.state === "failed" ? paint(style, 31, MARK.failed!) : s.state === "warned" ? paint(style, 33, MARK.warned!) : MARK[s.state] ?? "?";
+    lines.push(`  ${mark} ${s.title}${dur}${s.detail ? ` — ${s.detail}` : ""}`);
+  }
+  for (const f of v.facts ?? []) lines.push(`  ${f}`);
+  if (v.result) lines.push(paint(style, v.result.outcome === "ready" ? 32 : 31, `  ${v.result.message}`));
+  return lines;
+}
+
+/** One line per step change, for logs and pipes (no redraws). */
+export function renderStepLine(v: StatusView, step: StatusView["steps"][number]): string {
+  const dur = step.durationMs !== undefined ? ` (${(step.durationMs / 1000).toFixed(1)}s)` : "";
+  return `[${v.name}] ${MARK[step.state] ?? "?"} ${step.title}${dur}${step.detail ? ` — ${step.detail}` : ""}`;
+}
+
+function renderConnect(v: ConnectView): string[] {
+  const lines = [`Connect to ${v.name} (private to you):`, `  ${v.attachCommand}`];
+  if (v.knownHostsLine) lines.push(`  host key ${v.hostKeyFingerprint}; to verify it, add to ~/.ssh/known_hosts:`, `  ${v.knownHostsLine}`);
+  if (v.tunnelCommand) lines.push(`  dashboard: run \`${v.tunnelCommand}\` then open ${v.dashboardUrl}`);
+  else if (v.dashboardUrl) lines.push(`  dashboard: ${v.dashboardUrl}`);
+  if (v.promptOutput) {
+    lines.push(`  the prompt run exited with code ${v.promptOutput.exitCode}; last lines of its output:`);
+    for (const l of v.promptOutput.tail.trimEnd().split("\n")) lines.push(`    ${l}`);
+  }
+  return lines;
+}
+
+function renderList(v: ListView): string[] {
+  if (v.rows.length === 0) return [v.empty];
+  const lines = [`${v.title}:`];
+  for (const r of v.rows) {
+    lines.push(`  ${r.name.padEnd(20)} ${r.agent.padEnd(9)} ${r.cloud.padEnd(8)} ${r.status.padEnd(12)} ${r.model.padEnd(30)} ${r.owner}  ${new Date(r.createdAt).toISOString().slice(0, 16).replace("T", " ")}  ${r.id.slice(0, 8)}`);
+  }
+  return lines;
+}
+
+function renderPlan(v: PlanView): string[] {
+  return [
+    "Dry run — nothing was created:",
+    `  agent  ${v.agent}`,
+    `  cloud  ${v.cloud}`,
+    `  model  ${v.model} (${v.modelSource === "flag" ? "from --model" : v.modelSource === "preference" ? "your saved preference" : "the agent's default"})`,
+    `  name   ${v.name}`,
+    `  size   ${v.size}`,
+    `  zone   ${v.zone}`,
+    `  steps  ${v.steps.length ? v.steps.join(", ") : "none"}`,
+    `  ttl    ${v.ttl}`,
+    ...(v.prompt ? ["  runs the prompt once instead of the interactive agent"] : []),
+  ];
+}
+
+export function renderView(view: View, style: Style): string[] {
+  switch (view.kind) {
+    case "status": return renderStatus(view, style);
+    case "connect": return renderConnect(view);
+    case "list": return renderList(view);
+    case "plan": return renderPlan(view);
+    case "text": return view.title ? [`${view.title}:`, ...view.lines.map((l) => (l ? `  ${l}` : ""))] : view.lines;
+    case "error": return [paint(style, 31, `error: ${view.message}`), ...(view.usage ? [`usage: ${view.usage}`] : [])];
+  }
+}

@@ -1,0 +1,31 @@
+// What every command handler of the bot core shares.
+import type { Logger } from "../log.js";
+import type { Orchestrator } from "../orchestrator/index.js";
+import type { GrammarCatalog } from "./grammar.js";
+import type { ChatRequest, Conversation } from "./request.js";
+import type { Store, UserRef } from "./store/index.js";
+
+export interface CoreSettings {
+  /** User ids (on any platform) allowed to act on everyone's spawns. */
+  admins: readonly string[];
+  defaultTtlMs: number;
+  /** The workspace's OpenRouter key (console mode reads it from OPENROUTER_API_KEY). */
+  openrouterApiKey: string | undefined;
+}
+
+export interface CoreContext {
+  store: Store;
+  orchestrator: Orchestrator;
+  settings: CoreSettings;
+  log: Logger;
+  catalog: GrammarCatalog;
+  /** Track a background promise (a run being followed) so shutdown and tests can wait for it. */
+  track(work: Promise<unknown>): void;
+}
+
+export interface Invocation {
+  req: ChatRequest;
+  conv: Conversation;
+  user: UserRef;
+  isAdmin: boolean;
+}

@@ -1,0 +1,109 @@
+// The bot core: turns a platform-neutral request into a command, applies who-may-do-what, and
+// answers through the adapter's conversation. Every outgoing view passes the secret redactor.
+import { randomBytes } from "node:crypto";
+import type { Logger } from "../log.js";
+import type { Orchestrator } from "../orchestrator/index.js";
+import { secrets } from "../secrets.js";
+import type { Command } from "./commands.js";
+import type { CoreContext, CoreSettings, Invocation } from "./context.js";
+import { parseCommand, type GrammarCatalog } from "./grammar.js";
+import { handleConnect, handleDelete, handleList, handleStatus } from "./manage-commands.js";
+import type { ChatRequest, Conversation } from "./request.js";
+import { handleKeysAdd, handleKeysList, handleKeysRemove, handlePrefsClear, handlePrefsSet, handlePrefsShow } from "./settings-commands.js";
+import { handleSpawn } from "./spawn-command.js";
+import type { Store } from "./store/index.js";
+import { helpText } from "./usage.js";
+import { error, text, type View } from "./views.js";
+
+export interface BotCoreDeps {
+  store: Store;
+  orchestrator: Orchestrator;
+  settings: CoreSettings;
+  logger: Logger;
+  /** The bot's SSH public key, shown by `keys`. */
+  botPublicKey: string;
+}
+
+export class BotCore {
+  private readonly ctx: CoreContext;
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly outcomes: unknown[] = [];
+
+  constructor(private readonly deps: BotCoreDeps) {
+    const catalog: GrammarCatalog = {
+      agents: deps.orchestrator.agents.map((a) => a.key),
+      clouds: ["local", "ssh", "aws", "gcp", "hetzner", "digitalocean"],
+    };
+    this.ctx = {
+      store: deps.store, orchestrator: deps.orchestrator, settings: deps.settings, log: deps.logger, catalog,
+      track: (work) => {
+        const p = work.then((r) => this.outcomes.push(r), (err) => deps.logger.error({ err }, "background work failed"));
+        this.pending.add(p);
+        void p.finally(() => this.pending.delete(p));
+      },
+    };
+  }
+
+  /** Answer one request. Resolves once it is answered; spawns go on in the background. */
+  async handle(req: ChatRequest, conversation: Conversation): Promise<void> {
+    const conv = redacting(conversation);
+    const inv: Invocation = {
+      req, conv, user: { platform: req.platform, userId: req.user.id },
+      isAdmin: this.deps.settings.admins.includes(req.user.id),
+    };
+    const parsed = parseCommand(req.text, this.ctx.catalog);
+    if (!parsed.ok) return conv.whisper(error(parsed.error, parsed.usage));
+    try {
+      await this.dispatch(inv, parsed.command);
+    } catch (err) {
+      const id = randomBytes(4).toString("hex");
+      this.deps.logger.error({ err, errorId: id, command: parsed.command.kind }, "command failed");
+      await conv.whisper(error(`internal error (id ${id}); the bot log has the details`));
+    }
+  }
+
+  /** Wait for every run in flight to end; resolves with their results in the order they ended. */
+  async idle(): Promise<unknown[]> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    return this.outcomes;
+  }
+
+  private dispatch(inv: Invocation, cmd: Command): Promise<void> {
+    const { ctx } = this;
+    switch (cmd.kind) {
+      case "spawn": return handleSpawn(ctx, inv, cmd);
+      case "list": return handleList(ctx, inv, cmd.scope, cmd.filter);
+      case "status": return handleStatus(ctx, inv, cmd.target);
+      case "connect": return handleConnect(ctx, inv, cmd.target);
+      case "delete": return handleDelete(ctx, inv, cmd.target);
+      case "prefs-show": return handlePrefsShow(ctx, inv);
+      case "prefs-model-set": return handlePrefsSet(ctx, inv, cmd.agent, cmd.model);
+      case "prefs-model-clear": return handlePrefsClear(ctx, inv, cmd.agent);
+      case "keys-list": return handleKeysList(ctx, inv, this.deps.botPublicKey);
+      case "keys-add": return handleKeysAdd(ctx, inv, cmd.publicKey);
+      case "keys-remove": return handleKeysRemove(ctx, inv, cmd.fingerprint);
+      case "agents": return inv.conv.whisper(text(
+        ctx.orchestrator.agents.map((a) => `${a.key.padEnd(9)} ${a.name} — default model ${a.defaultModel}; model via ${a.modelWiring}`),
+        "Agents",
+      ));
+      case "clouds": return inv.conv.whisper(text(
+        ctx.catalog.clouds.map((key) => {
+          const c = ctx.orchestrator.cloud(key);
+          return c ? `${key.padEnd(13)} ${c.title} — ${c.description}` : `${key.padEnd(13)} not set up on this bot yet`;
+        }),
+        "Clouds",
+      ));
+      case "help": return inv.conv.whisper(text(helpText(cmd.topic).split("\n")));
+    }
+  }
+}
+
+/** Wrap a conversation so no view leaves the core holding a registered secret. */
+function redacting(conv: Conversation): Conversation {
+  const clean = <T extends View>(v: T) => secrets.redactDeep(v);
+  return {
+    say: (v) => conv.say(clean(v)),
+    whisper: (v) => conv.whisper(clean(v)),
+    status: (v) => conv.status(clean(v)),
+  };
+}

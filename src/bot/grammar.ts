@@ -1,0 +1,515 @@
+// Parses the text of a chat command (what follows `/spawn`) into a typed Command, or into a
+// one-line error plus the usage line to show. Value rules follow spawn's CLI (spec §6.1, §7).
+
+import { isIPv6 } from "node:net";
+import type { Command, HostSpec, ParseResult, SpawnCommand } from "./commands.js";
+import { parseDuration } from "./duration.js";
+import { nearest } from "./suggest.js";
+import { excerpt, findForbiddenCharacter, findNonAscii, isFlagToken, tokenize, type Token } from "./tokenize.js";
+import { COMMANDS, GENERAL_USAGE, SPAWN_FLAGS, commandNamed, usageFor, type CommandName, type SpawnFlagKey } from "./usage.js";
+
+export interface GrammarCatalog {
+  agents: readonly string[];
+  clouds: readonly string[];
+  agentAliases?: Record<string, string>;
+  cloudAliases?: Record<string, string>;
+}
+
+export const MAX_COMMAND_LENGTH = 4000; // chat commands are short; a 10 kB "command" is a paste gone wrong or an attack
+const MAX_PROMPT_LENGTH = 2000; // a task to start on, not a document
+const MAX_ERROR_LENGTH = 300; // one readable line in every chat client
+const MAX_LISTED_NAMES_CHARS = 120; // room for "available: …" inside MAX_ERROR_LENGTH
+const MAX_KEY_COMMENT_LENGTH = 200; // ssh-keygen's default is user@host; longer is a paste of something else
+const KEY_DATA_LENGTH = { min: 68, max: 3000 }; // ed25519's base64 is 68 chars; 16384-bit RSA is about 2,800
+const DEFAULT_SSH_PORT = 22;
+
+const NAME_KEY_RE = /^[a-z0-9_-]{1,64}$/; // agent and cloud keys (spec §6.1)
+const MODEL_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.:-]*\/[a-zA-Z0-9][a-zA-Z0-9_.:-]*$/; // spec §1.3, exactly one slash
+const MAX_MODEL_ID_LENGTH = 128;
+const MAX_RAW_NAME_LENGTH = 128; // spawn checks --name before kebab-casing it
+const SERVER_NAME = { min: 3, max: 63 }; // cloud resource names; spawn's server-name rule
+const SIZE_RE = /^[a-zA-Z0-9._-]{1,63}$/;
+const ZONE_RE = /^[a-zA-Z0-9_-]{1,63}$/;
+const STEP_RE = /^[a-z0-9-]{1,64}$/;
+const SSH_USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
+const HOSTNAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const MAX_HOSTNAME_LENGTH = 253; // DNS limit
+const IPV4_OCTET_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const TARGET_RE = /^[a-zA-Z0-9-]{1,63}$/;
+const LIST_FILTER_RE = /^[a-zA-Z0-9._/:-]{1,64}$/;
+const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
+const BASE64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
+const HELP_FLAGS = ["--help", "-h"];
+
+/** Thrown only inside this module so each rule stays one line; parseCommand turns it into a value. */
+class Refusal {
+  constructor(
+    readonly error: string,
+    readonly usage: string,
+  ) {}
+}
+
+function refuse(error: string, usage: string): never {
+  throw new Refusal(error, usage);
+}
+
+/** Never throws: every input, however hostile, gives a command or a one-line error. */
+export function parseCommand(text: string, catalog: GrammarCatalog): ParseResult {
+  try {
+    return { ok: true, command: parseText(text, catalog) };
+  } catch (err) {
+    if (err instanceof Refusal) return { ok: false, error: oneLine(err.error), usage: err.usage };
+    return { ok: false, error: "could not read this command (internal parser error); please report it", usage: GENERAL_USAGE };
+  }
+}
+
+function parseText(input: unknown, catalog: GrammarCatalog): Command {
+  if (typeof input !== "string") refuse("the command must be text", GENERAL_USAGE);
+  if (input.length > MAX_COMMAND_LENGTH) {
+    refuse(`the command is too long (${input.length} characters; the limit is ${MAX_COMMAND_LENGTH}); shorten it`, GENERAL_USAGE);
+  }
+  const text = input.replace(/\r\n/g, "\n");
+  const bad = findForbiddenCharacter(text, "\t\n");
+  if (bad) refuse(`the command contains a control character (${bad.label} at character ${bad.position}); remove it and send again`, GENERAL_USAGE);
+  const body = text.replace(/^\s*\/spawn(?=\s|$)/i, "");
+
+  // `keys add` takes the rest of the line as typed: key comments may hold quotes and apostrophes.
+  const keyLine = /^\s*keys\s+add(?:\s+([\s\S]*))?$/i.exec(body);
+  if (keyLine) return { kind: "keys-add", publicKey: parsePublicKey(keyLine[1] ?? "") };
+
+  const tokenized = tokenize(body);
+  if (!tokenized.ok) refuse(tokenized.error, GENERAL_USAGE);
+  const [first, ...rest] = tokenized.tokens;
+  if (!first) return { kind: "help" };
+  if (isFlagToken(first) && HELP_FLAGS.includes(first.text)) return { kind: "help" };
+
+  const verb = isFlagToken(first) ? undefined : commandNamed(first.text.toLowerCase());
+  const args = verb ? rest : tokenized.tokens;
+  const command = verb ?? (startsSpawn(tokenized.tokens, catalog) ? "spawn" : unknownFirstWord(first.text, catalog));
+  if (args.some((t) => isFlagToken(t) && HELP_FLAGS.includes(t.text))) return { kind: "help", topic: command };
+  return PARSERS[command](args, catalog);
+}
+
+const PARSERS: Record<CommandName, (args: Token[], catalog: GrammarCatalog) => Command> = {
+  spawn: parseSpawn,
+  list: parseList,
+  status: (args) => ({ kind: "status", target: parseTarget(args, "status") }),
+  delete: (args) => ({ kind: "delete", target: parseTarget(args, "delete") }),
+  connect: (args) => ({ kind: "connect", target: parseTarget(args, "connect") }),
+  prefs: parsePrefs,
+  keys: parseKeys,
+  agents: (args) => {
+    noArguments(args, "agents");
+    return { kind: "agents" };
+  },
+  clouds: (args) => {
+    noArguments(args, "clouds");
+    return { kind: "clouds" };
+  },
+  help: parseHelp,
+};
+
+/** Without a verb, a command is a spawn when it starts with a flag, agent/cloud, or a known agent or cloud is second. */
+function startsSpawn(tokens: Token[], catalog: GrammarCatalog): boolean {
+  const [first, second] = tokens;
+  if (!first || first.text.startsWith("/")) return false; // e.g. a second /spawn: reported as an unknown command
+  if (isFlagToken(first) || /^[^/]+\//.test(first.text)) return true;
+  const known = (t: Token | undefined): boolean => t !== undefined && (lookup(t.text, "agent", catalog) ?? lookup(t.text, "cloud", catalog)) !== undefined;
+  return known(first) || known(second);
+}
+
+function unknownFirstWord(word: string, catalog: GrammarCatalog): never {
+  const nonAscii = findNonAscii(word);
+  if (nonAscii) refuse(`'${excerpt(word)}' has a non-ASCII character (${nonAscii.label} at character ${nonAscii.position}); type commands and names in plain ASCII`, GENERAL_USAGE);
+  const lower = word.toLowerCase();
+  const verbs = COMMANDS.flatMap((c) => [c.name, ...c.aliases]);
+  const match = nearest(lower, [...verbs, ...namesOf("agent", catalog), ...namesOf("cloud", catalog)]);
+  if (match !== undefined && !verbs.includes(match)) {
+    const kind = lookup(match, "agent", catalog) !== undefined ? "agent" : "cloud";
+    refuse(`unknown ${kind} '${excerpt(word)}' — did you mean '${lookup(match, kind, catalog) ?? match}'?`, usageFor("spawn"));
+  }
+  if (match !== undefined) refuse(`unknown command '${excerpt(word)}' — did you mean '${match}'?`, GENERAL_USAGE);
+  refuse(`unknown command '${excerpt(word)}'; start with a command (${COMMANDS.map((c) => c.name).join(", ")}) or an agent (${listNames(catalog.agents)})`, GENERAL_USAGE);
+}
+
+// --- Flags and positional words ------------------------------------------------------------
+
+interface FlagSpec {
+  key: string;
+  long: string;
+  aliases: readonly string[];
+  takesValue: boolean;
+}
+
+interface Arguments {
+  flags: Map<string, string | true>;
+  positionals: string[];
+}
+
+const SPAWN_FLAG_SPECS: FlagSpec[] = SPAWN_FLAGS.map((f) => ({ key: f.key, long: f.long, aliases: f.aliases, takesValue: f.value !== undefined }));
+const LIST_FLAG_SPECS: FlagSpec[] = [
+  { key: "mine", long: "--mine", aliases: [], takesValue: false },
+  { key: "all", long: "--all", aliases: [], takesValue: false },
+];
+const PREFS_FLAG_SPECS: FlagSpec[] = [{ key: "clear", long: "--clear", aliases: [], takesValue: false }];
+
+/** Splits words into flags (`--flag value`, `--flag=value`, short forms) and positional words. */
+function splitArguments(tokens: Token[], specs: readonly FlagSpec[], command: CommandName): Arguments {
+  const usage = usageFor(command);
+  const flags = new Map<string, string | true>();
+  const positionals: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (!isFlagToken(token)) {
+      positionals.push(token.text);
+      continue;
+    }
+    const eq = token.text.indexOf("=");
+    const typed = eq < 0 ? token.text : token.text.slice(0, eq);
+    const nonAscii = findNonAscii(typed);
+    if (nonAscii) refuse(`flag '${excerpt(typed)}' has a non-ASCII character (${nonAscii.label} at character ${nonAscii.position}); type flags in plain ASCII`, usage);
+    const name = typed.toLowerCase();
+    const spec = specs.find((s) => s.long === name || s.aliases.includes(name));
+    if (!spec) refuse(unknownFlagMessage(typed, specs, command), usage);
+    if (flags.has(spec.key)) refuse(`${spec.long} was given twice; give it once`, usage);
+    if (!spec.takesValue) {
+      if (eq >= 0) refuse(`${spec.long} takes no value; write just ${spec.long}`, usage);
+      flags.set(spec.key, true);
+      continue;
+    }
+    let value: string;
+    if (eq >= 0) {
+      value = token.text.slice(eq + 1);
+    } else {
+      const next = tokens[i + 1];
+      if (next === undefined || isFlagToken(next)) refuse(`${spec.long} needs a value after it, e.g. ${exampleOf(spec)}`, usage);
+      value = next.text;
+      i++;
+    }
+    flags.set(spec.key, value);
+  }
+  return { flags, positionals };
+}
+
+function unknownFlagMessage(typed: string, specs: readonly FlagSpec[], command: CommandName): string {
+  if (specs.length === 0) return `unknown flag ${excerpt(typed)}: ${command} takes no flags`;
+  const bare = (flag: string): string => flag.replace(/^-+/, "");
+  const longs = specs.map((s) => s.long);
+  const match = nearest(bare(typed), longs.map(bare));
+  const hint = match !== undefined ? ` — did you mean --${match}?` : `; ${command} takes ${longs.join(", ")}`;
+  return `unknown flag ${excerpt(typed)}${hint}`;
+}
+
+function exampleOf(spec: FlagSpec): string {
+  return SPAWN_FLAGS.find((f) => f.key === spec.key)?.example ?? `${spec.long} VALUE`;
+}
+
+function noArguments(args: Token[], command: CommandName): void {
+  const { positionals } = splitArguments(args, [], command);
+  if (positionals.length > 0) refuse(`${command} takes no arguments; remove '${excerpt(positionals[0]!)}'`, usageFor(command));
+}
+
+function extraWord(word: string, command: CommandName): never {
+  refuse(`unexpected extra word '${excerpt(word)}'; put text with spaces in quotes, e.g. --prompt "fix the tests"`, usageFor(command));
+}
+
+/**
+ * A flag value that is not free text: printable ASCII on one line, and no leading `-`
+ * (it would read as a flag to whatever program the value reaches).
+ */
+function checkPlainValue(value: string, what: string, usage: string): void {
+  const odd = findNonAscii(value);
+  if (odd?.label === "U+000A") refuse(`${what} must be on one line`, usage);
+  if (odd) refuse(`${what} '${excerpt(value)}' has a non-ASCII character (${odd.label} at character ${odd.position}); type it in plain ASCII`, usage);
+  if (value.startsWith("-")) refuse(`${what} '${excerpt(value)}' must not start with '-'`, usage);
+}
+
+// --- Agents and clouds ---------------------------------------------------------------------
+
+type NameKind = "agent" | "cloud";
+
+function namesOf(kind: NameKind, catalog: GrammarCatalog): string[] {
+  const [names, aliases] = kind === "agent" ? [catalog.agents, catalog.agentAliases] : [catalog.clouds, catalog.cloudAliases];
+  return [...names, ...Object.keys(aliases ?? {})];
+}
+
+/** The catalog name a word means (aliases resolved, case ignored), or undefined. */
+function lookup(word: string, kind: NameKind, catalog: GrammarCatalog): string | undefined {
+  const key = word.toLowerCase();
+  if (!NAME_KEY_RE.test(key)) return undefined;
+  const [names, aliases] = kind === "agent" ? [catalog.agents, catalog.agentAliases] : [catalog.clouds, catalog.cloudAliases];
+  const name = aliases !== undefined && Object.hasOwn(aliases, key) ? aliases[key] : key;
+  return name !== undefined && names.includes(name) ? name : undefined;
+}
+
+function resolveName(word: string, kind: NameKind, catalog: GrammarCatalog, usage: string): string {
+  const nonAscii = findNonAscii(word);
+  if (nonAscii) refuse(`${kind} '${excerpt(word)}' has a non-ASCII character (${nonAscii.label} at character ${nonAscii.position}); type it in plain ASCII`, usage);
+  const found = lookup(word, kind, catalog);
+  if (found !== undefined) return found;
+  const other: NameKind = kind === "agent" ? "cloud" : "agent";
+  if (lookup(word, other, catalog) !== undefined) refuse(`'${excerpt(word)}' is a ${other}, not an ${kind}; e.g. spawn codex gcp`, usage);
+  const names = kind === "agent" ? catalog.agents : catalog.clouds;
+  const match = nearest(word, namesOf(kind, catalog));
+  if (match !== undefined) refuse(`unknown ${kind} '${excerpt(word)}' — did you mean '${lookup(match, kind, catalog) ?? match}'?`, usage);
+  refuse(`unknown ${kind} '${excerpt(word)}'; available: ${listNames(names)}`, usage);
+}
+
+/** `agent cloud`, `cloud agent` (swapped back) or `agent/cloud`. */
+function resolveAgentAndCloud(positionals: string[], catalog: GrammarCatalog): [string, string] {
+  const usage = usageFor("spawn");
+  let words = positionals;
+  if (words[0]?.includes("/")) {
+    const parts = words[0].split("/");
+    if (parts.length !== 2 || !parts[0] || !parts[1]) refuse(`'${excerpt(words[0])}' is not agent/cloud; write e.g. codex/gcp`, usage);
+    if (words.length > 1) extraWord(words[1]!, "spawn");
+    words = parts;
+  }
+  if (words.length > 2) extraWord(words[2]!, "spawn");
+  const [a, b] = words;
+  if (a === undefined) refuse("spawn needs an agent and a cloud, e.g. spawn codex gcp", usage);
+  if (b === undefined) {
+    if (lookup(a, "agent", catalog) !== undefined) refuse(`spawn needs a cloud after the agent; available: ${listNames(catalog.clouds)}`, usage);
+    if (lookup(a, "cloud", catalog) !== undefined) refuse(`spawn needs an agent before the cloud; available: ${listNames(catalog.agents)}`, usage);
+    resolveName(a, "agent", catalog, usage);
+    refuse(`spawn needs a cloud after the agent; available: ${listNames(catalog.clouds)}`, usage);
+  }
+  const cloudFirst = lookup(a, "agent", catalog) === undefined && lookup(a, "cloud", catalog) !== undefined;
+  const [agentWord, cloudWord] = cloudFirst ? [b, a] : [a, b];
+  return [resolveName(agentWord, "agent", catalog, usage), resolveName(cloudWord, "cloud", catalog, usage)];
+}
+
+function listNames(names: readonly string[]): string {
+  let text = "";
+  for (const name of names) {
+    const next = text ? `${text}, ${excerpt(name)}` : excerpt(name);
+    if (next.length > MAX_LISTED_NAMES_CHARS) return `${text}, …`;
+    text = next;
+  }
+  return text || "none configured";
+}
+
+// --- spawn ---------------------------------------------------------------------------------
+
+function parseSpawn(args: Token[], catalog: GrammarCatalog): SpawnCommand {
+  const usage = usageFor("spawn");
+  const { flags, positionals } = splitArguments(args, SPAWN_FLAG_SPECS, "spawn");
+  const [agent, cloud] = resolveAgentAndCloud(positionals, catalog);
+  const command: SpawnCommand = { kind: "spawn", agent, cloud, dryRun: flags.has("dryRun") };
+  for (const [key, value] of flags) {
+    if (typeof value === "string") applySpawnFlag(command, key as SpawnFlagKey, value, usage);
+  }
+  if (command.host && cloud !== "ssh") refuse(`--host is only for the ssh cloud; remove it, or use spawn ${agent} ssh --host ...`, usage);
+  if (!command.host && cloud === "ssh") refuse("the ssh cloud needs --host user@host[:port], e.g. --host root@203.0.113.10", usage);
+  return command;
+}
+
+function applySpawnFlag(command: SpawnCommand, key: SpawnFlagKey, value: string, usage: string): void {
+  if (key === "prompt") {
+    command.prompt = parsePrompt(value, usage);
+    return;
+  }
+  const doc = SPAWN_FLAGS.find((f) => f.key === key)!;
+  const flag = doc.long;
+  if (value === "" && key !== "steps") refuse(`${flag} needs a value, e.g. ${doc.example}`, usage);
+  checkPlainValue(value, flag, usage);
+  const bad = (rule: string): never => refuse(`${flag} '${excerpt(value)}' ${rule}`, usage);
+  switch (key) {
+    case "model":
+      if (value.length > MAX_MODEL_ID_LENGTH || !MODEL_ID_RE.test(value)) bad("is not a model id; use provider/model, e.g. openai/gpt-5.3-codex");
+      command.model = value;
+      return;
+    case "name": {
+      if (value.length > MAX_RAW_NAME_LENGTH) bad(`is too long; use at most ${SERVER_NAME.max} letters, digits and -`);
+      const name = kebabCase(value);
+      if (name === "") bad(`has no letters or digits to make a server name from; use ${SERVER_NAME.min}-${SERVER_NAME.max} letters, digits and -`);
+      if (name.length < SERVER_NAME.min || name.length > SERVER_NAME.max) bad(`gives the server name '${excerpt(name)}'; use ${SERVER_NAME.min}-${SERVER_NAME.max} letters, digits and -`);
+      command.name = name;
+      return;
+    }
+    case "size":
+      if (!SIZE_RE.test(value)) bad("is not a machine size; use up to 63 letters, digits, '.', '_' or '-', e.g. e2-standard-4");
+      command.size = value;
+      return;
+    case "zone":
+      if (!ZONE_RE.test(value)) bad("is not a zone; use up to 63 letters, digits, '_' or '-', e.g. us-central1-a");
+      command.zone = value;
+      return;
+    case "steps":
+      command.steps = parseSteps(value, usage);
+      return;
+    case "ttl":
+      command.ttlMs = parseDuration(value) ?? bad("is not a duration; use e.g. 90m, 2h, 1d or 1h30m (more than 0, at most 30d)");
+      return;
+    case "host":
+      command.host = parseHost(value, usage);
+      return;
+    case "dryRun":
+      return;
+  }
+}
+
+/** Free text for the agent. Shell-looking text is fine: prompts travel base64-encoded, never on a command line. */
+function parsePrompt(value: string, usage: string): string {
+  if (value.trim() === "") refuse('--prompt is empty; give the task in quotes, e.g. --prompt "fix the failing tests"', usage);
+  if (value.length > MAX_PROMPT_LENGTH) refuse(`--prompt is too long (${value.length} characters; the limit is ${MAX_PROMPT_LENGTH}); shorten it`, usage);
+  const bad = findForbiddenCharacter(value, "\n");
+  if (bad) refuse(`--prompt contains a control character (${bad.label} at character ${bad.position}); remove it`, usage);
+  return value;
+}
+
+/** spawn's kebab-casing of names: lowercase, anything but [a-z0-9-] becomes `-`, runs collapse, ends trimmed. */
+function kebabCase(value: string): string {
+  return value.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/-+/g, "-").replace(/^-|-$/g, "");
+}
+
+function parseSteps(value: string, usage: string): string[] {
+  if (value.trim() === "") return [];
+  const steps: string[] = [];
+  for (const part of value.split(",")) {
+    const step = part.trim().toLowerCase();
+    if (!STEP_RE.test(step) || step.startsWith("-")) refuse(`--steps '${excerpt(value)}' has a bad step name '${excerpt(step)}'; use names like github,auto-update separated by commas`, usage);
+    if (!steps.includes(step)) steps.push(step);
+  }
+  return steps;
+}
+
+function parseHost(value: string, usage: string): HostSpec {
+  const bad = (rule: string): never => refuse(`--host '${excerpt(value)}' ${rule}`, usage);
+  const at = value.indexOf("@");
+  if (at < 0 || value.indexOf("@", at + 1) >= 0) bad("needs the form user@host[:port], e.g. root@203.0.113.10");
+  const user = value.slice(0, at);
+  const rest = value.slice(at + 1);
+  if (!SSH_USER_RE.test(user)) bad("has a bad user name; use lowercase letters, digits, _ and -, starting with a letter or _");
+  let host: string;
+  let port: string | undefined;
+  if (rest.startsWith("[")) {
+    const close = rest.indexOf("]");
+    host = close < 0 ? "" : rest.slice(1, close);
+    const after = close < 0 ? "" : rest.slice(close + 1);
+    // Node accepts zone ids (fe80::1%eth0); only hex digits, colons and dots are allowed here.
+    if (close < 0 || !/^[0-9a-fA-F:.]+$/.test(host) || !isIPv6(host)) bad("has a bad IPv6 address; write it like root@[2001:db8::1]:22");
+    if (after !== "" && !after.startsWith(":")) bad("has text after the IPv6 address; write it like root@[2001:db8::1]:22");
+    port = after === "" ? undefined : after.slice(1);
+  } else {
+    const parts = rest.split(":");
+    if (parts.length > 2) bad("looks like an IPv6 address; put it in brackets, e.g. root@[2001:db8::1]:22");
+    host = parts[0]!;
+    port = parts[1];
+    if (/^[0-9.]+$/.test(host)) {
+      const octets = host.split(".");
+      if (octets.length !== 4 || !octets.every((o) => IPV4_OCTET_RE.test(o))) bad("has a bad IPv4 address");
+    } else if (host.length > MAX_HOSTNAME_LENGTH || !HOSTNAME_RE.test(host)) {
+      bad("has a bad host name; use an IP address or a name like build.example.com");
+    }
+  }
+  const portNumber = port === undefined ? DEFAULT_SSH_PORT : /^[0-9]{1,5}$/.test(port) ? Number(port) : 0;
+  if (portNumber < 1 || portNumber > 65535) bad("has a bad port; use a number from 1 to 65535");
+  return { user, host, port: portNumber };
+}
+
+// --- list, status/delete/connect, prefs, keys, help ---------------------------------------
+
+function parseList(args: Token[]): Command {
+  const usage = usageFor("list");
+  const { flags, positionals } = splitArguments(args, LIST_FLAG_SPECS, "list");
+  if (flags.has("mine") && flags.has("all")) refuse("give --mine or --all, not both", usage);
+  if (positionals.length > 1) extraWord(positionals[1]!, "list");
+  const scope = flags.has("mine") ? "mine" : flags.has("all") ? "all" : "channel";
+  const filter = positionals[0];
+  if (filter === undefined) return { kind: "list", scope };
+  checkPlainValue(filter, "the list filter", usage);
+  if (!LIST_FILTER_RE.test(filter)) refuse(`the list filter '${excerpt(filter)}' may use up to 64 letters, digits and . _ / : -`, usage);
+  return { kind: "list", scope, filter };
+}
+
+function parseTarget(args: Token[], command: "status" | "delete" | "connect"): string {
+  const usage = usageFor(command);
+  const { positionals } = splitArguments(args, [], command);
+  const target = positionals[0];
+  if (target === undefined) refuse(`${command} needs the id or name of a spawn (see list), e.g. ${command} fix-login-bug`, usage);
+  if (positionals.length > 1) extraWord(positionals[1]!, command);
+  checkPlainValue(target, "the spawn id or name", usage);
+  if (!TARGET_RE.test(target)) refuse(`'${excerpt(target)}' is not a spawn id or name; those are up to 63 letters, digits and -`, usage);
+  return target;
+}
+
+function parsePrefs(args: Token[], catalog: GrammarCatalog): Command {
+  const usage = usageFor("prefs");
+  const { flags, positionals } = splitArguments(args, PREFS_FLAG_SPECS, "prefs");
+  const [setting, agentWord, model, extra] = positionals;
+  const clear = flags.has("clear");
+  if (setting === undefined) {
+    if (clear) refuse("--clear goes with a model preference: prefs model <agent> --clear", usage);
+    return { kind: "prefs-show" };
+  }
+  if (setting.toLowerCase() !== "model") refuse(`unknown preference '${excerpt(setting)}'; the one you can set is model`, usage);
+  if (agentWord === undefined) refuse("prefs model needs an agent, e.g. prefs model codex openai/gpt-5.3-codex", usage);
+  if (extra !== undefined) extraWord(extra, "prefs");
+  const agent = resolveName(agentWord, "agent", catalog, usage);
+  if (clear && model !== undefined) refuse("give a model id or --clear, not both", usage);
+  if (clear) return { kind: "prefs-model-clear", agent };
+  if (model === undefined) refuse(`prefs model ${agent} needs a model id or --clear, e.g. prefs model ${agent} openai/gpt-5.3-codex`, usage);
+  checkPlainValue(model, "the model id", usage);
+  if (model.length > MAX_MODEL_ID_LENGTH || !MODEL_ID_RE.test(model)) refuse(`'${excerpt(model)}' is not a model id; use provider/model, e.g. openai/gpt-5.3-codex`, usage);
+  return { kind: "prefs-model-set", agent, model };
+}
+
+function parseKeys(args: Token[]): Command {
+  const usage = usageFor("keys");
+  const [sub, ...rest] = args;
+  if (sub === undefined) return { kind: "keys-list" };
+  const action = isFlagToken(sub) ? undefined : sub.text.toLowerCase();
+  if (action === "add") return { kind: "keys-add", publicKey: parsePublicKey(rest.map((t) => t.text).join(" ")) };
+  if (action === "remove" || action === "rm" || action === "delete") {
+    const { positionals } = splitArguments(rest, [], "keys");
+    const [fingerprint, extra] = positionals;
+    if (fingerprint === undefined) refuse("keys remove needs a key fingerprint (see keys), e.g. keys remove SHA256:...", usage);
+    if (extra !== undefined) extraWord(extra, "keys");
+    const normalised = fingerprint.replace(/^sha256:/i, "SHA256:");
+    if (!FINGERPRINT_RE.test(normalised)) refuse(`'${excerpt(fingerprint)}' is not a key fingerprint; copy the SHA256:... shown by keys`, usage);
+    return { kind: "keys-remove", fingerprint: normalised };
+  }
+  const match = action === undefined ? undefined : nearest(action, ["add", "remove"]);
+  refuse(`unknown keys action '${excerpt(sub.text)}'${match ? ` — did you mean '${match}'?` : "; use keys, keys add or keys remove"}`, usage);
+}
+
+/**
+ * Checks only that the text looks like one line of a .pub file, `<type> <base64> [comment]`;
+ * the key store validates the key itself. Chat formatting around it (`code`, quotes) is removed.
+ */
+function parsePublicKey(raw: string): string {
+  const usage = usageFor("keys");
+  let line = raw.trim();
+  const wrapped = /^(```|`|"|'|\u201C|\u2018)([\s\S]*?)(```|`|"|'|\u201D|\u2019)$/.exec(line);
+  if (wrapped) line = wrapped[2]!.trim();
+  if (line === "") refuse("keys add needs your SSH public key, e.g. keys add ssh-ed25519 AAAAC3... you@laptop", usage);
+  if (line.startsWith("-----BEGIN")) refuse("that is a private key: never share it; send the one-line .pub file instead", usage);
+  if (line.includes("\n")) refuse("paste the public key on one line, as it is in your .pub file", usage);
+  const [type = "", data = "", ...commentWords] = line.split(/\s+/);
+  if (!KEY_TYPES.includes(type)) refuse(`'${excerpt(type)}' is not an SSH public key type; use ${KEY_TYPES.join(", ")}`, usage);
+  const looksBase64 = BASE64_RE.test(data) && data.length % 4 === 0 && data.length >= KEY_DATA_LENGTH.min && data.length <= KEY_DATA_LENGTH.max;
+  if (!looksBase64) refuse(`the key data after ${type} is not base64; paste the whole line of your .pub file`, usage);
+  const comment = commentWords.join(" ");
+  if (comment.length > MAX_KEY_COMMENT_LENGTH) refuse(`the key comment is too long (the limit is ${MAX_KEY_COMMENT_LENGTH} characters); shorten it`, usage);
+  return comment ? `${type} ${data} ${comment}` : `${type} ${data}`;
+}
+
+function parseHelp(args: Token[]): Command {
+  const usage = usageFor("help");
+  const { positionals } = splitArguments(args, [], "help");
+  const [topic, extra] = positionals;
+  if (topic === undefined) return { kind: "help" };
+  if (extra !== undefined) extraWord(extra, "help");
+  const name = commandNamed(topic.toLowerCase());
+  if (name) return { kind: "help", topic: name };
+  const match = nearest(topic, COMMANDS.map((c) => c.name));
+  refuse(`no help for '${excerpt(topic)}'${match ? ` — did you mean '${match}'?` : `; topics: ${COMMANDS.map((c) => c.name).join(", ")}`}`, usage);
+}
+
+/** Last guard on every error: one line, printable, at most MAX_ERROR_LENGTH characters. */
+function oneLine(message: string): string {
+  const clean = Array.from(message, (ch) => (/^[\x20-\x7e…—]$/.test(ch) ? ch : "?")).join("");
+  return clean.length > MAX_ERROR_LENGTH ? `${clean.slice(0, MAX_ERROR_LENGTH - 1)}…` : clean;
+}

@@ -1,0 +1,106 @@
+// `list`, `status`, `connect` and `delete`: the team's view of its spawns and the owner's
+// (or an admin's) actions on one of them.
+import type { HostRecord } from "../orchestrator/index.js";
+import type { CoreContext, Invocation } from "./context.js";
+import { formatDuration } from "./format.js";
+import { buildStatusView } from "./status-view.js";
+import { LIVE_STATUSES, type SpawnRecord } from "./store/index.js";
+import type { ListScope } from "./commands.js";
+import { error, text, type ConnectView, type ListView } from "./views.js";
+
+export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListScope, filter?: string): Promise<void> {
+  const { req } = inv;
+  let rows: SpawnRecord[];
+  let title: string;
+  if (scope === "all") {
+    if (!inv.isAdmin) return inv.conv.whisper(error("only admins can list every spawn; use `list` for this channel or `list --mine`"));
+    rows = ctx.store.listAll(req.platform, { filter });
+    title = "All spawns";
+  } else if (scope === "mine") {
+    rows = ctx.store.listForOwner(inv.user, { filter });
+    title = "Your spawns";
+  } else {
+    rows = ctx.store.listForChannel(req.platform, req.workspace, req.channel, { filter });
+    title = "Spawns in this channel";
+  }
+  const view: ListView = {
+    kind: "list",
+    title: filter ? `${title} matching "${filter}"` : title,
+    rows: rows.map((r) => ({ id: r.id, name: r.name, agent: r.agent, cloud: r.cloud, model: r.model ?? "", status: r.status, owner: r.ownerName, createdAt: r.createdAt })),
+    empty: filter ? `no spawn matches "${filter}"` : "no spawns yet; start one with `spawn <agent> <cloud>`",
+  };
+  return inv.conv.whisper(view);
+}
+
+function find(ctx: CoreContext, inv: Invocation, ref: string): SpawnRecord | undefined {
+  return ctx.store.findSpawn(ref, { owner: inv.user, platform: inv.req.platform, workspace: inv.req.workspace });
+}
+
+function mayAct(inv: Invocation, rec: SpawnRecord): boolean {
+  return inv.isAdmin || (rec.platform === inv.req.platform && rec.ownerId === inv.user.userId);
+}
+
+function hostRecord(rec: SpawnRecord): HostRecord {
+  return { cloud: rec.cloud, agent: rec.agent, serverId: rec.serverId, address: rec.address, sshUser: rec.sshUser, sshPort: rec.sshPort, hostKey: rec.hostKey, session: rec.session, meta: rec.meta };
+}
+
+const notFound = (ref: string) => error(`no spawn called ${ref} here; \`list\` shows the channel's spawns`);
+
+export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
+  const rec = find(ctx, inv, ref);
+  if (!rec) return inv.conv.whisper(notFound(ref));
+  const agent = ctx.orchestrator.agent(rec.agent);
+  const facts = [`model in effect: ${rec.model ?? "none"}${agent ? ` (${agent.modelWiring})` : ""}`];
+  if (rec.expiresAt && LIVE_STATUSES.includes(rec.status)) facts.push(`expires in ${formatDuration(Math.max(0, rec.expiresAt - Date.now()))}`);
+  if (rec.status === "ready") {
+    try {
+      const { sessionAlive } = await ctx.orchestrator.probe(hostRecord(rec));
+      facts.push(sessionAlive ? `agent session ${rec.session} is running` : `agent session ${rec.session} is not running`);
+    } catch (err) {
+      facts.push(`cannot check the host: ${(err as Error).message}`);
+    }
+  }
+  const view = buildStatusView(rec, ctx.store.listSteps(rec.id), { agent: agent?.name ?? rec.agent, cloud: ctx.orchestrator.cloud(rec.cloud)?.title ?? rec.cloud }, facts);
+  return inv.conv.whisper(view);
+}
+
+export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
+  const rec = find(ctx, inv, ref);
+  if (!rec) return inv.conv.whisper(notFound(ref));
+  if (!mayAct(inv, rec)) return inv.conv.whisper(error(`only ${rec.ownerName} or an admin can see the connect details of ${rec.name}`));
+  if (rec.status !== "ready") return inv.conv.whisper(error(`${rec.name} is ${rec.status}, not ready; \`status ${rec.name}\` shows why`));
+  const c = ctx.orchestrator.connectInfo(hostRecord(rec));
+  const view: ConnectView = {
+    kind: "connect", spawnId: rec.id, name: rec.name, attachCommand: c.attachCommand, knownHostsLine: c.knownHostsLine,
+    hostKeyFingerprint: c.hostKeyFingerprint, tunnelCommand: c.dashboard?.tunnelCommand, dashboardUrl: c.dashboard?.localUrl,
+  };
+  return inv.conv.whisper(view);
+}
+
+export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
+  const rec = find(ctx, inv, ref);
+  if (!rec) return inv.conv.whisper(notFound(ref));
+  if (!mayAct(inv, rec)) return inv.conv.whisper(error(`only ${rec.ownerName} or an admin can delete ${rec.name}`));
+  const audit = (action: string, detail: Record<string, unknown> = {}) =>
+    ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action, spawnId: rec.id, detail: { name: rec.name, ...detail } });
+  if (ctx.orchestrator.cancel(rec.id)) {
+    audit("cancel");
+    return inv.conv.say(text(`${rec.name} is being cancelled; its run stops at the next safe point and removes what it made`));
+  }
+  if (rec.status === "deleted" || rec.status === "failed" || rec.status === "cancelled") {
+    return inv.conv.whisper(error(`${rec.name} is already ${rec.status}; nothing to delete`));
+  }
+  const before = rec.status;
+  ctx.store.updateSpawn(rec.id, { status: "deleting" });
+  try {
+    await ctx.orchestrator.teardown(hostRecord(rec));
+  } catch (err) {
+    // Nothing is marked deleted unless it was: the spawn stays visible so it can be retried.
+    ctx.store.updateSpawn(rec.id, { status: before, error: `delete failed: ${(err as Error).message}` });
+    audit("delete-failed", { reason: (err as Error).message });
+    return inv.conv.whisper(error(`could not delete ${rec.name}: ${(err as Error).message}; it is kept, try again`));
+  }
+  ctx.store.updateSpawn(rec.id, { status: "deleted", deletedAt: Date.now() });
+  audit("delete");
+  return inv.conv.say(text(`${rec.name} was deleted by ${inv.req.user.name}`));
+}

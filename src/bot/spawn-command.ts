@@ -1,0 +1,86 @@
+// `spawn`: resolve the request into a plan (model: flag > saved preference > agent default),
+// show it for --dry-run, or record the intent, start the run and follow it in a status view.
+import { randomBytes, randomUUID } from "node:crypto";
+import type { AgentSpec, RunResult } from "../orchestrator/index.js";
+import type { SpawnCommand } from "./commands.js";
+import type { CoreContext, Invocation } from "./context.js";
+import { formatDuration } from "./format.js";
+import { buildStatusView } from "./status-view.js";
+import { StoreConflictError, type SpawnRecord } from "./store/index.js";
+import { error, type ConnectView, type PlanView } from "./views.js";
+
+/** Status edits are cheap for the core; adapters coalesce them per message for the platform. */
+export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnCommand): Promise<void> {
+  const agent = ctx.orchestrator.agent(cmd.agent);
+  const cloud = ctx.orchestrator.cloud(cmd.cloud);
+  if (!agent) return inv.conv.whisper(error(`the ${cmd.agent} agent is not available on this bot; see \`agents\``));
+  if (!cloud) {
+    const have = ctx.orchestrator.clouds.map((c) => c.key).join(", ");
+    return inv.conv.whisper(error(`the ${cmd.cloud} cloud is not set up on this bot yet; available clouds: ${have}`));
+  }
+  const { model, source } = resolveModel(ctx, inv, cmd, agent);
+  const name = cmd.name ?? `${agent.key}-${randomBytes(2).toString("hex")}`;
+  const ttlMs = cmd.ttlMs ?? ctx.settings.defaultTtlMs;
+
+  if (cmd.dryRun) {
+    const plan: PlanView = {
+      kind: "plan", agent: agent.name, cloud: cloud.title, model, modelSource: source, name,
+      size: cmd.size ?? "cloud default", zone: cmd.zone ?? "cloud default", steps: cmd.steps ?? [],
+      prompt: cmd.prompt !== undefined, ttl: formatDuration(ttlMs),
+    };
+    return inv.conv.whisper(plan);
+  }
+
+  let rec: SpawnRecord;
+  const now = Date.now();
+  try {
+    rec = ctx.store.recordIntent({
+      id: randomUUID(), name, platform: inv.req.platform, workspace: inv.req.workspace, channel: inv.req.channel,
+      ownerId: inv.user.userId, ownerName: inv.req.user.name, agent: agent.key, cloud: cloud.key, model,
+      size: cmd.size ?? null, zone: cmd.zone ?? null, session: name, prompt: cmd.prompt ?? null,
+      createdAt: now, expiresAt: now + ttlMs,
+    });
+  } catch (err) {
+    if (err instanceof StoreConflictError) return inv.conv.whisper(error(`you already have a live spawn named ${name}; pick another --name or delete it first`));
+    throw err;
+  }
+  ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action: "spawn", spawnId: rec.id, detail: { agent: agent.key, cloud: cloud.key, model, name } });
+
+  const run = ctx.orchestrator.start({
+    spawnId: rec.id, name, session: name, agent, cloud, model, size: cmd.size, zone: cmd.zone, host: cmd.host,
+    steps: cmd.steps ?? [], prompt: cmd.prompt, apiKey: ctx.settings.openrouterApiKey,
+    ownerKeys: ctx.store.listUserKeys(inv.user).map((k) => k.publicKey),
+    tags: { "spawnbot-spawn-id": rec.id, "spawnbot-owner": inv.user.userId },
+  });
+  const names = { agent: agent.name, cloud: cloud.title };
+  const redraw = () => inv.conv.status(buildStatusView(ctx.store.getSpawn(rec.id)!, ctx.store.listSteps(rec.id), names));
+  await redraw();
+  const updates: Promise<void>[] = [];
+  run.events.on("step", () => updates.push(redraw().catch((err) => ctx.log.warn({ err, spawnId: rec.id }, "status update failed"))));
+  ctx.track(
+    run.done.then(async (result) => {
+      await Promise.all(updates);
+      await redraw(); // the final state is always delivered, after every earlier edit
+      await deliverResult(ctx, inv, rec, result);
+      return result;
+    }),
+  );
+}
+
+function resolveModel(ctx: CoreContext, inv: Invocation, cmd: SpawnCommand, agent: AgentSpec): { model: string; source: PlanView["modelSource"] } {
+  if (cmd.model) return { model: cmd.model, source: "flag" };
+  const saved = ctx.store.getModelPreference(inv.user, agent.key);
+  if (saved) return { model: saved, source: "preference" };
+  return { model: agent.defaultModel, source: "default" };
+}
+
+async function deliverResult(ctx: CoreContext, inv: Invocation, rec: SpawnRecord, result: RunResult): Promise<void> {
+  if (result.outcome !== "ready" || !result.connect) return;
+  const c = result.connect;
+  const view: ConnectView = {
+    kind: "connect", spawnId: rec.id, name: rec.name, attachCommand: c.attachCommand, knownHostsLine: c.knownHostsLine,
+    hostKeyFingerprint: c.hostKeyFingerprint, tunnelCommand: c.dashboard?.tunnelCommand, dashboardUrl: c.dashboard?.localUrl,
+    promptOutput: result.prompt,
+  };
+  await inv.conv.whisper(view);
+}

@@ -1,0 +1,54 @@
+// Builds the platform-neutral status view of a spawn from its stored record and steps.
+import { STEPS } from "../orchestrator/index.js";
+import type { SpawnRecord, StepRecord } from "./store/index.js";
+import type { StatusView } from "./views.js";
+
+const STEP_TITLES = new Map(STEPS.map((s) => [s.name, s.title]));
+
+export function buildStatusView(
+  rec: SpawnRecord,
+  steps: StepRecord[],
+  names: { agent: string; cloud: string },
+  facts?: string[],
+): StatusView {
+  const ended = rec.status === "ready" || rec.status === "failed" || rec.status === "cancelled" || rec.status === "deleted";
+  const verb = ended ? "spawned" : "is spawning";
+  return {
+    kind: "status",
+    spawnId: rec.id,
+    name: rec.name,
+    title: `${rec.ownerName} ${verb} ${names.agent} on ${names.cloud} · ${rec.model ?? "no model"}`,
+    requester: rec.ownerName,
+    agent: names.agent,
+    cloud: names.cloud,
+    model: rec.model ?? "",
+    status: rec.status,
+    steps: steps
+      .filter((s) => s.state !== "skipped")
+      .map((s) => ({
+        name: s.name,
+        title: STEP_TITLES.get(s.name) ?? s.name,
+        state: s.state,
+        detail: s.detail ?? undefined,
+        durationMs: s.startedAt && s.endedAt ? s.endedAt - s.startedAt : undefined,
+      })),
+    warnings: steps.filter((s) => s.state === "warned" && s.detail).map((s) => `${s.name}: ${s.detail}`),
+    result: resultOf(rec),
+    facts,
+  };
+}
+
+function resultOf(rec: SpawnRecord): StatusView["result"] {
+  switch (rec.status) {
+    case "ready":
+      return { outcome: "ready", message: `${rec.name} is ready; the connect command was sent privately to ${rec.ownerName}` };
+    case "failed":
+      return { outcome: "failed", message: `${rec.name} failed: ${rec.error ?? "unknown error"}` };
+    case "cancelled":
+      return { outcome: "cancelled", message: `${rec.name} was cancelled; what it made was removed` };
+    case "deleted":
+      return { outcome: "deleted", message: `${rec.name} was deleted` };
+    default:
+      return undefined;
+  }
+}

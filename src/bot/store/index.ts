@@ -1,0 +1,15 @@
+// The store's door: open a SQLite-backed Store and the record types it speaks in.
+// Callers use named functions (recordIntent, markStep, listForChannel); no SQL leaves this folder.
+
+import { openSqliteStore } from "./sqlite-store.js";
+import type { Store } from "./types.js";
+
+export * from "./types.js";
+
+/**
+ * Open (creating the file and its parent directory if missing) and migrate the store at path.
+ * Several processes may open the same file: writers wait for each other up to 5 s.
+ */
+export function openStore(path: string): Store {
+  return openSqliteStore(path);
+}

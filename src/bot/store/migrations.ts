@@ -1,0 +1,134 @@
+// The store's schema as an ordered list of migrations; PRAGMA user_version records how many ran.
+// Never edit a shipped migration: append a new one, because files in the field already ran the old.
+
+import type Database from "better-sqlite3";
+
+export interface Migration {
+  /** 1-based; equals the user_version the file has after this migration. */
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "spawns, steps, model preferences, user keys, audit log",
+    // The status lists are spelled out (not built from LIVE_STATUSES) so this migration stays
+    // frozen even if the constant changes; a change there needs a new migration.
+    // Newest-first listings scan the (…, created_at) indexes backwards, which yields
+    // created_at DESC, rowid DESC without a sort step; a DESC index column would not give the
+    // rowid tie-break for free.
+    sql: `
+      CREATE TABLE spawns (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        platform    TEXT NOT NULL,
+        workspace   TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        owner_id    TEXT NOT NULL,
+        owner_name  TEXT NOT NULL,
+        agent       TEXT NOT NULL,
+        cloud       TEXT NOT NULL,
+        model       TEXT,
+        size        TEXT,
+        zone        TEXT,
+        status      TEXT NOT NULL CHECK (status IN
+                      ('pending', 'provisioning', 'ready', 'failed', 'deleting', 'deleted', 'cancelled')),
+        server_id   TEXT,
+        address     TEXT,
+        ssh_user    TEXT,
+        ssh_port    INTEGER,
+        host_key    TEXT,
+        session     TEXT NOT NULL,
+        prompt      TEXT,
+        error       TEXT,
+        meta        TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(meta)),
+        created_at  INTEGER NOT NULL,
+        ready_at    INTEGER,
+        deleted_at  INTEGER,
+        expires_at  INTEGER
+      ) STRICT;
+      CREATE UNIQUE INDEX spawns_live_name ON spawns (platform, owner_id, name)
+        WHERE status IN ('pending', 'provisioning', 'ready', 'deleting');
+      CREATE INDEX spawns_by_channel ON spawns (platform, workspace, channel, created_at);
+      CREATE INDEX spawns_by_owner ON spawns (platform, owner_id, created_at);
+      CREATE INDEX spawns_by_platform ON spawns (platform, created_at);
+      CREATE INDEX spawns_by_name ON spawns (platform, name);
+      CREATE INDEX spawns_by_status ON spawns (status);
+
+      CREATE TABLE steps (
+        spawn_id    TEXT NOT NULL REFERENCES spawns (id) ON DELETE CASCADE,
+        seq         INTEGER NOT NULL,
+        name        TEXT NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN
+                      ('pending', 'running', 'succeeded', 'warned', 'failed', 'skipped')),
+        detail      TEXT,
+        started_at  INTEGER,
+        ended_at    INTEGER,
+        PRIMARY KEY (spawn_id, seq)
+      ) STRICT;
+
+      CREATE TABLE model_prefs (
+        platform    TEXT NOT NULL,
+        user_id     TEXT NOT NULL,
+        agent       TEXT NOT NULL,
+        model       TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id, agent)
+      ) STRICT;
+
+      CREATE TABLE user_keys (
+        platform    TEXT NOT NULL,
+        user_id     TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        public_key  TEXT NOT NULL,
+        key_type    TEXT NOT NULL,
+        comment     TEXT NOT NULL,
+        added_at    INTEGER NOT NULL,
+        PRIMARY KEY (platform, user_id, fingerprint)
+      ) STRICT;
+
+      -- No foreign key to spawns: the log outlives spawns and may name one not yet recorded.
+      CREATE TABLE audit (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        platform    TEXT NOT NULL,
+        user_id     TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        spawn_id    TEXT,
+        detail      TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail))
+      ) STRICT;
+      CREATE INDEX audit_by_spawn ON audit (spawn_id, at);
+      CREATE INDEX audit_by_time ON audit (at);
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function readSchemaVersion(db: Database.Database): number {
+  return db.pragma("user_version", { simple: true }) as number;
+}
+
+/**
+ * Bring the file up to SCHEMA_VERSION. Each migration runs in its own BEGIN IMMEDIATE
+ * transaction that re-reads user_version first, so two processes opening a fresh file at once
+ * apply each migration exactly once; a file already at SCHEMA_VERSION is not written at all.
+ */
+export function migrate(db: Database.Database): void {
+  const found = readSchemaVersion(db);
+  if (found > SCHEMA_VERSION) {
+    throw new Error(
+      `store file has schema version ${found}, newer than this build's ${SCHEMA_VERSION}; upgrade spawnbot or use another file`,
+    );
+  }
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= found) continue;
+    const apply = db.transaction(() => {
+      if (readSchemaVersion(db) >= migration.version) return; // another process got there first
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    });
+    apply.immediate();
+  }
+}

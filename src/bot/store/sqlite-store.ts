@@ -1,0 +1,350 @@
+// The SQLite implementation of Store: one better-sqlite3 connection per Store, WAL mode,
+// every statement prepared once at open. All of spawnbot's SQL lives in this folder.
+// Writes use run() and read back with a SELECT: an INSERT … RETURNING read with get() left the
+// WAL unable to reset (765 MB after 20,000 inserts with better-sqlite3 12), so no RETURNING here.
+
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import * as v from "valibot";
+import { migrate } from "./migrations.js";
+import {
+  LIVE_STATUSES,
+  StoreConflictError,
+  StoreNotFoundError,
+  type AuditEntry,
+  type ListOptions,
+  type ModelPreference,
+  type NewSpawn,
+  type SpawnPatch,
+  type SpawnRecord,
+  type SpawnStatus,
+  type StepRecord,
+  type StepState,
+  type Store,
+  type UserKey,
+  type UserRef,
+} from "./types.js";
+
+const BUSY_TIMEOUT_MS = 5000; // another process holding the write lock: wait this long before SQLITE_BUSY
+const DEFAULT_LIST_LIMIT = 50; // one chat message's worth of rows
+const MAX_LIST_LIMIT = 10_000; // a ceiling so a stray limit cannot pull a whole table into memory
+const MIN_ID_PREFIX = 4; // shorter prefixes of a uuid match too much to be a useful reference
+const ENDED_STATES: ReadonlySet<StepState> = new Set(["succeeded", "warned", "failed", "skipped"]);
+
+const MetaSchema = v.record(v.string(), v.string());
+const DetailSchema = v.record(v.string(), v.unknown());
+
+interface SpawnRow {
+  id: string; name: string; platform: string; workspace: string; channel: string;
+  owner_id: string; owner_name: string; agent: string; cloud: string;
+  model: string | null; size: string | null; zone: string | null; status: string;
+  server_id: string | null; address: string | null; ssh_user: string | null; ssh_port: number | null;
+  host_key: string | null; session: string; prompt: string | null; error: string | null; meta: string;
+  created_at: number; ready_at: number | null; deleted_at: number | null; expires_at: number | null;
+}
+interface StepRow {
+  spawn_id: string; seq: number; name: string; state: string; detail: string | null;
+  started_at: number | null; ended_at: number | null;
+}
+interface KeyRow { fingerprint: string; public_key: string; key_type: string; comment: string; added_at: number }
+interface AuditRow {
+  id: number; at: number; platform: string; user_id: string; action: string; spawn_id: string | null; detail: string;
+}
+
+/** SpawnPatch field -> column. updateSpawn's single statement is generated from this table. */
+const PATCH_COLUMNS = {
+  status: "status", serverId: "server_id", address: "address", sshUser: "ssh_user", sshPort: "ssh_port",
+  hostKey: "host_key", error: "error", readyAt: "ready_at", deletedAt: "deleted_at", expiresAt: "expires_at",
+  model: "model", meta: "meta",
+} as const satisfies Record<keyof SpawnPatch, string>;
+const PATCH_FIELDS = Object.keys(PATCH_COLUMNS) as (keyof SpawnPatch)[];
+
+// Each column is rewritten only when its set_<field> flag is 1, so one prepared statement
+// serves every patch shape.
+const UPDATE_SPAWN_SQL = `UPDATE spawns SET ${PATCH_FIELDS.map(
+  (f) => `${PATCH_COLUMNS[f]} = CASE WHEN @set_${f} THEN @${f} ELSE ${PATCH_COLUMNS[f]} END`,
+).join(", ")} WHERE id = @id`;
+
+// Case-insensitive (ASCII) substring match; @pattern is NULL when no filter was given.
+const FILTER_SQL = `(@pattern IS NULL OR name LIKE @pattern ESCAPE '\\' OR agent LIKE @pattern ESCAPE '\\'
+  OR cloud LIKE @pattern ESCAPE '\\' OR model LIKE @pattern ESCAPE '\\' OR status LIKE @pattern ESCAPE '\\')`;
+const NEWEST_FIRST = "ORDER BY created_at DESC, rowid DESC";
+const SCOPE_SQL = `platform = @platform AND (@workspace IS NULL OR workspace = @workspace)
+  AND (@channel IS NULL OR channel = @channel)`;
+/** Exported so a test can check its plan: the channel index, scanned newest first, no sort step. */
+export const LIST_FOR_CHANNEL_SQL = `SELECT * FROM spawns WHERE platform = @platform AND workspace = @workspace
+  AND channel = @channel AND ${FILTER_SQL} ${NEWEST_FIRST} LIMIT @limit`;
+const LIVE_SQL = `status IN (${LIVE_STATUSES.map((s) => `'${s}'`).join(", ")})`;
+
+export function openSqliteStore(path: string): Store {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`); // first, so the pragmas below also wait
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL"); // WAL + NORMAL: durable across app crashes, not power loss
+    db.pragma("foreign_keys = ON");
+    migrate(db);
+    return new SqliteStore(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function prepareStatements(db: Database.Database) {
+  const p = <R>(source: string) => db.prepare<unknown[], R>(source);
+  return {
+    insertSpawn: p<never>(`INSERT INTO spawns (id, name, platform, workspace, channel, owner_id, owner_name,
+      agent, cloud, model, size, zone, status, session, prompt, meta, created_at, expires_at)
+      VALUES (@id, @name, @platform, @workspace, @channel, @ownerId, @ownerName, @agent, @cloud, @model, @size,
+      @zone, 'pending', @session, @prompt, @meta, @createdAt, @expiresAt)`),
+    updateSpawn: p<never>(UPDATE_SPAWN_SQL),
+    getSpawn: p<SpawnRow>("SELECT * FROM spawns WHERE id = ?"),
+    findById: p<SpawnRow>(`SELECT * FROM spawns WHERE id = @ref AND ${SCOPE_SQL}`),
+    findByName: p<SpawnRow>(`SELECT * FROM spawns WHERE name = @ref AND ${SCOPE_SQL}
+      ORDER BY coalesce(owner_id = @ownerId, 0) DESC, created_at DESC, rowid DESC LIMIT 1`),
+    // A key range on the primary key; "+platform" keeps the planner off the platform-wide indexes.
+    findByPrefix: p<SpawnRow>(`SELECT * FROM spawns WHERE id >= @low AND id < @high AND +platform = @platform
+      AND (@workspace IS NULL OR workspace = @workspace) AND (@channel IS NULL OR channel = @channel) LIMIT 2`),
+    listForChannel: p<SpawnRow>(LIST_FOR_CHANNEL_SQL),
+    listForOwner: p<SpawnRow>(`SELECT * FROM spawns WHERE platform = @platform AND owner_id = @ownerId
+      AND ${FILTER_SQL} ${NEWEST_FIRST} LIMIT @limit`),
+    listAll: p<SpawnRow>(`SELECT * FROM spawns WHERE platform = @platform AND ${FILTER_SQL}
+      ${NEWEST_FIRST} LIMIT @limit`),
+    listLive: p<SpawnRow>(`SELECT * FROM spawns WHERE ${LIVE_SQL} ${NEWEST_FIRST}`),
+    // started_at: first "running" wins and is kept; ended_at: only while in an ended state.
+    markStep: p<never>(`INSERT INTO steps (spawn_id, seq, name, state, detail, started_at, ended_at)
+      VALUES (@spawnId, @seq, @name, @state, @detail, @startedAt, @endedAt)
+      ON CONFLICT (spawn_id, seq) DO UPDATE SET name = excluded.name, state = excluded.state,
+        detail = CASE WHEN @keepDetail THEN steps.detail ELSE excluded.detail END,
+        started_at = coalesce(steps.started_at, excluded.started_at), ended_at = excluded.ended_at`),
+    getStep: p<StepRow>("SELECT * FROM steps WHERE spawn_id = ? AND seq = ?"),
+    listSteps: p<StepRow>("SELECT * FROM steps WHERE spawn_id = ? ORDER BY seq"),
+    setPref: p<never>(`INSERT INTO model_prefs (platform, user_id, agent, model) VALUES (?, ?, ?, ?)
+      ON CONFLICT (platform, user_id, agent) DO UPDATE SET model = excluded.model`),
+    clearPref: p<never>("DELETE FROM model_prefs WHERE platform = ? AND user_id = ? AND agent = ?"),
+    getPref: p<{ model: string }>("SELECT model FROM model_prefs WHERE platform = ? AND user_id = ? AND agent = ?"),
+    listPrefs: p<ModelPreference>(
+      "SELECT agent, model FROM model_prefs WHERE platform = ? AND user_id = ? ORDER BY agent",
+    ),
+    addKey: p<never>(`INSERT INTO user_keys (platform, user_id, fingerprint, public_key, key_type, comment, added_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, user_id, fingerprint) DO NOTHING`),
+    getKey: p<KeyRow>("SELECT * FROM user_keys WHERE platform = ? AND user_id = ? AND fingerprint = ?"),
+    listKeys: p<KeyRow>(
+      "SELECT * FROM user_keys WHERE platform = ? AND user_id = ? ORDER BY added_at, fingerprint",
+    ),
+    removeKey: p<never>("DELETE FROM user_keys WHERE platform = ? AND user_id = ? AND fingerprint = ?"),
+    audit: p<never>(`INSERT INTO audit (at, platform, user_id, action, spawn_id, detail)
+      VALUES (?, ?, ?, ?, ?, ?)`),
+    listAudit: p<AuditRow>("SELECT * FROM audit ORDER BY at DESC, id DESC LIMIT ?"),
+    listAuditForSpawn: p<AuditRow>("SELECT * FROM audit WHERE spawn_id = ? ORDER BY at DESC, id DESC LIMIT ?"),
+  };
+}
+
+class SqliteStore implements Store {
+  private readonly sql: ReturnType<typeof prepareStatements>;
+
+  constructor(private readonly db: Database.Database) {
+    this.sql = prepareStatements(db);
+  }
+
+  recordIntent(spawn: NewSpawn): SpawnRecord {
+    this.guardName(() => spawn.name, () =>
+      this.sql.insertSpawn.run({
+        id: spawn.id, name: spawn.name, platform: spawn.platform, workspace: spawn.workspace,
+        channel: spawn.channel, ownerId: spawn.ownerId, ownerName: spawn.ownerName, agent: spawn.agent,
+        cloud: spawn.cloud, model: spawn.model, size: spawn.size, zone: spawn.zone, session: spawn.session,
+        prompt: spawn.prompt, meta: JSON.stringify(spawn.meta ?? {}), createdAt: spawn.createdAt,
+        expiresAt: spawn.expiresAt,
+      }),
+    );
+    return this.getSpawn(spawn.id)!;
+  }
+
+  updateSpawn(id: string, patch: SpawnPatch): SpawnRecord {
+    const params: Record<string, unknown> = { id };
+    for (const field of PATCH_FIELDS) {
+      const value = patch[field];
+      params[`set_${field}`] = value === undefined ? 0 : 1;
+      params[field] = value === undefined ? null : field === "meta" ? JSON.stringify(value) : value;
+    }
+    const { changes } = this.guardName(
+      () => this.getSpawn(id)?.name ?? id,
+      () => this.sql.updateSpawn.run(params),
+    );
+    if (changes === 0) throw new StoreNotFoundError(`no spawn with id ${id}`);
+    return this.getSpawn(id)!;
+  }
+
+  getSpawn(id: string): SpawnRecord | undefined {
+    const row = this.sql.getSpawn.get(id);
+    return row && toSpawn(row);
+  }
+
+  findSpawn(
+    ref: string,
+    opts: { owner?: UserRef; platform: string; workspace?: string; channel?: string },
+  ): SpawnRecord | undefined {
+    const scope = { platform: opts.platform, workspace: opts.workspace ?? null, channel: opts.channel ?? null };
+    const byId = this.sql.findById.get({ ...scope, ref });
+    if (byId) return toSpawn(byId);
+    // A name is chosen deliberately, so it wins over an id prefix that happens to spell it.
+    const ownerId = opts.owner && opts.owner.platform === opts.platform ? opts.owner.userId : null;
+    const byName = this.sql.findByName.get({ ...scope, ref, ownerId });
+    if (byName) return toSpawn(byName);
+    if (ref.length >= MIN_ID_PREFIX && /^[0-9a-f-]+$/i.test(ref)) {
+      // ids are lower-case uuids; every id starting with low sorts in [low, high).
+      const low = ref.toLowerCase();
+      const high = low.slice(0, -1) + String.fromCharCode(low.charCodeAt(low.length - 1) + 1);
+      const matches = this.sql.findByPrefix.all({ ...scope, low, high });
+      if (matches.length === 1) return toSpawn(matches[0]!);
+    }
+    return undefined;
+  }
+
+  listForChannel(platform: string, workspace: string, channel: string, opts?: ListOptions): SpawnRecord[] {
+    return this.sql.listForChannel.all({ platform, workspace, channel, ...listParams(opts) }).map(toSpawn);
+  }
+
+  listForOwner(owner: UserRef, opts?: ListOptions): SpawnRecord[] {
+    return this.sql.listForOwner
+      .all({ platform: owner.platform, ownerId: owner.userId, ...listParams(opts) })
+      .map(toSpawn);
+  }
+
+  listAll(platform: string, opts?: ListOptions): SpawnRecord[] {
+    return this.sql.listAll.all({ platform, ...listParams(opts) }).map(toSpawn);
+  }
+
+  listLive(): SpawnRecord[] {
+    return this.sql.listLive.all().map(toSpawn);
+  }
+
+  markStep(
+    spawnId: string, seq: number, name: string, state: StepState, detail?: string | null, at: number = Date.now(),
+  ): StepRecord {
+    this.sql.markStep.run({
+      spawnId, seq, name, state,
+      detail: detail ?? null,
+      keepDetail: detail === undefined ? 1 : 0,
+      startedAt: state === "running" ? at : null,
+      endedAt: ENDED_STATES.has(state) ? at : null,
+    });
+    return toStep(this.sql.getStep.get(spawnId, seq)!);
+  }
+
+  listSteps(spawnId: string): StepRecord[] {
+    return this.sql.listSteps.all(spawnId).map(toStep);
+  }
+
+  setModelPreference(user: UserRef, agent: string, model: string): void {
+    this.sql.setPref.run(user.platform, user.userId, agent, model);
+  }
+
+  clearModelPreference(user: UserRef, agent: string): boolean {
+    return this.sql.clearPref.run(user.platform, user.userId, agent).changes > 0;
+  }
+
+  getModelPreference(user: UserRef, agent: string): string | undefined {
+    return this.sql.getPref.get(user.platform, user.userId, agent)?.model;
+  }
+
+  listModelPreferences(user: UserRef): ModelPreference[] {
+    return this.sql.listPrefs.all(user.platform, user.userId);
+  }
+
+  addUserKey(user: UserRef, key: Omit<UserKey, "addedAt">): UserKey {
+    const { platform, userId } = user;
+    this.sql.addKey.run(platform, userId, key.fingerprint, key.publicKey, key.keyType, key.comment, Date.now());
+    return toKey(this.sql.getKey.get(platform, userId, key.fingerprint)!);
+  }
+
+  listUserKeys(user: UserRef): UserKey[] {
+    return this.sql.listKeys.all(user.platform, user.userId).map(toKey);
+  }
+
+  removeUserKey(user: UserRef, fingerprint: string): boolean {
+    return this.sql.removeKey.run(user.platform, user.userId, fingerprint).changes > 0;
+  }
+
+  audit(
+    entry: { platform: string; userId: string; action: string; spawnId?: string | null; detail?: Record<string, unknown> },
+    at: number = Date.now(),
+  ): void {
+    const detail = JSON.stringify(entry.detail ?? {});
+    this.sql.audit.run(at, entry.platform, entry.userId, entry.action, entry.spawnId ?? null, detail);
+  }
+
+  listAudit(opts: { spawnId?: string; limit?: number } = {}): AuditEntry[] {
+    const limit = clampLimit(opts.limit);
+    const rows =
+      opts.spawnId === undefined
+        ? this.sql.listAudit.all(limit)
+        : this.sql.listAuditForSpawn.all(opts.spawnId, limit);
+    return rows.map(toAudit);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** The partial unique index on live names is the only UNIQUE constraint on spawns. */
+  private guardName<T>(nameOf: () => string, write: () => T): T {
+    try {
+      return write();
+    } catch (err) {
+      if ((err as { code?: unknown }).code === "SQLITE_CONSTRAINT_UNIQUE") {
+        throw new StoreConflictError(
+          `the owner already has a live spawn named ${JSON.stringify(nameOf())}; pick another name or delete that one first`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  }
+}
+
+function clampLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_LIST_LIMIT;
+  return Math.min(MAX_LIST_LIMIT, Math.max(1, Math.floor(limit)));
+}
+
+function listParams(opts: ListOptions | undefined): { pattern: string | null; limit: number } {
+  const filter = opts?.filter?.trim();
+  return {
+    pattern: filter ? `%${filter.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null,
+    limit: clampLimit(opts?.limit),
+  };
+}
+
+function toSpawn(r: SpawnRow): SpawnRecord {
+  return {
+    id: r.id, name: r.name, platform: r.platform, workspace: r.workspace, channel: r.channel,
+    ownerId: r.owner_id, ownerName: r.owner_name, agent: r.agent, cloud: r.cloud,
+    model: r.model, size: r.size, zone: r.zone, status: r.status as SpawnStatus,
+    serverId: r.server_id, address: r.address, sshUser: r.ssh_user, sshPort: r.ssh_port,
+    hostKey: r.host_key, session: r.session, prompt: r.prompt, error: r.error,
+    meta: v.parse(MetaSchema, JSON.parse(r.meta)),
+    createdAt: r.created_at, readyAt: r.ready_at, deletedAt: r.deleted_at, expiresAt: r.expires_at,
+  };
+}
+
+function toStep(r: StepRow): StepRecord {
+  return {
+    spawnId: r.spawn_id, seq: r.seq, name: r.name, state: r.state as StepState,
+    detail: r.detail, startedAt: r.started_at, endedAt: r.ended_at,
+  };
+}
+
+function toKey(r: KeyRow): UserKey {
+  return { fingerprint: r.fingerprint, publicKey: r.public_key, keyType: r.key_type, comment: r.comment, addedAt: r.added_at };
+}
+
+function toAudit(r: AuditRow): AuditEntry {
+  return {
+    id: r.id, at: r.at, platform: r.platform, userId: r.user_id, action: r.action,
+    spawnId: r.spawn_id, detail: v.parse(DetailSchema, JSON.parse(r.detail)),
+  };
+}

@@ -1,0 +1,167 @@
+// The records the store keeps and the Store interface the rest of the bot calls.
+// No SQL here; sqlite-store.ts implements this interface.
+
+export type SpawnStatus = "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted" | "cancelled";
+
+/** A spawn in one of these states may own a server and holds its name for its owner. */
+export const LIVE_STATUSES: readonly SpawnStatus[] = ["pending", "provisioning", "ready", "deleting"];
+
+export interface UserRef {
+  platform: string;
+  userId: string;
+}
+
+export interface SpawnRecord {
+  id: string; // uuid, primary key
+  name: string; // unique among LIVE spawns of the same owner (platform + ownerId)
+  platform: string;
+  workspace: string;
+  channel: string;
+  ownerId: string;
+  ownerName: string;
+  agent: string;
+  cloud: string;
+  model: string | null;
+  size: string | null;
+  zone: string | null;
+  status: SpawnStatus;
+  serverId: string | null;
+  address: string | null;
+  sshUser: string | null;
+  sshPort: number | null;
+  hostKey: string | null; // pinned host key, "ssh-ed25519 AAAA..." form
+  session: string; // tmux session name
+  prompt: string | null;
+  error: string | null; // user-facing failure message
+  meta: Record<string, string>; // small extra values (e.g. dashboard port); JSON column
+  createdAt: number; // all times: milliseconds since epoch
+  readyAt: number | null;
+  deletedAt: number | null;
+  expiresAt: number | null;
+}
+
+export type NewSpawn = Omit<
+  SpawnRecord,
+  "status" | "serverId" | "address" | "sshUser" | "sshPort" | "hostKey" | "error" | "readyAt" | "deletedAt" | "meta"
+> & { meta?: Record<string, string> };
+
+/** Fields left out (or undefined) are kept; null clears a nullable field; meta replaces the whole map. */
+export type SpawnPatch = Partial<
+  Pick<
+    SpawnRecord,
+    | "status"
+    | "serverId"
+    | "address"
+    | "sshUser"
+    | "sshPort"
+    | "hostKey"
+    | "error"
+    | "readyAt"
+    | "deletedAt"
+    | "expiresAt"
+    | "model"
+    | "meta"
+  >
+>;
+
+export type StepState = "pending" | "running" | "succeeded" | "warned" | "failed" | "skipped";
+
+export interface StepRecord {
+  spawnId: string;
+  seq: number;
+  name: string;
+  state: StepState;
+  detail: string | null;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+export interface ModelPreference {
+  agent: string;
+  model: string;
+}
+
+export interface UserKey {
+  fingerprint: string;
+  publicKey: string;
+  keyType: string;
+  comment: string;
+  addedAt: number;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  platform: string;
+  userId: string;
+  action: string;
+  spawnId: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** filter: case-insensitive substring of name, agent, cloud, model or status; limit defaults to 50. */
+export interface ListOptions {
+  filter?: string;
+  limit?: number;
+}
+
+/** The owner already has a live spawn with that name. */
+export class StoreConflictError extends Error {
+  override name = "StoreConflictError";
+}
+
+/** updateSpawn was given an id the store does not know. */
+export class StoreNotFoundError extends Error {
+  override name = "StoreNotFoundError";
+}
+
+export interface Store {
+  /** Status "pending"; throws StoreConflictError when the owner already has a live spawn with that name. */
+  recordIntent(spawn: NewSpawn): SpawnRecord;
+  /** Throws StoreNotFoundError if id is unknown, StoreConflictError if a status change revives a taken name. */
+  updateSpawn(id: string, patch: SpawnPatch): SpawnRecord;
+  getSpawn(id: string): SpawnRecord | undefined;
+  /**
+   * Find by exact id, by name, or by unique id prefix (>= 4 chars), in that order; among name
+   * matches the owner's own spawns come first, then newest first. workspace/channel narrow the
+   * scope when given. Returns undefined if nothing matches or a prefix is ambiguous.
+   */
+  findSpawn(
+    ref: string,
+    opts: { owner?: UserRef; platform: string; workspace?: string; channel?: string },
+  ): SpawnRecord | undefined;
+  /** Newest first. */
+  listForChannel(platform: string, workspace: string, channel: string, opts?: ListOptions): SpawnRecord[];
+  /** Newest first. */
+  listForOwner(owner: UserRef, opts?: ListOptions): SpawnRecord[];
+  /** Newest first. */
+  listAll(platform: string, opts?: ListOptions): SpawnRecord[];
+  /** Status in LIVE_STATUSES, any platform, newest first. */
+  listLive(): SpawnRecord[];
+  /**
+   * Upsert by (spawnId, seq). startedAt is set the first time the state is "running" and kept;
+   * endedAt is set for succeeded/warned/failed/skipped and cleared otherwise. detail left
+   * undefined keeps the stored detail; null clears it.
+   */
+  markStep(spawnId: string, seq: number, name: string, state: StepState, detail?: string | null, at?: number): StepRecord;
+  /** By seq. */
+  listSteps(spawnId: string): StepRecord[];
+  setModelPreference(user: UserRef, agent: string, model: string): void;
+  /** True if one was removed. */
+  clearModelPreference(user: UserRef, agent: string): boolean;
+  getModelPreference(user: UserRef, agent: string): string | undefined;
+  /** By agent. */
+  listModelPreferences(user: UserRef): ModelPreference[];
+  /** The same fingerprint again for the same user adds nothing and returns the stored key. */
+  addUserKey(user: UserRef, key: Omit<UserKey, "addedAt">): UserKey;
+  /** Oldest first. */
+  listUserKeys(user: UserRef): UserKey[];
+  removeUserKey(user: UserRef, fingerprint: string): boolean;
+  audit(
+    entry: { platform: string; userId: string; action: string; spawnId?: string | null; detail?: Record<string, unknown> },
+    at?: number,
+  ): void;
+  /** Newest first; limit defaults to 50. */
+  listAudit(opts?: { spawnId?: string; limit?: number }): AuditEntry[];
+  close(): void;
+}

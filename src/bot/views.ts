@@ -1,0 +1,101 @@
+// Platform-neutral views: what the bot shows, as data. Adapters only render these
+// (ANSI text in the console, Block Kit in Slack, embeds in Discord).
+import type { StepState } from "../orchestrator/index.js";
+
+export interface StatusStepView {
+  name: string;
+  title: string;
+  state: StepState;
+  detail?: string;
+  durationMs?: number;
+}
+
+/** The live view of one spawn's run; the same spawnId always means the same message. */
+export interface StatusView {
+  kind: "status";
+  spawnId: string;
+  name: string;
+  /** "alice is spawning Codex CLI on Existing host over SSH · openai/gpt-5.3-codex" */
+  title: string;
+  requester: string;
+  agent: string;
+  cloud: string;
+  model: string;
+  status: string;
+  steps: StatusStepView[];
+  warnings: string[];
+  /** Set when the run has ended. */
+  result?: { outcome: "ready" | "failed" | "cancelled" | "deleted"; message: string };
+  /** Extra facts for `status`: session alive, how the model is wired, expiry. */
+  facts?: string[];
+}
+
+/** Private connect details: only ever sent to the requester (or an admin). */
+export interface ConnectView {
+  kind: "connect";
+  spawnId: string;
+  name: string;
+  attachCommand: string;
+  knownHostsLine?: string;
+  hostKeyFingerprint?: string;
+  tunnelCommand?: string;
+  dashboardUrl?: string;
+  /** The tail of a --prompt run's output. */
+  promptOutput?: { exitCode: number; tail: string };
+}
+
+export interface ListRow {
+  id: string;
+  name: string;
+  agent: string;
+  cloud: string;
+  model: string;
+  status: string;
+  owner: string;
+  createdAt: number;
+}
+
+export interface ListView {
+  kind: "list";
+  title: string;
+  rows: ListRow[];
+  /** What to say when rows is empty. */
+  empty: string;
+}
+
+/** The --dry-run plan: everything resolved, nothing touched. */
+export interface PlanView {
+  kind: "plan";
+  agent: string;
+  cloud: string;
+  model: string;
+  modelSource: "flag" | "preference" | "default";
+  name: string;
+  size: string;
+  zone: string;
+  steps: string[];
+  prompt: boolean;
+  ttl: string;
+}
+
+export interface TextView {
+  kind: "text";
+  title?: string;
+  lines: string[];
+}
+
+export interface ErrorView {
+  kind: "error";
+  message: string;
+  usage?: string;
+}
+
+export type View = StatusView | ConnectView | ListView | PlanView | TextView | ErrorView;
+
+export function text(lines: string[] | string, title?: string): TextView {
+  return { kind: "text", title, lines: Array.isArray(lines) ? lines : [lines] };
+}
+
+export function error(message: string, usage?: string): ErrorView {
+  return { kind: "error", message, usage };
+}

@@ -1,0 +1,55 @@
+// Start-up: config → logger → store → bot key → orchestrator → bot core → adapter.
+import os from "node:os";
+import path from "node:path";
+import { BotCore } from "./bot/core.js";
+import { openStore } from "./bot/store/index.js";
+import { ConsoleAdapter } from "./adapters/console/index.js";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { createLogger } from "./log.js";
+import { AGENTS, LocalCloud, Orchestrator, SshCloud, loadOrCreateBotKey } from "./orchestrator/index.js";
+import { secrets } from "./secrets.js";
+
+const DATABASE_FILE = "spawnbot.db";
+
+export async function main(): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  secrets.add(config.openrouterApiKey);
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const store = openStore(path.join(config.dataDir, DATABASE_FILE));
+  const botKey = loadOrCreateBotKey(config.dataDir);
+  const orchestrator = new Orchestrator({
+    journal: store, botKey, logger, agents: AGENTS,
+    clouds: [new LocalCloud({ enabled: config.enableLocal }), new SshCloud()],
+  });
+  const core = new BotCore({
+    store, orchestrator, logger, botPublicKey: botKey.publicKey,
+    settings: { admins: config.adapter === "console" ? [...config.admins, consoleUser()] : config.admins, defaultTtlMs: config.defaultTtlMs, openrouterApiKey: config.openrouterApiKey },
+  });
+  logger.info({ dataDir: config.dataDir, adapter: config.adapter }, "spawnbot started");
+  const adapter = new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
+  const code = await adapter.run();
+  store.close();
+  return code;
+}
+
+/** At the console, the person at the keyboard runs the bot: they are its admin. */
+function consoleUser(): string {
+  return os.userInfo().username;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`spawnbot crashed: ${secrets.redact(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
+    process.exit(1);
+  },
+);
