@@ -35,7 +35,6 @@ const ConfigSchema = v.object({
   ),
   SPAWNBOT_LOG_LEVEL: v.optional(
     v.picklist(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "must be one of fatal, error, warn, info, debug, trace, silent"),
-    "info",
   ),
   SPAWNBOT_LOG_FORMAT: v.optional(v.picklist(["pretty", "json"], "must be pretty or json")),
   SPAWNBOT_ADMINS: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.@,-]*$/, "must be a comma-separated list of user ids")), ""),
@@ -92,7 +91,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return {
     dataDir: path.resolve(cwd, c.SPAWNBOT_DATA_DIR),
     adapter,
-    logLevel: c.SPAWNBOT_LOG_LEVEL,
+    // The console shows each step on stdout already; its log keeps to warnings unless asked.
+    logLevel: c.SPAWNBOT_LOG_LEVEL ?? (adapter === "console" ? "warn" : "info"),
     logFormat: c.SPAWNBOT_LOG_FORMAT ?? (adapter === "console" ? "pretty" : "json"),
     admins: c.SPAWNBOT_ADMINS.split(",").map((s) => s.trim()).filter(Boolean),
     enableLocal: c.SPAWNBOT_ENABLE_LOCAL ?? adapter === "console",

@@ -68,11 +68,11 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
         const message = errorMessage(err);
         if (step.fatal) {
           emit(step.name, i, "failed", message);
-          log.warn({ step: step.name, err }, "step failed");
+          log.info({ step: step.name, reason: message }, "step failed");
           return await finish(ctx, "failed", message);
         }
         emit(step.name, i, "warned", message);
-        log.warn({ step: step.name, err }, "step warned");
+        log.warn({ step: step.name, reason: message }, "step warned");
       }
     }
     return await finish(ctx, "ready");

@@ -32,9 +32,6 @@ const PROMPT_POLL_MS = 2 * SECOND;
 const DASHBOARD_WAIT_S = 60;
 const PROMPT_TAIL_LINES = 20;
 
-/** A host that has just been made may take a while to accept SSH. */
-const SSH_RETRY = { attempts: 8, baseDelayMs: 1 * SECOND, maxDelayMs: 10 * SECOND };
-
 function host(ctx: RunContext) {
   if (!ctx.host) throw new Error("no host connection (wait-ssh did not run)");
   return ctx.host;
@@ -87,7 +84,7 @@ export const STEPS: readonly StepDef[] = [
         return "local shell";
       }
       const target = { host: server.address, port: server.sshPort, user: server.sshUser };
-      const ssh = await connectWithRetry(target, { ...ctx.deps.botKey }, SSH_RETRY, ctx.signal);
+      const ssh = await connectWithRetry(target, { ...ctx.deps.botKey }, plan.cloud.sshWait, ctx.signal);
       ctx.host = ssh;
       ctx.hostKey = ssh.hostKey;
       ctx.deps.journal.updateSpawn(plan.spawnId, { hostKey: ssh.hostKey });

@@ -8,6 +8,7 @@ export class LocalCloud implements Cloud {
   readonly title = "Local machine";
   readonly description = "the bot's own host (console use; an admin setting elsewhere)";
   readonly access = "local" as const;
+  readonly sshWait = { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 };
 
   constructor(private readonly opts: { enabled: boolean; home?: string }) {}
 

@@ -7,6 +7,8 @@ export class SshCloud implements Cloud {
   readonly title = "Existing host over SSH";
   readonly description = "a machine you already have: --host user@host[:port]";
   readonly access = "ssh" as const;
+  /** An existing host is already up: a short retry covers a blip, not a boot. */
+  readonly sshWait = { attempts: 3, baseDelayMs: 1000, maxDelayMs: 2000 };
 
   async checkCredentials(): Promise<void> {}
 

@@ -37,6 +37,8 @@ export interface Cloud {
   listServers(): Promise<ServerInfo[]>;
   /** Clouds that are not reached over SSH (local) open the host themselves. */
   openHost?(server: ServerInfo): Promise<RemoteHost>;
+  /** How long to keep trying SSH: a new VM needs minutes to boot, an adopted host is up or not. */
+  readonly sshWait: { attempts: number; baseDelayMs: number; maxDelayMs: number };
   /** How a person reaches the agent: "ssh" for hosts, "local" for the bot's own machine. */
   readonly access: "ssh" | "local";
 }

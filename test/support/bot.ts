@@ -1,0 +1,54 @@
+// Builds a whole bot the way main.ts does (real SQLite file, real bot key), with the test
+// agent added to the catalog, and a conversation that records what a person would see.
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { BotCore } from "../../src/bot/core.js";
+import type { ChatRequest, Conversation } from "../../src/bot/request.js";
+import { openStore, type Store } from "../../src/bot/store/index.js";
+import type { StatusView, View } from "../../src/bot/views.js";
+import { createLogger } from "../../src/log.js";
+import { AGENTS, LocalCloud, Orchestrator, SshCloud, loadOrCreateBotKey, type BotKey } from "../../src/orchestrator/index.js";
+import { secrets } from "../../src/secrets.js";
+import { FAKE_KEY, TEST_AGENT } from "./test-agent.js";
+
+export interface TestBot {
+  core: BotCore;
+  store: Store;
+  orchestrator: Orchestrator;
+  botKey: BotKey;
+  dataDir: string;
+}
+
+export function makeBot(opts: { apiKey?: string; admins?: string[]; localHome?: string } = {}): TestBot {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-"));
+  const apiKey = opts.apiKey ?? FAKE_KEY;
+  secrets.add(apiKey);
+  const logger = createLogger({ level: "silent", format: "json" });
+  const store = openStore(path.join(dataDir, "spawnbot.db"));
+  const botKey = loadOrCreateBotKey(dataDir);
+  const orchestrator = new Orchestrator({
+    journal: store, botKey, logger, agents: [...AGENTS, TEST_AGENT],
+    clouds: [new LocalCloud({ enabled: true, home: opts.localHome }), new SshCloud()],
+  });
+  const core = new BotCore({
+    store, orchestrator, logger, botPublicKey: botKey.publicKey,
+    settings: { admins: opts.admins ?? [], defaultTtlMs: 86_400_000, openrouterApiKey: apiKey },
+  });
+  return { core, store, orchestrator, botKey, dataDir };
+}
+
+/** Everything a chat would show, split by who could see it. */
+export class RecordingConversation implements Conversation {
+  readonly public: View[] = [];
+  readonly private: View[] = [];
+  readonly statuses: StatusView[] = [];
+  async say(v: View) { this.public.push(v); }
+  async whisper(v: View) { this.private.push(v); }
+  async status(v: StatusView) { this.statuses.push(v); }
+  lastPrivate(): View | undefined { return this.private.at(-1); }
+}
+
+export function request(text: string, user = { id: "U1", name: "alice" }, channel = "C1"): ChatRequest {
+  return { platform: "test", workspace: "W1", channel, user, text };
+}
