@@ -1,0 +1,62 @@
+// The bot as a newcomer starts it: the built entry point with commands piped to stdin, its
+// data dir, its exit codes, and a bad configuration refused with every problem listed.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const MAIN = path.join(ROOT, "dist", "main.js");
+
+function runBot(input: string, env: Record<string, string> = {}) {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-main-"));
+  const r = spawnSync(process.execPath, [MAIN], {
+    input, cwd: ROOT, timeout: 60_000,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", SPAWNBOT_DATA_DIR: dataDir, ...env },
+  });
+  return { code: r.status, out: r.stdout.toString(), err: r.stderr.toString(), dataDir };
+}
+
+beforeAll(() => {
+  execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "ignore" });
+});
+
+describe("npm start with commands on stdin", () => {
+  it("answers help, agents and a dry run, then exits 0", () => {
+    const { code, out } = runBot("help\n/spawn agents\nspawn codex local --dry-run -m openai/gpt-5\n");
+    expect(code).toBe(0);
+    expect(out).toContain("spawn <agent> <cloud> [flags]");
+    expect(out).toMatch(/openclaw\s+OpenClaw — default model openrouter\/auto/);
+    expect(out).toContain("model  openai/gpt-5 (from --model)");
+  });
+
+  it("creates its SQLite file and a private bot key under SPAWNBOT_DATA_DIR", () => {
+    const { dataDir } = runBot("keys\n");
+    expect(existsSync(path.join(dataDir, "spawnbot.db"))).toBe(true);
+    expect(statSync(path.join(dataDir, "bot_ed25519")).mode & 0o777).toBe(0o600);
+  });
+
+  it("answers hostile input with an error line and carries on", () => {
+    const { code, out } = runBot(`spawn codex local --model "$(reboot)"\nspawn с0dex local\n${"a".repeat(10_000)}\nagents\n`);
+    expect(code).toBe(0);
+    expect(out.match(/^error: /gm)).toHaveLength(3);
+    expect(out).toContain("Agents:");
+  });
+
+  it("exits 1 when a spawn fails, with the reason", () => {
+    const { code, out } = runBot("spawn codex ssh --host nobody@127.0.0.1:1\n", { OPENROUTER_API_KEY: `sk-or-v1-${"a".repeat(64)}` });
+    expect(code).toBe(1);
+    expect(out).toMatch(/failed: .*cannot reach nobody@127\.0\.0\.1:1/);
+  });
+
+  it("refuses to start on a bad configuration, listing every problem at once", () => {
+    const { code, err } = runBot("", { SPAWNBOT_LOG_LEVEL: "loud", SPAWNBOT_DEFAULT_TTL: "forever", OPENROUTER_API_KEY: "short" });
+    expect(code).toBe(2);
+    expect(err).toContain("3 configuration problem(s)");
+    expect(err).toMatch(/SPAWNBOT_LOG_LEVEL: must be one of/);
+    expect(err).toMatch(/SPAWNBOT_DEFAULT_TTL: must be a duration/);
+    expect(err).toMatch(/OPENROUTER_API_KEY: must be 20-256 printable characters/);
+    expect(err).not.toContain("short");
+  });
+});
