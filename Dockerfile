@@ -1,0 +1,23 @@
+# spawnbot image: build on the current LTS Node that better-sqlite3 supports (24; 26 is newer
+# but better-sqlite3 12.x does not list it yet), production dependencies only, non-root.
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM node:24-bookworm-slim
+# The local cloud and the ssh client used for connect checks need tmux and openssh-client.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends tmux openssh-client ca-certificates && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+RUN mkdir -p /data && chown node:node /data
+USER node
+ENV SPAWNBOT_DATA_DIR=/data NODE_ENV=production
+VOLUME ["/data"]
+CMD ["node", "dist/main.js"]

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests need: a real OpenSSH server and tmux (plus the ssh
+# client and procps that come with them). Needs root, or passwordless sudo. Safe to re-run.
+set -euo pipefail
+need=()
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v pgrep >/dev/null 2>&1 || need+=(procps)
+if [ ${#need[@]} -eq 0 ]; then
+  echo "system packages: openssh-server, tmux and procps are installed"
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  sudo -n true 2>/dev/null || { echo "installing ${need[*]} needs root: run this script with sudo" >&2; exit 1; }
+  sudo="sudo -n"
+fi
+echo "system packages: installing ${need[*]}"
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
