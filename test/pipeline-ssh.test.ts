@@ -78,15 +78,20 @@ describe("a spawn on a real SSH host", () => {
   });
 
   it("restarts the agent when it is killed", async () => {
-    const before = asUser("pgrep -f '[.]local/bin/testagent'").trim();
-    asUser(`kill ${before.split("\n")[0]}`);
-    let after = "";
-    for (let i = 0; i < 40 && !after; i++) {
+    const agentPids = () => spawnSync("pgrep", ["-u", USER, "-f", "[.]local/bin/testagent --model"]).stdout.toString().trim().split("\n").filter(Boolean);
+    const before = agentPids();
+    expect(before).toHaveLength(1);
+    execFileSync("kill", [before[0]!]);
+    let after: string[] = [];
+    const started = Date.now();
+    for (let i = 0; i < 40 && after.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 250));
-      after = spawnSync("su", ["-", USER, "-c", "pgrep -f '[.]local/bin/testagent'"]).stdout.toString().trim();
+      after = agentPids();
     }
-    expect(after).not.toBe("");
-    expect(after).not.toBe(before);
+    expect(after).toHaveLength(1);
+    expect(after[0]).not.toBe(before[0]);
+    // spawn's restart policy waits 5 s before the next try.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4_500);
     expect(asUser("tmux capture-pane -p -t t1")).toContain("Restarting in 5s (1/10)");
   });
 
