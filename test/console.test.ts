@@ -104,6 +104,31 @@ describe("the console adapter at the end of piped input", () => {
     expect(bot.store.findSpawn("demo", { platform: "console" })?.status).toBe("ready");
   });
 
+  it("tells the user the bot's key and the line to authorize it when the host refuses it", async () => {
+    const stranger = makeBot();
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let out = "";
+    output.on("data", (d: Buffer) => (out += d.toString()));
+    const done = new ConsoleAdapter({ core: stranger.core, input, output, interactive: false, user: alice }).run();
+    input.end(`spawn testagent ssh --host ${host} --name refused\n`);
+    expect(await done).toBe(1);
+    expect(out).toContain(`does not accept spawnbot's SSH key. Authorize it on that host with: echo '${stranger.botKey.publicKey}' >> ~/.ssh/authorized_keys`);
+  });
+
+  it("redraws a run's status in place on a terminal", async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let out = "";
+    output.on("data", (d: Buffer) => (out += d.toString()));
+    const done = new ConsoleAdapter({ core: bot.core, input, output, interactive: true, user: alice }).run();
+    input.end(`spawn testagent ssh --host ${USER}@127.0.0.1:1 --name tty-run\n`);
+    await done;
+    // Cursor-up + clear-to-end: the block is rewritten, not appended.
+    expect(out).toMatch(/\x1b\[\d+A\r\x1b\[0J/);
+    expect(out.split("tty-run · failed").length).toBeGreaterThan(1);
+  });
+
   it("exits non-zero when a run fails, after printing why", async () => {
     const { code, out } = await type([`spawn testagent ssh --host ${USER}@127.0.0.1:1 --name nohost`]);
     expect(code).toBe(1);

@@ -122,5 +122,7 @@ describe("a spawn on a real SSH host", () => {
     const r = await orchestrator.start(plan()).done;
     expect(r.outcome).toBe("failed");
     expect(r.error).toMatch(/tmux session named t1 already runs/);
+    // The failed run cleans up only what it made: the first spawn's session lives on.
+    expect(spawnSync("su", ["-", USER, "-c", "tmux has-session -t =t1"]).status).toBe(0);
   });
 });

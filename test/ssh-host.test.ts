@@ -55,3 +55,19 @@ describe("SshHost against a real sshd", () => {
     expect(err.message).toContain("authorized_keys");
   });
 });
+
+describe("port forwarding over the SSH connection", () => {
+  it("carries HTTP to a server listening only on the host's loopback", async () => {
+    const http = await import("node:http");
+    const server = http.createServer((req, res) => res.end(`hello from ${req.url}`));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as { port: number }).port;
+    const host = await SshHost.connect({ host: "127.0.0.1", port: sshd.port, user: sshd.user }, { ...key, pinnedHostKey: sshd.hostKey });
+    const fwd = await host.forwardPort(port);
+    const body = await (await fetch(`http://127.0.0.1:${fwd.localPort}/dashboard`)).text();
+    expect(body).toBe("hello from /dashboard");
+    await fwd.close();
+    await host.close();
+    server.close();
+  });
+});

@@ -54,7 +54,9 @@ exec bash -l
 
 export function tmuxStartCommand(session: string, script: string): string {
   // A wide pane keeps agent TUIs readable when the user attaches from a normal terminal.
-  return `tmux new-session -d -s ${shellQuote(session)} -x 200 -y 50 ${shellQuote(`bash "$HOME/${script}"`)}`;
+  // -e HOME: a tmux server that is already running keeps the HOME it started with; the
+  // session must see this login's home (they differ for the local cloud's own home).
+  return `tmux new-session -d -s ${shellQuote(session)} -x 200 -y 50 -e "HOME=$HOME" "bash \"$HOME/${script}\""`;
 }
 
 export function tmuxHasSessionCommand(session: string): string {

@@ -138,7 +138,10 @@ export class SshHost implements RemoteHost {
   }
 
   async forwardPort(remotePort: number): Promise<PortForward> {
+    const sockets = new Set<net.Socket>();
     const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
       this.client.forwardOut("127.0.0.1", 0, "127.0.0.1", remotePort, (err, channel) => {
         if (err) return socket.destroy();
         socket.pipe(channel).pipe(socket);
@@ -148,7 +151,13 @@ export class SshHost implements RemoteHost {
     });
     await new Promise<void>((res) => server.listen(0, "127.0.0.1", () => res()));
     const localPort = (server.address() as net.AddressInfo).port;
-    return { localPort, close: () => new Promise((res) => server.close(() => res())) };
+    return {
+      localPort,
+      close: () => new Promise((res) => {
+        for (const s of sockets) s.destroy(); // kept-alive clients would hold the listener open
+        server.close(() => res());
+      }),
+    };
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,39 @@
+// Start-up configuration: defaults, a config file under the environment, every problem at once.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config.js";
+
+const dir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-config-"));
+
+describe("configuration", () => {
+  it("starts on the embedded default with no variables at all", () => {
+    const c = loadConfig({}, dir);
+    expect(c).toMatchObject({ dataDir: path.join(dir, "data"), adapter: "console", logFormat: "pretty", logLevel: "warn", enableLocal: true, defaultTtlMs: 86_400_000, admins: [] });
+    expect(c.openrouterApiKey).toBeUndefined();
+  });
+
+  it("reads a JSON config file and lets the environment override it", () => {
+    const file = path.join(dir, "spawnbot.json");
+    writeFileSync(file, JSON.stringify({ SPAWNBOT_DATA_DIR: "/srv/spawnbot", SPAWNBOT_DEFAULT_TTL: "2h", SPAWNBOT_ADMINS: "U1,U2" }));
+    const c = loadConfig({ SPAWNBOT_CONFIG: file, SPAWNBOT_DEFAULT_TTL: "30m" }, dir);
+    expect(c).toMatchObject({ dataDir: "/srv/spawnbot", defaultTtlMs: 30 * 60_000, admins: ["U1", "U2"] });
+  });
+
+  it("lists every problem in one error and never echoes a secret", () => {
+    const err = (() => {
+      try {
+        loadConfig({ SPAWNBOT_ADAPTER: "irc", SPAWNBOT_ENABLE_LOCAL: "maybe", OPENROUTER_API_KEY: "sk or v1 with spaces in it", SPAWNBOT_CONFIG: path.join(dir, "missing.json") }, dir);
+      } catch (e) {
+        return e;
+      }
+    })() as ConfigError;
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.problems).toHaveLength(4);
+    expect(err.message).toMatch(/SPAWNBOT_CONFIG: file .* does not exist/);
+    expect(err.message).toMatch(/SPAWNBOT_ADAPTER: must be console/);
+    expect(err.message).toMatch(/SPAWNBOT_ENABLE_LOCAL: must be true or false/);
+    expect(err.message).not.toContain("with spaces");
+  });
+});
