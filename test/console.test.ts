@@ -14,12 +14,12 @@ let sshd: TestSshd;
 let bot: TestBot;
 
 /** Type lines at the console (not a TTY), end the input, and collect what it printed. */
-async function type(lines: string[], user = alice): Promise<{ code: number; out: string }> {
+async function type(lines: string[], user = alice, opts: { core?: TestBot["core"]; interactive?: boolean } = {}): Promise<{ code: number; out: string }> {
   const input = new PassThrough();
   const output = new PassThrough();
   let out = "";
   output.on("data", (d: Buffer) => (out += d.toString()));
-  const adapter = new ConsoleAdapter({ core: bot.core, input, output, interactive: false, user });
+  const adapter = new ConsoleAdapter({ core: opts.core ?? bot.core, input, output, interactive: opts.interactive ?? false, user });
   const done = adapter.run();
   input.end(lines.map((l) => `${l}\n`).join(""));
   const code = await done;
@@ -106,24 +106,13 @@ describe("the console adapter at the end of piped input", () => {
 
   it("tells the user the bot's key and the line to authorize it when the host refuses it", async () => {
     const stranger = makeBot();
-    const input = new PassThrough();
-    const output = new PassThrough();
-    let out = "";
-    output.on("data", (d: Buffer) => (out += d.toString()));
-    const done = new ConsoleAdapter({ core: stranger.core, input, output, interactive: false, user: alice }).run();
-    input.end(`spawn testagent ssh --host ${host} --name refused\n`);
-    expect(await done).toBe(1);
+    const { code, out } = await type([`spawn testagent ssh --host ${host} --name refused`], alice, { core: stranger.core });
+    expect(code).toBe(1);
     expect(out).toContain(`does not accept spawnbot's SSH key. Authorize it on that host with: echo '${stranger.botKey.publicKey}' >> ~/.ssh/authorized_keys`);
   });
 
   it("redraws a run's status in place on a terminal", async () => {
-    const input = new PassThrough();
-    const output = new PassThrough();
-    let out = "";
-    output.on("data", (d: Buffer) => (out += d.toString()));
-    const done = new ConsoleAdapter({ core: bot.core, input, output, interactive: true, user: alice }).run();
-    input.end(`spawn testagent ssh --host ${USER}@127.0.0.1:1 --name tty-run\n`);
-    await done;
+    const { out } = await type([`spawn testagent ssh --host ${USER}@127.0.0.1:1 --name tty-run`], alice, { interactive: true });
     // Cursor-up + clear-to-end: the block is rewritten, not appended.
     expect(out).toMatch(/\x1b\[\d+A\r\x1b\[0J/);
     expect(out.split("tty-run · failed").length).toBeGreaterThan(1);
