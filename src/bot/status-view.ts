@@ -11,8 +11,7 @@ export function buildStatusView(
   names: { agent: string; cloud: string },
   facts?: string[],
 ): StatusView {
-  const ended = rec.status === "ready" || rec.status === "failed" || rec.status === "cancelled" || rec.status === "deleted";
-  const verb = ended ? "spawned" : "is spawning";
+  const verb = { ready: "spawned", deleted: "spawned", failed: "could not spawn", cancelled: "cancelled spawning" }[rec.status as string] ?? "is spawning";
   return {
     kind: "status",
     spawnId: rec.id,

@@ -45,7 +45,8 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
     },
   };
   deps.journal.updateSpawn(plan.spawnId, { status: "provisioning" });
-  STEPS.forEach((s, i) => deps.journal.markStep(plan.spawnId, i, s.name, "pending", null));
+  // Steps that do not apply to this plan (no --prompt, no dashboard) show as skipped from the start.
+  STEPS.forEach((s, i) => deps.journal.markStep(plan.spawnId, i, s.name, s.applies && !s.applies(ctx) ? "skipped" : "pending", null));
   try {
     for (const [i, step] of STEPS.entries()) {
       seq = i;

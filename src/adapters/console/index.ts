@@ -22,6 +22,7 @@ export class ConsoleAdapter {
   private readonly seen = new Map<string, string>(); // "spawnId/step" → last state printed (pipe mode)
   private lastBlock: { spawnId: string; lines: number } | undefined; // what a TTY redraw may overwrite
   private failures = 0;
+  private rl: readline.Interface | undefined;
 
   constructor(private readonly opts: ConsoleOptions) {
     this.style = { color: opts.interactive };
@@ -31,6 +32,7 @@ export class ConsoleAdapter {
   async run(): Promise<number> {
     const { input, output, interactive, core } = this.opts;
     const rl = readline.createInterface({ input, output: interactive ? output : undefined, terminal: interactive, prompt: "spawnbot> " });
+    this.rl = rl;
     const user = this.opts.user ?? { id: os.userInfo().username, name: os.userInfo().username };
     if (interactive) {
       this.print(["spawnbot console — type `help` for commands, Ctrl-D to quit"]);
@@ -68,6 +70,7 @@ export class ConsoleAdapter {
     if (this.lastBlock?.spawnId === v.spawnId) out.write(`\x1b[${this.lastBlock.lines}A\r\x1b[0J`);
     out.write(`${lines.join("\n")}\n`);
     this.lastBlock = { spawnId: v.spawnId, lines: lines.length };
+    this.rl?.prompt(true); // the block was drawn under the prompt: show it again below
   }
 
   /** Pipe: one line per step that changed state, then the result once. */
