@@ -26,6 +26,9 @@ const secretText = v.pipe(
   v.regex(/^[\x21-\x7e]{20,256}$/, "must be 20-256 printable characters without spaces"),
 );
 
+const sizeText = v.pipe(v.string(), v.trim(), v.regex(/^[a-zA-Z0-9._-]{1,63}$/, "must be a size name such as t3.small"));
+const zoneText = v.pipe(v.string(), v.trim(), v.regex(/^[a-zA-Z0-9_-]{1,63}$/, "must be a zone or region name such as nyc3"));
+
 /** The variables spawnbot reads; the README's configuration reference mirrors this table. */
 const ConfigSchema = v.object({
   SPAWNBOT_DATA_DIR: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty")), "./data"),
@@ -41,6 +44,27 @@ const ConfigSchema = v.object({
   SPAWNBOT_ENABLE_LOCAL: v.optional(boolText),
   SPAWNBOT_DEFAULT_TTL: v.optional(durationText, "24h"),
   OPENROUTER_API_KEY: v.optional(secretText),
+  SPAWNBOT_CLOUD_INIT_TIMEOUT: v.optional(durationText, "10m"),
+  // AWS EC2: credentials come from the SDK's standard chain; AWS_REGION turns the cloud on.
+  // The endpoint override is the SDK's own AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL.
+  AWS_REGION: v.optional(v.pipe(v.string(), v.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be a region such as us-east-1"))),
+  SPAWNBOT_AWS_SIZE: v.optional(sizeText, "t3.small"),
+  SPAWNBOT_AWS_SSH_CIDR: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR such as 203.0.113.0/24")), "0.0.0.0/0"),
+  // GCP Compute Engine: service-account JSON in GOOGLE_APPLICATION_CREDENTIALS or application default credentials.
+  SPAWNBOT_GCP_PROJECT: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id"))),
+  SPAWNBOT_GCP_ZONE: v.optional(zoneText, "us-central1-a"),
+  SPAWNBOT_GCP_SIZE: v.optional(sizeText, "e2-medium"),
+  SPAWNBOT_GCP_API_ENDPOINT: v.optional(v.pipe(v.string(), v.url("must be a URL such as http://127.0.0.1:8080"))),
+  // Hetzner Cloud
+  HCLOUD_TOKEN: v.optional(secretText),
+  HETZNER_API_URL: v.optional(v.pipe(v.string(), v.url("must be a URL")), "https://api.hetzner.cloud/v1"),
+  SPAWNBOT_HETZNER_LOCATION: v.optional(zoneText, "nbg1"),
+  SPAWNBOT_HETZNER_SIZE: v.optional(sizeText, "cx23"),
+  // DigitalOcean
+  DIGITALOCEAN_ACCESS_TOKEN: v.optional(secretText),
+  DIGITALOCEAN_API_URL: v.optional(v.pipe(v.string(), v.url("must be a URL")), "https://api.digitalocean.com/v2"),
+  SPAWNBOT_DO_REGION: v.optional(zoneText, "nyc3"),
+  SPAWNBOT_DO_SIZE: v.optional(sizeText, "s-2vcpu-2gb"),
 });
 
 export interface Config {
@@ -54,6 +78,14 @@ export interface Config {
   defaultTtlMs: number;
   /** The workspace's OpenRouter key (console mode). */
   openrouterApiKey: string | undefined;
+  cloudInitTimeoutMs: number;
+  /** VM clouds; each is present only when its credentials or project are configured. */
+  clouds: {
+    aws?: { region: string; defaultSize: string; sshCidr: string };
+    gcp?: { project: string; zone: string; defaultSize: string; apiEndpoint?: string };
+    hetzner?: { token: string; apiUrl: string; location: string; defaultSize: string };
+    digitalocean?: { token: string; apiUrl: string; region: string; defaultSize: string };
+  };
 }
 
 export class ConfigError extends Error {
@@ -98,6 +130,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     enableLocal: c.SPAWNBOT_ENABLE_LOCAL ?? adapter === "console",
     defaultTtlMs: c.SPAWNBOT_DEFAULT_TTL,
     openrouterApiKey: c.OPENROUTER_API_KEY,
+    cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
+    clouds: {
+      aws: c.AWS_REGION ? { region: c.AWS_REGION, defaultSize: c.SPAWNBOT_AWS_SIZE, sshCidr: c.SPAWNBOT_AWS_SSH_CIDR } : undefined,
+      gcp: c.SPAWNBOT_GCP_PROJECT
+        ? { project: c.SPAWNBOT_GCP_PROJECT, zone: c.SPAWNBOT_GCP_ZONE, defaultSize: c.SPAWNBOT_GCP_SIZE, apiEndpoint: c.SPAWNBOT_GCP_API_ENDPOINT }
+        : undefined,
+      hetzner: c.HCLOUD_TOKEN ? { token: c.HCLOUD_TOKEN, apiUrl: c.HETZNER_API_URL, location: c.SPAWNBOT_HETZNER_LOCATION, defaultSize: c.SPAWNBOT_HETZNER_SIZE } : undefined,
+      digitalocean: c.DIGITALOCEAN_ACCESS_TOKEN
+        ? { token: c.DIGITALOCEAN_ACCESS_TOKEN, apiUrl: c.DIGITALOCEAN_API_URL, region: c.SPAWNBOT_DO_REGION, defaultSize: c.SPAWNBOT_DO_SIZE }
+        : undefined,
+    },
   };
 }
 

@@ -1,7 +1,8 @@
 // The steps of a run, in order, as data: each is fatal or warn-and-continue, with its own
 // retry policy and timeout. The runner (run.ts) walks this list; read it top to bottom.
 import { randomBytes } from "node:crypto";
-import { CloudError } from "./clouds/types.js";
+import { CloudError, type ServerSpec } from "./clouds/types.js";
+import { CLOUD_INIT_MARKER } from "./clouds/user-data.js";
 import { renderPromptRunner, renderRestartLoop, sessionDir, tmuxHasSessionCommand, tmuxStartCommand } from "./launch.js";
 import { connectWithRetry, fingerprintOf } from "./remote/ssh-host.js";
 import { shellQuote } from "./shell.js";
@@ -31,6 +32,11 @@ export const PROMPT_TIMEOUT_MS = 60 * MINUTE;
 const PROMPT_POLL_MS = 2 * SECOND;
 const DASHBOARD_WAIT_S = 60;
 const PROMPT_TAIL_LINES = 20;
+const CLOUD_INIT_POLL_MS = 2 * SECOND;
+
+function serverSpec(plan: RunContext["plan"]): ServerSpec {
+  return { spawnId: plan.spawnId, name: plan.name, agent: plan.agent, size: plan.size, zone: plan.zone, host: plan.host, tags: plan.tags, ownerKeys: plan.ownerKeys };
+}
 
 function host(ctx: RunContext) {
   if (!ctx.host) throw new Error("no host connection (wait-ssh did not run)");
@@ -50,7 +56,7 @@ export const STEPS: readonly StepDef[] = [
   {
     name: "validate", title: "Check the request", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 5 * SECOND,
     async run({ plan }) {
-      plan.cloud.checkPlacement({ spawnId: plan.spawnId, name: plan.name, agent: plan.agent, size: plan.size, zone: plan.zone, host: plan.host, tags: plan.tags });
+      await plan.cloud.checkPlacement(serverSpec(plan));
       if (plan.prompt !== undefined && !plan.agent.promptCommand) {
         throw new CloudError("NO_PROMPT_MODE", `${plan.agent.name} has no non-interactive mode; spawn it without --prompt`);
       }
@@ -68,7 +74,7 @@ export const STEPS: readonly StepDef[] = [
     name: "provision", title: "Provision the server", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 10 * MINUTE,
     async run(ctx) {
       const { plan } = ctx;
-      ctx.server = await plan.cloud.createServer({ spawnId: plan.spawnId, name: plan.name, agent: plan.agent, size: plan.size, zone: plan.zone, host: plan.host, tags: plan.tags }, ctx.signal);
+      ctx.server = await plan.cloud.createServer(serverSpec(plan), ctx.signal);
       const s = ctx.server;
       ctx.deps.journal.updateSpawn(plan.spawnId, { serverId: s.serverId, address: s.address, sshUser: s.sshUser, sshPort: s.sshPort });
       return plan.cloud.access === "local" ? "the bot's own host" : `${s.sshUser}@${s.address}:${s.sshPort}`;
@@ -89,6 +95,21 @@ export const STEPS: readonly StepDef[] = [
       ctx.hostKey = ssh.hostKey;
       ctx.deps.journal.updateSpawn(plan.spawnId, { hostKey: ssh.hostKey });
       return `host key ${fingerprintOf(ssh.hostKey)} pinned`;
+    },
+  },
+  {
+    name: "cloud-init", title: "Wait for first-boot setup", fatal: false, attempts: 1, retryDelayMs: 0, timeoutMs: 30 * MINUTE,
+    applies: (ctx) => Boolean(ctx.plan.cloud.cloudInit),
+    async run(ctx) {
+      const { timeoutMs } = ctx.plan.cloud.cloudInit!;
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if ((await host(ctx).run(`test -f ${CLOUD_INIT_MARKER}`)).code === 0) return "done";
+        if (Date.now() > deadline || ctx.signal.aborted) {
+          return { warn: `first-boot setup did not finish within ${Math.round(timeoutMs / 1000)} s; installing over SSH instead` };
+        }
+        await new Promise((res) => setTimeout(res, CLOUD_INIT_POLL_MS));
+      }
     },
   },
   {

@@ -28,6 +28,10 @@ export class LocalCloud implements Cloud {
 
   async deleteServer(): Promise<void> {}
 
+  async getServer(): Promise<ServerInfo | undefined> {
+    return undefined;
+  }
+
   async listServers(): Promise<ServerInfo[]> {
     return [];
   }

@@ -24,6 +24,10 @@ export class SshCloud implements Cloud {
 
   async deleteServer(): Promise<void> {}
 
+  async getServer(): Promise<ServerInfo | undefined> {
+    return undefined;
+  }
+
   async listServers(): Promise<ServerInfo[]> {
     return [];
   }
