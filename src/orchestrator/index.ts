@@ -97,18 +97,23 @@ export class Orchestrator {
     }
   }
 
-  /** Stop the agent's session and delete the server (VM clouds); adopted hosts are kept. */
+  /**
+   * Delete the server on VM clouds (nothing on it needs stopping first: an unreachable VM must
+   * still be deletable); on adopted hosts stop the agent's session and keep the host.
+   */
   async teardown(rec: HostRecord): Promise<void> {
     const cloud = this.requireCloud(rec.cloud);
-    if (rec.address) {
-      const host = await this.openHost(rec);
-      try {
-        await host.run(tmuxKillCommand(rec.session));
-      } finally {
-        await host.close();
-      }
+    if (!cloud.adopted) {
+      if (rec.serverId) await cloud.deleteServer(rec.serverId);
+      return;
     }
-    if (rec.serverId) await cloud.deleteServer(rec.serverId);
+    if (!rec.address) return;
+    const host = await this.openHost(rec);
+    try {
+      await host.run(tmuxKillCommand(rec.session));
+    } finally {
+      await host.close();
+    }
   }
 
   private requireCloud(key: string): Cloud {

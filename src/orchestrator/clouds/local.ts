@@ -7,6 +7,7 @@ export class LocalCloud implements Cloud {
   readonly key = "local";
   readonly title = "Local machine";
   readonly description = "the bot's own host (console use; an admin setting elsewhere)";
+  readonly adopted = true;
   readonly access = "local" as const;
   readonly sshWait = { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 };
 

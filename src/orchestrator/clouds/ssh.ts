@@ -6,6 +6,7 @@ export class SshCloud implements Cloud {
   readonly key = "ssh";
   readonly title = "Existing host over SSH";
   readonly description = "a machine you already have: --host user@host[:port]";
+  readonly adopted = true;
   readonly access = "ssh" as const;
   /** An existing host is already up: a short retry covers a blip, not a boot. */
   readonly sshWait = { attempts: 3, baseDelayMs: 1000, maxDelayMs: 2000 };

@@ -50,6 +50,11 @@ export interface Cloud {
   openHost?(server: ServerInfo): Promise<RemoteHost>;
   /** How long to keep trying SSH: a new VM needs minutes to boot, an adopted host is up or not. */
   readonly sshWait: { attempts: number; baseDelayMs: number; maxDelayMs: number };
+  /**
+   * True for hosts the bot adopts rather than makes (local, ssh): deleting a spawn stops its
+   * session there and keeps the host. VM clouds leave it unset: their server is deleted.
+   */
+  readonly adopted?: boolean;
   /** How a person reaches the agent: "ssh" for hosts, "local" for the bot's own machine. */
   readonly access: "ssh" | "local";
 }
