@@ -19,6 +19,8 @@ export interface CoreContext {
   settings: CoreSettings;
   log: Logger;
   catalog: GrammarCatalog;
+  /** What turns each known cloud on, for messages about clouds that are not set up. */
+  cloudSetup: Record<string, string>;
   /** Track a background promise (a run being followed) so shutdown and tests can wait for it. */
   track(work: Promise<unknown>): void;
 }

@@ -15,6 +15,16 @@ import type { Store } from "./store/index.js";
 import { helpText } from "./usage.js";
 import { error, text, type View } from "./views.js";
 
+/** Every cloud name the grammar knows (the spawn CLI's), and what turns each one on. */
+export const CLOUD_SETUP: Record<string, string> = {
+  local: "an admin sets SPAWNBOT_ENABLE_LOCAL=true",
+  ssh: "always available",
+  aws: "set AWS_REGION and AWS credentials (the SDK's standard chain)",
+  gcp: "set SPAWNBOT_GCP_PROJECT and Google credentials (GOOGLE_APPLICATION_CREDENTIALS)",
+  hetzner: "set HCLOUD_TOKEN",
+  digitalocean: "set DIGITALOCEAN_ACCESS_TOKEN",
+};
+
 export interface BotCoreDeps {
   store: Store;
   orchestrator: Orchestrator;
@@ -32,10 +42,10 @@ export class BotCore {
   constructor(private readonly deps: BotCoreDeps) {
     const catalog: GrammarCatalog = {
       agents: deps.orchestrator.agents.map((a) => a.key),
-      clouds: ["local", "ssh", "aws", "gcp", "hetzner", "digitalocean"],
+      clouds: Object.keys(CLOUD_SETUP),
     };
     this.ctx = {
-      store: deps.store, orchestrator: deps.orchestrator, settings: deps.settings, log: deps.logger, catalog,
+      store: deps.store, orchestrator: deps.orchestrator, settings: deps.settings, log: deps.logger, catalog, cloudSetup: CLOUD_SETUP,
       track: (work) => {
         const p = work.then((r) => this.outcomes.push(r), (err) => deps.logger.error({ err }, "background work failed"));
         this.pending.add(p);
@@ -89,7 +99,7 @@ export class BotCore {
       case "clouds": return inv.conv.whisper(text(
         ctx.catalog.clouds.map((key) => {
           const c = ctx.orchestrator.cloud(key);
-          return c ? `${key.padEnd(13)} ${c.title} — ${c.description}` : `${key.padEnd(13)} not set up on this bot yet`;
+          return c ? `${key.padEnd(13)} ${c.title} — ${c.description}` : `${key.padEnd(13)} not set up on this bot: ${CLOUD_SETUP[key]}`;
         }),
         "Clouds",
       ));

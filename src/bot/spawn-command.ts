@@ -16,7 +16,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
   if (!agent) return inv.conv.whisper(error(`the ${cmd.agent} agent is not available on this bot; see \`agents\``));
   if (!cloud) {
     const have = ctx.orchestrator.clouds.map((c) => c.key).join(", ");
-    return inv.conv.whisper(error(`the ${cmd.cloud} cloud is not set up on this bot yet; available clouds: ${have}`));
+    return inv.conv.whisper(error(`the ${cmd.cloud} cloud is not set up on this bot (an admin can ${ctx.cloudSetup[cmd.cloud] ?? "configure it"}); available clouds: ${have}`));
   }
   const { model, source } = resolveModel(ctx, inv, cmd, agent);
   const name = cmd.name ?? `${agent.key}-${randomBytes(2).toString("hex")}`;
