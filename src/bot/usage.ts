@@ -32,7 +32,7 @@ export const SPAWN_FLAGS: readonly FlagDoc[] = [
   { key: "zone", long: "--zone", aliases: ["--region"], value: "Z", about: "zone, region or location of the cloud", example: "--zone us-central1-a" },
   { key: "steps", long: "--steps", aliases: [], value: "a,b", about: 'optional setup steps to run; "" runs none', example: "--steps github,auto-update" },
   { key: "prompt", long: "--prompt", aliases: ["-p"], value: "TEXT", about: "task to start the agent on, in quotes", example: '--prompt "fix the failing tests"' },
-  { key: "ttl", long: "--ttl", aliases: [], value: "DURATION", about: "delete the server after this long (at most 30d)", example: "--ttl 2h" },
+  { key: "ttl", long: "--ttl", aliases: [], value: "DURATION", about: "how long the spawn should live, at most 30d (recorded and shown by status; automatic deletion comes with expiry handling)", example: "--ttl 2h" },
   { key: "dryRun", long: "--dry-run", aliases: ["-n"], about: "show what would happen; create nothing", example: "--dry-run" },
   { key: "host", long: "--host", aliases: [], value: "user@host[:port]", about: "your own machine, for the ssh cloud only", example: "--host root@203.0.113.10:2222" },
 ];
