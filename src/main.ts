@@ -6,7 +6,8 @@ import { openStore } from "./bot/store/index.js";
 import { ConsoleAdapter } from "./adapters/console/index.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger } from "./log.js";
-import { AGENTS, LocalCloud, Orchestrator, SshCloud, loadOrCreateBotKey } from "./orchestrator/index.js";
+import { configuredClouds } from "./clouds.js";
+import { AGENTS, Orchestrator, loadOrCreateBotKey } from "./orchestrator/index.js";
 import { secrets } from "./secrets.js";
 
 const DATABASE_FILE = "spawnbot.db";
@@ -23,12 +24,14 @@ export async function main(): Promise<number> {
     throw err;
   }
   secrets.add(config.openrouterApiKey);
+  secrets.add(config.clouds.hetzner?.token);
+  secrets.add(config.clouds.digitalocean?.token);
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const store = openStore(path.join(config.dataDir, DATABASE_FILE));
   const botKey = loadOrCreateBotKey(config.dataDir);
   const orchestrator = new Orchestrator({
     journal: store, botKey, logger, agents: AGENTS,
-    clouds: [new LocalCloud({ enabled: config.enableLocal }), new SshCloud()],
+    clouds: configuredClouds(config, botKey),
   });
   const core = new BotCore({
     store, orchestrator, logger, botPublicKey: botKey.publicKey,

@@ -1,7 +1,7 @@
 // A small JSON-over-HTTPS client for the REST clouds (Hetzner, DigitalOcean): a bearer token,
 // a timeout per request, retries of 429/5xx/network errors honouring Retry-After, and errors
 // that keep the HTTP status and the service's own error body for the provider to translate.
-import { API_RETRY, withRetry } from "./retry.js";
+import { API_RETRY, withRetry, type RetryOptions } from "./retry.js";
 
 /** Every request gets this long before it is abandoned (spawn: 30 s). */
 export const REQUEST_TIMEOUT_MS = 30_000;
@@ -19,7 +19,7 @@ export interface RestClientOptions {
   baseUrl: string;
   token: string;
   timeoutMs?: number;
-  retry?: Partial<typeof API_RETRY>;
+  retry?: Partial<Pick<RetryOptions, "attempts" | "baseDelayMs" | "maxDelayMs" | "deadlineMs">>;
   /** Counts calls, for the numbers a provider reports (calls per spawn). */
   onCall?: (method: string, path: string) => void;
 }
