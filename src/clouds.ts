@@ -1,14 +1,16 @@
 // Which clouds this bot offers: local and ssh always, each VM cloud when its settings are there.
 import type { Config } from "./config.js";
 import { AwsCloud } from "./orchestrator/clouds/aws.js";
+import { DigitalOceanCloud } from "./orchestrator/clouds/digitalocean.js";
 import { HetznerCloud } from "./orchestrator/clouds/hetzner.js";
 import { LocalCloud, SshCloud, type BotKey, type Cloud } from "./orchestrator/index.js";
 
 export function configuredClouds(config: Config, botKey: BotKey): Cloud[] {
   const base = { botPublicKey: botKey.publicKey, cloudInitTimeoutMs: config.cloudInitTimeoutMs };
-  const { aws, hetzner } = config.clouds;
+  const { aws, hetzner, digitalocean } = config.clouds;
   const clouds: Cloud[] = [new LocalCloud({ enabled: config.enableLocal }), new SshCloud()];
   if (aws) clouds.push(new AwsCloud({ ...base, region: aws.region, defaultSize: aws.defaultSize, sshCidr: aws.sshCidr }));
   if (hetzner) clouds.push(new HetznerCloud({ ...base, token: hetzner.token, apiUrl: hetzner.apiUrl, location: hetzner.location, defaultSize: hetzner.defaultSize }));
+  if (digitalocean) clouds.push(new DigitalOceanCloud({ ...base, token: digitalocean.token, apiUrl: digitalocean.apiUrl, region: digitalocean.region, defaultSize: digitalocean.defaultSize }));
   return clouds;
 }
