@@ -26,6 +26,9 @@ export async function main(): Promise<number> {
   secrets.add(config.openrouterApiKey);
   secrets.add(config.clouds.hetzner?.token);
   secrets.add(config.clouds.digitalocean?.token);
+  // AWS credentials reach the SDK through its own chain; the bot still keeps them out of output.
+  secrets.add(process.env.AWS_SECRET_ACCESS_KEY);
+  secrets.add(process.env.AWS_SESSION_TOKEN);
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const store = openStore(path.join(config.dataDir, DATABASE_FILE));
   const botKey = loadOrCreateBotKey(config.dataDir);
