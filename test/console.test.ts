@@ -84,7 +84,7 @@ describe("the console adapter at the end of piped input", () => {
 
   it("keeps connect details from anyone but the owner", async () => {
     const { out } = await type(["connect demo"], { id: "U2", name: "bob" });
-    expect(out).toContain("only alice or an admin can see the connect details of demo");
+    expect(out).toContain("only alice, an admin or someone it is shared with can see the connect details of demo");
     expect(out).not.toContain("tmux attach");
   });
 

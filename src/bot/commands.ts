@@ -32,6 +32,9 @@ export type Command =
   | { kind: "status"; target: string }
   | { kind: "delete"; target: string }
   | { kind: "connect"; target: string }
+  /** `user` is a platform user id (from @name, or Slack's <@U123|name>). */
+  | { kind: "share"; target: string; user: string }
+  | { kind: "unshare"; target: string; user: string }
   | { kind: "prefs-show" }
   | { kind: "prefs-model-set"; agent: string; model: string }
   | { kind: "prefs-model-clear"; agent: string }

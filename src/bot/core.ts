@@ -10,6 +10,7 @@ import { parseCommand, type GrammarCatalog } from "./grammar.js";
 import { handleConnect, handleDelete, handleList, handleStatus } from "./manage-commands.js";
 import type { ChatRequest, Conversation } from "./request.js";
 import { handleKeysAdd, handleKeysList, handleKeysRemove, handlePrefsClear, handlePrefsSet, handlePrefsShow } from "./settings-commands.js";
+import { handleShare } from "./share-commands.js";
 import { handleSpawn } from "./spawn-command.js";
 import type { Store } from "./store/index.js";
 import { helpText } from "./usage.js";
@@ -86,6 +87,8 @@ export class BotCore {
       case "status": return handleStatus(ctx, inv, cmd.target);
       case "connect": return handleConnect(ctx, inv, cmd.target);
       case "delete": return handleDelete(ctx, inv, cmd.target);
+      case "share": return handleShare(ctx, inv, cmd.target, cmd.user, true);
+      case "unshare": return handleShare(ctx, inv, cmd.target, cmd.user, false);
       case "prefs-show": return handlePrefsShow(ctx, inv);
       case "prefs-model-set": return handlePrefsSet(ctx, inv, cmd.agent, cmd.model);
       case "prefs-model-clear": return handlePrefsClear(ctx, inv, cmd.agent);

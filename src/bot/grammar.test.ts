@@ -661,3 +661,17 @@ describe("generated hostile input", () => {
     expect(counts.refused).toBeGreaterThan(2000);
   });
 });
+
+describe("share and unshare", () => {
+  const catalog = { agents: ["codex"], clouds: ["ssh"] };
+  it("reads the user as @name, a bare id or Slack's <@U123|name>", () => {
+    expect(parseCommand("share demo @bob", catalog)).toEqual({ ok: true, command: { kind: "share", target: "demo", user: "bob" } });
+    expect(parseCommand("unshare demo <@U123|bob>", catalog)).toEqual({ ok: true, command: { kind: "unshare", target: "demo", user: "U123" } });
+    expect(parseCommand("share demo U9", catalog)).toEqual({ ok: true, command: { kind: "share", target: "demo", user: "U9" } });
+  });
+
+  it("refuses a missing user and a user that is not an id", () => {
+    expect(parseCommand("share demo", catalog)).toMatchObject({ ok: false, error: expect.stringContaining("needs a spawn and a user") });
+    expect(parseCommand("share demo @bob;rm", catalog)).toMatchObject({ ok: false });
+  });
+});

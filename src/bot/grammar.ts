@@ -36,6 +36,7 @@ const HOSTNAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9](
 const MAX_HOSTNAME_LENGTH = 253; // DNS limit
 const IPV4_OCTET_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const TARGET_RE = /^[a-zA-Z0-9-]{1,63}$/;
+const USER_ID_RE = /^[A-Za-z0-9._-]{1,64}$/; // platform user ids (Slack U123, Discord snowflakes, console names)
 const LIST_FILTER_RE = /^[a-zA-Z0-9._/:-]{1,64}$/;
 const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
@@ -97,6 +98,8 @@ const PARSERS: Record<CommandName, (args: Token[], catalog: GrammarCatalog) => C
   status: (args) => ({ kind: "status", target: parseTarget(args, "status") }),
   delete: (args) => ({ kind: "delete", target: parseTarget(args, "delete") }),
   connect: (args) => ({ kind: "connect", target: parseTarget(args, "connect") }),
+  share: (args) => ({ kind: "share", ...parseShare(args, "share") }),
+  unshare: (args) => ({ kind: "unshare", ...parseShare(args, "unshare") }),
   prefs: parsePrefs,
   keys: parseKeys,
   agents: (args) => {
@@ -433,6 +436,20 @@ function parseTarget(args: Token[], command: "status" | "delete" | "connect"): s
   checkPlainValue(target, "the spawn id or name", usage);
   if (!TARGET_RE.test(target)) refuse(`'${excerpt(target)}' is not a spawn id or name; those are up to 63 letters, digits and -`, usage);
   return target;
+}
+
+/** `share <id|name> @user`: the user as @name, a bare id, or Slack's <@U123> / <@U123|name>. */
+function parseShare(args: Token[], command: "share" | "unshare"): { target: string; user: string } {
+  const usage = usageFor(command);
+  const { positionals } = splitArguments(args, [], command);
+  const [target, who] = positionals;
+  if (target === undefined || who === undefined) refuse(`${command} needs a spawn and a user, e.g. ${command} fix-login-bug @bob`, usage);
+  if (positionals.length > 2) extraWord(positionals[2]!, command);
+  checkPlainValue(target, "the spawn id or name", usage);
+  if (!TARGET_RE.test(target)) refuse(`'${excerpt(target)}' is not a spawn id or name; those are up to 63 letters, digits and -`, usage);
+  const user = who.replace(/^<@([^|>]+)(\|[^>]*)?>$/, "$1").replace(/^@/, "");
+  if (!USER_ID_RE.test(user)) refuse(`'${excerpt(who)}' is not a user; mention them as @name`, usage);
+  return { target, user };
 }
 
 function parsePrefs(args: Token[], catalog: GrammarCatalog): Command {

@@ -1,8 +1,8 @@
 // `list`, `status`, `connect` and `delete`: the team's view of its spawns and the owner's
 // (or an admin's) actions on one of them.
-import type { HostRecord } from "../orchestrator/index.js";
 import type { CoreContext, Invocation } from "./context.js";
 import { formatDuration } from "./format.js";
+import { findSpawn as find, hostRecord, mayAct, maySee, notFound } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
 import { LIVE_STATUSES, type SpawnRecord } from "./store/index.js";
 import type { ListScope } from "./commands.js";
@@ -32,20 +32,6 @@ export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListS
   return inv.conv.whisper(view);
 }
 
-function find(ctx: CoreContext, inv: Invocation, ref: string): SpawnRecord | undefined {
-  return ctx.store.findSpawn(ref, { owner: inv.user, platform: inv.req.platform, workspace: inv.req.workspace });
-}
-
-function mayAct(inv: Invocation, rec: SpawnRecord): boolean {
-  return inv.isAdmin || (rec.platform === inv.req.platform && rec.ownerId === inv.user.userId);
-}
-
-function hostRecord(rec: SpawnRecord): HostRecord {
-  return { cloud: rec.cloud, agent: rec.agent, serverId: rec.serverId, address: rec.address, sshUser: rec.sshUser, sshPort: rec.sshPort, hostKey: rec.hostKey, session: rec.session, meta: rec.meta };
-}
-
-const notFound = (ref: string) => error(`no spawn called ${ref} here; \`list\` shows the channel's spawns`);
-
 export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
   const rec = find(ctx, inv, ref);
   if (!rec) return inv.conv.whisper(notFound(ref));
@@ -67,7 +53,7 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
 export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
   const rec = find(ctx, inv, ref);
   if (!rec) return inv.conv.whisper(notFound(ref));
-  if (!mayAct(inv, rec)) return inv.conv.whisper(error(`only ${rec.ownerName} or an admin can see the connect details of ${rec.name}`));
+  if (!maySee(ctx, inv, rec)) return inv.conv.whisper(error(`only ${rec.ownerName}, an admin or someone it is shared with can see the connect details of ${rec.name}`));
   if (rec.status !== "ready") return inv.conv.whisper(error(`${rec.name} is ${rec.status}, not ready; \`status ${rec.name}\` shows why`));
   const c = ctx.orchestrator.connectInfo(hostRecord(rec));
   const view: ConnectView = {

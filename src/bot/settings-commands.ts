@@ -1,5 +1,6 @@
 // `prefs` (default model per agent) and `keys` (the user's SSH public keys, and the bot's own).
 import type { CoreContext, Invocation } from "./context.js";
+import { hostRecord } from "./spawn-access.js";
 import { inspectPublicKey } from "./ssh-keys.js";
 import { error, text } from "./views.js";
 
@@ -41,11 +42,36 @@ export async function handleKeysAdd(ctx: CoreContext, inv: Invocation, line: str
   if ("error" in info) return inv.conv.whisper(error(info.error));
   ctx.store.addUserKey(inv.user, { fingerprint: info.fingerprint, publicKey: info.publicKey, keyType: info.keyType, comment: info.comment });
   ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action: "keys-add", detail: { fingerprint: info.fingerprint } });
-  return inv.conv.whisper(text(`added ${info.keyType} key ${info.fingerprint}; it is installed on your new spawns`));
+  const pushed = await pushKeys(ctx, inv, { add: [info.publicKey] });
+  return inv.conv.whisper(text([`added ${info.keyType} key ${info.fingerprint}; it is installed on your new spawns${pushed.summary}`, ...pushed.failures]));
+}
+
+/**
+ * Put a key change on every running spawn the user can log in to (their own and those shared
+ * with them). A host that cannot be reached is reported, not fatal: the key list is the truth.
+ */
+async function pushKeys(ctx: CoreContext, inv: Invocation, change: { add?: string[]; remove?: string[] }): Promise<{ summary: string; failures: string[] }> {
+  const shared = ctx.store.listSharedWith(inv.user).map((id) => ctx.store.getSpawn(id));
+  const targets = [...ctx.store.listForOwner(inv.user, { limit: 10_000 }), ...shared]
+    .filter((r): r is NonNullable<typeof r> => r !== undefined && r.status === "ready" && ctx.orchestrator.cloud(r.cloud)?.access === "ssh");
+  const failures: string[] = [];
+  let done = 0;
+  for (const rec of targets) {
+    try {
+      await ctx.orchestrator.updateKeys(hostRecord(rec), change);
+      done++;
+    } catch (err) {
+      failures.push(`could not update ${rec.name}: ${(err as Error).message}`);
+    }
+  }
+  const verb = change.add ? "installed on" : "removed from";
+  return { summary: targets.length ? ` and ${verb} ${done} running spawn(s)` : "", failures };
 }
 
 export async function handleKeysRemove(ctx: CoreContext, inv: Invocation, fingerprint: string): Promise<void> {
-  if (!ctx.store.removeUserKey(inv.user, fingerprint)) return inv.conv.whisper(error(`you have no key ${fingerprint}; \`keys\` lists yours`));
+  const key = ctx.store.listUserKeys(inv.user).find((k) => k.fingerprint === fingerprint);
+  if (!key || !ctx.store.removeUserKey(inv.user, fingerprint)) return inv.conv.whisper(error(`you have no key ${fingerprint}; \`keys\` lists yours`));
   ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action: "keys-remove", detail: { fingerprint } });
-  return inv.conv.whisper(text(`removed key ${fingerprint}; new spawns will not get it`));
+  const pushed = await pushKeys(ctx, inv, { remove: [key.publicKey] });
+  return inv.conv.whisper(text([`removed key ${fingerprint}; new spawns will not get it${pushed.summary}`, ...pushed.failures]));
 }

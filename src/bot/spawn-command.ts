@@ -7,7 +7,7 @@ import type { CoreContext, Invocation } from "./context.js";
 import { formatDuration } from "./format.js";
 import { buildStatusView } from "./status-view.js";
 import { StoreConflictError, type SpawnRecord } from "./store/index.js";
-import { error, type ConnectView, type PlanView } from "./views.js";
+import { error, text, type ConnectView, type PlanView } from "./views.js";
 
 /** Status edits are cheap for the core; adapters coalesce them per message for the platform. */
 export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnCommand): Promise<void> {
@@ -46,10 +46,14 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
   }
   ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action: "spawn", spawnId: rec.id, detail: { agent: agent.key, cloud: cloud.key, model, name } });
 
+  const ownerKeys = ctx.store.listUserKeys(inv.user).map((k) => k.publicKey);
+  if (ownerKeys.length === 0 && cloud.access === "ssh") {
+    await inv.conv.whisper(text(`you have no SSH key on file, so you cannot log in to ${name} yet: add yours with \`keys add <contents of ~/.ssh/id_ed25519.pub>\` and it is installed on ${name} too`));
+  }
   const run = ctx.orchestrator.start({
     spawnId: rec.id, name, session: name, agent, cloud, model, size: cmd.size, zone: cmd.zone, host: cmd.host,
     steps: cmd.steps ?? [], prompt: cmd.prompt, apiKey: ctx.settings.openrouterApiKey,
-    ownerKeys: ctx.store.listUserKeys(inv.user).map((k) => k.publicKey),
+    ownerKeys,
     tags: { "spawnbot-spawn-id": rec.id, "spawnbot-owner": inv.user.userId },
   });
   const names = { agent: agent.name, cloud: cloud.title };

@@ -1,7 +1,7 @@
 // What each command and spawn flag is called and what it does: the data behind usage lines,
 // `help`, verb aliases and flag names, so the parser and the help text cannot drift apart.
 
-export type CommandName = "spawn" | "list" | "status" | "delete" | "connect" | "prefs" | "keys" | "agents" | "clouds" | "help";
+export type CommandName = "spawn" | "list" | "status" | "delete" | "connect" | "share" | "unshare" | "prefs" | "keys" | "agents" | "clouds" | "help";
 
 export interface CommandDoc {
   name: CommandName;
@@ -51,6 +51,8 @@ export const COMMANDS: readonly CommandDoc[] = [
   { name: "status", aliases: ["ps"], usage: "status <id|name>", about: "show how a spawn is doing", examples: ["status fix-login-bug"] },
   { name: "delete", aliases: ["rm", "destroy", "kill"], usage: "delete <id|name>", about: "delete a spawn's server, or cancel one still being made", examples: ["delete fix-login-bug"] },
   { name: "connect", aliases: [], usage: "connect <id|name>", about: "show how to reach a spawn's server and agent", examples: ["connect fix-login-bug"] },
+  { name: "share", aliases: [], usage: "share <id|name> @user", about: "let another user log in to a spawn and see its connect details", examples: ["share fix-login-bug @bob"] },
+  { name: "unshare", aliases: [], usage: "unshare <id|name> @user", about: "take a shared spawn back from a user", examples: ["unshare fix-login-bug @bob"] },
   {
     name: "prefs",
     aliases: [],
@@ -74,7 +76,7 @@ export const COMMANDS: readonly CommandDoc[] = [
 export const USAGE: Readonly<Record<string, string>> = Object.fromEntries(COMMANDS.map((c) => [c.name, c.usage]));
 
 /** The usage line shown when no single command is concerned. */
-export const GENERAL_USAGE = "spawn <agent> <cloud> [flags] | list | status | delete | connect | prefs | keys | agents | clouds | help";
+export const GENERAL_USAGE = "spawn <agent> <cloud> [flags] | list | status | delete | connect | share | unshare | prefs | keys | agents | clouds | help";
 
 /** The command a word names, aliases included (lowercase input), or undefined. */
 export function commandNamed(word: string): CommandName | undefined {

@@ -5,6 +5,7 @@ import type { Cloud, ServerInfo } from "./clouds/types.js";
 import { buildConnectInfoFor } from "./connect-info.js";
 import { tmuxHasSessionCommand, tmuxKillCommand } from "./launch.js";
 import { SshHost } from "./remote/ssh-host.js";
+import { updateAuthorizedKeys } from "./remote/update-keys.js";
 import type { RemoteHost } from "./remote/types.js";
 import { startRun, type Run } from "./run.js";
 import type { ConnectInfo, RunDeps, RunPlan } from "./run-types.js";
@@ -111,6 +112,17 @@ export class Orchestrator {
     const host = await this.openHost(rec);
     try {
       await host.run(tmuxKillCommand(rec.session));
+    } finally {
+      await host.close();
+    }
+  }
+
+  /** Install and remove users' keys on a running spawn's host (no-op for the local cloud). */
+  async updateKeys(rec: HostRecord, change: { add?: string[]; remove?: string[] }): Promise<{ added: number; removed: number }> {
+    if (this.requireCloud(rec.cloud).access !== "ssh") return { added: 0, removed: 0 };
+    const host = await this.openHost(rec);
+    try {
+      return await updateAuthorizedKeys(host, change);
     } finally {
       await host.close();
     }

@@ -8,6 +8,7 @@ import { connectWithRetry, fingerprintOf } from "./remote/ssh-host.js";
 import { shellQuote } from "./shell.js";
 import { HOOK_RC_FILES_COMMAND, renderSpawnrc, SPAWNRC_PATH } from "./spawnrc.js";
 import { buildConnectInfoFor } from "./connect-info.js";
+import { updateAuthorizedKeys } from "./remote/update-keys.js";
 import { agentValues, fillTemplate, installScript, prepareHostScript, SHARED_STEPS } from "./host-scripts.js";
 import type { RunContext } from "./run-types.js";
 
@@ -140,14 +141,10 @@ export const STEPS: readonly StepDef[] = [
     name: "keys", title: "Install your SSH keys", fatal: false, attempts: 2, retryDelayMs: 2 * SECOND, timeoutMs: MINUTE,
     applies: (ctx) => ctx.plan.cloud.access === "ssh",
     async run(ctx) {
-      if (ctx.plan.ownerKeys.length === 0) return { warn: "you have no SSH key on file: add one with `keys add <public key>` to use the connect command" };
-      const current = (await host(ctx).run("cat ~/.ssh/authorized_keys 2>/dev/null")).stdout;
-      const missing = ctx.plan.ownerKeys.filter((k) => !current.includes(k.split(" ").slice(0, 2).join(" ")));
-      if (missing.length === 0) return "already authorized";
-      const next = `${current}${current && !current.endsWith("\n") ? "\n" : ""}${missing.join("\n")}\n`;
-      await mustRun(ctx, "mkdir -p ~/.ssh && chmod 700 ~/.ssh", "creating ~/.ssh");
-      await host(ctx).writeFile(".ssh/authorized_keys", next, 0o600);
-      return `${missing.length} key(s) added`;
+      // The owner is told privately how to add a key; the public checklist only says none were on file.
+      if (ctx.plan.ownerKeys.length === 0) return "no personal keys on file";
+      const added = await updateAuthorizedKeys(host(ctx), { add: ctx.plan.ownerKeys });
+      return added.added === 0 ? "already authorized" : `${added.added} key(s) added`;
     },
   },
   {

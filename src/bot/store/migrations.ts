@@ -102,6 +102,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_by_time ON audit (at);
     `,
   },
+  {
+    version: 2,
+    description: "spawn shares and tunnel tokens",
+    // Tunnel tokens are stored only as their SHA-256: the raw token exists in the URL handed to
+    // the user and nowhere else.
+    sql: `
+      CREATE TABLE spawn_shares (
+        spawn_id    TEXT NOT NULL REFERENCES spawns (id) ON DELETE CASCADE,
+        platform    TEXT NOT NULL,
+        user_id     TEXT NOT NULL,
+        added_at    INTEGER NOT NULL,
+        PRIMARY KEY (spawn_id, platform, user_id)
+      ) STRICT;
+      CREATE INDEX shares_by_user ON spawn_shares (platform, user_id);
+
+      CREATE TABLE tunnel_tokens (
+        token_hash  TEXT PRIMARY KEY,
+        spawn_id    TEXT NOT NULL REFERENCES spawns (id) ON DELETE CASCADE,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER,
+        revoked_at  INTEGER
+      ) STRICT;
+      CREATE INDEX tunnel_tokens_by_spawn ON tunnel_tokens (spawn_id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import * as v from "valibot";
+import { AccessTables } from "./access-tables.js";
 import { migrate } from "./migrations.js";
 import {
   LIVE_STATUSES,
@@ -22,6 +23,7 @@ import {
   type StepRecord,
   type StepState,
   type Store,
+  type TunnelTokenRecord,
   type UserKey,
   type UserRef,
 } from "./types.js";
@@ -145,9 +147,39 @@ function prepareStatements(db: Database.Database) {
 
 class SqliteStore implements Store {
   private readonly sql: ReturnType<typeof prepareStatements>;
+  private readonly access: AccessTables;
 
   constructor(private readonly db: Database.Database) {
     this.sql = prepareStatements(db);
+    this.access = new AccessTables(db);
+  }
+
+  addShare(spawnId: string, user: UserRef, at?: number): boolean {
+    return this.access.addShare(spawnId, user, at);
+  }
+
+  removeShare(spawnId: string, user: UserRef): boolean {
+    return this.access.removeShare(spawnId, user);
+  }
+
+  listShares(spawnId: string): UserRef[] {
+    return this.access.listShares(spawnId);
+  }
+
+  listSharedWith(user: UserRef): string[] {
+    return this.access.listSharedWith(user);
+  }
+
+  saveTunnelToken(token: TunnelTokenRecord): void {
+    this.access.saveTunnelToken(token);
+  }
+
+  findTunnelToken(tokenHash: string): TunnelTokenRecord | undefined {
+    return this.access.findTunnelToken(tokenHash);
+  }
+
+  revokeTunnelTokens(spawnId: string, at?: number): number {
+    return this.access.revokeTunnelTokens(spawnId, at);
   }
 
   recordIntent(spawn: NewSpawn): SpawnRecord {

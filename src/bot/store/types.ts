@@ -163,5 +163,26 @@ export interface Store {
   ): void;
   /** Newest first; limit defaults to 50. */
   listAudit(opts?: { spawnId?: string; limit?: number }): AuditEntry[];
+  /** Let another user see a spawn's connect details; false if they already could. */
+  addShare(spawnId: string, user: UserRef, at?: number): boolean;
+  /** False if the spawn was not shared with them. */
+  removeShare(spawnId: string, user: UserRef): boolean;
+  /** Oldest first. */
+  listShares(spawnId: string): UserRef[];
+  /** Ids of the spawns shared with a user. */
+  listSharedWith(user: UserRef): string[];
+  saveTunnelToken(token: TunnelTokenRecord): void;
+  findTunnelToken(tokenHash: string): TunnelTokenRecord | undefined;
+  /** Revoke every token of a spawn; returns how many were live. */
+  revokeTunnelTokens(spawnId: string, at?: number): number;
   close(): void;
+}
+
+export interface TunnelTokenRecord {
+  /** SHA-256 hex of the token; the raw token is never stored. */
+  tokenHash: string;
+  spawnId: string;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
 }

@@ -1,0 +1,30 @@
+// `share` and `unshare`: another user's keys go onto (or come off) a running spawn, and with
+// them the right to see its connect details. Owner and admins only; every change is audited.
+import type { CoreContext, Invocation } from "./context.js";
+import { findSpawn, hostRecord, mayAct, notFound } from "./spawn-access.js";
+import { error, text } from "./views.js";
+
+export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string, userId: string, share: boolean): Promise<void> {
+  const rec = findSpawn(ctx, inv, ref);
+  if (!rec) return inv.conv.whisper(notFound(ref));
+  if (!mayAct(inv, rec)) return inv.conv.whisper(error(`only ${rec.ownerName} or an admin can ${share ? "share" : "unshare"} ${rec.name}`));
+  if (rec.status !== "ready") return inv.conv.whisper(error(`${rec.name} is ${rec.status}; only a ready spawn can be shared`));
+  const other = { platform: rec.platform, userId };
+  if (userId === rec.ownerId) return inv.conv.whisper(error(`${rec.name} is already ${userId}'s own spawn`));
+  const theirKeys = ctx.store.listUserKeys(other).map((k) => k.publicKey);
+  if (share) {
+    const added = await ctx.orchestrator.updateKeys(hostRecord(rec), { add: theirKeys });
+    ctx.store.addShare(rec.id, other);
+    ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action: "share", spawnId: rec.id, detail: { with: userId, keys: added.added } });
+    const keysNote = theirKeys.length ? `${theirKeys.length} of their key(s) installed` : `they have no SSH key on file yet; the one they add with \`keys add\` will be installed`;
+    return inv.conv.whisper(text(`${rec.name} is shared with ${userId}: ${keysNote}; \`connect ${rec.name}\` now works for them`));
+  }
+  if (!ctx.store.listShares(rec.id).some((u) => u.userId === userId)) return inv.conv.whisper(error(`${rec.name} is not shared with ${userId}`));
+  // Keep any key the owner also has: unsharing must not lock the owner out.
+  const ownerKeys = new Set(ctx.store.listUserKeys({ platform: rec.platform, userId: rec.ownerId }).map((k) => k.publicKey.split(" ").slice(0, 2).join(" ")));
+  const remove = theirKeys.filter((k) => !ownerKeys.has(k.split(" ").slice(0, 2).join(" ")));
+  const removed = await ctx.orchestrator.updateKeys(hostRecord(rec), { remove });
+  ctx.store.removeShare(rec.id, other);
+  ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action: "unshare", spawnId: rec.id, detail: { with: userId, keys: removed.removed } });
+  return inv.conv.whisper(text(`${rec.name} is no longer shared with ${userId}; ${removed.removed} key(s) removed from it`));
+}

@@ -1,0 +1,40 @@
+// Shares and tunnel tokens in the store: idempotent shares, tokens kept only as hashes.
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { openStore } from "./index.js";
+
+function storeWithSpawn() {
+  const store = openStore(path.join(mkdtempSync(path.join(os.tmpdir(), "spawnbot-access-")), "s.db"));
+  const rec = store.recordIntent({
+    id: crypto.randomUUID(), name: "demo", platform: "test", workspace: "W", channel: "C", ownerId: "U1", ownerName: "alice",
+    agent: "codex", cloud: "ssh", model: null, size: null, zone: null, session: "demo", prompt: null, createdAt: 1, expiresAt: null,
+  });
+  return { store, rec };
+}
+
+describe("shares", () => {
+  it("adds a share once, lists it both ways and removes it", () => {
+    const { store, rec } = storeWithSpawn();
+    const bob = { platform: "test", userId: "U2" };
+    expect(store.addShare(rec.id, bob)).toBe(true);
+    expect(store.addShare(rec.id, bob)).toBe(false);
+    expect(store.listShares(rec.id)).toEqual([bob]);
+    expect(store.listSharedWith(bob)).toEqual([rec.id]);
+    expect(store.removeShare(rec.id, bob)).toBe(true);
+    expect(store.listShares(rec.id)).toEqual([]);
+  });
+});
+
+describe("tunnel tokens", () => {
+  it("finds a token by its hash and revokes every token of a spawn", () => {
+    const { store, rec } = storeWithSpawn();
+    store.saveTunnelToken({ tokenHash: "a".repeat(64), spawnId: rec.id, createdAt: 1, expiresAt: 100, revokedAt: null });
+    store.saveTunnelToken({ tokenHash: "b".repeat(64), spawnId: rec.id, createdAt: 2, expiresAt: null, revokedAt: null });
+    expect(store.findTunnelToken("a".repeat(64))).toMatchObject({ spawnId: rec.id, expiresAt: 100, revokedAt: null });
+    expect(store.revokeTunnelTokens(rec.id, 50)).toBe(2);
+    expect(store.findTunnelToken("b".repeat(64))?.revokedAt).toBe(50);
+    expect(store.findTunnelToken("c".repeat(64))).toBeUndefined();
+  });
+});

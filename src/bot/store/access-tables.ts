@@ -1,0 +1,53 @@
+// Who else may reach a spawn: shares with other users and the tunnel tokens of its dashboard.
+// The SQL for those two tables; SqliteStore delegates to this.
+import type Database from "better-sqlite3";
+import type { TunnelTokenRecord, UserRef } from "./types.js";
+
+interface ShareRow { platform: string; user_id: string }
+interface TokenRow { token_hash: string; spawn_id: string; created_at: number; expires_at: number | null; revoked_at: number | null }
+
+export class AccessTables {
+  private readonly sql;
+
+  constructor(db: Database.Database) {
+    const p = <R>(source: string) => db.prepare<unknown[], R>(source);
+    this.sql = {
+      addShare: p<never>("INSERT OR IGNORE INTO spawn_shares (spawn_id, platform, user_id, added_at) VALUES (?, ?, ?, ?)"),
+      removeShare: p<never>("DELETE FROM spawn_shares WHERE spawn_id = ? AND platform = ? AND user_id = ?"),
+      listShares: p<ShareRow>("SELECT platform, user_id FROM spawn_shares WHERE spawn_id = ? ORDER BY added_at, rowid"),
+      listSharedWith: p<{ spawn_id: string }>("SELECT spawn_id FROM spawn_shares WHERE platform = ? AND user_id = ? ORDER BY added_at, rowid"),
+      saveToken: p<never>("INSERT INTO tunnel_tokens (token_hash, spawn_id, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?)"),
+      findToken: p<TokenRow>("SELECT * FROM tunnel_tokens WHERE token_hash = ?"),
+      revokeTokens: p<never>("UPDATE tunnel_tokens SET revoked_at = ? WHERE spawn_id = ? AND revoked_at IS NULL"),
+    };
+  }
+
+  addShare(spawnId: string, user: UserRef, at = Date.now()): boolean {
+    return this.sql.addShare.run(spawnId, user.platform, user.userId, at).changes > 0;
+  }
+
+  removeShare(spawnId: string, user: UserRef): boolean {
+    return this.sql.removeShare.run(spawnId, user.platform, user.userId).changes > 0;
+  }
+
+  listShares(spawnId: string): UserRef[] {
+    return this.sql.listShares.all(spawnId).map((r) => ({ platform: r.platform, userId: r.user_id }));
+  }
+
+  listSharedWith(user: UserRef): string[] {
+    return this.sql.listSharedWith.all(user.platform, user.userId).map((r) => r.spawn_id);
+  }
+
+  saveTunnelToken(t: TunnelTokenRecord): void {
+    this.sql.saveToken.run(t.tokenHash, t.spawnId, t.createdAt, t.expiresAt, t.revokedAt);
+  }
+
+  findTunnelToken(tokenHash: string): TunnelTokenRecord | undefined {
+    const r = this.sql.findToken.get(tokenHash);
+    return r && { tokenHash: r.token_hash, spawnId: r.spawn_id, createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at };
+  }
+
+  revokeTunnelTokens(spawnId: string, at = Date.now()): number {
+    return this.sql.revokeTokens.run(at, spawnId).changes;
+  }
+}
