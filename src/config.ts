@@ -45,6 +45,10 @@ const ConfigSchema = v.object({
   SPAWNBOT_DEFAULT_TTL: v.optional(durationText, "24h"),
   OPENROUTER_API_KEY: v.optional(secretText),
   SPAWNBOT_CLOUD_INIT_TIMEOUT: v.optional(durationText, "10m"),
+  // The tunnel gateway: on when the bot has a public URL (put TLS in front of it).
+  SPAWNBOT_PUBLIC_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://spawnbot.example.com"), v.regex(/^https?:\/\/[^/?#]+(\/[^?#]*)?$/, "must be a URL without query or fragment"))),
+  SPAWNBOT_GATEWAY_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.number(), v.minValue(1, "must be a port number"), v.maxValue(65535, "must be a port number")), "8080"),
+  SPAWNBOT_GATEWAY_HOST: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-fA-F.:]+$/, "must be an IP address to listen on")), "127.0.0.1"),
   // AWS EC2: credentials come from the SDK's standard chain; AWS_REGION turns the cloud on.
   // The endpoint override is the SDK's own AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL.
   AWS_REGION: v.optional(v.pipe(v.string(), v.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be a region such as us-east-1"))),
@@ -79,6 +83,8 @@ export interface Config {
   /** The workspace's OpenRouter key (console mode). */
   openrouterApiKey: string | undefined;
   cloudInitTimeoutMs: number;
+  /** The tunnel gateway, when SPAWNBOT_PUBLIC_URL is set. */
+  gateway?: { publicUrl: string; port: number; host: string };
   /** VM clouds; each is present only when its credentials or project are configured. */
   clouds: {
     aws?: { region: string; defaultSize: string; sshCidr: string };
@@ -131,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     defaultTtlMs: c.SPAWNBOT_DEFAULT_TTL,
     openrouterApiKey: c.OPENROUTER_API_KEY,
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
+    gateway: c.SPAWNBOT_PUBLIC_URL ? { publicUrl: c.SPAWNBOT_PUBLIC_URL.replace(/\/$/, ""), port: c.SPAWNBOT_GATEWAY_PORT as number, host: c.SPAWNBOT_GATEWAY_HOST } : undefined,
     clouds: {
       aws: c.AWS_REGION ? { region: c.AWS_REGION, defaultSize: c.SPAWNBOT_AWS_SIZE, sshCidr: c.SPAWNBOT_AWS_SSH_CIDR } : undefined,
       gcp: c.SPAWNBOT_GCP_PROJECT

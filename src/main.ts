@@ -5,9 +5,9 @@ import { BotCore } from "./bot/core.js";
 import { openStore } from "./bot/store/index.js";
 import { ConsoleAdapter } from "./adapters/console/index.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
-import { createLogger } from "./log.js";
+import { createLogger, type Logger } from "./log.js";
 import { configuredClouds } from "./clouds.js";
-import { AGENTS, Orchestrator, loadOrCreateBotKey } from "./orchestrator/index.js";
+import { AGENTS, Orchestrator, TunnelGateway, loadOrCreateBotKey, startGatewayServer } from "./orchestrator/index.js";
 import { secrets } from "./secrets.js";
 
 const DATABASE_FILE = "spawnbot.db";
@@ -38,13 +38,26 @@ export async function main(): Promise<number> {
   });
   const core = new BotCore({
     store, orchestrator, logger, botPublicKey: botKey.publicKey,
-    settings: { admins: config.adapter === "console" ? [...config.admins, consoleUser()] : config.admins, defaultTtlMs: config.defaultTtlMs, openrouterApiKey: config.openrouterApiKey },
+    settings: {
+      admins: config.adapter === "console" ? [...config.admins, consoleUser()] : config.admins,
+      defaultTtlMs: config.defaultTtlMs, openrouterApiKey: config.openrouterApiKey, publicUrl: config.gateway?.publicUrl,
+    },
   });
-  logger.info({ dataDir: config.dataDir, adapter: config.adapter }, "spawnbot started");
+  const gatewayServer = config.gateway ? await startTunnelGateway(core, config.gateway, logger) : undefined;
+  logger.info({ dataDir: config.dataDir, adapter: config.adapter, gateway: config.gateway?.publicUrl }, "spawnbot started");
   const adapter = new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
   const code = await adapter.run();
+  await gatewayServer?.close();
   store.close();
   return code;
+}
+
+/** Serve <public url>/t/<token>/… on the configured port, resolving tokens through the core. */
+async function startTunnelGateway(core: BotCore, cfg: NonNullable<Config["gateway"]>, logger: Logger) {
+  const gateway = new TunnelGateway({ resolve: (hash) => core.resolveTunnel(hash), logger: logger.child({ part: "gateway" }) });
+  core.attachGateway(gateway);
+  const server = await startGatewayServer(gateway, cfg.port, cfg.host);
+  return { close: async () => { await gateway.close(); await server.close(); } };
 }
 
 /** At the console, the person at the keyboard runs the bot: they are its admin. */

@@ -11,6 +11,8 @@ export interface CoreSettings {
   defaultTtlMs: number;
   /** The workspace's OpenRouter key (console mode reads it from OPENROUTER_API_KEY). */
   openrouterApiKey: string | undefined;
+  /** The bot's public URL, when it serves the tunnel gateway. */
+  publicUrl?: string;
 }
 
 export interface CoreContext {
@@ -21,6 +23,8 @@ export interface CoreContext {
   catalog: GrammarCatalog;
   /** What turns each known cloud on, for messages about clouds that are not set up. */
   cloudSetup: Record<string, string>;
+  /** The tunnel gateway, when one runs: its SSH connections to a spawn close when the spawn goes. */
+  gateway?: { closeSpawn(spawnId: string): Promise<void> };
   /** Track a background promise (a run being followed) so shutdown and tests can wait for it. */
   track(work: Promise<unknown>): void;
 }

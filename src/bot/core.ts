@@ -2,7 +2,7 @@
 // answers through the adapter's conversation. Every outgoing view passes the secret redactor.
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log.js";
-import type { Orchestrator } from "../orchestrator/index.js";
+import type { Orchestrator, TunnelTarget } from "../orchestrator/index.js";
 import { secrets } from "../secrets.js";
 import type { Command } from "./commands.js";
 import type { CoreContext, CoreSettings, Invocation } from "./context.js";
@@ -12,6 +12,7 @@ import type { ChatRequest, Conversation } from "./request.js";
 import { handleKeysAdd, handleKeysList, handleKeysRemove, handlePrefsClear, handlePrefsSet, handlePrefsShow } from "./settings-commands.js";
 import { handleShare } from "./share-commands.js";
 import { handleSpawn } from "./spawn-command.js";
+import { resolveTunnel } from "./tunnel-links.js";
 import type { Store } from "./store/index.js";
 import { helpText } from "./usage.js";
 import { error, text, type View } from "./views.js";
@@ -71,6 +72,16 @@ export class BotCore {
       this.deps.logger.error({ err, errorId: id, command: parsed.command.kind }, "command failed");
       await conv.whisper(error(`internal error (id ${id}); the bot log has the details`));
     }
+  }
+
+  /** The tunnel gateway's lookup: a token hash to a live spawn's dashboard, or undefined. */
+  resolveTunnel(tokenHash: string): TunnelTarget | undefined {
+    return resolveTunnel(this.ctx, tokenHash);
+  }
+
+  /** Let the core close the gateway's connections to a spawn when it is deleted. */
+  attachGateway(gateway: { closeSpawn(spawnId: string): Promise<void> }): void {
+    this.ctx.gateway = gateway;
   }
 
   /** Wait for every run in flight to end; resolves with their results in the order they ended. */

@@ -4,6 +4,7 @@ import type { CoreContext, Invocation } from "./context.js";
 import { formatDuration } from "./format.js";
 import { findSpawn as find, hostRecord, mayAct, maySee, notFound } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
+import { mintGatewayUrl, revokeTunnels } from "./tunnel-links.js";
 import { LIVE_STATUSES, type SpawnRecord } from "./store/index.js";
 import type { ListScope } from "./commands.js";
 import { error, text, type ConnectView, type ListView } from "./views.js";
@@ -59,6 +60,7 @@ export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: stri
   const view: ConnectView = {
     kind: "connect", spawnId: rec.id, name: rec.name, attachCommand: c.attachCommand, knownHostsLine: c.knownHostsLine,
     hostKeyFingerprint: c.hostKeyFingerprint, tunnelCommand: c.dashboard?.tunnelCommand, dashboardUrl: c.dashboard?.localUrl,
+    gatewayUrl: mintGatewayUrl(ctx, rec),
   };
   return inv.conv.whisper(view);
 }
@@ -78,6 +80,7 @@ export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: strin
   }
   const before = rec.status;
   ctx.store.updateSpawn(rec.id, { status: "deleting" });
+  await revokeTunnels(ctx, rec.id); // links die with the spawn, even if the server delete must be retried
   try {
     await ctx.orchestrator.teardown(hostRecord(rec));
   } catch (err) {

@@ -6,6 +6,7 @@ import type { SpawnCommand } from "./commands.js";
 import type { CoreContext, Invocation } from "./context.js";
 import { formatDuration } from "./format.js";
 import { buildStatusView } from "./status-view.js";
+import { mintGatewayUrl } from "./tunnel-links.js";
 import { StoreConflictError, type SpawnRecord } from "./store/index.js";
 import { error, text, type ConnectView, type PlanView } from "./views.js";
 
@@ -84,7 +85,7 @@ async function deliverResult(ctx: CoreContext, inv: Invocation, rec: SpawnRecord
   const view: ConnectView = {
     kind: "connect", spawnId: rec.id, name: rec.name, attachCommand: c.attachCommand, knownHostsLine: c.knownHostsLine,
     hostKeyFingerprint: c.hostKeyFingerprint, tunnelCommand: c.dashboard?.tunnelCommand, dashboardUrl: c.dashboard?.localUrl,
-    promptOutput: result.prompt,
+    gatewayUrl: mintGatewayUrl(ctx, ctx.store.getSpawn(rec.id) ?? rec), promptOutput: result.prompt,
   };
   await inv.conv.whisper(view);
 }

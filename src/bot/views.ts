@@ -40,6 +40,8 @@ export interface ConnectView {
   hostKeyFingerprint?: string;
   tunnelCommand?: string;
   dashboardUrl?: string;
+  /** The dashboard through the bot's tunnel gateway (a private, revocable link). */
+  gatewayUrl?: string;
   /** The tail of a --prompt run's output. */
   promptOutput?: { exitCode: number; tail: string };
 }

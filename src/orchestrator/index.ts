@@ -9,6 +9,7 @@ import { updateAuthorizedKeys } from "./remote/update-keys.js";
 import type { RemoteHost } from "./remote/types.js";
 import { startRun, type Run } from "./run.js";
 import type { ConnectInfo, RunDeps, RunPlan } from "./run-types.js";
+import type { TunnelTarget } from "./tunnels/index.js";
 
 export { AGENTS } from "./agents/catalog.js";
 export type { AgentSpec } from "./agents/types.js";
@@ -20,6 +21,7 @@ export { loadOrCreateBotKey, type BotKey } from "./remote/bot-key.js";
 export { STEPS, STEP_NAMES } from "./steps.js";
 export type { Run } from "./run.js";
 export type { ConnectInfo, PromptResult, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
+export { TunnelGateway, startGatewayServer, hashTunnelToken, newTunnelToken, type TunnelTarget } from "./tunnels/index.js";
 
 /** What the orchestrator needs to reach a spawn's host after its run (from the stored record). */
 export interface HostRecord {
@@ -115,6 +117,17 @@ export class Orchestrator {
     } finally {
       await host.close();
     }
+  }
+
+  /** Where the tunnel gateway reaches a spawn's dashboard: over SSH to its loopback port. */
+  tunnelTarget(spawnId: string, rec: HostRecord): TunnelTarget | undefined {
+    const port = this.agent(rec.agent)?.dashboard?.port;
+    if (!port || this.cloud(rec.cloud)?.access !== "ssh" || !rec.address || !rec.sshUser) return undefined;
+    const { privateKey, publicKey } = this.deps.botKey;
+    return {
+      spawnId, remotePort: port,
+      ssh: { host: rec.address, port: rec.sshPort ?? 22, user: rec.sshUser, privateKey, publicKey, pinnedHostKey: rec.hostKey ?? undefined },
+    };
   }
 
   /** Install and remove users' keys on a running spawn's host (no-op for the local cloud). */

@@ -8,7 +8,7 @@ import type { ChatRequest, Conversation } from "../../src/bot/request.js";
 import { openStore, type Store } from "../../src/bot/store/index.js";
 import type { StatusView, View } from "../../src/bot/views.js";
 import { createLogger } from "../../src/log.js";
-import { AGENTS, LocalCloud, Orchestrator, SshCloud, loadOrCreateBotKey, type BotKey, type Cloud } from "../../src/orchestrator/index.js";
+import { AGENTS, LocalCloud, Orchestrator, SshCloud, loadOrCreateBotKey, type AgentSpec, type BotKey, type Cloud } from "../../src/orchestrator/index.js";
 import { secrets } from "../../src/secrets.js";
 import { FAKE_KEY, TEST_AGENT } from "./test-agent.js";
 
@@ -20,7 +20,7 @@ export interface TestBot {
   dataDir: string;
 }
 
-export function makeBot(opts: { apiKey?: string; admins?: string[]; localHome?: string; clouds?: (botKey: BotKey) => Cloud[] } = {}): TestBot {
+export function makeBot(opts: { apiKey?: string; admins?: string[]; localHome?: string; clouds?: (botKey: BotKey) => Cloud[]; agents?: AgentSpec[]; publicUrl?: string } = {}): TestBot {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-"));
   const apiKey = opts.apiKey ?? FAKE_KEY;
   secrets.add(apiKey);
@@ -28,12 +28,12 @@ export function makeBot(opts: { apiKey?: string; admins?: string[]; localHome?: 
   const store = openStore(path.join(dataDir, "spawnbot.db"));
   const botKey = loadOrCreateBotKey(dataDir);
   const orchestrator = new Orchestrator({
-    journal: store, botKey, logger, agents: [...AGENTS, TEST_AGENT],
+    journal: store, botKey, logger, agents: [...AGENTS, TEST_AGENT, ...(opts.agents ?? [])],
     clouds: [new LocalCloud({ enabled: true, home: opts.localHome }), new SshCloud(), ...(opts.clouds?.(botKey) ?? [])],
   });
   const core = new BotCore({
     store, orchestrator, logger, botPublicKey: botKey.publicKey,
-    settings: { admins: opts.admins ?? [], defaultTtlMs: 86_400_000, openrouterApiKey: apiKey },
+    settings: { admins: opts.admins ?? [], defaultTtlMs: 86_400_000, openrouterApiKey: apiKey, publicUrl: opts.publicUrl },
   });
   return { core, store, orchestrator, botKey, dataDir };
 }

@@ -32,6 +32,7 @@ function renderConnect(v: ConnectView): string[] {
   if (v.knownHostsLine) lines.push(`  host key ${v.hostKeyFingerprint}; to verify it, add to ~/.ssh/known_hosts:`, `  ${v.knownHostsLine}`);
   if (v.tunnelCommand) lines.push(`  dashboard: run \`${v.tunnelCommand}\` then open ${v.dashboardUrl}`);
   else if (v.dashboardUrl) lines.push(`  dashboard: ${v.dashboardUrl}`);
+  if (v.gatewayUrl) lines.push(`  dashboard in your browser, through spawnbot (keep this link private): ${v.gatewayUrl}`);
   if (v.promptOutput) {
     lines.push(`  the prompt run exited with code ${v.promptOutput.exitCode}; last lines of its output:`);
     for (const l of v.promptOutput.tail.trimEnd().split("\n")) lines.push(`    ${l}`);

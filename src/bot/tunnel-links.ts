@@ -1,0 +1,32 @@
+// Private dashboard links through the bot's tunnel gateway: a fresh 128-bit token per link,
+// stored only as its hash, bound to one spawn, expiring with it and revoked when it is deleted.
+import { newTunnelToken, type TunnelTarget } from "../orchestrator/index.js";
+import type { CoreContext } from "./context.js";
+import { hostRecord } from "./spawn-access.js";
+import type { SpawnRecord } from "./store/index.js";
+
+/** A new gateway link for a ready spawn's dashboard, or undefined when there is none to give. */
+export function mintGatewayUrl(ctx: CoreContext, rec: SpawnRecord): string | undefined {
+  const publicUrl = ctx.settings.publicUrl;
+  const dashboard = ctx.orchestrator.agent(rec.agent)?.dashboard;
+  if (!publicUrl || !dashboard || !ctx.orchestrator.tunnelTarget(rec.id, hostRecord(rec))) return undefined;
+  const { token, hash } = newTunnelToken();
+  ctx.store.saveTunnelToken({ tokenHash: hash, spawnId: rec.id, createdAt: Date.now(), expiresAt: rec.expiresAt, revokedAt: null });
+  const path = dashboard.path.replace("{token}", rec.meta.dashboardToken ?? "");
+  return `${publicUrl}/t/${token}${path.startsWith("/") ? path : `/${path}`}`;
+}
+
+/** The gateway's only way in: a token hash to a target, for live, unexpired, unrevoked tokens. */
+export function resolveTunnel(ctx: CoreContext, tokenHash: string, now = Date.now()): TunnelTarget | undefined {
+  const t = ctx.store.findTunnelToken(tokenHash);
+  if (!t || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) return undefined;
+  const rec = ctx.store.getSpawn(t.spawnId);
+  if (!rec || rec.status !== "ready") return undefined;
+  return ctx.orchestrator.tunnelTarget(rec.id, hostRecord(rec));
+}
+
+/** Revoke a spawn's links and drop the gateway's connection to it. */
+export async function revokeTunnels(ctx: CoreContext, spawnId: string): Promise<void> {
+  ctx.store.revokeTunnelTokens(spawnId);
+  await ctx.gateway?.closeSpawn(spawnId);
+}
