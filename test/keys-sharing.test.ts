@@ -87,10 +87,18 @@ describe("sharing a spawn", () => {
     expect(seen.private.at(-1)).toMatchObject({ kind: "connect", attachCommand: expect.stringContaining("tmux attach -t 'kdemo'") });
   });
 
+  it("installs a key the shared user adds later", async () => {
+    const later = sshd.clientKey("bob-later");
+    const c = await say(`keys add ${later.publicKey}`, bob);
+    expect(lastText(c)).toContain("installed on 1 running spawn(s)");
+    expect(canLogIn(later.privateKeyPath)).toBe(true);
+  });
+
   it("takes it all back on unshare, and records both in the audit log", async () => {
     const c = await say("unshare kdemo <@U2|bob>");
-    expect(lastText(c)).toContain("no longer shared with U2; 1 key(s) removed");
+    expect(lastText(c)).toContain("no longer shared with U2; 2 key(s) removed");
     expect(canLogIn(bobKey().privateKeyPath)).toBe(false);
+    expect(canLogIn(sshd.clientKey("bob-later").privateKeyPath)).toBe(false);
     const seen = await say("connect kdemo", bob);
     expect(seen.private.at(-1)).toMatchObject({ kind: "error" });
     expect(bot.store.listAudit().map((a) => a.action)).toEqual(expect.arrayContaining(["share", "unshare"]));
