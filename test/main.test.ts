@@ -45,9 +45,10 @@ describe("npm start with commands on stdin", () => {
   });
 
   it("exits 1 when a spawn fails, with the reason", () => {
-    const { code, out } = runBot("spawn codex ssh --host nobody@127.0.0.1:1\n", { OPENROUTER_API_KEY: `sk-or-v1-${"a".repeat(64)}` });
-    expect(code).toBe(1);
-    expect(out).toMatch(/failed: .*cannot reach nobody@127\.0\.0\.1:1/);
+    const { code, out, err } = runBot("spawn codex ssh --host nobody@127.0.0.1:1\n", { OPENROUTER_API_KEY: `sk-or-v1-${"a".repeat(64)}` });
+    expect(code, err).toBe(1);
+    expect(err).not.toContain("crashed");
+    expect(out, err).toMatch(/failed: .*cannot reach nobody@127\.0\.0\.1:1/);
   });
 
   it("refuses to start on a bad configuration, listing every problem at once", () => {

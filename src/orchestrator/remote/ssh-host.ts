@@ -66,12 +66,17 @@ export class SshHost implements RemoteHost {
       const client = new Client();
       let seenKey = "";
       let keyMismatch = false;
+      let settled = false;
       client.once("ready", () => {
-        client.removeAllListeners("error");
-        client.on("error", () => undefined); // later errors surface through the calls that hit them
+        settled = true;
         resolve(new SshHost(client, target, seenKey));
       });
-      client.once("error", (err: Error & { level?: string; code?: string }) => {
+      // Stays attached for the connection's life: ssh2 can emit a second error (a handshake
+      // timeout after a refused socket), and an unheard one would crash the bot. Errors after
+      // the handshake surface through the calls that hit them.
+      client.on("error", (err: Error & { level?: string; code?: string }) => {
+        if (settled) return;
+        settled = true;
         client.end();
         if (keyMismatch) reject(new HostKeyChangedError(describeTarget(target), fingerprintOf(auth.pinnedHostKey ?? ""), fingerprintOf(seenKey)));
         else if (err.level === "client-authentication") reject(new HostAuthError(describeTarget(target), auth.publicKey));
