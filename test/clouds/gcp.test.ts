@@ -215,7 +215,10 @@ describe("gcp: end to end", () => {
       // Per spawn: zones.get, a lookup by name, the firewall rule (get, insert, wait), insert, wait,
       // then one instances.get per poll until RUNNING (bootDelayMs / pollIntervalMs of them).
       expect(r.apiCallsPerSpawn).toBeLessThanOrEqual(7 + Math.ceil(bootDelayMs / 50) + 3);
-      expect(r.apiCallsPerDelete).toBe(2); // delete, wait
+      // delete, then operations.wait until DONE: one wait normally, another when the fake's
+      // operation is still running under load.
+      expect(r.apiCallsPerDelete).toBeGreaterThanOrEqual(2);
+      expect(r.apiCallsPerDelete).toBeLessThanOrEqual(4);
     } finally {
       await fake.close();
     }
