@@ -71,3 +71,13 @@ describe("port forwarding over the SSH connection", () => {
     server.close();
   });
 });
+
+describe("the bot's key", () => {
+  it("is always one ssh2 can read back (a generated key sometimes is not)", () => {
+    // 400 fresh keys: at the measured 1-in-200 rate an unchecked generator fails here 87 % of runs.
+    for (let i = 0; i < 400; i++) {
+      const key = loadOrCreateBotKey(mkdtempSync(path.join(os.tmpdir(), "spawnbot-keygen-")));
+      expect(key.publicKey).toMatch(/^ssh-ed25519 AAAA[A-Za-z0-9+/=]+ spawnbot$/);
+    }
+  });
+});
