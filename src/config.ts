@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as v from "valibot";
 import { parseDuration } from "./bot/duration.js";
+import { parseSecretKey } from "./bot/secret-box.js";
 
 const boolText = v.pipe(
   v.string(),
@@ -32,10 +33,7 @@ const zoneText = v.pipe(v.string(), v.trim(), v.regex(/^[a-zA-Z0-9_-]{1,63}$/, "
 /** The variables spawnbot reads; the README's configuration reference mirrors this table. */
 const ConfigSchema = v.object({
   SPAWNBOT_DATA_DIR: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty")), "./data"),
-  SPAWNBOT_ADAPTER: v.optional(
-    v.picklist(["console"], "must be console (slack and discord adapters are not built yet)"),
-    "console",
-  ),
+  SPAWNBOT_ADAPTER: v.optional(v.picklist(["console", "slack", "discord"], "must be console, slack or discord"), "console"),
   SPAWNBOT_LOG_LEVEL: v.optional(
     v.picklist(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "must be one of fatal, error, warn, info, debug, trace, silent"),
   ),
@@ -44,6 +42,18 @@ const ConfigSchema = v.object({
   SPAWNBOT_ENABLE_LOCAL: v.optional(boolText),
   SPAWNBOT_DEFAULT_TTL: v.optional(durationText, "24h"),
   OPENROUTER_API_KEY: v.optional(secretText),
+  // Seals users' stored secrets; without it a key file in the data dir is made on first start.
+  SPAWNBOT_SECRET_KEY: v.optional(v.pipe(v.string(), v.check((s) => parseSecretKey(s) !== undefined, "must be 32 bytes as 64 hex digits or base64 (openssl rand -hex 32)"))),
+  // Slack: the bot token always; the app token turns on Socket Mode, else HTTP mode with the signing secret.
+  SLACK_BOT_TOKEN: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^xoxb-[A-Za-z0-9-]{10,250}$/, "must be a bot token (xoxb-…)"))),
+  SLACK_APP_TOKEN: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^xapp-[A-Za-z0-9-]{10,250}$/, "must be an app-level token (xapp-…)"))),
+  SLACK_SIGNING_SECRET: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^[0-9a-f]{32}$/, "must be the app's signing secret (32 hex digits)"))),
+  SLACK_API_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://slack.com/api/"))),
+  SLACK_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.number(), v.minValue(0, "must be a port number"), v.maxValue(65535, "must be a port number")), "3000"),
+  // Discord
+  DISCORD_TOKEN: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^[A-Za-z0-9._-]{20,200}$/, "must be the bot token from the Developer Portal"))),
+  DISCORD_APP_ID: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^\d{15,22}$/, "must be the application id (a snowflake)"))),
+  DISCORD_API_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://discord.com/api"))),
   SPAWNBOT_CLOUD_INIT_TIMEOUT: v.optional(durationText, "10m"),
   // The tunnel gateway: on when the bot has a public URL (put TLS in front of it).
   SPAWNBOT_PUBLIC_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://spawnbot.example.com"), v.regex(/^https?:\/\/[^/?#]+(\/[^?#]*)?$/, "must be a URL without query or fragment"))),
@@ -73,7 +83,11 @@ const ConfigSchema = v.object({
 
 export interface Config {
   dataDir: string;
-  adapter: "console";
+  adapter: "console" | "slack" | "discord";
+  /** SPAWNBOT_SECRET_KEY, when set; otherwise the data dir's key file is used. */
+  secretKey?: Buffer;
+  slack?: { botToken: string; appToken?: string; signingSecret?: string; apiUrl?: string; port: number };
+  discord?: { token: string; appId: string; apiUrl?: string };
   logLevel: string;
   logFormat: "pretty" | "json";
   admins: string[];
@@ -123,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       problems.push(`${key}: ${issue.message}`);
     }
   }
+  if (result.success) problems.push(...adapterProblems(result.output));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const c = result.output;
   const adapter = c.SPAWNBOT_ADAPTER;
@@ -132,6 +147,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     // The console shows each step on stdout already; its log keeps to warnings unless asked.
     logLevel: c.SPAWNBOT_LOG_LEVEL ?? (adapter === "console" ? "warn" : "info"),
     logFormat: c.SPAWNBOT_LOG_FORMAT ?? (adapter === "console" ? "pretty" : "json"),
+    secretKey: c.SPAWNBOT_SECRET_KEY ? parseSecretKey(c.SPAWNBOT_SECRET_KEY) : undefined,
+    slack: adapter === "slack" ? {
+      botToken: c.SLACK_BOT_TOKEN!, appToken: c.SLACK_APP_TOKEN, signingSecret: c.SLACK_SIGNING_SECRET, apiUrl: c.SLACK_API_URL, port: c.SLACK_PORT as number,
+    } : undefined,
+    discord: adapter === "discord" ? { token: c.DISCORD_TOKEN!, appId: c.DISCORD_APP_ID!, apiUrl: c.DISCORD_API_URL } : undefined,
     admins: c.SPAWNBOT_ADMINS.split(",").map((s) => s.trim()).filter(Boolean),
     enableLocal: c.SPAWNBOT_ENABLE_LOCAL ?? adapter === "console",
     defaultTtlMs: c.SPAWNBOT_DEFAULT_TTL,
@@ -149,6 +169,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         : undefined,
     },
   };
+}
+
+/** What the chosen adapter needs that the schema alone cannot say. */
+function adapterProblems(c: v.InferOutput<typeof ConfigSchema>): string[] {
+  const problems: string[] = [];
+  if (c.SPAWNBOT_ADAPTER === "slack") {
+    if (!c.SLACK_BOT_TOKEN) problems.push("SLACK_BOT_TOKEN: is required for the slack adapter (OAuth & Permissions → Bot User OAuth Token)");
+    if (!c.SLACK_APP_TOKEN && !c.SLACK_SIGNING_SECRET) {
+      problems.push("SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: set the app token for Socket Mode, or the signing secret for HTTP mode");
+    }
+  }
+  if (c.SPAWNBOT_ADAPTER === "discord") {
+    if (!c.DISCORD_TOKEN) problems.push("DISCORD_TOKEN: is required for the discord adapter (Developer Portal → Bot → Token)");
+    if (!c.DISCORD_APP_ID) problems.push("DISCORD_APP_ID: is required for the discord adapter (Developer Portal → General Information → Application ID)");
+  }
+  return problems;
 }
 
 /** The config file is a flat JSON object of the same names as the environment variables. */

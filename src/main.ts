@@ -2,6 +2,7 @@
 import os from "node:os";
 import path from "node:path";
 import { BotCore } from "./bot/core.js";
+import { loadSecretBox } from "./bot/secret-box.js";
 import { openStore } from "./bot/store/index.js";
 import { ConsoleAdapter } from "./adapters/console/index.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
@@ -29,6 +30,7 @@ export async function main(): Promise<number> {
   // AWS credentials reach the SDK through its own chain; the bot still keeps them out of output.
   secrets.add(process.env.AWS_SECRET_ACCESS_KEY);
   secrets.add(process.env.AWS_SESSION_TOKEN);
+  for (const value of [config.slack?.botToken, config.slack?.appToken, config.slack?.signingSecret, config.discord?.token]) secrets.add(value);
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const store = openStore(path.join(config.dataDir, DATABASE_FILE));
   const botKey = loadOrCreateBotKey(config.dataDir);
@@ -37,7 +39,7 @@ export async function main(): Promise<number> {
     clouds: configuredClouds(config, botKey),
   });
   const core = new BotCore({
-    store, orchestrator, logger, botPublicKey: botKey.publicKey,
+    store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox: loadSecretBox(config.dataDir, config.secretKey),
     settings: {
       admins: config.adapter === "console" ? [...config.admins, consoleUser()] : config.admins,
       defaultTtlMs: config.defaultTtlMs, openrouterApiKey: config.openrouterApiKey, publicUrl: config.gateway?.publicUrl,

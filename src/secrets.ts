@@ -47,6 +47,14 @@ export class SecretRedactor {
   }
 }
 
+/** True when text holds something shaped like a secret (an API key, a token, a private key). */
+export function looksLikeSecret(text: string): boolean {
+  return SECRET_PATTERNS.some((p) => {
+    p.lastIndex = 0;
+    return p.test(text);
+  });
+}
+
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

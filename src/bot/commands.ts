@@ -32,6 +32,8 @@ export type Command =
   | { kind: "status"; target: string }
   | { kind: "delete"; target: string }
   | { kind: "connect"; target: string }
+  /** Push the expiry back by byMs (the default time to live when absent). */
+  | { kind: "extend"; target: string; byMs?: number }
   /** `user` is a platform user id (from @name, or Slack's <@U123|name>). */
   | { kind: "share"; target: string; user: string }
   | { kind: "unshare"; target: string; user: string }
@@ -41,6 +43,7 @@ export type Command =
   | { kind: "keys-list" }
   | { kind: "keys-add"; publicKey: string }
   | { kind: "keys-remove"; fingerprint: string }
+  | { kind: "settings" }
   | { kind: "agents" }
   | { kind: "clouds" }
   | { kind: "help"; topic?: string };

@@ -2,6 +2,7 @@
 import type { Logger } from "../log.js";
 import type { Orchestrator } from "../orchestrator/index.js";
 import type { GrammarCatalog } from "./grammar.js";
+import type { SecretBox } from "./secret-box.js";
 import type { ChatRequest, Conversation } from "./request.js";
 import type { Store, UserRef } from "./store/index.js";
 
@@ -19,6 +20,8 @@ export interface CoreContext {
   store: Store;
   orchestrator: Orchestrator;
   settings: CoreSettings;
+  /** Seals users' secrets before they reach the store. */
+  secretBox: SecretBox;
   log: Logger;
   catalog: GrammarCatalog;
   /** What turns each known cloud on, for messages about clouds that are not set up. */

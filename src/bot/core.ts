@@ -7,7 +7,8 @@ import { secrets } from "../secrets.js";
 import type { Command } from "./commands.js";
 import type { CoreContext, CoreSettings, Invocation } from "./context.js";
 import { parseCommand, type GrammarCatalog } from "./grammar.js";
-import { handleConnect, handleDelete, handleList, handleStatus } from "./manage-commands.js";
+import { handleConnect, handleDelete, handleExtend, handleList, handleStatus } from "./manage-commands.js";
+import type { SecretBox } from "./secret-box.js";
 import type { ChatRequest, Conversation } from "./request.js";
 import { handleKeysAdd, handleKeysList, handleKeysRemove, handlePrefsClear, handlePrefsSet, handlePrefsShow } from "./settings-commands.js";
 import { handleShare } from "./share-commands.js";
@@ -15,7 +16,11 @@ import { handleSpawn } from "./spawn-command.js";
 import { resolveTunnel } from "./tunnel-links.js";
 import type { Store } from "./store/index.js";
 import { helpText } from "./usage.js";
-import { error, text, type View } from "./views.js";
+import { handleSettings, homeView, saveSettings, type SettingsErrors, type SettingsInput } from "./user-settings.js";
+import { error, text, type HomeView, type View } from "./views.js";
+
+/** Platforms retry for minutes (Slack for about 5); a handled delivery is remembered this long. */
+const DELIVERY_MEMORY_MS = 15 * 60_000;
 
 /** Every cloud name the grammar knows (the spawn CLI's), and what turns each one on. */
 export const CLOUD_SETUP: Record<string, string> = {
@@ -34,6 +39,7 @@ export interface BotCoreDeps {
   logger: Logger;
   /** The bot's SSH public key, shown by `keys`. */
   botPublicKey: string;
+  secretBox: SecretBox;
 }
 
 export class BotCore {
@@ -47,7 +53,7 @@ export class BotCore {
       clouds: Object.keys(CLOUD_SETUP),
     };
     this.ctx = {
-      store: deps.store, orchestrator: deps.orchestrator, settings: deps.settings, log: deps.logger, catalog, cloudSetup: CLOUD_SETUP,
+      store: deps.store, orchestrator: deps.orchestrator, settings: deps.settings, secretBox: deps.secretBox, log: deps.logger, catalog, cloudSetup: CLOUD_SETUP,
       track: (work) => {
         const p = work.then((r) => this.outcomes.push(r), (err) => deps.logger.error({ err }, "background work failed"));
         this.pending.add(p);
@@ -58,11 +64,8 @@ export class BotCore {
 
   /** Answer one request. Resolves once it is answered; spawns go on in the background. */
   async handle(req: ChatRequest, conversation: Conversation): Promise<void> {
-    const conv = redacting(conversation);
-    const inv: Invocation = {
-      req, conv, user: { platform: req.platform, userId: req.user.id },
-      isAdmin: this.deps.settings.admins.includes(req.user.id),
-    };
+    const inv = this.invocation(req, conversation);
+    const { conv } = inv;
     const parsed = parseCommand(req.text, this.ctx.catalog);
     if (!parsed.ok) return conv.whisper(error(parsed.error, parsed.usage));
     try {
@@ -72,6 +75,44 @@ export class BotCore {
       this.deps.logger.error({ err, errorId: id, command: parsed.command.kind }, "command failed");
       await conv.whisper(error(`internal error (id ${id}); the bot log has the details`));
     }
+  }
+
+  /** A user's submitted settings form: field errors (nothing changed), or {} once saved and answered. */
+  async saveSettings(req: ChatRequest, conversation: Conversation, input: SettingsInput): Promise<SettingsErrors> {
+    const inv = this.invocation(req, conversation);
+    try {
+      return await saveSettings(this.ctx, inv, input);
+    } catch (err) {
+      this.deps.logger.error({ err }, "saving settings failed");
+      return { form: "the settings could not be saved (internal error); try again" };
+    }
+  }
+
+  /** What a user's home shows: their spawns and settings. */
+  homeView(req: Pick<ChatRequest, "platform" | "user">): HomeView {
+    return secrets.redactDeep(homeView(this.ctx, { platform: req.platform, userId: req.user.id }));
+  }
+
+  /** True the first time a platform delivery id is seen; a retry or redelivery gets false. */
+  claimDelivery(platform: string, deliveryId: string): boolean {
+    return this.deps.store.chat.claimDelivery(`${platform}:${deliveryId}`, DELIVERY_MEMORY_MS);
+  }
+
+  /** Where each spawn's status message lives on a platform, kept across restarts. */
+  messageRefs(platform: string) {
+    const chat = this.deps.store.chat;
+    return {
+      get: (spawnId: string) => chat.getMessageRef(spawnId, platform),
+      save: (spawnId: string, ref: Record<string, string>) => chat.saveMessageRef(spawnId, platform, ref),
+    };
+  }
+
+  isAdmin(userId: string): boolean {
+    return this.deps.settings.admins.includes(userId);
+  }
+
+  private invocation(req: ChatRequest, conversation: Conversation): Invocation {
+    return { req, conv: redacting(conversation), user: { platform: req.platform, userId: req.user.id }, isAdmin: this.isAdmin(req.user.id) };
   }
 
   /** The tunnel gateway's lookup: a token hash to a live spawn's dashboard, or undefined. */
@@ -97,6 +138,8 @@ export class BotCore {
       case "list": return handleList(ctx, inv, cmd.scope, cmd.filter);
       case "status": return handleStatus(ctx, inv, cmd.target);
       case "connect": return handleConnect(ctx, inv, cmd.target);
+      case "extend": return handleExtend(ctx, inv, cmd.target, cmd.byMs);
+      case "settings": return handleSettings(ctx, inv);
       case "delete": return handleDelete(ctx, inv, cmd.target);
       case "share": return handleShare(ctx, inv, cmd.target, cmd.user, true);
       case "unshare": return handleShare(ctx, inv, cmd.target, cmd.user, false);

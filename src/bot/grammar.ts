@@ -3,6 +3,7 @@
 
 import { isIPv6 } from "node:net";
 import type { Command, HostSpec, ParseResult, SpawnCommand } from "./commands.js";
+import { looksLikeSecret } from "../secrets.js";
 import { parseDuration } from "./duration.js";
 import { nearest } from "./suggest.js";
 import { excerpt, findForbiddenCharacter, findNonAscii, isFlagToken, tokenize, type Token } from "./tokenize.js";
@@ -55,6 +56,11 @@ function refuse(error: string, usage: string): never {
   throw new Refusal(error, usage);
 }
 
+/** Spawn's model id rule: provider/model, one slash, safe characters. */
+export function isModelId(value: string): boolean {
+  return value.length <= MAX_MODEL_ID_LENGTH && MODEL_ID_RE.test(value);
+}
+
 /** Never throws: every input, however hostile, gives a command or a one-line error. */
 export function parseCommand(text: string, catalog: GrammarCatalog): ParseResult {
   try {
@@ -73,6 +79,11 @@ function parseText(input: unknown, catalog: GrammarCatalog): Command {
   const text = input.replace(/\r\n/g, "\n");
   const bad = findForbiddenCharacter(text, "\t\n");
   if (bad) refuse(`the command contains a control character (${bad.label} at character ${bad.position}); remove it and send again`, GENERAL_USAGE);
+  // A key typed into chat has already been seen by the platform; at least never act on it or echo it.
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY/.test(text)) refuse("that is a private key: never share it; send the one-line .pub file instead", usageFor("keys"));
+  if (looksLikeSecret(text)) {
+    refuse("that looks like an API key, token or private key: never paste one into a chat message; set your OpenRouter key in the private `settings` form", usageFor("settings"));
+  }
   const body = text.replace(/^\s*\/spawn(?=\s|$)/i, "");
 
   // `keys add` takes the rest of the line as typed: key comments may hold quotes and apostrophes.
@@ -98,10 +109,15 @@ const PARSERS: Record<CommandName, (args: Token[], catalog: GrammarCatalog) => C
   status: (args) => ({ kind: "status", target: parseTarget(args, "status") }),
   delete: (args) => ({ kind: "delete", target: parseTarget(args, "delete") }),
   connect: (args) => ({ kind: "connect", target: parseTarget(args, "connect") }),
+  extend: parseExtend,
   share: (args) => ({ kind: "share", ...parseShare(args, "share") }),
   unshare: (args) => ({ kind: "unshare", ...parseShare(args, "unshare") }),
   prefs: parsePrefs,
   keys: parseKeys,
+  settings: (args) => {
+    noArguments(args, "settings");
+    return { kind: "settings" };
+  },
   agents: (args) => {
     noArguments(args, "agents");
     return { kind: "agents" };
@@ -427,15 +443,25 @@ function parseList(args: Token[]): Command {
   return { kind: "list", scope, filter };
 }
 
-function parseTarget(args: Token[], command: "status" | "delete" | "connect"): string {
+function parseTarget(args: Token[], command: "status" | "delete" | "connect" | "extend", extraAllowed = 0): string {
   const usage = usageFor(command);
   const { positionals } = splitArguments(args, [], command);
   const target = positionals[0];
   if (target === undefined) refuse(`${command} needs the id or name of a spawn (see list), e.g. ${command} fix-login-bug`, usage);
-  if (positionals.length > 1) extraWord(positionals[1]!, command);
+  if (positionals.length > 1 + extraAllowed) extraWord(positionals[1 + extraAllowed]!, command);
   checkPlainValue(target, "the spawn id or name", usage);
   if (!TARGET_RE.test(target)) refuse(`'${excerpt(target)}' is not a spawn id or name; those are up to 63 letters, digits and -`, usage);
   return target;
+}
+
+/** `extend <id|name> [DURATION]`: the duration is how much later the spawn expires. */
+function parseExtend(args: Token[]): Command {
+  const target = parseTarget(args, "extend", 1);
+  const word = args.filter((t) => !isFlagToken(t))[1]?.text;
+  if (word === undefined) return { kind: "extend", target };
+  const byMs = parseDuration(word);
+  if (byMs === undefined) refuse(`'${excerpt(word)}' is not a duration; use e.g. 90m, 2h, 1d (at most 30d)`, usageFor("extend"));
+  return { kind: "extend", target, byMs };
 }
 
 /** `share <id|name> @user`: the user as @name, a bare id, or Slack's <@U123> / <@U123|name>. */

@@ -1,6 +1,7 @@
 // `list`, `status`, `connect` and `delete`: the team's view of its spawns and the owner's
 // (or an admin's) actions on one of them.
 import type { CoreContext, Invocation } from "./context.js";
+import { MAX_DURATION_MS } from "./duration.js";
 import { formatDuration } from "./format.js";
 import { findSpawn as find, hostRecord, mayAct, maySee, notFound } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
@@ -65,6 +66,21 @@ export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: stri
   return inv.conv.whisper(view);
 }
 
+export async function handleExtend(ctx: CoreContext, inv: Invocation, ref: string, byMs?: number): Promise<void> {
+  const rec = find(ctx, inv, ref);
+  if (!rec) return inv.conv.whisper(notFound(ref));
+  if (!mayAct(inv, rec)) return inv.conv.whisper(error(`only ${rec.ownerName} or an admin can extend ${rec.name}`));
+  if (!LIVE_STATUSES.includes(rec.status) || rec.status === "deleting") return inv.conv.whisper(error(`${rec.name} is ${rec.status}; only a live spawn can be extended`));
+  const now = Date.now();
+  const step = byMs ?? ctx.settings.defaultTtlMs;
+  // Pushed from the later of now and the current expiry, never more than the --ttl ceiling from now.
+  const expiresAt = Math.min(Math.max(rec.expiresAt ?? now, now) + step, now + MAX_DURATION_MS);
+  ctx.store.updateSpawn(rec.id, { expiresAt });
+  ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action: "extend", spawnId: rec.id, detail: { name: rec.name, expiresAt } });
+  const capped = expiresAt === now + MAX_DURATION_MS ? ` (the most a spawn can live from now is ${formatDuration(MAX_DURATION_MS)})` : "";
+  return inv.conv.whisper(text(`${rec.name} now expires in ${formatDuration(expiresAt - now)}${capped}`));
+}
+
 export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
   const rec = find(ctx, inv, ref);
   if (!rec) return inv.conv.whisper(notFound(ref));
@@ -78,6 +94,8 @@ export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: strin
   if (rec.status === "deleted" || rec.status === "failed" || rec.status === "cancelled") {
     return inv.conv.whisper(error(`${rec.name} is already ${rec.status}; nothing to delete`));
   }
+  // A second click or a redelivered request while the first delete runs: one delete is enough.
+  if (rec.status === "deleting") return inv.conv.whisper(text(`${rec.name} is already being deleted`));
   const before = rec.status;
   ctx.store.updateSpawn(rec.id, { status: "deleting" });
   await revokeTunnels(ctx, rec.id); // links die with the spawn, even if the server delete must be retried

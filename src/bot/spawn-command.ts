@@ -7,6 +7,7 @@ import type { CoreContext, Invocation } from "./context.js";
 import { formatDuration } from "./format.js";
 import { buildStatusView } from "./status-view.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
+import { apiKeyFor } from "./user-settings.js";
 import { StoreConflictError, type SpawnRecord } from "./store/index.js";
 import { error, text, type ConnectView, type PlanView } from "./views.js";
 
@@ -32,6 +33,9 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     return inv.conv.whisper(plan);
   }
 
+  const apiKey = apiKeyFor(ctx, inv.user);
+  if (!apiKey) return inv.conv.whisper(error("no OpenRouter API key: add yours with `settings` (a private form), or ask an admin to set OPENROUTER_API_KEY for the bot"));
+
   let rec: SpawnRecord;
   const now = Date.now();
   try {
@@ -53,7 +57,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
   }
   const run = ctx.orchestrator.start({
     spawnId: rec.id, name, session: name, agent, cloud, model, size: cmd.size, zone: cmd.zone, host: cmd.host,
-    steps: cmd.steps ?? [], prompt: cmd.prompt, apiKey: ctx.settings.openrouterApiKey,
+    steps: cmd.steps ?? [], prompt: cmd.prompt, apiKey,
     ownerKeys,
     tags: { "spawnbot-spawn-id": rec.id, "spawnbot-owner": inv.user.userId },
   });

@@ -1,7 +1,7 @@
 // What each command and spawn flag is called and what it does: the data behind usage lines,
 // `help`, verb aliases and flag names, so the parser and the help text cannot drift apart.
 
-export type CommandName = "spawn" | "list" | "status" | "delete" | "connect" | "share" | "unshare" | "prefs" | "keys" | "agents" | "clouds" | "help";
+export type CommandName = "spawn" | "list" | "status" | "delete" | "connect" | "extend" | "share" | "unshare" | "prefs" | "keys" | "settings" | "agents" | "clouds" | "help";
 
 export interface CommandDoc {
   name: CommandName;
@@ -32,7 +32,7 @@ export const SPAWN_FLAGS: readonly FlagDoc[] = [
   { key: "zone", long: "--zone", aliases: ["--region"], value: "Z", about: "zone, region or location of the cloud", example: "--zone us-central1-a" },
   { key: "steps", long: "--steps", aliases: [], value: "a,b", about: 'optional setup steps to run; "" runs none', example: "--steps github,auto-update" },
   { key: "prompt", long: "--prompt", aliases: ["-p"], value: "TEXT", about: "task to start the agent on, in quotes", example: '--prompt "fix the failing tests"' },
-  { key: "ttl", long: "--ttl", aliases: [], value: "DURATION", about: "how long the spawn should live, at most 30d (recorded and shown by status; automatic deletion comes with expiry handling)", example: "--ttl 2h" },
+  { key: "ttl", long: "--ttl", aliases: [], value: "DURATION", about: "how long the spawn should live, at most 30d (shown by status; extend pushes it back)", example: "--ttl 2h" },
   { key: "dryRun", long: "--dry-run", aliases: ["-n"], about: "show what would happen; create nothing", example: "--dry-run" },
   { key: "host", long: "--host", aliases: [], value: "user@host[:port]", about: "your own machine, for the ssh cloud only", example: "--host root@203.0.113.10:2222" },
 ];
@@ -51,6 +51,7 @@ export const COMMANDS: readonly CommandDoc[] = [
   { name: "status", aliases: ["ps"], usage: "status <id|name>", about: "show how a spawn is doing", examples: ["status fix-login-bug"] },
   { name: "delete", aliases: ["rm", "destroy", "kill"], usage: "delete <id|name>", about: "delete a spawn's server, or cancel one still being made", examples: ["delete fix-login-bug"] },
   { name: "connect", aliases: [], usage: "connect <id|name>", about: "show how to reach a spawn's server and agent", examples: ["connect fix-login-bug"] },
+  { name: "extend", aliases: ["renew"], usage: "extend <id|name> [DURATION]", about: "push a spawn's expiry back (by the default time to live unless a duration is given)", examples: ["extend fix-login-bug 4h"] },
   { name: "share", aliases: [], usage: "share <id|name> @user", about: "let another user log in to a spawn and see its connect details", examples: ["share fix-login-bug @bob"] },
   { name: "unshare", aliases: [], usage: "unshare <id|name> @user", about: "take a shared spawn back from a user", examples: ["unshare fix-login-bug @bob"] },
   {
@@ -67,6 +68,7 @@ export const COMMANDS: readonly CommandDoc[] = [
     about: "list, add or remove the SSH public keys put on your servers",
     examples: ["keys add ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... you@laptop", "keys remove SHA256:..."],
   },
+  { name: "settings", aliases: [], usage: "settings", about: "open your private settings: OpenRouter API key, SSH keys, default models", examples: ["settings"] },
   { name: "agents", aliases: [], usage: "agents", about: "list the agents you can spawn", examples: ["agents"] },
   { name: "clouds", aliases: [], usage: "clouds", about: "list the clouds you can spawn on", examples: ["clouds"] },
   { name: "help", aliases: [], usage: "help [command]", about: "show this help, or the details of one command", examples: ["help spawn"] },
@@ -76,7 +78,7 @@ export const COMMANDS: readonly CommandDoc[] = [
 export const USAGE: Readonly<Record<string, string>> = Object.fromEntries(COMMANDS.map((c) => [c.name, c.usage]));
 
 /** The usage line shown when no single command is concerned. */
-export const GENERAL_USAGE = "spawn <agent> <cloud> [flags] | list | status | delete | connect | share | unshare | prefs | keys | agents | clouds | help";
+export const GENERAL_USAGE = "spawn <agent> <cloud> [flags] | list | status | delete | connect | extend | share | unshare | prefs | keys | settings | agents | clouds | help";
 
 /** The command a word names, aliases included (lowercase input), or undefined. */
 export function commandNamed(word: string): CommandName | undefined {

@@ -92,7 +92,29 @@ export interface ErrorView {
   usage?: string;
 }
 
-export type View = StatusView | ConnectView | ListView | PlanView | TextView | ErrorView;
+/** A user's own settings; chat adapters show them as a private form, the console as text. */
+export interface SettingsView {
+  kind: "settings";
+  /** Which OpenRouter key the user's spawns use: theirs (shown by its last four characters only), the workspace's, or none. */
+  apiKey: { source: "yours"; last4: string } | { source: "workspace" } | { source: "none" };
+  keys: { fingerprint: string; keyType: string; comment: string }[];
+  /** Every agent, with the user's saved model when there is one. */
+  models: { agent: string; name: string; saved?: string; defaultModel: string }[];
+}
+
+export interface HomeRow extends ListRow {
+  live: boolean;
+  expiresAt: number | null;
+}
+
+/** A user's home (Slack's App Home): their spawns and their settings. */
+export interface HomeView {
+  kind: "home";
+  spawns: HomeRow[];
+  settings: SettingsView;
+}
+
+export type View = StatusView | ConnectView | ListView | PlanView | TextView | ErrorView | SettingsView;
 
 export function text(lines: string[] | string, title?: string): TextView {
   return { kind: "text", title, lines: Array.isArray(lines) ? lines : [lines] };

@@ -4,6 +4,7 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { BotCore } from "../../src/bot/core.js";
+import { loadSecretBox } from "../../src/bot/secret-box.js";
 import type { ChatRequest, Conversation } from "../../src/bot/request.js";
 import { openStore, type Store } from "../../src/bot/store/index.js";
 import type { StatusView, View } from "../../src/bot/views.js";
@@ -32,7 +33,7 @@ export function makeBot(opts: { apiKey?: string; admins?: string[]; localHome?: 
     clouds: [new LocalCloud({ enabled: true, home: opts.localHome }), new SshCloud(), ...(opts.clouds?.(botKey) ?? [])],
   });
   const core = new BotCore({
-    store, orchestrator, logger, botPublicKey: botKey.publicKey,
+    store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox: loadSecretBox(dataDir),
     settings: { admins: opts.admins ?? [], defaultTtlMs: 86_400_000, openrouterApiKey: apiKey, publicUrl: opts.publicUrl },
   });
   return { core, store, orchestrator, botKey, dataDir };

@@ -1,5 +1,5 @@
 // Renders the bot's views as terminal text (ANSI colour only on a TTY).
-import type { ConnectView, ListView, PlanView, StatusView, View } from "../../bot/views.js";
+import type { ConnectView, ListView, PlanView, SettingsView, StatusView, View } from "../../bot/views.js";
 
 const MARK: Record<string, string> = { pending: "·", running: "…", succeeded: "✓", warned: "!", failed: "✗", skipped: "-" };
 
@@ -64,6 +64,16 @@ function renderPlan(v: PlanView): string[] {
   ];
 }
 
+function renderSettings(v: SettingsView): string[] {
+  const key = v.apiKey.source === "yours" ? `yours, ending in ${v.apiKey.last4}` : v.apiKey.source === "workspace" ? "the bot's (OPENROUTER_API_KEY)" : "none set";
+  return [
+    "Your settings:",
+    `  OpenRouter key: ${key} (in chat, set yours in the private settings form)`,
+    `  SSH keys: ${v.keys.length ? v.keys.map((k) => k.fingerprint).join(", ") : "none; add one with `keys add`"}`,
+    ...v.models.map((m) => `  ${m.agent.padEnd(9)} ${m.saved ?? `${m.defaultModel} (default)`}`),
+  ];
+}
+
 export function renderView(view: View, style: Style): string[] {
   switch (view.kind) {
     case "status": return renderStatus(view, style);
@@ -71,6 +81,7 @@ export function renderView(view: View, style: Style): string[] {
     case "list": return renderList(view);
     case "plan": return renderPlan(view);
     case "text": return view.title ? [`${view.title}:`, ...view.lines.map((l) => (l ? `  ${l}` : ""))] : view.lines;
+    case "settings": return renderSettings(view);
     case "error": return [paint(style, 31, `error: ${view.message}`), ...(view.usage ? [`usage: ${view.usage}`] : [])];
   }
 }

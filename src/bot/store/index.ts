@@ -5,6 +5,7 @@ import { openSqliteStore } from "./sqlite-store.js";
 import type { Store } from "./types.js";
 
 export * from "./types.js";
+export type { ChatState, SealedSecret } from "./chat-tables.js";
 
 /**
  * Open (creating the file and its parent directory if missing) and migrate the store at path.

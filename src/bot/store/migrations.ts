@@ -127,6 +127,36 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tunnel_tokens_by_spawn ON tunnel_tokens (spawn_id);
     `,
   },
+  {
+    version: 3,
+    description: "users' sealed secrets, handled deliveries, status message references",
+    // Secrets are sealed (AES-256-GCM) before they reach the store; only the last four
+    // characters are kept in clear, to show which key is set.
+    sql: `
+      CREATE TABLE user_secrets (
+        platform    TEXT NOT NULL,
+        user_id     TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        sealed      TEXT NOT NULL,
+        last4       TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (platform, user_id, name)
+      ) STRICT;
+
+      CREATE TABLE deliveries (
+        key         TEXT PRIMARY KEY,
+        at          INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX deliveries_by_time ON deliveries (at);
+
+      CREATE TABLE message_refs (
+        spawn_id    TEXT NOT NULL REFERENCES spawns (id) ON DELETE CASCADE,
+        platform    TEXT NOT NULL,
+        ref         TEXT NOT NULL CHECK (json_valid(ref)),
+        PRIMARY KEY (spawn_id, platform)
+      ) STRICT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

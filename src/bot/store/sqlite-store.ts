@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import * as v from "valibot";
 import { AccessTables } from "./access-tables.js";
+import { ChatTables } from "./chat-tables.js";
 import { migrate } from "./migrations.js";
 import {
   LIVE_STATUSES,
@@ -148,10 +149,12 @@ function prepareStatements(db: Database.Database) {
 class SqliteStore implements Store {
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly access: AccessTables;
+  readonly chat: ChatTables;
 
   constructor(private readonly db: Database.Database) {
     this.sql = prepareStatements(db);
     this.access = new AccessTables(db);
+    this.chat = new ChatTables(db);
   }
 
   addShare(spawnId: string, user: UserRef, at?: number): boolean {

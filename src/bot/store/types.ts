@@ -1,5 +1,6 @@
 // The records the store keeps and the Store interface the rest of the bot calls.
 // No SQL here; sqlite-store.ts implements this interface.
+import type { ChatState } from "./chat-tables.js";
 
 export type SpawnStatus = "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted" | "cancelled";
 
@@ -116,6 +117,8 @@ export class StoreNotFoundError extends Error {
 }
 
 export interface Store {
+  /** Users' sealed secrets, handled deliveries and status message references (chat-tables.ts). */
+  readonly chat: ChatState;
   /** Status "pending"; throws StoreConflictError when the owner already has a live spawn with that name. */
   recordIntent(spawn: NewSpawn): SpawnRecord;
   /** Throws StoreNotFoundError if id is unknown, StoreConflictError if a status change revives a taken name. */

@@ -1,0 +1,134 @@
+// A user's settings: their OpenRouter key (sealed at rest, shown only by its last four
+// characters), their SSH keys and their default model per agent. Chat adapters show these as a
+// private form and hand back what was submitted; every value is validated here, in the core.
+import { secrets } from "../secrets.js";
+import type { CoreContext, Invocation } from "./context.js";
+import { isModelId } from "./grammar.js";
+import { handleKeysAdd } from "./settings-commands.js";
+import { LIVE_STATUSES, type UserRef } from "./store/index.js";
+import { inspectPublicKey } from "./ssh-keys.js";
+import { text, type HomeView, type SettingsView } from "./views.js";
+
+const OPENROUTER_KEY = "openrouter-api-key";
+const HOME_ROWS = 20; // Slack's App Home holds 100 blocks; 20 spawns of 3-4 blocks fit with room to spare
+// OpenRouter keys are "sk-or-v1-" and 64 hex digits today; accept the prefix and a sane length.
+const OPENROUTER_KEY_RE = /^sk-or-[A-Za-z0-9_-]{20,200}$/;
+
+/** What a settings form sends back; absent fields are left as they are. */
+export interface SettingsInput {
+  /** A new OpenRouter key; "" or absent keeps the stored one. */
+  apiKey?: string;
+  clearApiKey?: boolean;
+  /** One SSH public key line to add. */
+  addKey?: string;
+  /** agent → model id; "" clears the saved model. */
+  models?: Record<string, string>;
+}
+
+/** Field → message, for the form to show beside each field. */
+export type SettingsErrors = Record<string, string>;
+
+const sealContext = (user: UserRef) => `${user.platform}:${user.userId}:${OPENROUTER_KEY}`;
+
+/** The key a user's spawns use: their own, else the workspace's; registered with the redactor. */
+export function apiKeyFor(ctx: CoreContext, user: UserRef): string | undefined {
+  const stored = ctx.store.chat.getUserSecret(user, OPENROUTER_KEY);
+  if (!stored) return ctx.settings.openrouterApiKey;
+  try {
+    const key = ctx.secretBox.open(stored.sealed, sealContext(user));
+    secrets.add(key);
+    return key;
+  } catch (err) {
+    // A rotated SPAWNBOT_SECRET_KEY or a damaged row: the user must enter the key again.
+    ctx.log.warn({ err: (err as Error).message, userId: user.userId }, "a stored OpenRouter key could not be opened");
+    return ctx.settings.openrouterApiKey;
+  }
+}
+
+export function settingsView(ctx: CoreContext, user: UserRef): SettingsView {
+  const stored = ctx.store.chat.getUserSecret(user, OPENROUTER_KEY);
+  const saved = new Map(ctx.store.listModelPreferences(user).map((p) => [p.agent, p.model]));
+  return {
+    kind: "settings",
+    apiKey: stored ? { source: "yours", last4: stored.last4 } : ctx.settings.openrouterApiKey ? { source: "workspace" } : { source: "none" },
+    keys: ctx.store.listUserKeys(user).map((k) => ({ fingerprint: k.fingerprint, keyType: k.keyType, comment: k.comment })),
+    models: ctx.orchestrator.agents.map((a) => ({ agent: a.key, name: a.name, saved: saved.get(a.key), defaultModel: a.defaultModel })),
+  };
+}
+
+export async function handleSettings(ctx: CoreContext, inv: Invocation): Promise<void> {
+  return inv.conv.whisper(settingsView(ctx, inv.user));
+}
+
+/** Check every field first; change nothing unless all are valid. */
+export function validateSettings(ctx: CoreContext, input: SettingsInput): SettingsErrors {
+  const errors: SettingsErrors = {};
+  const apiKey = input.apiKey?.trim();
+  if (apiKey && !OPENROUTER_KEY_RE.test(apiKey)) {
+    errors.apiKey = "that is not an OpenRouter API key (they start with sk-or-); copy it again from openrouter.ai/keys";
+  }
+  const line = input.addKey?.trim();
+  if (line) {
+    const info = inspectPublicKey(line);
+    if ("error" in info) errors.addKey = info.error;
+  }
+  for (const [agent, model] of Object.entries(input.models ?? {})) {
+    if (!ctx.orchestrator.agent(agent)) errors[`model:${agent}`] = `the ${agent} agent is not available on this bot`;
+    else if (model.trim() !== "" && !isModelId(model.trim())) errors[`model:${agent}`] = "use a model id as provider/model, e.g. openai/gpt-5.3-codex";
+  }
+  return errors;
+}
+
+/**
+ * Apply a submitted form: the answer goes privately to the user. Returns the field errors
+ * (and changes nothing) when any value is bad.
+ */
+export async function saveSettings(ctx: CoreContext, inv: Invocation, input: SettingsInput): Promise<SettingsErrors> {
+  const errors = validateSettings(ctx, input);
+  if (Object.keys(errors).length > 0) return errors;
+  const { user } = inv;
+  const audit = (action: string, detail: Record<string, unknown> = {}) => ctx.store.audit({ platform: user.platform, userId: user.userId, action, detail });
+  const done: string[] = [];
+  const apiKey = input.apiKey?.trim();
+  if (apiKey) {
+    secrets.add(apiKey);
+    ctx.store.chat.saveUserSecret(user, OPENROUTER_KEY, { sealed: ctx.secretBox.seal(apiKey, sealContext(user)), last4: apiKey.slice(-4), updatedAt: Date.now() });
+    audit("settings-api-key-set"); // never the key, not even its last four characters
+    done.push(`your OpenRouter key ending in ${apiKey.slice(-4)} is saved (encrypted) and used by your new spawns`);
+  } else if (input.clearApiKey && ctx.store.chat.deleteUserSecret(user, OPENROUTER_KEY)) {
+    audit("settings-api-key-clear");
+    done.push(ctx.settings.openrouterApiKey ? "your OpenRouter key was removed; your spawns use the bot's key" : "your OpenRouter key was removed; add one before your next spawn");
+  }
+  for (const [agent, raw] of Object.entries(input.models ?? {})) {
+    const model = raw.trim();
+    const current = ctx.store.getModelPreference(user, agent);
+    if (model === (current ?? "")) continue;
+    if (model === "") {
+      ctx.store.clearModelPreference(user, agent);
+      audit("prefs-model-clear", { agent });
+      done.push(`${agent} is back to its default model`);
+    } else {
+      ctx.store.setModelPreference(user, agent, model);
+      audit("prefs-model-set", { agent, model });
+      done.push(`${agent} now uses ${model}`);
+    }
+  }
+  if (done.length) await inv.conv.whisper(text(done, "Settings saved"));
+  if (input.addKey?.trim()) await handleKeysAdd(ctx, inv, input.addKey.trim());
+  if (!done.length && !input.addKey?.trim()) await inv.conv.whisper(text("nothing changed in your settings"));
+  return {};
+}
+
+/** A user's home: their spawns (live first, then the recent past) and their settings. */
+export function homeView(ctx: CoreContext, user: UserRef): HomeView {
+  const rows = ctx.store.listForOwner(user, { limit: HOME_ROWS });
+  const live = (r: (typeof rows)[number]) => LIVE_STATUSES.includes(r.status);
+  return {
+    kind: "home",
+    spawns: [...rows.filter(live), ...rows.filter((r) => !live(r))].map((r) => ({
+      id: r.id, name: r.name, agent: r.agent, cloud: r.cloud, model: r.model ?? "", status: r.status, owner: r.ownerName,
+      createdAt: r.createdAt, expiresAt: r.expiresAt, live: live(r),
+    })),
+    settings: settingsView(ctx, user),
+  };
+}
