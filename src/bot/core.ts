@@ -16,7 +16,7 @@ import { handleSpawn } from "./spawn-command.js";
 import { resolveTunnel } from "./tunnel-links.js";
 import type { Store } from "./store/index.js";
 import { helpText } from "./usage.js";
-import { handleSettings, homeView, saveSettings, type SettingsErrors, type SettingsInput } from "./user-settings.js";
+import { handleSettings, homeView, saveSettings, validateSettings, type SettingsErrors, type SettingsInput } from "./user-settings.js";
 import { error, text, type HomeView, type View } from "./views.js";
 
 /** Platforms retry for minutes (Slack for about 5); a handled delivery is remembered this long. */
@@ -86,6 +86,11 @@ export class BotCore {
       this.deps.logger.error({ err }, "saving settings failed");
       return { form: "the settings could not be saved (internal error); try again" };
     }
+  }
+
+  /** Check a settings form without saving it (a form must be answered within seconds). */
+  checkSettings(input: SettingsInput): SettingsErrors {
+    return validateSettings(this.ctx, input);
   }
 
   /** What a user's home shows: their spawns and settings. */

@@ -48,8 +48,12 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
       facts.push(`cannot check the host: ${(err as Error).message}`);
     }
   }
-  const view = buildStatusView(rec, ctx.store.listSteps(rec.id), { agent: agent?.name ?? rec.agent, cloud: ctx.orchestrator.cloud(rec.cloud)?.title ?? rec.cloud }, facts);
-  return inv.conv.whisper(view);
+  return inv.conv.whisper(statusViewOf(ctx, rec, facts));
+}
+
+function statusViewOf(ctx: CoreContext, rec: SpawnRecord, facts?: string[]) {
+  const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: ctx.orchestrator.cloud(rec.cloud)?.title ?? rec.cloud };
+  return buildStatusView(rec, ctx.store.listSteps(rec.id), names, facts);
 }
 
 export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
@@ -107,7 +111,8 @@ export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: strin
     audit("delete-failed", { reason: (err as Error).message });
     return inv.conv.whisper(error(`could not delete ${rec.name}: ${(err as Error).message}; it is kept, try again`));
   }
-  ctx.store.updateSpawn(rec.id, { status: "deleted", deletedAt: Date.now() });
+  const deleted = ctx.store.updateSpawn(rec.id, { status: "deleted", deletedAt: Date.now() });
   audit("delete");
+  await inv.conv.status(statusViewOf(ctx, deleted)); // the spawn's status message says so too
   return inv.conv.say(text(`${rec.name} was deleted by ${inv.req.user.name}`));
 }

@@ -18,6 +18,7 @@ export function buildStatusView(
     name: rec.name,
     title: `${rec.ownerName} ${verb} ${names.agent} on ${names.cloud} · ${rec.model ?? "no model"}`,
     requester: rec.ownerName,
+    requesterId: rec.ownerId,
     agent: names.agent,
     cloud: names.cloud,
     model: rec.model ?? "",

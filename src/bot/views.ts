@@ -18,6 +18,8 @@ export interface StatusView {
   /** "alice is spawning Codex CLI on Existing host over SSH · openai/gpt-5.3-codex" */
   title: string;
   requester: string;
+  /** The requester's platform user id, for the one mention a finished run makes. */
+  requesterId: string;
   agent: string;
   cloud: string;
   model: string;

@@ -1,0 +1,148 @@
+// One outbound queue per workspace for a chat platform's API: calls wait in lanes (a lane per
+// rate limit, e.g. "posts to channel C1" or "chat.update"), each lane a token bucket; a call
+// with a coalescing key replaces a queued call with the same key, so only the newest state of a
+// message is ever sent; a rate-limit answer pauses its lane for Retry-After and the call is sent
+// again. Platform details (which lane, what a 429 looks like) come from the adapter.
+
+export interface LaneLimit {
+  /** Calls per second the lane may make on average. */
+  perSecond: number;
+  /** Calls that may go at once after a quiet spell. */
+  burst: number;
+}
+
+export interface OutboxCall<T> {
+  lane: string;
+  /** Calls with the same key still waiting in the lane are replaced by the newest. */
+  coalesceKey?: string;
+  send: () => Promise<T>;
+}
+
+export interface OutboxOptions {
+  /** The limit of a lane by its name. */
+  limitFor(lane: string): LaneLimit;
+  /** Seconds to wait when err is the platform's rate-limit answer; undefined for other errors. */
+  retryAfter(err: unknown): number | undefined;
+  /** A rate-limited call is sent again at most this many times before its error is returned. */
+  maxRateLimitRetries?: number;
+  onRateLimited?(lane: string, seconds: number): void;
+  /** Timers, replaceable in tests. */
+  now?: () => number;
+}
+
+interface Waiting {
+  call: OutboxCall<unknown>;
+  settle: { resolve: (v: unknown) => void; reject: (e: unknown) => void }[];
+  rateLimited: number;
+}
+
+interface Lane {
+  name: string;
+  limit: LaneLimit;
+  tokens: number;
+  refilledAt: number;
+  pausedUntil: number;
+  queue: Waiting[];
+  busy: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+export class Outbox {
+  private readonly lanes = new Map<string, Lane>();
+  private readonly now: () => number;
+  private closed = false;
+  /** Calls sent, rate-limit answers received: for tests, benchmarks and metrics. */
+  readonly counts = { sent: 0, rateLimited: 0, coalesced: 0 };
+
+  constructor(private readonly opts: OutboxOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  call<T>(call: OutboxCall<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error("the outbox is closed"));
+    const lane = this.lane(call.lane);
+    return new Promise<T>((resolve, reject) => {
+      const settle = { resolve: resolve as (v: unknown) => void, reject };
+      const same = call.coalesceKey === undefined ? undefined : lane.queue.find((w) => w.call.coalesceKey === call.coalesceKey);
+      if (same) {
+        // Still waiting: send the newest state in its place; both callers learn the outcome.
+        same.call = call as OutboxCall<unknown>;
+        same.settle.push(settle);
+        this.counts.coalesced++;
+        return;
+      }
+      lane.queue.push({ call: call as OutboxCall<unknown>, settle: [settle], rateLimited: 0 });
+      this.pump(lane);
+    });
+  }
+
+  /** Calls still waiting, over all lanes. */
+  get waiting(): number {
+    let n = 0;
+    for (const lane of this.lanes.values()) n += lane.queue.length + (lane.busy ? 1 : 0);
+    return n;
+  }
+
+  /** Refuse new calls and drop the waiting ones (at shutdown). */
+  close(): void {
+    this.closed = true;
+    for (const lane of this.lanes.values()) {
+      clearTimeout(lane.timer);
+      for (const w of lane.queue.splice(0)) for (const s of w.settle) s.reject(new Error("the outbox is closed"));
+    }
+  }
+
+  private lane(name: string): Lane {
+    let lane = this.lanes.get(name);
+    if (!lane) {
+      const limit = this.opts.limitFor(name);
+      lane = { name, limit, tokens: limit.burst, refilledAt: this.now(), pausedUntil: 0, queue: [], busy: false };
+      this.lanes.set(name, lane);
+    }
+    return lane;
+  }
+
+  /** Send the lane's next call when it has a token and is not paused; one call in flight per lane keeps order. */
+  private pump(lane: Lane): void {
+    if (lane.busy || lane.queue.length === 0 || lane.timer || this.closed) return;
+    const now = this.now();
+    lane.tokens = Math.min(lane.limit.burst, lane.tokens + ((now - lane.refilledAt) / 1000) * lane.limit.perSecond);
+    lane.refilledAt = now;
+    const wait = Math.max(lane.pausedUntil - now, lane.tokens >= 1 ? 0 : ((1 - lane.tokens) / lane.limit.perSecond) * 1000);
+    if (wait > 0) {
+      lane.timer = setTimeout(() => {
+        lane.timer = undefined;
+        this.pump(lane);
+      }, Math.ceil(wait));
+      return;
+    }
+    lane.tokens -= 1;
+    const item = lane.queue.shift()!;
+    lane.busy = true;
+    this.counts.sent++;
+    item.call.send().then(
+      (value) => {
+        for (const s of item.settle) s.resolve(value);
+        this.release(lane);
+      },
+      (err: unknown) => {
+        const seconds = this.opts.retryAfter(err);
+        if (seconds !== undefined && item.rateLimited < (this.opts.maxRateLimitRetries ?? 10)) {
+          this.counts.rateLimited++;
+          this.opts.onRateLimited?.(lane.name, seconds);
+          item.rateLimited++;
+          lane.pausedUntil = this.now() + seconds * 1000;
+          lane.queue.unshift(item); // first in line once the pause is over
+        } else {
+          for (const s of item.settle) s.reject(err);
+        }
+        this.release(lane);
+      },
+    );
+  }
+
+  private release(lane: Lane): void {
+    lane.busy = false;
+    this.pump(lane);
+  }
+}

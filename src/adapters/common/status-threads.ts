@@ -1,0 +1,94 @@
+// A spawn's public status thread on a chat platform: one root message edited in place as the
+// run moves, and notes in the thread under it for warnings and the result (each posted once,
+// also across restarts: what was posted is kept with the message reference in the store).
+// The platform part (post, edit, reply; its rate limits and coalescing) is the adapter's.
+import { createHash } from "node:crypto";
+import type { StatusView } from "../../bot/views.js";
+
+/** Where a root message lives, as the platform names it (Slack: channel + ts). */
+export type MessageRef = Record<string, string>;
+
+export interface StatusPlatform {
+  /** Post the root message where the run was asked for (target: the platform's channel fields); resolves with its reference. */
+  post(view: StatusView, target: MessageRef): Promise<MessageRef>;
+  /** Edit the root message; `latest` is read when the edit is actually sent, so it is always the newest view. */
+  edit(ref: MessageRef, latest: () => StatusView): Promise<void>;
+  /** Post a note in the thread under the root message. */
+  reply(ref: MessageRef, note: ThreadNote, view: StatusView): Promise<void>;
+}
+
+export interface ThreadNote {
+  kind: "warning" | "result";
+  text: string;
+}
+
+export interface MessageRefStore {
+  get(spawnId: string): MessageRef | undefined;
+  save(spawnId: string, ref: MessageRef): void;
+}
+
+interface Entry {
+  ref: Promise<MessageRef>;
+  latest: StatusView;
+  /** Serialises the thread notes of one spawn so they keep their order. */
+  notes: Promise<void>;
+}
+
+const NOTES_FIELD = "notes"; // in the stored ref: short hashes of the notes already posted
+
+export class StatusThreads {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly platform: StatusPlatform, private readonly refs: MessageRefStore) {}
+
+  /** Show a view: post the root message (at target) the first time, edit it afterwards, and add new notes. */
+  async show(view: StatusView, target: MessageRef): Promise<void> {
+    let entry = this.entries.get(view.spawnId);
+    if (!entry) {
+      const stored = this.refs.get(view.spawnId);
+      const ref = stored ? Promise.resolve(stored) : this.platform.post(view, target).then((r) => {
+        this.refs.save(view.spawnId, r);
+        return r;
+      });
+      entry = { ref, latest: view, notes: Promise.resolve() };
+      this.entries.set(view.spawnId, entry);
+      ref.catch(() => this.entries.delete(view.spawnId)); // a failed post may be tried again by the next view
+      await ref;
+      if (!stored) return this.addNotes(entry, view);
+    }
+    entry.latest = view;
+    const ref = await entry.ref;
+    const current = entry;
+    await this.platform.edit(ref, () => current.latest);
+    await this.addNotes(entry, view);
+    if (view.result && view.result.outcome !== "ready") this.entries.delete(view.spawnId); // ended for good: keep memory bounded
+  }
+
+  private addNotes(entry: Entry, view: StatusView): Promise<void> {
+    const run = entry.notes.then(async () => {
+      const ref = await entry.ref;
+      const stored = this.refs.get(view.spawnId) ?? ref;
+      const posted = new Set((stored[NOTES_FIELD] ?? "").split(",").filter(Boolean));
+      for (const note of threadNotes(view)) {
+        const id = noteId(note);
+        if (posted.has(id)) continue;
+        await this.platform.reply(ref, note, view);
+        posted.add(id);
+        this.refs.save(view.spawnId, { ...stored, [NOTES_FIELD]: [...posted].join(",") });
+      }
+    });
+    entry.notes = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** What goes in the thread: each warning, then the result. */
+export function threadNotes(v: StatusView): ThreadNote[] {
+  const notes: ThreadNote[] = v.warnings.map((w) => ({ kind: "warning", text: w }));
+  if (v.result) notes.push({ kind: "result", text: v.result.message });
+  return notes;
+}
+
+function noteId(note: ThreadNote): string {
+  return createHash("sha256").update(`${note.kind}:${note.text}`).digest("hex").slice(0, 10);
+}
