@@ -36,4 +36,25 @@ describe("configuration", () => {
     expect(err.message).toMatch(/SPAWNBOT_ENABLE_LOCAL: must be true or false/);
     expect(err.message).not.toContain("with spaces");
   });
+
+  it("needs the Slack bot token and one of the app token or signing secret for the slack adapter", () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig({ SPAWNBOT_ADAPTER: "slack", ...env }, dir);
+        return [];
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+    };
+    expect(problems({})).toEqual([expect.stringMatching(/^SLACK_BOT_TOKEN: is required/), expect.stringMatching(/^SLACK_APP_TOKEN or SLACK_SIGNING_SECRET/)]);
+    expect(problems({ SLACK_BOT_TOKEN: "xoxb-1234567890-abcdef", SLACK_SIGNING_SECRET: "not hex at all" })).toEqual([expect.stringMatching(/^SLACK_SIGNING_SECRET: must be the app's signing secret/)]);
+    const socket = loadConfig({ SPAWNBOT_ADAPTER: "slack", SLACK_BOT_TOKEN: "xoxb-1234567890-abcdef", SLACK_APP_TOKEN: "xapp-1-A0-123456789-abc" }, dir);
+    expect(socket).toMatchObject({ adapter: "slack", logFormat: "json", enableLocal: false, slack: { appToken: "xapp-1-A0-123456789-abc", port: 3000 } });
+    expect(JSON.stringify(problems({ SLACK_BOT_TOKEN: "xoxp-user-token-secret" }))).not.toContain("user-token-secret");
+  });
+
+  it("reads SPAWNBOT_SECRET_KEY as 32 bytes and refuses anything else", () => {
+    expect(loadConfig({ SPAWNBOT_SECRET_KEY: "ab".repeat(32) }, dir).secretKey?.length).toBe(32);
+    expect(() => loadConfig({ SPAWNBOT_SECRET_KEY: "hunter2" }, dir)).toThrow(/SPAWNBOT_SECRET_KEY: must be 32 bytes/);
+  });
 });

@@ -5,6 +5,7 @@ import { BotCore } from "./bot/core.js";
 import { loadSecretBox } from "./bot/secret-box.js";
 import { openStore } from "./bot/store/index.js";
 import { ConsoleAdapter } from "./adapters/console/index.js";
+import { SlackAdapter } from "./adapters/slack/index.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { configuredClouds } from "./clouds.js";
@@ -47,11 +48,27 @@ export async function main(): Promise<number> {
   });
   const gatewayServer = config.gateway ? await startTunnelGateway(core, config.gateway, logger) : undefined;
   logger.info({ dataDir: config.dataDir, adapter: config.adapter, gateway: config.gateway?.publicUrl }, "spawnbot started");
-  const adapter = new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
-  const code = await adapter.run();
+  const code = config.slack ? await runChatAdapter(new SlackAdapter(core, config.slack, logger.child({ adapter: "slack" })), logger) : await runConsole(core);
   await gatewayServer?.close();
   store.close();
   return code;
+}
+
+async function runConsole(core: BotCore): Promise<number> {
+  const adapter = new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
+  return adapter.run();
+}
+
+/** Run a chat adapter until SIGINT or SIGTERM, then stop taking requests and let answers in flight finish. */
+async function runChatAdapter(adapter: { start(): Promise<void>; stop(): Promise<void> }, logger: Logger): Promise<number> {
+  await adapter.start();
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+  logger.info({ signal }, "stopping");
+  await adapter.stop();
+  return 0;
 }
 
 /** Serve <public url>/t/<token>/… on the configured port, resolving tokens through the core. */

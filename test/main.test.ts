@@ -1,10 +1,11 @@
 // The bot as a newcomer starts it: the built entry point with commands piped to stdin, its
 // data dir, its exit codes, and a bad configuration refused with every problem listed.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { signedPost, slashCommandBody, startSlackFake } from "./fakes/slack-fake.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const MAIN = path.join(ROOT, "dist", "main.js");
@@ -59,5 +60,42 @@ describe("npm start with commands on stdin", () => {
     expect(err).toMatch(/SPAWNBOT_DEFAULT_TTL: must be a duration/);
     expect(err).toMatch(/OPENROUTER_API_KEY: must be 20-256 printable characters/);
     expect(err).not.toContain("short");
+  });
+});
+
+describe("npm start with SPAWNBOT_ADAPTER=slack", () => {
+  it("serves signed slash commands in HTTP mode and stops cleanly on SIGTERM", async () => {
+    const fake = await startSlackFake();
+    const secret = "fedcba9876543210fedcba9876543210";
+    const port = 20_000 + (process.pid % 20_000);
+    const child = spawn(process.execPath, [MAIN], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", SPAWNBOT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "spawnbot-main-")),
+        SPAWNBOT_ADAPTER: "slack", SLACK_BOT_TOKEN: fake.botToken, SLACK_SIGNING_SECRET: secret, SLACK_API_URL: fake.apiUrl, SLACK_PORT: String(port),
+      },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 30_000;
+      let status = 0;
+      while (Date.now() < deadline) {
+        status = await signedPost(`http://127.0.0.1:${port}/slack/events`, slashCommandBody({ text: "agents", response_url: fake.responseUrl() }), "application/x-www-form-urlencoded", secret)
+          .then((r) => r.status, () => 0);
+        if (status === 200) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(status, stderr).toBe(200);
+      for (let i = 0; i < 100 && !fake.responses.some((r) => JSON.stringify(r.body).includes("openclaw")); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(JSON.stringify(fake.responses)).toContain("openclaw");
+      child.kill("SIGTERM");
+      expect(await exited, stderr).toBe(0);
+      expect(stderr).not.toContain(fake.botToken);
+    } finally {
+      child.kill("SIGKILL");
+      await fake.close();
+    }
   });
 });

@@ -1,0 +1,112 @@
+// Every outbound Slack Web API call of the adapter, through one Outbox per workspace that keeps
+// to Slack's published limits (docs.slack.dev/apis/web-api/rate-limits): about one message per
+// second per channel for chat.postMessage, Tier 3 (50+/min) for chat.update, Tier 4 (100+/min)
+// for ephemeral messages, views and DMs. A 429 pauses the lane for its Retry-After.
+import type { webApi } from "@slack/bolt";
+import type { Logger } from "../../log.js";
+import { Outbox, type LaneLimit } from "../common/outbox.js";
+import type { SlackMessage } from "./blocks.js";
+
+const LIMITS: Record<string, LaneLimit> = {
+  post: { perSecond: 1, burst: 1 }, // per channel
+  "chat.update": { perSecond: 50 / 60, burst: 3 },
+  tier4: { perSecond: 100 / 60, burst: 5 },
+};
+
+/** Errors that mean "this channel cannot be written to by the bot": the message goes to a DM instead. */
+export const CHANNEL_UNAVAILABLE = new Set(["channel_not_found", "not_in_channel", "is_archived", "user_not_in_channel", "restricted_action", "ekm_access_denied", "team_access_not_granted"]);
+
+export function slackErrorCode(err: unknown): string | undefined {
+  const data = (err as { data?: { error?: string } })?.data;
+  return data?.error;
+}
+
+export class SlackApi {
+  private readonly outboxes = new Map<string, Outbox>();
+  /** Rendered text of the last edit sent per message, so an unchanged view costs no call. */
+  private readonly lastSent = new Map<string, string>();
+  readonly counts = { calls: 0, rateLimited: 0 };
+
+  constructor(private readonly client: webApi.WebClient, private readonly log: Logger) {}
+
+  postMessage(team: string, channel: string, msg: SlackMessage, threadTs?: string): Promise<{ channel: string; ts: string }> {
+    return this.call(team, `post:${channel}`, undefined, async () => {
+      const r = await this.client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks as never, thread_ts: threadTs, unfurl_links: false, unfurl_media: false });
+      return { channel: r.channel ?? channel, ts: r.ts! };
+    });
+  }
+
+  /** Edit a message with the newest content; waiting edits of the same message are replaced, not queued. */
+  async update(team: string, channel: string, ts: string, latest: () => SlackMessage): Promise<void> {
+    const key = `${channel}/${ts}`;
+    if (this.lastSent.get(key) === JSON.stringify(latest())) return;
+    await this.call(team, "chat.update", `update:${key}`, async () => {
+      const msg = latest();
+      const body = JSON.stringify(msg);
+      if (this.lastSent.get(key) === body) return;
+      await this.client.chat.update({ channel, ts, text: msg.text, blocks: msg.blocks as never });
+      this.lastSent.set(key, body);
+    });
+  }
+
+  postEphemeral(team: string, channel: string, user: string, msg: SlackMessage): Promise<void> {
+    return this.call(team, "tier4", undefined, async () => {
+      await this.client.chat.postEphemeral({ channel, user, text: msg.text, blocks: msg.blocks as never });
+    });
+  }
+
+  /** A direct message from the bot to a user. */
+  async dm(team: string, user: string, msg: SlackMessage): Promise<{ channel: string; ts: string }> {
+    const channel = await this.call(team, "tier4", undefined, async () => (await this.client.conversations.open({ users: user })).channel!.id!);
+    return this.postMessage(team, channel, msg);
+  }
+
+  openView(team: string, triggerId: string, view: Record<string, unknown>): Promise<void> {
+    return this.call(team, "tier4", undefined, async () => {
+      await this.client.views.open({ trigger_id: triggerId, view: view as never });
+    });
+  }
+
+  publishHome(team: string, user: string, view: Record<string, unknown>): Promise<void> {
+    return this.call(team, "tier4", `home:${user}`, async () => {
+      await this.client.views.publish({ user_id: user, view: view as never });
+    });
+  }
+
+  /** Calls waiting in every workspace's outbox. */
+  get waiting(): number {
+    let n = 0;
+    for (const o of this.outboxes.values()) n += o.waiting;
+    return n;
+  }
+
+  close(): void {
+    for (const o of this.outboxes.values()) o.close();
+  }
+
+  private call<T>(team: string, lane: string, coalesceKey: string | undefined, send: () => Promise<T>): Promise<T> {
+    return this.outbox(team).call({
+      lane, coalesceKey,
+      send: () => {
+        this.counts.calls++;
+        return send();
+      },
+    });
+  }
+
+  private outbox(team: string): Outbox {
+    let o = this.outboxes.get(team);
+    if (!o) {
+      o = new Outbox({
+        limitFor: (lane) => LIMITS[lane.startsWith("post:") ? "post" : lane] ?? LIMITS.tier4!,
+        retryAfter: (err) => ((err as { code?: string }).code === "slack_webapi_rate_limited_error" ? (err as { retryAfter: number }).retryAfter : undefined),
+        onRateLimited: (lane, seconds) => {
+          this.counts.rateLimited++;
+          this.log.warn({ team, lane, seconds }, "Slack rate-limited a call; waiting it out");
+        },
+      });
+      this.outboxes.set(team, o);
+    }
+    return o;
+  }
+}

@@ -1,0 +1,186 @@
+// Renders the bot's views as Slack Block Kit with a plain-text fallback (notifications, screen
+// readers and clients without blocks read the text). Only rendering: no API calls here.
+import type { ConnectView, HomeView, ListView, PlanView, SettingsView, StatusView, View } from "../../bot/views.js";
+import { formatDuration } from "../../bot/format.js";
+
+/** Block Kit's own shapes, kept loose: Slack validates them. */
+export type Block = Record<string, unknown>;
+export interface SlackMessage {
+  text: string;
+  blocks: Block[];
+}
+
+export const ACTIONS = { connect: "spawn_connect", extend: "spawn_extend", delete: "spawn_delete", openSettings: "open_settings" } as const;
+export const SETTINGS_CALLBACK = "spawn_settings";
+
+const MARK: Record<string, string> = { pending: "⚪", running: "🔄", succeeded: "✅", warned: "⚠️", failed: "❌", skipped: "➖" };
+const MAX_TEXT = 2900; // a section's text may hold 3,000 characters
+
+const mrkdwn = (text: string) => ({ type: "mrkdwn", text: clip(text) });
+const section = (text: string): Block => ({ type: "section", text: mrkdwn(text) });
+const context = (text: string): Block => ({ type: "context", elements: [mrkdwn(text)] });
+const plain = (text: string) => ({ type: "plain_text", text: clip(text, 150), emoji: true });
+
+function clip(text: string, max = MAX_TEXT): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** Slack's mrkdwn treats &, < and > specially; user-supplied text must not form links or mentions. */
+export function escape(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+const code = (text: string) => `\`${escape(text).replace(/`/g, "'")}\``;
+const codeBlock = (text: string) => `\`\`\`${escape(text).replace(/```/g, "'''")}\`\`\``;
+
+/** The live root message of a spawn's status thread: title, step checklist, result and buttons. */
+export function statusMessage(v: StatusView): SlackMessage {
+  const steps = v.steps.map((s) => {
+    const dur = s.durationMs !== undefined ? ` (${(s.durationMs / 1000).toFixed(1)}s)` : "";
+    return `${MARK[s.state] ?? "•"} ${escape(s.title)}${dur}${s.detail ? ` — ${escape(s.detail)}` : ""}`;
+  });
+  const blocks: Block[] = [section(`*${escape(v.title)}*`), section(steps.join("\n") || "_starting…_")];
+  const facts = [`\`${escape(v.name)}\``, escape(v.status), ...(v.facts ?? []).map(escape)];
+  blocks.push(context(facts.join(" · ")));
+  if (v.result) blocks.push(section(`${v.result.outcome === "ready" ? "🟢" : v.result.outcome === "failed" ? "🔴" : "⚫"} ${escape(v.result.message)}`));
+  const live = !v.result || v.result.outcome === "ready";
+  if (live) blocks.push(spawnButtons(v.spawnId, v.name));
+  const done = v.steps.filter((s) => s.state === "succeeded" || s.state === "warned" || s.state === "skipped").length;
+  return { text: `${v.title} — ${v.result ? v.result.message : `${v.status}, ${done}/${v.steps.length} steps done`}`, blocks };
+}
+
+/** Connect, Extend and Delete for one spawn; Delete asks first. */
+export function spawnButtons(spawnId: string, name: string): Block {
+  return {
+    type: "actions",
+    block_id: `spawn_actions:${spawnId}`,
+    elements: [
+      { type: "button", action_id: ACTIONS.connect, text: plain("Connect"), value: spawnId, style: "primary" },
+      { type: "button", action_id: ACTIONS.extend, text: plain("Extend"), value: spawnId },
+      {
+        type: "button", action_id: ACTIONS.delete, text: plain("Delete"), value: spawnId, style: "danger",
+        confirm: {
+          title: plain("Delete this spawn?"),
+          text: mrkdwn(`The server of *${escape(name)}* and everything on it is deleted. This cannot be undone.`),
+          confirm: plain("Delete"), deny: plain("Keep it"), style: "danger",
+        },
+      },
+    ],
+  };
+}
+
+function connectMessage(v: ConnectView): SlackMessage {
+  const lines = [`*Connect to ${escape(v.name)}* (only you can see this)`, codeBlock(v.attachCommand)];
+  if (v.knownHostsLine) lines.push(`Host key ${code(v.hostKeyFingerprint ?? "")}; to verify it on first connect, add this line to \`~/.ssh/known_hosts\`:`, codeBlock(v.knownHostsLine));
+  if (v.tunnelCommand) lines.push(`Dashboard: run ${code(v.tunnelCommand)} then open ${escape(v.dashboardUrl ?? "")}`);
+  else if (v.dashboardUrl) lines.push(`Dashboard: ${escape(v.dashboardUrl)}`);
+  if (v.gatewayUrl) lines.push(`Dashboard in your browser through spawnbot (keep this link private): ${v.gatewayUrl}`);
+  if (v.promptOutput) lines.push(`The prompt run exited with code ${v.promptOutput.exitCode}; last lines:`, codeBlock(v.promptOutput.tail.trimEnd() || "(no output)"));
+  return { text: `Connect to ${v.name}: ${v.attachCommand}`, blocks: lines.map(section) };
+}
+
+function listMessage(v: ListView): SlackMessage {
+  if (v.rows.length === 0) return { text: v.empty, blocks: [section(escape(v.empty))] };
+  const rows = v.rows.map((r) => `\`${escape(r.name)}\` ${escape(r.agent)} on ${escape(r.cloud)} · ${escape(r.status)} · ${escape(r.model)} · ${escape(r.owner)} · ${age(r.createdAt)} ago · \`${r.id.slice(0, 8)}\``);
+  return { text: `${v.title}: ${v.rows.length}`, blocks: [section(`*${escape(v.title)}*`), section(rows.join("\n"))] };
+}
+
+function planMessage(v: PlanView): SlackMessage {
+  const source = v.modelSource === "flag" ? "from --model" : v.modelSource === "preference" ? "your saved preference" : "the agent's default";
+  const lines = [
+    "*Dry run — nothing was created*",
+    `agent ${escape(v.agent)} · cloud ${escape(v.cloud)} · name \`${escape(v.name)}\``,
+    `model \`${escape(v.model)}\` (${source}) · size ${escape(v.size)} · zone ${escape(v.zone)} · ttl ${escape(v.ttl)}`,
+    `steps ${v.steps.length ? escape(v.steps.join(", ")) : "none"}${v.prompt ? " · runs the prompt once" : ""}`,
+  ];
+  return { text: `Dry run: ${v.agent} on ${v.cloud} with ${v.model}`, blocks: [section(lines.join("\n"))] };
+}
+
+function settingsMessage(v: SettingsView): SlackMessage {
+  const text = `Your OpenRouter key: ${keyLine(v)}. Open the settings form with \`/spawn settings\` or from the bot's Home tab.`;
+  return { text, blocks: [section(text)] };
+}
+
+function keyLine(v: SettingsView): string {
+  return v.apiKey.source === "yours" ? `yours, ending in ${v.apiKey.last4}` : v.apiKey.source === "workspace" ? "none of your own; the bot's shared key is used" : "none set";
+}
+
+/** Any view as a message (status views too, e.g. the answer to `status`). */
+export function message(view: View): SlackMessage {
+  switch (view.kind) {
+    case "status": {
+      const m = statusMessage(view);
+      return { text: m.text, blocks: m.blocks.filter((b) => b.type !== "actions") }; // buttons live on the thread's root only
+    }
+    case "connect": return connectMessage(view);
+    case "list": return listMessage(view);
+    case "plan": return planMessage(view);
+    case "settings": return settingsMessage(view);
+    case "text": {
+      const body = view.lines.map(escape).join("\n");
+      const text = view.title ? `*${escape(view.title)}*\n${body}` : body;
+      return { text: view.title ? `${view.title}: ${view.lines.join(" ")}` : view.lines.join(" "), blocks: [section(text || " ")] };
+    }
+    case "error": {
+      const text = `❗ ${escape(view.message)}${view.usage ? `\nusage: ${code(view.usage)}` : ""}`;
+      return { text: `error: ${view.message}`, blocks: [section(text)] };
+    }
+  }
+}
+
+/** Block ids of the settings form; view_submission values come back under these. */
+export const SETTINGS_FIELDS = { apiKey: "api_key", clearApiKey: "clear_api_key", addKey: "add_key", modelPrefix: "model__" } as const;
+
+/** The private settings form (a modal). private_metadata carries where to answer. */
+export function settingsModal(v: SettingsView, privateMetadata: string): Block {
+  const input = (blockId: string, label: string, element: Block, hint?: string): Block => ({
+    type: "input", block_id: blockId, optional: true, label: plain(label), element, ...(hint ? { hint: plain(hint) } : {}),
+  });
+  const blocks: Block[] = [
+    section(`*OpenRouter API key*: ${keyLine(v)}. It is stored encrypted and never shown again; only its last four characters are.`),
+    input(SETTINGS_FIELDS.apiKey, "New OpenRouter API key", { type: "plain_text_input", action_id: "value", placeholder: plain("sk-or-v1-… (leave empty to keep the current one)") }),
+  ];
+  if (v.apiKey.source === "yours") {
+    blocks.push(input(SETTINGS_FIELDS.clearApiKey, "Remove my key", { type: "checkboxes", action_id: "value", options: [{ text: plain("Remove my OpenRouter key"), value: "clear" }] }));
+  }
+  blocks.push(
+    { type: "divider" },
+    section(`*SSH public keys* (installed on your servers): ${v.keys.length ? v.keys.map((k) => `\`${k.fingerprint}\` ${escape(k.keyType)}${k.comment ? ` ${escape(k.comment)}` : ""}`).join(", ") : "none yet"}`),
+    input(SETTINGS_FIELDS.addKey, "Add an SSH public key", { type: "plain_text_input", action_id: "value", placeholder: plain("ssh-ed25519 AAAA… you@laptop") }, "The one line of your ~/.ssh/id_ed25519.pub; remove keys with /spawn keys remove"),
+    { type: "divider" },
+    section("*Default model per agent* (empty: the agent's default; `--model` still wins)"),
+  );
+  for (const m of v.models) {
+    blocks.push(input(`${SETTINGS_FIELDS.modelPrefix}${m.agent}`, m.name, {
+      type: "plain_text_input", action_id: "value", placeholder: plain(m.defaultModel), ...(m.saved ? { initial_value: m.saved } : {}),
+    }));
+  }
+  return {
+    type: "modal", callback_id: SETTINGS_CALLBACK, private_metadata: privateMetadata,
+    title: plain("spawnbot settings"), submit: plain("Save"), close: plain("Cancel"), blocks,
+  };
+}
+
+/** The App Home tab: the user's spawns with their actions, and their settings. */
+export function homeTab(v: HomeView, now = Date.now()): Block {
+  const blocks: Block[] = [
+    { type: "header", text: plain("Your spawns") },
+  ];
+  if (v.spawns.length === 0) blocks.push(section("No spawns yet. Start one in a channel with `/spawn <agent> <cloud>`, e.g. `/spawn codex hetzner`."));
+  for (const r of v.spawns) {
+    const expiry = r.live && r.expiresAt ? ` · expires in ${formatDuration(Math.max(0, r.expiresAt - now))}` : "";
+    blocks.push(section(`*${escape(r.name)}* · ${escape(r.agent)} on ${escape(r.cloud)} · ${escape(r.status)} · ${escape(r.model)}\n${age(r.createdAt, now)} old${expiry} · \`${r.id.slice(0, 8)}\``));
+    if (r.live && r.status !== "deleting") blocks.push(spawnButtons(r.id, r.name));
+  }
+  blocks.push(
+    { type: "divider" },
+    { type: "header", text: plain("Settings") },
+    section(`OpenRouter key: ${keyLine(v.settings)} · SSH keys: ${v.settings.keys.length} · saved models: ${v.settings.models.filter((m) => m.saved).length}`),
+    { type: "actions", elements: [{ type: "button", action_id: ACTIONS.openSettings, text: plain("Open settings"), value: "home" }] },
+  );
+  return { type: "home", blocks };
+}
+
+function age(since: number, now = Date.now()): string {
+  return formatDuration(Math.max(60_000, now - since));
+}
