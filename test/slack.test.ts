@@ -251,6 +251,21 @@ describe("retries", () => {
   });
 });
 
+describe("a channel the bot cannot post in", () => {
+  it("follows the run in the requester's DM instead, never failing the spawn", async () => {
+    fake.blockChannel("C0LOCKED", "not_in_channel");
+    await command(`spawn testagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name dm-status`, { channel_id: "C0LOCKED", user_id: "U0DAVE", user_name: "dave" });
+    const rec = await until("the spawn", () => spawnsOf("U0DAVE").find((s) => s.name === "dm-status"));
+    await until("the run to end", () => bot.store.getSpawn(rec.id)!.status === "ready");
+    await bot.core.idle();
+    await slack.idle();
+    const dm = await until("the status in the DM", () => fake.dms("U0DAVE").find((m) => m.text?.includes("dave spawned Test Agent")));
+    expect(dm.edits).toBeGreaterThan(0);
+    expect(fake.messages("C0LOCKED")).toEqual([]);
+    expect(privateTo("U0DAVE")).toContain("tmux attach -t 'dm-status'");
+  });
+});
+
 describe("settings and App Home", () => {
   it("opens the settings modal for /spawn settings", async () => {
     await command("settings");
