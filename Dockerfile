@@ -18,6 +18,11 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 RUN mkdir -p /data && chown node:node /data
 USER node
-ENV SPAWNBOT_DATA_DIR=/data NODE_ENV=production
+ENV SPAWNBOT_DATA_DIR=/data NODE_ENV=production SPAWNBOT_OPS_PORT=9090 SPAWNBOT_OPS_HOST=0.0.0.0
 VOLUME ["/data"]
+# 3000: Slack HTTP mode; 8080: the tunnel gateway (with SPAWNBOT_GATEWAY_HOST=0.0.0.0); 9090: health and metrics.
+EXPOSE 3000 8080 9090
+# The slim image has no curl: Node's fetch does the check.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9090/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "dist/main.js"]

@@ -58,6 +58,9 @@ const ConfigSchema = v.object({
   // The tunnel gateway: on when the bot has a public URL (put TLS in front of it).
   SPAWNBOT_PUBLIC_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://spawnbot.example.com"), v.regex(/^https?:\/\/[^/?#]+(\/[^?#]*)?$/, "must be a URL without query or fragment"))),
   SPAWNBOT_GATEWAY_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.number(), v.minValue(1, "must be a port number"), v.maxValue(65535, "must be a port number")), "8080"),
+  // Health and metrics: /healthz, /readyz, /metrics; off unless a port is given.
+  SPAWNBOT_OPS_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.number(), v.minValue(1, "must be a port number"), v.maxValue(65535, "must be a port number"))),
+  SPAWNBOT_OPS_HOST: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-fA-F.:]+$/, "must be an IP address to listen on")), "127.0.0.1"),
   SPAWNBOT_GATEWAY_HOST: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-fA-F.:]+$/, "must be an IP address to listen on")), "127.0.0.1"),
   // AWS EC2: credentials come from the SDK's standard chain; AWS_REGION turns the cloud on.
   // The endpoint override is the SDK's own AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL.
@@ -97,6 +100,8 @@ export interface Config {
   /** The workspace's OpenRouter key (console mode). */
   openrouterApiKey: string | undefined;
   cloudInitTimeoutMs: number;
+  /** The health and metrics endpoint, when SPAWNBOT_OPS_PORT is set. */
+  ops?: { port: number; host: string };
   /** The tunnel gateway, when SPAWNBOT_PUBLIC_URL is set. */
   gateway?: { publicUrl: string; port: number; host: string };
   /** VM clouds; each is present only when its credentials or project are configured. */
@@ -157,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     defaultTtlMs: c.SPAWNBOT_DEFAULT_TTL,
     openrouterApiKey: c.OPENROUTER_API_KEY,
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
+    ops: c.SPAWNBOT_OPS_PORT ? { port: c.SPAWNBOT_OPS_PORT as number, host: c.SPAWNBOT_OPS_HOST } : undefined,
     gateway: c.SPAWNBOT_PUBLIC_URL ? { publicUrl: c.SPAWNBOT_PUBLIC_URL.replace(/\/$/, ""), port: c.SPAWNBOT_GATEWAY_PORT as number, host: c.SPAWNBOT_GATEWAY_HOST } : undefined,
     clouds: {
       aws: c.AWS_REGION ? { region: c.AWS_REGION, defaultSize: c.SPAWNBOT_AWS_SIZE, sshCidr: c.SPAWNBOT_AWS_SSH_CIDR } : undefined,

@@ -3,16 +3,28 @@ import os from "node:os";
 import path from "node:path";
 import { BotCore } from "./bot/core.js";
 import { loadSecretBox } from "./bot/secret-box.js";
-import { openStore } from "./bot/store/index.js";
+import { openStore, type Store } from "./bot/store/index.js";
 import { ConsoleAdapter } from "./adapters/console/index.js";
 import { SlackAdapter } from "./adapters/slack/index.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { configuredClouds } from "./clouds.js";
 import { AGENTS, Orchestrator, TunnelGateway, loadOrCreateBotKey, startGatewayServer } from "./orchestrator/index.js";
+import { startOpsServer } from "./ops.js";
 import { secrets } from "./secrets.js";
 
 const DATABASE_FILE = "spawnbot.db";
+const TIME_TO_READY_WINDOW = 500; // /metrics summarises the most recent ready spawns
+
+/** Readiness of the store: a query answers. */
+function storeAnswers(store: Store): boolean {
+  try {
+    store.countSpawns();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export async function main(): Promise<number> {
   let config: Config;
@@ -48,7 +60,18 @@ export async function main(): Promise<number> {
   });
   const gatewayServer = config.gateway ? await startTunnelGateway(core, config.gateway, logger) : undefined;
   logger.info({ dataDir: config.dataDir, adapter: config.adapter, gateway: config.gateway?.publicUrl }, "spawnbot started");
-  const code = config.slack ? await runChatAdapter(new SlackAdapter(core, config.slack, logger.child({ adapter: "slack" })), logger) : await runConsole(core);
+  const slack = config.slack ? new SlackAdapter(core, config.slack, logger.child({ adapter: "slack" })) : undefined;
+  const ops = config.ops ? await startOpsServer(config.ops.port, config.ops.host, {
+    storeOpen: () => storeAnswers(store),
+    platformConnected: () => slack?.connected ?? true,
+  }, {
+    spawnCounts: () => store.countSpawns(),
+    runsInFlight: () => orchestrator.inFlight().length,
+    recentTimesToReady: () => store.recentTimesToReady(TIME_TO_READY_WINDOW),
+    chat: () => slack && { platform: "slack", calls: slack.counts.calls, rateLimited: slack.counts.rateLimited },
+  }) : undefined;
+  const code = slack ? await runChatAdapter(slack, logger) : await runConsole(core);
+  await ops?.close();
   await gatewayServer?.close();
   store.close();
   return code;

@@ -68,11 +68,12 @@ describe("npm start with SPAWNBOT_ADAPTER=slack", () => {
     const fake = await startSlackFake();
     const secret = "fedcba9876543210fedcba9876543210";
     const port = 20_000 + (process.pid % 20_000);
+    const opsPort = port + 1;
     const child = spawn(process.execPath, [MAIN], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", SPAWNBOT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "spawnbot-main-")),
-        SPAWNBOT_ADAPTER: "slack", SLACK_BOT_TOKEN: fake.botToken, SLACK_SIGNING_SECRET: secret, SLACK_API_URL: fake.apiUrl, SLACK_PORT: String(port),
+        SPAWNBOT_ADAPTER: "slack", SLACK_BOT_TOKEN: fake.botToken, SLACK_SIGNING_SECRET: secret, SLACK_API_URL: fake.apiUrl, SLACK_PORT: String(port), SPAWNBOT_OPS_PORT: String(opsPort),
       },
     });
     let stderr = "";
@@ -90,6 +91,8 @@ describe("npm start with SPAWNBOT_ADAPTER=slack", () => {
       expect(status, stderr).toBe(200);
       for (let i = 0; i < 100 && !fake.responses.some((r) => JSON.stringify(r.body).includes("openclaw")); i++) await new Promise((r) => setTimeout(r, 50));
       expect(JSON.stringify(fake.responses)).toContain("openclaw");
+      expect((await fetch(`http://127.0.0.1:${opsPort}/readyz`)).status).toBe(200);
+      expect(await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text()).toMatch(/spawnbot_chat_api_calls_total\{platform="slack"\} \d+/);
       child.kill("SIGTERM");
       expect(await exited, stderr).toBe(0);
       expect(stderr).not.toContain(fake.botToken);

@@ -47,6 +47,7 @@ export class SlackAdapter {
   private readonly conversations: SlackConversations;
   private readonly work = new Set<Promise<unknown>>();
   private server: http.Server | undefined;
+  private running = false;
 
   constructor(private readonly core: BotCore, private readonly opts: SlackOptions, private readonly log: Logger) {
     // The Web API client retries 5xx and network errors itself; 429s come back to our outbox,
@@ -78,6 +79,11 @@ export class SlackAdapter {
     return (this.server?.address() as AddressInfo | null)?.port;
   }
 
+  /** Started and not stopped: Bolt verified the token and listens (HTTP) or holds its socket. */
+  get connected(): boolean {
+    return this.running;
+  }
+
   /** Web API calls made and 429s met, for tests and metrics. */
   get counts() {
     return this.api.counts;
@@ -87,11 +93,13 @@ export class SlackAdapter {
     await this.app.init();
     const started: unknown = this.mode === "http" ? await this.app.start({ port: this.opts.port }) : await this.app.start();
     if (started instanceof http.Server) this.server = started;
+    this.running = true;
     this.log.info({ mode: this.mode, port: this.port }, "Slack adapter connected");
   }
 
   /** Stop taking requests, then wait for the answers in flight (bounded by timeoutMs). */
   async stop(timeoutMs = 10_000): Promise<void> {
+    this.running = false;
     await this.app.stop();
     await Promise.race([Promise.allSettled([...this.work]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     this.api.close();

@@ -19,6 +19,7 @@ import {
   type ModelPreference,
   type NewSpawn,
   type SpawnPatch,
+  type SpawnCount,
   type SpawnRecord,
   type SpawnStatus,
   type StepRecord,
@@ -117,6 +118,9 @@ function prepareStatements(db: Database.Database) {
     listAll: p<SpawnRow>(`SELECT * FROM spawns WHERE platform = @platform AND ${FILTER_SQL}
       ${NEWEST_FIRST} LIMIT @limit`),
     listLive: p<SpawnRow>(`SELECT * FROM spawns WHERE ${LIVE_SQL} ${NEWEST_FIRST}`),
+    countSpawns: p<SpawnCount>("SELECT status, cloud, count(*) AS count FROM spawns GROUP BY status, cloud ORDER BY status, cloud"),
+    readyTimes: p<{ ms: number }>(`SELECT ready_at - created_at AS ms FROM spawns WHERE ready_at IS NOT NULL
+      ORDER BY ready_at DESC LIMIT ?`),
     // started_at: first "running" wins and is kept; ended_at: only while in an ended state.
     markStep: p<never>(`INSERT INTO steps (spawn_id, seq, name, state, detail, started_at, ended_at)
       VALUES (@spawnId, @seq, @name, @state, @detail, @startedAt, @endedAt)
@@ -255,6 +259,14 @@ class SqliteStore implements Store {
 
   listLive(): SpawnRecord[] {
     return this.sql.listLive.all().map(toSpawn);
+  }
+
+  countSpawns(): SpawnCount[] {
+    return this.sql.countSpawns.all();
+  }
+
+  recentTimesToReady(limit: number): number[] {
+    return this.sql.readyTimes.all(limit).map((r) => r.ms);
   }
 
   markStep(

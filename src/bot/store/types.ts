@@ -77,6 +77,12 @@ export interface StepRecord {
   endedAt: number | null;
 }
 
+export interface SpawnCount {
+  status: SpawnStatus;
+  cloud: string;
+  count: number;
+}
+
 export interface ModelPreference {
   agent: string;
   model: string;
@@ -141,6 +147,10 @@ export interface Store {
   listAll(platform: string, opts?: ListOptions): SpawnRecord[];
   /** Status in LIVE_STATUSES, any platform, newest first. */
   listLive(): SpawnRecord[];
+  /** How many spawns are in each status on each cloud (for metrics). */
+  countSpawns(): SpawnCount[];
+  /** Time to ready (ms) of the most recently ready spawns, newest first. */
+  recentTimesToReady(limit: number): number[];
   /**
    * Upsert by (spawnId, seq). startedAt is set the first time the state is "running" and kept;
    * endedAt is set for succeeded/warned/failed/skipped and cleared otherwise. detail left
