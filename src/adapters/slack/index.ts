@@ -204,15 +204,15 @@ export class SlackAdapter {
 
 /** The settings form's values as the core's input. */
 export function readSettings(values: Values): SettingsInput {
-  const text = (block: string) => values[block]?.value?.value ?? undefined;
+  const text = (block: string) => values[block]?.value?.value ?? undefined; // Slack sends null for an empty field
   const models: Record<string, string> = {};
   for (const [block, fields] of Object.entries(values)) {
     if (block.startsWith(SETTINGS_FIELDS.modelPrefix)) models[block.slice(SETTINGS_FIELDS.modelPrefix.length)] = fields.value?.value ?? "";
   }
   return {
-    apiKey: text(SETTINGS_FIELDS.apiKey) ?? undefined,
+    apiKey: text(SETTINGS_FIELDS.apiKey),
     clearApiKey: (values[SETTINGS_FIELDS.clearApiKey]?.value?.selected_options ?? []).some((o) => o.value === "clear"),
-    addKey: text(SETTINGS_FIELDS.addKey) ?? undefined,
+    addKey: text(SETTINGS_FIELDS.addKey),
     models,
   };
 }
