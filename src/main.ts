@@ -5,6 +5,7 @@ import { BotCore } from "./bot/core.js";
 import { loadSecretBox } from "./bot/secret-box.js";
 import { openStore, type Store } from "./bot/store/index.js";
 import { ConsoleAdapter } from "./adapters/console/index.js";
+import { DiscordAdapter } from "./adapters/discord/index.js";
 import { SlackAdapter } from "./adapters/slack/index.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
@@ -60,17 +61,19 @@ export async function main(): Promise<number> {
   });
   const gatewayServer = config.gateway ? await startTunnelGateway(core, config.gateway, logger) : undefined;
   logger.info({ dataDir: config.dataDir, adapter: config.adapter, gateway: config.gateway?.publicUrl }, "spawnbot started");
-  const slack = config.slack ? new SlackAdapter(core, config.slack, logger.child({ adapter: "slack" })) : undefined;
+  const chat = config.slack ? { platform: "slack", adapter: new SlackAdapter(core, config.slack, logger.child({ adapter: "slack" })) }
+    : config.discord ? { platform: "discord", adapter: new DiscordAdapter(core, config.discord, logger.child({ adapter: "discord" })) }
+    : undefined;
   const ops = config.ops ? await startOpsServer(config.ops.port, config.ops.host, {
     storeOpen: () => storeAnswers(store),
-    platformConnected: () => slack?.connected ?? true,
+    platformConnected: () => chat?.adapter.connected ?? true,
   }, {
     spawnCounts: () => store.countSpawns(),
     runsInFlight: () => orchestrator.inFlight().length,
     recentTimesToReady: () => store.recentTimesToReady(TIME_TO_READY_WINDOW),
-    chat: () => slack && { platform: "slack", calls: slack.counts.calls, rateLimited: slack.counts.rateLimited },
+    chat: () => chat && { platform: chat.platform, calls: chat.adapter.counts.calls, rateLimited: chat.adapter.counts.rateLimited },
   }) : undefined;
-  const code = slack ? await runChatAdapter(slack, logger) : await runConsole(core);
+  const code = chat ? await runChatAdapter(chat.adapter, logger) : await runConsole(core);
   await ops?.close();
   await gatewayServer?.close();
   store.close();

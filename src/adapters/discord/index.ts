@@ -1,0 +1,183 @@
+// The Discord adapter: a discord.js gateway client with only the Guilds intent (no privileged
+// intent: everything arrives as interactions). Every slash command, click and form is answered
+// first (deferred within Discord's 3 s), claimed once by its interaction id so a redelivery
+// never acts twice, and handed to the bot core in the background.
+import { once } from "node:events";
+import {
+  Client, Events, GatewayIntentBits, MessageFlags,
+  type AutocompleteInteraction, type ButtonInteraction, type ChatInputCommandInteraction, type Interaction, type ModalSubmitInteraction,
+} from "discord.js";
+import type { BotCore } from "../../bot/core.js";
+import type { ChatRequest } from "../../bot/request.js";
+import { error, text } from "../../bot/views.js";
+import type { Logger } from "../../log.js";
+import { DiscordApi } from "./api.js";
+import { suggest } from "./autocomplete.js";
+import { COMMAND_NAME, commandText, readOptions } from "./commands.js";
+import { DiscordConversations, replyOptions, type Origin } from "./conversation.js";
+import { BUTTONS, deleteConfirmation, message, parseButtonId } from "./render.js";
+import { errorLines, readSettings, SETTINGS_MODAL_ID, settingsModal } from "./settings-form.js";
+
+export interface DiscordOptions {
+  token: string;
+  /** The application the commands are registered for; checked against the token's at start. */
+  appId: string;
+  /** REST base, e.g. http://127.0.0.1:PORT/api for a test double; Discord's own by default. */
+  apiUrl?: string;
+}
+
+const PLATFORM = "discord";
+/** Discord has no workspace for a DM with the bot; its spawns are scoped to this one. */
+const DM_WORKSPACE = "dm";
+const OUTDATED = "this button or form is from an older version of spawnbot; use /spawn instead";
+
+type Answerable = ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction;
+
+export class DiscordAdapter {
+  private readonly client: Client;
+  private readonly api: DiscordApi;
+  private readonly conversations: DiscordConversations;
+  private readonly work = new Set<Promise<unknown>>();
+  private stopping = false;
+
+  constructor(private readonly core: BotCore, private readonly opts: DiscordOptions, private readonly log: Logger) {
+    this.client = new Client({ intents: [GatewayIntentBits.Guilds], rest: opts.apiUrl ? { api: opts.apiUrl } : {}, allowedMentions: { parse: [] } });
+    this.api = new DiscordApi(this.client.rest, log);
+    this.conversations = new DiscordConversations(this.api, log, core.messageRefs(PLATFORM));
+    this.client.on(Events.InteractionCreate, (i) => this.onInteraction(i));
+    this.client.on(Events.Error, (err) => log.error({ err }, "Discord client error"));
+    this.client.on(Events.Warn, (warning) => log.warn({ warning }, "Discord client warning"));
+  }
+
+  /** Logged in and the gateway session is ready. */
+  get connected(): boolean {
+    return this.client.isReady();
+  }
+
+  /** REST calls made, 429s met and status edits coalesced, for tests and metrics. */
+  get counts() {
+    return this.api.counts;
+  }
+
+  async start(): Promise<void> {
+    const ready = once(this.client, Events.ClientReady);
+    await this.client.login(this.opts.token);
+    await ready;
+    const appId = this.client.application?.id;
+    if (appId !== this.opts.appId) {
+      this.log.warn({ appId, configured: this.opts.appId }, "DISCORD_APP_ID is not this bot's application: commands registered for it never reach this bot");
+    }
+    this.log.info({ user: this.client.user?.tag, guilds: this.client.guilds.cache.size }, "Discord adapter connected");
+  }
+
+  /** Stop taking interactions, let the answers in flight finish (bounded by timeoutMs), then disconnect. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    this.stopping = true;
+    await Promise.race([Promise.allSettled([...this.work]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    this.api.close();
+    await this.client.destroy();
+  }
+
+  /** Everything started by interactions so far has finished (tests). */
+  async idle(): Promise<void> {
+    while (this.work.size > 0) await Promise.allSettled([...this.work]);
+  }
+
+  private onInteraction(i: Interaction): void {
+    if (this.stopping) return;
+    if (i.isAutocomplete()) return this.background(this.autocomplete(i));
+    if (!i.isChatInputCommand() && !i.isButton() && !i.isModalSubmit()) return;
+    this.background((async () => {
+      // A gateway resume may deliver an interaction again: only its first delivery is acted on.
+      if (!this.core.claimDelivery(PLATFORM, i.id)) return;
+      if (i.isChatInputCommand()) await this.onCommand(i);
+      else if (i.isButton()) await this.onButton(i);
+      else await this.onModal(i);
+    })());
+  }
+
+  private async onCommand(i: ChatInputCommandInteraction): Promise<void> {
+    const invoked = readOptions(i.options.data);
+    const req = this.request(i, "");
+    // A modal must be the first answer to its interaction: no defer before it.
+    if (invoked.path[0] === "settings") return void (await i.showModal(settingsModal(this.core.homeView(req).settings)));
+    await i.deferReply({ flags: MessageFlags.Ephemeral });
+    const conv = this.conversations.for(this.origin(i));
+    const command = i.commandName === COMMAND_NAME ? commandText(invoked) : undefined;
+    if (command === undefined) {
+      await conv.whisper(error(`this bot does not know /${i.commandName} ${invoked.path.join(" ")}; an admin should run npm run discord:register again`));
+      return;
+    }
+    await this.core.handle({ ...req, text: command }, conv);
+    await conv.finish();
+  }
+
+  private async onButton(i: ButtonInteraction): Promise<void> {
+    const button = parseButtonId(i.customId);
+    if (!button) return void (await i.reply({ ...replyOptions(message(error(OUTDATED))), flags: MessageFlags.Ephemeral }));
+    // Status messages and the Delete question carry the spawn's name in their embed's author line.
+    const name = i.message.embeds[0]?.author?.name ?? "this spawn";
+    if (button.action === BUTTONS.delete) {
+      // Nothing is deleted on the first click: the clicker confirms privately; the core then decides.
+      await i.reply({ ...replyOptions(deleteConfirmation(button.spawnId, name, i.message.id)), flags: MessageFlags.Ephemeral });
+      return;
+    }
+    let statusMessageId: string | undefined = i.message.id;
+    if (button.action === BUTTONS.confirmDelete) {
+      statusMessageId = button.statusMessageId;
+      await i.update({ components: [] }); // the question loses its button: it cannot be confirmed twice
+    } else {
+      await i.deferReply({ flags: MessageFlags.Ephemeral });
+    }
+    const verb = button.action === BUTTONS.confirmDelete ? "delete" : button.action;
+    const statusMessage = statusMessageId ? { channel: i.channelId, message: statusMessageId, name } : undefined;
+    const conv = this.conversations.for(this.origin(i, statusMessage));
+    await this.core.handle(this.request(i, `${verb} ${button.spawnId}`), conv);
+    await conv.finish();
+  }
+
+  private async onModal(i: ModalSubmitInteraction): Promise<void> {
+    if (i.customId !== SETTINGS_MODAL_ID) return void (await i.reply({ ...replyOptions(message(error(OUTDATED))), flags: MessageFlags.Ephemeral }));
+    const req = this.request(i, "settings");
+    const field = (id: string) => {
+      const f = i.fields.fields.get(id);
+      return f && "value" in f && typeof f.value === "string" ? f.value : "";
+    };
+    const { input, errors } = readSettings(field, this.core.homeView(req).settings.models);
+    const problems = { ...errors, ...this.core.checkSettings(input) };
+    if (Object.keys(problems).length > 0) {
+      // A Discord modal cannot show errors beside its fields: say what to fix, privately, and save nothing.
+      const lines = [...errorLines(problems), "Nothing was saved; open /spawn settings again."];
+      return void (await i.reply({ ...replyOptions(message(text(lines, "Settings not saved"))), flags: MessageFlags.Ephemeral }));
+    }
+    await i.deferReply({ flags: MessageFlags.Ephemeral });
+    const conv = this.conversations.for(this.origin(i));
+    const late = await this.core.saveSettings(req, conv, input);
+    if (Object.keys(late).length > 0) await conv.whisper(text(errorLines(late), "Settings not saved"));
+    await conv.finish();
+  }
+
+  private async autocomplete(i: AutocompleteInteraction): Promise<void> {
+    const focused = i.options.getFocused(true);
+    const { values } = readOptions(i.options.data);
+    const home = this.core.homeView(this.request(i, ""));
+    await i.respond(suggest(focused.name, String(focused.value), values, home));
+  }
+
+  private request(i: Interaction, command: string): ChatRequest {
+    return {
+      platform: PLATFORM, workspace: i.guildId ?? DM_WORKSPACE, channel: i.channelId ?? "",
+      user: { id: i.user.id, name: i.user.displayName }, text: command,
+    };
+  }
+
+  private origin(i: Answerable, statusMessage?: Origin["statusMessage"]): Origin {
+    return { interaction: i, user: i.user.id, channel: i.channelId ?? "", statusMessage };
+  }
+
+  private background(p: Promise<unknown>): void {
+    const tracked = p.catch((err) => this.log.error({ err }, "Discord interaction failed"));
+    this.work.add(tracked);
+    void tracked.finally(() => this.work.delete(tracked));
+  }
+}
