@@ -8,6 +8,7 @@ import { DiscordAdapter } from "../src/adapters/discord/index.js";
 import { registerCommands } from "../src/adapters/discord/register.js";
 import { createLogger } from "../src/log.js";
 import { startDiscordFake, type CommandOpts, type DiscordFake, type InteractionRef, type Json } from "./fakes/discord-fake.js";
+import { until } from "./support/until.js";
 import { makeBot, type TestBot } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 import { FAKE_KEY } from "./support/test-agent.js";
@@ -28,15 +29,6 @@ let discord: DiscordAdapter;
 const silent = createLogger({ level: "silent", format: "json" });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** Every INTERACTION_CREATE the fake sent, by id, so a test can deliver one again (a gateway replay). */
 const delivered = new Map<string, Json>();

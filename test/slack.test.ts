@@ -9,6 +9,7 @@ import {
   appHomeOpenedEvent, blockActionsPayload, interactiveBody, SLACK_FAKE_DEFAULTS as D, signedPost, slashCommand, slashCommandBody,
   startSlackFake, viewSubmissionPayload, type SlackFake,
 } from "./fakes/slack-fake.js";
+import { until } from "./support/until.js";
 import { makeBot, type TestBot } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 import { FAKE_KEY } from "./support/test-agent.js";
@@ -28,15 +29,6 @@ let url: string;
 
 const silent = createLogger({ level: "silent", format: "json" });
 
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Whose each minted response_url is, to tell private answers apart. */
 const responseOwners = new Map<string, string>();
