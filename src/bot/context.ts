@@ -2,6 +2,7 @@
 import type { Logger } from "../log.js";
 import type { Orchestrator } from "../orchestrator/index.js";
 import type { GrammarCatalog } from "./grammar.js";
+import type { ChatOutlet } from "./outlet.js";
 import type { SecretBox } from "./secret-box.js";
 import type { ChatRequest, Conversation } from "./request.js";
 import type { Store, UserRef } from "./store/index.js";
@@ -28,6 +29,8 @@ export interface CoreContext {
   cloudSetup: Record<string, string>;
   /** The tunnel gateway, when one runs: its SSH connections to a spawn close when the spawn goes. */
   gateway?: { closeSpawn(spawnId: string): Promise<void> };
+  /** The adapters' ways to reach people outside a request, by platform (see attachOutlet). */
+  outlets: Map<string, ChatOutlet>;
   /** Track a background promise (a run being followed) so shutdown and tests can wait for it. */
   track(work: Promise<unknown>): void;
 }

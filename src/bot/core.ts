@@ -8,6 +8,7 @@ import type { Command } from "./commands.js";
 import type { CoreContext, CoreSettings, Invocation } from "./context.js";
 import { parseCommand, type GrammarCatalog } from "./grammar.js";
 import { handleConnect, handleDelete, handleExtend, handleList, handleStatus } from "./manage-commands.js";
+import type { ChatOutlet } from "./outlet.js";
 import type { SecretBox } from "./secret-box.js";
 import type { ChatRequest, Conversation } from "./request.js";
 import { handleKeysAdd, handleKeysList, handleKeysRemove, handlePrefsClear, handlePrefsSet, handlePrefsShow } from "./settings-commands.js";
@@ -53,7 +54,7 @@ export class BotCore {
       clouds: Object.keys(CLOUD_SETUP),
     };
     this.ctx = {
-      store: deps.store, orchestrator: deps.orchestrator, settings: deps.settings, secretBox: deps.secretBox, log: deps.logger, catalog, cloudSetup: CLOUD_SETUP,
+      store: deps.store, orchestrator: deps.orchestrator, settings: deps.settings, secretBox: deps.secretBox, log: deps.logger, catalog, cloudSetup: CLOUD_SETUP, outlets: new Map(),
       track: (work) => {
         const p = work.then((r) => this.outcomes.push(r), (err) => deps.logger.error({ err }, "background work failed"));
         this.pending.add(p);
@@ -130,6 +131,11 @@ export class BotCore {
     this.ctx.gateway = gateway;
   }
 
+  /** Let the core reach this platform's users and status messages outside a request. */
+  attachOutlet(outlet: ChatOutlet): void {
+    this.ctx.outlets.set(outlet.platform, redactingOutlet(outlet));
+  }
+
   /** Wait for every run in flight to end; resolves with their results in the order they ended. */
   async idle(): Promise<unknown[]> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
@@ -168,6 +174,15 @@ export class BotCore {
       case "help": return inv.conv.whisper(text(helpText(cmd.topic).split("\n")));
     }
   }
+}
+
+/** Wrap an outlet so no view leaves the core holding a registered secret. */
+function redactingOutlet(outlet: ChatOutlet): ChatOutlet {
+  return {
+    platform: outlet.platform,
+    notify: (userId, v, place) => outlet.notify(userId, secrets.redactDeep(v), place),
+    status: (place, v) => outlet.status(place, secrets.redactDeep(v)),
+  };
 }
 
 /** Wrap a conversation so no view leaves the core holding a registered secret. */

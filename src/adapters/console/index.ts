@@ -34,6 +34,9 @@ export class ConsoleAdapter {
     const rl = readline.createInterface({ input, output: interactive ? output : undefined, terminal: interactive, prompt: "spawnbot> " });
     this.rl = rl;
     const user = this.opts.user ?? { id: os.userInfo().username, name: os.userInfo().username };
+    // Reminders, reports and redraws outside a command land on the same screen as everything else.
+    const conv = this.conversation();
+    core.attachOutlet({ platform: "console", notify: (_user, v) => conv.whisper(v), status: (_place, v) => conv.status(v) });
     if (interactive) {
       this.print(["spawnbot console — type `help` for commands, Ctrl-D to quit"]);
       rl.prompt();
