@@ -157,9 +157,24 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    description: "indexes for the spawn limits; where each audited action was asked for",
+    // Live spawns per workspace come from a partial index of live rows only (the owner count
+    // uses spawns_live_name); spawns per workspace in the last hour from a created_at range.
+    sql: `
+      CREATE INDEX spawns_live_by_workspace ON spawns (platform, workspace)
+        WHERE status IN ('pending', 'provisioning', 'ready', 'deleting');
+      CREATE INDEX spawns_by_workspace ON spawns (platform, workspace, created_at);
+      ALTER TABLE audit ADD COLUMN workspace TEXT;
+      ALTER TABLE audit ADD COLUMN channel TEXT;
+    `,
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+// The highest version, not the count: helpers add migrations in parallel and versions are
+// merged out of order; on a merged branch the two are equal.
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 
 export function readSchemaVersion(db: Database.Database): number {
   return db.pragma("user_version", { simple: true }) as number;
