@@ -160,9 +160,11 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 6,
     description: "indexes for the spawn limits; where each audited action was asked for",
-    // Live spawns per workspace come from a partial index of live rows only (the owner count
-    // uses spawns_live_name); spawns per workspace in the last hour from a created_at range.
+    // Live spawns per owner and per workspace come from partial indexes of live rows only, so
+    // the count does not grow with history; spawns in the last hour from a created_at range.
     sql: `
+      CREATE INDEX spawns_live_by_owner ON spawns (platform, owner_id)
+        WHERE status IN ('pending', 'provisioning', 'ready', 'deleting');
       CREATE INDEX spawns_live_by_workspace ON spawns (platform, workspace)
         WHERE status IN ('pending', 'provisioning', 'ready', 'deleting');
       CREATE INDEX spawns_by_workspace ON spawns (platform, workspace, created_at);
