@@ -2,8 +2,8 @@
 // another channel, member of another workspace, user the spawn is shared with) against every
 // action, through core.handle with a real SQLite file and real spawns of the test agent on the
 // local cloud. Refusals must be one-line answers, leave the spawn as it was, and be audited.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +16,8 @@ const tag = Math.random().toString(36).slice(2, 7);
 const home = mkdtempSync(path.join(os.tmpdir(), "spawnbot-pol-home-"));
 const MAIN = `pm-${tag}`; // acted on by everyone, deleted by the admin at the end
 const SPARE = `pd-${tag}`; // deleted by its owner
-const sessions = [MAIN, SPARE];
+const CANCELLED = `pc-${tag}`;
+const sessions = [MAIN, SPARE, CANCELLED];
 
 interface Actor { user: ChatUser; workspace: string; channel: string }
 const ACTORS = {
@@ -159,4 +160,34 @@ describe("what is allowed where the user is", () => {
     expect(off.store.listForChannel("test", "W1", "C1")).toEqual([]);
     expect(off.store.listAudit().map((a) => [a.action, a.detail.code])).toEqual([["refused", "local-disabled"]]);
   });
+});
+
+describe("the audit log", () => {
+  it("records every changing action with who, where and when, and never a secret", async () => {
+    const b = makeBot({ localHome: home, policy });
+    const a = ACTORS.member;
+    const run = async (text: string) => { const conv = new RecordingConversation(); await b.core.handle(req(a, text), conv); return conv; };
+    const keyFile = path.join(mkdtempSync(path.join(os.tmpdir(), "spawnbot-pol-key-")), "k");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "bob@laptop", "-f", keyFile]);
+    await run(`keys add ${readFileSync(`${keyFile}.pub`, "utf8").trim()}`);
+    await run(`keys remove ${b.store.listUserKeys({ platform: "test", userId: a.user.id })[0]!.fingerprint}`);
+    await run("prefs model codex openai/gpt-5");
+    await run("prefs model codex --clear");
+    const userKey = `sk-or-v1-${"fedcba9876543210".repeat(4)}`;
+    expect(await b.core.saveSettings(req(a, ""), new RecordingConversation(), { apiKey: userKey, models: { codex: "anthropic/claude-opus-4.1" } })).toEqual({});
+    expect(await b.core.saveSettings(req(a, ""), new RecordingConversation(), { clearApiKey: true })).toEqual({});
+    await run(`spawn testagent local --name ${CANCELLED}`);
+    await run(`delete ${CANCELLED}`); // still being made: cancelled
+    await b.core.idle();
+    await run("spawn testagent ssh --host sbpol@127.0.0.1 --dry-run"); // ssh is not allowed in C1
+    const rows = b.store.listAudit({ limit: 100 }).reverse();
+    expect(rows.map((r) => r.action)).toEqual([
+      "keys-add", "keys-remove", "prefs-model-set", "prefs-model-clear", "settings-api-key-set", "prefs-model-set", "settings-api-key-clear",
+      "spawn", "cancel", "refused",
+    ]);
+    expect(rows.at(-1)!.detail).toEqual({ code: "cloud-not-allowed", attempted: "spawn-dry-run", agent: "testagent", cloud: "ssh" });
+    for (const r of rows) expect(r).toMatchObject({ platform: "test", workspace: "W1", channel: "C1", userId: "U2", at: expect.any(Number) });
+    const all = JSON.stringify(rows);
+    for (const secret of [userKey, FAKE_KEY]) expect(all).not.toContain(secret);
+  }, 30_000);
 });
