@@ -4,8 +4,8 @@ import type { CoreContext, Invocation } from "./context.js";
 import { MAX_DURATION_MS } from "./duration.js";
 import { formatDuration } from "./format.js";
 import { findSpawn as find, hostRecord, mayAct, maySee, notFound } from "./spawn-access.js";
-import { buildStatusView } from "./status-view.js";
-import { mintGatewayUrl, revokeTunnels } from "./tunnel-links.js";
+import { removeSpawn, statusViewOf } from "./spawn-removal.js";
+import { mintGatewayUrl } from "./tunnel-links.js";
 import { LIVE_STATUSES, type SpawnRecord } from "./store/index.js";
 import type { ListScope } from "./commands.js";
 import { error, text, type ConnectView, type ListView } from "./views.js";
@@ -51,11 +51,6 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
   return inv.conv.whisper(statusViewOf(ctx, rec, facts));
 }
 
-function statusViewOf(ctx: CoreContext, rec: SpawnRecord, facts?: string[]) {
-  const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: ctx.orchestrator.cloud(rec.cloud)?.title ?? rec.cloud };
-  return buildStatusView(rec, ctx.store.listSteps(rec.id), names, facts);
-}
-
 export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
   const rec = find(ctx, inv, ref);
   if (!rec) return inv.conv.whisper(notFound(ref));
@@ -89,30 +84,17 @@ export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: strin
   const rec = find(ctx, inv, ref);
   if (!rec) return inv.conv.whisper(notFound(ref));
   if (!mayAct(inv, rec)) return inv.conv.whisper(error(`only ${rec.ownerName} or an admin can delete ${rec.name}`));
-  const audit = (action: string, detail: Record<string, unknown> = {}) =>
-    ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action, spawnId: rec.id, detail: { name: rec.name, ...detail } });
-  if (ctx.orchestrator.cancel(rec.id)) {
-    audit("cancel");
-    return inv.conv.say(text(`${rec.name} is being cancelled; its run stops at the next safe point and removes what it made`));
+  const outcome = await removeSpawn(ctx, rec, { platform: inv.req.platform, userId: inv.user.userId });
+  switch (outcome.kind) {
+    case "cancelling": return inv.conv.say(text(`${rec.name} is being cancelled; its run stops at the next safe point and removes what it made`));
+    case "ended": return inv.conv.whisper(error(`${rec.name} is already ${rec.status}; nothing to delete`));
+    // A second click or a redelivered request while the first delete runs: one delete is enough.
+    case "busy": return inv.conv.whisper(text(`${rec.name} is already being deleted`));
+    case "failed":
+      // Nothing is marked deleted unless it was: the spawn stays visible and the bot tries again.
+      return inv.conv.whisper(error(`could not delete ${rec.name}: ${outcome.reason}; it is kept, try again (the bot itself retries in ${formatDuration(outcome.retryAt - Date.now())})`));
+    case "deleted":
+      await inv.conv.status(statusViewOf(ctx, outcome.rec)); // the spawn's status message says so too
+      return inv.conv.say(text(`${rec.name} was deleted by ${inv.req.user.name}`));
   }
-  if (rec.status === "deleted" || rec.status === "failed" || rec.status === "cancelled") {
-    return inv.conv.whisper(error(`${rec.name} is already ${rec.status}; nothing to delete`));
-  }
-  // A second click or a redelivered request while the first delete runs: one delete is enough.
-  if (rec.status === "deleting") return inv.conv.whisper(text(`${rec.name} is already being deleted`));
-  const before = rec.status;
-  ctx.store.updateSpawn(rec.id, { status: "deleting" });
-  await revokeTunnels(ctx, rec.id); // links die with the spawn, even if the server delete must be retried
-  try {
-    await ctx.orchestrator.teardown(hostRecord(rec));
-  } catch (err) {
-    // Nothing is marked deleted unless it was: the spawn stays visible so it can be retried.
-    ctx.store.updateSpawn(rec.id, { status: before, error: `delete failed: ${(err as Error).message}` });
-    audit("delete-failed", { reason: (err as Error).message });
-    return inv.conv.whisper(error(`could not delete ${rec.name}: ${(err as Error).message}; it is kept, try again`));
-  }
-  const deleted = ctx.store.updateSpawn(rec.id, { status: "deleted", deletedAt: Date.now() });
-  audit("delete");
-  await inv.conv.status(statusViewOf(ctx, deleted)); // the spawn's status message says so too
-  return inv.conv.say(text(`${rec.name} was deleted by ${inv.req.user.name}`));
 }

@@ -9,6 +9,7 @@ import Database from "better-sqlite3";
 import * as v from "valibot";
 import { AccessTables } from "./access-tables.js";
 import { ChatTables } from "./chat-tables.js";
+import { UpkeepTables } from "./upkeep-tables.js";
 import { migrate } from "./migrations.js";
 import {
   LIVE_STATUSES,
@@ -154,11 +155,13 @@ class SqliteStore implements Store {
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly access: AccessTables;
   readonly chat: ChatTables;
+  readonly upkeep: UpkeepTables;
 
   constructor(private readonly db: Database.Database) {
     this.sql = prepareStatements(db);
     this.access = new AccessTables(db);
     this.chat = new ChatTables(db);
+    this.upkeep = new UpkeepTables(db);
   }
 
   addShare(spawnId: string, user: UserRef, at?: number): boolean {
