@@ -5,6 +5,7 @@
 // spawn whose server is gone is marked failed and its owner told. A cloud whose list call fails
 // is skipped for this pass: an error never reads as "every server is gone".
 import type { Cloud } from "../orchestrator/index.js";
+import { secrets } from "../secrets.js";
 import type { CoreContext } from "./context.js";
 import { notifyOwner, redraw } from "./expiry.js";
 import { formatDuration } from "./format.js";
@@ -78,7 +79,7 @@ async function reconcileCloud(ctx: CoreContext, cloud: Cloud, settings: Reconcil
       audit("orphan-deleted");
       pass.deleted++;
     } catch (err) {
-      audit("orphan-delete-failed", { reason: (err as Error).message });
+      audit("orphan-delete-failed", { reason: secrets.redact((err as Error).message) });
       ctx.log.warn({ cloud: cloud.key, serverId: server.serverId, reason: (err as Error).message }, "could not delete an orphan server; trying again next pass");
     }
   }

@@ -2,6 +2,7 @@
 // the reconciler. A spawn is recorded deleted only when its cloud confirmed the delete (or said
 // the server was already gone); a failed delete keeps the spawn visible with its error and is
 // queued for the expiry sweep to try again, with a backoff that doubles up to a ceiling.
+import { secrets } from "../secrets.js";
 import type { CoreContext } from "./context.js";
 import { hostRecord } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
@@ -54,7 +55,7 @@ export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: Rem
     try {
       await ctx.orchestrator.teardown(hostRecord(rec));
     } catch (err) {
-      const reason = (err as Error).message;
+      const reason = secrets.redact((err as Error).message); // it is stored, audited and shown
       const retry = ctx.store.upkeep.recordDeleteFailure(rec.id, actor.userId, reason, (n) => now + retryDelay(n));
       const kept = ctx.store.updateSpawn(rec.id, { status: before, error: `delete failed: ${reason}` });
       audit("delete-failed", { reason, attempts: retry.attempts });
