@@ -70,12 +70,16 @@ export function recordOutlet(bot: TestBot): Sent {
 }
 
 /** A spawn as a finished run leaves it in the store. */
-export function readySpawn(bot: TestBot, o: { cloud: string; serverId: string | null; id?: string; name?: string; expiresAt?: number | null; status?: SpawnStatus; now?: number }): SpawnRecord {
+export function readySpawn(bot: TestBot, o: {
+  cloud: string; serverId: string | null; id?: string; name?: string; expiresAt?: number | null; status?: SpawnStatus; now?: number;
+  /** Where it was asked for and by whom (default: the test platform, W1/C1, alice). */
+  where?: { platform: string; workspace: string; channel: string; ownerId: string; ownerName: string };
+}): SpawnRecord {
   const id = o.id ?? randomUUID();
   const name = o.name ?? `s-${id.slice(0, 8)}`;
   const now = o.now ?? Date.now();
   bot.store.recordIntent({
-    id, name, platform: PLATFORM, workspace: "W1", channel: "C1", ownerId: OWNER.id, ownerName: OWNER.name, agent: "testagent", cloud: o.cloud,
+    id, name, platform: PLATFORM, workspace: "W1", channel: "C1", ownerId: OWNER.id, ownerName: OWNER.name, ...o.where, agent: "testagent", cloud: o.cloud,
     model: "openai/gpt-4o-mini", size: null, zone: null, session: name, prompt: null, createdAt: now, expiresAt: o.expiresAt === undefined ? now + 86_400_000 : o.expiresAt,
   });
   return bot.store.updateSpawn(id, { status: o.status ?? "ready", serverId: o.serverId, address: "127.0.0.1", sshUser: "root", sshPort: 22, readyAt: now });
