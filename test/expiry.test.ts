@@ -3,7 +3,8 @@
 // status message redrawn and the owner told, and deletes that fail kept visible and retried.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RecordingConversation, request, type TestBot } from "./support/bot.js";
-import { OWNER, PLATFORM, botLabels, bootBot, readySpawn, recordOutlet, secretsIn, startFakes, type Fakes, type Sent } from "./support/upkeep.js";
+import { until } from "./support/until.js";
+import { OWNER, PLATFORM, botLabels, bootBot, readySpawn, recordOutlet, secretsIn, closeUpkeepBot, upkeepBot, type Fakes, type Sent } from "./support/upkeep.js";
 import { DELETE_RETRY_BASE_MS } from "../src/bot/spawn-removal.js";
 
 const HOUR = 3_600_000;
@@ -14,16 +15,8 @@ let fakes: Fakes;
 let bot: TestBot;
 let sent: Sent;
 
-beforeEach(async () => {
-  fakes = await startFakes();
-  bot = bootBot(fakes);
-  sent = recordOutlet(bot);
-});
-
-afterEach(async () => {
-  bot.store.close();
-  await fakes.close();
-});
+beforeEach(async () => void ({ fakes, bot, sent } = await upkeepBot()));
+afterEach(() => closeUpkeepBot(fakes, bot));
 
 /** A ready spawn on Hetzner with a real (fake) server, expiring at expiresAt. */
 function hetznerSpawn(expiresAt: number, name?: string) {
@@ -135,5 +128,23 @@ describe("expiry: cost", () => {
     expect(sent.notes).toHaveLength(500);
     expect(fakes.hetzner.calls).toEqual([]); // a sweep with nothing to delete makes no cloud call
     expect(second).toBeLessThan(1000);
+  });
+});
+
+describe("upkeep schedule", () => {
+  it("runs the sweep and the reconciler at start and on their intervals, and nothing after stop", async () => {
+    hetznerSpawn(Date.now() + 10 * 60_000, "soon");
+    const lists = () => fakes.hetzner.calls.filter((c) => c.action === "GET /servers").length;
+    const upkeep = bot.core.startUpkeep({ reminderMs: HOUR, sweepIntervalMs: 20, mode: "report", graceMs: HOUR, reconcileIntervalMs: 20 });
+    try {
+      await until("the reminder", () => sent.to(OWNER.id).length > 0);
+      await until("three reconcile passes", () => lists() >= 3);
+    } finally {
+      await upkeep.stop();
+    }
+    const calls = fakes.hetzner.calls.length;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fakes.hetzner.calls.length).toBe(calls);
+    expect(sent.to(OWNER.id)).toHaveLength(1); // many sweeps, one reminder
   });
 });

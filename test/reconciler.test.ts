@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { spec } from "./contracts/cloud-contract.js";
 import type { TestBot } from "./support/bot.js";
-import { ADMIN, OWNER, botLabels, bootBot, readySpawn, recordOutlet, secretsIn, startFakes, type Fakes, type Sent } from "./support/upkeep.js";
+import { ADMIN, OWNER, botLabels, bootBot, readySpawn, recordOutlet, secretsIn, closeUpkeepBot, upkeepBot, type Fakes, type Sent } from "./support/upkeep.js";
 
 const GRACE_MS = 30 * 60_000;
 const DELETE = { mode: "delete", graceMs: GRACE_MS } as const;
@@ -16,16 +16,8 @@ let fakes: Fakes;
 let bot: TestBot;
 let sent: Sent;
 
-beforeEach(async () => {
-  fakes = await startFakes();
-  bot = bootBot(fakes);
-  sent = recordOutlet(bot);
-});
-
-afterEach(async () => {
-  bot.store.close();
-  await fakes.close();
-});
+beforeEach(async () => void ({ fakes, bot, sent } = await upkeepBot()));
+afterEach(() => closeUpkeepBot(fakes, bot));
 
 const hetznerIds = () => fakes.hetzner.servers().map((s) => s.id).sort();
 

@@ -95,3 +95,15 @@ export function secretsIn(fakes: Fakes, bot: TestBot, sent: Sent): string[] {
   const everything = JSON.stringify([sent.notes, sent.statuses, bot.store.listAudit({ limit: 1000 }), bot.store.listLive()]);
   return [fakes.hetzner.validToken, fakes.digitalocean.validToken, FAKE_KEY].filter((s) => everything.includes(s));
 }
+
+/** A fresh pair of cloud fakes, a bot on them and its recording outlet (one per test). */
+export async function upkeepBot(): Promise<{ fakes: Fakes; bot: TestBot; sent: Sent }> {
+  const fakes = await startFakes();
+  const bot = bootBot(fakes);
+  return { fakes, bot, sent: recordOutlet(bot) };
+}
+
+export async function closeUpkeepBot(fakes: Fakes, bot: TestBot): Promise<void> {
+  bot.store.close();
+  await fakes.close();
+}
