@@ -65,6 +65,14 @@ describe("expiry: deletion", () => {
     expect(await bot.core.sweepExpiry(SETTINGS, T0 + HOUR)).toEqual({ reminded: 0, deleted: 0, failed: 0 });
   });
 
+  it("finishes a delete that a stopped process left half-done", async () => {
+    const rec = hetznerSpawn(T0 + 5 * HOUR, "halfway");
+    bot.store.updateSpawn(rec.id, { status: "deleting" });
+    expect(await bot.core.sweepExpiry(SETTINGS, T0)).toMatchObject({ deleted: 1 });
+    expect(fakes.hetzner.servers()).toEqual([]);
+    expect(bot.store.getSpawn(rec.id)?.status).toBe("deleted");
+  });
+
   it("counts a server already gone from the cloud as deleted", async () => {
     const rec = readySpawn(bot, { cloud: "hetzner", serverId: "424242", expiresAt: T0 - 1, now: T0 - HOUR });
     expect(await bot.core.sweepExpiry(SETTINGS, T0)).toMatchObject({ deleted: 1 });
@@ -109,7 +117,7 @@ describe("expiry: deletion", () => {
 
     expect(await bot.core.sweepExpiry(SETTINGS, Date.now() + DELETE_RETRY_BASE_MS)).toMatchObject({ deleted: 1 });
     expect(fakes.hetzner.servers()).toEqual([]);
-    expect(sent.to(OWNER.id)).toEqual([expect.stringContaining("an earlier delete had failed; this retry succeeded")]);
+    expect(sent.to(OWNER.id)).toEqual([expect.stringContaining("an earlier delete did not finish; this retry did")]);
     expect(secretsIn(fakes, bot, sent)).toEqual([]);
   });
 });

@@ -12,6 +12,9 @@ import { error, text, type View } from "./views.js";
 const DELETES_AT_ONCE = 4;
 const ACTOR = "expiry";
 
+/** Expired spawns whose run was already asked to stop (it ends at its next safe point): asked once. */
+const cancelAsked = new WeakMap<CoreContext, Set<string>>();
+
 export interface ExpirySettings {
   /** How long before its expiry a spawn's owner is reminded. */
   reminderMs: number;
@@ -29,14 +32,24 @@ export async function sweepExpiry(ctx: CoreContext, settings: ExpirySettings, no
   const reminded = upkeep.remindedExpiries();
   const retries = new Map(upkeep.listDeleteRetries().map((r) => [r.spawnId, r]));
   const toDelete: SpawnRecord[] = [];
+  const running = new Set(ctx.orchestrator.inFlight().map((r) => r.spawnId));
+  let asked = cancelAsked.get(ctx);
+  if (!asked) cancelAsked.set(ctx, (asked = new Set()));
+  for (const id of asked) if (!running.has(id)) asked.delete(id);
   for (const rec of ctx.store.listLive()) {
+    if (asked.has(rec.id)) continue;
     const retry = retries.get(rec.id);
     retries.delete(rec.id);
     if (retry) {
       if (retry.nextAt <= now) toDelete.push(rec);
       continue; // a spawn whose delete failed is not reminded: it is going anyway
     }
-    if (rec.expiresAt === null || rec.status === "deleting") continue;
+    // Left "deleting" by a process that stopped mid-delete (one in flight here answers "busy").
+    if (rec.status === "deleting") {
+      toDelete.push(rec);
+      continue;
+    }
+    if (rec.expiresAt === null) continue;
     if (rec.expiresAt <= now) {
       toDelete.push(rec);
     } else if (rec.expiresAt - settings.reminderMs <= now && reminded.get(rec.id) !== rec.expiresAt) {
@@ -68,7 +81,7 @@ async function expire(ctx: CoreContext, rec: SpawnRecord, now: number): Promise<
   const outcome = await removeSpawn(ctx, rec, { platform: rec.platform, userId: ACTOR }, now);
   if (outcome.kind === "deleted") {
     await redraw(ctx, outcome.rec);
-    await notifyOwner(ctx, rec, text(expired ? `${rec.name} expired and was deleted with its server.` : `${rec.name} was deleted with its server (an earlier delete had failed; this retry succeeded).`));
+    await notifyOwner(ctx, rec, text(expired ? `${rec.name} expired and was deleted with its server.` : `${rec.name} was deleted with its server (an earlier delete did not finish; this retry did).`));
   } else if (outcome.kind === "failed") {
     ctx.log.warn({ spawnId: rec.id, reason: outcome.reason }, "delete failed; it will be retried");
     // Told once, on the first failure: later retries only log, so an outage does not flood the owner.
@@ -76,6 +89,7 @@ async function expire(ctx: CoreContext, rec: SpawnRecord, now: number): Promise<
       await notifyOwner(ctx, rec, error(`${rec.name} ${expired ? "expired but " : ""}could not be deleted: ${outcome.reason}; the bot keeps trying every few minutes`));
     }
   } else if (outcome.kind === "cancelling") {
+    cancelAsked.get(ctx)?.add(rec.id);
     await notifyOwner(ctx, rec, text(`${rec.name} expired while it was being made; its run stops and removes what it made`));
   }
   return outcome.kind;
