@@ -65,6 +65,16 @@ describe("expiry: deletion", () => {
     expect(await bot.core.sweepExpiry(SETTINGS, T0 + HOUR)).toEqual({ reminded: 0, deleted: 0, failed: 0 });
   });
 
+  it("keeps a spawn its owner extends after its expiry delete failed", async () => {
+    const rec = hetznerSpawn(T0 - 1, "saved");
+    fakes.hetzner.inject({ kind: "server-error", times: 1, match: "DELETE /servers" });
+    expect(await bot.core.sweepExpiry(SETTINGS, T0)).toMatchObject({ failed: 1 });
+    bot.store.updateSpawn(rec.id, { expiresAt: T0 + 5 * HOUR }); // what `extend saved` stores
+    expect(await bot.core.sweepExpiry(SETTINGS, T0 + 10 * DELETE_RETRY_BASE_MS)).toMatchObject({ deleted: 0, failed: 0 });
+    expect(bot.store.getSpawn(rec.id)).toMatchObject({ status: "ready", error: null });
+    expect(fakes.hetzner.servers()).toHaveLength(1);
+  });
+
   it("finishes a delete that a stopped process left half-done", async () => {
     const rec = hetznerSpawn(T0 + 5 * HOUR, "halfway");
     bot.store.updateSpawn(rec.id, { status: "deleting" });
@@ -87,6 +97,9 @@ describe("expiry: deletion", () => {
     expect(bot.store.listLive().map((r) => r.id)).toContain(rec.id);
     expect(fakes.hetzner.servers()).toHaveLength(1);
     expect(sent.to(OWNER.id)).toEqual([expect.stringContaining("stuck expired but could not be deleted")]);
+    const conv = new RecordingConversation();
+    await bot.core.handle({ ...request("status stuck", OWNER), platform: PLATFORM }, conv);
+    expect(JSON.stringify(conv.private)).toContain("delete failed: ");
 
     // Backoff: not before the retry is due; then a second failure, not told again.
     expect(await bot.core.sweepExpiry(SETTINGS, T0 + 10_000)).toMatchObject({ failed: 0, deleted: 0 });

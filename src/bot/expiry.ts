@@ -40,7 +40,11 @@ export async function sweepExpiry(ctx: CoreContext, settings: ExpirySettings, no
     if (asked.has(rec.id)) continue;
     const retry = retries.get(rec.id);
     retries.delete(rec.id);
-    if (retry) {
+    if (retry && retry.actor === ACTOR && rec.expiresAt !== null && rec.expiresAt > now) {
+      // Extended after its expiry delete failed: the owner wants it kept.
+      upkeep.clearDeleteRetry(rec.id);
+      ctx.store.updateSpawn(rec.id, { error: null });
+    } else if (retry) {
       if (retry.nextAt <= now) toDelete.push(rec);
       continue; // a spawn whose delete failed is not reminded: it is going anyway
     }

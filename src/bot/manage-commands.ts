@@ -40,6 +40,7 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
   const agent = ctx.orchestrator.agent(rec.agent);
   const facts = [`model in effect: ${rec.model ?? "none"}${agent ? ` (${agent.modelWiring})` : ""}`];
   if (rec.expiresAt && LIVE_STATUSES.includes(rec.status)) facts.push(`expires in ${formatDuration(Math.max(0, rec.expiresAt - Date.now()))}`);
+  if (rec.error && LIVE_STATUSES.includes(rec.status)) facts.push(`${rec.error}; the bot keeps trying`); // a failed delete, queued for retry
   if (rec.status === "ready") {
     try {
       const { sessionAlive } = await ctx.orchestrator.probe(hostRecord(rec));
