@@ -1,6 +1,6 @@
 // The bot's background upkeep: the expiry sweep and the reconciler, each run once at start and
 // then on its own interval. A pass that is still running when the next is due is not doubled;
-// stop() ends the schedule and waits for the pass in flight.
+// stop() ends the schedule and waits (bounded) for the pass in flight.
 import type { CoreContext } from "./context.js";
 import { sweepExpiry, type ExpirySettings } from "./expiry.js";
 import { reconcile, type ReconcileSettings } from "./reconciler.js";
@@ -10,7 +10,11 @@ export interface UpkeepSettings extends ExpirySettings, ReconcileSettings {
   reconcileIntervalMs: number;
 }
 
+/** Shutdown waits this long for a pass in flight (a cloud call may take its full retry deadline). */
+const STOP_WAIT_MS = 10_000;
+
 export interface Upkeep {
+  /** End the schedule; resolves when the pass in flight ends, or after STOP_WAIT_MS. */
   stop(): Promise<void>;
 }
 
@@ -37,7 +41,7 @@ function every(ctx: CoreContext, name: string, intervalMs: number, pass: () => P
   return {
     stop: async () => {
       clearInterval(timer);
-      await running;
+      if (running) await Promise.race([running, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
     },
   };
 }
