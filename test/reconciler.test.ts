@@ -42,7 +42,9 @@ describe("reconciler: orphan servers", () => {
     bot.store.close();
     bot = bootBot(fakes, bot.dataDir);
     sent = recordOutlet(bot);
+    const calls = fakes.hetzner.calls.length;
     const late = await bot.core.reconcile(DELETE, T0 + GRACE_MS);
+    console.info(`hetzner: ${fakes.hetzner.calls.length - calls} API calls for a pass that deleted one orphan: ${fakes.hetzner.calls.slice(calls).map((c) => c.action).join(", ")}`);
     expect(late.find((p) => p.cloud === "hetzner")).toMatchObject({ orphans: 1, deleted: 1 });
     expect(hetznerIds()).toEqual([ownedServer]);
     expect(sent.notes).toEqual([]);
