@@ -58,3 +58,17 @@ describe("configuration", () => {
     expect(() => loadConfig({ SPAWNBOT_SECRET_KEY: "hunter2" }, dir)).toThrow(/SPAWNBOT_SECRET_KEY: must be 32 bytes/);
   });
 });
+
+describe("configuration: expiry and reconciler", () => {
+  it("defaults to deleting orphans after an hour, reconciling every 15 minutes, reminding an hour ahead", () => {
+    expect(loadConfig({}, dir).upkeep).toEqual({ reminderMs: 3_600_000, sweepIntervalMs: 60_000, mode: "delete", reconcileIntervalMs: 900_000, graceMs: 3_600_000 });
+    const c = loadConfig({ SPAWNBOT_RECONCILE_MODE: "report", SPAWNBOT_ORPHAN_GRACE: "2h", SPAWNBOT_EXPIRY_REMINDER: "30m" }, dir);
+    expect(c.upkeep).toMatchObject({ mode: "report", graceMs: 7_200_000, reminderMs: 1_800_000 });
+  });
+
+  it("refuses an unknown mode or a bad interval with one line each", () => {
+    expect(() => loadConfig({ SPAWNBOT_RECONCILE_MODE: "purge", SPAWNBOT_RECONCILE_INTERVAL: "soon" }, dir)).toThrow(
+      /SPAWNBOT_RECONCILE_MODE: must be delete or report\n\s+- SPAWNBOT_RECONCILE_INTERVAL: must be a duration/,
+    );
+  });
+});

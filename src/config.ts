@@ -75,6 +75,12 @@ const ConfigSchema = v.object({
   DISCORD_APP_ID: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^\d{15,22}$/, "must be the application id (a snowflake)"))),
   DISCORD_API_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://discord.com/api"))),
   SPAWNBOT_CLOUD_INIT_TIMEOUT: v.optional(durationText, "10m"),
+  // Upkeep: the expiry sweep (reminders, deletes at expiry, retries of failed deletes) and the reconciler.
+  SPAWNBOT_EXPIRY_REMINDER: v.optional(durationText, "1h"),
+  SPAWNBOT_EXPIRY_INTERVAL: v.optional(durationText, "1m"),
+  SPAWNBOT_RECONCILE_MODE: v.optional(v.picklist(["delete", "report"], "must be delete or report"), "delete"),
+  SPAWNBOT_RECONCILE_INTERVAL: v.optional(durationText, "15m"),
+  SPAWNBOT_ORPHAN_GRACE: v.optional(durationText, "1h"),
   // The tunnel gateway: on when the bot has a public URL (put TLS in front of it).
   SPAWNBOT_PUBLIC_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://spawnbot.example.com"), v.regex(/^https?:\/\/[^/?#]+(\/[^?#]*)?$/, "must be a URL without query or fragment"))),
   SPAWNBOT_GATEWAY_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.number(), v.minValue(1, "must be a port number"), v.maxValue(65535, "must be a port number")), "8080"),
@@ -126,6 +132,8 @@ export interface Config {
   /** The workspace's OpenRouter key (console mode). */
   openrouterApiKey: string | undefined;
   cloudInitTimeoutMs: number;
+  /** The expiry sweep and the reconciler (see src/bot/upkeep.ts). */
+  upkeep: { reminderMs: number; sweepIntervalMs: number; mode: "delete" | "report"; reconcileIntervalMs: number; graceMs: number };
   /** The health and metrics endpoint, when SPAWNBOT_OPS_PORT is set. */
   ops?: { port: number; host: string };
   /** The tunnel gateway, when SPAWNBOT_PUBLIC_URL is set. */
@@ -196,6 +204,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     openrouterApiKey: c.OPENROUTER_API_KEY,
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
+    upkeep: {
+      reminderMs: c.SPAWNBOT_EXPIRY_REMINDER, sweepIntervalMs: c.SPAWNBOT_EXPIRY_INTERVAL, mode: c.SPAWNBOT_RECONCILE_MODE,
+      reconcileIntervalMs: c.SPAWNBOT_RECONCILE_INTERVAL, graceMs: c.SPAWNBOT_ORPHAN_GRACE,
+    },
     ops: c.SPAWNBOT_OPS_PORT ? { port: c.SPAWNBOT_OPS_PORT as number, host: c.SPAWNBOT_OPS_HOST } : undefined,
     gateway: c.SPAWNBOT_PUBLIC_URL ? { publicUrl: c.SPAWNBOT_PUBLIC_URL.replace(/\/$/, ""), port: c.SPAWNBOT_GATEWAY_PORT as number, host: c.SPAWNBOT_GATEWAY_HOST } : undefined,
     clouds: {

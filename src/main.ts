@@ -2,6 +2,7 @@
 import os from "node:os";
 import path from "node:path";
 import { BotCore } from "./bot/core.js";
+import type { Upkeep } from "./bot/upkeep.js";
 import { loadSecretBox } from "./bot/secret-box.js";
 import { openStore, type Store } from "./bot/store/index.js";
 import { ConsoleAdapter } from "./adapters/console/index.js";
@@ -74,26 +75,34 @@ export async function main(): Promise<number> {
     recentTimesToReady: () => store.recentTimesToReady(TIME_TO_READY_WINDOW),
     chat: () => chat && { platform: chat.platform, calls: chat.adapter.counts.calls, rateLimited: chat.adapter.counts.rateLimited },
   }) : undefined;
-  const code = chat ? await runChatAdapter(chat.adapter, logger) : await runConsole(core);
+  const code = chat ? await runChatAdapter(chat.adapter, logger, () => core.startUpkeep(config.upkeep)) : await runConsole(core, config.upkeep);
   await ops?.close();
   await gatewayServer?.close();
   store.close();
   return code;
 }
 
-async function runConsole(core: BotCore): Promise<number> {
+async function runConsole(core: BotCore, upkeepSettings: Config["upkeep"]): Promise<number> {
   const adapter = new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
-  return adapter.run();
+  const done = adapter.run(); // attaches the console's outlet before it first waits for input
+  const upkeep = core.startUpkeep(upkeepSettings);
+  try {
+    return await done;
+  } finally {
+    await upkeep.stop();
+  }
 }
 
 /** Run a chat adapter until SIGINT or SIGTERM, then stop taking requests and let answers in flight finish. */
-async function runChatAdapter(adapter: { start(): Promise<void>; stop(): Promise<void> }, logger: Logger): Promise<number> {
+async function runChatAdapter(adapter: { start(): Promise<void>; stop(): Promise<void> }, logger: Logger, startUpkeep: () => Upkeep): Promise<number> {
   await adapter.start();
+  const upkeep = startUpkeep(); // after the adapter is up: reminders and reports need its outlet
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
   });
   logger.info({ signal }, "stopping");
+  await upkeep.stop();
   await adapter.stop();
   return 0;
 }

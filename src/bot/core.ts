@@ -15,6 +15,9 @@ import type { ChatRequest, Conversation } from "./request.js";
 import { handleKeysAdd, handleKeysList, handleKeysRemove, handlePrefsClear, handlePrefsSet, handlePrefsShow } from "./settings-commands.js";
 import { handleShare } from "./share-commands.js";
 import { handleSpawn } from "./spawn-command.js";
+import { sweepExpiry, type ExpirySettings, type SweepReport } from "./expiry.js";
+import { reconcile, type CloudPass, type ReconcileSettings } from "./reconciler.js";
+import { startUpkeep, type Upkeep, type UpkeepSettings } from "./upkeep.js";
 import { resolveTunnel } from "./tunnel-links.js";
 import type { Store } from "./store/index.js";
 import { handleSettings, homeView, saveSettings, validateSettings, type SettingsErrors, type SettingsInput } from "./user-settings.js";
@@ -134,6 +137,21 @@ export class BotCore {
   /** Let the core reach this platform's users and status messages outside a request. */
   attachOutlet(outlet: ChatOutlet): void {
     this.ctx.outlets.set(outlet.platform, redactingOutlet(outlet));
+  }
+
+  /** Start the expiry sweep and the reconciler (on start, then on their intervals); stop() ends them. */
+  startUpkeep(settings: UpkeepSettings): Upkeep {
+    return startUpkeep(this.ctx, settings);
+  }
+
+  /** One expiry sweep now (the schedule runs the same; tests pass their own clock). */
+  sweepExpiry(settings: ExpirySettings, now?: number): Promise<SweepReport> {
+    return sweepExpiry(this.ctx, settings, now);
+  }
+
+  /** One reconcile pass now over every VM cloud. */
+  reconcile(settings: ReconcileSettings, now?: number): Promise<CloudPass[]> {
+    return reconcile(this.ctx, settings, now);
   }
 
   /** Wait for every run in flight to end; resolves with their results in the order they ended. */

@@ -6,8 +6,8 @@ import { formatDuration } from "./format.js";
 import { auditAction } from "./audit-trail.js";
 import { decideList, decideOnSpawn, findSpawn as find, notFound, refuse } from "./policy.js";
 import { hostRecord } from "./spawn-access.js";
-import { buildStatusView } from "./status-view.js";
-import { mintGatewayUrl, revokeTunnels } from "./tunnel-links.js";
+import { removeSpawn, statusViewOf } from "./spawn-removal.js";
+import { mintGatewayUrl } from "./tunnel-links.js";
 import { LIVE_STATUSES, type SpawnRecord } from "./store/index.js";
 import type { ListScope } from "./commands.js";
 import { error, text, type ConnectView, type ListView } from "./views.js";
@@ -45,6 +45,7 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
   const agent = ctx.orchestrator.agent(rec.agent);
   const facts = [`model in effect: ${rec.model ?? "none"}${agent ? ` (${agent.modelWiring})` : ""}`];
   if (rec.expiresAt && LIVE_STATUSES.includes(rec.status)) facts.push(`expires in ${formatDuration(Math.max(0, rec.expiresAt - Date.now()))}`);
+  if (rec.error && LIVE_STATUSES.includes(rec.status)) facts.push(`${rec.error}; the bot keeps trying`); // a failed delete, queued for retry
   if (rec.status === "ready") {
     try {
       const { sessionAlive } = await ctx.orchestrator.probe(hostRecord(rec));
@@ -54,11 +55,6 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
     }
   }
   return inv.conv.whisper(statusViewOf(ctx, rec, facts));
-}
-
-function statusViewOf(ctx: CoreContext, rec: SpawnRecord, facts?: string[]) {
-  const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: ctx.orchestrator.cloud(rec.cloud)?.title ?? rec.cloud };
-  return buildStatusView(rec, ctx.store.listSteps(rec.id), names, facts);
 }
 
 export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
@@ -97,29 +93,17 @@ export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: strin
   if (!rec) return inv.conv.whisper(notFound(ref));
   const refusal = decideOnSpawn(ctx, inv, "delete", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "delete", spawnId: rec.id });
-  const audit = (action: string, detail: Record<string, unknown> = {}) => auditAction(ctx, inv, action, { spawnId: rec.id, detail: { name: rec.name, ...detail } });
-  if (ctx.orchestrator.cancel(rec.id)) {
-    audit("cancel");
-    return inv.conv.say(text(`${rec.name} is being cancelled; its run stops at the next safe point and removes what it made`));
+  const outcome = await removeSpawn(ctx, rec, { platform: inv.req.platform, userId: inv.user.userId, workspace: inv.req.workspace, channel: inv.req.channel });
+  switch (outcome.kind) {
+    case "cancelling": return inv.conv.say(text(`${rec.name} is being cancelled; its run stops at the next safe point and removes what it made`));
+    case "ended": return inv.conv.whisper(error(`${rec.name} is already ${rec.status}; nothing to delete`));
+    // A second click or a redelivered request while the first delete runs: one delete is enough.
+    case "busy": return inv.conv.whisper(text(`${rec.name} is already being deleted`));
+    case "failed":
+      // Nothing is marked deleted unless it was: the spawn stays visible and the bot tries again.
+      return inv.conv.whisper(error(`could not delete ${rec.name}: ${outcome.reason}; it is kept, try again (the bot itself retries in ${formatDuration(outcome.retryAt - Date.now())})`));
+    case "deleted":
+      await inv.conv.status(statusViewOf(ctx, outcome.rec)); // the spawn's status message says so too
+      return inv.conv.say(text(`${rec.name} was deleted by ${inv.req.user.name}`));
   }
-  if (rec.status === "deleted" || rec.status === "failed" || rec.status === "cancelled") {
-    return inv.conv.whisper(error(`${rec.name} is already ${rec.status}; nothing to delete`));
-  }
-  // A second click or a redelivered request while the first delete runs: one delete is enough.
-  if (rec.status === "deleting") return inv.conv.whisper(text(`${rec.name} is already being deleted`));
-  const before = rec.status;
-  ctx.store.updateSpawn(rec.id, { status: "deleting" });
-  await revokeTunnels(ctx, rec.id); // links die with the spawn, even if the server delete must be retried
-  try {
-    await ctx.orchestrator.teardown(hostRecord(rec));
-  } catch (err) {
-    // Nothing is marked deleted unless it was: the spawn stays visible so it can be retried.
-    ctx.store.updateSpawn(rec.id, { status: before, error: `delete failed: ${(err as Error).message}` });
-    audit("delete-failed", { reason: (err as Error).message });
-    return inv.conv.whisper(error(`could not delete ${rec.name}: ${(err as Error).message}; it is kept, try again`));
-  }
-  const deleted = ctx.store.updateSpawn(rec.id, { status: "deleted", deletedAt: Date.now() });
-  audit("delete");
-  await inv.conv.status(statusViewOf(ctx, deleted)); // the spawn's status message says so too
-  return inv.conv.say(text(`${rec.name} was deleted by ${inv.req.user.name}`));
 }

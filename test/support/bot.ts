@@ -22,8 +22,9 @@ export interface TestBot {
   dataDir: string;
 }
 
-export function makeBot(opts: { apiKey?: string; admins?: string[]; localHome?: string; clouds?: (botKey: BotKey) => Cloud[]; agents?: AgentSpec[]; publicUrl?: string; policy?: PolicySettings } = {}): TestBot {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-"));
+export function makeBot(opts: { apiKey?: string; admins?: string[]; localHome?: string; clouds?: (botKey: BotKey) => Cloud[]; agents?: AgentSpec[]; publicUrl?: string; policy?: PolicySettings; dataDir?: string } = {}): TestBot {
+  // dataDir: reopen an earlier bot's store and key, as a restarted process would.
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-"));
   const apiKey = opts.apiKey ?? FAKE_KEY;
   secrets.add(apiKey);
   const logger = createLogger({ level: "silent", format: "json" });

@@ -63,6 +63,13 @@ export class DiscordAdapter {
     const ready = once(this.client, Events.ClientReady);
     await this.client.login(this.opts.token);
     await ready;
+    // Reminders, reports and redraws outside a request: a DM, and the spawn's status message, both
+    // with the bot token through the adapter's outbox (no interaction token lives that long).
+    this.core.attachOutlet({
+      platform: PLATFORM,
+      notify: async (userId, view) => void (await this.api.dm(userId, message(view))),
+      status: (place, view) => this.conversations.threads.show(view, { channel: place.channel }),
+    });
     const appId = this.client.application?.id;
     if (appId !== this.opts.appId) {
       this.log.warn({ appId, configured: this.opts.appId }, "DISCORD_APP_ID is not this bot's application: commands registered for it never reach this bot");

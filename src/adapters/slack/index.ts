@@ -9,7 +9,7 @@ import type { ChatRequest } from "../../bot/request.js";
 import type { SettingsErrors, SettingsInput } from "../../bot/user-settings.js";
 import type { Logger } from "../../log.js";
 import { SlackApi } from "./api.js";
-import { ACTIONS, homeTab, SETTINGS_CALLBACK, SETTINGS_FIELDS, settingsModal } from "./blocks.js";
+import { ACTIONS, homeTab, message, SETTINGS_CALLBACK, SETTINGS_FIELDS, settingsModal } from "./blocks.js";
 import { SlackConversations, type Origin } from "./conversation.js";
 
 export interface SlackOptions {
@@ -94,6 +94,13 @@ export class SlackAdapter {
     const started: unknown = this.mode === "http" ? await this.app.start({ port: this.opts.port }) : await this.app.start();
     if (started instanceof http.Server) this.server = started;
     this.running = true;
+    // Reminders, reports and redraws outside a request: a DM, and the spawn's status message, both
+    // through the same rate-limited outbox as every other call.
+    this.core.attachOutlet({
+      platform: PLATFORM,
+      notify: async (userId, view, place) => void (await this.api.dm(place?.workspace ?? "", userId, message(view))),
+      status: (place, view) => this.conversations.threads.show(view, { team: place.workspace, channel: place.channel }),
+    });
     this.log.info({ mode: this.mode, port: this.port }, "Slack adapter connected");
   }
 

@@ -158,6 +158,37 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 4,
+    description: "expiry reminders sent, failed deletes to retry, orphan servers seen by the reconciler",
+    // Rows are written by the expiry sweep and the reconciler only (src/bot/expiry.ts, reconciler.ts).
+    // A reminder is keyed to the expiry it announced: an extended spawn is reminded again.
+    // Orphans have no foreign key: they are servers no live spawn owns, by definition.
+    sql: `
+      CREATE TABLE expiry_reminders (
+        spawn_id    TEXT PRIMARY KEY REFERENCES spawns (id) ON DELETE CASCADE,
+        expires_at  INTEGER NOT NULL,
+        sent_at     INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE delete_retries (
+        spawn_id    TEXT PRIMARY KEY REFERENCES spawns (id) ON DELETE CASCADE,
+        actor       TEXT NOT NULL,
+        attempts    INTEGER NOT NULL,
+        next_at     INTEGER NOT NULL,
+        last_error  TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE orphan_servers (
+        cloud       TEXT NOT NULL,
+        server_id   TEXT NOT NULL,
+        spawn_id    TEXT,
+        first_seen  INTEGER NOT NULL,
+        reported_at INTEGER,
+        PRIMARY KEY (cloud, server_id)
+      ) STRICT;
+    `,
+  },
+  {
     version: 6,
     description: "indexes for the spawn limits; where each audited action was asked for",
     // Live spawns per owner and per workspace come from partial indexes of live rows only, so
@@ -174,8 +205,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-// The highest version, not the count: helpers add migrations in parallel and versions are
-// merged out of order; on a merged branch the two are equal.
+// The highest version; with every migration merged it equals the count (a store test checks).
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 
 export function readSchemaVersion(db: Database.Database): number {

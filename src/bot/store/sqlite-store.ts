@@ -10,6 +10,7 @@ import * as v from "valibot";
 import { AccessTables } from "./access-tables.js";
 import { ChatTables } from "./chat-tables.js";
 import { PolicyCounts } from "./policy-counts.js";
+import { UpkeepTables } from "./upkeep-tables.js";
 import { migrate } from "./migrations.js";
 import {
   LIVE_STATUSES,
@@ -157,12 +158,14 @@ class SqliteStore implements Store {
   private readonly access: AccessTables;
   private readonly counts: PolicyCounts;
   readonly chat: ChatTables;
+  readonly upkeep: UpkeepTables;
 
   constructor(private readonly db: Database.Database) {
     this.sql = prepareStatements(db);
     this.access = new AccessTables(db);
     this.counts = new PolicyCounts(db);
     this.chat = new ChatTables(db);
+    this.upkeep = new UpkeepTables(db);
   }
 
   addShare(spawnId: string, user: UserRef, at?: number): boolean {

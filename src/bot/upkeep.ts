@@ -1,0 +1,47 @@
+// The bot's background upkeep: the expiry sweep and the reconciler, each run once at start and
+// then on its own interval. A pass that is still running when the next is due is not doubled;
+// stop() ends the schedule and waits (bounded) for the pass in flight.
+import type { CoreContext } from "./context.js";
+import { sweepExpiry, type ExpirySettings } from "./expiry.js";
+import { reconcile, type ReconcileSettings } from "./reconciler.js";
+
+export interface UpkeepSettings extends ExpirySettings, ReconcileSettings {
+  sweepIntervalMs: number;
+  reconcileIntervalMs: number;
+}
+
+/** Shutdown waits this long for a pass in flight (a cloud call may take its full retry deadline). */
+const STOP_WAIT_MS = 10_000;
+
+export interface Upkeep {
+  /** End the schedule; resolves when the pass in flight ends, or after STOP_WAIT_MS. */
+  stop(): Promise<void>;
+}
+
+export function startUpkeep(ctx: CoreContext, settings: UpkeepSettings): Upkeep {
+  const jobs = [
+    every(ctx, "expiry sweep", settings.sweepIntervalMs, () => sweepExpiry(ctx, settings)),
+    every(ctx, "reconcile", settings.reconcileIntervalMs, () => reconcile(ctx, settings)),
+  ];
+  return { stop: async () => void (await Promise.all(jobs.map((j) => j.stop()))) };
+}
+
+function every(ctx: CoreContext, name: string, intervalMs: number, pass: () => Promise<unknown>): Upkeep {
+  let running: Promise<void> | undefined;
+  const tick = () => {
+    if (running) return; // the last pass is still going: this one is skipped, not queued
+    const started = Date.now();
+    running = pass()
+      .then((result) => ctx.log.debug({ job: name, ms: Date.now() - started, result }, "upkeep pass done"))
+      .catch((err) => ctx.log.error({ err, job: name }, "upkeep pass failed"))
+      .finally(() => { running = undefined; });
+  };
+  tick();
+  const timer = setInterval(tick, intervalMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      if (running) await Promise.race([running, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
+    },
+  };
+}
