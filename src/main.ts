@@ -13,6 +13,7 @@ import { configuredClouds } from "./clouds.js";
 import { AGENTS, Orchestrator, TunnelGateway, loadOrCreateBotKey, startGatewayServer } from "./orchestrator/index.js";
 import { startOpsServer } from "./ops.js";
 import { secrets } from "./secrets.js";
+import { nextStopSignal, recoverAndKeepRetrying, shutDown } from "./shutdown.js";
 
 const DATABASE_FILE = "spawnbot.db";
 const TIME_TO_READY_WINDOW = 500; // /metrics summarises the most recent ready spawns
@@ -60,6 +61,9 @@ export async function main(): Promise<number> {
     },
   });
   const gatewayServer = config.gateway ? await startTunnelGateway(core, config.gateway, logger) : undefined;
+  // Before any adapter takes commands: end what a killed or stopped bot left in flight.
+  const stopRetries = await recoverAndKeepRetrying(core, config.cleanupRetryMs, logger);
+  const stopping = { orchestrator, graceMs: config.shutdownGraceMs, logger };
   logger.info({ dataDir: config.dataDir, adapter: config.adapter, gateway: config.gateway?.publicUrl }, "spawnbot started");
   const chat = config.slack ? { platform: "slack", adapter: new SlackAdapter(core, config.slack, logger.child({ adapter: "slack" })) }
     : config.discord ? { platform: "discord", adapter: new DiscordAdapter(core, config.discord, logger.child({ adapter: "discord" })) }
@@ -73,27 +77,29 @@ export async function main(): Promise<number> {
     recentTimesToReady: () => store.recentTimesToReady(TIME_TO_READY_WINDOW),
     chat: () => chat && { platform: chat.platform, calls: chat.adapter.counts.calls, rateLimited: chat.adapter.counts.rateLimited },
   }) : undefined;
-  const code = chat ? await runChatAdapter(chat.adapter, logger) : await runConsole(core);
+  const code = chat ? await runChatAdapter(chat.adapter, stopping) : await runConsole(core, stopping);
+  stopRetries();
   await ops?.close();
   await gatewayServer?.close();
-  store.close();
+  // A run still inside a step at the shutdown deadline may write once more before exit: keep the file open.
+  if (orchestrator.inFlight().length === 0) store.close();
   return code;
 }
 
-async function runConsole(core: BotCore): Promise<number> {
+type Stopping = { orchestrator: Orchestrator; graceMs: number; logger: Logger };
+
+/** Until the input ends, or SIGINT/SIGTERM: then stop reading and let runs reach a step boundary. */
+async function runConsole(core: BotCore, stopping: Stopping): Promise<number> {
   const adapter = new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
-  return adapter.run();
+  const stopped = nextStopSignal().then((signal) => shutDown({ signal, stopIntake: async () => adapter.stop(), ...stopping })).then(() => 0);
+  return Promise.race([adapter.run(), stopped]);
 }
 
-/** Run a chat adapter until SIGINT or SIGTERM, then stop taking requests and let answers in flight finish. */
-async function runChatAdapter(adapter: { start(): Promise<void>; stop(): Promise<void> }, logger: Logger): Promise<number> {
+/** Run a chat adapter until SIGINT or SIGTERM, then stop taking requests and let runs reach a step boundary. */
+async function runChatAdapter(adapter: { start(): Promise<void>; stop(): Promise<void> }, stopping: Stopping): Promise<number> {
   await adapter.start();
-  const signal = await new Promise<string>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-  });
-  logger.info({ signal }, "stopping");
-  await adapter.stop();
+  const signal = await nextStopSignal();
+  await shutDown({ signal, stopIntake: () => adapter.stop(), ...stopping });
   return 0;
 }
 

@@ -12,6 +12,8 @@ export interface Run {
   done: Promise<RunResult>;
   /** Stop at the next safe point (between steps) and remove what was made. */
   cancel(): void;
+  /** Shutdown: stop at the next step boundary and keep the run's state for recovery at start-up. */
+  suspend(): void;
 }
 
 class StepTimeout extends Error {
@@ -23,11 +25,12 @@ class StepTimeout extends Error {
 export function startRun(plan: RunPlan, deps: RunDeps): Run {
   const events = new EventEmitter();
   const controller = new AbortController();
-  const done = execute(plan, deps, events, controller.signal);
-  return { spawnId: plan.spawnId, events, done, cancel: () => controller.abort() };
+  let suspended = false;
+  const done = execute(plan, deps, events, controller.signal, () => suspended);
+  return { spawnId: plan.spawnId, events, done, cancel: () => controller.abort(), suspend: () => { suspended = true; } };
 }
 
-async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signal: AbortSignal): Promise<RunResult> {
+async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signal: AbortSignal, suspended: () => boolean): Promise<RunResult> {
   const log = deps.logger.child({ spawnId: plan.spawnId });
   let seq = 0;
   let current = "";
@@ -52,6 +55,7 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
       seq = i;
       current = step.name;
       if (signal.aborted) return await finish(ctx, "cancelled", "cancelled by request");
+      if (suspended()) return await leaveForRecovery(ctx, step.name);
       if (step.applies && !step.applies(ctx)) {
         emit(step.name, i, "skipped");
         continue;
@@ -107,7 +111,7 @@ async function attempt(step: StepDef, ctx: RunContext): Promise<StepOutcome> {
   throw lastError;
 }
 
-async function finish(ctx: RunContext, outcome: RunResult["outcome"], error?: string): Promise<RunResult> {
+async function finish(ctx: RunContext, outcome: "ready" | "failed" | "cancelled", error?: string): Promise<RunResult> {
   const { plan, deps, log } = ctx;
   if (outcome !== "ready") await cleanUp(ctx);
   await ctx.host?.close().catch(() => undefined);
@@ -117,6 +121,13 @@ async function finish(ctx: RunContext, outcome: RunResult["outcome"], error?: st
     : { status: outcome, error: error ?? null, deletedAt: now });
   log.info({ outcome }, "run ended");
   return { spawnId: plan.spawnId, outcome, error, connect: outcome === "ready" ? ctx.connect : undefined, prompt: ctx.prompt };
+}
+
+/** Shutdown reached a step boundary: nothing is removed; the next start-up's recovery ends the run. */
+async function leaveForRecovery(ctx: RunContext, next: string): Promise<RunResult> {
+  await ctx.host?.close().catch(() => undefined);
+  ctx.log.info({ next }, "run suspended for shutdown");
+  return { spawnId: ctx.plan.spawnId, outcome: "interrupted", error: `the bot shut down before step ${next}` };
 }
 
 /** Remove what a failed or cancelled run made: its session, and its server on VM clouds. */

@@ -1,0 +1,70 @@
+// What the orchestrator does for a restarted or stopping bot: remove what an interrupted run made
+// (found by its recorded id or by its spawn-id tag), and let runs reach a step boundary at shutdown.
+import type { Cloud } from "./clouds/types.js";
+import { tmuxKillCommand } from "./launch.js";
+import type { RemoteHost } from "./remote/types.js";
+import type { Run } from "./run.js";
+
+/** What recovery knows of an interrupted spawn (from the stored record and its steps). */
+export interface LeftoverRecord {
+  spawnId: string;
+  cloud: string;
+  serverId: string | null;
+  address: string | null;
+  session: string;
+  /**
+   * Whether this spawn may have started its tmux session (its launch step began). On an adopted
+   * host a session of the same name that this spawn never started belongs to someone else.
+   */
+  sessionMayExist: boolean;
+}
+
+/**
+ * VM clouds: delete the recorded server and every server tagged with the spawn id (a create whose
+ * answer was lost before the id was recorded). Adopted hosts: kill only this spawn's session.
+ * Throws when the cloud or host cannot be reached: the caller must not call it clean.
+ */
+export async function removeLeftovers(
+  cloud: Cloud,
+  rec: LeftoverRecord,
+  openHost: () => Promise<RemoteHost>,
+): Promise<{ removed: string[] }> {
+  if (!cloud.adopted) {
+    const ids = new Set<string>(rec.serverId ? [rec.serverId] : []);
+    for (const s of await cloud.listServers()) if (s.spawnId === rec.spawnId) ids.add(s.serverId);
+    for (const id of ids) await cloud.deleteServer(id);
+    return { removed: [...ids].map((id) => `server ${id}`) };
+  }
+  if (!rec.sessionMayExist || !rec.address) return { removed: [] };
+  const host = await openHost();
+  try {
+    await host.run(tmuxKillCommand(rec.session));
+  } finally {
+    await host.close();
+  }
+  return { removed: [`tmux session ${rec.session}`] };
+}
+
+export interface SuspendReport {
+  /** Runs that reached a step boundary (or ended) within the grace period. */
+  stopped: string[];
+  /** Runs still inside a step at the deadline, with that step: recovery ends them at next start. */
+  left: { spawnId: string; step: string }[];
+}
+
+/** Ask every run to stop at its next step boundary; wait at most graceMs for them. */
+export async function suspendRuns(runs: Run[], graceMs: number, stepOf: (spawnId: string) => string | undefined): Promise<SuspendReport> {
+  const ended = new Set<string>();
+  for (const run of runs) run.suspend();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, graceMs);
+  });
+  const all = Promise.all(runs.map((r) => r.done.then(() => ended.add(r.spawnId), () => ended.add(r.spawnId))));
+  await Promise.race([all, deadline]);
+  clearTimeout(timer);
+  return {
+    stopped: runs.filter((r) => ended.has(r.spawnId)).map((r) => r.spawnId),
+    left: runs.filter((r) => !ended.has(r.spawnId)).map((r) => ({ spawnId: r.spawnId, step: stepOf(r.spawnId) ?? "unknown" })),
+  };
+}

@@ -1,0 +1,47 @@
+// Start-up recovery and graceful shutdown around the adapter: recovery ends what a killed bot left
+// before commands are taken; on SIGTERM/SIGINT commands stop first, then runs get until the end of
+// their current step (within a grace period), and what is left is ended by the next start-up.
+import type { BotCore } from "./bot/core.js";
+import type { Logger } from "./log.js";
+import type { Orchestrator, SuspendReport } from "./orchestrator/index.js";
+
+/** Resolves with the signal's name on the first SIGINT or SIGTERM. */
+export function nextStopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+}
+
+/** Run recovery once now, then retry "cleanup pending" spawns every retryMs; returns a stop function. */
+export async function recoverAndKeepRetrying(core: BotCore, retryMs: number, logger: Logger): Promise<() => void> {
+  const report = await core.recover({ startUp: true });
+  logger.info({ ...report }, "start-up recovery done");
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return; // a slow cloud must not stack passes
+    busy = true;
+    core.recover({ startUp: false })
+      .catch((err) => logger.error({ err }, "recovery retry failed"))
+      .finally(() => { busy = false; });
+  }, retryMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** Stop taking commands, then let runs reach a step boundary within graceMs; logs what was left. */
+export async function shutDown(opts: {
+  signal: string;
+  stopIntake: () => Promise<void>;
+  orchestrator: Orchestrator;
+  graceMs: number;
+  logger: Logger;
+}): Promise<SuspendReport> {
+  const { logger } = opts;
+  logger.info({ signal: opts.signal, graceMs: opts.graceMs, runs: opts.orchestrator.inFlight().length }, "stopping: no new commands");
+  await opts.stopIntake();
+  const report = await opts.orchestrator.suspendAll(opts.graceMs);
+  if (report.stopped.length) logger.info({ spawnIds: report.stopped }, "runs stopped at a step boundary; the next start-up ends them and removes what they made");
+  if (report.left.length) logger.warn({ runs: report.left }, "runs still inside a step at the shutdown deadline; the next start-up ends them and removes what they made");
+  return report;
+}
