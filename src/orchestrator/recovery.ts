@@ -30,19 +30,26 @@ export async function removeLeftovers(
   openHost: () => Promise<RemoteHost>,
 ): Promise<{ removed: string[] }> {
   if (!cloud.adopted) {
+    // Like a failed run's clean-up: stop the session first (best effort: deleting the server stops it too).
+    const stopped = rec.sessionMayExist && rec.address ? await killSession(rec, openHost).then(() => true, () => false) : false;
     const ids = new Set<string>(rec.serverId ? [rec.serverId] : []);
     for (const s of await cloud.listServers()) if (s.spawnId === rec.spawnId) ids.add(s.serverId);
     for (const id of ids) await cloud.deleteServer(id);
-    return { removed: [...ids].map((id) => `server ${id}`) };
+    return { removed: [...(stopped ? [`tmux session ${rec.session}`] : []), ...[...ids].map((id) => `server ${id}`)] };
   }
   if (!rec.sessionMayExist || !rec.address) return { removed: [] };
+  await killSession(rec, openHost);
+  return { removed: [`tmux session ${rec.session}`] };
+}
+
+/** Kill exactly this spawn's tmux session (tmuxKillCommand matches the whole name). */
+async function killSession(rec: LeftoverRecord, openHost: () => Promise<RemoteHost>): Promise<void> {
   const host = await openHost();
   try {
     await host.run(tmuxKillCommand(rec.session));
   } finally {
     await host.close();
   }
-  return { removed: [`tmux session ${rec.session}`] };
 }
 
 export interface SuspendReport {
