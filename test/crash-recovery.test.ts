@@ -118,6 +118,7 @@ function expectEndedClean(t: Trial, name: string, out: string, point: string): v
   // The status message was redrawn with the result, and `status` tells the same.
   expect(out).toContain(`[${name}] failed: ${name} failed: the bot restarted`);
   expect(out).toContain(`[${name} · failed]`);
+  expect(out).toContain(`error: ${name} failed: the bot restarted`); // the owner's private note
   const cut = steps.find((s) => s.detail === "interrupted: the bot restarted");
   if (cut) expect(out).toMatch(new RegExp(`✗ ${STEPS.find((s) => s.name === cut.name)!.title}.* — interrupted: the bot restarted`));
 }
@@ -198,6 +199,105 @@ describe("a cloud that cannot be reached at restart", () => {
       expect(out).toContain(`[${name}] failed: ${name}: cleanup pending`);
       const later = await restart(t, name);
       expectEndedClean(t, name, later, "cloud unreachable, then back");
+    } finally {
+      await t.fake.close();
+    }
+  }, 60_000);
+});
+
+describe("a spawn that was ready before the crash", () => {
+  it("is left running: its server, its session and its ready status survive the restart", async () => {
+    const t = await newTrial();
+    try {
+      const name = "k-ready";
+      const bot = startBot(t);
+      bot.child.stdin!.write(`spawn testagent hetzner --name ${name}\n`);
+      await until("ready", () => bot.out().includes(`[${name}] ready:`), 30_000);
+      bot.child.kill("SIGKILL");
+      await bot.exited;
+      const out = await restart(t, name);
+      const { rec, live } = snapshot(t, name);
+      expect(rec?.status).toBe("ready");
+      expect(t.fake.servers().map((s) => s.tags["spawnbot-spawn-id"])).toEqual(live.map((r) => r.id));
+      expect(sessionAlive(name)).toBe(true);
+      expect(out).toContain(`[${name} · ready]`);
+      expect(out).toContain(`agent session ${name} is running`);
+    } finally {
+      killUserProcesses(USER);
+      await t.fake.close();
+    }
+  }, 60_000);
+});
+
+describe("sshd stopped in the middle of install and started again", () => {
+  it("fails the run cleanly (the install retries on the lost connection do not reconnect) and deletes the server", async () => {
+    const t = await newTrial();
+    try {
+      const name = "k-sshdstop";
+      const bot = startBot(t, { CRASH_SLOW_INSTALL_S: "3" });
+      bot.child.stdin!.write(`spawn slowagent hetzner --name ${name}\n`);
+      await until("install running", () => snapshot(t, name).steps.find((s) => s.name === "install")?.state === "running", 30_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      await sshd.stop();
+      killUserProcesses(USER); // the connections of the stopped sshd go too
+      await new Promise((r) => setTimeout(r, 1000));
+      await sshd.start();
+      bot.child.stdin!.end();
+      const { code } = await bot.exited;
+      expect(code, bot.err()).toBe(1); // the console exits 1 when a spawn failed
+      const { rec, steps } = snapshot(t, name);
+      expect(rec?.status).toBe("failed");
+      expect(steps.find((s) => s.name === "install")?.state).toBe("failed");
+      expect(t.fake.servers()).toEqual([]);
+      expect(bot.out()).toContain(`[${name}] failed: ${name} failed:`);
+      tally.push({ point: `sshd stopped mid-install (no restart of the bot; failed with "${rec?.error}")`, clean: true });
+    } finally {
+      await sshd.start();
+      await t.fake.close();
+    }
+  }, 60_000);
+});
+
+describe("SIGTERM", () => {
+  it("stops taking commands, lets the running step finish, exits within the grace period; the next start ends the run", async () => {
+    const t = await newTrial();
+    try {
+      const name = "k-sigterm";
+      const bot = startBot(t, { CRASH_SLOW_INSTALL_S: "2", CRASH_GRACE_MS: "10000" });
+      bot.child.stdin!.write(`spawn slowagent hetzner --name ${name}\n`);
+      await until("install running", () => snapshot(t, name).steps.find((s) => s.name === "install")?.state === "running", 30_000);
+      const sent = Date.now();
+      bot.child.kill("SIGTERM");
+      const { code } = await bot.exited;
+      expect(Date.now() - sent).toBeLessThan(10_000);
+      expect(code, bot.err()).toBe(0);
+      const { rec, steps } = snapshot(t, name);
+      expect(steps.find((s) => s.name === "install")?.state).toBe("succeeded"); // reached the safe point
+      expect(steps.find((s) => s.name === "env")?.state).toBe("pending"); // and went no further
+      expect(rec?.status).toBe("provisioning");
+      expect(bot.err()).toContain("runs stopped at a step boundary");
+      const out = await restart(t, name);
+      expectEndedClean(t, name, out, "SIGTERM at a step boundary");
+      expect(rec && snapshot(t, name).rec?.error).toContain('after "Install the agent"');
+    } finally {
+      await t.fake.close();
+    }
+  }, 60_000);
+
+  it("exits at the deadline when a step outlasts it, logging what was left; the next start ends the run", async () => {
+    const t = await newTrial();
+    try {
+      const name = "k-deadline";
+      const bot = startBot(t, { CRASH_SLOW_INSTALL_S: "30", CRASH_GRACE_MS: "1000" });
+      bot.child.stdin!.write(`spawn slowagent hetzner --name ${name}\n`);
+      await until("install running", () => snapshot(t, name).steps.find((s) => s.name === "install")?.state === "running", 30_000);
+      const sent = Date.now();
+      bot.child.kill("SIGTERM");
+      await bot.exited;
+      expect(Date.now() - sent).toBeLessThan(4000);
+      expect(bot.err()).toMatch(/"runs":\[\{"spawnId":"[0-9a-f-]+","step":"install"\}\].*still inside a step at the shutdown deadline/);
+      const out = await restart(t, name);
+      expectEndedClean(t, name, out, "SIGTERM past the deadline");
     } finally {
       await t.fake.close();
     }
