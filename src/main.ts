@@ -13,7 +13,7 @@ import { configuredClouds } from "./clouds.js";
 import { AGENTS, Orchestrator, TunnelGateway, loadOrCreateBotKey, startGatewayServer } from "./orchestrator/index.js";
 import { startOpsServer } from "./ops.js";
 import { secrets } from "./secrets.js";
-import { nextStopSignal, recoverAndKeepRetrying, shutDown } from "./shutdown.js";
+import { nextStopSignal, recoverAndKeepRetrying, runConsoleUntilStopped, shutDown } from "./shutdown.js";
 
 const DATABASE_FILE = "spawnbot.db";
 const TIME_TO_READY_WINDOW = 500; // /metrics summarises the most recent ready spawns
@@ -88,11 +88,9 @@ export async function main(): Promise<number> {
 
 type Stopping = { orchestrator: Orchestrator; graceMs: number; logger: Logger };
 
-/** Until the input ends, or SIGINT/SIGTERM: then stop reading and let runs reach a step boundary. */
 async function runConsole(core: BotCore, stopping: Stopping): Promise<number> {
   const adapter = new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
-  const stopped = nextStopSignal().then((signal) => shutDown({ signal, stopIntake: async () => adapter.stop(), ...stopping })).then(() => 0);
-  return Promise.race([adapter.run(), stopped]);
+  return runConsoleUntilStopped(adapter, stopping);
 }
 
 /** Run a chat adapter until SIGINT or SIGTERM, then stop taking requests and let runs reach a step boundary. */

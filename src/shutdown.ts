@@ -45,3 +45,17 @@ export async function shutDown(opts: {
   if (report.left.length) logger.warn({ runs: report.left }, "runs still inside a step at the shutdown deadline; the next start-up ends them and removes what they made");
   return report;
 }
+
+/** Until the input ends, or SIGINT/SIGTERM: then stop reading and let runs reach a step boundary. */
+export async function runConsoleUntilStopped(
+  adapter: { run(): Promise<number>; stop(): void },
+  stopping: { orchestrator: Orchestrator; graceMs: number; logger: Logger },
+): Promise<number> {
+  let signalled = false;
+  const stopped = nextStopSignal().then((signal) => {
+    signalled = true;
+    return shutDown({ signal, stopIntake: async () => adapter.stop(), ...stopping });
+  }).then(() => 0);
+  // Input that ends because of the signal is an orderly stop: the shutdown's result is the exit code.
+  return Promise.race([adapter.run().then((code) => (signalled ? stopped : code)), stopped]);
+}

@@ -12,7 +12,7 @@ import { createLogger } from "../../src/log.js";
 import { HetznerCloud } from "../../src/orchestrator/clouds/hetzner.js";
 import { AGENTS, Orchestrator, loadOrCreateBotKey, type AgentSpec, type RunJournal } from "../../src/orchestrator/index.js";
 import { secrets } from "../../src/secrets.js";
-import { nextStopSignal, recoverAndKeepRetrying, shutDown } from "../../src/shutdown.js";
+import { recoverAndKeepRetrying, runConsoleUntilStopped } from "../../src/shutdown.js";
 import { FAKE_KEY, TEST_AGENT } from "./test-agent.js";
 
 /** The environment the test gives this process. */
@@ -73,8 +73,7 @@ async function main(): Promise<number> {
   const stopRetries = await recoverAndKeepRetrying(core, Number(env.CRASH_RETRY_MS ?? 60_000), logger);
   const adapter = new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: false, user: { id: "U1", name: "alice" } });
   const stopping = { orchestrator, graceMs: Number(env.CRASH_GRACE_MS ?? 20_000), logger };
-  const stopped = nextStopSignal().then((signal) => shutDown({ signal, stopIntake: async () => adapter.stop(), ...stopping })).then(() => 0);
-  const code = await Promise.race([adapter.run(), stopped]);
+  const code = await runConsoleUntilStopped(adapter, stopping);
   stopRetries();
   return code;
 }
