@@ -278,7 +278,7 @@ describe("SIGTERM", () => {
       expect(bot.err()).toContain("runs stopped at a step boundary");
       const out = await restart(t, name);
       expectEndedClean(t, name, out, "SIGTERM at a step boundary");
-      expect(rec && snapshot(t, name).rec?.error).toContain('after "Install the agent"');
+      expect(snapshot(t, name).rec?.error).toContain('after "Install the agent"');
     } finally {
       await t.fake.close();
     }

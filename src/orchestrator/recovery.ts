@@ -5,6 +5,9 @@ import { tmuxKillCommand } from "./launch.js";
 import type { RemoteHost } from "./remote/types.js";
 import type { Run } from "./run.js";
 
+/** A VM whose server goes anyway must not hold up start-up: a gone address fails the handshake only after 20 s. */
+const BEST_EFFORT_STOP_MS = 8_000;
+
 /** What recovery knows of an interrupted spawn (from the stored record and its steps). */
 export interface LeftoverRecord {
   spawnId: string;
@@ -31,7 +34,7 @@ export async function removeLeftovers(
 ): Promise<{ removed: string[] }> {
   if (!cloud.adopted) {
     // Like a failed run's clean-up: stop the session first (best effort: deleting the server stops it too).
-    const stopped = rec.sessionMayExist && rec.address ? await killSession(rec, openHost).then(() => true, () => false) : false;
+    const stopped = rec.sessionMayExist && rec.address ? await withinMs(killSession(rec, openHost), BEST_EFFORT_STOP_MS) : false;
     const ids = new Set<string>(rec.serverId ? [rec.serverId] : []);
     for (const s of await cloud.listServers()) if (s.spawnId === rec.spawnId) ids.add(s.serverId);
     for (const id of ids) await cloud.deleteServer(id);
@@ -40,6 +43,15 @@ export async function removeLeftovers(
   if (!rec.sessionMayExist || !rec.address) return { removed: [] };
   await killSession(rec, openHost);
   return { removed: [`tmux session ${rec.session}`] };
+}
+
+/** True when work succeeded within ms; false when it failed or took longer (it is left to finish). */
+function withinMs(work: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([work.then(() => true, () => false), late]).finally(() => clearTimeout(timer));
 }
 
 /** Kill exactly this spawn's tmux session (tmuxKillCommand matches the whole name). */
