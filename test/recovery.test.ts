@@ -5,8 +5,10 @@ import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatOutlet } from "../src/bot/outlet.js";
 import type { StatusView, View } from "../src/bot/views.js";
+import { HetznerCloud } from "../src/orchestrator/clouds/hetzner.js";
 import { STEPS } from "../src/orchestrator/index.js";
-import { makeBot, type TestBot } from "./support/bot.js";
+import { HetznerFake } from "./fakes/hetzner-fake.js";
+import { RecordingConversation, makeBot, request, type TestBot } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 
 const USER = "sbrec2";
@@ -92,5 +94,37 @@ describe("recovery on an adopted host", () => {
     expect(bot.store.getSpawn(rec.id)?.status).toBe("failed");
     expect(sessionAlive("blocked")).toBe(false);
     bot.store.close();
+  }, 30_000);
+});
+
+describe("a failed run whose server cannot be deleted", () => {
+  it("stays visibly cleanup pending instead of failed-and-clean, and the retry pass removes the server", async () => {
+    const fake = await HetznerFake.start();
+    try {
+      const bot = makeBot({ clouds: (key) => [new HetznerCloud({
+        botPublicKey: key.publicKey, token: fake.validToken, apiUrl: fake.url, location: "nbg1", defaultSize: "cx23", sshPort: sshd.port, sshUser: USER,
+        pollIntervalMs: 20, requestTimeoutMs: 2000, apiRetry: { baseDelayMs: 20, maxDelayMs: 50 }, cloudInitTimeoutMs: 500,
+      })] });
+      sshd.authorize(bot.botKey.publicKey);
+      asUser("tmux new-session -d -s taken 'sleep 600'"); // the run's launch step refuses to reuse it
+      fake.rejectNext({ match: "DELETE /servers", status: 403, code: "forbidden", message: "insufficient permissions for this request" });
+      const conv = new RecordingConversation();
+      await bot.core.handle(request("spawn testagent hetzner --name taken"), conv);
+      await bot.core.idle();
+      const rec = bot.store.listAll("test").find((r) => r.name === "taken")!;
+      expect(rec).toMatchObject({ status: "deleting", error: expect.stringMatching(/^cleanup pending: a tmux session named taken already runs .*insufficient permissions/) });
+      expect(fake.servers()).toHaveLength(1);
+      expect(conv.statuses.at(-1)?.result?.message).toMatch(/^taken: cleanup pending: /);
+
+      const pass = await bot.core.recover({ startUp: false });
+      expect(pass.ended).toEqual([rec.id]);
+      expect(bot.store.getSpawn(rec.id)).toMatchObject({ status: "failed", error: expect.stringMatching(/^a tmux session named taken already runs/) });
+      expect(fake.servers()).toEqual([]);
+      expect(sessionAlive("taken")).toBe(true); // not this spawn's session: it never started one
+      bot.store.close();
+    } finally {
+      asUser("tmux kill-session -t =taken");
+      await fake.close();
+    }
   }, 30_000);
 });

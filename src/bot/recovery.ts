@@ -2,7 +2,7 @@
 // run made is removed, its checklist made true, its status message redrawn, its owner told), and
 // deletes left half-done are finished. A cloud that cannot be reached leaves the spawn visibly
 // "cleanup pending" and is retried later; nothing is called clean unless it was removed.
-import { STEPS } from "../orchestrator/index.js";
+import { CLEANUP_PENDING, RECOVERY_META, STEPS } from "../orchestrator/index.js";
 import type { CoreContext } from "./context.js";
 import type { ChatOutlet } from "./outlet.js";
 import { hostRecord } from "./spawn-access.js";
@@ -13,12 +13,10 @@ import { error, text, type View } from "./views.js";
 
 /** The detail of the step a restart cut short, as its checklist shows it. */
 export const INTERRUPTED_DETAIL = "interrupted: the bot restarted";
-/** Prefix of the error of a spawn whose leftovers could not be removed yet. */
-export const CLEANUP_PENDING = "cleanup pending";
-// meta keys written by recovery (who writes them: only this module, before it removes anything, so
-// a crash during recovery is finished by the next start-up).
-const META_REASON = "recoveryReason"; // the failure the spawn ends with once its leftovers are gone
-const META_SESSION = "recoverySession"; // "1" when the run may have started its tmux session
+// Recovery meta (RECOVERY_META) is written before anything is removed, by this module or by a run
+// whose clean-up failed, so a crash during recovery is finished by the next pass.
+const META_REASON = RECOVERY_META.reason;
+const META_SESSION = RECOVERY_META.session;
 
 const STEP_TITLES = new Map(STEPS.map((s) => [s.name, s.title]));
 

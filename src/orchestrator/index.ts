@@ -22,6 +22,7 @@ export { loadOrCreateBotKey, type BotKey } from "./remote/bot-key.js";
 export { STEPS, STEP_NAMES } from "./steps.js";
 export type { Run } from "./run.js";
 export type { LeftoverRecord, SuspendReport } from "./recovery.js";
+export { CLEANUP_PENDING, RECOVERY_META } from "./recovery.js";
 export type { ConnectInfo, PromptResult, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 export { TunnelGateway, startGatewayServer, hashTunnelToken, newTunnelToken, type TunnelTarget } from "./tunnels/index.js";
 

@@ -5,6 +5,20 @@ import { tmuxKillCommand } from "./launch.js";
 import type { RemoteHost } from "./remote/types.js";
 import type { Run } from "./run.js";
 
+/** Prefix of the error of a spawn whose leftovers could not be removed yet (retried by the bot's recovery). */
+export const CLEANUP_PENDING = "cleanup pending";
+/** Spawn meta keys for a pending clean-up: the failure it ends with, and whether its session may exist ("1"/"0"). */
+export const RECOVERY_META = { reason: "recoveryReason", session: "recoverySession" } as const;
+
+/** The journal patch of a failed run whose leftovers could not be removed: live, visibly pending. */
+export function cleanupPending(reason: string, problem: string, sessionMayExist: boolean) {
+  return {
+    status: "deleting" as const,
+    error: `${CLEANUP_PENDING}: ${reason}; removing what it made failed (${problem}); the bot keeps retrying`,
+    meta: { [RECOVERY_META.reason]: reason, [RECOVERY_META.session]: sessionMayExist ? "1" : "0" },
+  };
+}
+
 /** A VM whose server goes anyway must not hold up start-up: a gone address fails the handshake only after 20 s. */
 const BEST_EFFORT_STOP_MS = 8_000;
 

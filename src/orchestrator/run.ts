@@ -3,6 +3,7 @@
 import { EventEmitter } from "node:events";
 import { STEPS, type StepDef, type StepOutcome } from "./steps.js";
 import { tmuxKillCommand } from "./launch.js";
+import { cleanupPending } from "./recovery.js";
 import type { RunContext, RunDeps, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 
 export interface Run {
@@ -113,11 +114,12 @@ async function attempt(step: StepDef, ctx: RunContext): Promise<StepOutcome> {
 
 async function finish(ctx: RunContext, outcome: "ready" | "failed" | "cancelled", error?: string): Promise<RunResult> {
   const { plan, deps, log } = ctx;
-  if (outcome !== "ready") await cleanUp(ctx);
+  const leftover = outcome !== "ready" ? await cleanUp(ctx) : undefined;
   await ctx.host?.close().catch(() => undefined);
   const now = Date.now();
   deps.journal.updateSpawn(plan.spawnId, outcome === "ready"
     ? { status: "ready", readyAt: now, error: null }
+    : leftover !== undefined ? cleanupPending(error ?? outcome, leftover, Boolean(ctx.sessionStarted))
     : { status: outcome, error: error ?? null, deletedAt: now });
   log.info({ outcome }, "run ended");
   return { spawnId: plan.spawnId, outcome, error, connect: outcome === "ready" ? ctx.connect : undefined, prompt: ctx.prompt };
@@ -130,14 +132,24 @@ async function leaveForRecovery(ctx: RunContext, next: string): Promise<RunResul
   return { spawnId: ctx.plan.spawnId, outcome: "interrupted", error: `the bot shut down before step ${next}` };
 }
 
-/** Remove what a failed or cancelled run made: its session, and its server on VM clouds. */
-async function cleanUp(ctx: RunContext): Promise<void> {
+/**
+ * Remove what a failed or cancelled run made: its session, and its server on VM clouds (whose
+ * delete stops the session anyway). Returns what could not be removed, for a "cleanup pending" retry.
+ */
+async function cleanUp(ctx: RunContext): Promise<string | undefined> {
   const { plan, log } = ctx;
   try {
-    if (ctx.host && ctx.sessionStarted) await ctx.host.run(tmuxKillCommand(plan.session));
+    if (ctx.host && ctx.sessionStarted) {
+      await ctx.host.run(tmuxKillCommand(plan.session)).catch((err: unknown) => {
+        if (plan.cloud.adopted) throw err;
+        log.warn({ err }, "could not stop the session; deleting the server stops it");
+      });
+    }
     if (ctx.server) await plan.cloud.deleteServer(ctx.server.serverId);
+    return undefined;
   } catch (err) {
-    log.error({ err }, "clean-up after a failed run did not finish");
+    log.error({ err }, "clean-up after a failed run did not finish; recovery retries it");
+    return errorMessage(err);
   }
 }
 
