@@ -81,6 +81,10 @@ const ConfigSchema = v.object({
   SPAWNBOT_RECONCILE_MODE: v.optional(v.picklist(["delete", "report"], "must be delete or report"), "delete"),
   SPAWNBOT_RECONCILE_INTERVAL: v.optional(durationText, "15m"),
   SPAWNBOT_ORPHAN_GRACE: v.optional(durationText, "1h"),
+  // Shutdown: how long runs in flight get to reach the end of their current step before the bot exits.
+  SPAWNBOT_SHUTDOWN_GRACE: v.optional(durationText, "20s"),
+  // How often leftovers that recovery could not remove (cloud unreachable) are retried.
+  SPAWNBOT_CLEANUP_RETRY: v.optional(durationText, "1m"),
   // The tunnel gateway: on when the bot has a public URL (put TLS in front of it).
   SPAWNBOT_PUBLIC_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://spawnbot.example.com"), v.regex(/^https?:\/\/[^/?#]+(\/[^?#]*)?$/, "must be a URL without query or fragment"))),
   SPAWNBOT_GATEWAY_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.number(), v.minValue(1, "must be a port number"), v.maxValue(65535, "must be a port number")), "8080"),
@@ -134,6 +138,10 @@ export interface Config {
   cloudInitTimeoutMs: number;
   /** The expiry sweep and the reconciler (see src/bot/upkeep.ts). */
   upkeep: { reminderMs: number; sweepIntervalMs: number; mode: "delete" | "report"; reconcileIntervalMs: number; graceMs: number };
+  /** SPAWNBOT_SHUTDOWN_GRACE: runs get this long to reach a step boundary on SIGTERM/SIGINT. */
+  shutdownGraceMs: number;
+  /** SPAWNBOT_CLEANUP_RETRY: interval between retries of "cleanup pending" spawns. */
+  cleanupRetryMs: number;
   /** The health and metrics endpoint, when SPAWNBOT_OPS_PORT is set. */
   ops?: { port: number; host: string };
   /** The tunnel gateway, when SPAWNBOT_PUBLIC_URL is set. */
@@ -208,6 +216,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       reminderMs: c.SPAWNBOT_EXPIRY_REMINDER, sweepIntervalMs: c.SPAWNBOT_EXPIRY_INTERVAL, mode: c.SPAWNBOT_RECONCILE_MODE,
       reconcileIntervalMs: c.SPAWNBOT_RECONCILE_INTERVAL, graceMs: c.SPAWNBOT_ORPHAN_GRACE,
     },
+    shutdownGraceMs: c.SPAWNBOT_SHUTDOWN_GRACE,
+    cleanupRetryMs: c.SPAWNBOT_CLEANUP_RETRY,
     ops: c.SPAWNBOT_OPS_PORT ? { port: c.SPAWNBOT_OPS_PORT as number, host: c.SPAWNBOT_OPS_HOST } : undefined,
     gateway: c.SPAWNBOT_PUBLIC_URL ? { publicUrl: c.SPAWNBOT_PUBLIC_URL.replace(/\/$/, ""), port: c.SPAWNBOT_GATEWAY_PORT as number, host: c.SPAWNBOT_GATEWAY_HOST } : undefined,
     clouds: {

@@ -2,7 +2,7 @@
 import os from "node:os";
 import path from "node:path";
 import { BotCore } from "./bot/core.js";
-import type { Upkeep } from "./bot/upkeep.js";
+import type { Upkeep, UpkeepSettings } from "./bot/upkeep.js";
 import { loadSecretBox } from "./bot/secret-box.js";
 import { openStore, type Store } from "./bot/store/index.js";
 import { ConsoleAdapter } from "./adapters/console/index.js";
@@ -14,6 +14,7 @@ import { configuredClouds } from "./clouds.js";
 import { AGENTS, Orchestrator, TunnelGateway, loadOrCreateBotKey, startGatewayServer } from "./orchestrator/index.js";
 import { startOpsServer } from "./ops.js";
 import { secrets } from "./secrets.js";
+import { nextStopSignal, recoverAtStartUp, runConsoleUntilStopped, shutDown } from "./shutdown.js";
 
 const DATABASE_FILE = "spawnbot.db";
 const TIME_TO_READY_WINDOW = 500; // /metrics summarises the most recent ready spawns
@@ -62,6 +63,9 @@ export async function main(): Promise<number> {
     },
   });
   const gatewayServer = config.gateway ? await startTunnelGateway(core, config.gateway, logger) : undefined;
+  // Before any adapter takes commands: end what a killed or stopped bot left in flight.
+  await recoverAtStartUp(core, logger);
+  const stopping = { orchestrator, graceMs: config.shutdownGraceMs, logger };
   logger.info({ dataDir: config.dataDir, adapter: config.adapter, gateway: config.gateway?.publicUrl }, "spawnbot started");
   const chat = config.slack ? { platform: "slack", adapter: new SlackAdapter(core, config.slack, logger.child({ adapter: "slack" })) }
     : config.discord ? { platform: "discord", adapter: new DiscordAdapter(core, config.discord, logger.child({ adapter: "discord" })) }
@@ -75,16 +79,20 @@ export async function main(): Promise<number> {
     recentTimesToReady: () => store.recentTimesToReady(TIME_TO_READY_WINDOW),
     chat: () => chat && { platform: chat.platform, calls: chat.adapter.counts.calls, rateLimited: chat.adapter.counts.rateLimited },
   }) : undefined;
-  const code = chat ? await runChatAdapter(chat.adapter, logger, () => core.startUpkeep(config.upkeep)) : await runConsole(core, config.upkeep);
+  const upkeepSettings = { ...config.upkeep, cleanupRetryMs: config.cleanupRetryMs };
+  const code = chat ? await runChatAdapter(chat.adapter, stopping, () => core.startUpkeep(upkeepSettings)) : await runConsole(core, stopping, upkeepSettings);
   await ops?.close();
   await gatewayServer?.close();
-  store.close();
+  // A run still inside a step at the shutdown deadline may write once more before exit: keep the file open.
+  if (orchestrator.inFlight().length === 0) store.close();
   return code;
 }
 
-async function runConsole(core: BotCore, upkeepSettings: Config["upkeep"]): Promise<number> {
+type Stopping = { orchestrator: Orchestrator; graceMs: number; logger: Logger };
+
+async function runConsole(core: BotCore, stopping: Stopping, upkeepSettings: UpkeepSettings): Promise<number> {
   const adapter = new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
-  const done = adapter.run(); // attaches the console's outlet before it first waits for input
+  const done = runConsoleUntilStopped(adapter, stopping); // attaches the console's outlet before it first waits for input
   const upkeep = core.startUpkeep(upkeepSettings);
   try {
     return await done;
@@ -93,17 +101,12 @@ async function runConsole(core: BotCore, upkeepSettings: Config["upkeep"]): Prom
   }
 }
 
-/** Run a chat adapter until SIGINT or SIGTERM, then stop taking requests and let answers in flight finish. */
-async function runChatAdapter(adapter: { start(): Promise<void>; stop(): Promise<void> }, logger: Logger, startUpkeep: () => Upkeep): Promise<number> {
+/** Run a chat adapter until SIGINT or SIGTERM, then stop taking requests and let runs reach a step boundary. */
+async function runChatAdapter(adapter: { start(): Promise<void>; stop(): Promise<void> }, stopping: Stopping, startUpkeep: () => Upkeep): Promise<number> {
   await adapter.start();
   const upkeep = startUpkeep(); // after the adapter is up: reminders and reports need its outlet
-  const signal = await new Promise<string>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-  });
-  logger.info({ signal }, "stopping");
-  await upkeep.stop();
-  await adapter.stop();
+  const signal = await nextStopSignal();
+  await shutDown({ signal, stopIntake: async () => { await upkeep.stop(); await adapter.stop(); }, ...stopping });
   return 0;
 }
 

@@ -156,7 +156,7 @@ describe("upkeep schedule", () => {
   it("runs the sweep and the reconciler at start and on their intervals, and nothing after stop", async () => {
     hetznerSpawn(Date.now() + 10 * 60_000, "soon");
     const lists = () => fakes.hetzner.calls.filter((c) => c.action === "GET /servers").length;
-    const upkeep = bot.core.startUpkeep({ reminderMs: HOUR, sweepIntervalMs: 20, mode: "report", graceMs: HOUR, reconcileIntervalMs: 20 });
+    const upkeep = bot.core.startUpkeep({ reminderMs: HOUR, sweepIntervalMs: 20, mode: "report", graceMs: HOUR, reconcileIntervalMs: 20, cleanupRetryMs: HOUR });
     try {
       await until("the reminder", () => sent.to(OWNER.id).length > 0);
       await until("three reconcile passes", () => lists() >= 3);

@@ -10,6 +10,7 @@ import type { CoreContext, CoreSettings, Invocation } from "./context.js";
 import { parseCommand, type GrammarCatalog } from "./grammar.js";
 import { handleConnect, handleDelete, handleExtend, handleList, handleStatus } from "./manage-commands.js";
 import type { ChatOutlet } from "./outlet.js";
+import { Announcer, recoverSpawns, type RecoveryReport } from "./recovery.js";
 import type { SecretBox } from "./secret-box.js";
 import type { ChatRequest, Conversation } from "./request.js";
 import { handleKeysAdd, handleKeysList, handleKeysRemove, handlePrefsClear, handlePrefsSet, handlePrefsShow } from "./settings-commands.js";
@@ -50,6 +51,7 @@ export class BotCore {
   private readonly ctx: CoreContext;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly outcomes: unknown[] = [];
+  private readonly announcer: Announcer;
 
   constructor(private readonly deps: BotCoreDeps) {
     const catalog: GrammarCatalog = {
@@ -64,6 +66,15 @@ export class BotCore {
         void p.finally(() => this.pending.delete(p));
       },
     };
+    this.announcer = new Announcer(this.ctx);
+  }
+
+  /**
+   * End the runs a killed or stopped bot left in flight and finish its deletes (startUp: true, before
+   * the adapter takes commands); later passes retry only what is left "cleanup pending".
+   */
+  recover(opts: { startUp: boolean }): Promise<RecoveryReport> {
+    return recoverSpawns(this.ctx, this.announcer, opts);
   }
 
   /** Answer one request. Resolves once it is answered; spawns go on in the background. */
@@ -137,11 +148,12 @@ export class BotCore {
   /** Let the core reach this platform's users and status messages outside a request. */
   attachOutlet(outlet: ChatOutlet): void {
     this.ctx.outlets.set(outlet.platform, redactingOutlet(outlet));
+    this.ctx.track(this.announcer.flush(outlet.platform)); // what recovery said before this platform attached
   }
 
   /** Start the expiry sweep and the reconciler (on start, then on their intervals); stop() ends them. */
   startUpkeep(settings: UpkeepSettings): Upkeep {
-    return startUpkeep(this.ctx, settings);
+    return startUpkeep(this.ctx, settings, () => this.recover({ startUp: false }));
   }
 
   /** One expiry sweep now (the schedule runs the same; tests pass their own clock). */

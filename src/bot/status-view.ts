@@ -48,6 +48,8 @@ function resultOf(rec: SpawnRecord): StatusView["result"] {
       return { outcome: "cancelled", message: `${rec.name} was cancelled; what it made was removed` };
     case "deleted":
       return { outcome: "deleted", message: `${rec.name} was deleted` };
+    case "deleting": // set by recovery when what the spawn made could not be removed yet
+      return rec.error ? { outcome: "failed", message: `${rec.name}: ${rec.error}` } : undefined;
     default:
       return undefined;
   }

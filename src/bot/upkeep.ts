@@ -1,5 +1,5 @@
-// The bot's background upkeep: the expiry sweep and the reconciler, each run once at start and
-// then on its own interval. A pass that is still running when the next is due is not doubled;
+// The bot's background upkeep: the expiry sweep, the reconciler and the retry of clean-ups that
+// start-up recovery left pending, each run once at start and then on its own interval. A pass that is still running when the next is due is not doubled;
 // stop() ends the schedule and waits (bounded) for the pass in flight.
 import type { CoreContext } from "./context.js";
 import { sweepExpiry, type ExpirySettings } from "./expiry.js";
@@ -8,6 +8,8 @@ import { reconcile, type ReconcileSettings } from "./reconciler.js";
 export interface UpkeepSettings extends ExpirySettings, ReconcileSettings {
   sweepIntervalMs: number;
   reconcileIntervalMs: number;
+  /** How often spawns left "cleanup pending" (cloud or host unreachable) are tried again. */
+  cleanupRetryMs: number;
 }
 
 /** Shutdown waits this long for a pass in flight (a cloud call may take its full retry deadline). */
@@ -18,8 +20,9 @@ export interface Upkeep {
   stop(): Promise<void>;
 }
 
-export function startUpkeep(ctx: CoreContext, settings: UpkeepSettings): Upkeep {
+export function startUpkeep(ctx: CoreContext, settings: UpkeepSettings, retryCleanups: () => Promise<unknown>): Upkeep {
   const jobs = [
+    every(ctx, "cleanup retry", settings.cleanupRetryMs, retryCleanups),
     every(ctx, "expiry sweep", settings.sweepIntervalMs, () => sweepExpiry(ctx, settings)),
     every(ctx, "reconcile", settings.reconcileIntervalMs, () => reconcile(ctx, settings)),
   ];

@@ -7,6 +7,7 @@ import { tmuxHasSessionCommand, tmuxKillCommand } from "./launch.js";
 import { SshHost } from "./remote/ssh-host.js";
 import { updateAuthorizedKeys } from "./remote/update-keys.js";
 import type { RemoteHost } from "./remote/types.js";
+import { removeLeftovers, suspendRuns, type LeftoverRecord, type SuspendReport } from "./recovery.js";
 import { startRun, type Run } from "./run.js";
 import type { ConnectInfo, RunDeps, RunPlan } from "./run-types.js";
 import type { TunnelTarget } from "./tunnels/index.js";
@@ -20,6 +21,8 @@ export { SshCloud } from "./clouds/ssh.js";
 export { loadOrCreateBotKey, type BotKey } from "./remote/bot-key.js";
 export { STEPS, STEP_NAMES } from "./steps.js";
 export type { Run } from "./run.js";
+export type { LeftoverRecord, SuspendReport } from "./recovery.js";
+export { CLEANUP_PENDING, RECOVERY_META } from "./recovery.js";
 export type { ConnectInfo, PromptResult, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 export { TunnelGateway, startGatewayServer, hashTunnelToken, newTunnelToken, type TunnelTarget } from "./tunnels/index.js";
 
@@ -43,6 +46,8 @@ export interface OrchestratorDeps extends RunDeps {
 
 export class Orchestrator {
   private readonly runs = new Map<string, Run>();
+  /** The step each run in flight is in, for the shutdown log. */
+  private readonly steps = new Map<string, string>();
 
   constructor(private readonly deps: OrchestratorDeps) {}
 
@@ -65,8 +70,22 @@ export class Orchestrator {
   start(plan: RunPlan): Run {
     const run = startRun(plan, this.deps);
     this.runs.set(plan.spawnId, run);
-    void run.done.finally(() => this.runs.delete(plan.spawnId));
+    run.events.on("step", (ev: { step: string }) => this.steps.set(plan.spawnId, ev.step));
+    void run.done.finally(() => {
+      this.runs.delete(plan.spawnId);
+      this.steps.delete(plan.spawnId);
+    });
     return run;
+  }
+
+  /** Shutdown: every run stops at its next step boundary; waits at most graceMs. */
+  suspendAll(graceMs: number): Promise<SuspendReport> {
+    return suspendRuns(this.inFlight(), graceMs, (id) => this.steps.get(id));
+  }
+
+  /** Remove what an interrupted run made: its server (by id or spawn-id tag), or its session on an adopted host. */
+  async recoverServer(rec: LeftoverRecord & HostRecord): Promise<{ removed: string[] }> {
+    return removeLeftovers(this.requireCloud(rec.cloud), rec, () => this.openHost(rec));
   }
 
   /** Runs still going on. */

@@ -67,7 +67,8 @@ export interface PromptResult {
 
 export interface RunResult {
   spawnId: string;
-  outcome: "ready" | "failed" | "cancelled";
+  /** "interrupted": suspended at shutdown, its state left in the journal for recovery. */
+  outcome: "ready" | "failed" | "cancelled" | "interrupted";
   error?: string;
   connect?: ConnectInfo;
   prompt?: PromptResult;

@@ -3,6 +3,7 @@
 import { EventEmitter } from "node:events";
 import { STEPS, type StepDef, type StepOutcome } from "./steps.js";
 import { tmuxKillCommand } from "./launch.js";
+import { cleanupPending } from "./recovery.js";
 import type { RunContext, RunDeps, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 
 export interface Run {
@@ -12,6 +13,8 @@ export interface Run {
   done: Promise<RunResult>;
   /** Stop at the next safe point (between steps) and remove what was made. */
   cancel(): void;
+  /** Shutdown: stop at the next step boundary and keep the run's state for recovery at start-up. */
+  suspend(): void;
 }
 
 class StepTimeout extends Error {
@@ -23,11 +26,12 @@ class StepTimeout extends Error {
 export function startRun(plan: RunPlan, deps: RunDeps): Run {
   const events = new EventEmitter();
   const controller = new AbortController();
-  const done = execute(plan, deps, events, controller.signal);
-  return { spawnId: plan.spawnId, events, done, cancel: () => controller.abort() };
+  let suspended = false;
+  const done = execute(plan, deps, events, controller.signal, () => suspended);
+  return { spawnId: plan.spawnId, events, done, cancel: () => controller.abort(), suspend: () => { suspended = true; } };
 }
 
-async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signal: AbortSignal): Promise<RunResult> {
+async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signal: AbortSignal, suspended: () => boolean): Promise<RunResult> {
   const log = deps.logger.child({ spawnId: plan.spawnId });
   let seq = 0;
   let current = "";
@@ -52,6 +56,7 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
       seq = i;
       current = step.name;
       if (signal.aborted) return await finish(ctx, "cancelled", "cancelled by request");
+      if (suspended()) return await leaveForRecovery(ctx, step.name);
       if (step.applies && !step.applies(ctx)) {
         emit(step.name, i, "skipped");
         continue;
@@ -107,26 +112,44 @@ async function attempt(step: StepDef, ctx: RunContext): Promise<StepOutcome> {
   throw lastError;
 }
 
-async function finish(ctx: RunContext, outcome: RunResult["outcome"], error?: string): Promise<RunResult> {
+async function finish(ctx: RunContext, outcome: "ready" | "failed" | "cancelled", error?: string): Promise<RunResult> {
   const { plan, deps, log } = ctx;
-  if (outcome !== "ready") await cleanUp(ctx);
+  const leftover = outcome !== "ready" ? await cleanUp(ctx) : undefined;
   await ctx.host?.close().catch(() => undefined);
   const now = Date.now();
   deps.journal.updateSpawn(plan.spawnId, outcome === "ready"
     ? { status: "ready", readyAt: now, error: null }
+    : leftover !== undefined ? cleanupPending(error ?? outcome, leftover, Boolean(ctx.sessionStarted))
     : { status: outcome, error: error ?? null, deletedAt: now });
   log.info({ outcome }, "run ended");
   return { spawnId: plan.spawnId, outcome, error, connect: outcome === "ready" ? ctx.connect : undefined, prompt: ctx.prompt };
 }
 
-/** Remove what a failed or cancelled run made: its session, and its server on VM clouds. */
-async function cleanUp(ctx: RunContext): Promise<void> {
+/** Shutdown reached a step boundary: nothing is removed; the next start-up's recovery ends the run. */
+async function leaveForRecovery(ctx: RunContext, next: string): Promise<RunResult> {
+  await ctx.host?.close().catch(() => undefined);
+  ctx.log.info({ next }, "run suspended for shutdown");
+  return { spawnId: ctx.plan.spawnId, outcome: "interrupted", error: `the bot shut down before step ${next}` };
+}
+
+/**
+ * Remove what a failed or cancelled run made: its session, and its server on VM clouds (whose
+ * delete stops the session anyway). Returns what could not be removed, for a "cleanup pending" retry.
+ */
+async function cleanUp(ctx: RunContext): Promise<string | undefined> {
   const { plan, log } = ctx;
   try {
-    if (ctx.host && ctx.sessionStarted) await ctx.host.run(tmuxKillCommand(plan.session));
+    if (ctx.host && ctx.sessionStarted) {
+      await ctx.host.run(tmuxKillCommand(plan.session)).catch((err: unknown) => {
+        if (plan.cloud.adopted) throw err;
+        log.warn({ err }, "could not stop the session; deleting the server stops it");
+      });
+    }
     if (ctx.server) await plan.cloud.deleteServer(ctx.server.serverId);
+    return undefined;
   } catch (err) {
-    log.error({ err }, "clean-up after a failed run did not finish");
+    log.error({ err }, "clean-up after a failed run did not finish; recovery retries it");
+    return errorMessage(err);
   }
 }
 

@@ -22,6 +22,8 @@ export interface TestSshd {
   clientKey(name: string): { privateKeyPath: string; publicKey: string };
   /** Replace the host key and restart (to test pinning). */
   rotateHostKey(): Promise<void>;
+  /** Start again after stop(), with the same host key and port (a host whose sshd was restarted). */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -137,6 +139,10 @@ export async function startSshd(user: string): Promise<TestSshd> {
       makeHostKey();
       daemon = await startDaemon(config);
       sshd.hostKey = readHostKey();
+    },
+    async start() {
+      if (daemon.exitCode === null) return;
+      daemon = await startDaemon(config);
     },
     async stop() {
       if (daemon.exitCode !== null) return;

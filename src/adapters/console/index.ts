@@ -53,6 +53,11 @@ export class ConsoleAdapter {
     return this.failures > 0 ? 1 : 0;
   }
 
+  /** Stop reading commands (shutdown); run() then waits for the runs in flight as at end of input. */
+  stop(): void {
+    this.rl?.close();
+  }
+
   private conversation(): Conversation {
     return {
       say: async (v: View) => this.print(renderView(v, this.style)),

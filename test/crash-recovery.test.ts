@@ -1,0 +1,305 @@
+// Kill tests: the bot runs as a real child process (test/support/crash-bot.ts) against the Hetzner
+// fake (its servers are the real test sshd) and is SIGKILLed at every step boundary of a run, in the
+// middle of provisioning and of install; after a restart nothing may be left that no live spawn
+// owns, every spawn is ready or failed-and-cleaned, and what the console prints is true.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStore, type SpawnRecord, type StepRecord } from "../src/bot/store/index.js";
+import { loadOrCreateBotKey, STEPS } from "../src/orchestrator/index.js";
+import { HetznerFake } from "./fakes/hetzner-fake.js";
+import { killUserProcesses, prepareUser, startSshd, type TestSshd } from "./support/sshd.js";
+import { until } from "./support/until.js";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+// Inside the repo so the bundle's bare imports (better-sqlite3, ssh2, pino) resolve from node_modules.
+const BUNDLE_DIR = path.join(ROOT, "node_modules", ".cache", "spawnbot-crash-bot");
+const USER = "sbrec1";
+const RUN_TIMEOUT_MS = 45_000;
+/** Every kill point tried and whether it ended clean, for bench/RESULTS.md. */
+const tally: { point: string; clean: boolean }[] = [];
+
+let sshd: TestSshd;
+let entry: string;
+
+beforeAll(async () => {
+  const { build } = await import("rolldown");
+  await build({
+    input: path.join(ROOT, "test/support/crash-bot.ts"), platform: "node", logLevel: "silent",
+    external: (id) => !id.startsWith(".") && !path.isAbsolute(id),
+    output: { dir: BUNDLE_DIR, format: "esm", entryFileNames: "crash-bot.mjs" },
+  });
+  entry = path.join(BUNDLE_DIR, "crash-bot.mjs");
+  sshd = await startSshd(USER);
+  mkdirSync("/var/lib/spawnbot", { recursive: true }); // the test host plays a VM whose first boot is done
+  writeFileSync("/var/lib/spawnbot/cloud-init-complete", new Date().toISOString());
+}, 60_000);
+
+afterAll(async () => {
+  killUserProcesses(USER);
+  await sshd?.stop();
+  if (tally.length) process.stdout.write(`kill points: ${tally.filter((t) => t.clean).length}/${tally.length} clean: ${tally.map((t) => `${t.point}${t.clean ? "" : " (NOT clean)"}`).join(", ")}\n`);
+});
+
+interface Trial { fake: HetznerFake; dataDir: string }
+
+async function newTrial(bootDelayMs = 0): Promise<Trial> {
+  prepareUser(USER); // a fresh home: nothing installed, no sessions from an earlier trial
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-crash-"));
+  sshd.authorize(loadOrCreateBotKey(dataDir).publicKey);
+  return { fake: await HetznerFake.start({ bootDelayMs }), dataDir };
+}
+
+interface Bot { child: ChildProcess; out: () => string; err: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }
+
+function startBot(t: Trial, env: Record<string, string> = {}, apiUrl = t.fake.url): Bot {
+  const child = spawn(process.execPath, [entry], {
+    cwd: ROOT, stdio: ["pipe", "pipe", "pipe"],
+    env: {
+      PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", CRASH_DATA_DIR: t.dataDir, CRASH_HETZNER_URL: apiUrl,
+      CRASH_HETZNER_TOKEN: t.fake.validToken, CRASH_SSH_PORT: String(sshd.port), CRASH_SSH_USER: USER, ...env,
+    },
+  });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`the bot did not exit within ${RUN_TIMEOUT_MS} ms; stdout: ${out}\nstderr: ${err.slice(-2000)}`));
+    }, RUN_TIMEOUT_MS);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal });
+    });
+  });
+  return { child, out: () => out, err: () => err, exited };
+}
+
+/** Read the bot's SQLite file as it is now (the child may be writing it). */
+function snapshot(t: Trial, name: string): { rec: SpawnRecord | undefined; steps: StepRecord[]; live: SpawnRecord[] } {
+  const store = openStore(path.join(t.dataDir, "spawnbot.db"));
+  try {
+    const rec = store.listAll("console").find((r) => r.name === name);
+    return { rec, steps: rec ? store.listSteps(rec.id) : [], live: store.listLive() };
+  } finally {
+    store.close();
+  }
+}
+
+/** Restart the bot, let recovery run, ask for the spawn's status and quit at the end of input. */
+async function restart(t: Trial, name: string, apiUrl?: string): Promise<string> {
+  const bot = startBot(t, {}, apiUrl);
+  bot.child.stdin!.end(`status ${name}\n`);
+  const { code } = await bot.exited;
+  expect(code, bot.err()).toBe(0);
+  return bot.out();
+}
+
+function sessionAlive(name: string): boolean {
+  return spawnSync("su", ["-", USER, "-c", `tmux has-session -t =${name}`]).status === 0;
+}
+
+/** The guarantees after a restart: nothing unowned left, the run failed and cleaned, the console true. */
+function expectEndedClean(t: Trial, name: string, out: string, point: string): void {
+  const { rec, steps, live } = snapshot(t, name);
+  const owned = new Set(live.map((r) => r.id));
+  const unowned = t.fake.servers().filter((s) => !owned.has(s.tags["spawnbot-spawn-id"] ?? ""));
+  const clean = unowned.length === 0 && rec?.status === "failed" && !steps.some((s) => s.state === "running") && !sessionAlive(name);
+  tally.push({ point, clean });
+  expect(unowned, "servers no live spawn owns").toEqual([]);
+  expect(rec?.status).toBe("failed");
+  expect(rec?.error).toMatch(new RegExp(`^the bot restarted .*; what it had made was removed, so spawn ${name} again$`));
+  expect(steps.filter((s) => s.state === "running")).toEqual([]);
+  expect(sessionAlive(name), "the spawn's tmux session").toBe(false);
+  // The status message was redrawn with the result, and `status` tells the same.
+  expect(out).toContain(`[${name}] failed: ${name} failed: the bot restarted`);
+  expect(out).toContain(`[${name} · failed]`);
+  expect(out).toContain(`error: ${name} failed: the bot restarted`); // the owner's private note
+  const cut = steps.find((s) => s.detail === "interrupted: the bot restarted");
+  if (cut) expect(out).toMatch(new RegExp(`✗ ${STEPS.find((s) => s.name === cut.name)!.title}.* — interrupted: the bot restarted`));
+}
+
+// The steps a testagent spawn on Hetzner goes through (no --prompt, no dashboard, no --steps).
+const RUN_STEPS = ["validate", "credentials", "provision", "wait-ssh", "cloud-init", "install", "env", "keys", "configure", "launch", "connect-info"];
+const KILL_POINTS = ["spawn:provisioning", ...RUN_STEPS.map((s) => `${s}:running`), "connect-info:succeeded"];
+
+describe("SIGKILL at every step boundary, then restart", () => {
+  it.each(KILL_POINTS)("killed at %s: the restarted bot ends the run cleanly and says so", async (point) => {
+    const t = await newTrial();
+    try {
+      const name = `k-${point.replace(/[^a-z]/g, "")}`.slice(0, 30);
+      const bot = startBot(t, { CRASH_AT: point });
+      bot.child.stdin!.write(`spawn testagent hetzner --name ${name}\n`);
+      const { signal } = await bot.exited;
+      expect(signal, bot.err()).toBe("SIGKILL");
+      expect(["pending", "provisioning"]).toContain(snapshot(t, name).rec?.status); // killed in flight
+      const out = await restart(t, name);
+      expectEndedClean(t, name, out, point);
+    } finally {
+      await t.fake.close();
+    }
+  }, 60_000);
+});
+
+describe("SIGKILL inside a step", () => {
+  it("mid-provision, before the server id was recorded: the server is found by its spawn-id tag and deleted", async () => {
+    const t = await newTrial(2000);
+    try {
+      const name = "k-midprovision";
+      const bot = startBot(t);
+      bot.child.stdin!.write(`spawn testagent hetzner --name ${name}\n`);
+      await until("the create call", () => t.fake.servers().length === 1);
+      bot.child.kill("SIGKILL");
+      await bot.exited;
+      expect(snapshot(t, name).rec?.serverId).toBeNull();
+      const out = await restart(t, name);
+      expectEndedClean(t, name, out, "mid-provision");
+      expect(t.fake.calls.filter((c) => c.action.startsWith("DELETE /servers/"))).toHaveLength(1);
+    } finally {
+      await t.fake.close();
+    }
+  }, 60_000);
+
+  it("mid-install: the install step shows as interrupted and the server is deleted", async () => {
+    const t = await newTrial();
+    try {
+      const name = "k-midinstall";
+      const bot = startBot(t, { CRASH_SLOW_INSTALL_S: "4" });
+      bot.child.stdin!.write(`spawn slowagent hetzner --name ${name}\n`);
+      await until("install running", () => snapshot(t, name).steps.find((s) => s.name === "install")?.state === "running", 30_000);
+      await new Promise((r) => setTimeout(r, 1000)); // inside the slow install
+      bot.child.kill("SIGKILL");
+      await bot.exited;
+      const out = await restart(t, name);
+      expectEndedClean(t, name, out, "mid-install");
+      expect(snapshot(t, name).steps.find((s) => s.name === "install")).toMatchObject({ state: "failed", detail: "interrupted: the bot restarted" });
+    } finally {
+      await t.fake.close();
+    }
+  }, 60_000);
+});
+
+describe("a cloud that cannot be reached at restart", () => {
+  it("keeps the spawn visibly cleanup pending, never clean, and removes it once the cloud answers", async () => {
+    const t = await newTrial();
+    try {
+      const name = "k-unreachable";
+      const bot = startBot(t, { CRASH_AT: "install:running" });
+      bot.child.stdin!.write(`spawn testagent hetzner --name ${name}\n`);
+      await bot.exited;
+      const out = await restart(t, name, "http://127.0.0.1:1/v1");
+      const { rec } = snapshot(t, name);
+      expect(rec?.status).toBe("deleting"); // still live: it owns a server
+      expect(rec?.error).toMatch(/^cleanup pending: could not remove what k-unreachable made on hetzner/);
+      expect(t.fake.servers()).toHaveLength(1);
+      expect(out).toContain(`[${name}] failed: ${name}: cleanup pending`);
+      const later = await restart(t, name);
+      expectEndedClean(t, name, later, "cloud unreachable, then back");
+    } finally {
+      await t.fake.close();
+    }
+  }, 60_000);
+});
+
+describe("a spawn that was ready before the crash", () => {
+  it("is left running: its server, its session and its ready status survive the restart", async () => {
+    const t = await newTrial();
+    try {
+      const name = "k-ready";
+      const bot = startBot(t);
+      bot.child.stdin!.write(`spawn testagent hetzner --name ${name}\n`);
+      await until("ready", () => bot.out().includes(`[${name}] ready:`), 30_000);
+      bot.child.kill("SIGKILL");
+      await bot.exited;
+      const out = await restart(t, name);
+      const { rec, live } = snapshot(t, name);
+      expect(rec?.status).toBe("ready");
+      expect(t.fake.servers().map((s) => s.tags["spawnbot-spawn-id"])).toEqual(live.map((r) => r.id));
+      expect(sessionAlive(name)).toBe(true);
+      expect(out).toContain(`[${name} · ready]`);
+      expect(out).toContain(`agent session ${name} is running`);
+    } finally {
+      killUserProcesses(USER);
+      await t.fake.close();
+    }
+  }, 60_000);
+});
+
+describe("sshd stopped in the middle of install and started again", () => {
+  it("fails the run cleanly (the install retries on the lost connection do not reconnect) and deletes the server", async () => {
+    const t = await newTrial();
+    try {
+      const name = "k-sshdstop";
+      const bot = startBot(t, { CRASH_SLOW_INSTALL_S: "3" });
+      bot.child.stdin!.write(`spawn slowagent hetzner --name ${name}\n`);
+      await until("install running", () => snapshot(t, name).steps.find((s) => s.name === "install")?.state === "running", 30_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      await sshd.stop();
+      killUserProcesses(USER); // the connections of the stopped sshd go too
+      await new Promise((r) => setTimeout(r, 1000));
+      await sshd.start();
+      bot.child.stdin!.end();
+      const { code } = await bot.exited;
+      expect(code, bot.err()).toBe(1); // the console exits 1 when a spawn failed
+      const { rec, steps } = snapshot(t, name);
+      expect(rec?.status).toBe("failed");
+      expect(steps.find((s) => s.name === "install")?.state).toBe("failed");
+      expect(t.fake.servers()).toEqual([]);
+      expect(bot.out()).toContain(`[${name}] failed: ${name} failed:`);
+      tally.push({ point: `sshd stopped mid-install (no restart of the bot; failed with "${rec?.error}")`, clean: true });
+    } finally {
+      await sshd.start();
+      await t.fake.close();
+    }
+  }, 60_000);
+});
+
+describe("SIGTERM", () => {
+  it("stops taking commands, lets the running step finish, exits within the grace period; the next start ends the run", async () => {
+    const t = await newTrial();
+    try {
+      const name = "k-sigterm";
+      const bot = startBot(t, { CRASH_SLOW_INSTALL_S: "2", CRASH_GRACE_MS: "10000" });
+      bot.child.stdin!.write(`spawn slowagent hetzner --name ${name}\n`);
+      await until("install running", () => snapshot(t, name).steps.find((s) => s.name === "install")?.state === "running", 30_000);
+      const sent = Date.now();
+      bot.child.kill("SIGTERM");
+      const { code } = await bot.exited;
+      expect(Date.now() - sent).toBeLessThan(10_000);
+      expect(code, bot.err()).toBe(0);
+      const { rec, steps } = snapshot(t, name);
+      expect(steps.find((s) => s.name === "install")?.state).toBe("succeeded"); // reached the safe point
+      expect(steps.find((s) => s.name === "env")?.state).toBe("pending"); // and went no further
+      expect(rec?.status).toBe("provisioning");
+      expect(bot.err()).toContain("runs stopped at a step boundary");
+      const out = await restart(t, name);
+      expectEndedClean(t, name, out, "SIGTERM at a step boundary");
+      expect(snapshot(t, name).rec?.error).toContain('after "Install the agent"');
+    } finally {
+      await t.fake.close();
+    }
+  }, 60_000);
+
+  it("exits at the deadline when a step outlasts it, logging what was left; the next start ends the run", async () => {
+    const t = await newTrial();
+    try {
+      const name = "k-deadline";
+      const bot = startBot(t, { CRASH_SLOW_INSTALL_S: "30", CRASH_GRACE_MS: "1000" });
+      bot.child.stdin!.write(`spawn slowagent hetzner --name ${name}\n`);
+      await until("install running", () => snapshot(t, name).steps.find((s) => s.name === "install")?.state === "running", 30_000);
+      const sent = Date.now();
+      bot.child.kill("SIGTERM");
+      await bot.exited;
+      expect(Date.now() - sent).toBeLessThan(4000);
+      expect(bot.err()).toMatch(/"runs":\[\{"spawnId":"[0-9a-f-]+","step":"install"\}\].*still inside a step at the shutdown deadline/);
+      const out = await restart(t, name);
+      expectEndedClean(t, name, out, "SIGTERM past the deadline");
+    } finally {
+      await t.fake.close();
+    }
+  }, 60_000);
+});
