@@ -156,10 +156,31 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (spawn_id, platform)
       ) STRICT;
     `,
+  },  {
+    version: 7,
+    description: "pending Connect OpenRouter sign-ins (OAuth PKCE state and verifier)",
+    // The state is kept only as its SHA-256 and the verifier sealed: a copy of the file cannot
+    // finish someone's sign-in. used_at makes each state single-use (set once, atomically).
+    sql: `
+      CREATE TABLE oauth_states (
+        state_hash      TEXT PRIMARY KEY,
+        platform        TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        workspace       TEXT NOT NULL,
+        channel         TEXT NOT NULL,
+        sealed_verifier TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        expires_at      INTEGER NOT NULL,
+        used_at         INTEGER
+      ) STRICT;
+      CREATE INDEX oauth_states_by_user ON oauth_states (platform, user_id);
+      CREATE INDEX oauth_states_by_expiry ON oauth_states (expires_at);
+    `,
   },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+// The last migration's number (not the count): helpers number theirs ahead of a merge.
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 export function readSchemaVersion(db: Database.Database): number {
   return db.pragma("user_version", { simple: true }) as number;

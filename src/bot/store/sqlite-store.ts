@@ -10,6 +10,7 @@ import * as v from "valibot";
 import { AccessTables } from "./access-tables.js";
 import { ChatTables } from "./chat-tables.js";
 import { migrate } from "./migrations.js";
+import { OAuthTables } from "./oauth-tables.js";
 import {
   LIVE_STATUSES,
   StoreConflictError,
@@ -154,11 +155,13 @@ class SqliteStore implements Store {
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly access: AccessTables;
   readonly chat: ChatTables;
+  readonly oauth: OAuthTables;
 
   constructor(private readonly db: Database.Database) {
     this.sql = prepareStatements(db);
     this.access = new AccessTables(db);
     this.chat = new ChatTables(db);
+    this.oauth = new OAuthTables(db);
   }
 
   addShare(spawnId: string, user: UserRef, at?: number): boolean {

@@ -1,6 +1,7 @@
 // The records the store keeps and the Store interface the rest of the bot calls.
 // No SQL here; sqlite-store.ts implements this interface.
 import type { ChatState } from "./chat-tables.js";
+import type { OAuthState } from "./oauth-tables.js";
 
 export type SpawnStatus = "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted" | "cancelled";
 
@@ -125,6 +126,8 @@ export class StoreNotFoundError extends Error {
 export interface Store {
   /** Users' sealed secrets, handled deliveries and status message references (chat-tables.ts). */
   readonly chat: ChatState;
+  /** Pending Connect OpenRouter sign-ins (oauth-tables.ts). */
+  readonly oauth: OAuthState;
   /** Status "pending"; throws StoreConflictError when the owner already has a live spawn with that name. */
   recordIntent(spawn: NewSpawn): SpawnRecord;
   /** Throws StoreNotFoundError if id is unknown, StoreConflictError if a status change revives a taken name. */
