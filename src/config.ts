@@ -42,6 +42,9 @@ const ConfigSchema = v.object({
   SPAWNBOT_ENABLE_LOCAL: v.optional(boolText),
   SPAWNBOT_DEFAULT_TTL: v.optional(durationText, "24h"),
   OPENROUTER_API_KEY: v.optional(secretText),
+  // Connect OpenRouter (OAuth PKCE): where users sign in and where the bot trades the code for a key.
+  OPENROUTER_API_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://openrouter.ai/api/v1")), "https://openrouter.ai/api/v1"),
+  OPENROUTER_AUTH_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://openrouter.ai/auth")), "https://openrouter.ai/auth"),
   // Seals users' stored secrets; without it a key file in the data dir is made on first start.
   SPAWNBOT_SECRET_KEY: v.optional(v.pipe(v.string(), v.check((s) => parseSecretKey(s) !== undefined, "must be 32 bytes as 64 hex digits or base64 (openssl rand -hex 32)"))),
   // Slack: the bot token always; the app token turns on Socket Mode, else HTTP mode with the signing secret.
@@ -99,6 +102,8 @@ export interface Config {
   defaultTtlMs: number;
   /** The workspace's OpenRouter key (console mode). */
   openrouterApiKey: string | undefined;
+  /** OpenRouter's sign-in page and API, for Connect OpenRouter. */
+  openrouter: { api: string; auth: string };
   cloudInitTimeoutMs: number;
   /** The health and metrics endpoint, when SPAWNBOT_OPS_PORT is set. */
   ops?: { port: number; host: string };
@@ -161,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     enableLocal: c.SPAWNBOT_ENABLE_LOCAL ?? adapter === "console",
     defaultTtlMs: c.SPAWNBOT_DEFAULT_TTL,
     openrouterApiKey: c.OPENROUTER_API_KEY,
+    openrouter: { api: c.OPENROUTER_API_URL.replace(/\/$/, ""), auth: c.OPENROUTER_AUTH_URL },
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
     ops: c.SPAWNBOT_OPS_PORT ? { port: c.SPAWNBOT_OPS_PORT as number, host: c.SPAWNBOT_OPS_HOST } : undefined,
     gateway: c.SPAWNBOT_PUBLIC_URL ? { publicUrl: c.SPAWNBOT_PUBLIC_URL.replace(/\/$/, ""), port: c.SPAWNBOT_GATEWAY_PORT as number, host: c.SPAWNBOT_GATEWAY_HOST } : undefined,

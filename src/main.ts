@@ -12,6 +12,7 @@ import { createLogger, type Logger } from "./log.js";
 import { configuredClouds } from "./clouds.js";
 import { AGENTS, Orchestrator, TunnelGateway, loadOrCreateBotKey, startGatewayServer } from "./orchestrator/index.js";
 import { startOpsServer } from "./ops.js";
+import { openRouterCallbackRoute } from "./openrouter-callback.js";
 import { secrets } from "./secrets.js";
 
 const DATABASE_FILE = "spawnbot.db";
@@ -57,6 +58,7 @@ export async function main(): Promise<number> {
     settings: {
       admins: config.adapter === "console" ? [...config.admins, consoleUser()] : config.admins,
       defaultTtlMs: config.defaultTtlMs, openrouterApiKey: config.openrouterApiKey, publicUrl: config.gateway?.publicUrl,
+      openrouter: config.openrouter,
     },
   });
   const gatewayServer = config.gateway ? await startTunnelGateway(core, config.gateway, logger) : undefined;
@@ -101,7 +103,8 @@ async function runChatAdapter(adapter: { start(): Promise<void>; stop(): Promise
 async function startTunnelGateway(core: BotCore, cfg: NonNullable<Config["gateway"]>, logger: Logger) {
   const gateway = new TunnelGateway({ resolve: (hash) => core.resolveTunnel(hash), logger: logger.child({ part: "gateway" }) });
   core.attachGateway(gateway);
-  const server = await startGatewayServer(gateway, cfg.port, cfg.host);
+  const callback = openRouterCallbackRoute((state, code) => core.connectOpenRouterCallback(state, code), logger.child({ part: "openrouter-connect" }));
+  const server = await startGatewayServer(gateway, cfg.port, cfg.host, [callback]);
   return { close: async () => { await gateway.close(); await server.close(); } };
 }
 

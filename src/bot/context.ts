@@ -15,6 +15,10 @@ export interface CoreSettings {
   openrouterApiKey: string | undefined;
   /** The bot's public URL, when it serves the tunnel gateway. */
   publicUrl?: string;
+  /** Where Connect OpenRouter signs in and trades its code (OpenRouter's own unless overridden, for tests). */
+  openrouter?: { api?: string; auth?: string };
+  /** How long a Connect OpenRouter link stays valid (10 minutes unless set). */
+  oauthStateTtlMs?: number;
 }
 
 export interface CoreContext {
