@@ -72,7 +72,8 @@ export const COMMANDS: readonly CommandDoc[] = [
     name: "settings",
     aliases: [],
     usage: "settings | settings openrouter",
-    about: "open your private settings: OpenRouter API key, SSH keys, default models; `settings openrouter` connects your OpenRouter account with a one-time sign-in link instead of pasting a key",
+    // Discord shows `about` as the subcommand's description: at most 100 characters.
+    about: "your private settings: OpenRouter key, SSH keys, models; `settings openrouter` gets a key by sign-in",
     examples: ["settings", "settings openrouter"],
   },
   { name: "agents", aliases: [], usage: "agents", about: "list the agents you can spawn", examples: ["agents"] },
