@@ -10,9 +10,9 @@ import { SlackAdapter } from "./adapters/slack/index.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { configuredClouds } from "./clouds.js";
-import { AGENTS, Orchestrator, TunnelGateway, loadOrCreateBotKey, startGatewayServer } from "./orchestrator/index.js";
+import { AGENTS, Orchestrator, loadOrCreateBotKey } from "./orchestrator/index.js";
 import { startOpsServer } from "./ops.js";
-import { openRouterCallbackRoute } from "./openrouter-callback.js";
+import { startPublicServer } from "./public-server.js";
 import { secrets } from "./secrets.js";
 
 const DATABASE_FILE = "spawnbot.db";
@@ -61,7 +61,7 @@ export async function main(): Promise<number> {
       openrouter: config.openrouter,
     },
   });
-  const gatewayServer = config.gateway ? await startTunnelGateway(core, config.gateway, logger) : undefined;
+  const gatewayServer = config.gateway ? await startPublicServer(core, config.gateway, logger) : undefined;
   logger.info({ dataDir: config.dataDir, adapter: config.adapter, gateway: config.gateway?.publicUrl }, "spawnbot started");
   const chat = config.slack ? { platform: "slack", adapter: new SlackAdapter(core, config.slack, logger.child({ adapter: "slack" })) }
     : config.discord ? { platform: "discord", adapter: new DiscordAdapter(core, config.discord, logger.child({ adapter: "discord" })) }
@@ -97,15 +97,6 @@ async function runChatAdapter(adapter: { start(): Promise<void>; stop(): Promise
   logger.info({ signal }, "stopping");
   await adapter.stop();
   return 0;
-}
-
-/** Serve <public url>/t/<token>/… on the configured port, resolving tokens through the core. */
-async function startTunnelGateway(core: BotCore, cfg: NonNullable<Config["gateway"]>, logger: Logger) {
-  const gateway = new TunnelGateway({ resolve: (hash) => core.resolveTunnel(hash), logger: logger.child({ part: "gateway" }) });
-  core.attachGateway(gateway);
-  const callback = openRouterCallbackRoute((state, code) => core.connectOpenRouterCallback(state, code), logger.child({ part: "openrouter-connect" }));
-  const server = await startGatewayServer(gateway, cfg.port, cfg.host, [callback]);
-  return { close: async () => { await gateway.close(); await server.close(); } };
 }
 
 /** At the console, the person at the keyboard runs the bot: they are its admin. */

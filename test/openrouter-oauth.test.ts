@@ -3,16 +3,17 @@
 // back to the bot's public server, whose callback trades the code for the user's key.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { parseCommand } from "../src/bot/grammar.js";
+import { loadConfig } from "../src/config.js";
 import type { ChatPlace } from "../src/bot/outlet.js";
 import type { View } from "../src/bot/views.js";
 import { createLogger } from "../src/log.js";
-import { openRouterCallbackRoute } from "../src/openrouter-callback.js";
-import { startGatewayServer, TunnelGateway } from "../src/orchestrator/index.js";
+import { startPublicServer } from "../src/public-server.js";
 import { SecretRedactor } from "../src/secrets.js";
 import { OpenRouterFake } from "./fakes/openrouter-fake.js";
 import { makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
@@ -60,29 +61,36 @@ async function setup(opts: { ttlMs?: number; withPublicUrl?: boolean } = {}): Pr
     level: "debug", format: "json", redactor: new NoRedaction(),
     destination: new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString("utf8")); done(); } }),
   });
-  let bot: TestBot | undefined;
-  const gateway = new TunnelGateway({ resolve: (hash) => bot?.core.resolveTunnel(hash) });
-  const route = openRouterCallbackRoute((state, code) => bot!.core.connectOpenRouterCallback(state, code), logger);
-  const server = await startGatewayServer(gateway, 0, "127.0.0.1", [route]);
-  const publicUrl = `http://127.0.0.1:${server.port}`;
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
   const home = mkdtempSync(path.join(os.tmpdir(), "spawnbot-oauth-home-"));
-  bot = makeBot({
+  const bot = makeBot({
     apiKey: "", localHome: home, logger, publicUrl: opts.withPublicUrl === false ? undefined : publicUrl,
     settings: { openrouter: { api: fake.apiUrl, auth: fake.authUrl }, oauthStateTtlMs: opts.ttlMs },
   });
+  // The public server exactly as main.ts starts it when SPAWNBOT_PUBLIC_URL is set.
+  const server = await startPublicServer(bot.core, { port, host: "127.0.0.1" }, logger);
   const notes: Note[] = [];
   bot.core.attachOutlet({ platform: "test", notify: async (userId, view, place) => void notes.push({ userId, view, place }), status: async () => {} });
   const h: Harness = {
     bot, fake, publicUrl, home, notes, logs, convs: [],
     close: async () => {
-      await gateway.close();
       await server.close();
       await fake.close();
-      bot!.store.close();
+      bot.store.close();
     },
   };
   open.push(h);
   return h;
+}
+
+/** A port free a moment ago: the bot must know its public URL before its server starts. */
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
 }
 
 /** `settings openrouter` as user; the link it answered with privately. */
@@ -166,6 +174,9 @@ describe("Connect OpenRouter", () => {
 
     expect(everywhere(h)).not.toContain(key);
     expect(page.body).not.toContain(key);
+    // The log has the callback's outcome, but neither the key nor the code from its URL.
+    expect(h.logs.join("")).toContain("Connect OpenRouter callback answered");
+    expect(h.logs.join("")).not.toContain(new URL(page.callbackUrl).searchParams.get("code")!);
   }, 60_000);
 
   it("refuses a replayed callback: the link works once and the key is not replaced", async () => {
@@ -273,6 +284,13 @@ describe("Connect OpenRouter", () => {
     expect(h.bot.store.listAudit()).toEqual([]);
   });
 
+  it("reads OpenRouter's sign-in and API URLs from the environment, OpenRouter's own by default", () => {
+    expect(loadConfig({}).openrouter).toEqual({ api: "https://openrouter.ai/api/v1", auth: "https://openrouter.ai/auth" });
+    expect(loadConfig({ OPENROUTER_API_URL: "http://127.0.0.1:9/api/v1/", OPENROUTER_AUTH_URL: "http://127.0.0.1:9/auth" }).openrouter)
+      .toEqual({ api: "http://127.0.0.1:9/api/v1", auth: "http://127.0.0.1:9/auth" });
+    expect(() => loadConfig({ OPENROUTER_API_URL: "not a url" })).toThrow(/OPENROUTER_API_URL: must be a URL/);
+  });
+
   it("parses `settings openrouter` and refuses other words after settings", () => {
     const catalog = { agents: ["codex"], clouds: ["local"] };
     expect(parseCommand("settings openrouter", catalog)).toEqual({ ok: true, command: { kind: "settings-openrouter" } });
@@ -281,3 +299,4 @@ describe("Connect OpenRouter", () => {
     expect(parseCommand("settings openrouter now", catalog)).toMatchObject({ ok: false, error: expect.stringContaining("unexpected extra word 'now'") });
   });
 });
+
