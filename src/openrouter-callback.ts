@@ -14,7 +14,8 @@ export function openRouterCallbackRoute(complete: CallbackHandler, logger: Logge
     const url = new URL(req.url ?? "/", "http://callback.invalid");
     if (!url.pathname.startsWith(OPENROUTER_CALLBACK_PREFIX)) return false;
     req.resume(); // no body is expected; drain it so the connection can be reused
-    if (req.method !== "GET" && req.method !== "HEAD") {
+    // GET only: a HEAD (a link checker) must not use up a sign-in.
+    if (req.method !== "GET") {
       sendPage(res, { status: 405, title: "Connect OpenRouter", message: "open this link in a browser" });
       return true;
     }

@@ -192,6 +192,15 @@ describe("Connect OpenRouter", () => {
     expect(h.notes).toHaveLength(1);
   });
 
+  it("lets only one of two simultaneous callbacks with the same code through", async () => {
+    const h = await setup();
+    const consent = await get(await askLink(h));
+    const pages = await Promise.all([get(consent.location!), get(consent.location!)]);
+    expect(pages.map((p) => p.status).sort()).toEqual([200, 410]);
+    expect(h.fake.exchanges).toHaveLength(1);
+    expect(storedKey(h)?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
+  });
+
   it("refuses an expired link and stores nothing", async () => {
     const h = await setup({ ttlMs: 300 });
     const link = await askLink(h);
@@ -258,8 +267,8 @@ describe("Connect OpenRouter", () => {
       expect(page.body).toContain(words);
       expect(page.body).not.toContain("<script>");
     }
-    const post = await fetch(`${callback}?code=abc`, { method: "POST" });
-    expect(post.status).toBe(405);
+    expect((await fetch(`${callback}?code=abc`, { method: "POST" })).status).toBe(405);
+    expect((await fetch(`${callback}?code=abc`, { method: "HEAD" })).status).toBe(405);
     expect(h.fake.exchanges).toHaveLength(0);
     expect(storedKey(h)).toBeUndefined();
     // None of that used the link up.

@@ -10,7 +10,7 @@ import { secrets } from "../secrets.js";
 import type { CoreContext, Invocation } from "./context.js";
 import type { UserRef } from "./store/index.js";
 import { OPENROUTER_KEY_RE, saveApiKey } from "./user-settings.js";
-import { error, text } from "./views.js";
+import { error, text, type View } from "./views.js";
 
 /** The callback's path on the public server; the state follows it as the last path segment. */
 export const OPENROUTER_CALLBACK_PREFIX = "/oauth/openrouter/";
@@ -88,16 +88,20 @@ export async function completeConnectOpenRouter(ctx: CoreContext, state: string,
   if (!ctx.store.oauth.consumeOAuthState(stateHash, now)) return fail(410, `this sign-in link was already used; ${NEW_LINK}`);
   const place = { workspace: rec.workspace, channel: rec.channel };
   const outlet = ctx.outlets.get(rec.user.platform);
+  // The chat note is a courtesy: the page says the same, so a platform hiccup must not fail the sign-in.
+  const tell = (view: View) => outlet?.notify(rec.user.userId, view, place).catch((err: unknown) => {
+    ctx.log.warn({ err, userId: rec.user.userId }, "Connect OpenRouter: the chat note could not be sent");
+  });
   const exchanged = await exchangeCode(urls(ctx).api, code, verifier);
   if ("problem" in exchanged) {
     ctx.store.audit({ platform: rec.user.platform, userId: rec.user.userId, action: "openrouter-connect-failed", detail: { problem: exchanged.problem } });
     ctx.log.warn({ userId: rec.user.userId, problem: exchanged.problem }, "Connect OpenRouter: the code exchange failed");
-    await outlet?.notify(rec.user.userId, error(`Connect OpenRouter failed: ${exchanged.problem}; try again with \`settings openrouter\``), place);
+    await tell(error(`Connect OpenRouter failed: ${exchanged.problem}; try again with \`settings openrouter\``));
     return fail(502, `${exchanged.problem}; ${NEW_LINK}`);
   }
   saveApiKey(ctx, rec.user, exchanged.key, "openrouter-oauth");
   const last4 = exchanged.key.slice(-4);
-  await outlet?.notify(rec.user.userId, text(`OpenRouter is connected: your new key ending in ${last4} is saved (encrypted) and used by your new spawns`, "Connect OpenRouter"), place);
+  await tell(text(`OpenRouter is connected: your new key ending in ${last4} is saved (encrypted) and used by your new spawns`, "Connect OpenRouter"));
   return { status: 200, title: "OpenRouter connected", message: "spawnbot has your OpenRouter key now; you can close this page and go back to the chat" };
 }
 
