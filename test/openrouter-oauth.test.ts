@@ -201,6 +201,23 @@ describe("Connect OpenRouter", () => {
     expect(storedKey(h)?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
   });
 
+  it("gives each of 50 users their own key, and measures the callback's round trip", async () => {
+    const h = await setup();
+    const times: number[] = [];
+    for (let n = 0; n < 50; n++) {
+      const user = { id: `U${100 + n}`, name: `user${n}` };
+      const consent = await get(await askLink(h, user));
+      const started = performance.now();
+      expect((await get(consent.location!)).status).toBe(200);
+      times.push(performance.now() - started);
+      expect(storedKey(h, user)?.last4).toBe(h.fake.issuedKeys[n]!.slice(-4));
+    }
+    times.sort((a, b) => a - b);
+    console.log(`Connect OpenRouter callback (state check, exchange with the fake, seal, store) over ${times.length}: p50 ${times[24]!.toFixed(1)} ms, max ${times.at(-1)!.toFixed(1)} ms`);
+    expect(new Set(h.fake.issuedKeys).size).toBe(50);
+    expect(everywhere(h)).not.toMatch(/sk-or-v1-[0-9a-f]{64}/);
+  });
+
   it("refuses an expired link and stores nothing", async () => {
     const h = await setup({ ttlMs: 300 });
     const link = await askLink(h);
