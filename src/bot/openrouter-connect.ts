@@ -83,8 +83,9 @@ export async function completeConnectOpenRouter(ctx: CoreContext, state: string,
   if (rec.usedAt !== null) return fail(410, `this sign-in link was already used; ${NEW_LINK}`);
   if (rec.expiresAt <= now) return fail(410, `this sign-in link has expired; ${NEW_LINK}`);
   if (!code || !CODE_RE.test(code)) return fail(400, "OpenRouter sent no usable code; open the link from the chat again and approve the request");
+  // Not registered with the redactor: it goes only to OpenRouter, is spent with its code, and
+  // registering every one would grow the redactor for the life of the process.
   const verifier = ctx.secretBox.open(rec.sealedVerifier, verifierContext(stateHash, rec.user));
-  secrets.add(verifier);
   if (!ctx.store.oauth.consumeOAuthState(stateHash, now)) return fail(410, `this sign-in link was already used; ${NEW_LINK}`);
   const place = { workspace: rec.workspace, channel: rec.channel };
   const outlet = ctx.outlets.get(rec.user.platform);
