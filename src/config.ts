@@ -62,6 +62,9 @@ const ConfigSchema = v.object({
   SPAWNBOT_MAX_HOURLY_PER_USER: v.optional(limitText, "10"),
   SPAWNBOT_MAX_HOURLY_PER_WORKSPACE: v.optional(limitText, "100"),
   OPENROUTER_API_KEY: v.optional(secretText),
+  // Connect OpenRouter (OAuth PKCE): where users sign in and where the bot trades the code for a key.
+  OPENROUTER_API_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://openrouter.ai/api/v1")), "https://openrouter.ai/api/v1"),
+  OPENROUTER_AUTH_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://openrouter.ai/auth")), "https://openrouter.ai/auth"),
   // Seals users' stored secrets; without it a key file in the data dir is made on first start.
   SPAWNBOT_SECRET_KEY: v.optional(v.pipe(v.string(), v.check((s) => parseSecretKey(s) !== undefined, "must be 32 bytes as 64 hex digits or base64 (openssl rand -hex 32)"))),
   // Slack: the bot token always; the app token turns on Socket Mode, else HTTP mode with the signing secret.
@@ -135,6 +138,8 @@ export interface Config {
   };
   /** The workspace's OpenRouter key (console mode). */
   openrouterApiKey: string | undefined;
+  /** OpenRouter's sign-in page and API, for Connect OpenRouter. */
+  openrouter: { api: string; auth: string };
   cloudInitTimeoutMs: number;
   /** The expiry sweep and the reconciler (see src/bot/upkeep.ts). */
   upkeep: { reminderMs: number; sweepIntervalMs: number; mode: "delete" | "report"; reconcileIntervalMs: number; graceMs: number };
@@ -211,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       },
     },
     openrouterApiKey: c.OPENROUTER_API_KEY,
+    openrouter: { api: c.OPENROUTER_API_URL.replace(/\/$/, ""), auth: c.OPENROUTER_AUTH_URL },
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
     upkeep: {
       reminderMs: c.SPAWNBOT_EXPIRY_REMINDER, sweepIntervalMs: c.SPAWNBOT_EXPIRY_INTERVAL, mode: c.SPAWNBOT_RECONCILE_MODE,

@@ -11,8 +11,9 @@ import { SlackAdapter } from "./adapters/slack/index.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { configuredClouds } from "./clouds.js";
-import { AGENTS, Orchestrator, TunnelGateway, loadOrCreateBotKey, startGatewayServer } from "./orchestrator/index.js";
+import { AGENTS, Orchestrator, loadOrCreateBotKey } from "./orchestrator/index.js";
 import { startOpsServer } from "./ops.js";
+import { startPublicServer } from "./public-server.js";
 import { secrets } from "./secrets.js";
 import { nextStopSignal, recoverAtStartUp, runConsoleUntilStopped, shutDown } from "./shutdown.js";
 
@@ -60,9 +61,10 @@ export async function main(): Promise<number> {
       admins: config.adapter === "console" ? [...config.admins, consoleUser()] : config.admins,
       defaultTtlMs: config.defaultTtlMs, openrouterApiKey: config.openrouterApiKey, publicUrl: config.gateway?.publicUrl,
       policy: { enableLocal: config.enableLocal, ...config.policy },
+      openrouter: config.openrouter,
     },
   });
-  const gatewayServer = config.gateway ? await startTunnelGateway(core, config.gateway, logger) : undefined;
+  const gatewayServer = config.gateway ? await startPublicServer(core, config.gateway, logger) : undefined;
   // Before any adapter takes commands: end what a killed or stopped bot left in flight.
   await recoverAtStartUp(core, logger);
   const stopping = { orchestrator, graceMs: config.shutdownGraceMs, logger };
@@ -108,14 +110,6 @@ async function runChatAdapter(adapter: { start(): Promise<void>; stop(): Promise
   const signal = await nextStopSignal();
   await shutDown({ signal, stopIntake: async () => { await upkeep.stop(); await adapter.stop(); }, ...stopping });
   return 0;
-}
-
-/** Serve <public url>/t/<token>/… on the configured port, resolving tokens through the core. */
-async function startTunnelGateway(core: BotCore, cfg: NonNullable<Config["gateway"]>, logger: Logger) {
-  const gateway = new TunnelGateway({ resolve: (hash) => core.resolveTunnel(hash), logger: logger.child({ part: "gateway" }) });
-  core.attachGateway(gateway);
-  const server = await startGatewayServer(gateway, cfg.port, cfg.host);
-  return { close: async () => { await gateway.close(); await server.close(); } };
 }
 
 /** At the console, the person at the keyboard runs the bot: they are its admin. */

@@ -313,6 +313,13 @@ describe("settings", () => {
     expect(JSON.stringify(shown.data)).toContain("testagent=openai/gpt-5-mini"); // the saved model, ready to edit
   });
 
+  it("answers /spawn settings openrouter:True privately instead of opening the form", async () => {
+    const ref = command(ALICE, "settings", { openrouter: true });
+    expect(await fake.waitForCallback(ref.id)).toMatchObject({ type: 5, data: { flags: EPHEMERAL } });
+    await until("the answer", () => JSON.stringify(fake.webhookMessages(ref.token)).includes("Connect OpenRouter needs the bot's public URL"));
+    expect(publicText()).not.toContain("Connect OpenRouter");
+  });
+
   it("says privately what is wrong with a bad form, echoes no key, and saves nothing", async () => {
     const ref = track(ALICE, fake.modalSubmit({ user: ALICE, customId: "spawn:settings", fields: { api_key: "sk-nope-not-a-key", add_key: "", models: "codex=gpt5\nnot a line" } }));
     const answer = await fake.waitForCallback(ref.id);

@@ -289,6 +289,14 @@ describe("settings and App Home", () => {
     expect(bot.store.getModelPreference({ platform: "slack", userId: D.userId }, "codex")).toBe("openai/gpt-5");
   });
 
+  it("runs Connect OpenRouter from its Home button and answers privately (here: the public URL to set)", async () => {
+    const home = JSON.stringify(await until("the home view", () => fake.homeViews.get(D.userId)));
+    expect(home).toContain("connect_openrouter");
+    expect((await click("connect_openrouter", "openrouter", "1700000000.000100")).status).toBe(200);
+    await until("the Connect OpenRouter answer", () => privateTo(D.userId).includes("SPAWNBOT_PUBLIC_URL"));
+    expect(publicText()).not.toContain("SPAWNBOT_PUBLIC_URL");
+  });
+
   it("publishes the user's spawns with their state and actions on App Home", async () => {
     const res = await signedPost(url, JSON.stringify(appHomeOpenedEvent(D.userId)), "application/json", SIGNING_SECRET);
     expect(res.status).toBe(200);

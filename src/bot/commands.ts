@@ -44,6 +44,8 @@ export type Command =
   | { kind: "keys-add"; publicKey: string }
   | { kind: "keys-remove"; fingerprint: string }
   | { kind: "settings" }
+  /** Connect OpenRouter: a one-time link that gets the user a key through OpenRouter's OAuth PKCE flow. */
+  | { kind: "settings-openrouter" }
   | { kind: "agents" }
   | { kind: "clouds" }
   | { kind: "help"; topic?: string };

@@ -18,6 +18,10 @@ export interface CoreSettings {
   publicUrl?: string;
   /** Allowlists, the local cloud and spawn limits; without it everything is allowed (OPEN_POLICY). */
   policy?: PolicySettings;
+  /** Where Connect OpenRouter signs in and trades its code (OpenRouter's own unless overridden, for tests). */
+  openrouter?: { api?: string; auth?: string };
+  /** How long a Connect OpenRouter link stays valid (10 minutes unless set). */
+  oauthStateTtlMs?: number;
 }
 
 export interface CoreContext {

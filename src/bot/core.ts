@@ -9,6 +9,7 @@ import type { Command } from "./commands.js";
 import type { CoreContext, CoreSettings, Invocation } from "./context.js";
 import { parseCommand, type GrammarCatalog } from "./grammar.js";
 import { handleConnect, handleDelete, handleExtend, handleList, handleStatus } from "./manage-commands.js";
+import { completeConnectOpenRouter, handleConnectOpenRouter, type CallbackAnswer } from "./openrouter-connect.js";
 import type { ChatOutlet } from "./outlet.js";
 import { Announcer, recoverSpawns, type RecoveryReport } from "./recovery.js";
 import type { SecretBox } from "./secret-box.js";
@@ -61,7 +62,8 @@ export class BotCore {
     this.ctx = {
       store: deps.store, orchestrator: deps.orchestrator, settings: deps.settings, secretBox: deps.secretBox, log: deps.logger, catalog, cloudSetup: CLOUD_SETUP, outlets: new Map(),
       track: (work) => {
-        const p = work.then((r) => this.outcomes.push(r), (err) => deps.logger.error({ err }, "background work failed"));
+        // Only a run's work resolves with a value (its outcome); other background work adds none.
+        const p = work.then((r) => void (r !== undefined && this.outcomes.push(r)), (err) => deps.logger.error({ err }, "background work failed"));
         this.pending.add(p);
         void p.finally(() => this.pending.delete(p));
       },
@@ -140,6 +142,17 @@ export class BotCore {
     return resolveTunnel(this.ctx, tokenHash);
   }
 
+  /** The browser is back from OpenRouter's sign-in (see openrouter-connect.ts): what its page says. */
+  async connectOpenRouterCallback(state: string, code: string | undefined): Promise<CallbackAnswer> {
+    try {
+      return await completeConnectOpenRouter(this.ctx, state, code);
+    } catch (err) {
+      const id = randomBytes(4).toString("hex");
+      this.deps.logger.error({ err, errorId: id }, "Connect OpenRouter callback failed");
+      return { status: 500, title: "Connect OpenRouter failed", message: `internal error (id ${id}); ask the bot for a new link with \`settings openrouter\`` };
+    }
+  }
+
   /** Let the core close the gateway's connections to a spawn when it is deleted. */
   attachGateway(gateway: { closeSpawn(spawnId: string): Promise<void> }): void {
     this.ctx.gateway = gateway;
@@ -181,6 +194,7 @@ export class BotCore {
       case "connect": return handleConnect(ctx, inv, cmd.target);
       case "extend": return handleExtend(ctx, inv, cmd.target, cmd.byMs);
       case "settings": return handleSettings(ctx, inv);
+      case "settings-openrouter": return handleConnectOpenRouter(ctx, inv);
       case "delete": return handleDelete(ctx, inv, cmd.target);
       case "share": return handleShare(ctx, inv, cmd.target, cmd.user, true);
       case "unshare": return handleShare(ctx, inv, cmd.target, cmd.user, false);

@@ -115,8 +115,12 @@ const PARSERS: Record<CommandName, (args: Token[], catalog: GrammarCatalog) => C
   prefs: parsePrefs,
   keys: parseKeys,
   settings: (args) => {
-    noArguments(args, "settings");
-    return { kind: "settings" };
+    const { positionals } = splitArguments(args, [], "settings");
+    const [word, extra] = positionals;
+    if (word === undefined) return { kind: "settings" };
+    if (word.toLowerCase() !== "openrouter") refuse(`settings takes no argument but 'openrouter' (to connect your OpenRouter account); remove '${excerpt(word)}'`, usageFor("settings"));
+    if (extra !== undefined) extraWord(extra, "settings");
+    return { kind: "settings-openrouter" };
   },
   agents: (args) => {
     noArguments(args, "agents");

@@ -68,7 +68,14 @@ export const COMMANDS: readonly CommandDoc[] = [
     about: "list, add or remove the SSH public keys put on your servers",
     examples: ["keys add ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... you@laptop", "keys remove SHA256:..."],
   },
-  { name: "settings", aliases: [], usage: "settings", about: "open your private settings: OpenRouter API key, SSH keys, default models", examples: ["settings"] },
+  {
+    name: "settings",
+    aliases: [],
+    usage: "settings | settings openrouter",
+    // Discord shows `about` as the subcommand's description: at most 100 characters.
+    about: "your private settings: OpenRouter key, SSH keys, models; `settings openrouter` gets a key by sign-in",
+    examples: ["settings", "settings openrouter"],
+  },
   { name: "agents", aliases: [], usage: "agents", about: "list the agents you can spawn", examples: ["agents"] },
   { name: "clouds", aliases: [], usage: "clouds", about: "list the clouds you can spawn on", examples: ["clouds"] },
   { name: "help", aliases: [], usage: "help [command]", about: "show this help, or the details of one command", examples: ["help spawn"] },

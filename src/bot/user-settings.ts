@@ -13,7 +13,7 @@ import { text, type HomeView, type SettingsView } from "./views.js";
 const OPENROUTER_KEY = "openrouter-api-key";
 const HOME_ROWS = 20; // Slack's App Home holds 100 blocks; 20 spawns of 3-4 blocks fit with room to spare
 // OpenRouter keys are "sk-or-v1-" and 64 hex digits today; accept the prefix and a sane length.
-const OPENROUTER_KEY_RE = /^sk-or-[A-Za-z0-9_-]{20,200}$/;
+export const OPENROUTER_KEY_RE = /^sk-or-[A-Za-z0-9_-]{20,200}$/;
 
 /** What a settings form sends back; absent fields are left as they are. */
 export interface SettingsInput {
@@ -44,6 +44,14 @@ export function apiKeyFor(ctx: CoreContext, user: UserRef): string | undefined {
     ctx.log.warn({ err: (err as Error).message, userId: user.userId }, "a stored OpenRouter key could not be opened");
     return ctx.settings.openrouterApiKey;
   }
+}
+
+/** Seal and keep a user's OpenRouter key (from the form, or from Connect OpenRouter), and audit it. */
+export function saveApiKey(ctx: CoreContext, user: UserRef, apiKey: string, via?: string): void {
+  secrets.add(apiKey);
+  ctx.store.chat.saveUserSecret(user, OPENROUTER_KEY, { sealed: ctx.secretBox.seal(apiKey, sealContext(user)), last4: apiKey.slice(-4), updatedAt: Date.now() });
+  // Never the key in the audit log, not even its last four characters.
+  ctx.store.audit({ platform: user.platform, userId: user.userId, action: "settings-api-key-set", detail: via ? { via } : {} });
 }
 
 export function settingsView(ctx: CoreContext, user: UserRef): SettingsView {
@@ -92,9 +100,7 @@ export async function saveSettings(ctx: CoreContext, inv: Invocation, input: Set
   const done: string[] = [];
   const apiKey = input.apiKey?.trim();
   if (apiKey) {
-    secrets.add(apiKey);
-    ctx.store.chat.saveUserSecret(user, OPENROUTER_KEY, { sealed: ctx.secretBox.seal(apiKey, sealContext(user)), last4: apiKey.slice(-4), updatedAt: Date.now() });
-    audit("settings-api-key-set"); // never the key, not even its last four characters
+    saveApiKey(ctx, user, apiKey);
     done.push(`your OpenRouter key ending in ${apiKey.slice(-4)} is saved (encrypted) and used by your new spawns`);
   } else if (input.clearApiKey && ctx.store.chat.deleteUserSecret(user, OPENROUTER_KEY)) {
     audit("settings-api-key-clear");

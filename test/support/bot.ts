@@ -3,13 +3,14 @@
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { CoreSettings } from "../../src/bot/context.js";
 import { BotCore } from "../../src/bot/core.js";
 import { loadSecretBox } from "../../src/bot/secret-box.js";
 import type { PolicySettings } from "../../src/bot/policy.js";
 import type { ChatRequest, Conversation } from "../../src/bot/request.js";
 import { openStore, type Store } from "../../src/bot/store/index.js";
 import type { StatusView, View } from "../../src/bot/views.js";
-import { createLogger } from "../../src/log.js";
+import { createLogger, type Logger } from "../../src/log.js";
 import { AGENTS, LocalCloud, Orchestrator, SshCloud, loadOrCreateBotKey, type AgentSpec, type BotKey, type Cloud } from "../../src/orchestrator/index.js";
 import { secrets } from "../../src/secrets.js";
 import { FAKE_KEY, TEST_AGENT } from "./test-agent.js";
@@ -22,12 +23,18 @@ export interface TestBot {
   dataDir: string;
 }
 
-export function makeBot(opts: { apiKey?: string; admins?: string[]; localHome?: string; clouds?: (botKey: BotKey) => Cloud[]; agents?: AgentSpec[]; publicUrl?: string; policy?: PolicySettings; dataDir?: string } = {}): TestBot {
-  // dataDir: reopen an earlier bot's store and key, as a restarted process would.
+export function makeBot(opts: {
+  apiKey?: string; admins?: string[]; localHome?: string; clouds?: (botKey: BotKey) => Cloud[]; agents?: AgentSpec[]; publicUrl?: string;
+  policy?: PolicySettings;
+  /** Reopen an earlier bot's store and key, as a restarted process would. */
+  dataDir?: string;
+  /** More core settings (e.g. Connect OpenRouter's URLs); a logger to read what the bot logged. */
+  settings?: Partial<CoreSettings>; logger?: Logger;
+} = {}): TestBot {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-"));
   const apiKey = opts.apiKey ?? FAKE_KEY;
   secrets.add(apiKey);
-  const logger = createLogger({ level: "silent", format: "json" });
+  const logger = opts.logger ?? createLogger({ level: "silent", format: "json" });
   const store = openStore(path.join(dataDir, "spawnbot.db"));
   const botKey = loadOrCreateBotKey(dataDir);
   const orchestrator = new Orchestrator({
@@ -36,7 +43,7 @@ export function makeBot(opts: { apiKey?: string; admins?: string[]; localHome?: 
   });
   const core = new BotCore({
     store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox: loadSecretBox(dataDir),
-    settings: { admins: opts.admins ?? [], defaultTtlMs: 86_400_000, openrouterApiKey: apiKey, publicUrl: opts.publicUrl, policy: opts.policy },
+    settings: { admins: opts.admins ?? [], defaultTtlMs: 86_400_000, openrouterApiKey: apiKey, publicUrl: opts.publicUrl, policy: opts.policy, ...opts.settings },
   });
   return { core, store, orchestrator, botKey, dataDir };
 }

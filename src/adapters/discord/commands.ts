@@ -86,7 +86,7 @@ export function spawnCommand(agents: readonly AgentChoice[]): RESTPostAPIChatInp
         sub("add", "add an SSH public key (the one line of your .pub file)", [text("key", "e.g. ssh-ed25519 AAAAC3... you@laptop", { required: true })]),
         sub("remove", "remove one of your SSH public keys", [text("fingerprint", "the key's SHA256:... fingerprint", { required: true, autocomplete: true })]),
       ]),
-      command("settings"),
+      command("settings", [{ type: OptionType.Boolean, name: "openrouter", description: "instead of the form: a one-time link that signs you in to OpenRouter and saves your key" }]),
       command("agents"),
       command("clouds"),
       command("help", [text("topic", "a command to explain", { choices: COMMANDS.map((c) => c.name) })]),
@@ -149,7 +149,8 @@ export function commandText({ path, values }: Invoked): string | undefined {
     // `keys add` takes the rest of the line as typed (a key comment may hold quotes); it has no flags.
     case "keys add": return words("keys add", String(values.key ?? ""));
     case "keys remove": return words("keys remove", q("fingerprint"));
-    case "settings": case "agents": case "clouds": return path[0];
+    case "settings": return values.openrouter === true ? "settings openrouter" : "settings";
+    case "agents": case "clouds": return path[0];
     case "help": return words("help", ...optional("topic"));
     default: return undefined;
   }

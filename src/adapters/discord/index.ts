@@ -107,7 +107,7 @@ export class DiscordAdapter {
     const invoked = readOptions(i.options.data);
     const req = this.request(i, "");
     // A modal must be the first answer to its interaction: no defer before it.
-    if (invoked.path[0] === "settings") return void (await i.showModal(settingsModal(this.core.homeView(req).settings)));
+    if (invoked.path[0] === "settings" && invoked.values.openrouter !== true) return void (await i.showModal(settingsModal(this.core.homeView(req).settings)));
     await i.deferReply({ flags: MessageFlags.Ephemeral });
     const conv = this.conversations.for(this.origin(i));
     const command = i.commandName === COMMAND_NAME ? commandText(invoked) : undefined;

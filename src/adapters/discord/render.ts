@@ -157,7 +157,7 @@ export function message(view: View): DiscordMessage {
     case "list": return listMessage(view);
     case "plan": return planMessage(view);
     case "text": return textMessage(view);
-    case "settings": return { embeds: [embed({ description: `Your OpenRouter key: ${settingsSummary(view)}. Change it, your SSH keys and default models with ${code("/spawn settings")}.` })] };
+    case "settings": return { embeds: [embed({ description: `Your OpenRouter key: ${settingsSummary(view)}. Change it, your SSH keys and default models with ${code("/spawn settings")}, or get a key by signing in to OpenRouter with ${code("/spawn settings openrouter:True")}.` })] };
     case "error": return {
       embeds: [embed({ description: `❗ ${prose(view.message)}${view.usage ? `\nusage: ${code(view.usage)}` : ""}`, color: COLOR.failed })],
     };

@@ -10,7 +10,10 @@ export interface SlackMessage {
   blocks: Block[];
 }
 
-export const ACTIONS = { connect: "spawn_connect", extend: "spawn_extend", delete: "spawn_delete", openSettings: "open_settings" } as const;
+export const ACTIONS = { connect: "spawn_connect", extend: "spawn_extend", delete: "spawn_delete", openSettings: "open_settings", connectOpenRouter: "connect_openrouter" } as const;
+
+/** Runs `settings openrouter`: a private one-time link that gets the user a key from OpenRouter. */
+const connectOpenRouterButton = (): Block => ({ type: "button", action_id: ACTIONS.connectOpenRouter, text: plain("Connect OpenRouter"), value: "openrouter" });
 export const SETTINGS_CALLBACK = "spawn_settings";
 
 const MARK: Record<string, string> = { pending: "⚪", running: "🔄", succeeded: "✅", warned: "⚠️", failed: "❌", skipped: "➖" };
@@ -97,8 +100,8 @@ function planMessage(v: PlanView): SlackMessage {
 }
 
 function settingsMessage(v: SettingsView): SlackMessage {
-  const text = `Your OpenRouter key: ${keyLine(v)}. Open the settings form with \`/spawn settings\` or from the bot's Home tab.`;
-  return { text, blocks: [section(text)] };
+  const text = `Your OpenRouter key: ${keyLine(v)}. Open the settings form with \`/spawn settings\` or from the bot's Home tab, or get a key by signing in to OpenRouter.`;
+  return { text, blocks: [section(text), { type: "actions", elements: [connectOpenRouterButton()] }] };
 }
 
 function keyLine(v: SettingsView): string {
@@ -176,7 +179,7 @@ export function homeTab(v: HomeView, now = Date.now()): Block {
     { type: "divider" },
     { type: "header", text: plain("Settings") },
     section(`OpenRouter key: ${keyLine(v.settings)} · SSH keys: ${v.settings.keys.length} · saved models: ${v.settings.models.filter((m) => m.saved).length}`),
-    { type: "actions", elements: [{ type: "button", action_id: ACTIONS.openSettings, text: plain("Open settings"), value: "home" }] },
+    { type: "actions", elements: [{ type: "button", action_id: ACTIONS.openSettings, text: plain("Open settings"), value: "home" }, connectOpenRouterButton()] },
   );
   return { type: "home", blocks };
 }

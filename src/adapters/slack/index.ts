@@ -148,6 +148,14 @@ export class SlackAdapter {
       this.background(this.api.openView(this.teamOf(b), b.trigger_id, settingsModal(settings, JSON.stringify({ channel: "" }))));
     });
 
+    app.action(ACTIONS.connectOpenRouter, async ({ ack, body }) => {
+      await ack();
+      const b = body as unknown as ActionBody;
+      if (!this.claim(b)) return;
+      // The same as typing `/spawn settings openrouter`; the link comes back privately.
+      this.background(this.onButton(b, "settings", "openrouter"));
+    });
+
     app.view(SETTINGS_CALLBACK, async ({ ack, body, view }) => {
       const input = readSettings(view.state.values as Values);
       const errors = this.core.checkSettings(input);

@@ -189,7 +189,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 6,
+    version: 5,
     description: "indexes for the spawn limits; where each audited action was asked for",
     // Live spawns per owner and per workspace come from partial indexes of live rows only, so
     // the count does not grow with history; spawns in the last hour from a created_at range.
@@ -201,6 +201,27 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX spawns_by_workspace ON spawns (platform, workspace, created_at);
       ALTER TABLE audit ADD COLUMN workspace TEXT;
       ALTER TABLE audit ADD COLUMN channel TEXT;
+    `,
+  },
+  {
+    version: 6,
+    description: "pending Connect OpenRouter sign-ins (OAuth PKCE state and verifier)",
+    // The state is kept only as its SHA-256 and the verifier sealed: a copy of the file cannot
+    // finish someone's sign-in. used_at makes each state single-use (set once, atomically).
+    sql: `
+      CREATE TABLE oauth_states (
+        state_hash      TEXT PRIMARY KEY,
+        platform        TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        workspace       TEXT NOT NULL,
+        channel         TEXT NOT NULL,
+        sealed_verifier TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        expires_at      INTEGER NOT NULL,
+        used_at         INTEGER
+      ) STRICT;
+      CREATE INDEX oauth_states_by_user ON oauth_states (platform, user_id);
+      CREATE INDEX oauth_states_by_expiry ON oauth_states (expires_at);
     `,
   },
 ];

@@ -1,5 +1,5 @@
 // The counts behind the spawn limits: live spawns and spawns started in a rolling window, per
-// owner or per workspace. Each statement is answered from an index (see migration 6), never a table scan.
+// owner or per workspace. Each statement is answered from an index (see migration 5), never a table scan.
 import type Database from "better-sqlite3";
 import { LIVE_STATUSES, type CountScope } from "./types.js";
 

@@ -12,6 +12,7 @@ import { ChatTables } from "./chat-tables.js";
 import { PolicyCounts } from "./policy-counts.js";
 import { UpkeepTables } from "./upkeep-tables.js";
 import { migrate } from "./migrations.js";
+import { OAuthTables } from "./oauth-tables.js";
 import {
   LIVE_STATUSES,
   StoreConflictError,
@@ -159,6 +160,7 @@ class SqliteStore implements Store {
   private readonly counts: PolicyCounts;
   readonly chat: ChatTables;
   readonly upkeep: UpkeepTables;
+  readonly oauth: OAuthTables;
 
   constructor(private readonly db: Database.Database) {
     this.sql = prepareStatements(db);
@@ -166,6 +168,7 @@ class SqliteStore implements Store {
     this.counts = new PolicyCounts(db);
     this.chat = new ChatTables(db);
     this.upkeep = new UpkeepTables(db);
+    this.oauth = new OAuthTables(db);
   }
 
   addShare(spawnId: string, user: UserRef, at?: number): boolean {

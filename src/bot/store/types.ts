@@ -2,6 +2,7 @@
 // No SQL here; sqlite-store.ts implements this interface.
 import type { ChatState } from "./chat-tables.js";
 import type { UpkeepState } from "./upkeep-tables.js";
+import type { OAuthState } from "./oauth-tables.js";
 
 export type SpawnStatus = "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted" | "cancelled";
 
@@ -101,7 +102,7 @@ export interface AuditEntry {
   id: number;
   at: number;
   platform: string;
-  /** Where the action was asked for; null on rows written before migration 6 or outside a chat. */
+  /** Where the action was asked for; null on rows written before migration 5 or outside a chat. */
   workspace: string | null;
   channel: string | null;
   userId: string;
@@ -134,6 +135,8 @@ export interface Store {
   readonly chat: ChatState;
   /** Expiry reminders sent, failed deletes to retry, orphan servers seen (upkeep-tables.ts). */
   readonly upkeep: UpkeepState;
+  /** Pending Connect OpenRouter sign-ins (oauth-tables.ts). */
+  readonly oauth: OAuthState;
   /** Status "pending"; throws StoreConflictError when the owner already has a live spawn with that name. */
   recordIntent(spawn: NewSpawn): SpawnRecord;
   /** Throws StoreNotFoundError if id is unknown, StoreConflictError if a status change revives a taken name. */

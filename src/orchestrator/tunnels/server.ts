@@ -3,15 +3,20 @@ import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { TunnelGateway } from "./gateway.js";
 
-/** Convenience: an http.Server on host:port wired to the gateway (404 for everything else). */
+/** A route of the public server besides the tunnels (the bot's own pages): true if it answered. */
+export type ExtraRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+
+/** Convenience: an http.Server on host:port wired to the gateway and any extra routes (404 for everything else). */
 export async function startGatewayServer(
   gateway: TunnelGateway,
   port: number,
   host = "127.0.0.1",
+  routes: readonly ExtraRoute[] = [],
 ): Promise<{ server: http.Server; port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
     if (gateway.handleRequest(req, res)) return;
+    if (routes.some((route) => route(req, res))) return;
     req.resume();
     res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" }).end("not found\n");
   });

@@ -1,0 +1,328 @@
+// Connect OpenRouter end to end over real HTTP: `settings openrouter` gives a private one-time
+// link; the test plays the browser through a wire-level fake of OpenRouter's OAuth PKCE flow and
+// back to the bot's public server, whose callback trades the code for the user's key.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { parseCommand } from "../src/bot/grammar.js";
+import { loadConfig } from "../src/config.js";
+import type { ChatPlace } from "../src/bot/outlet.js";
+import type { View } from "../src/bot/views.js";
+import { createLogger } from "../src/log.js";
+import { startPublicServer } from "../src/public-server.js";
+import { SecretRedactor } from "../src/secrets.js";
+import { OpenRouterFake } from "./fakes/openrouter-fake.js";
+import { makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
+
+const alice = { id: "U1", name: "alice" };
+const bob = { id: "U2", name: "bob" };
+const session = `oauth-${process.pid}`;
+const SECRET_NAME = "openrouter-api-key";
+
+/** Lets every line through as written, so the test sees whether a key would have reached the log. */
+class NoRedaction extends SecretRedactor {
+  override redact(text: string): string {
+    return text;
+  }
+}
+
+interface Note { userId: string; view: View; place?: ChatPlace }
+
+interface Harness {
+  bot: TestBot;
+  fake: OpenRouterFake;
+  publicUrl: string;
+  home: string;
+  notes: Note[];
+  logs: string[];
+  convs: RecordingConversation[];
+  close(): Promise<void>;
+}
+
+const open: Harness[] = [];
+
+afterEach(async () => {
+  for (const h of open.splice(0)) await h.close();
+});
+
+afterAll(() => {
+  spawnSync("tmux", ["kill-session", "-t", `=${session}`]);
+});
+
+/** A bot with no workspace key, its public server on 127.0.0.1 and a fake OpenRouter. */
+async function setup(opts: { ttlMs?: number; withPublicUrl?: boolean } = {}): Promise<Harness> {
+  const fake = await OpenRouterFake.start();
+  const logs: string[] = [];
+  const logger = createLogger({
+    level: "debug", format: "json", redactor: new NoRedaction(),
+    destination: new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString("utf8")); done(); } }),
+  });
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const home = mkdtempSync(path.join(os.tmpdir(), "spawnbot-oauth-home-"));
+  const bot = makeBot({
+    apiKey: "", localHome: home, logger, publicUrl: opts.withPublicUrl === false ? undefined : publicUrl,
+    settings: { openrouter: { api: fake.apiUrl, auth: fake.authUrl }, oauthStateTtlMs: opts.ttlMs },
+  });
+  // The public server exactly as main.ts starts it when SPAWNBOT_PUBLIC_URL is set.
+  const server = await startPublicServer(bot.core, { port, host: "127.0.0.1" }, logger);
+  const notes: Note[] = [];
+  bot.core.attachOutlet({ platform: "test", notify: async (userId, view, place) => void notes.push({ userId, view, place }), status: async () => {} });
+  const h: Harness = {
+    bot, fake, publicUrl, home, notes, logs, convs: [],
+    close: async () => {
+      await server.close();
+      await fake.close();
+      bot.store.close();
+    },
+  };
+  open.push(h);
+  return h;
+}
+
+/** A port free a moment ago: the bot must know its public URL before its server starts. */
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
+}
+
+/** `settings openrouter` as user; the link it answered with privately. */
+async function askLink(h: Harness, user = alice): Promise<string> {
+  const conv = new RecordingConversation();
+  h.convs.push(conv);
+  await h.bot.core.handle(request("settings openrouter", user), conv);
+  expect(conv.public).toEqual([]);
+  const shown = JSON.stringify(conv.lastPrivate());
+  const link = /(http:\/\/127\.0\.0\.1:\d+\/auth\?[^\s"]+)/.exec(shown)?.[1];
+  if (!link) throw new Error(`no sign-in link in ${shown}`);
+  return link;
+}
+
+async function get(url: string): Promise<{ status: number; body: string; location?: string }> {
+  const res = await fetch(url, { redirect: "manual" });
+  return { status: res.status, body: await res.text(), location: res.headers.get("location") ?? undefined };
+}
+
+/** The browser: open the link at (fake) OpenRouter, which approves and redirects to the callback; follow it. */
+async function signIn(link: string): Promise<{ callbackUrl: string; status: number; body: string }> {
+  const consent = await get(link);
+  expect(consent.status).toBe(302);
+  const page = await get(consent.location!);
+  return { callbackUrl: consent.location!, ...page };
+}
+
+/** OpenRouter issues a code for `challenge` and sends the browser to callbackUrl with it. */
+async function codeForChallenge(h: Harness, callbackUrl: string, challenge: string): Promise<string> {
+  const q = new URLSearchParams({ callback_url: callbackUrl, code_challenge: challenge, code_challenge_method: "S256" });
+  const consent = await get(`${h.fake.authUrl}?${q}`);
+  return consent.location!;
+}
+
+const params = (link: string) => new URL(link).searchParams;
+const storedKey = (h: Harness, user = alice) => h.bot.store.chat.getUserSecret({ platform: "test", userId: user.id }, SECRET_NAME);
+
+/** Every byte of the store on disk, every chat message, note, audit row and log line. */
+function everywhere(h: Harness): string {
+  const db = readdirSync(h.bot.dataDir).filter((f) => f.startsWith("spawnbot.db")).map((f) => readFileSync(path.join(h.bot.dataDir, f)).toString("latin1")).join("");
+  const chat = JSON.stringify(h.convs.map((c) => [c.public, c.private, c.statuses]));
+  return [db, chat, JSON.stringify(h.notes), JSON.stringify(h.bot.store.listAudit()), h.logs.join("")].join("\n");
+}
+
+describe("Connect OpenRouter", () => {
+  it("gets the user a key through OpenRouter's PKCE flow, sealed like settings and used by their spawns", async () => {
+    const h = await setup();
+    const link = await askLink(h);
+    expect(link.startsWith(`${h.fake.authUrl}?`)).toBe(true);
+    const callback = params(link).get("callback_url")!;
+    expect(callback).toMatch(new RegExp(`^${h.publicUrl}/oauth/openrouter/[A-Za-z0-9_-]{43}$`));
+    expect(params(link).get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(params(link).get("code_challenge_method")).toBe("S256");
+
+    const page = await signIn(link);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain("OpenRouter connected");
+    expect(page.body).toContain("go back to the chat");
+
+    // The exchange went over the wire as documented.
+    expect(h.fake.exchanges).toHaveLength(1);
+    expect(h.fake.exchanges[0]!.contentType).toContain("application/json");
+    expect(h.fake.exchanges[0]!.body).toEqual({ code: expect.any(String), code_verifier: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), code_challenge_method: "S256" });
+
+    const key = h.fake.issuedKeys[0]!;
+    const stored = storedKey(h);
+    expect(stored?.last4).toBe(key.slice(-4));
+    expect(stored?.sealed).not.toContain(key);
+    expect(h.notes).toEqual([{ userId: alice.id, view: expect.objectContaining({ kind: "text" }), place: { workspace: "W1", channel: "C1" } }]);
+    expect(JSON.stringify(h.notes[0]!.view)).toContain(`ending in ${key.slice(-4)}`);
+    expect(h.bot.store.listAudit().map((a) => [a.action, a.detail])).toContainEqual(["settings-api-key-set", { via: "openrouter-oauth" }]);
+
+    const conv = new RecordingConversation();
+    h.convs.push(conv);
+    await h.bot.core.handle(request("settings"), conv);
+    expect(conv.lastPrivate()).toMatchObject({ kind: "settings", apiKey: { source: "yours", last4: key.slice(-4) } });
+    await h.bot.core.handle(request(`spawn testagent local --name ${session}`), conv);
+    const [result] = (await h.bot.core.idle()) as { outcome: string }[];
+    expect(result?.outcome).toBe("ready");
+    expect(readFileSync(path.join(h.home, ".spawnrc"), "utf8")).toContain(key);
+
+    expect(everywhere(h)).not.toContain(key);
+    expect(page.body).not.toContain(key);
+    // The log has the callback's outcome, but neither the key nor the code from its URL.
+    expect(h.logs.join("")).toContain("Connect OpenRouter callback answered");
+    expect(h.logs.join("")).not.toContain(new URL(page.callbackUrl).searchParams.get("code")!);
+  }, 60_000);
+
+  it("refuses a replayed callback: the link works once and the key is not replaced", async () => {
+    const h = await setup();
+    const first = await signIn(await askLink(h));
+    expect(first.status).toBe(200);
+    const before = storedKey(h);
+    const replay = await get(first.callbackUrl);
+    expect(replay.status).toBe(410);
+    expect(replay.body).toContain("already used");
+    expect(h.fake.exchanges).toHaveLength(1); // the replay never reached OpenRouter
+    expect(storedKey(h)).toEqual(before);
+    expect(h.notes).toHaveLength(1);
+  });
+
+  it("lets only one of two simultaneous callbacks with the same code through", async () => {
+    const h = await setup();
+    const consent = await get(await askLink(h));
+    const pages = await Promise.all([get(consent.location!), get(consent.location!)]);
+    expect(pages.map((p) => p.status).sort()).toEqual([200, 410]);
+    expect(h.fake.exchanges).toHaveLength(1);
+    expect(storedKey(h)?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
+  });
+
+  it("gives each of 50 users their own key, and measures the callback's round trip", async () => {
+    const h = await setup();
+    const times: number[] = [];
+    for (let n = 0; n < 50; n++) {
+      const user = { id: `U${100 + n}`, name: `user${n}` };
+      const consent = await get(await askLink(h, user));
+      const started = performance.now();
+      expect((await get(consent.location!)).status).toBe(200);
+      times.push(performance.now() - started);
+      expect(storedKey(h, user)?.last4).toBe(h.fake.issuedKeys[n]!.slice(-4));
+    }
+    times.sort((a, b) => a - b);
+    console.log(`Connect OpenRouter callback (state check, exchange with the fake, seal, store) over ${times.length}: p50 ${times[24]!.toFixed(1)} ms, max ${times.at(-1)!.toFixed(1)} ms`);
+    expect(new Set(h.fake.issuedKeys).size).toBe(50);
+    expect(everywhere(h)).not.toMatch(/sk-or-v1-[0-9a-f]{64}/);
+  });
+
+  it("refuses an expired link and stores nothing", async () => {
+    const h = await setup({ ttlMs: 300 });
+    const link = await askLink(h);
+    expect(JSON.stringify(h.convs[0]!.private)).toContain("expires in 1 minute");
+    await new Promise((r) => setTimeout(r, 400));
+    const page = await signIn(link);
+    expect(page.status).toBe(410);
+    expect(page.body).toContain("expired");
+    expect(page.body).toContain("settings openrouter");
+    expect(h.fake.exchanges).toHaveLength(0);
+    expect(storedKey(h)).toBeUndefined();
+    expect(h.notes).toEqual([]);
+  });
+
+  it("fails clearly when the code was issued for another verifier, stores nothing and uses the link up", async () => {
+    const h = await setup();
+    const link = await askLink(h);
+    const callbackWithForeignCode = await codeForChallenge(h, params(link).get("callback_url")!, "x".repeat(43));
+    const page = await get(callbackWithForeignCode);
+    expect(page.status).toBe(502);
+    expect(page.body).toContain("OpenRouter refused the sign-in (HTTP 403: Invalid code_verifier)");
+    expect(storedKey(h)).toBeUndefined();
+    expect(h.notes).toHaveLength(1);
+    expect(h.notes[0]).toMatchObject({ userId: alice.id, view: { kind: "error", message: expect.stringContaining("Connect OpenRouter failed") } });
+    const again = await signIn(link);
+    expect(again.status).toBe(410);
+    expect(storedKey(h)).toBeUndefined();
+  });
+
+  it("never lands a code signed for another user's link on this user's account", async () => {
+    const h = await setup();
+    const aliceLink = await askLink(h, alice);
+    const bobLink = await askLink(h, bob);
+    // Bob's sign-in at OpenRouter (his challenge) is sent to Alice's callback.
+    const mixed = await codeForChallenge(h, params(aliceLink).get("callback_url")!, params(bobLink).get("code_challenge")!);
+    const page = await get(mixed);
+    expect(page.status).toBe(502);
+    expect(page.body).toContain("HTTP 403");
+    expect(storedKey(h, alice)).toBeUndefined();
+    expect(storedKey(h, bob)).toBeUndefined();
+    // Bob's own link still works, for Bob only.
+    expect((await signIn(bobLink)).status).toBe(200);
+    expect(storedKey(h, bob)?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
+    expect(storedKey(h, alice)).toBeUndefined();
+    expect(h.notes.map((n) => [n.userId, n.view.kind])).toEqual([[alice.id, "error"], [bob.id, "text"]]);
+  });
+
+  it("answers a missing, forged or cancelled state with a plain error page and changes nothing", async () => {
+    const h = await setup();
+    const older = await askLink(h);
+    const link = await askLink(h); // asking again cancels the older link
+    const callback = params(link).get("callback_url")!;
+    const cases: [string, number, string][] = [
+      [`${h.publicUrl}/oauth/openrouter/?code=abc`, 404, "unknown"],
+      [`${h.publicUrl}/oauth/openrouter/${"A".repeat(43)}?code=abc`, 404, "unknown"],
+      [`${h.publicUrl}/oauth/openrouter/not-a-state%3Cscript%3E?code=abc`, 404, "unknown"],
+      [`${params(older).get("callback_url")}?code=abc`, 404, "unknown"],
+      [callback, 400, "no usable code"],
+      [`${callback}?code=bad%20code`, 400, "no usable code"],
+    ];
+    for (const [url, status, words] of cases) {
+      const page = await get(url);
+      expect([url, page.status]).toEqual([url, status]);
+      expect(page.body).toContain(words);
+      expect(page.body).not.toContain("<script>");
+    }
+    expect((await fetch(`${callback}?code=abc`, { method: "POST" })).status).toBe(405);
+    expect((await fetch(`${callback}?code=abc`, { method: "HEAD" })).status).toBe(405);
+    expect(h.fake.exchanges).toHaveLength(0);
+    expect(storedKey(h)).toBeUndefined();
+    // None of that used the link up.
+    expect((await signIn(link)).status).toBe(200);
+    expect(storedKey(h)?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
+  });
+
+  it("reports OpenRouter being down without storing anything", async () => {
+    const h = await setup();
+    h.fake.failNext(500);
+    const page = await signIn(await askLink(h));
+    expect(page.status).toBe(502);
+    expect(page.body).toContain("HTTP 500");
+    expect(storedKey(h)).toBeUndefined();
+  });
+
+  it("says what to set when the bot has no public URL, and makes no link", async () => {
+    const h = await setup({ withPublicUrl: false });
+    const conv = new RecordingConversation();
+    await h.bot.core.handle(request("settings openrouter"), conv);
+    expect(conv.lastPrivate()).toMatchObject({ kind: "error", message: expect.stringContaining("SPAWNBOT_PUBLIC_URL") });
+    expect(h.bot.store.listAudit()).toEqual([]);
+  });
+
+  it("reads OpenRouter's sign-in and API URLs from the environment, OpenRouter's own by default", () => {
+    expect(loadConfig({}).openrouter).toEqual({ api: "https://openrouter.ai/api/v1", auth: "https://openrouter.ai/auth" });
+    expect(loadConfig({ OPENROUTER_API_URL: "http://127.0.0.1:9/api/v1/", OPENROUTER_AUTH_URL: "http://127.0.0.1:9/auth" }).openrouter)
+      .toEqual({ api: "http://127.0.0.1:9/api/v1", auth: "http://127.0.0.1:9/auth" });
+    expect(() => loadConfig({ OPENROUTER_API_URL: "not a url" })).toThrow(/OPENROUTER_API_URL: must be a URL/);
+  });
+
+  it("parses `settings openrouter` and refuses other words after settings", () => {
+    const catalog = { agents: ["codex"], clouds: ["local"] };
+    expect(parseCommand("settings openrouter", catalog)).toEqual({ ok: true, command: { kind: "settings-openrouter" } });
+    expect(parseCommand("settings", catalog)).toEqual({ ok: true, command: { kind: "settings" } });
+    expect(parseCommand("settings github", catalog)).toMatchObject({ ok: false, error: expect.stringContaining("'openrouter'") });
+    expect(parseCommand("settings openrouter now", catalog)).toMatchObject({ ok: false, error: expect.stringContaining("unexpected extra word 'now'") });
+  });
+});
+
