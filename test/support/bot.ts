@@ -8,9 +8,9 @@ import { loadSecretBox } from "../../src/bot/secret-box.js";
 import type { ChatRequest, Conversation } from "../../src/bot/request.js";
 import { openStore, type Store } from "../../src/bot/store/index.js";
 import type { StatusView, View } from "../../src/bot/views.js";
-import { createLogger } from "../../src/log.js";
 import { AGENTS, LocalCloud, Orchestrator, SshCloud, loadOrCreateBotKey, type AgentSpec, type BotKey, type Cloud } from "../../src/orchestrator/index.js";
 import { secrets } from "../../src/secrets.js";
+import { captureLogger, captureMessage, captureStore } from "./capture.js";
 import { FAKE_KEY, TEST_AGENT } from "./test-agent.js";
 
 export interface TestBot {
@@ -25,8 +25,11 @@ export function makeBot(opts: { apiKey?: string; admins?: string[]; localHome?: 
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-"));
   const apiKey = opts.apiKey ?? FAKE_KEY;
   secrets.add(apiKey);
-  const logger = createLogger({ level: "silent", format: "json" });
-  const store = openStore(path.join(dataDir, "spawnbot.db"));
+  // Every line at trace level, kept for the suite's secret scan (test/secret-scan.check.ts).
+  const logger = captureLogger();
+  const storeFile = path.join(dataDir, "spawnbot.db");
+  captureStore(storeFile);
+  const store = openStore(storeFile);
   const botKey = loadOrCreateBotKey(dataDir);
   const orchestrator = new Orchestrator({
     journal: store, botKey, logger, agents: [...AGENTS, TEST_AGENT, ...(opts.agents ?? [])],
@@ -44,9 +47,9 @@ export class RecordingConversation implements Conversation {
   readonly public: View[] = [];
   readonly private: View[] = [];
   readonly statuses: StatusView[] = [];
-  async say(v: View) { this.public.push(v); }
-  async whisper(v: View) { this.private.push(v); }
-  async status(v: StatusView) { this.statuses.push(v); }
+  async say(v: View) { this.public.push(v); captureMessage("conversation.say", v); }
+  async whisper(v: View) { this.private.push(v); captureMessage("conversation.whisper", v); }
+  async status(v: StatusView) { this.statuses.push(v); captureMessage("conversation.status", v); }
   lastPrivate(): View | undefined { return this.private.at(-1); }
 }
 
