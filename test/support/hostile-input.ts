@@ -67,6 +67,23 @@ export function valuePool(canary: string): string[] {
 
 const ED25519_BLOB = "AAAAC3NzaC1lZDI1NTE5AAAAIGr8P8m8Q9vJ1l6w8bqQ5m3b7xk1H2T0o9K8x3Yc4Z5a";
 
+/** A key blob in SSH wire format whose fields are the given strings (any bytes, any length). */
+function keyBlob(...fields: string[]): string {
+  return Buffer.concat(fields.flatMap((f) => {
+    const bytes = Buffer.from(f, "latin1");
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(bytes.length);
+    return [len, bytes];
+  })).toString("base64");
+}
+
+/** Base64 key data that decodes to hostile bytes: a control-character key type, a shell payload, a huge field. */
+export const HOSTILE_KEY_BLOBS = [
+  keyBlob("\x1b[31mssh-ed25519\x00\u0085", "x"), keyBlob("$(touch /tmp/x)", "y"), keyBlob("ssh-ed25519", "short"),
+  keyBlob("ssh-rsa", "\x01\x00\x01", "\x00\xff"), keyBlob("ecdsa-sha2-nistp256", "nistp256"), keyBlob("A".repeat(5000)),
+  keyBlob("ssh-ed25519\n\rinjected", "z".repeat(32)), "AAAA", "AAAAB3NzaC1yc2E=", "////", "AAAAC3NzaC1lZDI1NTE5",
+];
+
 /** One argument: a pool value, sometimes quoted, doubled up, or stretched past 10,000 characters. */
 function hostileValue(random: () => number, pool: readonly string[]): string {
   // A third of the values are plausible, so many commands parse and reach their handlers.
@@ -96,7 +113,7 @@ function templates(): Record<string, string[]> {
     share: ["share V V", "share demo V", "share V @bob"],
     unshare: ["unshare V V", "unshare demo V"],
     prefs: ["prefs V", "prefs model V V", "prefs model codex V", "prefs model V --clear", "prefs model codex V V"],
-    keys: ["keys V", `keys add ssh-ed25519 ${ED25519_BLOB} V`, "keys add V V", "keys add ssh-ed25519 V", "keys remove V", "keys V V"],
+    keys: ["keys V", `keys add ssh-ed25519 ${ED25519_BLOB} V`, "keys add ssh-ed25519 B V", "keys add ssh-rsa B", "keys add ecdsa-sha2-nistp256 B V", "keys add V V", "keys add ssh-ed25519 V", "keys remove V", "keys V V"],
     settings: ["settings V", "settings"],
     agents: ["agents V", "agents"],
     clouds: ["clouds V", "clouds"],
@@ -114,7 +131,8 @@ export function hostileCommands(seed: number, count: number, canary: string): { 
   for (let i = 0; i < count; i++) {
     const kind = names[i % names.length]!;
     const template = pick(random, byCommand[kind] ?? ["V"]);
-    let command = template.replace(/V/g, () => hostileValue(random, pool));
+    // V first: key blobs are base64 and may hold a V; no pool value is a lone B.
+    let command = template.replace(/V/g, () => hostileValue(random, pool)).replace(/\bB\b/g, () => pick(random, HOSTILE_KEY_BLOBS));
     // Now and then a whole-line mutation: a fragment spliced between words, or a leading one.
     if (random() < 0.1) command = `${hostileValue(random, pool)} ${command}`;
     if (random() < 0.1) command += ` ${hostileValue(random, pool)}`;
