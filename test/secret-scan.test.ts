@@ -1,10 +1,12 @@
 // The secret scanner on planted captures: it must fail the suite when a secret leaks into a log
 // line, a chat message or an audit row, in whatever form it travels, and stay quiet otherwise.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { openStore } from "../src/bot/store/index.js";
+import { makeBot, RecordingConversation, request } from "./support/bot.js";
+import { CAPTURE_DIR, captureLogger } from "./support/capture.js";
 import { scanCapture } from "./support/secret-scan.js";
 
 const SECRET = "hunter2-but-longer/with+odd=chars&more";
@@ -65,5 +67,21 @@ describe("the secret scanner", () => {
   it("ignores values too short to be redacted, as the redactor does", () => {
     const report = scanCapture(planted({ logs: [JSON.stringify({ msg: "port 2222" })], secrets: ["2222"] }));
     expect(report).toMatchObject({ secrets: 0, findings: [] });
+  });
+});
+
+describe("the capture the scan reads", () => {
+  const captured = (kind: string) =>
+    readdirSync(CAPTURE_DIR).filter((f) => f.startsWith(`${kind}-`)).map((f) => readFileSync(path.join(CAPTURE_DIR, f), "utf8")).join("");
+
+  it("keeps a test bot's answers and its SQLite file, and every line of a test logger at trace level", async () => {
+    const bot = makeBot();
+    await bot.core.handle(request("keys"), new RecordingConversation());
+    // The bot's own public key is unique to this bot: its answer was captured.
+    expect(captured("messages")).toContain(bot.botKey.publicKey.split(" ")[1]);
+    expect(captured("stores")).toContain(JSON.stringify(path.join(bot.dataDir, "spawnbot.db")));
+    const marker = `trace-marker-${Math.random().toString(36).slice(2)}`;
+    captureLogger().trace({ marker }, "kept for the scan");
+    expect(captured("logs")).toContain(marker);
   });
 });
