@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as v from "valibot";
+import { parseAllowRules, type AllowRules } from "./bot/allowlist.js";
 import { parseDuration } from "./bot/duration.js";
 import { parseSecretKey } from "./bot/secret-box.js";
 
@@ -30,6 +31,18 @@ const secretText = v.pipe(
 const sizeText = v.pipe(v.string(), v.trim(), v.regex(/^[a-zA-Z0-9._-]{1,63}$/, "must be a size name such as t3.small"));
 const zoneText = v.pipe(v.string(), v.trim(), v.regex(/^[a-zA-Z0-9_-]{1,63}$/, "must be a zone or region name such as nyc3"));
 
+const allowText = v.pipe(
+  v.string(),
+  v.check((s) => parseAllowRules(s).ok, (issue) => {
+    const r = parseAllowRules(String(issue.input));
+    return r.ok ? "invalid rules" : `${r.error} (syntax: SCOPE:LIST;… e.g. *:ssh;T123:aws,ssh;T123/C456:*)`;
+  }),
+  v.transform((s) => (parseAllowRules(s) as { rules: AllowRules }).rules),
+);
+
+// A limit: a whole number, 0 meaning no limit.
+const limitText = v.pipe(v.string(), v.trim(), v.regex(/^\d{1,6}$/, "must be a whole number (0 means no limit)"), v.transform(Number));
+
 /** The variables spawnbot reads; the README's configuration reference mirrors this table. */
 const ConfigSchema = v.object({
   SPAWNBOT_DATA_DIR: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty")), "./data"),
@@ -41,6 +54,13 @@ const ConfigSchema = v.object({
   SPAWNBOT_ADMINS: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.@,-]*$/, "must be a comma-separated list of user ids")), ""),
   SPAWNBOT_ENABLE_LOCAL: v.optional(boolText),
   SPAWNBOT_DEFAULT_TTL: v.optional(durationText, "24h"),
+  // Policy: where each cloud and agent may be used, and how many spawns a user or workspace may have.
+  SPAWNBOT_ALLOW_CLOUDS: v.optional(allowText, "*"),
+  SPAWNBOT_ALLOW_AGENTS: v.optional(allowText, "*"),
+  SPAWNBOT_MAX_LIVE_PER_USER: v.optional(limitText, "5"),
+  SPAWNBOT_MAX_LIVE_PER_WORKSPACE: v.optional(limitText, "50"),
+  SPAWNBOT_MAX_HOURLY_PER_USER: v.optional(limitText, "10"),
+  SPAWNBOT_MAX_HOURLY_PER_WORKSPACE: v.optional(limitText, "100"),
   OPENROUTER_API_KEY: v.optional(secretText),
   // Seals users' stored secrets; without it a key file in the data dir is made on first start.
   SPAWNBOT_SECRET_KEY: v.optional(v.pipe(v.string(), v.check((s) => parseSecretKey(s) !== undefined, "must be 32 bytes as 64 hex digits or base64 (openssl rand -hex 32)"))),
@@ -97,6 +117,12 @@ export interface Config {
   /** Whether the `local` cloud (the bot's own host) may be used. */
   enableLocal: boolean;
   defaultTtlMs: number;
+  /** Where clouds and agents may be used, and the spawn limits (0 = none). */
+  policy: {
+    allowClouds: AllowRules;
+    allowAgents: AllowRules;
+    limits: { livePerUser: number; livePerWorkspace: number; hourlyPerUser: number; hourlyPerWorkspace: number };
+  };
   /** The workspace's OpenRouter key (console mode). */
   openrouterApiKey: string | undefined;
   cloudInitTimeoutMs: number;
@@ -160,6 +186,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     admins: c.SPAWNBOT_ADMINS.split(",").map((s) => s.trim()).filter(Boolean),
     enableLocal: c.SPAWNBOT_ENABLE_LOCAL ?? adapter === "console",
     defaultTtlMs: c.SPAWNBOT_DEFAULT_TTL,
+    policy: {
+      allowClouds: c.SPAWNBOT_ALLOW_CLOUDS,
+      allowAgents: c.SPAWNBOT_ALLOW_AGENTS,
+      limits: {
+        livePerUser: c.SPAWNBOT_MAX_LIVE_PER_USER, livePerWorkspace: c.SPAWNBOT_MAX_LIVE_PER_WORKSPACE,
+        hourlyPerUser: c.SPAWNBOT_MAX_HOURLY_PER_USER, hourlyPerWorkspace: c.SPAWNBOT_MAX_HOURLY_PER_WORKSPACE,
+      },
+    },
     openrouterApiKey: c.OPENROUTER_API_KEY,
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
     ops: c.SPAWNBOT_OPS_PORT ? { port: c.SPAWNBOT_OPS_PORT as number, host: c.SPAWNBOT_OPS_HOST } : undefined,

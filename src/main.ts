@@ -57,6 +57,7 @@ export async function main(): Promise<number> {
     settings: {
       admins: config.adapter === "console" ? [...config.admins, consoleUser()] : config.admins,
       defaultTtlMs: config.defaultTtlMs, openrouterApiKey: config.openrouterApiKey, publicUrl: config.gateway?.publicUrl,
+      policy: { enableLocal: config.enableLocal, ...config.policy },
     },
   });
   const gatewayServer = config.gateway ? await startTunnelGateway(core, config.gateway, logger) : undefined;

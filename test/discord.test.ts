@@ -31,7 +31,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
 /** Every INTERACTION_CREATE the fake sent, by id, so a test can deliver one again (a gateway replay). */
-const delivered = new Map<string, Json>();
 /** Whose each interaction token is, to tell private answers apart. */
 const tokensOf = new Map<string, string[]>();
 function track(user: { id: string }, ref: InteractionRef): InteractionRef {
@@ -76,15 +75,10 @@ async function settled(name: string): Promise<string> {
 beforeAll(async () => {
   sshd = await startSshd(USER);
   fake = await startDiscordFake();
-  // The fake has no "deliver again" control: remember each INTERACTION_CREATE as it goes out.
-  const dispatch = fake.dispatch.bind(fake);
-  fake.dispatch = (t: string, d: Json) => {
-    if (t === "INTERACTION_CREATE") delivered.set(d.id, d);
-    dispatch(t, d);
-  };
   bot = makeBot({ admins: [ADMIN.id] });
   sshd.authorize(bot.botKey.publicKey);
-  await registerCommands({ token: fake.token, appId: fake.appId, apiUrl: fake.restApi, guildId: fake.guildId });
+  const agents = bot.orchestrator.agents.map((a) => ({ key: a.key, name: a.name }));
+  await registerCommands({ token: fake.token, appId: fake.appId, apiUrl: fake.restApi, guildId: fake.guildId, agents });
   discord = new DiscordAdapter(bot.core, { token: fake.token, appId: fake.appId, apiUrl: fake.restApi }, logger);
   await discord.start();
 });
@@ -209,7 +203,7 @@ describe("a spawn from Discord, end to end on the real sshd", () => {
       expect(bot.store.getSpawn(spawnId)!.expiresAt).toBe(before);
       const extends_ = () => bot.store.listAudit({ spawnId }).filter((a) => a.action === "extend").length;
       const alices = click(ALICE, rootId(), `spawn:extend:${spawnId}`);
-      fake.dispatch("INTERACTION_CREATE", delivered.get(alices.id)!);
+      fake.redeliver(alices.id);
       await until("the extend", () => extends_() === 1);
       await discord.idle();
       expect(extends_()).toBe(1);
@@ -264,7 +258,7 @@ describe("a run longer than its interaction token", () => {
 describe("redeliveries and rate limits", () => {
   it("starts one spawn for an interaction delivered twice", async () => {
     const ref = command(ALICE, "spawn", sshSpawn("discord-twice"));
-    fake.dispatch("INTERACTION_CREATE", delivered.get(ref.id)!);
+    fake.redeliver(ref.id);
     await settled("discord-twice");
     expect(spawnsOf(ALICE).filter((s) => s.name === "discord-twice")).toHaveLength(1);
     expect(fake.calls.filter((c) => c.path.startsWith(`/interactions/${ref.id}/`))).toHaveLength(1);
@@ -295,9 +289,13 @@ describe("autocomplete", () => {
     expect((await fake.waitForCallback(narrowed.id)).data!.choices).toEqual([expect.objectContaining({ value: "openai/gpt-4o-mini" })]);
   });
 
-  it("offers agents and the user's own spawns", async () => {
-    const agents = fake.autocomplete({ user: ALICE, name: "spawn", subcommand: "spawn", focused: "agent", value: "test" });
-    expect((await fake.waitForCallback(agents.id)).data!.choices).toEqual([{ name: "testagent — Test Agent", value: "testagent" }]);
+  it("offers the agents as a choice list and the user's own spawns as suggestions", async () => {
+    const spawnSub = fake.commands(fake.guildId)[0]!.options.find((o: Json) => o.name === "spawn");
+    const agentChoices = spawnSub.options.find((o: Json) => o.name === "agent").choices as { name: string; value: string }[];
+    expect(agentChoices.map((c) => c.value)).toEqual(bot.orchestrator.agents.map((a) => a.key));
+    expect(agentChoices).toContainEqual({ name: "testagent — Test Agent", value: "testagent" });
+    // A value no user could pick never arrives (the fake, like Discord's client, refuses to send it).
+    expect(() => command(ALICE, "spawn", { agent: "nonesuch", cloud: "ssh" })).toThrow(/not one of the registered choices/);
     const targets = fake.autocomplete({ user: ALICE, name: "spawn", subcommand: "status", focused: "target", value: "late" });
     expect((await fake.waitForCallback(targets.id)).data!.choices).toEqual([expect.objectContaining({ value: spawnNamed("discord-late")!.id })]);
     const bobs = fake.autocomplete({ user: BOB, name: "spawn", subcommand: "status", focused: "target", value: "" });

@@ -3,6 +3,7 @@ import type { Logger } from "../log.js";
 import type { Orchestrator } from "../orchestrator/index.js";
 import type { GrammarCatalog } from "./grammar.js";
 import type { ChatOutlet } from "./outlet.js";
+import type { PolicySettings } from "./policy.js";
 import type { SecretBox } from "./secret-box.js";
 import type { ChatRequest, Conversation } from "./request.js";
 import type { Store, UserRef } from "./store/index.js";
@@ -15,6 +16,8 @@ export interface CoreSettings {
   openrouterApiKey: string | undefined;
   /** The bot's public URL, when it serves the tunnel gateway. */
   publicUrl?: string;
+  /** Allowlists, the local cloud and spawn limits; without it everything is allowed (OPEN_POLICY). */
+  policy?: PolicySettings;
 }
 
 export interface CoreContext {

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "../log.js";
 import type { Orchestrator, TunnelTarget } from "../orchestrator/index.js";
 import { secrets } from "../secrets.js";
+import { handleAgents, handleClouds, handleHelp } from "./catalog-commands.js";
 import type { Command } from "./commands.js";
 import type { CoreContext, CoreSettings, Invocation } from "./context.js";
 import { parseCommand, type GrammarCatalog } from "./grammar.js";
@@ -16,7 +17,6 @@ import { handleShare } from "./share-commands.js";
 import { handleSpawn } from "./spawn-command.js";
 import { resolveTunnel } from "./tunnel-links.js";
 import type { Store } from "./store/index.js";
-import { helpText } from "./usage.js";
 import { handleSettings, homeView, saveSettings, validateSettings, type SettingsErrors, type SettingsInput } from "./user-settings.js";
 import { error, text, type HomeView, type View } from "./views.js";
 
@@ -160,18 +160,9 @@ export class BotCore {
       case "keys-list": return handleKeysList(ctx, inv, this.deps.botPublicKey);
       case "keys-add": return handleKeysAdd(ctx, inv, cmd.publicKey);
       case "keys-remove": return handleKeysRemove(ctx, inv, cmd.fingerprint);
-      case "agents": return inv.conv.whisper(text(
-        ctx.orchestrator.agents.map((a) => `${a.key.padEnd(9)} ${a.name} — default model ${a.defaultModel}; model via ${a.modelWiring}`),
-        "Agents",
-      ));
-      case "clouds": return inv.conv.whisper(text(
-        ctx.catalog.clouds.map((key) => {
-          const c = ctx.orchestrator.cloud(key);
-          return c ? `${key.padEnd(13)} ${c.title} — ${c.description}` : `${key.padEnd(13)} not set up on this bot: ${CLOUD_SETUP[key]}`;
-        }),
-        "Clouds",
-      ));
-      case "help": return inv.conv.whisper(text(helpText(cmd.topic).split("\n")));
+      case "agents": return handleAgents(ctx, inv);
+      case "clouds": return handleClouds(ctx, inv);
+      case "help": return handleHelp(ctx, inv, cmd.topic);
     }
   }
 }

@@ -3,7 +3,9 @@
 import type { CoreContext, Invocation } from "./context.js";
 import { MAX_DURATION_MS } from "./duration.js";
 import { formatDuration } from "./format.js";
-import { findSpawn as find, hostRecord, mayAct, maySee, notFound } from "./spawn-access.js";
+import { auditAction } from "./audit-trail.js";
+import { decideList, decideOnSpawn, findSpawn as find, notFound, refuse } from "./policy.js";
+import { hostRecord } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
 import { mintGatewayUrl, revokeTunnels } from "./tunnel-links.js";
 import { LIVE_STATUSES, type SpawnRecord } from "./store/index.js";
@@ -14,8 +16,9 @@ export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListS
   const { req } = inv;
   let rows: SpawnRecord[];
   let title: string;
+  const refusal = decideList(inv, scope);
+  if (refusal) return refuse(ctx, inv, refusal, { action: "list-all" });
   if (scope === "all") {
-    if (!inv.isAdmin) return inv.conv.whisper(error("only admins can list every spawn; use `list` for this channel or `list --mine`"));
     rows = ctx.store.listAll(req.platform, { filter });
     title = "All spawns";
   } else if (scope === "mine") {
@@ -37,6 +40,8 @@ export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListS
 export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
   const rec = find(ctx, inv, ref);
   if (!rec) return inv.conv.whisper(notFound(ref));
+  const refusal = decideOnSpawn(ctx, inv, "status", rec);
+  if (refusal) return refuse(ctx, inv, refusal, { action: "status", spawnId: rec.id });
   const agent = ctx.orchestrator.agent(rec.agent);
   const facts = [`model in effect: ${rec.model ?? "none"}${agent ? ` (${agent.modelWiring})` : ""}`];
   if (rec.expiresAt && LIVE_STATUSES.includes(rec.status)) facts.push(`expires in ${formatDuration(Math.max(0, rec.expiresAt - Date.now()))}`);
@@ -59,7 +64,8 @@ function statusViewOf(ctx: CoreContext, rec: SpawnRecord, facts?: string[]) {
 export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
   const rec = find(ctx, inv, ref);
   if (!rec) return inv.conv.whisper(notFound(ref));
-  if (!maySee(ctx, inv, rec)) return inv.conv.whisper(error(`only ${rec.ownerName}, an admin or someone it is shared with can see the connect details of ${rec.name}`));
+  const refusal = decideOnSpawn(ctx, inv, "connect", rec);
+  if (refusal) return refuse(ctx, inv, refusal, { action: "connect", spawnId: rec.id });
   if (rec.status !== "ready") return inv.conv.whisper(error(`${rec.name} is ${rec.status}, not ready; \`status ${rec.name}\` shows why`));
   const c = ctx.orchestrator.connectInfo(hostRecord(rec));
   const view: ConnectView = {
@@ -73,14 +79,15 @@ export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: stri
 export async function handleExtend(ctx: CoreContext, inv: Invocation, ref: string, byMs?: number): Promise<void> {
   const rec = find(ctx, inv, ref);
   if (!rec) return inv.conv.whisper(notFound(ref));
-  if (!mayAct(inv, rec)) return inv.conv.whisper(error(`only ${rec.ownerName} or an admin can extend ${rec.name}`));
+  const refusal = decideOnSpawn(ctx, inv, "extend", rec);
+  if (refusal) return refuse(ctx, inv, refusal, { action: "extend", spawnId: rec.id });
   if (!LIVE_STATUSES.includes(rec.status) || rec.status === "deleting") return inv.conv.whisper(error(`${rec.name} is ${rec.status}; only a live spawn can be extended`));
   const now = Date.now();
   const step = byMs ?? ctx.settings.defaultTtlMs;
   // Pushed from the later of now and the current expiry, never more than the --ttl ceiling from now.
   const expiresAt = Math.min(Math.max(rec.expiresAt ?? now, now) + step, now + MAX_DURATION_MS);
   ctx.store.updateSpawn(rec.id, { expiresAt });
-  ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action: "extend", spawnId: rec.id, detail: { name: rec.name, expiresAt } });
+  auditAction(ctx, inv, "extend", { spawnId: rec.id, detail: { name: rec.name, expiresAt } });
   const capped = expiresAt === now + MAX_DURATION_MS ? ` (the most a spawn can live from now is ${formatDuration(MAX_DURATION_MS)})` : "";
   return inv.conv.whisper(text(`${rec.name} now expires in ${formatDuration(expiresAt - now)}${capped}`));
 }
@@ -88,9 +95,9 @@ export async function handleExtend(ctx: CoreContext, inv: Invocation, ref: strin
 export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
   const rec = find(ctx, inv, ref);
   if (!rec) return inv.conv.whisper(notFound(ref));
-  if (!mayAct(inv, rec)) return inv.conv.whisper(error(`only ${rec.ownerName} or an admin can delete ${rec.name}`));
-  const audit = (action: string, detail: Record<string, unknown> = {}) =>
-    ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action, spawnId: rec.id, detail: { name: rec.name, ...detail } });
+  const refusal = decideOnSpawn(ctx, inv, "delete", rec);
+  if (refusal) return refuse(ctx, inv, refusal, { action: "delete", spawnId: rec.id });
+  const audit = (action: string, detail: Record<string, unknown> = {}) => auditAction(ctx, inv, action, { spawnId: rec.id, detail: { name: rec.name, ...detail } });
   if (ctx.orchestrator.cancel(rec.id)) {
     audit("cancel");
     return inv.conv.say(text(`${rec.name} is being cancelled; its run stops at the next safe point and removes what it made`));

@@ -1,4 +1,5 @@
 // `prefs` (default model per agent) and `keys` (the user's SSH public keys, and the bot's own).
+import { auditAction } from "./audit-trail.js";
 import type { CoreContext, Invocation } from "./context.js";
 import { hostRecord } from "./spawn-access.js";
 import { inspectPublicKey } from "./ssh-keys.js";
@@ -16,14 +17,14 @@ export async function handlePrefsShow(ctx: CoreContext, inv: Invocation): Promis
 export async function handlePrefsSet(ctx: CoreContext, inv: Invocation, agent: string, model: string): Promise<void> {
   if (!ctx.orchestrator.agent(agent)) return inv.conv.whisper(error(`the ${agent} agent is not available on this bot; see \`agents\``));
   ctx.store.setModelPreference(inv.user, agent, model);
-  ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action: "prefs-model-set", detail: { agent, model } });
+  auditAction(ctx, inv, "prefs-model-set", { detail: { agent, model } });
   return inv.conv.whisper(text(`your ${agent} spawns now use ${model} unless you pass --model`));
 }
 
 export async function handlePrefsClear(ctx: CoreContext, inv: Invocation, agent: string): Promise<void> {
   const removed = ctx.store.clearModelPreference(inv.user, agent);
   if (!removed) return inv.conv.whisper(text(`you had no saved model for ${agent}; nothing changed`));
-  ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action: "prefs-model-clear", detail: { agent } });
+  auditAction(ctx, inv, "prefs-model-clear", { detail: { agent } });
   const fallback = ctx.orchestrator.agent(agent)?.defaultModel;
   return inv.conv.whisper(text(`your saved model for ${agent} was removed${fallback ? `; it is back to ${fallback}` : ""}`));
 }
@@ -41,7 +42,7 @@ export async function handleKeysAdd(ctx: CoreContext, inv: Invocation, line: str
   const info = inspectPublicKey(line);
   if ("error" in info) return inv.conv.whisper(error(info.error));
   ctx.store.addUserKey(inv.user, { fingerprint: info.fingerprint, publicKey: info.publicKey, keyType: info.keyType, comment: info.comment });
-  ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action: "keys-add", detail: { fingerprint: info.fingerprint } });
+  auditAction(ctx, inv, "keys-add", { detail: { fingerprint: info.fingerprint } });
   const pushed = await pushKeys(ctx, inv, { add: [info.publicKey] });
   return inv.conv.whisper(text([`added ${info.keyType} key ${info.fingerprint}; it is installed on your new spawns${pushed.summary}`, ...pushed.failures]));
 }
@@ -71,7 +72,7 @@ async function pushKeys(ctx: CoreContext, inv: Invocation, change: { add?: strin
 export async function handleKeysRemove(ctx: CoreContext, inv: Invocation, fingerprint: string): Promise<void> {
   const key = ctx.store.listUserKeys(inv.user).find((k) => k.fingerprint === fingerprint);
   if (!key || !ctx.store.removeUserKey(inv.user, fingerprint)) return inv.conv.whisper(error(`you have no key ${fingerprint}; \`keys\` lists yours`));
-  ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action: "keys-remove", detail: { fingerprint } });
+  auditAction(ctx, inv, "keys-remove", { detail: { fingerprint } });
   const pushed = await pushKeys(ctx, inv, { remove: [key.publicKey] });
   return inv.conv.whisper(text([`removed key ${fingerprint}; new spawns will not get it${pushed.summary}`, ...pushed.failures]));
 }

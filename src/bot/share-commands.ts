@@ -1,13 +1,16 @@
 // `share` and `unshare`: another user's keys go onto (or come off) a running spawn, and with
 // them the right to see its connect details. Owner and admins only; every change is audited.
 import type { CoreContext, Invocation } from "./context.js";
-import { findSpawn, hostRecord, mayAct, notFound } from "./spawn-access.js";
+import { auditAction } from "./audit-trail.js";
+import { decideOnSpawn, findSpawn, notFound, refuse } from "./policy.js";
+import { hostRecord } from "./spawn-access.js";
 import { error, text } from "./views.js";
 
 export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string, userId: string, share: boolean): Promise<void> {
   const rec = findSpawn(ctx, inv, ref);
   if (!rec) return inv.conv.whisper(notFound(ref));
-  if (!mayAct(inv, rec)) return inv.conv.whisper(error(`only ${rec.ownerName} or an admin can ${share ? "share" : "unshare"} ${rec.name}`));
+  const refusal = decideOnSpawn(ctx, inv, share ? "share" : "unshare", rec);
+  if (refusal) return refuse(ctx, inv, refusal, { action: share ? "share" : "unshare", spawnId: rec.id, detail: { with: userId } });
   if (rec.status !== "ready") return inv.conv.whisper(error(`${rec.name} is ${rec.status}; only a ready spawn can be shared`));
   const other = { platform: rec.platform, userId };
   if (userId === rec.ownerId) return inv.conv.whisper(error(`${rec.name} is already ${userId}'s own spawn`));
@@ -15,7 +18,7 @@ export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string
   if (share) {
     const added = await ctx.orchestrator.updateKeys(hostRecord(rec), { add: theirKeys });
     ctx.store.addShare(rec.id, other);
-    ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action: "share", spawnId: rec.id, detail: { with: userId, keys: added.added } });
+    auditAction(ctx, inv, "share", { spawnId: rec.id, detail: { with: userId, keys: added.added } });
     const keysNote = theirKeys.length ? `${theirKeys.length} of their key(s) installed` : `they have no SSH key on file yet; the one they add with \`keys add\` will be installed`;
     return inv.conv.whisper(text(`${rec.name} is shared with ${userId}: ${keysNote}; \`connect ${rec.name}\` now works for them`));
   }
@@ -25,6 +28,6 @@ export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string
   const remove = theirKeys.filter((k) => !ownerKeys.has(k.split(" ").slice(0, 2).join(" ")));
   const removed = await ctx.orchestrator.updateKeys(hostRecord(rec), { remove });
   ctx.store.removeShare(rec.id, other);
-  ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action: "unshare", spawnId: rec.id, detail: { with: userId, keys: removed.removed } });
+  auditAction(ctx, inv, "unshare", { spawnId: rec.id, detail: { with: userId, keys: removed.removed } });
   return inv.conv.whisper(text(`${rec.name} is no longer shared with ${userId}; ${removed.removed} key(s) removed from it`));
 }

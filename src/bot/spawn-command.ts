@@ -4,7 +4,9 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { AgentSpec, RunResult } from "../orchestrator/index.js";
 import type { SpawnCommand } from "./commands.js";
 import type { CoreContext, Invocation } from "./context.js";
+import { auditAction } from "./audit-trail.js";
 import { formatDuration } from "./format.js";
+import { decideSpawn, refuse } from "./policy.js";
 import { buildStatusView } from "./status-view.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
 import { apiKeyFor } from "./user-settings.js";
@@ -20,6 +22,9 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     const have = ctx.orchestrator.clouds.map((c) => c.key).join(", ");
     return inv.conv.whisper(error(`the ${cmd.cloud} cloud is not set up on this bot (an admin can ${ctx.cloudSetup[cmd.cloud] ?? "configure it"}); available clouds: ${have}`));
   }
+  // Dry runs are held to the same policy: a plan that would be refused says so now.
+  const refusal = decideSpawn(ctx, inv, agent.key, cloud.key);
+  if (refusal) return refuse(ctx, inv, refusal, { action: cmd.dryRun ? "spawn-dry-run" : "spawn", detail: { agent: agent.key, cloud: cloud.key } });
   const { model, source } = resolveModel(ctx, inv, cmd, agent);
   const name = cmd.name ?? `${agent.key}-${randomBytes(2).toString("hex")}`;
   const ttlMs = cmd.ttlMs ?? ctx.settings.defaultTtlMs;
@@ -38,6 +43,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
 
   let rec: SpawnRecord;
   const now = Date.now();
+  // No await since decideSpawn above: its counts still hold when the intent is recorded.
   try {
     rec = ctx.store.recordIntent({
       id: randomUUID(), name, platform: inv.req.platform, workspace: inv.req.workspace, channel: inv.req.channel,
@@ -49,7 +55,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     if (err instanceof StoreConflictError) return inv.conv.whisper(error(`you already have a live spawn named ${name}; pick another --name or delete it first`));
     throw err;
   }
-  ctx.store.audit({ platform: inv.req.platform, userId: inv.user.userId, action: "spawn", spawnId: rec.id, detail: { agent: agent.key, cloud: cloud.key, model, name } });
+  auditAction(ctx, inv, "spawn", { spawnId: rec.id, detail: { agent: agent.key, cloud: cloud.key, model, name } });
 
   const ownerKeys = ctx.store.listUserKeys(inv.user).map((k) => k.publicKey);
   if (ownerKeys.length === 0 && cloud.access === "ssh") {

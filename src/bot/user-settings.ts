@@ -2,6 +2,7 @@
 // characters), their SSH keys and their default model per agent. Chat adapters show these as a
 // private form and hand back what was submitted; every value is validated here, in the core.
 import { secrets } from "../secrets.js";
+import { auditAction } from "./audit-trail.js";
 import type { CoreContext, Invocation } from "./context.js";
 import { isModelId } from "./grammar.js";
 import { handleKeysAdd } from "./settings-commands.js";
@@ -89,7 +90,7 @@ export async function saveSettings(ctx: CoreContext, inv: Invocation, input: Set
   const errors = validateSettings(ctx, input);
   if (Object.keys(errors).length > 0) return errors;
   const { user } = inv;
-  const audit = (action: string, detail: Record<string, unknown> = {}) => ctx.store.audit({ platform: user.platform, userId: user.userId, action, detail });
+  const audit = (action: string, detail: Record<string, unknown> = {}) => auditAction(ctx, inv, action, { detail });
   const done: string[] = [];
   const apiKey = input.apiKey?.trim();
   if (apiKey) {

@@ -155,6 +155,8 @@ interface InteractionRow {
   id: string; token: string; type: number; createdAt: number; expired: boolean; channel: Json;
   guildId: string | null; user: Json; componentMessageId?: string; callback?: FakeCallback;
   originalId?: string; followupIds: string[];
+  /** The INTERACTION_CREATE payload as first sent, for redelivery. */
+  payload?: Json;
 }
 interface Session { id: string; seq: number; socket: WebSocket | null; backlog: Json[] }
 
@@ -353,7 +355,16 @@ export class DiscordFake {
   // ---- interactions (INTERACTION_CREATE over the gateway) -------------------------------------
 
   chatInput(o: CommandOpts): InteractionRef {
-    return this.interaction(2, o, this.commandData(o));
+    return this.interaction(2, o, this.commandData(o, undefined, true));
+  }
+  /**
+   * Send an interaction's INTERACTION_CREATE again, same id and token: what a gateway resume or a
+   * reconnect can replay. The bot must act on it once.
+   */
+  redeliver(interactionId: string): void {
+    const row = this.interactions.get(interactionId);
+    if (!row?.payload) throw new Error(`discord-fake: no interaction ${interactionId} to deliver again`);
+    this.dispatch("INTERACTION_CREATE", row.payload);
   }
   /** An autocomplete request while `focused` holds the partly typed `value`. */
   autocomplete(o: CommandOpts & { focused: string; value: string }): InteractionRef {
@@ -505,7 +516,11 @@ export class DiscordFake {
     };
   }
 
-  private commandData(o: CommandOpts, focused?: string): Json {
+  /**
+   * The data of a command interaction; with `chosen`, an option registered with choices must hold one
+   * of them (Discord's client offers nothing else, so a test cannot send what no user could).
+   */
+  private commandData(o: CommandOpts, focused?: string, chosen = false): Json {
     const guildId = o.guildId ?? (this.channels.get(o.channelId ?? this.channelId)?.guild_id as string | undefined);
     const cmd = [...(guildId ? this.commandsByScope.get(guildId) ?? [] : []), ...(this.commandsByScope.get("global") ?? [])]
       .find((c) => c.name === o.name && (c.type ?? 1) === 1);
@@ -515,6 +530,12 @@ export class DiscordFake {
     if (o.subcommandGroup) scope = find(scope, o.subcommandGroup)?.options;
     if (o.subcommand) scope = find(scope, o.subcommand)?.options;
     const infer = (v: unknown) => (typeof v === "boolean" ? 5 : typeof v === "number" ? (Number.isInteger(v) ? 4 : 10) : 3);
+    for (const [name, value] of Object.entries(o.options ?? {})) {
+      const choices: Json[] | undefined = find(scope, name)?.choices;
+      if (chosen && choices && !choices.some((c) => c.value === value)) {
+        throw new Error(`discord-fake: ${name}=${String(value)} is not one of the registered choices (${choices.map((c) => c.value).join(", ")})`);
+      }
+    }
     let options: Json[] = Object.entries(o.options ?? {}).map(([name, value]) => ({
       name, type: find(scope, name)?.type ?? infer(value), value, ...(name === focused ? { focused: true } : {}),
     }));
@@ -545,12 +566,13 @@ export class DiscordFake {
     if (component) row.componentMessageId = component.raw.id;
     this.interactions.set(id, row);
     this.byToken.set(token, row);
-    this.dispatch("INTERACTION_CREATE", {
+    row.payload = {
       id, application_id: this.appId, type, data, token, version: 1, channel_id: channel.id,
       channel: { ...channel, permissions: BOT_PERMS }, app_permissions: BOT_PERMS, locale: o.locale ?? "en-US",
       entitlements: [], authorizing_integration_owners: { "0": guildId ?? "0" }, context: guildId ? 0 : 1,
       attachment_size_limit: 10 * 1024 * 1024, ...where, ...(component ? { message: component.raw } : {}),
-    });
+    };
+    this.dispatch("INTERACTION_CREATE", row.payload);
     return { id, token };
   }
 

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { BotCore } from "../../src/bot/core.js";
 import { loadSecretBox } from "../../src/bot/secret-box.js";
+import type { PolicySettings } from "../../src/bot/policy.js";
 import type { ChatRequest, Conversation } from "../../src/bot/request.js";
 import { openStore, type Store } from "../../src/bot/store/index.js";
 import type { StatusView, View } from "../../src/bot/views.js";
@@ -21,7 +22,7 @@ export interface TestBot {
   dataDir: string;
 }
 
-export function makeBot(opts: { apiKey?: string; admins?: string[]; localHome?: string; clouds?: (botKey: BotKey) => Cloud[]; agents?: AgentSpec[]; publicUrl?: string } = {}): TestBot {
+export function makeBot(opts: { apiKey?: string; admins?: string[]; localHome?: string; clouds?: (botKey: BotKey) => Cloud[]; agents?: AgentSpec[]; publicUrl?: string; policy?: PolicySettings } = {}): TestBot {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-"));
   const apiKey = opts.apiKey ?? FAKE_KEY;
   secrets.add(apiKey);
@@ -37,7 +38,7 @@ export function makeBot(opts: { apiKey?: string; admins?: string[]; localHome?: 
   });
   const core = new BotCore({
     store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox: loadSecretBox(dataDir),
-    settings: { admins: opts.admins ?? [], defaultTtlMs: 86_400_000, openrouterApiKey: apiKey, publicUrl: opts.publicUrl },
+    settings: { admins: opts.admins ?? [], defaultTtlMs: 86_400_000, openrouterApiKey: apiKey, publicUrl: opts.publicUrl, policy: opts.policy },
   });
   return { core, store, orchestrator, botKey, dataDir };
 }

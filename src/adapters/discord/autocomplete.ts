@@ -1,5 +1,6 @@
-// Suggestions while someone types an option of /spawn: agents, models (their saved one and the
-// agent's default), their own spawns and their SSH keys, all from their home view in the core.
+// Suggestions while someone types an option of /spawn: models (their saved one and the agent's
+// default), their own spawns and their SSH keys, all from their home view in the core. Agents are
+// not suggested: they are a registered choice list.
 import type { HomeView } from "../../bot/views.js";
 import type { OptionValue } from "./commands.js";
 
@@ -16,9 +17,6 @@ export function suggest(option: string, typed: string, values: Record<string, Op
   const { settings } = home;
   let choices: Choice[];
   switch (option) {
-    case "agent":
-      choices = settings.models.map((m) => choice(`${m.agent} — ${m.name}`, m.agent));
-      break;
     case "model": {
       const agent = String(values.agent ?? "").toLowerCase();
       const models = settings.models.filter((m) => m.agent === agent);

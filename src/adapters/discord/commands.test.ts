@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseCommand } from "../../bot/grammar.js";
+import { AGENT_CHOICES } from "../../bot/agent-choices.js";
 import { COMMANDS } from "../../bot/usage.js";
 import { commandText, readOptions, SPAWN_COMMAND, type OptionValue } from "./commands.js";
 
@@ -25,6 +26,16 @@ describe("the /spawn command definition", () => {
     walk(SPAWN_COMMAND as Parameters<typeof walk>[0], "/spawn");
     expect(problems).toEqual([]);
     expect(chars).toBeLessThanOrEqual(8000); // Discord's limit for one command's names, descriptions and choices
+  });
+
+  it("offers every agent of the catalog as a choice wherever an agent is asked for", () => {
+    const agentOptions = JSON.stringify(SPAWN_COMMAND).match(/"name":"agent"[^\]]*\]/g) ?? [];
+    expect(agentOptions).toHaveLength(3); // spawn, prefs set, prefs clear
+    for (const option of agentOptions) {
+      for (const a of AGENT_CHOICES) expect(option).toContain(`{"name":"${a.key} — ${a.name}","value":"${a.key}"}`);
+      expect(option).not.toContain("autocomplete");
+    }
+    expect(AGENT_CHOICES.map((a) => a.key)).toEqual(expect.arrayContaining(["claude", "codex", "openclaw"]));
   });
 
   it("has a subcommand (or group) for every command of the grammar", () => {

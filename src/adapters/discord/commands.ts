@@ -6,6 +6,7 @@ import {
   type APIApplicationCommandBasicOption, type APIApplicationCommandSubcommandOption, type APIApplicationCommandSubcommandGroupOption,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
+import { AGENT_CHOICES, type AgentChoice } from "../../bot/agent-choices.js";
 import { CLOUD_SETUP } from "../../bot/core.js";
 import { COMMANDS, SPAWN_FLAGS, type CommandName, type SpawnFlagKey } from "../../bot/usage.js";
 
@@ -24,10 +25,12 @@ export function optionName(key: SpawnFlagKey): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-function text(name: string, description: string, opts: { required?: boolean; autocomplete?: boolean; choices?: readonly string[] } = {}): APIApplicationCommandBasicOption {
+type Choices = readonly (string | { name: string; value: string })[];
+
+function text(name: string, description: string, opts: { required?: boolean; autocomplete?: boolean; choices?: Choices } = {}): APIApplicationCommandBasicOption {
   const base = { type: OptionType.String as const, name, description, required: opts.required ?? false };
   if (opts.autocomplete) return { ...base, autocomplete: true };
-  return opts.choices ? { ...base, choices: opts.choices.map((c) => ({ name: c, value: c })) } : base;
+  return opts.choices ? { ...base, choices: opts.choices.map((c) => (typeof c === "string" ? { name: c, value: c } : c)) } : base;
 }
 
 function sub(name: string, description: string, options: APIApplicationCommandBasicOption[] = []): APIApplicationCommandSubcommandOption {
@@ -44,9 +47,6 @@ function command(name: CommandName, options: APIApplicationCommandBasicOption[] 
 }
 
 const target = text("target", "the spawn's name or id (see list)", { required: true, autocomplete: true });
-// Agents come by autocomplete, not as fixed choices: the command then never needs registering
-// again when the bot's agent catalog changes, and the list comes from the running core.
-const agent = text("agent", "the agent to run (see agents)", { required: true, autocomplete: true });
 const user = (description: string): APIApplicationCommandBasicOption => ({ type: OptionType.User, name: "user", description, required: true });
 
 const spawnFlags: APIApplicationCommandBasicOption[] = SPAWN_FLAGS.map((f) => {
@@ -55,37 +55,46 @@ const spawnFlags: APIApplicationCommandBasicOption[] = SPAWN_FLAGS.map((f) => {
   return text(optionName(f.key), description, { autocomplete: f.key === "model" });
 });
 
-export const SPAWN_COMMAND: RESTPostAPIChatInputApplicationCommandsJSONBody = {
-  name: COMMAND_NAME,
-  type: ApplicationCommandType.ChatInput,
-  description: "Start AI coding agents on cloud servers and manage them",
-  contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
-  integration_types: [ApplicationIntegrationType.GuildInstall],
-  options: [
-    command("spawn", [agent, text("cloud", "where to run it (see clouds)", { required: true, choices: Object.keys(CLOUD_SETUP) }), ...spawnFlags]),
-    command("list", [text("scope", "this channel (default), yours, or everyone's (admins)", { choices: [...LIST_SCOPES.keys()] }), text("filter", "only spawns whose name, agent, cloud or model matches")]),
-    command("status", [target]),
-    command("delete", [target]),
-    command("connect", [target]),
-    command("extend", [target, text("duration", "how much later it expires, e.g. 4h (default: the bot's time to live)")]),
-    command("share", [target, user("who may log in to it and see its connect details")]),
-    command("unshare", [target, user("who loses access to it")]),
-    group("prefs", "show or set your default model for each agent", [
-      sub("show", "show your default model for each agent"),
-      sub("set", "set your default model for an agent", [agent, text("model", "model id as provider/model", { required: true, autocomplete: true })]),
-      sub("clear", "go back to an agent's own default model", [agent]),
-    ]),
-    group("keys", "list, add or remove the SSH public keys put on your servers", [
-      sub("list", "list your SSH public keys, and the bot's own"),
-      sub("add", "add an SSH public key (the one line of your .pub file)", [text("key", "e.g. ssh-ed25519 AAAAC3... you@laptop", { required: true })]),
-      sub("remove", "remove one of your SSH public keys", [text("fingerprint", "the key's SHA256:... fingerprint", { required: true, autocomplete: true })]),
-    ]),
-    command("settings"),
-    command("agents"),
-    command("clouds"),
-    command("help", [text("topic", "a command to explain", { choices: COMMANDS.map((c) => c.name) })]),
-  ],
-};
+/**
+ * The /spawn command offering these agents as a fixed choice list (Discord allows 25; the catalog
+ * has 10), so a user picks one instead of typing it. Register again when the catalog changes.
+ */
+export function spawnCommand(agents: readonly AgentChoice[]): RESTPostAPIChatInputApplicationCommandsJSONBody {
+  const agent = text("agent", "the agent to run (see agents)", { required: true, choices: agents.map((a) => ({ name: `${a.key} — ${a.name}`, value: a.key })) });
+  return {
+    name: COMMAND_NAME,
+    type: ApplicationCommandType.ChatInput,
+    description: "Start AI coding agents on cloud servers and manage them",
+    contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
+    integration_types: [ApplicationIntegrationType.GuildInstall],
+    options: [
+      command("spawn", [agent, text("cloud", "where to run it (see clouds)", { required: true, choices: Object.keys(CLOUD_SETUP) }), ...spawnFlags]),
+      command("list", [text("scope", "this channel (default), yours, or everyone's (admins)", { choices: [...LIST_SCOPES.keys()] }), text("filter", "only spawns whose name, agent, cloud or model matches")]),
+      command("status", [target]),
+      command("delete", [target]),
+      command("connect", [target]),
+      command("extend", [target, text("duration", "how much later it expires, e.g. 4h (default: the bot's time to live)")]),
+      command("share", [target, user("who may log in to it and see its connect details")]),
+      command("unshare", [target, user("who loses access to it")]),
+      group("prefs", "show or set your default model for each agent", [
+        sub("show", "show your default model for each agent"),
+        sub("set", "set your default model for an agent", [agent, text("model", "model id as provider/model", { required: true, autocomplete: true })]),
+        sub("clear", "go back to an agent's own default model", [agent]),
+      ]),
+      group("keys", "list, add or remove the SSH public keys put on your servers", [
+        sub("list", "list your SSH public keys, and the bot's own"),
+        sub("add", "add an SSH public key (the one line of your .pub file)", [text("key", "e.g. ssh-ed25519 AAAAC3... you@laptop", { required: true })]),
+        sub("remove", "remove one of your SSH public keys", [text("fingerprint", "the key's SHA256:... fingerprint", { required: true, autocomplete: true })]),
+      ]),
+      command("settings"),
+      command("agents"),
+      command("clouds"),
+      command("help", [text("topic", "a command to explain", { choices: COMMANDS.map((c) => c.name) })]),
+    ],
+  };
+}
+
+export const SPAWN_COMMAND = spawnCommand(AGENT_CHOICES);
 
 export type OptionValue = string | number | boolean;
 

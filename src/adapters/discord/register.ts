@@ -6,7 +6,8 @@ import { pathToFileURL } from "node:url";
 import { REST, Routes } from "discord.js";
 import * as v from "valibot";
 import { secrets } from "../../secrets.js";
-import { SPAWN_COMMAND } from "./commands.js";
+import { AGENT_CHOICES, type AgentChoice } from "../../bot/agent-choices.js";
+import { spawnCommand } from "./commands.js";
 
 export interface RegisterOptions {
   token: string;
@@ -14,6 +15,8 @@ export interface RegisterOptions {
   apiUrl?: string;
   /** Register in this guild only; globally when absent. */
   guildId?: string;
+  /** The agents offered as choices; this build's catalog unless given. */
+  agents?: readonly AgentChoice[];
 }
 
 /** Replace the application's commands (in the guild, or global) with /spawn; resolves with the registered names. */
@@ -21,7 +24,7 @@ export async function registerCommands(opts: RegisterOptions): Promise<string[]>
   const rest = new REST(opts.apiUrl ? { api: opts.apiUrl } : {}).setToken(opts.token);
   const route = opts.guildId ? Routes.applicationGuildCommands(opts.appId, opts.guildId) : Routes.applicationCommands(opts.appId);
   // PUT is an overwrite: afterwards exactly these commands exist, and an unchanged one keeps its id.
-  const saved = (await rest.put(route, { body: [SPAWN_COMMAND] })) as { name: string }[];
+  const saved = (await rest.put(route, { body: [spawnCommand(opts.agents ?? AGENT_CHOICES)] })) as { name: string }[];
   return saved.map((c) => c.name);
 }
 

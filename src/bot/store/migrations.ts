@@ -157,9 +157,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    description: "indexes for the spawn limits; where each audited action was asked for",
+    // Live spawns per owner and per workspace come from partial indexes of live rows only, so
+    // the count does not grow with history; spawns in the last hour from a created_at range.
+    sql: `
+      CREATE INDEX spawns_live_by_owner ON spawns (platform, owner_id)
+        WHERE status IN ('pending', 'provisioning', 'ready', 'deleting');
+      CREATE INDEX spawns_live_by_workspace ON spawns (platform, workspace)
+        WHERE status IN ('pending', 'provisioning', 'ready', 'deleting');
+      CREATE INDEX spawns_by_workspace ON spawns (platform, workspace, created_at);
+      ALTER TABLE audit ADD COLUMN workspace TEXT;
+      ALTER TABLE audit ADD COLUMN channel TEXT;
+    `,
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+// The highest version, not the count: helpers add migrations in parallel and versions are
+// merged out of order; on a merged branch the two are equal.
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 
 export function readSchemaVersion(db: Database.Database): number {
   return db.pragma("user_version", { simple: true }) as number;

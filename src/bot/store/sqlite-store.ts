@@ -9,12 +9,14 @@ import Database from "better-sqlite3";
 import * as v from "valibot";
 import { AccessTables } from "./access-tables.js";
 import { ChatTables } from "./chat-tables.js";
+import { PolicyCounts } from "./policy-counts.js";
 import { migrate } from "./migrations.js";
 import {
   LIVE_STATUSES,
   StoreConflictError,
   StoreNotFoundError,
   type AuditEntry,
+  type CountScope,
   type ListOptions,
   type ModelPreference,
   type NewSpawn,
@@ -53,7 +55,7 @@ interface StepRow {
 }
 interface KeyRow { fingerprint: string; public_key: string; key_type: string; comment: string; added_at: number }
 interface AuditRow {
-  id: number; at: number; platform: string; user_id: string; action: string; spawn_id: string | null; detail: string;
+  id: number; at: number; platform: string; workspace: string | null; channel: string | null; user_id: string; action: string; spawn_id: string | null; detail: string;
 }
 
 /** SpawnPatch field -> column. updateSpawn's single statement is generated from this table. */
@@ -143,8 +145,8 @@ function prepareStatements(db: Database.Database) {
       "SELECT * FROM user_keys WHERE platform = ? AND user_id = ? ORDER BY added_at, fingerprint",
     ),
     removeKey: p<never>("DELETE FROM user_keys WHERE platform = ? AND user_id = ? AND fingerprint = ?"),
-    audit: p<never>(`INSERT INTO audit (at, platform, user_id, action, spawn_id, detail)
-      VALUES (?, ?, ?, ?, ?, ?)`),
+    audit: p<never>(`INSERT INTO audit (at, platform, workspace, channel, user_id, action, spawn_id, detail)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     listAudit: p<AuditRow>("SELECT * FROM audit ORDER BY at DESC, id DESC LIMIT ?"),
     listAuditForSpawn: p<AuditRow>("SELECT * FROM audit WHERE spawn_id = ? ORDER BY at DESC, id DESC LIMIT ?"),
   };
@@ -153,11 +155,13 @@ function prepareStatements(db: Database.Database) {
 class SqliteStore implements Store {
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly access: AccessTables;
+  private readonly counts: PolicyCounts;
   readonly chat: ChatTables;
 
   constructor(private readonly db: Database.Database) {
     this.sql = prepareStatements(db);
     this.access = new AccessTables(db);
+    this.counts = new PolicyCounts(db);
     this.chat = new ChatTables(db);
   }
 
@@ -175,6 +179,14 @@ class SqliteStore implements Store {
 
   listSharedWith(user: UserRef): string[] {
     return this.access.listSharedWith(user);
+  }
+
+  countLive(scope: CountScope): number {
+    return this.counts.countLive(scope);
+  }
+
+  countStartedSince(scope: CountScope, since: number): { count: number; oldest: number | null } {
+    return this.counts.countStartedSince(scope, since);
   }
 
   saveTunnelToken(token: TunnelTokenRecord): void {
@@ -317,11 +329,11 @@ class SqliteStore implements Store {
   }
 
   audit(
-    entry: { platform: string; userId: string; action: string; spawnId?: string | null; detail?: Record<string, unknown> },
+    entry: { platform: string; workspace?: string; channel?: string; userId: string; action: string; spawnId?: string | null; detail?: Record<string, unknown> },
     at: number = Date.now(),
   ): void {
     const detail = JSON.stringify(entry.detail ?? {});
-    this.sql.audit.run(at, entry.platform, entry.userId, entry.action, entry.spawnId ?? null, detail);
+    this.sql.audit.run(at, entry.platform, entry.workspace ?? null, entry.channel ?? null, entry.userId, entry.action, entry.spawnId ?? null, detail);
   }
 
   listAudit(opts: { spawnId?: string; limit?: number } = {}): AuditEntry[] {
@@ -391,7 +403,7 @@ function toKey(r: KeyRow): UserKey {
 
 function toAudit(r: AuditRow): AuditEntry {
   return {
-    id: r.id, at: r.at, platform: r.platform, userId: r.user_id, action: r.action,
+    id: r.id, at: r.at, platform: r.platform, workspace: r.workspace, channel: r.channel, userId: r.user_id, action: r.action,
     spawnId: r.spawn_id, detail: v.parse(DetailSchema, JSON.parse(r.detail)),
   };
 }

@@ -100,11 +100,17 @@ export interface AuditEntry {
   id: number;
   at: number;
   platform: string;
+  /** Where the action was asked for; null on rows written before migration 6 or outside a chat. */
+  workspace: string | null;
+  channel: string | null;
   userId: string;
   action: string;
   spawnId: string | null;
   detail: Record<string, unknown>;
 }
+
+/** Whose spawns a limit counts: one owner's (on a platform) or one workspace's. */
+export type CountScope = { platform: string; ownerId: string } | { platform: string; workspace: string };
 
 /** filter: case-insensitive substring of name, agent, cloud, model or status; limit defaults to 50. */
 export interface ListOptions {
@@ -171,11 +177,15 @@ export interface Store {
   listUserKeys(user: UserRef): UserKey[];
   removeUserKey(user: UserRef, fingerprint: string): boolean;
   audit(
-    entry: { platform: string; userId: string; action: string; spawnId?: string | null; detail?: Record<string, unknown> },
+    entry: { platform: string; workspace?: string; channel?: string; userId: string; action: string; spawnId?: string | null; detail?: Record<string, unknown> },
     at?: number,
   ): void;
   /** Newest first; limit defaults to 50. */
   listAudit(opts?: { spawnId?: string; limit?: number }): AuditEntry[];
+  /** Live spawns (status in LIVE_STATUSES) of an owner or a workspace; answered from an index. */
+  countLive(scope: CountScope): number;
+  /** Spawns recorded at or after since, in any status, and the oldest one's time; from an index. */
+  countStartedSince(scope: CountScope, since: number): { count: number; oldest: number | null };
   /** Let another user see a spawn's connect details; false if they already could. */
   addShare(spawnId: string, user: UserRef, at?: number): boolean;
   /** False if the spawn was not shared with them. */
