@@ -160,8 +160,9 @@ describe(`${INPUTS} generated hostile commands through the bot core`, () => {
         expect(answer.message, context).not.toMatch(/internal error/);
         expect(UNPRINTABLE.test(answer.message), `${context}: ${JSON.stringify(answer.message)}`).toBe(false);
         expect(answer.message.length, context).toBeLessThanOrEqual(MAX_ERROR_LENGTH);
-        // Refused input changes nothing: no audited action happened.
-        expect(bot.store.listAudit({ limit: 1 })[0]?.id, context).toBe(lastAudit);
+        // Refused input changes nothing: no audited action happened (a policy refusal is itself audited).
+        const newRows = bot.store.listAudit({ limit: 10 }).filter((a) => lastAudit === undefined || a.id > lastAudit);
+        expect(newRows.map((a) => a.action).filter((a) => a !== "refused"), context).toEqual([]);
       }
       if (answer.kind !== "error") answeredByKind[inputs[i]!.kind] = (answeredByKind[inputs[i]!.kind] ?? 0) + 1;
       expect(rejections.length, context).toBe(rejectionsBefore);
