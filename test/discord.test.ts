@@ -6,10 +6,10 @@ import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DiscordAdapter } from "../src/adapters/discord/index.js";
 import { registerCommands } from "../src/adapters/discord/register.js";
-import { createLogger } from "../src/log.js";
 import { startDiscordFake, type CommandOpts, type DiscordFake, type InteractionRef, type Json } from "./fakes/discord-fake.js";
 import { until } from "./support/until.js";
 import { makeBot, type TestBot } from "./support/bot.js";
+import { captureLogger } from "./support/capture.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 import { FAKE_KEY } from "./support/test-agent.js";
 
@@ -26,7 +26,7 @@ let fake: DiscordFake;
 let bot: TestBot;
 let discord: DiscordAdapter;
 
-const silent = createLogger({ level: "silent", format: "json" });
+const logger = captureLogger();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
@@ -79,7 +79,7 @@ beforeAll(async () => {
   sshd.authorize(bot.botKey.publicKey);
   const agents = bot.orchestrator.agents.map((a) => ({ key: a.key, name: a.name }));
   await registerCommands({ token: fake.token, appId: fake.appId, apiUrl: fake.restApi, guildId: fake.guildId, agents });
-  discord = new DiscordAdapter(bot.core, { token: fake.token, appId: fake.appId, apiUrl: fake.restApi }, silent);
+  discord = new DiscordAdapter(bot.core, { token: fake.token, appId: fake.appId, apiUrl: fake.restApi }, logger);
   await discord.start();
 });
 

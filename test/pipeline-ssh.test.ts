@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../src/log.js";
 import { Orchestrator, SshCloud, loadOrCreateBotKey, type RunJournal, type RunResult } from "../src/orchestrator/index.js";
+import { captureLogger } from "./support/capture.js";
 import { FAKE_KEY, TEST_AGENT } from "./support/test-agent.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 
@@ -19,7 +19,7 @@ const memoryJournal: RunJournal = {
 };
 const botKey = loadOrCreateBotKey(mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-")));
 const orchestrator = new Orchestrator({
-  journal: memoryJournal, botKey, logger: createLogger({ level: "silent", format: "json" }),
+  journal: memoryJournal, botKey, logger: captureLogger(),
   clouds: [new SshCloud()], agents: [TEST_AGENT],
 });
 

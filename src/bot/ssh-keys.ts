@@ -1,6 +1,7 @@
 // Reads a user's SSH public key line: its type, strength and SHA256 fingerprint, refusing
 // key types and sizes we will not install on a server (DSA, RSA under 3072 bits).
 import { createHash } from "node:crypto";
+import { excerpt } from "./tokenize.js";
 
 export interface PublicKeyInfo {
   keyType: string;
@@ -37,7 +38,8 @@ export function inspectPublicKey(line: string): PublicKeyInfo | { error: string 
     return { error: "that SSH public key is damaged (its base64 data does not decode); copy the whole line again" };
   }
   const inner = parts[0]?.toString("ascii");
-  if (inner !== type) return { error: `the key says it is ${type} but its data is ${inner ?? "unreadable"}; copy the whole line again` };
+  // Both come from the user (the type word, and bytes decoded from the key data): echo excerpts only.
+  if (inner !== type) return { error: `the key says it is ${excerpt(type)} but its data is ${inner === undefined ? "unreadable" : excerpt(inner)}; copy the whole line again` };
   if (type === "ssh-ed25519") {
     if (parts[1]?.length !== 32) return { error: "that ed25519 key is damaged; copy the whole line again" };
   } else if (ECDSA_TYPES.includes(type)) {
@@ -48,7 +50,7 @@ export function inspectPublicKey(line: string): PublicKeyInfo | { error: string 
     const bits = (n[0] === 0 ? n.length - 1 : n.length) * 8;
     if (bits < MIN_RSA_BITS) return { error: `that RSA key has ${bits} bits; use ed25519 (ssh-keygen -t ed25519) or RSA of at least ${MIN_RSA_BITS} bits` };
   } else {
-    return { error: `${type} keys are not accepted; use ed25519 (ssh-keygen -t ed25519), ECDSA or RSA of at least ${MIN_RSA_BITS} bits` };
+    return { error: `${excerpt(type)} keys are not accepted; use ed25519 (ssh-keygen -t ed25519), ECDSA or RSA of at least ${MIN_RSA_BITS} bits` };
   }
   const comment = rest.join(" ");
   const fingerprint = `SHA256:${createHash("sha256").update(Buffer.from(data, "base64")).digest("base64").replace(/=+$/, "")}`;

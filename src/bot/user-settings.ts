@@ -8,6 +8,7 @@ import { isModelId } from "./grammar.js";
 import { handleKeysAdd } from "./settings-commands.js";
 import { LIVE_STATUSES, type UserRef } from "./store/index.js";
 import { inspectPublicKey } from "./ssh-keys.js";
+import { excerpt } from "./tokenize.js";
 import { text, type HomeView, type SettingsView } from "./views.js";
 
 const OPENROUTER_KEY = "openrouter-api-key";
@@ -82,7 +83,8 @@ export function validateSettings(ctx: CoreContext, input: SettingsInput): Settin
     if ("error" in info) errors.addKey = info.error;
   }
   for (const [agent, model] of Object.entries(input.models ?? {})) {
-    if (!ctx.orchestrator.agent(agent)) errors[`model:${agent}`] = `the ${agent} agent is not available on this bot`;
+    // The agent name comes from the submitted form, not from our list: echo it only as a short excerpt.
+    if (!ctx.orchestrator.agent(agent)) errors[`model:${agent}`] = `the '${excerpt(agent)}' agent is not available on this bot; see \`agents\``;
     else if (model.trim() !== "" && !isModelId(model.trim())) errors[`model:${agent}`] = "use a model id as provider/model, e.g. openai/gpt-5.3-codex";
   }
   return errors;

@@ -18,6 +18,7 @@ import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, WebSocket } from "ws";
+import { captureMessage, captureSecret } from "../support/capture.js";
 
 // Discord's payloads are deep and loosely typed; the fake treats them as plain JSON.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -201,6 +202,7 @@ export class DiscordFake {
 
   constructor(options: DiscordFakeOptions = {}) {
     this.token = options.token ?? "fake-bot-token";
+    captureSecret(this.token); // the suite's secret scan looks for it in everything the bot logged or sent
     this.appId = options.appId ?? "100000000000000001";
     this.botUserId = options.botUserId ?? this.appId;
     this.opts = {
@@ -594,6 +596,7 @@ export class DiscordFake {
     try {
       const { json, files } = parseBody(req.headers["content-type"], Buffer.concat(chunks));
       call.body = json;
+      if (json !== undefined) captureMessage(`discord ${key}`, json); // what the bot sent, for the secret scan
       const delay = this.take(this.delays, key);
       if (delay) await sleep(delay.ms ?? 0);
       const route = versioned ? this.routes.find((r) => r.method === method && r.re.test(path)) : undefined;

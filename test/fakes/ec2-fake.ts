@@ -8,6 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { CloudFake, Fault, FakeCall, FakeServer } from "./cloud-fake.js";
+import { captureSecret } from "../support/capture.js";
 
 const XMLNS = "http://ec2.amazonaws.com/doc/2016-11-15/";
 export const FAKE_REGION = "us-east-1";
@@ -83,6 +84,7 @@ export class Ec2Fake implements CloudFake {
   private readonly server: http.Server;
 
   private constructor(opts: { bootDelayMs?: number }) {
+    captureSecret(FAKE_SECRET_ACCESS_KEY); // the suite's secret scan looks for it in everything the bot logged or sent
     this.bootDelayMs = opts.bootDelayMs ?? 0;
     this.securityGroups.set("sg-0d0e0f1a2b3c4d5e6", { id: "sg-0d0e0f1a2b3c4d5e6", name: "default", description: "default VPC security group", vpcId: DEFAULT_VPC, ingress: [] });
     this.server = http.createServer((req, res) => this.receive(req, res));

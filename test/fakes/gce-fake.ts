@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { CloudFake, Fault, FakeCall, FakeServer } from "./cloud-fake.js";
+import { captureSecret } from "../support/capture.js";
 
 export const FAKE_PROJECT = "spawnbot-test-4821";
 export const FAKE_ZONE = "us-central1-a";
@@ -94,6 +95,7 @@ export class GceFake implements CloudFake {
   private readonly server: http.Server;
 
   private constructor(opts: { bootDelayMs?: number; operationDelayMs?: number }) {
+    captureSecret(FAKE_TOKEN); // the suite's secret scan looks for it in everything the bot logged or sent
     this.bootDelayMs = opts.bootDelayMs ?? 0;
     this.operationDelayMs = opts.operationDelayMs ?? 20;
     this.firewalls.set("default-allow-internal", { kind: "compute#firewall", name: "default-allow-internal", network: this.link("global/networks/default"), sourceRanges: ["10.128.0.0/9"], allowed: [{ IPProtocol: "all" }] });

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { CloudFake, FakeCall, FakeServer, Fault } from "./cloud-fake.js";
+import { captureSecret } from "../support/capture.js";
 
 type Json = Record<string, unknown>;
 
@@ -80,6 +81,7 @@ export class HetznerFake implements CloudFake {
   url = "";
 
   private constructor(private readonly opts: { bootDelayMs: number }) {
+    captureSecret(this.validToken); // the suite's secret scan looks for it in everything the bot logged or sent
     this.http = http.createServer((req, res) => void this.onRequest(req, res));
   }
 

@@ -11,6 +11,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer } from "ws";
+import { captureMessage, captureSecret } from "../support/capture.js";
 
 type Json = Record<string, unknown>;
 
@@ -162,6 +163,9 @@ export class SlackFake {
   constructor(opts: SlackFakeOptions = {}) {
     this.botToken = opts.botToken ?? D.botToken;
     this.appToken = opts.appToken ?? D.appToken;
+    // The suite's secret scan looks for these tokens in everything the bot logged or sent.
+    captureSecret(this.botToken);
+    captureSecret(this.appToken);
     this.teamId = opts.teamId ?? D.teamId;
     this.enforceLimits = opts.enforceLimits ?? false;
     this.server.on("upgrade", (req, socket, head) => this.onUpgrade(req, socket, head));
@@ -252,6 +256,7 @@ export class SlackFake {
     const bearer = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ""))?.[1];
     const token = bearer ?? (method === "apps.connections.open" ? undefined : str(call.args.token));
     delete call.args.token;
+    captureMessage(`slack ${method}`, call.args); // what the bot sent, for the suite's secret scan
     const wanted = method === "apps.connections.open" ? this.appToken : this.botToken;
     if (!token) return reply(200, { ok: false, error: "not_authed" });
     if (token !== wanted) return reply(200, { ok: false, error: token === this.appToken || token === this.botToken ? "not_allowed_token_type" : "invalid_auth" });
@@ -302,6 +307,7 @@ export class SlackFake {
       return;
     }
     this.responses.push({ id, body, time: Date.now() });
+    captureMessage("slack response_url", body);
     res.writeHead(200, { "content-type": "text/html" }).end("ok");
   }
 

@@ -10,9 +10,10 @@ import type { PolicySettings } from "../../src/bot/policy.js";
 import type { ChatRequest, Conversation } from "../../src/bot/request.js";
 import { openStore, type Store } from "../../src/bot/store/index.js";
 import type { StatusView, View } from "../../src/bot/views.js";
-import { createLogger, type Logger } from "../../src/log.js";
+import type { Logger } from "../../src/log.js";
 import { AGENTS, LocalCloud, Orchestrator, SshCloud, loadOrCreateBotKey, type AgentSpec, type BotKey, type Cloud } from "../../src/orchestrator/index.js";
 import { secrets } from "../../src/secrets.js";
+import { captureLogger, captureMessage, captureStore } from "./capture.js";
 import { FAKE_KEY, TEST_AGENT } from "./test-agent.js";
 
 export interface TestBot {
@@ -34,8 +35,12 @@ export function makeBot(opts: {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-"));
   const apiKey = opts.apiKey ?? FAKE_KEY;
   secrets.add(apiKey);
-  const logger = opts.logger ?? createLogger({ level: "silent", format: "json" });
-  const store = openStore(path.join(dataDir, "spawnbot.db"));
+  // Every line at trace level, kept for the suite's secret scan (test/secret-scan.check.ts),
+  // unless the test reads the log itself.
+  const logger = opts.logger ?? captureLogger();
+  const storeFile = path.join(dataDir, "spawnbot.db");
+  captureStore(storeFile);
+  const store = openStore(storeFile);
   const botKey = loadOrCreateBotKey(dataDir);
   const orchestrator = new Orchestrator({
     journal: store, botKey, logger, agents: [...AGENTS, TEST_AGENT, ...(opts.agents ?? [])],
@@ -53,9 +58,9 @@ export class RecordingConversation implements Conversation {
   readonly public: View[] = [];
   readonly private: View[] = [];
   readonly statuses: StatusView[] = [];
-  async say(v: View) { this.public.push(v); }
-  async whisper(v: View) { this.private.push(v); }
-  async status(v: StatusView) { this.statuses.push(v); }
+  async say(v: View) { this.public.push(v); captureMessage("conversation.say", v); }
+  async whisper(v: View) { this.private.push(v); captureMessage("conversation.whisper", v); }
+  async status(v: StatusView) { this.statuses.push(v); captureMessage("conversation.status", v); }
   lastPrivate(): View | undefined { return this.private.at(-1); }
 }
 
