@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as v from "valibot";
 import { secrets } from "../secrets.js";
+import { auditAction } from "./audit-trail.js";
 import type { CoreContext, Invocation } from "./context.js";
 import type { UserRef } from "./store/index.js";
 import { OPENROUTER_KEY_RE, saveApiKey } from "./user-settings.js";
@@ -56,7 +57,7 @@ export async function handleConnectOpenRouter(ctx: CoreContext, inv: Invocation)
     stateHash, user: inv.user, workspace: inv.req.workspace, channel: inv.req.channel,
     sealedVerifier: ctx.secretBox.seal(verifier, verifierContext(stateHash, inv.user)), createdAt: now, expiresAt: now + ttlMs,
   });
-  ctx.store.audit({ platform: inv.user.platform, userId: inv.user.userId, action: "openrouter-connect-start" });
+  auditAction(ctx, inv, "openrouter-connect-start");
   // The state rides in the callback's path: OpenRouter documents only that it adds ?code=, not
   // whether a query already on callback_url survives.
   const link = new URL(urls(ctx).auth);
@@ -95,12 +96,12 @@ export async function completeConnectOpenRouter(ctx: CoreContext, state: string,
   });
   const exchanged = await exchangeCode(urls(ctx).api, code, verifier);
   if ("problem" in exchanged) {
-    ctx.store.audit({ platform: rec.user.platform, userId: rec.user.userId, action: "openrouter-connect-failed", detail: { problem: exchanged.problem } });
+    ctx.store.audit({ platform: rec.user.platform, ...place, userId: rec.user.userId, action: "openrouter-connect-failed", detail: { problem: exchanged.problem } });
     ctx.log.warn({ userId: rec.user.userId, problem: exchanged.problem }, "Connect OpenRouter: the code exchange failed");
     await tell(error(`Connect OpenRouter failed: ${exchanged.problem}; try again with \`settings openrouter\``));
     return fail(502, `${exchanged.problem}; ${NEW_LINK}`);
   }
-  saveApiKey(ctx, rec.user, exchanged.key, "openrouter-oauth");
+  saveApiKey(ctx, rec.user, place, exchanged.key, "openrouter-oauth");
   const last4 = exchanged.key.slice(-4);
   await tell(text(`OpenRouter is connected: your new key ending in ${last4} is saved (encrypted) and used by your new spawns`, "Connect OpenRouter"));
   return { status: 200, title: "OpenRouter connected", message: "spawnbot has your OpenRouter key now; you can close this page and go back to the chat" };

@@ -107,7 +107,7 @@ async function vanished(ctx: CoreContext, cloud: Cloud, rec: SpawnRecord): Promi
 async function markVanished(ctx: CoreContext, cloud: Cloud, rec: SpawnRecord, now: number): Promise<void> {
   const reason = `its server vanished from ${cloud.title} (deleted outside the bot?)`;
   const marked = ctx.store.updateSpawn(rec.id, { status: "failed", error: reason });
-  ctx.store.audit({ platform: rec.platform, userId: ACTOR, action: "server-vanished", spawnId: rec.id, detail: { name: rec.name, cloud: cloud.key, serverId: rec.serverId } }, now);
+  ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: ACTOR, action: "server-vanished", spawnId: rec.id, detail: { name: rec.name, cloud: cloud.key, serverId: rec.serverId } }, now);
   await redraw(ctx, marked);
   await notifyOwner(ctx, rec, text(`${rec.name} is no longer usable: ${reason}. Start a new one with \`spawn ${rec.agent} ${rec.cloud}\`.`));
 }

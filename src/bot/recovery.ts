@@ -97,7 +97,7 @@ async function removeWhatItMade(ctx: CoreContext, announcer: Announcer, rec: Spa
   // A user's delete (no reason recorded) was of a ready spawn: its session exists.
   const sessionMayExist = reason === undefined || rec.meta[META_SESSION] !== "0";
   const audit = (action: string, detail: Record<string, unknown>) =>
-    ctx.store.audit({ platform: rec.platform, userId: "spawnbot", action, spawnId: rec.id, detail: { name: rec.name, ...detail } });
+    ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: "spawnbot", action, spawnId: rec.id, detail: { name: rec.name, ...detail } });
   try {
     await revokeTunnels(ctx, rec.id);
     const { removed } = await ctx.orchestrator.recoverServer({ ...hostRecord(rec), spawnId: rec.id, sessionMayExist });

@@ -3,6 +3,7 @@
 // private form and hand back what was submitted; every value is validated here, in the core.
 import { secrets } from "../secrets.js";
 import { auditAction } from "./audit-trail.js";
+import type { ChatPlace } from "./outlet.js";
 import type { CoreContext, Invocation } from "./context.js";
 import { isModelId } from "./grammar.js";
 import { handleKeysAdd } from "./settings-commands.js";
@@ -47,12 +48,12 @@ export function apiKeyFor(ctx: CoreContext, user: UserRef): string | undefined {
   }
 }
 
-/** Seal and keep a user's OpenRouter key (from the form, or from Connect OpenRouter), and audit it. */
-export function saveApiKey(ctx: CoreContext, user: UserRef, apiKey: string, via?: string): void {
+/** Seal and keep a user's OpenRouter key (from the form, or from Connect OpenRouter), and audit it where it was asked for. */
+export function saveApiKey(ctx: CoreContext, user: UserRef, place: ChatPlace, apiKey: string, via?: string): void {
   secrets.add(apiKey);
   ctx.store.chat.saveUserSecret(user, OPENROUTER_KEY, { sealed: ctx.secretBox.seal(apiKey, sealContext(user)), last4: apiKey.slice(-4), updatedAt: Date.now() });
   // Never the key in the audit log, not even its last four characters.
-  ctx.store.audit({ platform: user.platform, userId: user.userId, action: "settings-api-key-set", detail: via ? { via } : {} });
+  ctx.store.audit({ platform: user.platform, ...place, userId: user.userId, action: "settings-api-key-set", detail: via ? { via } : {} });
 }
 
 export function settingsView(ctx: CoreContext, user: UserRef): SettingsView {
@@ -102,7 +103,7 @@ export async function saveSettings(ctx: CoreContext, inv: Invocation, input: Set
   const done: string[] = [];
   const apiKey = input.apiKey?.trim();
   if (apiKey) {
-    saveApiKey(ctx, user, apiKey);
+    saveApiKey(ctx, user, { workspace: inv.req.workspace, channel: inv.req.channel }, apiKey);
     done.push(`your OpenRouter key ending in ${apiKey.slice(-4)} is saved (encrypted) and used by your new spawns`);
   } else if (input.clearApiKey && ctx.store.chat.deleteUserSecret(user, OPENROUTER_KEY)) {
     audit("settings-api-key-clear");
