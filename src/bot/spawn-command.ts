@@ -63,17 +63,23 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
   });
   const names = { agent: agent.name, cloud: cloud.title };
   const redraw = () => inv.conv.status(buildStatusView(ctx.store.getSpawn(rec.id)!, ctx.store.listSteps(rec.id), names));
-  await redraw();
-  const updates: Promise<void>[] = [];
+  // The first status message may wait in a busy channel: follow the run meanwhile, so the post
+  // carries the newest state when it goes out (the final one, if the run ended by then).
+  const first = redraw();
+  const updates: Promise<void>[] = [first.catch(() => undefined)];
   run.events.on("step", () => updates.push(redraw().catch((err) => ctx.log.warn({ err, spawnId: rec.id }, "status update failed"))));
   ctx.track(
     run.done.then(async (result) => {
+      // The final state is drawn at once (a status message still waiting to be posted goes out
+      // with it) and is the newest view every pending edit renders: always delivered, last.
+      const final = redraw();
       await Promise.all(updates);
-      await redraw(); // the final state is always delivered, after every earlier edit
+      await final;
       await deliverResult(ctx, inv, rec, result);
       return result;
     }),
   );
+  await first;
 }
 
 function resolveModel(ctx: CoreContext, inv: Invocation, cmd: SpawnCommand, agent: AgentSpec): { model: string; source: PlanView["modelSource"] } {
