@@ -42,21 +42,21 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it("runs 200 spawns at once in one process within memory and event-loop limits", async () => {
-  const rssBefore = process.memoryUsage().rss;
+  const rssBefore = process.memoryUsage.rss();
   let peakRss = rssBefore;
-  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 50);
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage.rss()); }, 100);
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   const started = Date.now();
   const conv = new RecordingConversation();
   await Promise.all(Array.from({ length: SPAWNS }, (_, i) =>
     bot.core.handle(request(`spawn testagent hetzner --name scale-${i}`, { id: `U${i}`, name: `user${i}` }), conv)));
-  const statusOf = (i: number) => bot.store.findSpawn(`scale-${i}`, { platform: "test" })?.status ?? "missing";
+  // One grouped query a second: the benchmark's own polling must not load the loop it measures.
   let counts: Record<string, number> = {};
   while (Date.now() - started < DEADLINE_MS) {
     counts = {};
-    for (let i = 0; i < SPAWNS; i++) counts[statusOf(i)] = (counts[statusOf(i)] ?? 0) + 1;
-    if ((counts.provisioning ?? 0) === 0 && (counts.missing ?? 0) === 0) break;
+    for (const c of bot.store.countSpawns()) counts[c.status] = (counts[c.status] ?? 0) + c.count;
+    if ((counts.provisioning ?? 0) === 0) break;
     await sleep(1000);
   }
   const allDoneMs = Date.now() - started;

@@ -7,6 +7,7 @@ import { tmuxHasSessionCommand, tmuxKillCommand } from "./launch.js";
 import { SshHost } from "./remote/ssh-host.js";
 import { updateAuthorizedKeys } from "./remote/update-keys.js";
 import type { RemoteHost } from "./remote/types.js";
+import { RunMetrics } from "./metrics.js";
 import { startRun, type Run } from "./run.js";
 import type { ConnectInfo, RunDeps, RunPlan } from "./run-types.js";
 import type { TunnelTarget } from "./tunnels/index.js";
@@ -19,6 +20,7 @@ export { LocalCloud } from "./clouds/local.js";
 export { SshCloud } from "./clouds/ssh.js";
 export { loadOrCreateBotKey, type BotKey } from "./remote/bot-key.js";
 export { STEPS, STEP_NAMES } from "./steps.js";
+export { RunMetrics, STEP_BUCKETS_S, type CloudCallCount, type StepHistogram } from "./metrics.js";
 export type { Run } from "./run.js";
 export type { ConnectInfo, PromptResult, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 export { TunnelGateway, startGatewayServer, hashTunnelToken, newTunnelToken, type TunnelTarget } from "./tunnels/index.js";
@@ -43,8 +45,14 @@ export interface OrchestratorDeps extends RunDeps {
 
 export class Orchestrator {
   private readonly runs = new Map<string, Run>();
+  /** Step durations and cloud calls since the process started, for /metrics. */
+  readonly metrics = new RunMetrics();
+  private readonly deps: OrchestratorDeps;
 
-  constructor(private readonly deps: OrchestratorDeps) {}
+  constructor(deps: OrchestratorDeps) {
+    // Every cloud call of runs, tear-downs and sweeps goes through the counting wrapper.
+    this.deps = { ...deps, clouds: deps.clouds.map((c) => this.metrics.instrument(c)), metrics: this.metrics };
+  }
 
   get agents(): readonly AgentSpec[] {
     return this.deps.agents;

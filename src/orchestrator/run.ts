@@ -75,6 +75,7 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
         outcome = await attempt(step, stepContext(step, i));
       } catch (err) {
         const message = errorMessage(err);
+        deps.metrics?.observeStep(step.name, Date.now() - started);
         if (step.fatal) {
           emit(step.name, i, "failed", message);
           log.info({ step: step.name, reason: message }, "step failed");
@@ -90,6 +91,7 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
       const detail = typeof outcome === "string" ? outcome : warn;
       emit(step.name, i, warn ? "warned" : "succeeded", detail);
       log.info({ step: step.name, ms: Date.now() - started, warn }, "step ended");
+      deps.metrics?.observeStep(step.name, Date.now() - started);
       ended.add(step.name);
     } catch (err) {
       crashed ??= { step: step.name, err };
