@@ -59,8 +59,9 @@ export class RunMetrics {
       }
     };
     return new Proxy(cloud, {
-      get(target, key, receiver) {
-        const value: unknown = Reflect.get(target, key, receiver);
+      get(target, key) {
+        // Read from the cloud itself (not the proxy), so getters and private fields work as before.
+        const value: unknown = Reflect.get(target, key);
         if (typeof key !== "string" || !COUNTED.has(key) || typeof value !== "function") return value;
         return (...args: unknown[]) => {
           let result: unknown;
