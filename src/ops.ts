@@ -4,6 +4,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { SpawnCount } from "./bot/store/index.js";
+import { STEP_BUCKETS_S, type CloudCallCount, type StepHistogram } from "./orchestrator/index.js";
 
 export interface OpsProbes {
   storeOpen(): boolean;
@@ -17,6 +18,10 @@ export interface MetricsSource {
   /** Milliseconds, newest first. */
   recentTimesToReady(): number[];
   chat(): { platform: string; calls: number; rateLimited: number } | undefined;
+  /** Duration histograms of the run steps that ended since the start. */
+  steps?(): StepHistogram[];
+  /** Calls to each cloud's provider and their errors since the start. */
+  cloudCalls?(): CloudCallCount[];
 }
 
 export function renderMetrics(src: MetricsSource): string {
@@ -39,6 +44,19 @@ export function renderMetrics(src: MetricsSource): string {
     metric("spawnbot_chat_api_calls_total", "counter", "Calls made to the chat platform's API.", [[`{platform="${chat.platform}"}`, chat.calls]]);
     metric("spawnbot_chat_rate_limited_total", "counter", "Rate-limit (429) answers from the chat platform.", [[`{platform="${chat.platform}"}`, chat.rateLimited]]);
   }
+  const steps = src.steps?.() ?? [];
+  out.push("# HELP spawnbot_step_duration_seconds How long each run step took (retries included).", "# TYPE spawnbot_step_duration_seconds histogram");
+  for (const h of steps) {
+    const step = label(h.step);
+    STEP_BUCKETS_S.forEach((bound, i) => out.push(`spawnbot_step_duration_seconds_bucket{step="${step}",le="${bound}"} ${h.buckets[i]}`));
+    out.push(`spawnbot_step_duration_seconds_bucket{step="${step}",le="+Inf"} ${h.count}`,
+      `spawnbot_step_duration_seconds_sum{step="${step}"} ${h.sumSeconds}`, `spawnbot_step_duration_seconds_count{step="${step}"} ${h.count}`);
+  }
+  const cloud = src.cloudCalls?.() ?? [];
+  metric("spawnbot_cloud_api_calls_total", "counter", "Calls to a cloud provider, by cloud and operation.",
+    cloud.map((c) => [`{cloud="${label(c.cloud)}",operation="${label(c.operation)}"}`, c.calls]));
+  metric("spawnbot_cloud_api_errors_total", "counter", "Failed calls to a cloud provider, by cloud, operation and error code.",
+    cloud.flatMap((c) => Object.entries(c.errors).map(([code, n]): [string, number] => [`{cloud="${label(c.cloud)}",operation="${label(c.operation)}",code="${label(code)}"}`, n])));
   return `${out.join("\n")}\n`;
 }
 

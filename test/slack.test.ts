@@ -232,7 +232,8 @@ describe("retries", () => {
   });
 
   it("honours a 429's Retry-After and still delivers the final state", async () => {
-    fake.rateLimitNext("chat.update", 1, 2);
+    // The status post: a run that ends while its post waits needs no edit at all, so the post is what gets limited.
+    fake.rateLimitNext("chat.postMessage", 1, 2);
     const before = fake.count429;
     await command(`spawn testagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name limited`);
     const rec = await until("the spawn", () => spawnsOf(D.userId).find((s) => s.name === "limited"));

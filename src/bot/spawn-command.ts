@@ -13,6 +13,8 @@ import { apiKeyFor } from "./user-settings.js";
 import { StoreConflictError, type SpawnRecord } from "./store/index.js";
 import { error, text, type ConnectView, type PlanView } from "./views.js";
 
+const REDRAW_EVERY_MS = 100;
+
 /** Status edits are cheap for the core; adapters coalesce them per message for the platform. */
 export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnCommand): Promise<void> {
   const agent = ctx.orchestrator.agent(cmd.agent);
@@ -69,17 +71,33 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
   });
   const names = { agent: agent.name, cloud: cloud.title };
   const redraw = () => inv.conv.status(buildStatusView(ctx.store.getSpawn(rec.id)!, ctx.store.listSteps(rec.id), names));
-  await redraw();
-  const updates: Promise<void>[] = [];
-  run.events.on("step", () => updates.push(redraw().catch((err) => ctx.log.warn({ err, spawnId: rec.id }, "status update failed"))));
+  // The first status message may wait in a busy channel: follow the run meanwhile, so the post
+  // carries the newest state when it goes out (the final one, if the run ended by then).
+  const first = redraw();
+  const updates: Promise<void>[] = [first.catch(() => undefined)];
+  // Step events come in bursts (one step ends, the next starts); a view is drawn at most every
+  // REDRAW_EVERY_MS per spawn, from the stored state then, so hundreds of runs do not rebuild
+  // views for every event.
+  let scheduled: NodeJS.Timeout | undefined;
+  run.events.on("step", () => {
+    scheduled ??= setTimeout(() => {
+      scheduled = undefined;
+      updates.push(redraw().catch((err) => ctx.log.warn({ err, spawnId: rec.id }, "status update failed")));
+    }, REDRAW_EVERY_MS);
+  });
   ctx.track(
     run.done.then(async (result) => {
+      clearTimeout(scheduled); // the final view below shows everything
+      // The final state is drawn at once (a status message still waiting to be posted goes out
+      // with it) and is the newest view every pending edit renders: always delivered, last.
+      const final = redraw();
       await Promise.all(updates);
-      await redraw(); // the final state is always delivered, after every earlier edit
+      await final;
       await deliverResult(ctx, inv, rec, result);
       return result;
     }),
   );
+  await first;
 }
 
 function resolveModel(ctx: CoreContext, inv: Invocation, cmd: SpawnCommand, agent: AgentSpec): { model: string; source: PlanView["modelSource"] } {

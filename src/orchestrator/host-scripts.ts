@@ -66,7 +66,10 @@ export function installScript(agent: AgentSpec): string {
     "cd \"$HOME\"",
     "export NODE_OPTIONS=--dns-result-order=ipv4first",
     `NPM_PREFIX_FLAG=""`,
-    `if command -v npm >/dev/null 2>&1 && [ "$(id -u)" != 0 ] && ! [ -w "$(npm prefix -g 2>/dev/null)/lib" ]; then mkdir -p "$HOME/.npm-global"; NPM_PREFIX_FLAG="--prefix $HOME/.npm-global"; fi`,
+    // `npm prefix -g` starts Node (about half a second on a small VM): only for installs that use npm.
+    agent.install.includes("$NPM_PREFIX_FLAG")
+      ? `if command -v npm >/dev/null 2>&1 && [ "$(id -u)" != 0 ] && ! [ -w "$(npm prefix -g 2>/dev/null)/lib" ]; then mkdir -p "$HOME/.npm-global"; NPM_PREFIX_FLAG="--prefix $HOME/.npm-global"; fi`
+      : "true",
     agent.install,
     `command -v ${shellQuote(agent.binary)} >/dev/null || { echo "the install finished but ${agent.binary} is not on PATH" >&2; exit 1; }`,
   ].join("\n");

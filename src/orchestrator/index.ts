@@ -8,6 +8,7 @@ import { SshHost } from "./remote/ssh-host.js";
 import { updateAuthorizedKeys } from "./remote/update-keys.js";
 import type { RemoteHost } from "./remote/types.js";
 import { removeLeftovers, suspendRuns, type LeftoverRecord, type SuspendReport } from "./recovery.js";
+import { RunMetrics } from "./metrics.js";
 import { startRun, type Run } from "./run.js";
 import type { ConnectInfo, RunDeps, RunPlan } from "./run-types.js";
 import type { TunnelTarget } from "./tunnels/index.js";
@@ -20,6 +21,7 @@ export { LocalCloud } from "./clouds/local.js";
 export { SshCloud } from "./clouds/ssh.js";
 export { loadOrCreateBotKey, type BotKey } from "./remote/bot-key.js";
 export { STEPS, STEP_NAMES } from "./steps.js";
+export { RunMetrics, STEP_BUCKETS_S, type CloudCallCount, type StepHistogram } from "./metrics.js";
 export type { Run } from "./run.js";
 export type { LeftoverRecord, SuspendReport } from "./recovery.js";
 export { CLEANUP_PENDING, RECOVERY_META } from "./recovery.js";
@@ -48,8 +50,14 @@ export class Orchestrator {
   private readonly runs = new Map<string, Run>();
   /** The step each run in flight is in, for the shutdown log. */
   private readonly steps = new Map<string, string>();
+  /** Step durations and cloud calls since the process started, for /metrics. */
+  readonly metrics = new RunMetrics();
+  private readonly deps: OrchestratorDeps;
 
-  constructor(private readonly deps: OrchestratorDeps) {}
+  constructor(deps: OrchestratorDeps) {
+    // Every cloud call of runs, tear-downs and sweeps goes through the counting wrapper.
+    this.deps = { ...deps, clouds: deps.clouds.map((c) => this.metrics.instrument(c)), metrics: this.metrics };
+  }
 
   get agents(): readonly AgentSpec[] {
     return this.deps.agents;

@@ -78,6 +78,8 @@ export interface RunDeps {
   journal: RunJournal;
   botKey: BotKey;
   logger: Logger;
+  /** Where step durations go for /metrics (the Orchestrator gives one). */
+  metrics?: { observeStep(step: string, ms: number): void };
 }
 
 /** What steps share while a run goes on. */

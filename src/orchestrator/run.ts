@@ -33,8 +33,6 @@ export function startRun(plan: RunPlan, deps: RunDeps): Run {
 
 async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signal: AbortSignal, suspended: () => boolean): Promise<RunResult> {
   const log = deps.logger.child({ spawnId: plan.spawnId });
-  let seq = 0;
-  let current = "";
   const emit = (step: string, stepSeq: number, state: StepState, message?: string) => {
     const at = Date.now();
     deps.journal.markStep(plan.spawnId, stepSeq, step, state, message ?? null, at);
@@ -43,49 +41,99 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
   };
   const ctx: RunContext = {
     plan, deps, log, signal,
-    progress: (message) => {
-      log.info({ step: current }, message);
-      events.emit("step", { spawnId: plan.spawnId, seq, step: current, state: "running", message, at: Date.now() } satisfies StepEvent);
-    },
+    progress: () => undefined, // each step gets its own (see stepContext)
   };
+  /** The run's context as one step sees it: shared state, but progress reported under this step. */
+  const stepContext = (step: StepDef, i: number): RunContext => new Proxy(ctx, {
+    get: (target, key) => key === "progress"
+      ? (message: string) => {
+        log.info({ step: step.name }, message);
+        events.emit("step", { spawnId: plan.spawnId, seq: i, step: step.name, state: "running", message, at: Date.now() } satisfies StepEvent);
+      }
+      : Reflect.get(target, key),
+  });
   deps.journal.updateSpawn(plan.spawnId, { status: "provisioning" });
   // Steps that do not apply to this plan (no --prompt, no dashboard) show as skipped from the start.
   STEPS.forEach((s, i) => deps.journal.markStep(plan.spawnId, i, s.name, s.applies && !s.applies(ctx) ? "skipped" : "pending", null));
-  try {
-    for (const [i, step] of STEPS.entries()) {
-      seq = i;
-      current = step.name;
-      if (signal.aborted) return await finish(ctx, "cancelled", "cancelled by request");
-      if (suspended()) return await leaveForRecovery(ctx, step.name);
+
+  // A step starts as soon as the steps it needs have ended (succeeded, warned or skipped), so
+  // independent steps overlap and the critical path, not the sum, sets the time to ready.
+  const ended = new Set<string>();
+  const waiting = STEPS.map((step, i) => ({ step, i, needs: needsOf(step, i) }));
+  const running = new Map<string, Promise<void>>();
+  let stop: { outcome: "failed" | "cancelled"; message: string } | undefined;
+  let crashed: { step: string; err: unknown } | undefined;
+  let suspending = false; // shutdown: start nothing new, and leave the run for start-up recovery
+
+  const runStep = async (step: StepDef, i: number): Promise<void> => {
+    try {
       if (step.applies && !step.applies(ctx)) {
         emit(step.name, i, "skipped");
-        continue;
+        ended.add(step.name);
+        return;
       }
       emit(step.name, i, "running");
       log.info({ step: step.name }, "step started");
       const started = Date.now();
+      let outcome: StepOutcome;
       try {
-        const outcome = await attempt(step, ctx);
-        const warn = typeof outcome === "object" && outcome !== null ? outcome.warn : undefined;
-        const detail = typeof outcome === "string" ? outcome : warn;
-        emit(step.name, i, warn ? "warned" : "succeeded", detail);
-        log.info({ step: step.name, ms: Date.now() - started, warn }, "step ended");
+        outcome = await attempt(step, stepContext(step, i));
       } catch (err) {
         const message = errorMessage(err);
+        deps.metrics?.observeStep(step.name, Date.now() - started);
         if (step.fatal) {
           emit(step.name, i, "failed", message);
           log.info({ step: step.name, reason: message }, "step failed");
-          return await finish(ctx, "failed", message);
+          stop ??= { outcome: "failed", message };
+          return;
         }
         emit(step.name, i, "warned", message);
         log.warn({ step: step.name, reason: message }, "step warned");
+        ended.add(step.name);
+        return;
+      }
+      const warn = typeof outcome === "object" && outcome !== null ? outcome.warn : undefined;
+      const detail = typeof outcome === "string" ? outcome : warn;
+      emit(step.name, i, warn ? "warned" : "succeeded", detail);
+      log.info({ step: step.name, ms: Date.now() - started, warn }, "step ended");
+      deps.metrics?.observeStep(step.name, Date.now() - started);
+      ended.add(step.name);
+    } catch (err) {
+      crashed ??= { step: step.name, err };
+    }
+  };
+
+  for (;;) {
+    if (!stop && !crashed && signal.aborted) stop = { outcome: "cancelled", message: "cancelled by request" };
+    if (!stop && !crashed && suspended()) suspending = true;
+    if (!stop && !crashed && !suspending) {
+      for (const w of [...waiting]) {
+        if (!w.needs.every((n) => ended.has(n))) continue;
+        waiting.splice(waiting.indexOf(w), 1);
+        running.set(w.step.name, runStep(w.step, w.i).finally(() => running.delete(w.step.name)));
       }
     }
-    return await finish(ctx, "ready");
-  } catch (err) {
-    log.error({ err }, "run crashed");
-    return finish(ctx, "failed", `internal error in step ${current}; see the bot log for spawn ${plan.spawnId}`);
+    // Nothing in flight: either every step ended, or the run stops once the running ones ended.
+    if (running.size === 0) break;
+    await Promise.race(running.values());
   }
+  if (crashed) {
+    log.error({ err: crashed.err }, "run crashed");
+    return finish(ctx, "failed", `internal error in step ${crashed.step}; see the bot log for spawn ${plan.spawnId}`);
+  }
+  if (stop) return await finish(ctx, stop.outcome, stop.message);
+  if (suspending && waiting.length > 0) return await leaveForRecovery(ctx, waiting[0]!.step.name);
+  if (waiting.length > 0) {
+    log.error({ steps: waiting.map((w) => w.step.name) }, "steps whose needs never ended");
+    return finish(ctx, "failed", `internal error in step ${waiting[0]!.step.name}; see the bot log for spawn ${plan.spawnId}`);
+  }
+  return await finish(ctx, "ready");
+}
+
+/** What a step waits for: its declared needs, or else the step before it (the list's order). */
+function needsOf(step: StepDef, i: number): readonly string[] {
+  if (step.needs) return step.needs;
+  return i === 0 ? [] : [STEPS[i - 1]!.name];
 }
 
 async function attempt(step: StepDef, ctx: RunContext): Promise<StepOutcome> {

@@ -1,5 +1,6 @@
 // The steps of a run, in order, as data: each is fatal or warn-and-continue, with its own
-// retry policy and timeout. The runner (run.ts) walks this list; read it top to bottom.
+// retry policy and timeout, and the steps it needs. The runner (run.ts) starts a step once those
+// have ended, so independent steps overlap; read the list top to bottom for the order of a run.
 import { randomBytes } from "node:crypto";
 import { CloudError, type ServerSpec } from "./clouds/types.js";
 import { CLOUD_INIT_MARKER } from "./clouds/user-data.js";
@@ -22,6 +23,8 @@ export interface StepDef {
   attempts: number;
   retryDelayMs: number;
   timeoutMs: number;
+  /** Steps that must have ended (succeeded, warned or skipped) first; absent: the step before. */
+  needs?: readonly string[];
   applies?(ctx: RunContext): boolean;
   run(ctx: RunContext): Promise<StepOutcome>;
 }
@@ -34,6 +37,7 @@ const PROMPT_POLL_MS = 2 * SECOND;
 const DASHBOARD_WAIT_S = 60;
 const PROMPT_TAIL_LINES = 20;
 const CLOUD_INIT_POLL_MS = 2 * SECOND;
+const AGENT_PRESENT = "spawnbot:agent-present";
 
 function serverSpec(plan: RunContext["plan"]): ServerSpec {
   return { spawnId: plan.spawnId, name: plan.name, agent: plan.agent, size: plan.size, zone: plan.zone, host: plan.host, tags: plan.tags, ownerKeys: plan.ownerKeys };
@@ -56,6 +60,7 @@ async function mustRun(ctx: RunContext, command: string, what: string, timeoutMs
 export const STEPS: readonly StepDef[] = [
   {
     name: "validate", title: "Check the request", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 5 * SECOND,
+    needs: [],
     async run({ plan }) {
       await plan.cloud.checkPlacement(serverSpec(plan));
       if (plan.prompt !== undefined && !plan.agent.promptCommand) {
@@ -66,6 +71,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: "credentials", title: "Check credentials", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 30 * SECOND,
+    needs: [],
     async run({ plan }) {
       if (!plan.apiKey) throw new CloudError("NO_API_KEY", "no OpenRouter API key: set OPENROUTER_API_KEY for the bot, then spawn again");
       await plan.cloud.checkCredentials();
@@ -73,6 +79,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: "provision", title: "Provision the server", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 10 * MINUTE,
+    needs: ["validate", "credentials"],
     async run(ctx) {
       const { plan } = ctx;
       ctx.server = await plan.cloud.createServer(serverSpec(plan), ctx.signal);
@@ -83,6 +90,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: "wait-ssh", title: "Wait for SSH", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 5 * MINUTE,
+    needs: ["provision"],
     async run(ctx) {
       const { plan, server } = ctx;
       if (!server) throw new Error("no server");
@@ -100,6 +108,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: "cloud-init", title: "Wait for first-boot setup", fatal: false, attempts: 1, retryDelayMs: 0, timeoutMs: 30 * MINUTE,
+    needs: ["wait-ssh"],
     applies: (ctx) => Boolean(ctx.plan.cloud.cloudInit),
     async run(ctx) {
       const { timeoutMs } = ctx.plan.cloud.cloudInit!;
@@ -115,12 +124,13 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: "install", title: "Install the agent", fatal: true, attempts: 3, retryDelayMs: 5 * SECOND, timeoutMs: 15 * MINUTE,
+    needs: ["cloud-init"], // first-boot setup runs apt; preparing the host must not race it
     async run(ctx) {
       const { agent } = ctx.plan;
       ctx.progress("preparing the host (tmux, runtime)");
-      await mustRun(ctx, prepareHostScript(agent), "preparing the host", 10 * MINUTE);
-      const present = await host(ctx).run(`${installScript.pathPrefix}; command -v ${shellQuote(agent.binary)}`);
-      if (present.code === 0) return `${agent.binary} already installed`;
+      // One round trip: prepare the host, then say whether the agent is already installed.
+      const prepared = await mustRun(ctx, `${prepareHostScript(agent)}\n${installScript.pathPrefix}; command -v ${shellQuote(agent.binary)} >/dev/null 2>&1 && echo ${AGENT_PRESENT}; true`, "preparing the host", 10 * MINUTE);
+      if (prepared.split("\n").includes(AGENT_PRESENT)) return `${agent.binary} already installed`;
       ctx.progress(`installing ${agent.name}`);
       await mustRun(ctx, installScript(agent), `installing ${agent.name}`, agent.installTimeoutMs);
       return `${agent.binary} installed`;
@@ -128,6 +138,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: "env", title: "Write the environment", fatal: true, attempts: 2, retryDelayMs: 5 * SECOND, timeoutMs: MINUTE,
+    needs: ["install"], // installers may create rc files (.zshrc) that the hook must see
     async run(ctx) {
       const { plan } = ctx;
       const vars: Record<string, string> = { OPENROUTER_API_KEY: plan.apiKey ?? "" };
@@ -139,6 +150,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: "keys", title: "Install your SSH keys", fatal: false, attempts: 2, retryDelayMs: 2 * SECOND, timeoutMs: MINUTE,
+    needs: ["cloud-init"], // first-boot setup appends to authorized_keys too
     applies: (ctx) => ctx.plan.cloud.access === "ssh",
     async run(ctx) {
       // The owner is told privately how to add a key; the public checklist only says none were on file.
@@ -149,6 +161,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: "configure", title: "Configure the agent", fatal: false, attempts: 2, retryDelayMs: 5 * SECOND, timeoutMs: 2 * MINUTE,
+    needs: ["install"], // an installer may write the agent's default config; ours goes on top
     async run(ctx) {
       const { agent, model } = ctx.plan;
       const token = ctx.plan.agent.dashboard ? dashboardToken(ctx) : "";
@@ -160,6 +173,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: "optional-steps", title: "Optional setup", fatal: false, attempts: 1, retryDelayMs: 0, timeoutMs: 10 * MINUTE,
+    needs: ["validate"],
     applies: (ctx) => ctx.plan.steps.length > 0,
     async run({ plan }) {
       const known = new Set([...SHARED_STEPS, ...(plan.agent.steps ?? [])]);
@@ -173,6 +187,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: "pre-launch", title: "Start the agent's services", fatal: false, attempts: 1, retryDelayMs: 0, timeoutMs: 2 * MINUTE,
+    needs: ["install", "env", "configure"],
     applies: (ctx) => Boolean(ctx.plan.agent.preLaunch),
     async run(ctx) {
       const { agent, session } = ctx.plan;
@@ -186,6 +201,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: "launch", title: "Launch in tmux", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: MINUTE,
+    needs: ["install", "env", "keys", "configure", "optional-steps", "pre-launch"],
     async run(ctx) {
       const { agent, session, prompt, model } = ctx.plan;
       if ((await host(ctx).run(tmuxHasSessionCommand(session))).code === 0) {
@@ -208,6 +224,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: "prompt", title: "Run the prompt", fatal: false, attempts: 1, retryDelayMs: 0, timeoutMs: PROMPT_TIMEOUT_MS + MINUTE,
+    needs: ["launch"],
     applies: (ctx) => ctx.plan.prompt !== undefined,
     async run(ctx) {
       const dir = `$HOME/${sessionDir(ctx.plan.session)}`;
@@ -227,6 +244,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: "connect-info", title: "Prepare connect details", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 10 * SECOND,
+    needs: ["launch", "prompt"],
     async run(ctx) {
       const { plan, server } = ctx;
       const token = plan.agent.dashboard ? dashboardToken(ctx) : undefined;
@@ -240,13 +258,14 @@ export const STEPS: readonly StepDef[] = [
   },
 ];
 
-/** The dashboard token is made once per run and shared by the config and the connect URL. */
-const tokens = new WeakMap<RunContext, string>();
+/** The dashboard token is made once per run (keyed by its plan, which every step's context shares)
+ * and shared by the config and the connect URL. */
+const tokens = new WeakMap<RunContext["plan"], string>();
 function dashboardToken(ctx: RunContext): string {
-  let t = tokens.get(ctx);
+  let t = tokens.get(ctx.plan);
   if (!t) {
     t = randomBytes(16).toString("hex");
-    tokens.set(ctx, t);
+    tokens.set(ctx.plan, t);
   }
   return t;
 }

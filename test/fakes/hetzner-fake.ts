@@ -80,13 +80,15 @@ export class HetznerFake implements CloudFake {
   private nextId = 120_704_776;
   url = "";
 
-  private constructor(private readonly opts: { bootDelayMs: number }) {
+  private constructor(private readonly opts: { bootDelayMs: number; createDelayMs: number }) {
     captureSecret(this.validToken); // the suite's secret scan looks for it in everything the bot logged or sent
     this.http = http.createServer((req, res) => void this.onRequest(req, res));
   }
 
-  static async start(opts: { bootDelayMs?: number } = {}): Promise<HetznerFake> {
-    const fake = new HetznerFake({ bootDelayMs: opts.bootDelayMs ?? 0 });
+  /** bootDelayMs: a new server shows "initializing" that long; createDelayMs: POST /servers answers
+   * after that long (the server's boot starts when the answer goes out), for the benchmarks. */
+  static async start(opts: { bootDelayMs?: number; createDelayMs?: number } = {}): Promise<HetznerFake> {
+    const fake = new HetznerFake({ bootDelayMs: opts.bootDelayMs ?? 0, createDelayMs: opts.createDelayMs ?? 0 });
     await new Promise<void>((r) => fake.http.listen(0, "127.0.0.1", () => r()));
     fake.url = `http://127.0.0.1:${(fake.http.address() as AddressInfo).port}/v1`;
     return fake;
@@ -181,6 +183,7 @@ export class HetznerFake implements CloudFake {
       scripted.times = (scripted.times ?? 1) - 1;
       return send(scripted.status, { error: { code: scripted.code, message: scripted.message, details: {} } });
     }
+    if (action === "POST /servers" && this.opts.createDelayMs > 0) await new Promise((r) => setTimeout(r, this.opts.createDelayMs));
     try {
       const body = raw ? (JSON.parse(raw) as Json) : {};
       const [status, answer] = this.route(method, path, url.searchParams, body);

@@ -23,12 +23,12 @@ export interface EndToEndResult {
 }
 
 /** cloud-init on a real VM writes this marker; the test host plays a VM whose first boot is done. */
-function markFirstBootDone(): void {
+export function markFirstBootDone(): void {
   mkdirSync("/var/lib/spawnbot", { recursive: true });
   writeFileSync("/var/lib/spawnbot/cloud-init-complete", new Date().toISOString());
 }
 
-async function typeAt(bot: TestBot, line: string): Promise<{ code: number; out: string }> {
+export async function typeAt(bot: TestBot, line: string): Promise<{ code: number; out: string }> {
   const input = new PassThrough();
   const output = new PassThrough();
   let out = "";

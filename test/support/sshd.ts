@@ -81,7 +81,8 @@ function startDaemon(config: string): Promise<ChildProcess> {
   });
 }
 
-export async function startSshd(user: string): Promise<TestSshd> {
+/** maxStartups/maxSessions: sshd's limits, raised for the many-spawns benchmark. */
+export async function startSshd(user: string, opts: { maxStartups?: string; maxSessions?: number } = {}): Promise<TestSshd> {
   requireTool(SSHD, "openssh-server");
   requireTool("/usr/bin/tmux", "tmux");
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
@@ -113,8 +114,8 @@ export async function startSshd(user: string): Promise<TestSshd> {
       "PermitRootLogin prohibit-password",
       `AuthorizedKeysFile ${authorizedKeys} .ssh/authorized_keys`,
       "Subsystem sftp internal-sftp",
-      "MaxStartups 100:30:200",
-      "MaxSessions 100",
+      `MaxStartups ${opts.maxStartups ?? "100:30:200"}`,
+      `MaxSessions ${opts.maxSessions ?? 100}`,
       "",
     ].join("\n"),
   );

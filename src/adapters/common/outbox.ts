@@ -15,6 +15,9 @@ export interface OutboxCall<T> {
   lane: string;
   /** Calls with the same key still waiting in the lane are replaced by the newest. */
   coalesceKey?: string;
+  /** Asked when the lane picks its next call: urgent calls (a run's final state) go before the
+   * others, so a backlog of progress never delays what a user must see. */
+  urgent?: () => boolean;
   send: () => Promise<T>;
 }
 
@@ -117,7 +120,8 @@ export class Outbox {
       return;
     }
     lane.tokens -= 1;
-    const item = lane.queue.shift()!;
+    const first = lane.queue.findIndex((w) => w.call.urgent?.() === true);
+    const item = lane.queue.splice(Math.max(first, 0), 1)[0]!;
     lane.busy = true;
     this.counts.sent++;
     item.call.send().then(

@@ -9,8 +9,13 @@ import type { StatusView } from "../../bot/views.js";
 export type MessageRef = Record<string, string>;
 
 export interface StatusPlatform {
-  /** Post the root message where the run was asked for (target: the platform's channel fields); resolves with its reference. */
-  post(view: StatusView, target: MessageRef): Promise<MessageRef>;
+  /**
+   * Post the root message where the run was asked for (target: the platform's channel fields);
+   * resolves with its reference. `latest` gives the newest view when the post is actually sent:
+   * a platform that posts an ended view with its result note in the same message adds
+   * `resultCarried(view)` to the reference, and the note is not posted again.
+   */
+  post(view: StatusView, target: MessageRef, latest?: () => StatusView): Promise<MessageRef>;
   /** Edit the root message; `latest` is read when the edit is actually sent, so it is always the newest view. */
   edit(ref: MessageRef, latest: () => StatusView): Promise<void>;
   /** Post a note in the thread under the root message. */
@@ -46,11 +51,13 @@ export class StatusThreads {
     let entry = this.entries.get(view.spawnId);
     if (!entry) {
       const stored = this.refs.get(view.spawnId);
-      const ref = stored ? Promise.resolve(stored) : this.platform.post(view, target).then((r) => {
+      let made: Entry | undefined; // set below; the post reads its newest view when it is sent
+      const ref = stored ? Promise.resolve(stored) : this.platform.post(view, target, () => made?.latest ?? view).then((r) => {
         this.refs.save(view.spawnId, r);
         return r;
       });
       entry = { ref, latest: view, notes: Promise.resolve() };
+      made = entry;
       this.entries.set(view.spawnId, entry);
       ref.catch(() => this.entries.delete(view.spawnId)); // a failed post may be tried again by the next view
       await ref;
@@ -58,6 +65,7 @@ export class StatusThreads {
     }
     entry.latest = view;
     const ref = await entry.ref;
+    if (entry.latest !== view) return this.addNotes(entry, view); // a newer view is on its way; it edits
     const current = entry;
     await this.platform.edit(ref, () => current.latest);
     await this.addNotes(entry, view);
@@ -87,6 +95,12 @@ export function threadNotes(v: StatusView): ThreadNote[] {
   const notes: ThreadNote[] = v.warnings.map((w) => ({ kind: "warning", text: w }));
   if (v.result) notes.push({ kind: "result", text: v.result.message });
   return notes;
+}
+
+/** The reference fields saying a root message already carries the view's result note. */
+export function resultCarried(view: StatusView): MessageRef {
+  const result = threadNotes(view).find((n) => n.kind === "result");
+  return result ? { [NOTES_FIELD]: noteId(result) } : {};
 }
 
 function noteId(note: ThreadNote): string {

@@ -29,15 +29,17 @@ export class SlackApi {
 
   constructor(private readonly client: webApi.WebClient, private readonly log: Logger) {}
 
-  postMessage(team: string, channel: string, msg: SlackMessage, threadTs?: string): Promise<{ channel: string; ts: string }> {
+  /** msg may be a function, read when the post is actually sent (after waiting in the lane). */
+  postMessage(team: string, channel: string, msg: SlackMessage | (() => SlackMessage), threadTs?: string, urgent?: () => boolean): Promise<{ channel: string; ts: string }> {
     return this.call(team, `post:${channel}`, undefined, async () => {
-      const r = await this.client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks as never, thread_ts: threadTs, unfurl_links: false, unfurl_media: false });
+      const m = typeof msg === "function" ? msg() : msg;
+      const r = await this.client.chat.postMessage({ channel, text: m.text, blocks: m.blocks as never, thread_ts: threadTs, unfurl_links: false, unfurl_media: false });
       return { channel: r.channel ?? channel, ts: r.ts! };
-    });
+    }, urgent);
   }
 
   /** Edit a message with the newest content; waiting edits of the same message are replaced, not queued. */
-  async update(team: string, channel: string, ts: string, latest: () => SlackMessage): Promise<void> {
+  async update(team: string, channel: string, ts: string, latest: () => SlackMessage, urgent?: () => boolean): Promise<void> {
     const key = `${channel}/${ts}`;
     if (this.lastSent.get(key) === JSON.stringify(latest())) return;
     await this.call(team, "chat.update", `update:${key}`, async () => {
@@ -46,7 +48,12 @@ export class SlackApi {
       if (this.lastSent.get(key) === body) return;
       await this.client.chat.update({ channel, ts, text: msg.text, blocks: msg.blocks as never });
       this.lastSent.set(key, body);
-    });
+    }, urgent);
+  }
+
+  /** A message was posted with this content: an edit to the same content costs no call. */
+  rememberSent(channel: string, ts: string, msg: SlackMessage): void {
+    this.lastSent.set(`${channel}/${ts}`, JSON.stringify(msg));
   }
 
   postEphemeral(team: string, channel: string, user: string, msg: SlackMessage): Promise<void> {
@@ -84,9 +91,9 @@ export class SlackApi {
     for (const o of this.outboxes.values()) o.close();
   }
 
-  private call<T>(team: string, lane: string, coalesceKey: string | undefined, send: () => Promise<T>): Promise<T> {
+  private call<T>(team: string, lane: string, coalesceKey: string | undefined, send: () => Promise<T>, urgent?: () => boolean): Promise<T> {
     return this.outbox(team).call({
-      lane, coalesceKey,
+      lane, coalesceKey, urgent,
       send: () => {
         this.counts.calls++;
         return send();

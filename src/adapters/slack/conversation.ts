@@ -4,7 +4,7 @@
 import type { Conversation } from "../../bot/request.js";
 import type { StatusView, View } from "../../bot/views.js";
 import type { Logger } from "../../log.js";
-import { StatusThreads, type MessageRef, type StatusPlatform } from "../common/status-threads.js";
+import { resultCarried, StatusThreads, type MessageRef, type StatusPlatform } from "../common/status-threads.js";
 import { CHANNEL_UNAVAILABLE, slackErrorCode, type SlackApi } from "./api.js";
 import { escape, message, settingsModal, statusMessage, type SlackMessage } from "./blocks.js";
 
@@ -95,12 +95,17 @@ export class SlackConversations {
   private statusPlatform(): StatusPlatform {
     const api = this.api;
     return {
-      post: async (view, target) => {
+      post: async (view, target, latest = () => view) => {
         const team = target.team!;
         try {
           if (!target.channel) throw Object.assign(new Error("no channel"), { data: { error: "channel_not_found" } });
-          const r = await api.postMessage(team, target.channel, statusMessage(view));
-          return { team, channel: r.channel, ts: r.ts };
+          // In a busy channel the root post may wait a while (one post per second per channel):
+          // it is rendered when sent, goes first once the run has ended, and then carries the
+          // result with its mention, so the final state costs one post, not two.
+          let sent = view;
+          const r = await api.postMessage(team, target.channel, () => rootMessage((sent = latest())), undefined, () => latest().result !== undefined);
+          api.rememberSent(r.channel, r.ts, statusMessage(sent));
+          return { team, channel: r.channel, ts: r.ts, ...resultCarried(sent) };
         } catch (err) {
           if (!CHANNEL_UNAVAILABLE.has(slackErrorCode(err) ?? "")) throw err;
           // Not in the channel (or none): the requester follows the run in a DM instead.
@@ -108,15 +113,27 @@ export class SlackConversations {
           return { team, channel: r.channel, ts: r.ts };
         }
       },
-      edit: (ref: MessageRef, latest) => api.update(ref.team!, ref.channel!, ref.ts!, () => statusMessage(latest())),
+      edit: (ref: MessageRef, latest) => api.update(ref.team!, ref.channel!, ref.ts!, () => statusMessage(latest()), () => latest().result !== undefined),
       reply: async (ref, note, view) => {
-        // The result mentions the owner (the one notification of a run); warnings stay quiet.
-        const mention = note.kind === "result" && (view.result?.outcome === "ready" || view.result?.outcome === "failed");
-        const text = mention
+        const text = note.kind === "result" && mentions(view)
           ? `<@${view.requesterId}> ${escape(note.text)}`
           : `${note.kind === "warning" ? "⚠️ " : ""}${escape(note.text)}`;
-        await api.postMessage(ref.team!, ref.channel!, { text, blocks: [{ type: "section", text: { type: "mrkdwn", text } }] }, ref.ts);
+        const urgent = note.kind === "result" ? () => true : undefined; // a final state goes before other posts
+        await api.postMessage(ref.team!, ref.channel!, { text, blocks: [{ type: "section", text: { type: "mrkdwn", text } }] }, ref.ts, urgent);
       },
     };
   }
+}
+
+/** The result mentions the owner (the one notification of a run); warnings stay quiet. */
+function mentions(view: StatusView): boolean {
+  return view.result?.outcome === "ready" || view.result?.outcome === "failed";
+}
+
+/** The status message as first posted: an ended run's message also mentions its owner. */
+function rootMessage(view: StatusView): SlackMessage {
+  const msg = statusMessage(view);
+  if (!view.result || !mentions(view)) return msg;
+  const text = `<@${view.requesterId}> ${escape(view.result.message)}`;
+  return { text: `<@${view.requesterId}> ${msg.text}`, blocks: [...msg.blocks, { type: "section", text: { type: "mrkdwn", text } }] };
 }

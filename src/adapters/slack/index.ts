@@ -57,14 +57,16 @@ export class SlackAdapter {
       retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5000, randomize: true },
     };
     const logger = boltLogger(log);
+    // convoStore false: Bolt's default conversation store builds an Error (with a stack) on every
+    // request that has no stored conversation; nothing here reads it, and it showed in the ack profile.
     // deferInitialization: Bolt's token check (auth.test) runs in start(), where its failure is an
     // error we report, instead of an unhandled rejection from the constructor.
     this.app = opts.appToken
       ? new App({
-        token: opts.botToken, appToken: opts.appToken, socketMode: true, logger, clientOptions, deferInitialization: true,
+        token: opts.botToken, appToken: opts.appToken, socketMode: true, logger, clientOptions, deferInitialization: true, convoStore: false,
         receiver: new SocketModeReceiver({ appToken: opts.appToken, logger, clientPingTimeout: opts.clientPingTimeoutMs, installerOptions: { clientOptions } }),
       })
-      : new App({ token: opts.botToken, signingSecret: opts.signingSecret, logger, clientOptions, deferInitialization: true });
+      : new App({ token: opts.botToken, signingSecret: opts.signingSecret, logger, clientOptions, deferInitialization: true, convoStore: false });
     this.api = new SlackApi(this.app.client, log);
     this.conversations = new SlackConversations(this.api, log, core.messageRefs(PLATFORM));
     this.routes();

@@ -28,8 +28,11 @@ export interface ChatState {
 
 interface SecretRow { sealed: string; last4: string; updated_at: number }
 
+const FORGET_EVERY_MS = 10_000;
+
 export class ChatTables implements ChatState {
   private readonly sql;
+  private lastForget = -Infinity;
 
   constructor(db: Database.Database) {
     const p = <R>(source: string) => db.prepare<unknown[], R>(source);
@@ -60,7 +63,12 @@ export class ChatTables implements ChatState {
   }
 
   claimDelivery(key: string, keepMs: number, at = Date.now()): boolean {
-    this.sql.forget.run(at - keepMs);
+    // Forgetting old entries is a second write; once per FORGET_EVERY_MS is enough (a key stays at
+    // most that much longer) and keeps the ack path to one write per request.
+    if (at - this.lastForget >= FORGET_EVERY_MS || at < this.lastForget) {
+      this.sql.forget.run(at - keepMs);
+      this.lastForget = at;
+    }
     return this.sql.claim.run(key, at).changes > 0;
   }
 

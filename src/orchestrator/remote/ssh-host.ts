@@ -183,11 +183,31 @@ export interface RetryPolicy {
 }
 
 /** Connect with backoff while the host is unreachable; refusals (key, auth) are final at once. */
+/**
+ * Handshakes (key exchange, signatures) are the CPU-heavy part of a connection: when hundreds
+ * of servers boot together, at most this many run at once, so the event loop stays responsive.
+ */
+const MAX_CONCURRENT_HANDSHAKES = 16;
+let handshakes = 0;
+const handshakeQueue: (() => void)[] = [];
+
+async function limitedConnect(target: SshTarget, auth: SshAuth): Promise<SshHost> {
+  if (handshakes < MAX_CONCURRENT_HANDSHAKES) handshakes++;
+  else await new Promise<void>((r) => handshakeQueue.push(r)); // a finishing handshake hands its slot over
+  try {
+    return await SshHost.connect(target, auth);
+  } finally {
+    const next = handshakeQueue.shift();
+    if (next) next();
+    else handshakes--;
+  }
+}
+
 export async function connectWithRetry(target: SshTarget, auth: SshAuth, policy: RetryPolicy, signal?: AbortSignal): Promise<SshHost> {
   let delay = policy.baseDelayMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await SshHost.connect(target, auth);
+      return await limitedConnect(target, auth);
     } catch (err) {
       if (!(err instanceof HostUnreachableError) || attempt >= policy.attempts || signal?.aborted) throw err;
     }
