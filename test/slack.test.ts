@@ -245,6 +245,22 @@ describe("retries", () => {
   });
 });
 
+describe("a status post that waits (a busy channel)", () => {
+  it("goes out once with the final state and the mention when the run ended meanwhile, with no separate result note", async () => {
+    fake.rateLimitNext("chat.postMessage", 6, 1); // the status post waits 6 s; the run ends meanwhile
+    await command(`spawn testagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name waited`);
+    const rec = await until("the spawn", () => spawnsOf(D.userId).find((s) => s.name === "waited"));
+    await until("the run to end", () => bot.store.getSpawn(rec.id)!.status === "ready");
+    await bot.core.idle();
+    const root = await until("the status message", () => fake.messages(D.channelId).find((m) => !m.thread_ts && JSON.stringify(m.blocks ?? "").includes("`waited`")), 30_000);
+    await slack.idle();
+    expect(root.text).toContain(`<@${D.userId}>`);
+    expect(root.text).toContain("waited is ready");
+    expect(JSON.stringify(root.blocks)).toContain("spawn_connect");
+    expect(fake.thread(D.channelId, root.ts).filter((m) => m.ts !== root.ts)).toEqual([]);
+  });
+});
+
 describe("a channel the bot cannot post in", () => {
   it("follows the run in the requester's DM instead, never failing the spawn", async () => {
     fake.blockChannel("C0LOCKED", "not_in_channel");

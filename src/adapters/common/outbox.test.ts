@@ -40,6 +40,17 @@ describe("the outbox", () => {
     expect(box.counts.rateLimited).toBe(1);
   });
 
+  it("sends a call that became urgent while it waited before the calls queued ahead of it", async () => {
+    const box = outbox(20, 1);
+    const sent: string[] = [];
+    let ended = false; // a run's end makes its waiting status post urgent
+    const post = (name: string, urgent?: () => boolean) => box.call({ lane: "post:C1", urgent, send: async () => void sent.push(name) });
+    const all = [post("root-1"), post("root-2"), post("root-3"), post("root-4", () => ended)];
+    ended = true;
+    await Promise.all(all);
+    expect(sent).toEqual(["root-1", "root-4", "root-2", "root-3"]); // root-1 went at once, before the run ended
+  });
+
   it("returns other errors to the caller at once, and lanes do not block each other", async () => {
     const box = outbox(0.5, 1);
     await box.call({ lane: "slow", send: async () => undefined });
