@@ -78,7 +78,9 @@ export async function recoverSpawns(ctx: CoreContext, announcer: Announcer, opts
 function endInterruptedRun(ctx: CoreContext, rec: SpawnRecord): SpawnRecord {
   const steps = ctx.store.listSteps(rec.id);
   const cut = steps.find((s) => s.state === "running");
-  const lastDone = steps.filter((s) => s.state === "succeeded" || s.state === "warned").at(-1);
+  // Steps overlap, so "the last one done" is the one that ended last, not the last in the list.
+  const lastDone = steps.filter((s) => s.state === "succeeded" || s.state === "warned")
+    .reduce<(typeof steps)[number] | undefined>((last, s) => (!last || (s.endedAt ?? 0) >= (last.endedAt ?? 0) ? s : last), undefined);
   const launchBegan = steps.some((s) => s.name === "launch" && s.state !== "pending" && s.state !== "skipped");
   const at = Date.now();
   for (const s of steps) {
