@@ -43,6 +43,30 @@ function serverSpec(plan: RunContext["plan"]): ServerSpec {
   return { spawnId: plan.spawnId, name: plan.name, agent: plan.agent, size: plan.size, zone: plan.zone, host: plan.host, tags: plan.tags, ownerKeys: plan.ownerKeys };
 }
 
+/** One reconnect per run at a time: overlapping steps that find the connection gone share it. */
+const reconnecting = new WeakMap<RunContext["plan"], Promise<void>>();
+
+/**
+ * A step that works on the host first checks the connection: if sshd restarted or the network
+ * dropped (say, during a retried install), it connects again, requiring the pinned host key.
+ */
+async function reconnectIfLost(ctx: RunContext): Promise<void> {
+  const { plan, server } = ctx;
+  if (!ctx.host || ctx.host.connected || !server || plan.cloud.openHost) return;
+  let pending = reconnecting.get(plan);
+  if (!pending) {
+    const target = { host: server.address, port: server.sshPort, user: server.sshUser };
+    pending = connectWithRetry(target, { ...ctx.deps.botKey, pinnedHostKey: ctx.hostKey }, plan.cloud.sshWait, ctx.signal)
+      .then((ssh) => {
+        ctx.host = ssh;
+        ctx.log.info("the SSH connection was lost; connected again");
+      })
+      .finally(() => reconnecting.delete(plan));
+    reconnecting.set(plan, pending);
+  }
+  await pending;
+}
+
 function host(ctx: RunContext) {
   if (!ctx.host) throw new Error("no host connection (wait-ssh did not run)");
   return ctx.host;
@@ -111,6 +135,7 @@ export const STEPS: readonly StepDef[] = [
     needs: ["wait-ssh"],
     applies: (ctx) => Boolean(ctx.plan.cloud.cloudInit),
     async run(ctx) {
+      await reconnectIfLost(ctx);
       const { timeoutMs } = ctx.plan.cloud.cloudInit!;
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -126,6 +151,7 @@ export const STEPS: readonly StepDef[] = [
     name: "install", title: "Install the agent", fatal: true, attempts: 3, retryDelayMs: 5 * SECOND, timeoutMs: 15 * MINUTE,
     needs: ["cloud-init"], // first-boot setup runs apt; preparing the host must not race it
     async run(ctx) {
+      await reconnectIfLost(ctx);
       const { agent } = ctx.plan;
       ctx.progress("preparing the host (tmux, runtime)");
       // One round trip: prepare the host, then say whether the agent is already installed.
@@ -140,6 +166,7 @@ export const STEPS: readonly StepDef[] = [
     name: "env", title: "Write the environment", fatal: true, attempts: 2, retryDelayMs: 5 * SECOND, timeoutMs: MINUTE,
     needs: ["install"], // installers may create rc files (.zshrc) that the hook must see
     async run(ctx) {
+      await reconnectIfLost(ctx);
       const { plan } = ctx;
       const vars: Record<string, string> = { OPENROUTER_API_KEY: plan.apiKey ?? "" };
       for (const [name, value] of Object.entries(plan.agent.env)) vars[name] = fillTemplate(value, { ...agentValues(plan.agent, plan.model), apiKey: plan.apiKey ?? "" });
@@ -153,6 +180,7 @@ export const STEPS: readonly StepDef[] = [
     needs: ["cloud-init"], // first-boot setup appends to authorized_keys too
     applies: (ctx) => ctx.plan.cloud.access === "ssh",
     async run(ctx) {
+      await reconnectIfLost(ctx);
       // The owner is told privately how to add a key; the public checklist only says none were on file.
       if (ctx.plan.ownerKeys.length === 0) return "no personal keys on file";
       const added = await updateAuthorizedKeys(host(ctx), { add: ctx.plan.ownerKeys });
@@ -163,6 +191,7 @@ export const STEPS: readonly StepDef[] = [
     name: "configure", title: "Configure the agent", fatal: false, attempts: 2, retryDelayMs: 5 * SECOND, timeoutMs: 2 * MINUTE,
     needs: ["install"], // an installer may write the agent's default config; ours goes on top
     async run(ctx) {
+      await reconnectIfLost(ctx);
       const { agent, model } = ctx.plan;
       const token = ctx.plan.agent.dashboard ? dashboardToken(ctx) : "";
       for (const file of agent.configFiles) {
@@ -190,6 +219,7 @@ export const STEPS: readonly StepDef[] = [
     needs: ["install", "env", "configure"],
     applies: (ctx) => Boolean(ctx.plan.agent.preLaunch),
     async run(ctx) {
+      await reconnectIfLost(ctx);
       const { agent, session } = ctx.plan;
       const log = `$HOME/${sessionDir(session)}/pre-launch.log`;
       await mustRun(ctx, `mkdir -p "$HOME/${sessionDir(session)}" && source ~/.spawnrc 2>/dev/null; (setsid nohup bash -c ${shellQuote(agent.preLaunch!)} > "${log}" 2>&1 &)`, "starting the agent's services");
@@ -203,6 +233,7 @@ export const STEPS: readonly StepDef[] = [
     name: "launch", title: "Launch in tmux", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: MINUTE,
     needs: ["install", "env", "keys", "configure", "optional-steps", "pre-launch"],
     async run(ctx) {
+      await reconnectIfLost(ctx);
       const { agent, session, prompt, model } = ctx.plan;
       if ((await host(ctx).run(tmuxHasSessionCommand(session))).code === 0) {
         throw new CloudError("SESSION_EXISTS", `a tmux session named ${session} already runs on that host; spawn again with another --name`);
@@ -227,6 +258,7 @@ export const STEPS: readonly StepDef[] = [
     needs: ["launch"],
     applies: (ctx) => ctx.plan.prompt !== undefined,
     async run(ctx) {
+      await reconnectIfLost(ctx);
       const dir = `$HOME/${sessionDir(ctx.plan.session)}`;
       const deadline = Date.now() + PROMPT_TIMEOUT_MS;
       for (;;) {

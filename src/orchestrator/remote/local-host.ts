@@ -8,6 +8,7 @@ import { appendCapped, type PortForward, type RemoteHost, type RunOptions, type 
 const DEFAULT_COMMAND_TIMEOUT_MS = 300_000;
 
 export class LocalHost implements RemoteHost {
+  readonly connected = true; // the bot's own machine is never disconnected
   constructor(readonly home: string) {}
 
   run(command: string, opts: RunOptions = {}): Promise<RunResult> {

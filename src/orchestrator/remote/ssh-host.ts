@@ -52,13 +52,21 @@ export function fingerprintOf(keyLine: string): string {
 
 export class SshHost implements RemoteHost {
   private sftpSession: Promise<SFTPWrapper> | undefined;
+  private open = true;
 
   private constructor(
     private readonly client: SshClient,
     readonly target: SshTarget,
     /** The host key seen on this connection ("type base64"). */
     readonly hostKey: string,
-  ) {}
+  ) {
+    // A restarted sshd, a dropped network or the keepalive giving up all end here.
+    client.once("close", () => { this.open = false; });
+  }
+
+  get connected(): boolean {
+    return this.open;
+  }
 
   /** One connection attempt. Throws HostKeyChangedError, HostAuthError or HostUnreachableError. */
   static connect(target: SshTarget, auth: SshAuth): Promise<SshHost> {

@@ -19,6 +19,8 @@ export interface PortForward {
 }
 
 export interface RemoteHost {
+  /** False once the connection is gone (sshd restarted, network dropped): open a new one to go on. */
+  readonly connected: boolean;
   /** Run a command through the login user's shell; resolves with its exit code (never throws on non-zero). */
   run(command: string, opts?: RunOptions): Promise<RunResult>;
   /** Write a file (path relative to home) with an exact mode, even if it existed before with another. */
