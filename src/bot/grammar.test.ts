@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Command, SpawnCommand } from "./commands.js";
 import { MAX_COMMAND_LENGTH, parseCommand, type GrammarCatalog } from "./grammar.js";
 import { GENERAL_USAGE, USAGE } from "./usage.js";
+import { prng } from "../../test/support/hostile-input.js";
 
 const CATALOG: GrammarCatalog = {
   agents: ["claude", "codex", "openclaw", "opencode", "kilocode", "hermes", "junie", "pi", "cursor", "t3code"],
@@ -497,18 +498,6 @@ describe("refusing unsafe input", () => {
 });
 
 // --- Generated hostile input ---------------------------------------------------------------
-
-/** mulberry32: small, seeded, reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VALID_COMMANDS = [
   "codex gcp",
