@@ -6,11 +6,10 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { SlackAdapter } from "../src/adapters/slack/index.js";
 import { createLogger } from "../src/log.js";
-import { HetznerCloud } from "../src/orchestrator/clouds/hetzner.js";
 import { HetznerFake } from "../test/fakes/hetzner-fake.js";
 import { signedPost, slashCommandBody, startSlackFake, SLACK_FAKE_DEFAULTS, type SlackFake } from "../test/fakes/slack-fake.js";
-import { makeBot, type TestBot } from "../test/support/bot.js";
-import { markFirstBootDone } from "../test/support/cloud-e2e.js";
+import type { TestBot } from "../test/support/bot.js";
+import { makeBotOnHetznerFake } from "../test/support/cloud-e2e.js";
 import { killUserProcesses, startSshd, type TestSshd } from "../test/support/sshd.js";
 import { machine, summarize } from "./support.js";
 
@@ -32,15 +31,7 @@ beforeAll(async () => {
   slackFake = await startSlackFake({ enforceLimits: true });
   cloudFake = await HetznerFake.start({ bootDelayMs: BOOT_MS });
   sshd = await startSshd(USER);
-  bot = makeBot({
-    clouds: (key) => [new HetznerCloud({
-      botPublicKey: key.publicKey, token: cloudFake.validToken, apiUrl: cloudFake.url, location: "nbg1", defaultSize: "cx23",
-      sshPort: sshd.port, sshUser: sshd.user, pollIntervalMs: 500, cloudInitTimeoutMs: 2000,
-      sshWait: { attempts: 5, baseDelayMs: 500, maxDelayMs: 2000 },
-    })],
-  });
-  sshd.authorize(bot.botKey.publicKey);
-  markFirstBootDone();
+  bot = makeBotOnHetznerFake({ fake: cloudFake, sshd, pollIntervalMs: 500, sshWait: { attempts: 5, baseDelayMs: 500, maxDelayMs: 2000 } });
   slack = new SlackAdapter(bot.core, { botToken: slackFake.botToken, signingSecret: SECRET, apiUrl: slackFake.apiUrl, port: 0 }, createLogger({ level: "silent", format: "json" }));
   await slack.start();
 });

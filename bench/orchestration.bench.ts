@@ -4,11 +4,10 @@
 // the bot itself adds. Issue 8's target: at most 10 % and at most 1 s above the sum.
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { HetznerCloud } from "../src/orchestrator/clouds/hetzner.js";
 import type { AgentSpec } from "../src/orchestrator/index.js";
 import { HetznerFake } from "../test/fakes/hetzner-fake.js";
-import { makeBot, type TestBot } from "../test/support/bot.js";
-import { markFirstBootDone, typeAt } from "../test/support/cloud-e2e.js";
+import type { TestBot } from "../test/support/bot.js";
+import { makeBotOnHetznerFake, typeAt } from "../test/support/cloud-e2e.js";
 import { killUserProcesses, startSshd, type TestSshd } from "../test/support/sshd.js";
 import { TEST_AGENT } from "../test/support/test-agent.js";
 import { machine, summarize } from "./support.js";
@@ -33,16 +32,7 @@ let bot: TestBot;
 beforeAll(async () => {
   fake = await HetznerFake.start({ createDelayMs: CREATE_MS, bootDelayMs: BOOT_MS });
   sshd = await startSshd(USER);
-  bot = makeBot({
-    agents: [SLOW_AGENT],
-    clouds: (key) => [new HetznerCloud({
-      botPublicKey: key.publicKey, token: fake.validToken, apiUrl: fake.url, location: "nbg1", defaultSize: "cx23",
-      sshPort: sshd.port, sshUser: sshd.user, pollIntervalMs: 50, cloudInitTimeoutMs: 2000,
-      sshWait: { attempts: 3, baseDelayMs: 200, maxDelayMs: 500 },
-    })],
-  });
-  sshd.authorize(bot.botKey.publicKey);
-  markFirstBootDone();
+  bot = makeBotOnHetznerFake({ fake, sshd, pollIntervalMs: 50, sshWait: { attempts: 3, baseDelayMs: 200, maxDelayMs: 500 }, agents: [SLOW_AGENT] });
 });
 
 afterAll(async () => {

@@ -3,10 +3,9 @@
 // targets: all reach ready, peak RSS ≤ 300 MB, event-loop delay p99 ≤ 100 ms.
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { HetznerCloud } from "../src/orchestrator/clouds/hetzner.js";
 import { HetznerFake } from "../test/fakes/hetzner-fake.js";
-import { makeBot, RecordingConversation, request, type TestBot } from "../test/support/bot.js";
-import { markFirstBootDone } from "../test/support/cloud-e2e.js";
+import { RecordingConversation, request, type TestBot } from "../test/support/bot.js";
+import { makeBotOnHetznerFake } from "../test/support/cloud-e2e.js";
 import { killUserProcesses, startSshd, type TestSshd } from "../test/support/sshd.js";
 import { machine } from "./support.js";
 
@@ -22,15 +21,7 @@ let bot: TestBot;
 beforeAll(async () => {
   fake = await HetznerFake.start({ bootDelayMs: BOOT_MS });
   sshd = await startSshd(USER, { maxStartups: "400:30:800", maxSessions: 400 });
-  bot = makeBot({
-    clouds: (key) => [new HetznerCloud({
-      botPublicKey: key.publicKey, token: fake.validToken, apiUrl: fake.url, location: "nbg1", defaultSize: "cx23",
-      sshPort: sshd.port, sshUser: sshd.user, pollIntervalMs: 1000, cloudInitTimeoutMs: 2000,
-      sshWait: { attempts: 10, baseDelayMs: 1000, maxDelayMs: 5000 },
-    })],
-  });
-  sshd.authorize(bot.botKey.publicKey);
-  markFirstBootDone();
+  bot = makeBotOnHetznerFake({ fake, sshd, pollIntervalMs: 1000, sshWait: { attempts: 10, baseDelayMs: 1000, maxDelayMs: 5000 } });
 });
 
 afterAll(async () => {

@@ -1,11 +1,10 @@
 // /metrics after real spawns: step durations per step and cloud API calls and errors per cloud,
 // scraped from the ops endpoint of a whole bot (console adapter, Hetzner fake, real sshd).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HetznerCloud } from "../src/orchestrator/clouds/hetzner.js";
 import { startOpsServer } from "../src/ops.js";
 import { HetznerFake } from "./fakes/hetzner-fake.js";
-import { makeBot, type TestBot } from "./support/bot.js";
-import { markFirstBootDone, typeAt } from "./support/cloud-e2e.js";
+import type { TestBot } from "./support/bot.js";
+import { makeBotOnHetznerFake, typeAt } from "./support/cloud-e2e.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 
 const USER = "sbben-metrics";
@@ -17,15 +16,7 @@ let ops: { port: number; close(): Promise<void> };
 beforeAll(async () => {
   fake = await HetznerFake.start({ bootDelayMs: 50 });
   sshd = await startSshd(USER);
-  bot = makeBot({
-    clouds: (key) => [new HetznerCloud({
-      botPublicKey: key.publicKey, token: fake.validToken, apiUrl: fake.url, location: "nbg1", defaultSize: "cx23",
-      sshPort: sshd.port, sshUser: sshd.user, pollIntervalMs: 20, cloudInitTimeoutMs: 2000,
-      sshWait: { attempts: 3, baseDelayMs: 200, maxDelayMs: 500 },
-    })],
-  });
-  sshd.authorize(bot.botKey.publicKey);
-  markFirstBootDone();
+  bot = makeBotOnHetznerFake({ fake, sshd, pollIntervalMs: 20, sshWait: { attempts: 3, baseDelayMs: 200, maxDelayMs: 500 } });
   const { orchestrator, store } = bot;
   ops = await startOpsServer(0, "127.0.0.1", { storeOpen: () => true, platformConnected: () => true }, {
     spawnCounts: () => store.countSpawns(), runsInFlight: () => orchestrator.inFlight().length,

@@ -4,7 +4,9 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { PassThrough } from "node:stream";
 import { ConsoleAdapter } from "../../src/adapters/console/index.js";
-import type { BotKey, Cloud } from "../../src/orchestrator/index.js";
+import { HetznerCloud } from "../../src/orchestrator/clouds/hetzner.js";
+import type { AgentSpec, BotKey, Cloud } from "../../src/orchestrator/index.js";
+import type { HetznerFake } from "../fakes/hetzner-fake.js";
 import type { CloudFake } from "../fakes/cloud-fake.js";
 import { makeBot, type TestBot } from "./bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./sshd.js";
@@ -20,6 +22,26 @@ export interface EndToEndResult {
   apiCallsPerSpawn: number;
   apiCallsPerDelete: number;
   timeToReadyMs: number;
+}
+
+/**
+ * A whole test bot whose Hetzner cloud is the wire-level fake handing out the real test sshd as
+ * every server, with the bot's key authorized there and first boot marked done.
+ */
+export function makeBotOnHetznerFake(opts: {
+  fake: HetznerFake; sshd: TestSshd; pollIntervalMs: number; sshWait: Cloud["sshWait"]; agents?: AgentSpec[];
+}): TestBot {
+  const { fake, sshd } = opts;
+  const bot = makeBot({
+    agents: opts.agents,
+    clouds: (key) => [new HetznerCloud({
+      botPublicKey: key.publicKey, token: fake.validToken, apiUrl: fake.url, location: "nbg1", defaultSize: "cx23",
+      sshPort: sshd.port, sshUser: sshd.user, pollIntervalMs: opts.pollIntervalMs, cloudInitTimeoutMs: 2000, sshWait: opts.sshWait,
+    })],
+  });
+  sshd.authorize(bot.botKey.publicKey);
+  markFirstBootDone();
+  return bot;
 }
 
 /** cloud-init on a real VM writes this marker; the test host plays a VM whose first boot is done. */
