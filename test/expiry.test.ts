@@ -75,10 +75,12 @@ describe("expiry: deletion", () => {
     expect(fakes.hetzner.servers()).toHaveLength(1);
   });
 
-  it("finishes a delete that a stopped process left half-done", async () => {
+  it("leaves a delete that a stopped process left half-done to start-up recovery, which finishes it", async () => {
     const rec = hetznerSpawn(T0 + 5 * HOUR, "halfway");
     bot.store.updateSpawn(rec.id, { status: "deleting" });
-    expect(await bot.core.sweepExpiry(SETTINGS, T0)).toMatchObject({ deleted: 1 });
+    expect(await bot.core.sweepExpiry(SETTINGS, T0)).toMatchObject({ deleted: 0 });
+    expect(fakes.hetzner.servers()).toHaveLength(1);
+    await bot.core.recover({ startUp: true });
     expect(fakes.hetzner.servers()).toEqual([]);
     expect(bot.store.getSpawn(rec.id)?.status).toBe("deleted");
   });

@@ -48,11 +48,9 @@ export async function sweepExpiry(ctx: CoreContext, settings: ExpirySettings, no
       if (retry.nextAt <= now) toDelete.push(rec);
       continue; // a spawn whose delete failed is not reminded: it is going anyway
     }
-    // Left "deleting" by a process that stopped mid-delete (one in flight here answers "busy").
-    if (rec.status === "deleting") {
-      toDelete.push(rec);
-      continue;
-    }
+    // "deleting" is a delete in flight here, or one a stopped process left (and clean-ups still
+    // pending): start-up recovery and its retries own those, with the reason they keep.
+    if (rec.status === "deleting") continue;
     if (rec.expiresAt === null) continue;
     if (rec.expiresAt <= now) {
       toDelete.push(rec);
