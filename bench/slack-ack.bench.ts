@@ -1,43 +1,85 @@
-// Ack latency of /spawn in Slack HTTP mode: signed requests to the bot (real Bolt, the whole
-// core behind it) side by side with a bare Bolt app that only acks, against the fake Slack.
-// Phase 1: 200 sequential requests from this process. Phase 2: 1,000 requests to each app at
-// concurrency 50, interleaved, sent by a separate load-generator process (bench/load-generator.mjs)
-// so the client's event loop is not the server's. Issue 8's target: p99 ≤ 50 ms and ≤ 1.5 × bare.
-import { spawn } from "node:child_process";
+// Ack latency of /spawn in Slack HTTP mode. The bot runs as deployed: src/main.ts in its own
+// process (SPAWNBOT_ADAPTER=slack, its own SQLite file), talking to the fake Slack in this process;
+// a bare Bolt app whose handler only acks runs here beside it. A separate load-generator process
+// (bench/load-generator.mjs) sends correctly signed requests. Phase 1: 200 sequential requests
+// from this process. Phase 2: for each app in turn, a 200-request warm-up, then 1,000 requests at
+// concurrency 50 (the others idle), and the same for an empty Node server, the machine's floor. Issue 8's target: p99 ≤ 50 ms and ≤ 1.5 × the bare app's.
+// Also measured: when each answer (the response_url POST) reached the fake, from the request's send.
+import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
+import { mkdtempSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { App } from "@slack/bolt";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { SlackAdapter } from "../src/adapters/slack/index.js";
-import { createLogger } from "../src/log.js";
 import { signedPost, slackSignature, slashCommandBody, startSlackFake, type SlackFake } from "../test/fakes/slack-fake.js";
-import { makeBot, type TestBot } from "../test/support/bot.js";
+import { bundleEntry } from "../test/support/bundle.js";
 import { machine, summarize } from "./support.js";
 
 const SECRET = "0123456789abcdef0123456789abcdef";
 const TEXT = "spawn codex ssh --host dev@127.0.0.1:2222 --model openai/gpt-5 --dry-run";
 const CONCURRENCY = 50;
 const PER_APP = 1000;
+const WARM_UP = 200;
+const ROUNDS = 3;
+type Stats = ReturnType<typeof summarize>;
 let fake: SlackFake;
-let bot: TestBot;
-let slack: SlackAdapter;
+let bot: ChildProcess;
+let botUrl: string;
 let bare: App;
 let bareUrl: string;
+let floor: http.Server;
+let floorUrl: string;
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, "127.0.0.1");
+  await new Promise((r) => server.once("listening", r));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
 
 beforeAll(async () => {
   fake = await startSlackFake();
-  bot = makeBot();
-  slack = new SlackAdapter(bot.core, { botToken: fake.botToken, signingSecret: SECRET, apiUrl: fake.apiUrl, port: 0 }, createLogger({ level: "silent", format: "json" }));
-  await slack.start();
+  const entry = await bundleEntry("src/main.ts", "bench-bot");
+  const port = await freePort();
+  // BENCH_BOT_PROF=<dir>: the bot process writes a CPU profile there.
+  bot = spawn(process.execPath, [...(process.env.BENCH_BOT_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_BOT_PROF}`] : []), entry], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: {
+      PATH: process.env.PATH, HOME: process.env.HOME, SPAWNBOT_ADAPTER: "slack", SPAWNBOT_LOG_LEVEL: "warn",
+      SPAWNBOT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "spawnbot-ack-")),
+      SLACK_BOT_TOKEN: fake.botToken, SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: fake.apiUrl, SLACK_PORT: String(port),
+    },
+  });
+  botUrl = `http://127.0.0.1:${port}/slack/events`;
+  for (let i = 0; ; i++) { // bounded: 100 tries, 100 ms apart
+    const up = await timedRequest(botUrl).then(() => true, () => false);
+    if (up) break;
+    if (i === 100 || bot.exitCode !== null) throw new Error("the bot did not start listening");
+    await new Promise((r) => setTimeout(r, 100));
+  }
   bare = new App({ token: fake.botToken, signingSecret: SECRET, clientOptions: { slackApiUrl: fake.apiUrl }, deferInitialization: true });
   bare.command("/spawn", async ({ ack }) => { await ack(); });
   await bare.init();
   const server = (await bare.start({ port: 0 })) as unknown as import("node:http").Server;
-  bareUrl = `http://127.0.0.1:${(server.address() as import("node:net").AddressInfo).port}/slack/events`;
-});
+  bareUrl = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/slack/events`;
+  // The floor: an empty Node HTTP server (reads the body, answers 200) under the same load says
+  // what this machine and load generator allow any server.
+  floor = http.createServer((req, res) => { req.resume(); req.on("end", () => res.end()); }).listen(0, "127.0.0.1");
+  await new Promise((r) => floor.once("listening", r));
+  floorUrl = `http://127.0.0.1:${(floor.address() as net.AddressInfo).port}/slack/events`;
+}, 60_000);
 
 afterAll(async () => {
-  await slack.stop(5000);
-  await bare.stop();
-  await fake.close();
+  if (bot && bot.exitCode === null) {
+    bot.kill("SIGTERM");
+    await new Promise((r) => bot.once("exit", r));
+  }
+  await bare?.stop();
+  await new Promise((r) => floor?.close(r));
+  await fake?.close();
 });
 
 async function timedRequest(url: string): Promise<number> {
@@ -46,22 +88,26 @@ async function timedRequest(url: string): Promise<number> {
   const res = await signedPost(url, body, "application/x-www-form-urlencoded", SECRET);
   await res.arrayBuffer();
   const ms = performance.now() - started;
-  expect(res.status).toBe(200);
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
   return ms;
 }
 
 /** A signed request prepared here, sent by the load generator (the signature holds 5 minutes). */
 function prepared(label: string, url: string) {
-  const body = slashCommandBody({ text: TEXT, response_url: fake.responseUrl() });
+  const responseUrl = fake.responseUrl();
+  const body = slashCommandBody({ text: TEXT, response_url: responseUrl });
   const timestamp = Math.floor(Date.now() / 1000);
   const headers = {
     "content-type": "application/x-www-form-urlencoded", "user-agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
     "x-slack-request-timestamp": String(timestamp), "x-slack-signature": slackSignature(SECRET, timestamp, body),
   };
-  return { label, url, headers, body };
+  return { label, url, headers, body, responseId: responseUrl.slice(responseUrl.lastIndexOf("/") + 1) };
 }
 
-async function loadFromChild(jobs: ReturnType<typeof prepared>[]): Promise<{ samples: Record<string, number[]>; failed: number }> {
+type Job = ReturnType<typeof prepared>;
+interface LoadResult { samples: Record<string, number[]>; sentAt: number[]; failed: number }
+
+async function loadFromChild(jobs: Job[]): Promise<LoadResult> {
   const child = spawn(process.execPath, [new URL("./load-generator.mjs", import.meta.url).pathname, String(CONCURRENCY)], { stdio: ["pipe", "pipe", "inherit"] });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -69,34 +115,58 @@ async function loadFromChild(jobs: ReturnType<typeof prepared>[]): Promise<{ sam
   child.stdin.end(JSON.stringify(jobs));
   const code = await exited;
   if (code !== 0) throw new Error(`the load generator exited with ${code}`);
-  return JSON.parse(out);
+  return JSON.parse(out) as LoadResult;
+}
+
+/** Waits (bounded) until every job's answer reached the fake; returns answer latencies in ms. */
+async function answers(jobs: Job[], sentAt: number[]): Promise<number[]> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const at = new Map(fake.responses.map((r) => [r.id, r.time]));
+    if (jobs.every((j) => at.has(j.responseId)) || Date.now() > deadline) return jobs.flatMap((j, i) => (at.has(j.responseId) ? [at.get(j.responseId)! - sentAt[i]!] : []));
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 it("acks /spawn fast, alone and under concurrency, next to a bare Bolt app", async () => {
-  const botUrl = `http://127.0.0.1:${slack.port}/slack/events`;
   for (let i = 0; i < 20; i++) await timedRequest(botUrl); // warm-up: JIT, sockets, SQLite pages
   const sequential: number[] = [];
   for (let i = 0; i < 200; i++) sequential.push(await timedRequest(botUrl));
-  await slack.idle();
 
-  // A short warm-up burst through the child too, so both apps' sockets and JIT are warm.
-  await loadFromChild(Array.from({ length: 100 }, (_, i) => (i % 2 ? prepared("bare", bareUrl) : prepared("bot", botUrl))));
-  await slack.idle();
-  const answeredBefore = fake.responses.length;
-  const jobs = Array.from({ length: 2 * PER_APP }, (_, i) => (i % 2 ? prepared("bare", bareUrl) : prepared("bot", botUrl)));
-  const { samples, failed } = await loadFromChild(jobs);
-  await slack.idle();
 
-  const seq = summarize(sequential);
-  const b = summarize(samples.bot ?? []);
-  const r = summarize(samples.bare ?? []);
-  const fmt = (s: ReturnType<typeof summarize>) => `n=${s.n} p50=${s.p50.toFixed(1)} ms p99=${s.p99.toFixed(1)} ms max=${s.max.toFixed(1)} ms`;
+  // Rounds, each app in turn: one round's p99 is its 10th-worst request, so it moves a lot from
+  // run to run; the median round is the figure compared.
+  const rounds: { bot: Stats; bare: Stats; floor: Stats; answer: Stats }[] = [];
+  let failed = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const result: Partial<Record<"bot" | "bare" | "floor" | "answer", Stats>> = {};
+    for (const [label, url] of [["bot", botUrl], ["bare", bareUrl], ["floor", floorUrl]] as const) {
+      await loadFromChild(Array.from({ length: WARM_UP }, () => prepared(label, url)));
+      const jobs = Array.from({ length: PER_APP }, () => prepared(label, url));
+      const run = await loadFromChild(jobs);
+      result[label] = summarize(run.samples[label] ?? []);
+      if (label === "bot") result.answer = summarize(await answers(jobs, run.sentAt));
+      failed += run.failed;
+    }
+    rounds.push(result as { bot: Stats; bare: Stats; floor: Stats; answer: Stats });
+  }
+
+  const fmt = (s: Stats) => `n=${s.n} p50=${s.p50.toFixed(1)} ms p99=${s.p99.toFixed(1)} ms max=${s.max.toFixed(1)} ms`;
   console.log(`machine: ${machine()}`);
-  console.log(`sequential, spawnbot: ${fmt(seq)}`);
-  console.log(`concurrency ${CONCURRENCY} (separate load process), spawnbot: ${fmt(b)}`);
-  console.log(`concurrency ${CONCURRENCY} (separate load process), bare Bolt: ${fmt(r)}`);
-  console.log(`p99 ratio spawnbot/bare: ${(b.p99 / r.p99).toFixed(2)}`);
+  console.log(`sequential, spawnbot: ${fmt(summarize(sequential))}`);
+  rounds.forEach((r, i) => {
+    console.log(`round ${i + 1}, concurrency ${CONCURRENCY}: spawnbot ack ${fmt(r.bot)}`);
+    console.log(`round ${i + 1}, concurrency ${CONCURRENCY}: bare Bolt ack ${fmt(r.bare)}`);
+    console.log(`round ${i + 1}, concurrency ${CONCURRENCY}: empty Node server ${fmt(r.floor)}`);
+    console.log(`round ${i + 1}, concurrency ${CONCURRENCY}: spawnbot answer on the response_url ${fmt(r.answer)}`);
+  });
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const botP99 = median(rounds.map((r) => r.bot.p99));
+  const bareP99 = median(rounds.map((r) => r.bare.p99));
+  const floorP99 = median(rounds.map((r) => r.floor.p99));
+  console.log(`median round p99: spawnbot ${botP99.toFixed(1)} ms, bare Bolt ${bareP99.toFixed(1)} ms, ratio ${(botP99 / bareP99).toFixed(2)}; empty Node server ${floorP99.toFixed(1)} ms`);
+  console.log(`target p99 ≤ 50 ms: ${botP99 <= 50 ? "met" : "missed"} (bare Bolt: ${bareP99 <= 50 ? "met" : "missed"}); ≤ 1.5 × bare: ${botP99 <= 1.5 * bareP99 ? "met" : "missed"}`);
   expect(failed).toBe(0);
-  expect(b.n).toBe(PER_APP);
-  expect(fake.responses.length - answeredBefore).toBe(PER_APP); // every request was answered, not just acked
+  for (const r of rounds) expect([r.bot.n, r.answer.n]).toEqual([PER_APP, PER_APP]); // every request acked and answered
+  expect(botP99).toBeLessThanOrEqual(1.5 * bareP99);
 });

@@ -10,12 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, type SpawnRecord, type StepRecord } from "../src/bot/store/index.js";
 import { loadOrCreateBotKey, STEPS } from "../src/orchestrator/index.js";
 import { HetznerFake } from "./fakes/hetzner-fake.js";
+import { bundleEntry } from "./support/bundle.js";
 import { killUserProcesses, prepareUser, startSshd, type TestSshd } from "./support/sshd.js";
 import { until } from "./support/until.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-// Inside the repo so the bundle's bare imports (better-sqlite3, ssh2, pino) resolve from node_modules.
-const BUNDLE_DIR = path.join(ROOT, "node_modules", ".cache", "spawnbot-crash-bot");
 const USER = "sbrec1";
 const RUN_TIMEOUT_MS = 45_000;
 /** Every kill point tried and whether it ended clean, for bench/RESULTS.md. */
@@ -25,13 +24,7 @@ let sshd: TestSshd;
 let entry: string;
 
 beforeAll(async () => {
-  const { build } = await import("rolldown");
-  await build({
-    input: path.join(ROOT, "test/support/crash-bot.ts"), platform: "node", logLevel: "silent",
-    external: (id) => !id.startsWith(".") && !path.isAbsolute(id),
-    output: { dir: BUNDLE_DIR, format: "esm", entryFileNames: "crash-bot.mjs" },
-  });
-  entry = path.join(BUNDLE_DIR, "crash-bot.mjs");
+  entry = await bundleEntry("test/support/crash-bot.ts", "crash-bot");
   sshd = await startSshd(USER);
   mkdirSync("/var/lib/spawnbot", { recursive: true }); // the test host plays a VM whose first boot is done
   writeFileSync("/var/lib/spawnbot/cloud-init-complete", new Date().toISOString());

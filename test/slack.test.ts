@@ -90,6 +90,17 @@ describe("Slack over HTTP: requests are signed", () => {
     expect(fake.messages(D.channelId)).toEqual([]);
   });
 
+  it("answers with an ephemeral message when Slack refuses the response_url (used up)", async () => {
+    const used = fake.responseUrl();
+    for (let i = 0; i < 5; i++) await fetch(used, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: `use ${i}` }) });
+    const answered = fake.responses.length;
+    expect((await command("help", { response_url: used })).status).toBe(200);
+    const ephemeral = await until("the help answer as an ephemeral message", () => fake.ephemerals.find((e) => e.user === D.userId && JSON.stringify(e).includes("spawn <agent> <cloud>")));
+    expect(ephemeral.channel).toBe(D.channelId);
+    expect(fake.responses.length).toBe(answered); // the sixth use was refused, not recorded
+    expect(fake.messages(D.channelId)).toEqual([]);
+  });
+
   it("rejects a bad signature and a stale timestamp, and acts on neither", async () => {
     const before = fake.calls.length;
     expect((await command("spawn testagent ssh --host a@127.0.0.1 --name bad-sig", {}, { badSignature: true })).status).toBe(401);

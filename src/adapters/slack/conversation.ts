@@ -6,6 +6,7 @@ import type { StatusView, View } from "../../bot/views.js";
 import type { Logger } from "../../log.js";
 import { resultCarried, StatusThreads, type MessageRef, type StatusPlatform } from "../common/status-threads.js";
 import { CHANNEL_UNAVAILABLE, slackErrorCode, type SlackApi } from "./api.js";
+import { postResponseUrl } from "./response-url.js";
 import { escape, message, settingsModal, statusMessage, type SlackMessage } from "./blocks.js";
 
 // Slack: a response_url takes up to 5 messages within 30 minutes; keep a margin on both.
@@ -79,13 +80,8 @@ export class SlackConversations {
   /** POST to a response_url; false when Slack refused it (expired, used up), so the caller falls back. */
   private async respond(url: string, msg: SlackMessage): Promise<boolean> {
     try {
-      const res = await fetch(url, {
-        method: "POST", headers: { "content-type": "application/json" },
-        body: JSON.stringify({ response_type: "ephemeral", replace_original: false, text: msg.text, blocks: msg.blocks }),
-        signal: AbortSignal.timeout(RESPONSE_TIMEOUT_MS),
-      });
-      await res.body?.cancel();
-      return res.ok;
+      const status = await postResponseUrl(url, { response_type: "ephemeral", replace_original: false, text: msg.text, blocks: msg.blocks }, RESPONSE_TIMEOUT_MS);
+      return status >= 200 && status < 300;
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, "response_url answer failed; sending it another way");
       return false;

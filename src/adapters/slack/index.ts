@@ -8,6 +8,7 @@ import type { BotCore } from "../../bot/core.js";
 import type { ChatRequest } from "../../bot/request.js";
 import type { SettingsErrors, SettingsInput } from "../../bot/user-settings.js";
 import type { Logger } from "../../log.js";
+import { Intake } from "../common/intake.js";
 import { SlackApi } from "./api.js";
 import { ACTIONS, homeTab, message, SETTINGS_CALLBACK, SETTINGS_FIELDS, settingsModal } from "./blocks.js";
 import { SlackConversations, type Origin } from "./conversation.js";
@@ -45,7 +46,7 @@ export class SlackAdapter {
   private readonly app: App;
   private readonly api: SlackApi;
   private readonly conversations: SlackConversations;
-  private readonly work = new Set<Promise<unknown>>();
+  private readonly intake = new Intake((err) => this.log.error({ err }, "Slack background work failed"));
   private server: http.Server | undefined;
   private running = false;
 
@@ -110,26 +111,25 @@ export class SlackAdapter {
   async stop(timeoutMs = 10_000): Promise<void> {
     this.running = false;
     await this.app.stop();
-    await Promise.race([Promise.allSettled([...this.work]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await Promise.race([this.intake.idle(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     this.api.close();
   }
 
   /** Everything started by requests so far has finished (tests). */
   async idle(): Promise<void> {
-    while (this.work.size > 0) await Promise.allSettled([...this.work]);
+    await this.intake.idle();
   }
 
   private routes(): void {
     const { app } = this;
     app.command(COMMAND, async ({ command, ack }) => {
       await ack();
-      if (!this.core.claimDelivery(PLATFORM, `${command.team_id}:${command.trigger_id}`)) return;
       const origin: Origin = {
         team: command.team_id, user: command.user_id, channel: command.channel_id,
         responseUrl: command.response_url, triggerId: command.trigger_id, receivedAt: Date.now(),
       };
       const req: ChatRequest = { platform: PLATFORM, workspace: command.team_id, channel: command.channel_id, user: { id: command.user_id, name: command.user_name }, text: command.text ?? "" };
-      this.background(this.core.handle(req, this.conversations.for(origin)));
+      this.later(`${command.team_id}:${command.trigger_id}`, () => this.core.handle(req, this.conversations.for(origin)));
     });
 
     for (const actionId of Object.keys(BUTTON_VERBS)) {
@@ -137,25 +137,25 @@ export class SlackAdapter {
         await ack();
         const b = body as unknown as ActionBody;
         const spawnId = (action as { value?: string }).value ?? "";
-        if (!this.claim(b)) return;
-        this.background(this.onButton(b, BUTTON_VERBS[actionId]!, spawnId));
+        this.later(this.deliveryOf(b), () => this.onButton(b, BUTTON_VERBS[actionId]!, spawnId));
       });
     }
 
     app.action(ACTIONS.openSettings, async ({ ack, body }) => {
       await ack();
       const b = body as unknown as ActionBody;
-      if (!this.claim(b) || !b.trigger_id) return;
+      const delivery = this.deliveryOf(b);
+      if (!b.trigger_id || (delivery && !this.core.claimDelivery(PLATFORM, delivery))) return;
       const settings = this.core.homeView({ platform: PLATFORM, user: this.userOf(b) }).settings;
-      this.background(this.api.openView(this.teamOf(b), b.trigger_id, settingsModal(settings, JSON.stringify({ channel: "" }))));
+      // A trigger_id opens a modal only within 3 s: this one does not wait its turn.
+      this.intake.startNow(() => this.api.openView(this.teamOf(b), b.trigger_id!, settingsModal(settings, JSON.stringify({ channel: "" }))));
     });
 
     app.action(ACTIONS.connectOpenRouter, async ({ ack, body }) => {
       await ack();
       const b = body as unknown as ActionBody;
-      if (!this.claim(b)) return;
       // The same as typing `/spawn settings openrouter`; the link comes back privately.
-      this.background(this.onButton(b, "settings", "openrouter"));
+      this.later(this.deliveryOf(b), () => this.onButton(b, "settings", "openrouter"));
     });
 
     app.view(SETTINGS_CALLBACK, async ({ ack, body, view }) => {
@@ -164,18 +164,16 @@ export class SlackAdapter {
       if (Object.keys(errors).length > 0) return void (await ack({ response_action: "errors", errors: blockErrors(errors) }));
       await ack();
       const b = body as unknown as ActionBody;
-      if (!this.claim(b)) return;
       const channel = parseChannel(view.private_metadata);
       const team = this.teamOf(b);
       const req: ChatRequest = { platform: PLATFORM, workspace: team, channel: channel ?? "", user: this.userOf(b), text: "settings" };
       const conv = this.conversations.for({ team, user: b.user.id, channel, receivedAt: Date.now() });
-      this.background(this.core.saveSettings(req, conv, input).then(() => this.publishHome(team, b.user.id)));
+      this.later(this.deliveryOf(b), () => this.core.saveSettings(req, conv, input).then(() => this.publishHome(team, b.user.id)));
     });
 
     app.event("app_home_opened", async ({ event, body }) => {
       if (event.tab !== "home") return;
-      if (!this.core.claimDelivery(PLATFORM, `${body.team_id}:${body.event_id}`)) return;
-      this.background(this.publishHome(body.team_id, event.user));
+      this.later(`${body.team_id}:${body.event_id}`, () => this.publishHome(body.team_id, event.user));
     });
 
     app.error(async (err) => {
@@ -200,8 +198,19 @@ export class SlackAdapter {
   }
 
   /** Each interaction has its own trigger_id: a redelivery repeats it, a second click does not. */
-  private claim(b: ActionBody): boolean {
-    return b.trigger_id === undefined || this.core.claimDelivery(PLATFORM, `${this.teamOf(b)}:${b.trigger_id}`);
+  private deliveryOf(b: ActionBody): string | undefined {
+    return b.trigger_id === undefined ? undefined : `${this.teamOf(b)}:${b.trigger_id}`;
+  }
+
+  /**
+   * Work for after the ack, in arrival order: first claim the delivery (so a retry or redelivery
+   * acts once), then do it. The claim is a SQLite write; outside the ack handler it does not hold
+   * up the acks of a burst.
+   */
+  private later(delivery: string | undefined, work: () => Promise<unknown>): void {
+    this.intake.add(async () => {
+      if (delivery === undefined || this.core.claimDelivery(PLATFORM, delivery)) await work();
+    });
   }
 
   private teamOf(b: ActionBody): string {
@@ -210,12 +219,6 @@ export class SlackAdapter {
 
   private userOf(b: ActionBody): ChatRequest["user"] {
     return { id: b.user.id, name: b.user.username ?? b.user.name ?? b.user.id };
-  }
-
-  private background(p: Promise<unknown>): void {
-    const tracked = p.catch((err) => this.log.error({ err }, "Slack background work failed"));
-    this.work.add(tracked);
-    void tracked.finally(() => this.work.delete(tracked));
   }
 }
 
