@@ -3,7 +3,8 @@
 // and a handler's work (parse, policy, SQLite, the answer's POST) costs several times what the ack
 // does. Started one per turn, a burst's acks all go out in the turns' I/O phase first and the work
 // follows, instead of every new request waiting behind the handlers of the ones before it.
-// Jobs still run concurrently once started; only their start is paced.
+// Jobs still run concurrently once started; only their start is paced. The intake also tracks
+// every job, so an adapter's stop() and idle() wait for exactly the work it took on.
 export class Intake {
   private readonly queue: (() => Promise<unknown>)[] = [];
   private readonly running = new Set<Promise<void>>();
@@ -17,7 +18,8 @@ export class Intake {
     this.schedule();
   }
 
-  /** Start a job at once, ahead of the queue: for work with a deadline of its own (a trigger_id). */
+  /** Start a job at once, ahead of the queue: for work with a deadline of its own (a trigger_id,
+   * a Discord interaction whose first answer is part of the job). */
   startNow(job: () => Promise<unknown>): void {
     this.start(job);
   }

@@ -13,6 +13,7 @@ import { error, text } from "../../bot/views.js";
 import type { Logger } from "../../log.js";
 import { DiscordApi } from "./api.js";
 import { suggest } from "./autocomplete.js";
+import { Intake } from "../common/intake.js";
 import { COMMAND_NAME, commandText, readOptions } from "./commands.js";
 import { DiscordConversations, replyOptions, type Origin } from "./conversation.js";
 import { BUTTONS, deleteConfirmation, message, parseButtonId } from "./render.js";
@@ -37,7 +38,8 @@ export class DiscordAdapter {
   private readonly client: Client;
   private readonly api: DiscordApi;
   private readonly conversations: DiscordConversations;
-  private readonly work = new Set<Promise<unknown>>();
+  // Each interaction's own first answer (defer, modal, reply) is part of its work, so nothing waits its turn.
+  private readonly work = new Intake((err) => this.log.error({ err }, "Discord interaction failed"));
   private stopping = false;
 
   constructor(private readonly core: BotCore, private readonly opts: DiscordOptions, private readonly log: Logger) {
@@ -80,27 +82,27 @@ export class DiscordAdapter {
   /** Stop taking interactions, let the answers in flight finish (bounded by timeoutMs), then disconnect. */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopping = true;
-    await Promise.race([Promise.allSettled([...this.work]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await Promise.race([this.work.idle(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     this.api.close();
     await this.client.destroy();
   }
 
   /** Everything started by interactions so far has finished (tests). */
   async idle(): Promise<void> {
-    while (this.work.size > 0) await Promise.allSettled([...this.work]);
+    await this.work.idle();
   }
 
   private onInteraction(i: Interaction): void {
     if (this.stopping) return;
-    if (i.isAutocomplete()) return this.background(this.autocomplete(i));
+    if (i.isAutocomplete()) return this.work.startNow(() => this.autocomplete(i));
     if (!i.isChatInputCommand() && !i.isButton() && !i.isModalSubmit()) return;
-    this.background((async () => {
+    this.work.startNow(async () => {
       // A gateway resume may deliver an interaction again: only its first delivery is acted on.
       if (!this.core.claimDelivery(PLATFORM, i.id)) return;
       if (i.isChatInputCommand()) await this.onCommand(i);
       else if (i.isButton()) await this.onButton(i);
       else await this.onModal(i);
-    })());
+    });
   }
 
   private async onCommand(i: ChatInputCommandInteraction): Promise<void> {
@@ -180,11 +182,5 @@ export class DiscordAdapter {
 
   private origin(i: Answerable, statusMessage?: Origin["statusMessage"]): Origin {
     return { interaction: i, user: i.user.id, channel: i.channelId ?? "", statusMessage };
-  }
-
-  private background(p: Promise<unknown>): void {
-    const tracked = p.catch((err) => this.log.error({ err }, "Discord interaction failed"));
-    this.work.add(tracked);
-    void tracked.finally(() => this.work.delete(tracked));
   }
 }
