@@ -5,7 +5,7 @@ import { secrets } from "../secrets.js";
 import { auditAction } from "./audit-trail.js";
 import type { ChatPlace } from "./outlet.js";
 import type { CoreContext, Invocation } from "./context.js";
-import { isModelId } from "./grammar.js";
+import { isModelId } from "./grammar-values.js";
 import { handleKeysAdd } from "./settings-commands.js";
 import { LIVE_STATUSES, type UserRef } from "./store/index.js";
 import { inspectPublicKey } from "./ssh-keys.js";
