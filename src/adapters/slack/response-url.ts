@@ -5,8 +5,14 @@
 import http from "node:http";
 import https from "node:https";
 
-// Idle keep-alive sockets are unref'd by the agent, so they never hold the process open.
-const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
+// Idle keep-alive sockets are unref'd by the agent, so they never hold the process open. At most
+// MAX_SOCKETS answers are on the wire at once; after a burst the rest wait in the agent's queue
+// rather than each opening a connection of its own.
+const MAX_SOCKETS = 32;
+const agents = {
+  "http:": new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
+  "https:": new https.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
+};
 
 /** The HTTP status Slack answered with; rejects on a network error or after timeoutMs. */
 export function postResponseUrl(url: string, body: unknown, timeoutMs: number): Promise<number> {
