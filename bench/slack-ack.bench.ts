@@ -1,10 +1,12 @@
 // Ack latency of /spawn in Slack HTTP mode. The bot runs as deployed: src/main.ts in its own
-// process (SPAWNBOT_ADAPTER=slack, its own SQLite file), talking to the fake Slack in this process;
-// a bare Bolt app whose handler only acks runs here beside it. A separate load-generator process
-// (bench/load-generator.mjs) sends correctly signed requests. Phase 1: 200 sequential requests
-// from this process. Phase 2: for each app in turn, a 200-request warm-up, then 1,000 requests at
-// concurrency 50 (the others idle), and the same for an empty Node server, the machine's floor. Issue 8's target: p99 ≤ 50 ms and ≤ 1.5 × the bare app's.
-// Also measured: when each answer (the response_url POST) reached the fake, from the request's send.
+// process (SPAWNBOT_ADAPTER=slack, its own SQLite file), talking to the fake Slack in this process.
+// Beside it here: a bare Bolt app whose handler only acks, and an empty Node HTTP server (the
+// floor of what this machine and load generator allow). A separate load-generator process
+// (bench/load-generator.mjs, raw keep-alive HTTP/1.1) sends correctly signed requests.
+// Phase 1: 200 sequential requests from this process. Phase 2: ROUNDS rounds; in each, every
+// server in turn gets a warm-up and then 1,000 requests at concurrency 50, a measured burst
+// starting from an idle bot. Also measured: when each answer (the response_url POST) reached the
+// fake, from the request's send. Issue 8's target: p99 ≤ 50 ms and ≤ 1.5 × the bare app's.
 import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import { mkdtempSync } from "node:fs";
