@@ -11,6 +11,7 @@ import { renderUserData } from "../../src/orchestrator/clouds/user-data.js";
 import { describeCloudContract, spec } from "../contracts/cloud-contract.js";
 import { Ec2Fake, FAKE_ACCESS_KEY_ID, FAKE_REGION, FAKE_SECRET_ACCESS_KEY } from "../fakes/ec2-fake.js";
 import { spawnEndToEnd } from "../support/cloud-e2e.js";
+import { until } from "../support/until.js";
 
 const BOT_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFI9w48awYyh1RZHvP9mSE37aa0rYnSH4BWzAh3HXnqN spawnbot";
 const OWNER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO7a4Sx1XyQz2JmL8vJk3w0Qy3mJ2bKcU1oTqB9sAe5x alice@laptop";
@@ -150,8 +151,14 @@ describe("aws: what EC2 is told", () => {
   it("terminates the instance when the spawn is cancelled while it boots", async () => {
     fake.bootDelayMs = 60_000;
     const cancel = new AbortController();
-    setTimeout(() => cancel.abort(), 200);
-    await expect(aws.createServer(spec(), cancel.signal)).rejects.toThrow();
+    const creating = aws.createServer(spec(), cancel.signal);
+    // Cancelled once the instance exists and boots: a fixed delay raced RunInstances on a loaded machine.
+    await until("the instance to be booting (polled after RunInstances)", () => {
+      const a = actions();
+      return a.includes("RunInstances") && a.indexOf("DescribeInstances", a.indexOf("RunInstances")) >= 0;
+    });
+    cancel.abort();
+    await expect(creating).rejects.toThrow();
     expect(fake.instances.size).toBe(1);
     expect(fake.servers()).toEqual([]);
   });
