@@ -79,7 +79,7 @@ export async function main(): Promise<number> {
     spawnCounts: () => store.countSpawns(),
     runsInFlight: () => orchestrator.inFlight().length,
     recentTimesToReady: () => store.recentTimesToReady(TIME_TO_READY_WINDOW),
-    chat: () => chat && { platform: chat.platform, calls: chat.adapter.counts.calls, rateLimited: chat.adapter.counts.rateLimited },
+    chat: () => chat && { platform: chat.platform, calls: chat.adapter.counts.calls, rateLimited: chat.adapter.counts.rateLimited, inProgress: chat.adapter.requestsInProgress },
     steps: () => orchestrator.metrics.stepHistograms(),
     cloudCalls: () => orchestrator.metrics.cloudCallCounts(),
   }) : undefined;

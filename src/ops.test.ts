@@ -11,7 +11,7 @@ const metrics: MetricsSource = {
   spawnCounts: () => [{ status: "ready", cloud: "hetzner", count: 3 }, { status: "failed", cloud: "aws", count: 1 }],
   runsInFlight: () => 2,
   recentTimesToReady: () => [3000, 1000, 2000],
-  chat: () => ({ platform: "slack", calls: 42, rateLimited: 1 }),
+  chat: () => ({ platform: "slack", calls: 42, rateLimited: 1, inProgress: 3 }),
 };
 
 async function serve(platformConnected: boolean) {
@@ -43,6 +43,7 @@ describe("the ops endpoint", () => {
     expect(text).toContain('spawnbot_time_to_ready_seconds{quantile="0.5"} 2');
     expect(text).toContain("spawnbot_time_to_ready_seconds_count 3");
     expect(text).toContain('spawnbot_chat_rate_limited_total{platform="slack"} 1');
+    expect(text).toContain('spawnbot_chat_requests_in_progress{platform="slack"} 3');
     for (const line of text.trim().split("\n")) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? [0-9.eNa+-]+)$/);
   });
 });

@@ -17,7 +17,8 @@ export interface MetricsSource {
   runsInFlight(): number;
   /** Milliseconds, newest first. */
   recentTimesToReady(): number[];
-  chat(): { platform: string; calls: number; rateLimited: number } | undefined;
+  /** inProgress: requests acknowledged whose work is queued or running (a burst shows here first). */
+  chat(): { platform: string; calls: number; rateLimited: number; inProgress: number } | undefined;
   /** Duration histograms of the run steps that ended since the start. */
   steps?(): StepHistogram[];
   /** Calls to each cloud's provider and their errors since the start. */
@@ -43,6 +44,7 @@ export function renderMetrics(src: MetricsSource): string {
   if (chat) {
     metric("spawnbot_chat_api_calls_total", "counter", "Calls made to the chat platform's API.", [[`{platform="${chat.platform}"}`, chat.calls]]);
     metric("spawnbot_chat_rate_limited_total", "counter", "Rate-limit (429) answers from the chat platform.", [[`{platform="${chat.platform}"}`, chat.rateLimited]]);
+    metric("spawnbot_chat_requests_in_progress", "gauge", "Chat requests acknowledged whose work is queued or running.", [[`{platform="${chat.platform}"}`, chat.inProgress]]);
   }
   const steps = src.steps?.() ?? [];
   out.push("# HELP spawnbot_step_duration_seconds How long each run step took (retries included).", "# TYPE spawnbot_step_duration_seconds histogram");

@@ -61,6 +61,11 @@ export class DiscordAdapter {
     return this.api.counts;
   }
 
+  /** Interactions whose work is running (metrics). */
+  get requestsInProgress(): number {
+    return this.work.size;
+  }
+
   async start(): Promise<void> {
     const ready = once(this.client, Events.ClientReady);
     await this.client.login(this.opts.token);

@@ -92,6 +92,11 @@ export class SlackAdapter {
     return this.api.counts;
   }
 
+  /** Requests acknowledged whose work is waiting its turn or running (metrics). */
+  get requestsInProgress(): number {
+    return this.intake.size;
+  }
+
   async start(): Promise<void> {
     await this.app.init();
     const started: unknown = this.mode === "http" ? await this.app.start({ port: this.opts.port }) : await this.app.start();
