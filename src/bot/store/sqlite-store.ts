@@ -11,6 +11,7 @@ import { AccessTables } from "./access-tables.js";
 import { ChatTables } from "./chat-tables.js";
 import { PolicyCounts } from "./policy-counts.js";
 import { UpkeepTables } from "./upkeep-tables.js";
+import { UserTables } from "./user-tables.js";
 import { migrate } from "./migrations.js";
 import { OAuthTables } from "./oauth-tables.js";
 import {
@@ -55,7 +56,6 @@ interface StepRow {
   spawn_id: string; seq: number; name: string; state: string; detail: string | null;
   started_at: number | null; ended_at: number | null;
 }
-interface KeyRow { fingerprint: string; public_key: string; key_type: string; comment: string; added_at: number }
 interface AuditRow {
   id: number; at: number; platform: string; workspace: string | null; channel: string | null; user_id: string; action: string; spawn_id: string | null; detail: string;
 }
@@ -133,20 +133,6 @@ function prepareStatements(db: Database.Database) {
         started_at = coalesce(steps.started_at, excluded.started_at), ended_at = excluded.ended_at`),
     getStep: p<StepRow>("SELECT * FROM steps WHERE spawn_id = ? AND seq = ?"),
     listSteps: p<StepRow>("SELECT * FROM steps WHERE spawn_id = ? ORDER BY seq"),
-    setPref: p<never>(`INSERT INTO model_prefs (platform, user_id, agent, model) VALUES (?, ?, ?, ?)
-      ON CONFLICT (platform, user_id, agent) DO UPDATE SET model = excluded.model`),
-    clearPref: p<never>("DELETE FROM model_prefs WHERE platform = ? AND user_id = ? AND agent = ?"),
-    getPref: p<{ model: string }>("SELECT model FROM model_prefs WHERE platform = ? AND user_id = ? AND agent = ?"),
-    listPrefs: p<ModelPreference>(
-      "SELECT agent, model FROM model_prefs WHERE platform = ? AND user_id = ? ORDER BY agent",
-    ),
-    addKey: p<never>(`INSERT INTO user_keys (platform, user_id, fingerprint, public_key, key_type, comment, added_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, user_id, fingerprint) DO NOTHING`),
-    getKey: p<KeyRow>("SELECT * FROM user_keys WHERE platform = ? AND user_id = ? AND fingerprint = ?"),
-    listKeys: p<KeyRow>(
-      "SELECT * FROM user_keys WHERE platform = ? AND user_id = ? ORDER BY added_at, fingerprint",
-    ),
-    removeKey: p<never>("DELETE FROM user_keys WHERE platform = ? AND user_id = ? AND fingerprint = ?"),
     audit: p<never>(`INSERT INTO audit (at, platform, workspace, channel, user_id, action, spawn_id, detail)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     listAudit: p<AuditRow>("SELECT * FROM audit ORDER BY at DESC, id DESC LIMIT ?"),
@@ -157,6 +143,7 @@ function prepareStatements(db: Database.Database) {
 class SqliteStore implements Store {
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly access: AccessTables;
+  private readonly users: UserTables;
   private readonly counts: PolicyCounts;
   readonly chat: ChatTables;
   readonly upkeep: UpkeepTables;
@@ -165,6 +152,7 @@ class SqliteStore implements Store {
   constructor(private readonly db: Database.Database) {
     this.sql = prepareStatements(db);
     this.access = new AccessTables(db);
+    this.users = new UserTables(db);
     this.counts = new PolicyCounts(db);
     this.chat = new ChatTables(db);
     this.upkeep = new UpkeepTables(db);
@@ -305,33 +293,31 @@ class SqliteStore implements Store {
   }
 
   setModelPreference(user: UserRef, agent: string, model: string): void {
-    this.sql.setPref.run(user.platform, user.userId, agent, model);
+    this.users.setModelPreference(user, agent, model);
   }
 
   clearModelPreference(user: UserRef, agent: string): boolean {
-    return this.sql.clearPref.run(user.platform, user.userId, agent).changes > 0;
+    return this.users.clearModelPreference(user, agent);
   }
 
   getModelPreference(user: UserRef, agent: string): string | undefined {
-    return this.sql.getPref.get(user.platform, user.userId, agent)?.model;
+    return this.users.getModelPreference(user, agent);
   }
 
   listModelPreferences(user: UserRef): ModelPreference[] {
-    return this.sql.listPrefs.all(user.platform, user.userId);
+    return this.users.listModelPreferences(user);
   }
 
   addUserKey(user: UserRef, key: Omit<UserKey, "addedAt">): UserKey {
-    const { platform, userId } = user;
-    this.sql.addKey.run(platform, userId, key.fingerprint, key.publicKey, key.keyType, key.comment, Date.now());
-    return toKey(this.sql.getKey.get(platform, userId, key.fingerprint)!);
+    return this.users.addUserKey(user, key);
   }
 
   listUserKeys(user: UserRef): UserKey[] {
-    return this.sql.listKeys.all(user.platform, user.userId).map(toKey);
+    return this.users.listUserKeys(user);
   }
 
   removeUserKey(user: UserRef, fingerprint: string): boolean {
-    return this.sql.removeKey.run(user.platform, user.userId, fingerprint).changes > 0;
+    return this.users.removeUserKey(user, fingerprint);
   }
 
   audit(
@@ -401,10 +387,6 @@ function toStep(r: StepRow): StepRecord {
     spawnId: r.spawn_id, seq: r.seq, name: r.name, state: r.state as StepState,
     detail: r.detail, startedAt: r.started_at, endedAt: r.ended_at,
   };
-}
-
-function toKey(r: KeyRow): UserKey {
-  return { fingerprint: r.fingerprint, publicKey: r.public_key, keyType: r.key_type, comment: r.comment, addedAt: r.added_at };
 }
 
 function toAudit(r: AuditRow): AuditEntry {
