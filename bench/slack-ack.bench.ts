@@ -17,6 +17,7 @@ import { App } from "@slack/bolt";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { signedPost, slackSignature, slashCommandBody, startSlackFake, type SlackFake } from "../test/fakes/slack-fake.js";
 import { bundleEntry } from "../test/support/bundle.js";
+import { freePort } from "../test/support/free-port.js";
 import { machine, summarize } from "./support.js";
 
 const SECRET = "0123456789abcdef0123456789abcdef";
@@ -34,14 +35,6 @@ let bare: App;
 let bareUrl: string;
 let floor: http.Server;
 let floorUrl: string;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, "127.0.0.1");
-  await new Promise((r) => server.once("listening", r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   fake = await startSlackFake();

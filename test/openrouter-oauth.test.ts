@@ -3,7 +3,6 @@
 // back to the bot's public server, whose callback trades the code for the user's key.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
@@ -17,6 +16,7 @@ import { startPublicServer } from "../src/public-server.js";
 import { SecretRedactor } from "../src/secrets.js";
 import { OpenRouterFake } from "./fakes/openrouter-fake.js";
 import { makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
+import { freePort } from "./support/free-port.js";
 
 const alice = { id: "U1", name: "alice" };
 const bob = { id: "U2", name: "bob" };
@@ -82,15 +82,6 @@ async function setup(opts: { ttlMs?: number; withPublicUrl?: boolean } = {}): Pr
   };
   open.push(h);
   return h;
-}
-
-/** A port free a moment ago: the bot must know its public URL before its server starts. */
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
 }
 
 /** `settings openrouter` as user; the link it answered with privately. */

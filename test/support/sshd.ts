@@ -2,9 +2,9 @@
 // dedicated Unix user per test file (root's slow .bashrc makes every command cost ~1 s).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort } from "./free-port.js";
 
 const SSHD = "/usr/sbin/sshd";
 const SSHD_READY_TIMEOUT_MS = 10_000;
@@ -52,14 +52,6 @@ export function prepareUser(user: string): string {
   const home = execFileSync("bash", ["-c", `getent passwd ${user} | cut -d: -f6`]).toString().trim();
   execFileSync("bash", ["-c", `find ${home} -mindepth 1 -delete; cp -a /etc/skel/. ${home}/; chown -R ${user}: ${home}`]);
   return home;
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 function startDaemon(config: string): Promise<ChildProcess> {
