@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsoleAdapter } from "../src/adapters/console/index.js";
-import { makeBot, type TestBot } from "./support/bot.js";
+import { makeBot, type TestBot, authorizeUsers } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 import { FAKE_KEY } from "./support/test-agent.js";
 
@@ -34,7 +34,7 @@ let host: string;
 beforeAll(async () => {
   sshd = await startSshd(USER);
   bot = makeBot();
-  sshd.authorize(bot.botKey.publicKey);
+  authorizeUsers(sshd, bot.core, "console", [alice.id]);
   host = `${USER}@127.0.0.1:${sshd.port}`;
   first = await type([
     `keys add ${sshd.clientKey("alice").publicKey}`,
@@ -104,11 +104,12 @@ describe("the console adapter at the end of piped input", () => {
     expect(bot.store.findSpawn("demo", { platform: "console" })?.status).toBe("ready");
   });
 
-  it("tells the user the bot's key and the line to authorize it when the host refuses it", async () => {
+  it("tells the user their own spawnbot key and the line to authorize it when the host refuses it", async () => {
     const stranger = makeBot();
     const { code, out } = await type([`spawn testagent ssh --host ${host} --name refused`], alice, { core: stranger.core });
     expect(code).toBe(1);
-    expect(out).toContain(`does not accept spawnbot's SSH key. Authorize it on that host with: echo '${stranger.botKey.publicKey}' >> ~/.ssh/authorized_keys`);
+    const line = stranger.core.userHostKeyLine({ platform: "console", userId: alice.id });
+    expect(out).toContain(`does not accept your spawnbot key. Authorize it on that host with: echo '${line}' >> ~/.ssh/authorized_keys`);
   });
 
   it("redraws a run's status in place on a terminal", async () => {

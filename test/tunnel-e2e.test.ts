@@ -4,7 +4,7 @@ import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TunnelGateway, startGatewayServer } from "../src/orchestrator/index.js";
 import type { ConnectView } from "../src/bot/views.js";
-import { makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
+import { makeBot, RecordingConversation, request, type TestBot, authorizeUsers } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 import { TEST_AGENT } from "./support/test-agent.js";
 
@@ -32,7 +32,7 @@ beforeAll(async () => {
   gatewayServer = await startGatewayServer(gateway, 0);
   bot = makeBot({ agents: [dashAgent], publicUrl: `http://127.0.0.1:${gatewayServer.port}` });
   bot.core.attachGateway(gateway);
-  sshd.authorize(bot.botKey.publicKey);
+  authorizeUsers(sshd, bot.core, "test", ["U1"]);
   await bot.core.handle(request(`spawn dashagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name dash`), conv);
   await bot.core.idle();
   link = (conv.private.find((v) => v.kind === "connect") as ConnectView).gatewayUrl!;

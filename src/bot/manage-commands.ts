@@ -48,7 +48,7 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
   if (rec.error && LIVE_STATUSES.includes(rec.status)) facts.push(`${rec.error}; the bot keeps trying`); // a failed delete, queued for retry
   if (rec.status === "ready") {
     try {
-      const { sessionAlive } = await ctx.orchestrator.probe(hostRecord(rec));
+      const { sessionAlive } = await ctx.orchestrator.probe(hostRecord(ctx, rec));
       facts.push(sessionAlive ? `agent session ${rec.session} is running` : `agent session ${rec.session} is not running`);
     } catch (err) {
       facts.push(`cannot check the host: ${(err as Error).message}`);
@@ -63,7 +63,7 @@ export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: stri
   const refusal = decideOnSpawn(ctx, inv, "connect", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "connect", spawnId: rec.id });
   if (rec.status !== "ready") return inv.conv.whisper(error(`${rec.name} is ${rec.status}, not ready; \`status ${rec.name}\` shows why`));
-  const c = ctx.orchestrator.connectInfo(hostRecord(rec));
+  const c = ctx.orchestrator.connectInfo(hostRecord(ctx, rec));
   const view: ConnectView = {
     kind: "connect", spawnId: rec.id, name: rec.name, attachCommand: c.attachCommand, knownHostsLine: c.knownHostsLine,
     hostKeyFingerprint: c.hostKeyFingerprint, tunnelCommand: c.dashboard?.tunnelCommand, dashboardUrl: c.dashboard?.localUrl,

@@ -9,7 +9,7 @@ import type { SpawnRecord } from "./store/index.js";
 export function mintGatewayUrl(ctx: CoreContext, rec: SpawnRecord): string | undefined {
   const publicUrl = ctx.settings.publicUrl;
   const dashboard = ctx.orchestrator.agent(rec.agent)?.dashboard;
-  if (!publicUrl || !dashboard || !ctx.orchestrator.tunnelTarget(rec.id, hostRecord(rec))) return undefined;
+  if (!publicUrl || !dashboard || !ctx.orchestrator.tunnelTarget(rec.id, hostRecord(ctx, rec))) return undefined;
   const { token, hash } = newTunnelToken();
   ctx.store.saveTunnelToken({ tokenHash: hash, spawnId: rec.id, createdAt: Date.now(), expiresAt: rec.expiresAt, revokedAt: null });
   const path = dashboard.path.replace("{token}", rec.meta.dashboardToken ?? "");
@@ -22,7 +22,7 @@ export function resolveTunnel(ctx: CoreContext, tokenHash: string, now = Date.no
   if (!t || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) return undefined;
   const rec = ctx.store.getSpawn(t.spawnId);
   if (!rec || rec.status !== "ready") return undefined;
-  return ctx.orchestrator.tunnelTarget(rec.id, hostRecord(rec));
+  return ctx.orchestrator.tunnelTarget(rec.id, hostRecord(ctx, rec));
 }
 
 /** Revoke a spawn's links and drop the gateway's connection to it. */

@@ -5,7 +5,8 @@ import { randomBytes } from "node:crypto";
 import { CloudError, type ServerSpec } from "./clouds/types.js";
 import { CLOUD_INIT_MARKER } from "./clouds/user-data.js";
 import { renderPromptRunner, renderRestartLoop, sessionDir, tmuxHasSessionCommand, tmuxStartCommand } from "./launch.js";
-import { connectWithRetry, fingerprintOf } from "./remote/ssh-host.js";
+import { REBUILT_HOST, HostKeyChangedError } from "./remote/errors.js";
+import { connectWithRetry, fingerprintOf, type SshHost } from "./remote/ssh-host.js";
 import { shellQuote } from "./shell.js";
 import { HOOK_RC_FILES_COMMAND, renderSpawnrc, SPAWNRC_PATH } from "./spawnrc.js";
 import { buildConnectInfoFor } from "./connect-info.js";
@@ -56,7 +57,7 @@ async function reconnectIfLost(ctx: RunContext): Promise<void> {
   let pending = reconnecting.get(plan);
   if (!pending) {
     const target = { host: server.address, port: server.sshPort, user: server.sshUser };
-    pending = connectWithRetry(target, { ...ctx.deps.botKey, pinnedHostKey: ctx.hostKey }, plan.cloud.sshWait, ctx.signal)
+    pending = connectWithRetry(target, { ...identity(ctx), pinnedHostKey: ctx.hostKey }, plan.cloud.sshWait, ctx.signal)
       .then((ssh) => {
         ctx.host = ssh;
         ctx.log.info("the SSH connection was lost; connected again");
@@ -65,6 +66,38 @@ async function reconnectIfLost(ctx: RunContext): Promise<void> {
     reconnecting.set(plan, pending);
   }
   await pending;
+}
+
+/** The key that reaches this run's host: the plan's (an adopted host's owner) or the bot's own. */
+function identity(ctx: RunContext) {
+  return ctx.plan.sshAuth ?? ctx.deps.botKey;
+}
+
+/**
+ * First contact. A VM the bot just made has a new key, pinned for this spawn. An adopted host's
+ * key is pinned per host across spawns: a different one is refused and kept for its owner to review.
+ */
+async function connectFirst(ctx: RunContext, target: { host: string; port: number; user: string }): Promise<SshHost> {
+  const { plan } = ctx;
+  const pins = plan.hostPins;
+  if (!pins) return connectWithRetry(target, { ...identity(ctx) }, plan.cloud.sshWait, ctx.signal);
+  const endpoint = `${target.host}:${target.port}`;
+  const pinned = pins.pinned(endpoint);
+  let ssh: SshHost;
+  try {
+    ssh = await connectWithRetry(target, { ...identity(ctx), pinnedHostKey: pinned }, plan.cloud.sshWait, ctx.signal);
+  } catch (err) {
+    if (!(err instanceof HostKeyChangedError)) throw err;
+    pins.refused(endpoint, err.seenKey);
+    throw new HostKeyChangedError(err.host, err.expected, err.got, err.seenKey, REBUILT_HOST);
+  }
+  const inForce = pins.pin(endpoint, ssh.hostKey);
+  if (inForce !== ssh.hostKey) { // another spawn pinned a different key in the meantime
+    await ssh.close();
+    pins.refused(endpoint, ssh.hostKey);
+    throw new HostKeyChangedError(endpoint, fingerprintOf(inForce), fingerprintOf(ssh.hostKey), ssh.hostKey, REBUILT_HOST);
+  }
+  return ssh;
 }
 
 function host(ctx: RunContext) {
@@ -123,7 +156,7 @@ export const STEPS: readonly StepDef[] = [
         return "local shell";
       }
       const target = { host: server.address, port: server.sshPort, user: server.sshUser };
-      const ssh = await connectWithRetry(target, { ...ctx.deps.botKey }, plan.cloud.sshWait, ctx.signal);
+      const ssh = await connectFirst(ctx, target);
       ctx.host = ssh;
       ctx.hostKey = ssh.hostKey;
       ctx.deps.journal.updateSpawn(plan.spawnId, { hostKey: ssh.hostKey });

@@ -53,6 +53,11 @@ export function makeBot(opts: {
   return { core, store, orchestrator, botKey, dataDir };
 }
 
+/** Authorize users' own spawnbot keys on a test host, as each of them would on their machine. */
+export function authorizeUsers(host: { authorize(publicKey: string): void }, core: BotCore, platform: string, userIds: readonly string[]): void {
+  for (const userId of userIds) host.authorize(core.userHostKeyLine({ platform, userId }));
+}
+
 /** Everything a chat would show, split by who could see it. */
 export class RecordingConversation implements Conversation {
   readonly public: View[] = [];

@@ -224,6 +224,36 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX oauth_states_by_expiry ON oauth_states (expires_at);
     `,
   },
+  {
+    version: 7,
+    description: "host keys pinned per host; hosts admins share with channels; which key reaches a spawn's host",
+    // host_pins: one row per SSH endpoint (host:port as spawns reach it). The first spawn that
+    // reaches it pins its key and its owner owns the pin; a different key later is refused and
+    // kept in seen_key until the owner or an admin accepts it (`hosts trust`).
+    // shared_hosts: existing hosts an admin registered for some channels; spawns there use the
+    // bot's own key. channels is a JSON array of channel ids.
+    sql: `
+      CREATE TABLE host_pins (
+        endpoint       TEXT PRIMARY KEY,
+        host_key       TEXT NOT NULL,
+        owner_platform TEXT NOT NULL,
+        owner_id       TEXT NOT NULL,
+        pinned_at      INTEGER NOT NULL,
+        seen_key       TEXT,
+        seen_at        INTEGER
+      ) STRICT;
+      CREATE TABLE shared_hosts (
+        platform  TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        target    TEXT NOT NULL,
+        channels  TEXT NOT NULL,
+        added_by  TEXT NOT NULL,
+        added_at  INTEGER NOT NULL,
+        PRIMARY KEY (platform, workspace, target)
+      ) STRICT;
+      ALTER TABLE spawns ADD COLUMN ssh_identity TEXT;
+    `,
+  },
 ];
 
 // The highest version; with every migration merged it equals the count (a store test checks).

@@ -3,6 +3,7 @@
 import type { ChatState } from "./chat-tables.js";
 import type { UpkeepState } from "./upkeep-tables.js";
 import type { OAuthState } from "./oauth-tables.js";
+import type { HostState } from "./host-tables.js";
 
 export type SpawnStatus = "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted" | "cancelled";
 
@@ -41,12 +42,18 @@ export interface SpawnRecord {
   readyAt: number | null;
   deletedAt: number | null;
   expiresAt: number | null;
+  /**
+   * Which SSH key reaches the host: "owner" — the owner's own spawnbot key (hosts they adopted
+   * with --host); "bot" — the bot's key (servers it created, hosts admins shared, and adopted
+   * hosts of spawns made before per-user keys).
+   */
+  sshIdentity: "owner" | "bot";
 }
 
 export type NewSpawn = Omit<
   SpawnRecord,
-  "status" | "serverId" | "address" | "sshUser" | "sshPort" | "hostKey" | "error" | "readyAt" | "deletedAt" | "meta"
-> & { meta?: Record<string, string> };
+  "status" | "serverId" | "address" | "sshUser" | "sshPort" | "hostKey" | "error" | "readyAt" | "deletedAt" | "meta" | "sshIdentity"
+> & { meta?: Record<string, string>; sshIdentity?: SpawnRecord["sshIdentity"] };
 
 /** Fields left out (or undefined) are kept; null clears a nullable field; meta replaces the whole map. */
 export type SpawnPatch = Partial<
@@ -137,6 +144,8 @@ export interface Store {
   readonly upkeep: UpkeepState;
   /** Pending Connect OpenRouter sign-ins (oauth-tables.ts). */
   readonly oauth: OAuthState;
+  /** Host keys pinned per host, and hosts admins share with channels (host-tables.ts). */
+  readonly hosts: HostState;
   /** Status "pending"; throws StoreConflictError when the owner already has a live spawn with that name. */
   recordIntent(spawn: NewSpawn): SpawnRecord;
   /** Throws StoreNotFoundError if id is unknown, StoreConflictError if a status change revives a taken name. */

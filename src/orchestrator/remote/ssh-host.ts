@@ -86,7 +86,7 @@ export class SshHost implements RemoteHost {
         if (settled) return;
         settled = true;
         client.end();
-        if (keyMismatch) reject(new HostKeyChangedError(describeTarget(target), fingerprintOf(auth.pinnedHostKey ?? ""), fingerprintOf(seenKey)));
+        if (keyMismatch) reject(new HostKeyChangedError(describeTarget(target), fingerprintOf(auth.pinnedHostKey ?? ""), fingerprintOf(seenKey), seenKey));
         else if (err.level === "client-authentication") reject(new HostAuthError(describeTarget(target), auth.publicKey));
         else reject(new HostUnreachableError(describeTarget(target), err.code ?? err.message));
       });
