@@ -23,12 +23,21 @@ export function hostEndpoint(address: string, port: number): string {
   return `${address}:${port}`;
 }
 
+/** Opened keys by their sealed text: the tunnel gateway asks for a spawn's key on every request. */
+const opened = new Map<string, BotKey>();
+const MAX_OPENED = 1000; // one entry per user with adopted hosts; cleared when full rather than grown
+
 /** The user's own spawnbot key for hosts they adopt; made and sealed on first need. */
 export function userHostKey(ctx: CoreContext, user: UserRef): BotKey {
   const stored = ctx.store.chat.getUserSecret(user, HOST_KEY_SECRET);
   if (stored) {
+    const cached = opened.get(stored.sealed);
+    if (cached) return cached;
     try {
-      return identityOf(ctx.secretBox.open(stored.sealed, sealContext(user)), keyComment(user));
+      const key = identityOf(ctx.secretBox.open(stored.sealed, sealContext(user)), keyComment(user));
+      if (opened.size >= MAX_OPENED) opened.clear();
+      opened.set(stored.sealed, key);
+      return key;
     } catch (err) {
       // A rotated SPAWNBOT_SECRET_KEY: the old key is lost; the user authorizes the new one.
       ctx.log.warn({ err: (err as Error).message, userId: user.userId }, "a stored host key could not be opened; making a new one");
