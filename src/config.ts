@@ -86,6 +86,7 @@ const ConfigSchema = v.object({
   SPAWNBOT_ORPHAN_GRACE: v.optional(durationText, "1h"),
   // Shutdown: how long runs in flight get to reach the end of their current step before the bot exits.
   SPAWNBOT_SHUTDOWN_GRACE: v.optional(durationText, "20s"),
+  SPAWNBOT_LEASE_TTL: v.optional(durationText, "30s"),
   // How often leftovers that recovery could not remove (cloud unreachable) are retried.
   SPAWNBOT_CLEANUP_RETRY: v.optional(durationText, "1m"),
   // The tunnel gateway: on when the bot has a public URL (put TLS in front of it).
@@ -145,6 +146,8 @@ export interface Config {
   upkeep: { reminderMs: number; sweepIntervalMs: number; mode: "delete" | "report"; reconcileIntervalMs: number; graceMs: number };
   /** SPAWNBOT_SHUTDOWN_GRACE: runs get this long to reach a step boundary on SIGTERM/SIGINT. */
   shutdownGraceMs: number;
+  /** SPAWNBOT_LEASE_TTL: a killed bot's hold on the data expires this long after its last heartbeat. */
+  leaseTtlMs: number;
   /** SPAWNBOT_CLEANUP_RETRY: interval between retries of "cleanup pending" spawns. */
   cleanupRetryMs: number;
   /** The health and metrics endpoint, when SPAWNBOT_OPS_PORT is set. */
@@ -223,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       reconcileIntervalMs: c.SPAWNBOT_RECONCILE_INTERVAL, graceMs: c.SPAWNBOT_ORPHAN_GRACE,
     },
     shutdownGraceMs: c.SPAWNBOT_SHUTDOWN_GRACE,
+    leaseTtlMs: c.SPAWNBOT_LEASE_TTL,
     cleanupRetryMs: c.SPAWNBOT_CLEANUP_RETRY,
     ops: c.SPAWNBOT_OPS_PORT ? { port: c.SPAWNBOT_OPS_PORT as number, host: c.SPAWNBOT_OPS_HOST } : undefined,
     gateway: c.SPAWNBOT_PUBLIC_URL ? { publicUrl: c.SPAWNBOT_PUBLIC_URL.replace(/\/$/, ""), port: c.SPAWNBOT_GATEWAY_PORT as number, host: c.SPAWNBOT_GATEWAY_HOST } : undefined,

@@ -254,6 +254,21 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE spawns ADD COLUMN ssh_identity TEXT;
     `,
   },
+  {
+    version: 8,
+    description: "leases: one process at a time holds the data (and later, one replica a job)",
+    // holder names the process (host, pid, a random tag); a holder renews expires_at on every
+    // heartbeat, and another may take the lease only once expires_at has passed.
+    sql: `
+      CREATE TABLE leases (
+        name         TEXT PRIMARY KEY,
+        holder       TEXT NOT NULL,
+        acquired_at  INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 // The highest version; with every migration merged it equals the count (a store test checks).

@@ -15,6 +15,7 @@ import { UserTables } from "./user-tables.js";
 import { migrate } from "./migrations.js";
 import { OAuthTables } from "./oauth-tables.js";
 import { HostTables } from "./host-tables.js";
+import { LeaseTables } from "./lease-tables.js";
 import {
   LIVE_STATUSES,
   StoreConflictError,
@@ -151,6 +152,7 @@ class SqliteStore implements Store {
   readonly upkeep: UpkeepTables;
   readonly oauth: OAuthTables;
   readonly hosts: HostTables;
+  readonly leases: LeaseTables;
 
   constructor(private readonly db: Database.Database) {
     this.sql = prepareStatements(db);
@@ -161,6 +163,7 @@ class SqliteStore implements Store {
     this.upkeep = new UpkeepTables(db);
     this.oauth = new OAuthTables(db);
     this.hosts = new HostTables(db);
+    this.leases = new LeaseTables(db);
   }
 
   addShare(spawnId: string, user: UserRef, at?: number): boolean {

@@ -4,6 +4,7 @@ import type { ChatState } from "./chat-tables.js";
 import type { UpkeepState } from "./upkeep-tables.js";
 import type { OAuthState } from "./oauth-tables.js";
 import type { HostState } from "./host-tables.js";
+import type { LeaseState } from "./lease-tables.js";
 
 export type SpawnStatus = "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted" | "cancelled";
 
@@ -146,6 +147,8 @@ export interface Store {
   readonly oauth: OAuthState;
   /** Host keys pinned per host, and hosts admins share with channels (host-tables.ts). */
   readonly hosts: HostState;
+  /** Named leases with a holder and an expiry: the data's single owner (lease-tables.ts). */
+  readonly leases: LeaseState;
   /** Status "pending"; throws StoreConflictError when the owner already has a live spawn with that name. */
   recordIntent(spawn: NewSpawn): SpawnRecord;
   /** Throws StoreNotFoundError if id is unknown, StoreConflictError if a status change revives a taken name. */
