@@ -5,7 +5,7 @@
 // B; the /t/<token>/ fallback keeps workers and cookies inside each tunnel's prefix.
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
-import type { LookupFunction } from "node:net";
+import net, { type LookupFunction } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
@@ -136,6 +136,22 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
+/** One raw HTTP/1.1 exchange, for request lines no client library sends; answers the status line. */
+function rawStatusLine(port: number, head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(head));
+    let got = "";
+    socket.on("data", (d: Buffer) => {
+      got += d.toString();
+      if (got.includes("\r\n")) {
+        resolve(got.split("\r\n")[0]!);
+        socket.destroy();
+      }
+    });
+    socket.on("error", reject);
+  });
+}
+
 beforeAll(async () => {
   requireTool(CHROMIUM, "chromium");
   sshd = await startSshd(USER);
@@ -250,6 +266,9 @@ describe("dashboard links with a tunnel domain", () => {
       expect(res.status, host).toBe(404);
       expect(res.body, host).toContain("unknown or has expired");
     }
+    // An absolute-form request names another target than its Host: refused, not passed upstream.
+    const absolute = await rawStatusLine(publicPort, `GET http://127.0.0.1:${publicPort}/api HTTP/1.1\r\nHost: ${tokens.a}.${DOMAIN}\r\n\r\n`);
+    expect(absolute).toBe("HTTP/1.1 404 Not Found");
     expect(dashboardHits.length).toBe(hits);
     const upper = await get(`http://${tokens.a.toUpperCase()}.TUNNELS.TEST:${publicPort}/api`);
     expect(JSON.parse(upper.body)).toMatchObject({ answer: "from the dashboard" });

@@ -108,7 +108,8 @@ export class TunnelGateway {
     if (domain !== undefined) {
       const host = classifyHost(req.headers.host, domain);
       // The path goes upstream as it is: root-absolute assets, fetch('/api') and /ws just work.
-      if (host.kind === "tunnel") return this.routeToken(host.label, TUNNEL_TOKEN_RE.test(host.label), () => ({ path: url }));
+      // Only origin-form targets: an absolute URL or `*` would name a different host than the one routed.
+      if (host.kind === "tunnel") return this.routeToken(host.label, TUNNEL_TOKEN_RE.test(host.label) && url.startsWith("/"), () => ({ path: url }));
       // Tokens never work on the bot's own host, so no dashboard runs on its origin.
       if (pathname.startsWith(TUNNEL_PREFIX)) return this.closed ? { kind: "fail", code: "SHUTTING_DOWN" } : { kind: "fail", code: "NOT_FOUND" };
       return { kind: "not-ours" };
