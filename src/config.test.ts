@@ -72,3 +72,32 @@ describe("configuration: expiry and reconciler", () => {
     );
   });
 });
+
+describe("configuration: the tunnel domain", () => {
+  const PUBLIC = { SPAWNBOT_PUBLIC_URL: "https://spawnbot.example.com" };
+
+  it("has no tunnel domain by default: dashboards fall back to the /t/<token>/ path form", () => {
+    expect(loadConfig(PUBLIC, dir).gateway).toEqual({ publicUrl: "https://spawnbot.example.com", port: 8080, host: "127.0.0.1", tunnelDomain: undefined });
+  });
+
+  it("reads a wildcard name or its bare suffix as the suffix in lower case", () => {
+    expect(loadConfig({ ...PUBLIC, SPAWNBOT_TUNNEL_DOMAIN: "*.Tunnels.Example.com" }, dir).gateway?.tunnelDomain).toBe("tunnels.example.com");
+    expect(loadConfig({ ...PUBLIC, SPAWNBOT_TUNNEL_DOMAIN: "tunnels.example.com" }, dir).gateway?.tunnelDomain).toBe("tunnels.example.com");
+  });
+
+  it("refuses a malformed domain at start-up, saying what to give", () => {
+    expect(() => loadConfig({ ...PUBLIC, SPAWNBOT_TUNNEL_DOMAIN: "https://*.tunnels.example.com/" }, dir)).toThrow(
+      /SPAWNBOT_TUNNEL_DOMAIN: .*give a wildcard name such as \*\.tunnels\.example\.com/,
+    );
+  });
+
+  it("needs the public URL, which gives the links their scheme and port", () => {
+    expect(() => loadConfig({ SPAWNBOT_TUNNEL_DOMAIN: "*.tunnels.example.com" }, dir)).toThrow(/SPAWNBOT_TUNNEL_DOMAIN: needs SPAWNBOT_PUBLIC_URL/);
+  });
+
+  it("refuses a bot host inside the tunnel domain, where its pages would share a site with the dashboards", () => {
+    expect(() => loadConfig({ SPAWNBOT_PUBLIC_URL: "https://bot.tunnels.example.com", SPAWNBOT_TUNNEL_DOMAIN: "*.tunnels.example.com" }, dir)).toThrow(
+      /SPAWNBOT_PUBLIC_URL: its host bot\.tunnels\.example\.com is under SPAWNBOT_TUNNEL_DOMAIN/,
+    );
+  });
+});

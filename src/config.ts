@@ -6,6 +6,7 @@ import * as v from "valibot";
 import { parseAllowRules, type AllowRules } from "./bot/allowlist.js";
 import { parseDuration } from "./bot/duration.js";
 import { parseSecretKey } from "./bot/secret-box.js";
+import { parseTunnelDomain } from "./orchestrator/index.js";
 
 const boolText = v.pipe(
   v.string(),
@@ -91,6 +92,15 @@ const ConfigSchema = v.object({
   SPAWNBOT_CLEANUP_RETRY: v.optional(durationText, "1m"),
   // The tunnel gateway: on when the bot has a public URL (put TLS in front of it).
   SPAWNBOT_PUBLIC_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://spawnbot.example.com"), v.regex(/^https?:\/\/[^/?#]+(\/[^?#]*)?$/, "must be a URL without query or fragment"))),
+  // Each dashboard on its own origin: `*.tunnels.example.com` pointing at the gateway, TLS in front.
+  SPAWNBOT_TUNNEL_DOMAIN: v.optional(v.pipe(
+    v.string(),
+    v.check((s) => parseTunnelDomain(s).ok, (issue) => {
+      const r = parseTunnelDomain(String(issue.input));
+      return r.ok ? "invalid domain" : r.error;
+    }),
+    v.transform((s) => (parseTunnelDomain(s) as { domain: string }).domain),
+  )),
   SPAWNBOT_GATEWAY_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.number(), v.minValue(1, "must be a port number"), v.maxValue(65535, "must be a port number")), "8080"),
   // Health and metrics: /healthz, /readyz, /metrics; off unless a port is given.
   SPAWNBOT_OPS_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.number(), v.minValue(1, "must be a port number"), v.maxValue(65535, "must be a port number"))),
@@ -152,8 +162,8 @@ export interface Config {
   cleanupRetryMs: number;
   /** The health and metrics endpoint, when SPAWNBOT_OPS_PORT is set. */
   ops?: { port: number; host: string };
-  /** The tunnel gateway, when SPAWNBOT_PUBLIC_URL is set. */
-  gateway?: { publicUrl: string; port: number; host: string };
+  /** The tunnel gateway, when SPAWNBOT_PUBLIC_URL is set; with a tunnel domain each dashboard link is `<token>.<domain>`. */
+  gateway?: { publicUrl: string; port: number; host: string; tunnelDomain?: string };
   /** VM clouds; each is present only when its credentials or project are configured. */
   clouds: {
     aws?: { region: string; defaultSize: string; sshCidr: string };
@@ -192,7 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       problems.push(`${key}: ${issue.message}`);
     }
   }
-  if (result.success) problems.push(...adapterProblems(result.output));
+  if (result.success) problems.push(...adapterProblems(result.output), ...tunnelProblems(result.output));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const c = result.output;
   const adapter = c.SPAWNBOT_ADAPTER;
@@ -229,7 +239,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     leaseTtlMs: c.SPAWNBOT_LEASE_TTL,
     cleanupRetryMs: c.SPAWNBOT_CLEANUP_RETRY,
     ops: c.SPAWNBOT_OPS_PORT ? { port: c.SPAWNBOT_OPS_PORT as number, host: c.SPAWNBOT_OPS_HOST } : undefined,
-    gateway: c.SPAWNBOT_PUBLIC_URL ? { publicUrl: c.SPAWNBOT_PUBLIC_URL.replace(/\/$/, ""), port: c.SPAWNBOT_GATEWAY_PORT as number, host: c.SPAWNBOT_GATEWAY_HOST } : undefined,
+    gateway: c.SPAWNBOT_PUBLIC_URL
+      ? { publicUrl: c.SPAWNBOT_PUBLIC_URL.replace(/\/$/, ""), port: c.SPAWNBOT_GATEWAY_PORT as number, host: c.SPAWNBOT_GATEWAY_HOST, tunnelDomain: c.SPAWNBOT_TUNNEL_DOMAIN }
+      : undefined,
     clouds: {
       aws: c.AWS_REGION ? { region: c.AWS_REGION, defaultSize: c.SPAWNBOT_AWS_SIZE, sshCidr: c.SPAWNBOT_AWS_SSH_CIDR } : undefined,
       gcp: c.SPAWNBOT_GCP_PROJECT
@@ -257,6 +269,20 @@ function adapterProblems(c: v.InferOutput<typeof ConfigSchema>): string[] {
     if (!c.DISCORD_APP_ID) problems.push("DISCORD_APP_ID: is required for the discord adapter (Developer Portal → General Information → Application ID)");
   }
   return problems;
+}
+
+/** The tunnel domain needs the public URL (its scheme and port), and the bot's own host must stay outside it. */
+function tunnelProblems(c: v.InferOutput<typeof ConfigSchema>): string[] {
+  const domain = c.SPAWNBOT_TUNNEL_DOMAIN;
+  if (domain === undefined) return [];
+  if (!c.SPAWNBOT_PUBLIC_URL) {
+    return ["SPAWNBOT_TUNNEL_DOMAIN: needs SPAWNBOT_PUBLIC_URL too (the bot's own address; tunnel links take its scheme and port)"];
+  }
+  const botHost = new URL(c.SPAWNBOT_PUBLIC_URL).hostname.toLowerCase();
+  if (botHost.endsWith(`.${domain}`)) {
+    return [`SPAWNBOT_PUBLIC_URL: its host ${botHost} is under SPAWNBOT_TUNNEL_DOMAIN, where it would share a site with the dashboards: use a host outside *.${domain}`];
+  }
+  return [];
 }
 
 /** The config file is a flat JSON object of the same names as the environment variables. */

@@ -73,6 +73,7 @@ export async function main(): Promise<number> {
     settings: {
       admins: config.adapter === "console" ? [...config.admins, consoleUser()] : config.admins,
       defaultTtlMs: config.defaultTtlMs, openrouterApiKey: config.openrouterApiKey, publicUrl: config.gateway?.publicUrl,
+      tunnelDomain: config.gateway?.tunnelDomain,
       policy: { enableLocal: config.enableLocal, ...config.policy },
       openrouter: config.openrouter,
     },

@@ -1,6 +1,6 @@
 // Private dashboard links through the bot's tunnel gateway: a fresh 128-bit token per link,
 // stored only as its hash, bound to one spawn, expiring with it and revoked when it is deleted.
-import { newTunnelToken, type TunnelTarget } from "../orchestrator/index.js";
+import { newTunnelToken, tunnelOrigin, type TunnelTarget } from "../orchestrator/index.js";
 import type { CoreContext } from "./context.js";
 import { hostRecord } from "./spawn-access.js";
 import type { SpawnRecord } from "./store/index.js";
@@ -13,7 +13,10 @@ export function mintGatewayUrl(ctx: CoreContext, rec: SpawnRecord): string | und
   const { token, hash } = newTunnelToken();
   ctx.store.saveTunnelToken({ tokenHash: hash, spawnId: rec.id, createdAt: Date.now(), expiresAt: rec.expiresAt, revokedAt: null });
   const path = dashboard.path.replace("{token}", rec.meta.dashboardToken ?? "");
-  return `${publicUrl}/t/${token}${path.startsWith("/") ? path : `/${path}`}`;
+  const rooted = path.startsWith("/") ? path : `/${path}`;
+  const domain = ctx.settings.tunnelDomain;
+  // Each dashboard on its own origin when a tunnel domain is set; the shared-origin path form otherwise.
+  return domain ? `${tunnelOrigin(publicUrl, domain, token)}${rooted}` : `${publicUrl}/t/${token}${rooted}`;
 }
 
 /** The gateway's only way in: a token hash to a target, for live, unexpired, unrevoked tokens. */
