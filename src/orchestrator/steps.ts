@@ -5,7 +5,8 @@ import { randomBytes } from "node:crypto";
 import { CloudError, type ServerSpec } from "./clouds/types.js";
 import { CLOUD_INIT_MARKER } from "./clouds/user-data.js";
 import { renderPromptRunner, renderRestartLoop, sessionDir, tmuxHasSessionCommand, tmuxStartCommand } from "./launch.js";
-import { connectWithRetry, fingerprintOf } from "./remote/ssh-host.js";
+import { HostUnreachableError } from "./remote/errors.js";
+import { connectWithRetry, fingerprintOf, type SshHost } from "./remote/ssh-host.js";
 import { shellQuote } from "./shell.js";
 import { HOOK_RC_FILES_COMMAND, renderSpawnrc, SPAWNRC_PATH } from "./spawnrc.js";
 import { buildConnectInfoFor } from "./connect-info.js";
@@ -41,6 +42,12 @@ const AGENT_PRESENT = "spawnbot:agent-present";
 
 function serverSpec(plan: RunContext["plan"]): ServerSpec {
   return { spawnId: plan.spawnId, name: plan.name, agent: plan.agent, size: plan.size, zone: plan.zone, host: plan.host, tags: plan.tags, ownerKeys: plan.ownerKeys };
+}
+
+/** What the public checklist calls a host the bot did not make (never its address), or undefined for a VM. */
+function placeOf(cloud: RunContext["plan"]["cloud"]): string | undefined {
+  if (cloud.access === "local") return "the bot's own host";
+  return cloud.adopted ? "existing host" : undefined;
 }
 
 /** One reconnect per run at a time: overlapping steps that find the connection gone share it. */
@@ -109,7 +116,7 @@ export const STEPS: readonly StepDef[] = [
       ctx.server = await plan.cloud.createServer(serverSpec(plan), ctx.signal);
       const s = ctx.server;
       ctx.deps.journal.updateSpawn(plan.spawnId, { serverId: s.serverId, address: s.address, sshUser: s.sshUser, sshPort: s.sshPort });
-      return plan.cloud.access === "local" ? "the bot's own host" : `${s.sshUser}@${s.address}:${s.sshPort}`;
+      return placeOf(plan.cloud) ?? `${s.sshUser}@${s.address}:${s.sshPort}`;
     },
   },
   {
@@ -122,12 +129,26 @@ export const STEPS: readonly StepDef[] = [
         ctx.host = await plan.cloud.openHost(server);
         return "local shell";
       }
-      const target = { host: server.address, port: server.sshPort, user: server.sshUser };
-      const ssh = await connectWithRetry(target, { ...ctx.deps.botKey }, plan.cloud.sshWait, ctx.signal);
+      let ssh: SshHost;
+      try {
+        // A named host is resolved once, here; the address it resolved to is the one recorded and used from now on.
+        const address = plan.cloud.resolveAddress ? await plan.cloud.resolveAddress(server) : server.address;
+        if (address !== server.address) {
+          ctx.server = { ...server, address };
+          ctx.deps.journal.updateSpawn(plan.spawnId, { address });
+        }
+        const target = { host: address, port: server.sshPort, user: server.sshUser };
+        ssh = await connectWithRetry(target, { ...ctx.deps.botKey }, plan.cloud.sshWait, ctx.signal);
+      } catch (err) {
+        // The user sees one message for every way of not reaching sshd; which way, only the log says.
+        if (err instanceof HostUnreachableError) ctx.log.warn({ target: err.target, reason: err.reason }, "no SSH server answered");
+        throw err;
+      }
       ctx.host = ssh;
       ctx.hostKey = ssh.hostKey;
       ctx.deps.journal.updateSpawn(plan.spawnId, { hostKey: ssh.hostKey });
-      return `host key ${fingerprintOf(ssh.hostKey)} pinned`;
+      // A host key fingerprint finds a server in internet-wide scans: an existing host's stays private.
+      return placeOf(plan.cloud) ? "existing host answered; its host key is pinned" : `host key ${fingerprintOf(ssh.hostKey)} pinned`;
     },
   },
   {

@@ -1,10 +1,11 @@
-// Expected failures of reaching a host, with what the user should do about them.
+// Expected failures of reaching a host, with what the user should do about them. The messages
+// never name the host: status messages are public, and the address of someone's server is theirs.
 
 export class HostKeyChangedError extends Error {
   readonly code = "HOST_KEY_CHANGED";
   constructor(readonly host: string, readonly expected: string, readonly got: string) {
     super(
-      `the host key of ${host} changed (pinned ${expected}, now ${got}); refusing to connect. ` +
+      `the host's key changed (pinned ${expected}, now ${got}); refusing to connect. ` +
         `If the server was rebuilt on purpose, delete this spawn and spawn again`,
     );
   }
@@ -14,16 +15,24 @@ export class HostAuthError extends Error {
   readonly code = "HOST_AUTH_REFUSED";
   constructor(readonly target: string, readonly botPublicKey: string) {
     super(
-      `${target} does not accept spawnbot's SSH key. Authorize it on that host with: ` +
+      `this host does not accept spawnbot's SSH key. Authorize it on that host with: ` +
         `echo '${botPublicKey}' >> ~/.ssh/authorized_keys`,
     );
   }
 }
 
+/**
+ * The one message for every failure short of an SSH server answering: the name did not resolve,
+ * the network policy refuses the address, the port is closed, nothing answers, or something other
+ * than sshd answers. The same words for all, so `--host` cannot map a network; which one it was
+ * (`reason`) and where (`target`) go to the log only.
+ */
+export const NO_SSH_SERVER_MESSAGE = "no SSH server answered at that address; check the host and port, and that sshd is running there";
+
 export class HostUnreachableError extends Error {
   readonly code = "HOST_UNREACHABLE";
-  constructor(readonly target: string, reason: string) {
-    super(`cannot reach ${target}: ${reason}. Check the address and that sshd is running`);
+  constructor(readonly target: string, readonly reason: string) {
+    super(NO_SSH_SERVER_MESSAGE);
   }
 }
 
