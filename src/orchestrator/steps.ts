@@ -67,11 +67,17 @@ async function reconnectIfLost(ctx: RunContext): Promise<void> {
       .then((ssh) => {
         ctx.host = ssh;
         ctx.log.info("the SSH connection was lost; connected again");
-      })
+      }, (err: unknown) => logUnreachable(ctx, err))
       .finally(() => reconnecting.delete(plan));
     reconnecting.set(plan, pending);
   }
   await pending;
+}
+
+/** The user sees one message for every way of not reaching sshd; which way it was, only the log says. */
+function logUnreachable(ctx: RunContext, err: unknown): never {
+  if (err instanceof HostUnreachableError) ctx.log.warn({ target: err.target, reason: err.reason }, "no SSH server answered");
+  throw err;
 }
 
 function host(ctx: RunContext) {
@@ -140,9 +146,7 @@ export const STEPS: readonly StepDef[] = [
         const target = { host: address, port: server.sshPort, user: server.sshUser };
         ssh = await connectWithRetry(target, { ...ctx.deps.botKey }, plan.cloud.sshWait, ctx.signal);
       } catch (err) {
-        // The user sees one message for every way of not reaching sshd; which way, only the log says.
-        if (err instanceof HostUnreachableError) ctx.log.warn({ target: err.target, reason: err.reason }, "no SSH server answered");
-        throw err;
+        logUnreachable(ctx, err);
       }
       ctx.host = ssh;
       ctx.hostKey = ssh.hostKey;

@@ -4,10 +4,9 @@
 export class HostKeyChangedError extends Error {
   readonly code = "HOST_KEY_CHANGED";
   constructor(readonly host: string, readonly expected: string, readonly got: string) {
-    super(
-      `the host's key changed (pinned ${expected}, now ${got}); refusing to connect. ` +
-        `If the server was rebuilt on purpose, delete this spawn and spawn again`,
-    );
+    // The fingerprints stay out of the message (a host key finds its server in internet-wide
+    // scans); they are on the error for the log.
+    super("the host's key changed since it was pinned; refusing to connect. If the server was rebuilt on purpose, delete this spawn and spawn again");
   }
 }
 
