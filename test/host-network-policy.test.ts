@@ -180,6 +180,11 @@ describe("with loopback allowed by the admin", () => {
     expect(seen).not.toContain("127.0.0.1");
     expect(seen).not.toContain(String(sshd.port));
     expect(resolved).toEqual(["build-box.test"]);
+    // Its owner asks privately and sees where it runs.
+    const own = new RecordingConversation();
+    await bot.core.handle(request("status named"), own);
+    expect(JSON.stringify(own.private)).toContain(`host: ${USER}@127.0.0.1:${sshd.port} (only you see this)`);
+    expect(own.public).toEqual([]);
     await bot.core.handle(request("delete named"), new RecordingConversation());
     expect(bot.store.findSpawn("named", { platform: "test" })?.status).toBe("deleted");
   });
