@@ -59,6 +59,15 @@ describe("the default policy", () => {
     expect(normalizeAddress("::ffff:7f00:1")).toEqual({ address: "127.0.0.1", family: "ipv4" });
   });
 
+  it("refuses the other IPv6 spellings that lead to an IPv4 host it refuses: IPv4-compatible and NAT64", () => {
+    const p = policy();
+    expect(p.refusal("::127.0.0.1")).toMatch(/IPv4-compatible/);
+    expect(p.refusal("::7f00:1")).toMatch(/IPv4-compatible/);
+    expect(p.refusal("64:ff9b::169.254.169.254")).toMatch(/^64:ff9b::169\.254\.169\.254 reaches 169\.254\.169\.254 through NAT64: 169\.254\.169\.254 is link-local/);
+    expect(p.refusal("64:ff9b::7f00:1")).toMatch(/reaches 127\.0\.0\.1 through NAT64/);
+    expect(p.refusal("64:ff9b::cb00:710a")).toBeUndefined(); // 203.0.113.10, an ordinary host
+  });
+
   it("refuses the bot's own interface addresses, as os.networkInterfaces() lists them", () => {
     const own = Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).map((i) => i.address));
     expect(own.length).toBeGreaterThan(0);

@@ -31,6 +31,7 @@ const DEFAULT_REFUSED: readonly { cidr: string; what: string }[] = [
   { cidr: "255.255.255.255/32", what: "broadcast" },
   { cidr: "::/128", what: "unspecified" },
   { cidr: "::1/128", what: "loopback" },
+  { cidr: "::/96", what: "IPv4-compatible IPv6 (deprecated; it can reach IPv4 hosts such as 127.0.0.1)" },
   { cidr: "fe80::/10", what: "link-local" },
   { cidr: "ff00::/8", what: "multicast" },
   { cidr: "fd00:ec2::254/128", what: "a cloud metadata service (AWS over IPv6)" },
@@ -51,6 +52,13 @@ function addressBytes(address: string, family: IpFamily): number[] {
   const all = [...front, ...new Array<number>(8 - front.length - back.length).fill(0), ...back];
   return all.flatMap((g) => [g >> 8, g & 0xff]);
 }
+
+/** NAT64's well-known prefix (RFC 6052): 64:ff9b::a.b.c.d reaches a.b.c.d through the network's translator. */
+const NAT64 = (() => {
+  const list = new BlockList();
+  list.addSubnet("64:ff9b::", 96, "ipv6");
+  return list;
+})();
 
 /** The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:a.b.c.d), which reaches that IPv4 host. */
 function unmapped(address: string): string | undefined {
@@ -143,6 +151,11 @@ export class HostPolicy {
     const { address, family } = norm;
     if (this.deny.check(address, family)) return `${address} is in SPAWNBOT_SSH_DENY_NETWORKS`;
     if (this.allow.check(address, family)) return undefined;
+    if (family === "ipv6" && NAT64.check(address, "ipv6")) {
+      const embedded = addressBytes(address, "ipv6").slice(12).join(".");
+      const why = this.refusal(embedded);
+      if (why) return `${address} reaches ${embedded} through NAT64: ${why}`;
+    }
     const range = this.refused.find((r) => r.list.check(address, family));
     if (range) return `${address} is ${range.what}; an admin can allow it with SPAWNBOT_SSH_ALLOW_NETWORKS`;
     const own = blockListOf(this.ownAddresses().flatMap((a) => {
