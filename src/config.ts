@@ -7,6 +7,7 @@ import { parseAllowRules, type AllowRules } from "./bot/allowlist.js";
 import { parseDuration } from "./bot/duration.js";
 import { parseSecretKey } from "./bot/secret-box.js";
 import { parseTunnelDomain } from "./orchestrator/index.js";
+import { parseNetworks, type Network } from "./orchestrator/remote/host-policy.js";
 
 const boolText = v.pipe(
   v.string(),
@@ -41,6 +42,16 @@ const allowText = v.pipe(
   v.transform((s) => (parseAllowRules(s) as { rules: AllowRules }).rules),
 );
 
+// A comma-separated list of CIDR ranges, one problem reported per bad entry.
+const networksText = v.pipe(
+  v.string(),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    for (const problem of parseNetworks(dataset.value).problems) addIssue({ message: problem });
+  }),
+  v.transform((s) => parseNetworks(s).networks),
+);
+
 // A limit: a whole number, 0 meaning no limit.
 const limitText = v.pipe(v.string(), v.trim(), v.regex(/^\d{1,6}$/, "must be a whole number (0 means no limit)"), v.transform(Number));
 
@@ -62,6 +73,9 @@ const ConfigSchema = v.object({
   SPAWNBOT_MAX_LIVE_PER_WORKSPACE: v.optional(limitText, "50"),
   SPAWNBOT_MAX_HOURLY_PER_USER: v.optional(limitText, "10"),
   SPAWNBOT_MAX_HOURLY_PER_WORKSPACE: v.optional(limitText, "100"),
+  // Where `--host` may point: loopback, link-local, multicast and the bot's own addresses are refused unless allowed; deny wins.
+  SPAWNBOT_SSH_ALLOW_NETWORKS: v.optional(networksText, ""),
+  SPAWNBOT_SSH_DENY_NETWORKS: v.optional(networksText, ""),
   OPENROUTER_API_KEY: v.optional(secretText),
   // Connect OpenRouter (OAuth PKCE): where users sign in and where the bot trades the code for a key.
   OPENROUTER_API_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://openrouter.ai/api/v1")), "https://openrouter.ai/api/v1"),
@@ -147,6 +161,8 @@ export interface Config {
     allowAgents: AllowRules;
     limits: { livePerUser: number; livePerWorkspace: number; hourlyPerUser: number; hourlyPerWorkspace: number };
   };
+  /** SPAWNBOT_SSH_ALLOW_NETWORKS / SPAWNBOT_SSH_DENY_NETWORKS: the network policy of `--host`. */
+  sshNetworks: { allow: Network[]; deny: Network[] };
   /** The workspace's OpenRouter key (console mode). */
   openrouterApiKey: string | undefined;
   /** OpenRouter's sign-in page and API, for Connect OpenRouter. */
@@ -228,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         hourlyPerUser: c.SPAWNBOT_MAX_HOURLY_PER_USER, hourlyPerWorkspace: c.SPAWNBOT_MAX_HOURLY_PER_WORKSPACE,
       },
     },
+    sshNetworks: { allow: c.SPAWNBOT_SSH_ALLOW_NETWORKS, deny: c.SPAWNBOT_SSH_DENY_NETWORKS },
     openrouterApiKey: c.OPENROUTER_API_KEY,
     openrouter: { api: c.OPENROUTER_API_URL.replace(/\/$/, ""), auth: c.OPENROUTER_AUTH_URL },
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,

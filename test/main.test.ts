@@ -46,11 +46,13 @@ describe("npm start with commands on stdin", () => {
     expect(out).toContain("Agents:");
   });
 
-  it("exits 1 when a spawn fails, with the reason", () => {
+  it("exits 1 when a spawn fails, with the reason; the address and its refusal by the network policy only in the log", () => {
     const { code, out, err } = runBot("spawn codex ssh --host nobody@127.0.0.1:1\n", { OPENROUTER_API_KEY: `sk-or-v1-${"a".repeat(64)}` });
     expect(code, err).toBe(1);
     expect(err).not.toContain("crashed");
-    expect(out, err).toMatch(/failed: .*cannot reach nobody@127\.0\.0\.1:1/);
+    expect(out, err).toMatch(/failed: no SSH server answered at that address/);
+    expect(out).not.toContain("127.0.0.1");
+    expect(err).toMatch(/nobody@127\.0\.0\.1:1[\s\S]*refused by the network policy: 127\.0\.0\.1 is loopback/);
   });
 
   it("refuses to start on a bad configuration, listing every problem at once", () => {
