@@ -28,7 +28,7 @@ export { RunMetrics, STEP_BUCKETS_S, type CloudCallCount, type StepHistogram } f
 export type { Run } from "./run.js";
 export type { LeftoverRecord, SuspendReport } from "./recovery.js";
 export { CLEANUP_PENDING, RECOVERY_META } from "./recovery.js";
-export type { ConnectInfo, HostPins, PromptResult, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
+export type { ConnectInfo, HostPins, PromptResult, ResumePoint, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 export { TunnelGateway, startGatewayServer, hashTunnelToken, newTunnelToken, parseTunnelDomain, tunnelOrigin, type TunnelTarget } from "./tunnels/index.js";
 
 /** What the orchestrator needs to reach a spawn's host after its run (from the stored record). */

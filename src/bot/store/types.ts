@@ -49,12 +49,19 @@ export interface SpawnRecord {
    * hosts of spawns made before per-user keys).
    */
   sshIdentity: "owner" | "bot";
+  /** What the request asked for beyond the columns, kept so a restarted bot can continue the run; null on older rows. */
+  options: SpawnOptions | null;
+}
+
+export interface SpawnOptions {
+  host?: { user: string; host: string; port: number };
+  steps?: string[];
 }
 
 export type NewSpawn = Omit<
   SpawnRecord,
-  "status" | "serverId" | "address" | "sshUser" | "sshPort" | "hostKey" | "error" | "readyAt" | "deletedAt" | "meta" | "sshIdentity"
-> & { meta?: Record<string, string>; sshIdentity?: SpawnRecord["sshIdentity"] };
+  "status" | "serverId" | "address" | "sshUser" | "sshPort" | "hostKey" | "error" | "readyAt" | "deletedAt" | "meta" | "sshIdentity" | "options"
+> & { meta?: Record<string, string>; sshIdentity?: SpawnRecord["sshIdentity"]; options?: SpawnOptions };
 
 /** Fields left out (or undefined) are kept; null clears a nullable field; meta replaces the whole map. */
 export type SpawnPatch = Partial<
