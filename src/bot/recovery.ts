@@ -5,6 +5,7 @@
 import { CLEANUP_PENDING, RECOVERY_META, STEPS } from "../orchestrator/index.js";
 import type { CoreContext } from "./context.js";
 import type { ChatOutlet } from "./outlet.js";
+import { revokeSpawnKey } from "./spawn-api-keys.js";
 import { hostRecord } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
 import { revokeTunnels } from "./tunnel-links.js";
@@ -100,6 +101,8 @@ async function removeWhatItMade(ctx: CoreContext, announcer: Announcer, rec: Spa
   const sessionMayExist = reason === undefined || rec.meta[META_SESSION] !== "0";
   const audit = (action: string, detail: Record<string, unknown>) =>
     ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: "spawnbot", action, spawnId: rec.id, detail: { name: rec.name, ...detail } });
+  // The spawn is ending whatever its server does: its own OpenRouter key goes first (retried if it fails).
+  await revokeSpawnKey(ctx, rec.id);
   try {
     await revokeTunnels(ctx, rec.id);
     const { removed } = await ctx.orchestrator.recoverServer({ ...hostRecord(rec), spawnId: rec.id, sessionMayExist });

@@ -14,6 +14,7 @@ import { UpkeepTables } from "./upkeep-tables.js";
 import { UserTables } from "./user-tables.js";
 import { migrate } from "./migrations.js";
 import { OAuthTables } from "./oauth-tables.js";
+import { SpawnKeyTables } from "./spawn-key-tables.js";
 import {
   LIVE_STATUSES,
   StoreConflictError,
@@ -148,6 +149,7 @@ class SqliteStore implements Store {
   readonly chat: ChatTables;
   readonly upkeep: UpkeepTables;
   readonly oauth: OAuthTables;
+  readonly spawnKeys: SpawnKeyTables;
 
   constructor(private readonly db: Database.Database) {
     this.sql = prepareStatements(db);
@@ -157,6 +159,7 @@ class SqliteStore implements Store {
     this.chat = new ChatTables(db);
     this.upkeep = new UpkeepTables(db);
     this.oauth = new OAuthTables(db);
+    this.spawnKeys = new SpawnKeyTables(db);
   }
 
   addShare(spawnId: string, user: UserRef, at?: number): boolean {

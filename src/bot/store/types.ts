@@ -3,6 +3,7 @@
 import type { ChatState } from "./chat-tables.js";
 import type { UpkeepState } from "./upkeep-tables.js";
 import type { OAuthState } from "./oauth-tables.js";
+import type { SpawnKeyState } from "./spawn-key-tables.js";
 
 export type SpawnStatus = "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted" | "cancelled";
 
@@ -137,6 +138,8 @@ export interface Store {
   readonly upkeep: UpkeepState;
   /** Pending Connect OpenRouter sign-ins (oauth-tables.ts). */
   readonly oauth: OAuthState;
+  /** The OpenRouter keys made for spawns, and the deletes still owed (spawn-key-tables.ts). */
+  readonly spawnKeys: SpawnKeyState;
   /** Status "pending"; throws StoreConflictError when the owner already has a live spawn with that name. */
   recordIntent(spawn: NewSpawn): SpawnRecord;
   /** Throws StoreNotFoundError if id is unknown, StoreConflictError if a status change revives a taken name. */
