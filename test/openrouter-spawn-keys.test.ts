@@ -209,6 +209,28 @@ describe("crash clean-up", () => {
   });
 });
 
+describe("crash clean-up of a key made but not yet recorded", () => {
+  it("finds the key of a spawn left pending by its name and deletes it, leaving every other key of the account alone", async () => {
+    const first = keyBot();
+    const api = new OpenRouterManagement(fake.apiUrl, fake.managementKey);
+    const n = name("unrecorded");
+    const rec = first.store.recordIntent({
+      id: crypto.randomUUID(), name: n, platform: "test", workspace: "W1", channel: "C1", ownerId: alice.id, ownerName: alice.name,
+      agent: "testagent", cloud: "local", model: "m", size: null, zone: null, session: n, prompt: null, createdAt: Date.now(), expiresAt: Date.now() + 3_600_000,
+    });
+    // The process died after OpenRouter answered and before the hash was stored: the spawn is still "pending".
+    const made = await api.createKey({ name: `spawnbot ${n} alice ${rec.id.slice(0, 8)}`, limitUsd: 10, expiresAt: rec.expiresAt });
+    const someoneElses = await api.createKey({ name: `ci key for ${n}`, limitUsd: 1, expiresAt: null });
+    first.store.close();
+
+    const restarted = keyBot({}, { dataDir: first.dataDir });
+    await restarted.core.recover({ startUp: true });
+    expect(restarted.store.getSpawn(rec.id)?.status).toBe("failed");
+    expect(fake.managed.has(made.data.hash)).toBe(false);
+    expect(fake.managed.has(someoneElses.data.hash)).toBe(true);
+  });
+});
+
 describe("without a management key", () => {
   it("refuses a member without their own key and says how to add one, making nothing", async () => {
     const bot = keyBot({ openrouterManagementKey: undefined });

@@ -5,6 +5,10 @@ import * as v from "valibot";
 import { secrets } from "../secrets.js";
 import { OPENROUTER_KEY_RE } from "./user-settings.js";
 
+/** GET /keys answers at most this many keys a page (the API's page size). */
+const LIST_PAGE = 100;
+/** Pages read at most in one listing: 2,000 keys is far beyond one bot's live spawns. */
+const MAX_LIST_PAGES = 20;
 /** A spawn waits on these calls (create before its run, delete at its end): a stuck API must not hold it long. */
 const REQUEST_TIMEOUT_MS = 15_000;
 const MAX_ERROR_TEXT = 200;
@@ -18,6 +22,7 @@ const KeyData = v.object({
   usage: v.number(),
   expires_at: v.optional(v.nullable(v.string()), null),
 });
+const KeyList = v.object({ data: v.array(KeyData) });
 const Created = v.object({ data: KeyData, key: v.pipe(v.string(), v.regex(OPENROUTER_KEY_RE)) });
 const OneKey = v.object({ data: KeyData });
 const Deleted = v.object({ deleted: v.literal(true) });
@@ -60,6 +65,17 @@ export class OpenRouterManagement {
     return { key: created.key, data: toKey(created.data) };
   }
 
+  /** GET /keys, page after page (disabled keys too). */
+  async listKeys(): Promise<ManagedKey[]> {
+    const out: ManagedKey[] = [];
+    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+      const { data } = parse(KeyList, await this.call("GET", "", undefined, `?include_disabled=true&offset=${page * LIST_PAGE}`), "list");
+      out.push(...data.map(toKey));
+      if (data.length < LIST_PAGE) break;
+    }
+    return out;
+  }
+
   /** GET /keys/{hash}. */
   async getKey(hash: string): Promise<ManagedKey> {
     return toKey(parse(OneKey, await this.call("GET", hash), "read").data);
@@ -89,8 +105,8 @@ export class OpenRouterManagement {
     }
   }
 
-  private async call(method: string, hash: string, body?: unknown): Promise<unknown> {
-    const url = hash ? `${this.base}/${encodeURIComponent(hash)}` : this.base;
+  private async call(method: string, hash: string, body?: unknown, query = ""): Promise<unknown> {
+    const url = `${hash ? `${this.base}/${encodeURIComponent(hash)}` : this.base}${query}`;
     let res: Response;
     try {
       res = await fetch(url, {

@@ -5,7 +5,7 @@
 import { CLEANUP_PENDING, RECOVERY_META, STEPS } from "../orchestrator/index.js";
 import type { CoreContext } from "./context.js";
 import type { ChatOutlet } from "./outlet.js";
-import { revokeSpawnKey } from "./spawn-api-keys.js";
+import { revokeSpawnKey, revokeUnrecordedKeys } from "./spawn-api-keys.js";
 import { hostRecord } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
 import { revokeTunnels } from "./tunnel-links.js";
@@ -63,7 +63,9 @@ export class Announcer {
 export async function recoverSpawns(ctx: CoreContext, announcer: Announcer, opts: { startUp: boolean }): Promise<RecoveryReport> {
   const report: RecoveryReport = { ended: [], deleted: [], pending: [] };
   const running = new Set(ctx.orchestrator.inFlight().map((r) => r.spawnId));
-  for (const found of ctx.store.listLive()) {
+  const live = ctx.store.listLive();
+  if (opts.startUp) await revokeUnrecordedKeys(ctx, live.filter((r) => !running.has(r.id)));
+  for (const found of live) {
     if (running.has(found.id) || found.status === "ready") continue;
     if (!opts.startUp && !(found.status === "deleting" && found.error?.startsWith(CLEANUP_PENDING))) continue;
     let rec = found;

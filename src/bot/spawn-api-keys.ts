@@ -144,6 +144,33 @@ export async function revokeSpawnKey(ctx: CoreContext, spawnId: string, now = Da
   }
 }
 
+/**
+ * Start-up recovery: a bot killed between OpenRouter making a spawn's key and the store recording
+ * it leaves the spawn "pending" with no key on record. Find such keys by the spawn id in their
+ * name (one listing, only when there are such spawns) and delete them. Only keys named after
+ * these spawns are touched: other keys of the account are not the bot's to judge.
+ */
+export async function revokeUnrecordedKeys(ctx: CoreContext, recs: readonly SpawnRecord[]): Promise<number> {
+  const api = management(ctx);
+  const orphans = recs.filter((r) => r.status === "pending" && !ctx.store.spawnKeys.getSpawnKey(r.id));
+  if (!api || orphans.length === 0) return 0;
+  const names = new Map(orphans.map((r) => [spawnKeyName(r), r]));
+  let deleted = 0;
+  try {
+    for (const key of await api.listKeys()) {
+      const rec = names.get(key.name);
+      if (!rec) continue;
+      await api.deleteKey(key.hash);
+      ctx.log.info({ spawnId: rec.id, keyHash: key.hash }, "deleted a spawn's OpenRouter key a crash left unrecorded");
+      deleted++;
+    }
+  } catch (err) {
+    // It still expires with its spawn's expiry; nothing else could find it, so say so.
+    ctx.log.warn({ problem: secrets.redact((err as Error).message), spawnIds: orphans.map((r) => r.id) }, "could not look for OpenRouter keys a crash left unrecorded; they expire with their spawns");
+  }
+  return deleted;
+}
+
 /** The upkeep's pass: delete every key whose delete is due or whose spawn ended without one. */
 export async function retryKeyRevocations(ctx: CoreContext, now = Date.now()): Promise<{ deleted: number; failed: number }> {
   const report = { deleted: 0, failed: 0 };

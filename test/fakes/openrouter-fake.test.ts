@@ -76,6 +76,16 @@ describe("the bot's Management API client", () => {
     expect(await api.deleteKey(data.hash)).toBe("gone");
   });
 
+  it("lists every key across pages of 100, disabled ones included", async () => {
+    const api = new OpenRouterManagement(fake.apiUrl, fake.managementKey);
+    for (let i = 0; i < 101; i++) await api.createKey({ name: `bulk ${i}`, limitUsd: 1, expiresAt: null });
+    const { data } = await api.createKey({ name: "bulk disabled", limitUsd: 1, expiresAt: null });
+    await api.updateKey(data.hash, { disabled: true });
+    const names = (await api.listKeys()).map((k) => k.name);
+    expect(names.filter((n) => n.startsWith("bulk "))).toHaveLength(102);
+    expect(fake.managementCalls.filter((c) => c.method === "GET" && c.path === "/api/v1/keys").length).toBeGreaterThanOrEqual(2);
+  });
+
   it("reports OpenRouter's refusal with its status and message, never the management key", async () => {
     const wrong = `sk-or-v1-${"7".repeat(64)}`;
     const err = await new OpenRouterManagement(fake.apiUrl, wrong).getKey("nope").catch((e: unknown) => e);
