@@ -164,6 +164,18 @@ describe("a spawn of a member without their own key, with a management key", () 
     expect(fake.managed.has(key.keyHash)).toBe(false);
   }, 60_000);
 
+  it("deletes the key of a run cancelled by delete while it was being made", async () => {
+    const bot = keyBot();
+    const n = name("cancelled");
+    const conv = new RecordingConversation();
+    await bot.core.handle(request(`spawn testagent local --name ${n}`, alice), conv);
+    await bot.core.handle(request(`delete ${n}`, alice), conv);
+    await bot.core.idle();
+    expect(conv.statuses.at(-1)?.result).toMatchObject({ outcome: "cancelled" });
+    const key = bot.store.spawnKeys.getSpawnKey(bot.store.findSpawn(n, { platform: "test" })!.id)!;
+    expect(fake.managed.has(key.keyHash)).toBe(false);
+  });
+
   it("refuses the spawn with a clear message when OpenRouter will not make the key, and starts nothing", async () => {
     const bot = keyBot({ openrouterManagementKey: `sk-or-v1-${"9".repeat(64)}` }); // revoked or mistyped at OpenRouter
     const conv = new RecordingConversation();
