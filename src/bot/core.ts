@@ -17,6 +17,7 @@ import type { ChatRequest, Conversation } from "./request.js";
 import { handleKeysAdd, handleKeysList, handleKeysRemove, handlePrefsClear, handlePrefsSet, handlePrefsShow } from "./settings-commands.js";
 import { handleShare } from "./share-commands.js";
 import { handleHostsAdd, handleHostsList, handleHostsRemove, handleHostsTrust } from "./host-commands.js";
+import { retryKeyRevocations } from "./spawn-api-keys.js";
 import { handleSpawn } from "./spawn-command.js";
 import { sweepExpiry, type ExpirySettings, type SweepReport } from "./expiry.js";
 import { reconcile, type CloudPass, type ReconcileSettings } from "./reconciler.js";
@@ -173,7 +174,13 @@ export class BotCore {
 
   /** Start the expiry sweep and the reconciler (on start, then on their intervals); stop() ends them. */
   startUpkeep(settings: UpkeepSettings): Upkeep {
-    return startUpkeep(this.ctx, settings, () => this.recover({ startUp: false }));
+    // The clean-up job also deletes spawns' OpenRouter keys whose delete failed or never ran.
+    return startUpkeep(this.ctx, settings, async () => ({ recovery: await this.recover({ startUp: false }), keys: await this.retryKeyRevocations() }));
+  }
+
+  /** One pass over spawns' OpenRouter keys still to delete (the clean-up job runs the same). */
+  retryKeyRevocations(now?: number): Promise<{ deleted: number; failed: number }> {
+    return retryKeyRevocations(this.ctx, now);
   }
 
   /** One expiry sweep now (the schedule runs the same; tests pass their own clock). */

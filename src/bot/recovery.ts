@@ -5,13 +5,14 @@
 import { CLEANUP_PENDING, RECOVERY_META, STEPS } from "../orchestrator/index.js";
 import type { CoreContext } from "./context.js";
 import type { ChatOutlet } from "./outlet.js";
+import { revokeSpawnKey, revokeUnrecordedKeys } from "./spawn-api-keys.js";
 import { hostRecord } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
 import { revokeTunnels } from "./tunnel-links.js";
 import type { SpawnRecord } from "./store/index.js";
 import { error, text, type View } from "./views.js";
 import { followRun, startSpawnRun } from "./spawn-run.js";
-import { apiKeyFor } from "./user-settings.js";
+import { resumedSpawnKey } from "./spawn-api-keys.js";
 
 /** The detail of the step a restart cut short, as its checklist shows it. */
 export const INTERRUPTED_DETAIL = "interrupted: the bot restarted";
@@ -66,7 +67,9 @@ export class Announcer {
 export async function recoverSpawns(ctx: CoreContext, announcer: Announcer, opts: { startUp: boolean }): Promise<RecoveryReport> {
   const report: RecoveryReport = { resumed: [], ended: [], deleted: [], pending: [] };
   const running = new Set(ctx.orchestrator.inFlight().map((r) => r.spawnId));
-  for (const found of ctx.store.listLive()) {
+  const live = ctx.store.listLive();
+  if (opts.startUp) await revokeUnrecordedKeys(ctx, live.filter((r) => !running.has(r.id)));
+  for (const found of live) {
     if (running.has(found.id) || found.status === "ready") continue;
     if (!opts.startUp && !(found.status === "deleting" && found.error?.startsWith(CLEANUP_PENDING))) continue;
     let rec = found;
@@ -93,7 +96,8 @@ export async function recoverSpawns(ctx: CoreContext, announcer: Announcer, opts
 async function resumeRun(ctx: CoreContext, announcer: Announcer, rec: SpawnRecord): Promise<string | undefined> {
   if (rec.options === null) return "it was started by an older version of spawnbot, which cannot continue it";
   if (!ctx.orchestrator.agent(rec.agent) || !ctx.orchestrator.cloud(rec.cloud)) return `the ${rec.agent} agent or the ${rec.cloud} cloud is no longer configured on this bot`;
-  const apiKey = apiKeyFor(ctx, { platform: rec.platform, userId: rec.ownerId });
+  const apiKey = resumedSpawnKey(ctx, rec);
+  if (!apiKey) return "no OpenRouter key to give it is left (the owner's key was removed, or the bot's key settings changed)";
   const steps = ctx.store.listSteps(rec.id);
   const ended = steps.filter((s) => s.state === "succeeded" || s.state === "warned" || s.state === "skipped").map((s) => s.name);
   const server = ended.includes("provision") && rec.serverId && rec.address && rec.sshUser && rec.sshPort
@@ -140,6 +144,8 @@ async function removeWhatItMade(ctx: CoreContext, announcer: Announcer, rec: Spa
   const sessionMayExist = reason === undefined || rec.meta[META_SESSION] !== "0";
   const audit = (action: string, detail: Record<string, unknown>) =>
     ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: "spawnbot", action, spawnId: rec.id, detail: { name: rec.name, ...detail } });
+  // The spawn is ending whatever its server does: its own OpenRouter key goes first (retried if it fails).
+  await revokeSpawnKey(ctx, rec.id);
   try {
     await revokeTunnels(ctx, rec.id);
     const { removed } = await ctx.orchestrator.recoverServer({ ...hostRecord(ctx, rec), spawnId: rec.id, sessionMayExist });

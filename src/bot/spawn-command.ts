@@ -7,9 +7,9 @@ import type { CoreContext, Invocation } from "./context.js";
 import { auditAction } from "./audit-trail.js";
 import { formatDuration } from "./format.js";
 import { decideSpawn, refuse } from "./policy.js";
-import { apiKeyFor } from "./user-settings.js";
 import { adoptionOf } from "./host-access.js";
 import { followRun, startSpawnRun } from "./spawn-run.js";
+import { chooseSpawnKey, mintSpawnKey } from "./spawn-api-keys.js";
 import { StoreConflictError, type SpawnRecord } from "./store/index.js";
 import { error, text, type PlanView } from "./views.js";
 
@@ -37,8 +37,8 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     return inv.conv.whisper(plan);
   }
 
-  const apiKey = apiKeyFor(ctx, inv.user);
-  if (!apiKey) return inv.conv.whisper(error("no OpenRouter API key: add yours with `settings` (a private form), or ask an admin to set OPENROUTER_API_KEY for the bot"));
+  const keyChoice = chooseSpawnKey(ctx, inv.user, cmd.budgetUsd);
+  if (keyChoice.kind === "refused") return inv.conv.whisper(error(keyChoice.message));
 
   // An existing host is reached with the requester's own key, or the bot's for a host an admin shared here.
   const adoption = cmd.host ? adoptionOf(ctx, inv, cmd.host) : undefined;
@@ -56,7 +56,24 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     if (err instanceof StoreConflictError) return inv.conv.whisper(error(`you already have a live spawn named ${name}; pick another --name or delete it first`));
     throw err;
   }
-  auditAction(ctx, inv, "spawn", { spawnId: rec.id, detail: { agent: agent.key, cloud: cloud.key, model, name } });
+  auditAction(ctx, inv, "spawn", { spawnId: rec.id, detail: { agent: agent.key, cloud: cloud.key, model, name, openrouterKey: keyChoice.kind } });
+
+  let apiKey: string;
+  if (keyChoice.kind === "per-spawn") {
+    const minted = await mintSpawnKey(ctx, rec, keyChoice.budgetUsd);
+    if ("problem" in minted) {
+      const reason = `could not make this spawn's own OpenRouter key (${minted.problem}); nothing was started, try again in a minute or add your own key with \`settings\``;
+      ctx.store.updateSpawn(rec.id, { status: "failed", error: reason, deletedAt: Date.now() });
+      return inv.conv.whisper(error(reason));
+    }
+    apiKey = minted.apiKey;
+  } else {
+    apiKey = keyChoice.apiKey;
+    if (cmd.budgetUsd !== undefined) {
+      const whose = keyChoice.kind === "own" ? "your own key's limits are set at openrouter.ai/keys" : "this bot shares one workspace key";
+      await inv.conv.whisper(text(`--budget applies only to keys the bot makes for a spawn; ${whose}, so ${name} has no budget of its own`));
+    }
+  }
 
   const ownerKeys = ctx.store.listUserKeys(inv.user).map((k) => k.publicKey);
   if (ownerKeys.length === 0 && cloud.access === "ssh") {

@@ -1,9 +1,11 @@
 // The one way a live spawn is deleted, whoever asks: the `delete` command, the expiry sweep or
 // the reconciler. A spawn is recorded deleted only when its cloud confirmed the delete (or said
 // the server was already gone); a failed delete keeps the spawn visible with its error and is
-// queued for the expiry sweep to try again, with a backoff that doubles up to a ceiling.
+// queued for the expiry sweep to try again, with a backoff that doubles up to a ceiling. The
+// spawn's own OpenRouter key (if the bot made one) is deleted with it.
 import { secrets } from "../secrets.js";
 import type { CoreContext } from "./context.js";
+import { revokeSpawnKey } from "./spawn-api-keys.js";
 import { hostRecord } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
 import { revokeTunnels } from "./tunnel-links.js";
@@ -70,6 +72,7 @@ export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: Rem
     ctx.store.upkeep.clearDeleteRetry(rec.id);
     const deleted = ctx.store.updateSpawn(rec.id, { status: "deleted", deletedAt: now, error: null });
     audit("delete");
+    await revokeSpawnKey(ctx, rec.id, now); // never throws: a failed delete of the key is retried on its own
     return { kind: "deleted", rec: deleted };
   } finally {
     busy.delete(rec.id);

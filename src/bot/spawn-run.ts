@@ -4,6 +4,7 @@
 import type { ResumePoint, Run, RunResult } from "../orchestrator/index.js";
 import type { CoreContext } from "./context.js";
 import { hostAuthOf, hostPinsFor } from "./host-access.js";
+import { revokeSpawnKey } from "./spawn-api-keys.js";
 import { buildStatusView } from "./status-view.js";
 import type { SpawnRecord } from "./store/index.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
@@ -59,6 +60,8 @@ export async function followRun(ctx: CoreContext, rec: SpawnRecord, run: Run, to
   ctx.track(
     run.done.then(async (result) => {
       clearTimeout(scheduled); // the final view below shows everything
+      // A run that failed or was cancelled needs no model access: its key goes at once.
+      if (result.outcome === "failed" || result.outcome === "cancelled") await revokeSpawnKey(ctx, rec.id);
       // The final state is drawn at once (a status message still waiting to be posted goes out
       // with it) and is the newest view every pending edit renders: always delivered, last.
       const final = redraw();

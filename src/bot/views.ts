@@ -98,7 +98,7 @@ export interface ErrorView {
 export interface SettingsView {
   kind: "settings";
   /** Which OpenRouter key the user's spawns use: theirs (shown by its last four characters only), the workspace's, or none. */
-  apiKey: { source: "yours"; last4: string } | { source: "workspace" } | { source: "none" };
+  apiKey: { source: "yours"; last4: string } | { source: "per-spawn" } | { source: "workspace" } | { source: "none" };
   keys: { fingerprint: string; keyType: string; comment: string }[];
   /** Every agent, with the user's saved model when there is one. */
   models: { agent: string; name: string; saved?: string; defaultModel: string }[];

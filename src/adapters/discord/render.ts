@@ -146,7 +146,7 @@ function textMessage(v: TextView): DiscordMessage {
 }
 
 export function settingsSummary(v: SettingsView): string {
-  return v.apiKey.source === "yours" ? `yours, ending in ${v.apiKey.last4}` : v.apiKey.source === "workspace" ? "none of your own; the bot's shared key is used" : "none set";
+  return v.apiKey.source === "yours" ? `yours, ending in ${v.apiKey.last4}` : v.apiKey.source === "per-spawn" ? "none of your own; each spawn gets its own capped key from the bot" : v.apiKey.source === "workspace" ? "none of your own; the bot's shared key is used" : "none set";
 }
 
 /** Any view as a private or public message (a status view without its buttons, e.g. the answer to `status`). */

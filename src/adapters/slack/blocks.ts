@@ -105,7 +105,7 @@ function settingsMessage(v: SettingsView): SlackMessage {
 }
 
 function keyLine(v: SettingsView): string {
-  return v.apiKey.source === "yours" ? `yours, ending in ${v.apiKey.last4}` : v.apiKey.source === "workspace" ? "none of your own; the bot's shared key is used" : "none set";
+  return v.apiKey.source === "yours" ? `yours, ending in ${v.apiKey.last4}` : v.apiKey.source === "per-spawn" ? "none of your own; each spawn gets its own capped key from the bot" : v.apiKey.source === "workspace" ? "none of your own; the bot's shared key is used" : "none set";
 }
 
 /** Any view as a message (status views too, e.g. the answer to `status`). */

@@ -271,6 +271,28 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE spawns ADD COLUMN options TEXT;
     `,
   },
+  {
+    version: 9,
+    description: "per-spawn OpenRouter keys made with the management key, and their pending deletes",
+    // The key's hash is OpenRouter's id for it; the key itself is kept only sealed (for a restarted
+    // bot to continue a run that had not written it to its host yet). revoke_at is set when the
+    // key must go (its spawn ended) and holds when the next delete try is due; deleted_at ends it.
+    sql: `
+      CREATE TABLE spawn_api_keys (
+        spawn_id    TEXT PRIMARY KEY,
+        key_hash    TEXT NOT NULL,
+        limit_usd   REAL NOT NULL,
+        expires_at  INTEGER,
+        created_at  INTEGER NOT NULL,
+        revoke_at   INTEGER,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT,
+        deleted_at  INTEGER,
+        sealed_key  TEXT
+      ) STRICT;
+      CREATE INDEX spawn_api_keys_open ON spawn_api_keys (revoke_at) WHERE deleted_at IS NULL;
+    `,
+  },
 ];
 
 // The highest version; with every migration merged it equals the count (a store test checks).

@@ -16,6 +16,7 @@ import { migrate } from "./migrations.js";
 import { OAuthTables } from "./oauth-tables.js";
 import { HostTables } from "./host-tables.js";
 import { LeaseTables } from "./lease-tables.js";
+import { SpawnKeyTables } from "./spawn-key-tables.js";
 import {
   LIVE_STATUSES,
   StoreConflictError,
@@ -157,6 +158,7 @@ class SqliteStore implements Store {
   readonly oauth: OAuthTables;
   readonly hosts: HostTables;
   readonly leases: LeaseTables;
+  readonly spawnKeys: SpawnKeyTables;
 
   constructor(private readonly db: Database.Database) {
     this.sql = prepareStatements(db);
@@ -168,6 +170,7 @@ class SqliteStore implements Store {
     this.oauth = new OAuthTables(db);
     this.hosts = new HostTables(db);
     this.leases = new LeaseTables(db);
+    this.spawnKeys = new SpawnKeyTables(db);
   }
 
   addShare(spawnId: string, user: UserRef, at?: number): boolean {

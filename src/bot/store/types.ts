@@ -5,6 +5,7 @@ import type { UpkeepState } from "./upkeep-tables.js";
 import type { OAuthState } from "./oauth-tables.js";
 import type { HostState } from "./host-tables.js";
 import type { LeaseState } from "./lease-tables.js";
+import type { SpawnKeyState } from "./spawn-key-tables.js";
 
 export type SpawnStatus = "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted" | "cancelled";
 
@@ -156,6 +157,8 @@ export interface Store {
   readonly hosts: HostState;
   /** Named leases with a holder and an expiry: the data's single owner (lease-tables.ts). */
   readonly leases: LeaseState;
+  /** The OpenRouter keys made for spawns, and the deletes still owed (spawn-key-tables.ts). */
+  readonly spawnKeys: SpawnKeyState;
   /** Status "pending"; throws StoreConflictError when the owner already has a live spawn with that name. */
   recordIntent(spawn: NewSpawn): SpawnRecord;
   /** Throws StoreNotFoundError if id is unknown, StoreConflictError if a status change revives a taken name. */
