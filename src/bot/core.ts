@@ -6,7 +6,7 @@ import type { Orchestrator, TunnelTarget } from "../orchestrator/index.js";
 import { secrets } from "../secrets.js";
 import { handleAgents, handleClouds, handleHelp } from "./catalog-commands.js";
 import type { Command } from "./commands.js";
-import type { CoreContext, CoreSettings, Invocation } from "./context.js";
+import type { CoreContext, CoreSettings, GatewayControl, Invocation } from "./context.js";
 import { parseCommand, type GrammarCatalog } from "./grammar.js";
 import { handleConnect, handleDelete, handleExtend, handleList, handleStatus } from "./manage-commands.js";
 import { completeConnectOpenRouter, handleConnectOpenRouter, type CallbackAnswer } from "./openrouter-connect.js";
@@ -154,7 +154,7 @@ export class BotCore {
   }
 
   /** Let the core close the gateway's connections to a spawn when it is deleted. */
-  attachGateway(gateway: { closeSpawn(spawnId: string): Promise<void> }): void {
+  attachGateway(gateway: GatewayControl): void {
     this.ctx.gateway = gateway;
   }
 

@@ -5,7 +5,7 @@
 import { CLEANUP_PENDING, RECOVERY_META, STEPS } from "../orchestrator/index.js";
 import type { CoreContext } from "./context.js";
 import type { ChatOutlet } from "./outlet.js";
-import { hostRecord } from "./spawn-access.js";
+import { hostRecord, neighboursOnHost } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
 import { revokeTunnels } from "./tunnel-links.js";
 import type { SpawnRecord } from "./store/index.js";
@@ -102,7 +102,7 @@ async function removeWhatItMade(ctx: CoreContext, announcer: Announcer, rec: Spa
     ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: "spawnbot", action, spawnId: rec.id, detail: { name: rec.name, ...detail } });
   try {
     await revokeTunnels(ctx, rec.id);
-    const { removed } = await ctx.orchestrator.recoverServer({ ...hostRecord(rec), spawnId: rec.id, sessionMayExist });
+    const { removed } = await ctx.orchestrator.recoverServer({ ...hostRecord(rec), spawnId: rec.id, sessionMayExist }, neighboursOnHost(ctx.store, rec));
     audit("recover", { removed });
   } catch (err) {
     const message = (err as Error).message;

@@ -7,6 +7,7 @@ import type { CoreContext, Invocation } from "./context.js";
 import { auditAction } from "./audit-trail.js";
 import { formatDuration } from "./format.js";
 import { decideSpawn, refuse } from "./policy.js";
+import { neighboursOnHost } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
 import { apiKeyFor } from "./user-settings.js";
@@ -68,6 +69,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     steps: cmd.steps ?? [], prompt: cmd.prompt, apiKey,
     ownerKeys,
     tags: { "spawnbot-spawn-id": rec.id, "spawnbot-owner": inv.user.userId },
+    agentsSharingHost: () => neighboursOnHost(ctx.store, ctx.store.getSpawn(rec.id) ?? rec).map((n) => ctx.orchestrator.agent(n.agent) ?? { configFiles: [] }),
   });
   const names = { agent: agent.name, cloud: cloud.title };
   const redraw = () => inv.conv.status(buildStatusView(ctx.store.getSpawn(rec.id)!, ctx.store.listSteps(rec.id), names));
@@ -113,7 +115,7 @@ async function deliverResult(ctx: CoreContext, inv: Invocation, rec: SpawnRecord
   const view: ConnectView = {
     kind: "connect", spawnId: rec.id, name: rec.name, attachCommand: c.attachCommand, knownHostsLine: c.knownHostsLine,
     hostKeyFingerprint: c.hostKeyFingerprint, tunnelCommand: c.dashboard?.tunnelCommand, dashboardUrl: c.dashboard?.localUrl,
-    gatewayUrl: mintGatewayUrl(ctx, ctx.store.getSpawn(rec.id) ?? rec), promptOutput: result.prompt,
+    gatewayUrl: mintGatewayUrl(ctx, ctx.store.getSpawn(rec.id) ?? rec, inv.user), promptOutput: result.prompt,
   };
   await inv.conv.whisper(view);
 }

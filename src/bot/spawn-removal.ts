@@ -4,7 +4,7 @@
 // queued for the expiry sweep to try again, with a backoff that doubles up to a ceiling.
 import { secrets } from "../secrets.js";
 import type { CoreContext } from "./context.js";
-import { hostRecord } from "./spawn-access.js";
+import { hostRecord, neighboursOnHost } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
 import { revokeTunnels } from "./tunnel-links.js";
 import type { SpawnRecord } from "./store/index.js";
@@ -59,7 +59,7 @@ export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: Rem
     ctx.store.updateSpawn(rec.id, { status: "deleting" });
     await revokeTunnels(ctx, rec.id); // links die with the spawn, even if the server delete must be retried
     try {
-      await ctx.orchestrator.teardown(hostRecord(rec));
+      await ctx.orchestrator.teardown(hostRecord(rec), neighboursOnHost(ctx.store, rec));
     } catch (err) {
       const reason = secrets.redact((err as Error).message); // it is stored, audited and shown
       const retry = ctx.store.upkeep.recordDeleteFailure(rec.id, actor.userId, reason, (n) => now + retryDelay(n));

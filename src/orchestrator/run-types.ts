@@ -25,6 +25,12 @@ export interface RunPlan {
   /** The owner's SSH public keys, installed on the host so the connect command works. */
   ownerKeys: string[];
   tags: Record<string, string>;
+  /**
+   * The agents of the other live spawns on this spawn's host user, asked by a failed run's clean-up
+   * on an adopted host: files they share (~/.spawnrc, their config files) stay. Without it the
+   * clean-up keeps every shared file.
+   */
+  agentsSharingHost?: () => readonly Pick<AgentSpec, "configFiles">[];
 }
 
 export type StepState = "pending" | "running" | "succeeded" | "warned" | "failed" | "skipped";

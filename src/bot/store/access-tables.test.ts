@@ -30,11 +30,32 @@ describe("shares", () => {
 describe("tunnel tokens", () => {
   it("finds a token by its hash and revokes every token of a spawn", () => {
     const { store, rec } = storeWithSpawn();
-    store.saveTunnelToken({ tokenHash: "a".repeat(64), spawnId: rec.id, createdAt: 1, expiresAt: 100, revokedAt: null });
-    store.saveTunnelToken({ tokenHash: "b".repeat(64), spawnId: rec.id, createdAt: 2, expiresAt: null, revokedAt: null });
-    expect(store.findTunnelToken("a".repeat(64))).toMatchObject({ spawnId: rec.id, expiresAt: 100, revokedAt: null });
+    const alice = { platform: "test", userId: "U1" };
+    store.saveTunnelToken({ tokenHash: "a".repeat(64), spawnId: rec.id, user: alice, createdAt: 1, expiresAt: 100, revokedAt: null });
+    store.saveTunnelToken({ tokenHash: "b".repeat(64), spawnId: rec.id, user: null, createdAt: 2, expiresAt: null, revokedAt: null });
+    expect(store.findTunnelToken("a".repeat(64))).toMatchObject({ spawnId: rec.id, user: alice, expiresAt: 100, revokedAt: null });
     expect(store.revokeTunnelTokens(rec.id, 50)).toBe(2);
     expect(store.findTunnelToken("b".repeat(64))?.revokedAt).toBe(50);
     expect(store.findTunnelToken("c".repeat(64))).toBeUndefined();
+  });
+
+  it("revokes only the links given to one user, and says which", () => {
+    const { store, rec } = storeWithSpawn();
+    const alice = { platform: "test", userId: "U1" };
+    const bob = { platform: "test", userId: "U2" };
+    store.saveTunnelToken({ tokenHash: "a".repeat(64), spawnId: rec.id, user: alice, createdAt: 1, expiresAt: null, revokedAt: null });
+    store.saveTunnelToken({ tokenHash: "b".repeat(64), spawnId: rec.id, user: bob, createdAt: 2, expiresAt: null, revokedAt: null });
+    store.saveTunnelToken({ tokenHash: "c".repeat(64), spawnId: rec.id, user: bob, createdAt: 3, expiresAt: null, revokedAt: null });
+    expect(store.revokeUserTunnelTokens(rec.id, bob, 10).sort()).toEqual(["b".repeat(64), "c".repeat(64)]);
+    expect(store.revokeUserTunnelTokens(rec.id, bob, 20)).toEqual([]); // already revoked
+    expect(store.findTunnelToken("c".repeat(64))?.revokedAt).toBe(10);
+    expect(store.findTunnelToken("a".repeat(64))?.revokedAt).toBeNull();
+  });
+});
+
+describe("what a spawn marks on its host", () => {
+  it("records new spawns as marking their host", () => {
+    const { store, rec } = storeWithSpawn();
+    expect(rec.markedHost ?? store.getSpawn(rec.id)!.markedHost).toBe(true);
   });
 });

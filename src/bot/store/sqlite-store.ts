@@ -51,6 +51,7 @@ interface SpawnRow {
   server_id: string | null; address: string | null; ssh_user: string | null; ssh_port: number | null;
   host_key: string | null; session: string; prompt: string | null; error: string | null; meta: string;
   created_at: number; ready_at: number | null; deleted_at: number | null; expires_at: number | null;
+  marked_host: number;
 }
 interface StepRow {
   spawn_id: string; seq: number; name: string; state: string; detail: string | null;
@@ -193,6 +194,10 @@ class SqliteStore implements Store {
 
   revokeTunnelTokens(spawnId: string, at?: number): number {
     return this.access.revokeTunnelTokens(spawnId, at);
+  }
+
+  revokeUserTunnelTokens(spawnId: string, user: UserRef, at?: number): string[] {
+    return this.access.revokeUserTunnelTokens(spawnId, user, at);
   }
 
   recordIntent(spawn: NewSpawn): SpawnRecord {
@@ -379,6 +384,7 @@ function toSpawn(r: SpawnRow): SpawnRecord {
     hostKey: r.host_key, session: r.session, prompt: r.prompt, error: r.error,
     meta: v.parse(MetaSchema, JSON.parse(r.meta)),
     createdAt: r.created_at, readyAt: r.ready_at, deletedAt: r.deleted_at, expiresAt: r.expires_at,
+    markedHost: r.marked_host !== 0,
   };
 }
 
