@@ -23,7 +23,7 @@ import { startUpkeep, type Upkeep, type UpkeepSettings } from "./upkeep.js";
 import { resolveTunnel } from "./tunnel-links.js";
 import type { Store } from "./store/index.js";
 import { handleSettings, homeView, saveSettings, validateSettings, type SettingsErrors, type SettingsInput } from "./user-settings.js";
-import { error, text, type HomeView, type View } from "./views.js";
+import { error, removalKindOf, text, type HomeView, type RemovalKind, type View } from "./views.js";
 
 /** Platforms retry for minutes (Slack for about 5); a handled delivery is remembered this long. */
 const DELIVERY_MEMORY_MS = 15 * 60_000;
@@ -135,6 +135,12 @@ export class BotCore {
 
   private invocation(req: ChatRequest, conversation: Conversation): Invocation {
     return { req, conv: redacting(conversation), user: { platform: req.platform, userId: req.user.id }, isAdmin: this.isAdmin(req.user.id) };
+  }
+
+  /** What deleting this spawn does (for a Delete confirmation built at click time); undefined for an unknown id. */
+  removalKind(spawnId: string): RemovalKind | undefined {
+    const rec = this.ctx.store.getSpawn(spawnId);
+    return rec ? removalKindOf(this.ctx.orchestrator.cloud(rec.cloud)) : undefined;
   }
 
   /** The tunnel gateway's lookup: a token hash to a live spawn's dashboard, or undefined. */

@@ -9,7 +9,7 @@ import { hostRecord, neighboursOnHost } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
 import { revokeTunnels } from "./tunnel-links.js";
 import type { SpawnRecord } from "./store/index.js";
-import { error, text, type View } from "./views.js";
+import { error, removalKindOf, text, type View } from "./views.js";
 
 /** The detail of the step a restart cut short, as its checklist shows it. */
 export const INTERRUPTED_DETAIL = "interrupted: the bot restarted";
@@ -129,7 +129,8 @@ async function removeWhatItMade(ctx: CoreContext, announcer: Announcer, rec: Spa
 
 /** Redraw the spawn's status message and tell its owner privately. */
 async function announce(ctx: CoreContext, announcer: Announcer, rec: SpawnRecord, note: View): Promise<void> {
-  const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: ctx.orchestrator.cloud(rec.cloud)?.title ?? rec.cloud };
+  const cloud = ctx.orchestrator.cloud(rec.cloud);
+  const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: cloud?.title ?? rec.cloud, removal: removalKindOf(cloud) };
   const view = buildStatusView(rec, ctx.store.listSteps(rec.id), names);
   const place = { workspace: rec.workspace, channel: rec.channel };
   await announcer.send(rec.platform, async (outlet) => {

@@ -12,7 +12,7 @@ import { buildStatusView } from "./status-view.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
 import { apiKeyFor } from "./user-settings.js";
 import { StoreConflictError, type SpawnRecord } from "./store/index.js";
-import { error, text, type ConnectView, type PlanView } from "./views.js";
+import { error, removalKindOf, text, type ConnectView, type PlanView } from "./views.js";
 
 const REDRAW_EVERY_MS = 100;
 
@@ -71,7 +71,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     tags: { "spawnbot-spawn-id": rec.id, "spawnbot-owner": inv.user.userId },
     agentsSharingHost: () => neighboursOnHost(ctx.store, ctx.store.getSpawn(rec.id) ?? rec).map((n) => ctx.orchestrator.agent(n.agent) ?? { configFiles: [] }),
   });
-  const names = { agent: agent.name, cloud: cloud.title };
+  const names = { agent: agent.name, cloud: cloud.title, removal: removalKindOf(cloud) };
   const redraw = () => inv.conv.status(buildStatusView(ctx.store.getSpawn(rec.id)!, ctx.store.listSteps(rec.id), names));
   // The first status message may wait in a busy channel: follow the run meanwhile, so the post
   // carries the newest state when it goes out (the final one, if the run ended by then).

@@ -3,7 +3,9 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import Database from "better-sqlite3";
 import { openStore } from "./index.js";
+import { MIGRATIONS } from "./migrations.js";
 
 function storeWithSpawn() {
   const store = openStore(path.join(mkdtempSync(path.join(os.tmpdir(), "spawnbot-access-")), "s.db"));
@@ -54,8 +56,20 @@ describe("tunnel tokens", () => {
 });
 
 describe("what a spawn marks on its host", () => {
-  it("records new spawns as marking their host", () => {
-    const { store, rec } = storeWithSpawn();
-    expect(rec.markedHost ?? store.getSpawn(rec.id)!.markedHost).toBe(true);
+  it("tells spawns recorded before marking from new ones, across the upgrade", () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "spawnbot-access-")), "old.db");
+    const raw = new Database(file);
+    for (const m of MIGRATIONS.filter((m) => m.version < 7)) raw.exec(m.sql);
+    raw.pragma("user_version = 6");
+    raw.prepare(`INSERT INTO spawns (id, name, platform, workspace, channel, owner_id, owner_name, agent, cloud, status, session, meta, created_at)
+      VALUES ('old-1', 'old', 'test', 'W', 'C', 'U1', 'alice', 'codex', 'ssh', 'ready', 'old', '{}', 1)`).run();
+    raw.close();
+    const store = openStore(file);
+    expect(store.getSpawn("old-1")!.markedHost).toBe(false);
+    const rec = store.recordIntent({
+      id: crypto.randomUUID(), name: "new", platform: "test", workspace: "W", channel: "C", ownerId: "U1", ownerName: "alice",
+      agent: "codex", cloud: "ssh", model: null, size: null, zone: null, session: "new", prompt: null, createdAt: 2, expiresAt: null,
+    });
+    expect(store.getSpawn(rec.id)!.markedHost).toBeUndefined(); // absent: marked
   });
 });

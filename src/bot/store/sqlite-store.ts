@@ -384,7 +384,7 @@ function toSpawn(r: SpawnRow): SpawnRecord {
     hostKey: r.host_key, session: r.session, prompt: r.prompt, error: r.error,
     meta: v.parse(MetaSchema, JSON.parse(r.meta)),
     createdAt: r.created_at, readyAt: r.ready_at, deletedAt: r.deleted_at, expiresAt: r.expires_at,
-    markedHost: r.marked_host !== 0,
+    ...(r.marked_host === 0 ? { markedHost: false } : {}), // absent means marked: only old rows carry it
   };
 }
 
