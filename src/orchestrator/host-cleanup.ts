@@ -88,7 +88,9 @@ export function cleanupScript(c: AdoptedCleanup, configPaths: readonly string[],
     `  sleep 0.2`,
     `done`,
     `[ -n "$survivors" ] && { echo "still running:$survivors"; exit ${SURVIVORS_EXIT}; }`,
-    `rm -rf "$HOME/"${shellQuote(sessionDir(c.session))}`,
+    // The session folder is named after the session: while a session of that name runs (another
+    // spawn's, when this one never started its own), the folder is that spawn's and stays.
+    `tmux has-session -t ${shellQuote(`=${c.session}`)} 2>/dev/null || rm -rf "$HOME/"${shellQuote(sessionDir(c.session))}`,
     `R="$HOME/${ORIGINALS_DIR}"`,
   );
   // Config files: the user's own version back, or gone if there was none. Without a record the
