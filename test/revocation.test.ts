@@ -4,8 +4,9 @@
 // every process the agent started, detached daemons too) and nothing else; a second live spawn on
 // the same host user keeps the files it shares.
 import { execFileSync, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConnectView } from "../src/bot/views.js";
@@ -198,6 +199,40 @@ describe("expiry of the last spawn on the host user", () => {
     expect(existsSync(home(".spawnbot"))).toBe(false);
     await until("the agent's processes to be gone", () => running(["testagent", "sleep", ...DAEMONS]).length === 0, 5_000);
     expect(sessionAlive("rv2")).toBe(false);
+  });
+});
+
+describe("a run that fails on an existing host", () => {
+  it("takes back what it put there before failing, and leaves the session it collided with alone", async () => {
+    spawnSync("su", ["-", USER, "-c", "tmux new-session -d -s rv3 'sleep 600'"]);
+    const c = await say(`spawn daemonagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name rv3`);
+    expect(c.statuses.at(-1)!.result).toMatchObject({ outcome: "failed", message: expect.stringContaining("already runs on that host") });
+    expect(sessionAlive("rv3")).toBe(true);
+    for (const [file, text] of before) expect(read(file), file).toBe(text);
+    expect(read(".spawnrc")).toBeUndefined();
+    await until("the pre-launch daemons to be gone", () => running(DAEMONS).length === 0, 5_000);
+  });
+});
+
+describe("delete on the local cloud (the bot's own host)", () => {
+  it("stops the agent's detached daemons and removes ~/.spawnrc and the config it wrote", async () => {
+    const localHome = mkdtempSync(path.join(os.tmpdir(), "spawnbot-localhome-"));
+    const name = `rvl-${Math.random().toString(36).slice(2, 8)}`;
+    const agent = { ...daemonAgent(1), key: "localdaemon", dashboard: undefined, preLaunch: `exec -a sbt-local-${name} sleep 99999` };
+    const local = makeBot({ localHome, agents: [agent] });
+    const conv = new RecordingConversation();
+    await local.core.handle(request(`spawn localdaemon local --name ${name}`), conv);
+    await local.core.idle();
+    expect(conv.statuses.at(-1)!.result).toMatchObject({ outcome: "ready" });
+    const mine = () => spawnSync("pgrep", ["-f", `sbt-local-${name}|sbt-session-child`]).stdout.toString().trim();
+    expect(mine()).not.toBe("");
+    expect(existsSync(path.join(localHome, ".spawnrc"))).toBe(true);
+    await local.core.handle(request(`delete ${name}`), conv);
+    expect(JSON.stringify(conv.public)).toContain(`${name} was deleted`);
+    expect(mine()).toBe("");
+    expect(existsSync(path.join(localHome, ".spawnrc"))).toBe(false);
+    expect(existsSync(path.join(localHome, ".testagent/config.json"))).toBe(false);
+    local.store.close();
   });
 });
 
