@@ -166,6 +166,21 @@ describe("unshare", () => {
   });
 });
 
+describe("a link given to a shared user", () => {
+  it("stops working once they no longer have the spawn, even if unshare was cut short before revoking it", async () => {
+    await say("share rv1 @U2");
+    const link = linkOf(await say("connect rv1", bob));
+    expect(await get(link)).toBe(200);
+    bot.store.removeShare(spawnOf("rv1").id, { platform: "test", userId: "U2" }); // the share gone, the link not revoked
+    expect(bot.store.findTunnelToken(hashOf(link))?.revokedAt).toBeNull();
+    expect(await get(link)).toBe(404);
+    expect(await get(aliceLink)).toBe(200);
+    await say("share rv1 @U2");
+    await say("unshare rv1 @U2"); // and take bob's key back off the host again
+    expect(read(".ssh/authorized_keys")).not.toContain(" bob");
+  });
+});
+
 describe("delete on an existing host, while another spawn lives on the same host user", () => {
   it("stops every process the agent started, detached daemons too, and keeps the other spawn's session", async () => {
     const c = await say("delete rv1");

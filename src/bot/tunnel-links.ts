@@ -23,7 +23,18 @@ export function resolveTunnel(ctx: CoreContext, tokenHash: string, now = Date.no
   if (!t || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) return undefined;
   const rec = ctx.store.getSpawn(t.spawnId);
   if (!rec || rec.status !== "ready") return undefined;
+  if (t.user && !stillMayReach(ctx, rec, t.user)) return undefined;
   return ctx.orchestrator.tunnelTarget(rec.id, hostRecord(rec));
+}
+
+/**
+ * The user a link was given to still has the spawn: its owner, an admin, or someone it is still
+ * shared with. Unshare revokes their links anyway; this holds even if that revocation was cut short.
+ */
+function stillMayReach(ctx: CoreContext, rec: SpawnRecord, user: UserRef): boolean {
+  if (user.platform === rec.platform && user.userId === rec.ownerId) return true;
+  if (ctx.settings.admins.includes(user.userId)) return true;
+  return ctx.store.listShares(rec.id).some((u) => u.platform === user.platform && u.userId === user.userId);
 }
 
 /** Revoke a spawn's links and drop the gateway's connection to it. */
