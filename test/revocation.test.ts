@@ -233,14 +233,18 @@ describe("delete on the local cloud (the bot's own host)", () => {
   it("stops the agent's detached daemons and removes ~/.spawnrc and the config it wrote", async () => {
     const localHome = mkdtempSync(path.join(os.tmpdir(), "spawnbot-localhome-"));
     const name = `rvl-${Math.random().toString(36).slice(2, 8)}`;
-    const agent = { ...daemonAgent(1), key: "localdaemon", dashboard: undefined, preLaunch: `exec -a sbt-local-${name} sleep 99999` };
+    const agent = {
+      ...daemonAgent(1), key: "localdaemon", dashboard: undefined, preLaunch: `exec -a sbt-local-${name} sleep 99999`,
+      launch: `(setsid bash -c "exec -a sbt-local-${name}-child sleep 99999" </dev/null >/dev/null 2>&1 &); testagent --model {model}`,
+    };
     const local = makeBot({ localHome, agents: [agent] });
     const conv = new RecordingConversation();
     await local.core.handle(request(`spawn localdaemon local --name ${name}`), conv);
     await local.core.idle();
     expect(conv.statuses.at(-1)!.result).toMatchObject({ outcome: "ready" });
-    const mine = () => spawnSync("pgrep", ["-f", `sbt-local-${name}|sbt-session-child`]).stdout.toString().trim();
-    expect(mine()).not.toBe("");
+    // Their command lines, one per line ("pid args"), for a readable failure.
+    const mine = () => spawnSync("pgrep", ["-a", "-f", `^sbt-local-${name}`]).stdout.toString().trim();
+    expect(mine().split("\n")).toHaveLength(2);
     expect(existsSync(path.join(localHome, ".spawnrc"))).toBe(true);
     await local.core.handle(request(`delete ${name}`), conv);
     expect(JSON.stringify(conv.public)).toContain(`${name} was deleted`);
