@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConnectView } from "../src/bot/views.js";
 import { hashTunnelToken, startGatewayServer, TunnelGateway, type AgentSpec } from "../src/orchestrator/index.js";
-import { makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
+import { authorizeUsers, makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 import { TEST_AGENT } from "./support/test-agent.js";
 import { until } from "./support/until.js";
@@ -92,7 +92,7 @@ beforeAll(async () => {
   gatewayServer = await startGatewayServer(gateway, 0);
   bot = makeBot({ agents: [daemonAgent(port)], publicUrl: `http://127.0.0.1:${gatewayServer.port}` });
   bot.core.attachGateway(gateway);
-  sshd.authorize(bot.botKey.publicKey);
+  authorizeUsers(sshd, bot.core, "test", [alice.id]); // alice adopts her host with her own spawnbot key
 
   // What the user had: one of alice's keys and someone else's in authorized_keys, and a config
   // file of their own where the agent writes its own.

@@ -102,7 +102,7 @@ async function removeWhatItMade(ctx: CoreContext, announcer: Announcer, rec: Spa
     ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: "spawnbot", action, spawnId: rec.id, detail: { name: rec.name, ...detail } });
   try {
     await revokeTunnels(ctx, rec.id);
-    const { removed } = await ctx.orchestrator.recoverServer({ ...hostRecord(rec), spawnId: rec.id, sessionMayExist }, neighboursOnHost(ctx.store, rec));
+    const { removed } = await ctx.orchestrator.recoverServer({ ...hostRecord(ctx, rec), spawnId: rec.id, sessionMayExist }, neighboursOnHost(ctx.store, rec));
     audit("recover", { removed });
   } catch (err) {
     const message = (err as Error).message;

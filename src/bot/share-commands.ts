@@ -18,7 +18,7 @@ export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string
   if (userId === rec.ownerId) return inv.conv.whisper(error(`${rec.name} is already ${userId}'s own spawn`));
   const theirKeys = ctx.store.listUserKeys(other).map((k) => k.publicKey);
   if (share) {
-    const added = await ctx.orchestrator.updateKeys(hostRecord(rec), { add: theirKeys });
+    const added = await ctx.orchestrator.updateKeys(hostRecord(ctx, rec), { add: theirKeys });
     ctx.store.addShare(rec.id, other);
     auditAction(ctx, inv, "share", { spawnId: rec.id, detail: { with: userId, keys: added.added } });
     const keysNote = theirKeys.length ? `${theirKeys.length} of their key(s) installed` : `they have no SSH key on file yet; the one they add with \`keys add\` will be installed`;
@@ -31,7 +31,7 @@ export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string
   // Links first: they need no host, so a host that cannot be reached right now does not keep them
   // alive. The share goes last: if the keys cannot be removed now, unshare can be run again.
   const links = await revokeUserTunnels(ctx, rec.id, other);
-  const removed = await ctx.orchestrator.updateKeys(hostRecord(rec), { remove });
+  const removed = await ctx.orchestrator.updateKeys(hostRecord(ctx, rec), { remove });
   ctx.store.removeShare(rec.id, other);
   auditAction(ctx, inv, "unshare", { spawnId: rec.id, detail: { with: userId, keys: removed.removed, links } });
   const linksNote = links ? `; ${links} dashboard link(s) revoked` : "";

@@ -11,6 +11,7 @@ import { neighboursOnHost } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
 import { apiKeyFor } from "./user-settings.js";
+import { adoptionKey, hostPinsFor } from "./host-access.js";
 import { StoreConflictError, type SpawnRecord } from "./store/index.js";
 import { error, removalKindOf, text, type ConnectView, type PlanView } from "./views.js";
 
@@ -44,6 +45,8 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
   const apiKey = apiKeyFor(ctx, inv.user);
   if (!apiKey) return inv.conv.whisper(error("no OpenRouter API key: add yours with `settings` (a private form), or ask an admin to set OPENROUTER_API_KEY for the bot"));
 
+  // An existing host is reached with the requester's own key, or the bot's for a host an admin shared here.
+  const adoption = cmd.host ? adoptionKey(ctx, inv, cmd.host) : undefined;
   let rec: SpawnRecord;
   const now = Date.now();
   // No await since decideSpawn above: its counts still hold when the intent is recorded.
@@ -52,7 +55,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
       id: randomUUID(), name, platform: inv.req.platform, workspace: inv.req.workspace, channel: inv.req.channel,
       ownerId: inv.user.userId, ownerName: inv.req.user.name, agent: agent.key, cloud: cloud.key, model,
       size: cmd.size ?? null, zone: cmd.zone ?? null, session: name, prompt: cmd.prompt ?? null,
-      createdAt: now, expiresAt: now + ttlMs,
+      createdAt: now, expiresAt: now + ttlMs, sshIdentity: adoption?.sshIdentity,
     });
   } catch (err) {
     if (err instanceof StoreConflictError) return inv.conv.whisper(error(`you already have a live spawn named ${name}; pick another --name or delete it first`));
@@ -69,6 +72,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     steps: cmd.steps ?? [], prompt: cmd.prompt, apiKey,
     ownerKeys,
     tags: { "spawnbot-spawn-id": rec.id, "spawnbot-owner": inv.user.userId },
+    sshAuth: adoption?.sshAuth, hostPins: adoption ? hostPinsFor(ctx, inv.user) : undefined,
     agentsSharingHost: () => neighboursOnHost(ctx.store, ctx.store.getSpawn(rec.id) ?? rec).map((n) => ctx.orchestrator.agent(n.agent) ?? { configFiles: [] }),
   });
   const names = { agent: agent.name, cloud: cloud.title, removal: removalKindOf(cloud) };

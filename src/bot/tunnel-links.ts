@@ -1,7 +1,7 @@
 // Private dashboard links through the bot's tunnel gateway: a fresh 128-bit token per link,
 // stored only as its hash, bound to one spawn and the user it was given to, expiring with the
 // spawn, revoked when it is deleted or (that user's links) when it is unshared.
-import { newTunnelToken, type TunnelTarget } from "../orchestrator/index.js";
+import { newTunnelToken, tunnelOrigin, type TunnelTarget } from "../orchestrator/index.js";
 import type { CoreContext } from "./context.js";
 import { hostRecord } from "./spawn-access.js";
 import type { SpawnRecord, UserRef } from "./store/index.js";
@@ -10,11 +10,14 @@ import type { SpawnRecord, UserRef } from "./store/index.js";
 export function mintGatewayUrl(ctx: CoreContext, rec: SpawnRecord, user: UserRef): string | undefined {
   const publicUrl = ctx.settings.publicUrl;
   const dashboard = ctx.orchestrator.agent(rec.agent)?.dashboard;
-  if (!publicUrl || !dashboard || !ctx.orchestrator.tunnelTarget(rec.id, hostRecord(rec))) return undefined;
+  if (!publicUrl || !dashboard || !ctx.orchestrator.tunnelTarget(rec.id, hostRecord(ctx, rec))) return undefined;
   const { token, hash } = newTunnelToken();
   ctx.store.saveTunnelToken({ tokenHash: hash, spawnId: rec.id, user, createdAt: Date.now(), expiresAt: rec.expiresAt, revokedAt: null });
   const path = dashboard.path.replace("{token}", rec.meta.dashboardToken ?? "");
-  return `${publicUrl}/t/${token}${path.startsWith("/") ? path : `/${path}`}`;
+  const rooted = path.startsWith("/") ? path : `/${path}`;
+  const domain = ctx.settings.tunnelDomain;
+  // Each dashboard on its own origin when a tunnel domain is set; the shared-origin path form otherwise.
+  return domain ? `${tunnelOrigin(publicUrl, domain, token)}${rooted}` : `${publicUrl}/t/${token}${rooted}`;
 }
 
 /** The gateway's only way in: a token hash to a target, for live, unexpired, unrevoked tokens. */
@@ -24,7 +27,7 @@ export function resolveTunnel(ctx: CoreContext, tokenHash: string, now = Date.no
   const rec = ctx.store.getSpawn(t.spawnId);
   if (!rec || rec.status !== "ready") return undefined;
   if (t.user && !stillMayReach(ctx, rec, t.user)) return undefined;
-  return ctx.orchestrator.tunnelTarget(rec.id, hostRecord(rec));
+  return ctx.orchestrator.tunnelTarget(rec.id, hostRecord(ctx, rec));
 }
 
 /**
