@@ -30,7 +30,7 @@ export { RunMetrics, STEP_BUCKETS_S, type CloudCallCount, type StepHistogram } f
 export type { Run } from "./run.js";
 export type { LeftoverRecord, SuspendReport } from "./recovery.js";
 export { CLEANUP_PENDING, RECOVERY_META } from "./recovery.js";
-export type { ConnectInfo, HostPins, PromptResult, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
+export type { ConnectInfo, HostPins, PromptResult, ResumePoint, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 export { TunnelGateway, startGatewayServer, hashTunnelToken, newTunnelToken, parseTunnelDomain, tunnelOrigin, type TunnelTarget } from "./tunnels/index.js";
 
 /** The mark of the lines a spawn adds to authorized_keys; none for spawns recorded before marking. */

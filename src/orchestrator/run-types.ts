@@ -35,6 +35,22 @@ export interface RunPlan {
   sshAuth?: BotKey;
   /** Adopted hosts: their host key is pinned per host across spawns, in the bot core's store. */
   hostPins?: HostPins;
+  /** A run a restart cut short, continued from what its journal says was done. */
+  resume?: ResumePoint;
+}
+
+/** Where an interrupted run stood, from its journal: every step is safe to run again. */
+export interface ResumePoint {
+  /** Steps that ended (succeeded, warned or skipped): not run again. */
+  ended: string[];
+  /** Steps that were running when the bot stopped: run again, marked as resumed. */
+  interrupted: string[];
+  /** The server provision had made, if it had. */
+  server?: ServerInfo;
+  /** The host key pinned at first contact. */
+  hostKey?: string;
+  /** The launch step began: a session with the spawn's name on its host is this spawn's own. */
+  sessionMayExist: boolean;
 }
 
 /** Host keys pinned per SSH endpoint ("host:port"), kept outside the run. */

@@ -18,6 +18,9 @@ export interface Run {
   suspend(): void;
 }
 
+/** What the status view says on a step that a restart cut short and the new process runs again. */
+export const RESUMED_DETAIL = "resumed after the bot restarted";
+
 class StepTimeout extends Error {
   constructor(step: StepDef) {
     super(`step ${step.name} did not finish within ${Math.round(step.timeoutMs / 1000)} s`);
@@ -40,9 +43,13 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
     const ev: StepEvent = { spawnId: plan.spawnId, seq: stepSeq, step, state, message, at };
     events.emit("step", ev);
   };
+  const resume = plan.resume;
   const ctx: RunContext = {
     plan, deps, log, signal,
     progress: () => undefined, // each step gets its own (see stepContext)
+    // A resumed run starts from what its journal says it had: the server and its pinned key. Its
+    // host connection died with the old process; the next step that needs it connects again.
+    server: resume?.server, hostKey: resume?.hostKey, sessionStarted: resume?.sessionMayExist,
   };
   /** The run's context as one step sees it: shared state, but progress reported under this step. */
   const stepContext = (step: StepDef, i: number): RunContext => new Proxy(ctx, {
@@ -54,13 +61,16 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
       : Reflect.get(target, key),
   });
   deps.journal.updateSpawn(plan.spawnId, { status: "provisioning" });
-  // Steps that do not apply to this plan (no --prompt, no dashboard) show as skipped from the start.
-  STEPS.forEach((s, i) => deps.journal.markStep(plan.spawnId, i, s.name, s.applies && !s.applies(ctx) ? "skipped" : "pending", null));
-
   // A step starts as soon as the steps it needs have ended (succeeded, warned or skipped), so
   // independent steps overlap and the critical path, not the sum, sets the time to ready.
-  const ended = new Set<string>();
-  const waiting = STEPS.map((step, i) => ({ step, i, needs: needsOf(step, i) }));
+  const ended = new Set<string>(resume?.ended ?? []);
+  const interrupted = new Set(resume?.interrupted ?? []);
+  // Steps that do not apply to this plan (no --prompt, no dashboard) show as skipped from the start;
+  // a resumed run keeps the checklist of what already ended.
+  STEPS.forEach((s, i) => {
+    if (!ended.has(s.name)) deps.journal.markStep(plan.spawnId, i, s.name, s.applies && !s.applies(ctx) ? "skipped" : "pending", null);
+  });
+  const waiting = STEPS.map((step, i) => ({ step, i, needs: needsOf(step, i) })).filter((w) => !ended.has(w.step.name));
   const running = new Map<string, Promise<void>>();
   let stop: { outcome: "failed" | "cancelled"; message: string } | undefined;
   let crashed: { step: string; err: unknown } | undefined;
@@ -73,8 +83,8 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
         ended.add(step.name);
         return;
       }
-      emit(step.name, i, "running");
-      log.info({ step: step.name }, "step started");
+      emit(step.name, i, "running", interrupted.has(step.name) ? RESUMED_DETAIL : undefined);
+      log.info({ step: step.name, resumed: interrupted.has(step.name) }, "step started");
       const started = Date.now();
       let outcome: StepOutcome;
       try {
@@ -103,6 +113,18 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
       crashed ??= { step: step.name, err };
     }
   };
+
+  if (resume?.server && !plan.cloud.adopted) {
+    // A server removed behind the bot's back while it restarted cannot be continued on.
+    const gone = await plan.cloud.getServer(resume.server.serverId).then((found) => !found, (err: unknown) => {
+      log.warn({ err }, "could not check the resumed run's server; going on");
+      return false;
+    });
+    if (gone) {
+      ctx.server = undefined; // nothing left to delete
+      return await finish(ctx, "failed", `its server ${resume.server.serverId} was removed while the bot restarted; spawn again`);
+    }
+  }
 
   for (;;) {
     if (!stop && !crashed && signal.aborted) stop = { outcome: "cancelled", message: "cancelled by request" };

@@ -61,7 +61,12 @@ const reconnecting = new WeakMap<RunContext["plan"], Promise<void>>();
  */
 async function reconnectIfLost(ctx: RunContext): Promise<void> {
   const { plan, server } = ctx;
-  if (!ctx.host || ctx.host.connected || !server || plan.cloud.openHost) return;
+  // No connection yet with a server known: a resumed run, whose connection died with the old process.
+  if (ctx.host?.connected || !server) return;
+  if (plan.cloud.openHost) {
+    ctx.host ??= await plan.cloud.openHost(server);
+    return;
+  }
   let pending = reconnecting.get(plan);
   if (!pending) {
     const target = { host: server.address, port: server.sshPort, user: server.sshUser };
@@ -88,7 +93,8 @@ function identity(ctx: RunContext) {
 async function connectFirst(ctx: RunContext, target: { host: string; port: number; user: string }): Promise<SshHost> {
   const { plan } = ctx;
   const pins = plan.hostPins;
-  if (!pins) return connectWithRetry(target, { ...identity(ctx) }, plan.cloud.sshWait, ctx.signal);
+  // A resumed run that had pinned its server's key already holds it to that key.
+  if (!pins) return connectWithRetry(target, { ...identity(ctx), pinnedHostKey: ctx.hostKey }, plan.cloud.sshWait, ctx.signal);
   const endpoint = `${target.host}:${target.port}`;
   const pinned = pins.pinned(endpoint);
   let ssh: SshHost;
@@ -301,6 +307,8 @@ export const STEPS: readonly StepDef[] = [
       await reconnectIfLost(ctx);
       const { agent, session, prompt, model } = ctx.plan;
       if ((await host(ctx).run(tmuxHasSessionCommand(session))).code === 0) {
+        // A resumed run whose launch had begun started this session itself before the restart.
+        if (ctx.plan.resume?.sessionMayExist) return `tmux session ${session} (already running)`;
         throw new CloudError("SESSION_EXISTS", `a tmux session named ${session} already runs on that host; spawn again with another --name`);
       }
       const dir = sessionDir(session);

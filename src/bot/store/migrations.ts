@@ -256,9 +256,10 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 8,
-    description: "leases: one process at a time holds the data (and later, one replica a job)",
+    description: "leases: one process at a time holds the data; what a run needs to be resumed",
     // holder names the process (host, pid, a random tag); a holder renews expires_at on every
-    // heartbeat, and another may take the lease only once expires_at has passed.
+    // heartbeat, and another may take the lease only once expires_at has passed. spawns.options
+    // keeps the request's --host and --steps (JSON), so a restarted bot can continue the run.
     sql: `
       CREATE TABLE leases (
         name         TEXT PRIMARY KEY,
@@ -267,6 +268,7 @@ export const MIGRATIONS: readonly Migration[] = [
         heartbeat_at INTEGER NOT NULL,
         expires_at   INTEGER NOT NULL
       ) STRICT;
+      ALTER TABLE spawns ADD COLUMN options TEXT;
     `,
   },
   {

@@ -45,6 +45,10 @@ const ENDED_STATES: ReadonlySet<StepState> = new Set(["succeeded", "warned", "fa
 
 const MetaSchema = v.record(v.string(), v.string());
 const DetailSchema = v.record(v.string(), v.unknown());
+const OptionsSchema = v.object({
+  host: v.optional(v.object({ user: v.string(), host: v.string(), port: v.number() })),
+  steps: v.optional(v.array(v.string())),
+});
 
 interface SpawnRow {
   id: string; name: string; platform: string; workspace: string; channel: string;
@@ -53,7 +57,7 @@ interface SpawnRow {
   server_id: string | null; address: string | null; ssh_user: string | null; ssh_port: number | null;
   host_key: string | null; session: string; prompt: string | null; error: string | null; meta: string;
   created_at: number; ready_at: number | null; deleted_at: number | null; expires_at: number | null;
-  ssh_identity: string | null;
+  ssh_identity: string | null; options: string | null;
   marked_host: number;
 }
 interface StepRow {
@@ -109,9 +113,9 @@ function prepareStatements(db: Database.Database) {
   const p = <R>(source: string) => db.prepare<unknown[], R>(source);
   return {
     insertSpawn: p<never>(`INSERT INTO spawns (id, name, platform, workspace, channel, owner_id, owner_name,
-      agent, cloud, model, size, zone, status, session, prompt, meta, created_at, expires_at, ssh_identity)
+      agent, cloud, model, size, zone, status, session, prompt, meta, created_at, expires_at, ssh_identity, options)
       VALUES (@id, @name, @platform, @workspace, @channel, @ownerId, @ownerName, @agent, @cloud, @model, @size,
-      @zone, 'pending', @session, @prompt, @meta, @createdAt, @expiresAt, @sshIdentity)`),
+      @zone, 'pending', @session, @prompt, @meta, @createdAt, @expiresAt, @sshIdentity, @options)`),
     updateSpawn: p<never>(UPDATE_SPAWN_SQL),
     getSpawn: p<SpawnRow>("SELECT * FROM spawns WHERE id = ?"),
     findById: p<SpawnRow>(`SELECT * FROM spawns WHERE id = @ref AND ${SCOPE_SQL}`),
@@ -215,6 +219,7 @@ class SqliteStore implements Store {
         cloud: spawn.cloud, model: spawn.model, size: spawn.size, zone: spawn.zone, session: spawn.session,
         prompt: spawn.prompt, meta: JSON.stringify(spawn.meta ?? {}), createdAt: spawn.createdAt,
         expiresAt: spawn.expiresAt, sshIdentity: spawn.sshIdentity ?? null,
+        options: spawn.options ? JSON.stringify(spawn.options) : null,
       }),
     );
     return this.getSpawn(spawn.id)!;
@@ -392,6 +397,7 @@ function toSpawn(r: SpawnRow): SpawnRecord {
     meta: v.parse(MetaSchema, JSON.parse(r.meta)),
     createdAt: r.created_at, readyAt: r.ready_at, deletedAt: r.deleted_at, expiresAt: r.expires_at,
     sshIdentity: r.ssh_identity === "owner" ? "owner" : "bot",
+    options: r.options === null ? null : v.parse(OptionsSchema, JSON.parse(r.options)),
     ...(r.marked_host === 0 ? { markedHost: false } : {}), // absent means marked: only old rows carry it
   };
 }

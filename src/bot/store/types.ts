@@ -49,6 +49,8 @@ export interface SpawnRecord {
    * hosts of spawns made before per-user keys).
    */
   sshIdentity: "owner" | "bot";
+  /** What the request asked for beyond the columns, kept so a restarted bot can continue the run; null on older rows. */
+  options: SpawnOptions | null;
   /**
    * False for spawns recorded before the bot marked what it puts on an adopted host (the
    * authorized_keys lines it adds): their clean-up cannot tell those lines from the user's own.
@@ -57,10 +59,15 @@ export interface SpawnRecord {
   markedHost?: boolean;
 }
 
+export interface SpawnOptions {
+  host?: { user: string; host: string; port: number };
+  steps?: string[];
+}
+
 export type NewSpawn = Omit<
   SpawnRecord,
-  "status" | "serverId" | "address" | "sshUser" | "sshPort" | "hostKey" | "error" | "readyAt" | "deletedAt" | "meta" | "sshIdentity"
-> & { meta?: Record<string, string>; sshIdentity?: SpawnRecord["sshIdentity"] };
+  "status" | "serverId" | "address" | "sshUser" | "sshPort" | "hostKey" | "error" | "readyAt" | "deletedAt" | "meta" | "sshIdentity" | "options"
+> & { meta?: Record<string, string>; sshIdentity?: SpawnRecord["sshIdentity"]; options?: SpawnOptions };
 
 /** Fields left out (or undefined) are kept; null clears a nullable field; meta replaces the whole map. */
 export type SpawnPatch = Partial<
