@@ -49,11 +49,19 @@ export interface CoreContext {
   /** What turns each known cloud on, for messages about clouds that are not set up. */
   cloudSetup: Record<string, string>;
   /** The tunnel gateway, when one runs: its SSH connections to a spawn close when the spawn goes. */
-  gateway?: { closeSpawn(spawnId: string): Promise<void> };
+  gateway?: GatewayControl;
   /** The adapters' ways to reach people outside a request, by platform (see attachOutlet). */
   outlets: Map<string, ChatOutlet>;
   /** Track a background promise (a run being followed) so shutdown and tests can wait for it. */
   track(work: Promise<unknown>): void;
+}
+
+/** What the core may ask of the tunnel gateway when it takes links back. */
+export interface GatewayControl {
+  /** Close the gateway's connection to a spawn (delete, expiry). */
+  closeSpawn(spawnId: string): Promise<void>;
+  /** Cut the requests and WebSockets open now through these (revoked) links. */
+  closeTokens(tokenHashes: readonly string[]): Promise<void>;
 }
 
 export interface Invocation {

@@ -85,7 +85,7 @@ export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: stri
   const view: ConnectView = {
     kind: "connect", spawnId: rec.id, name: rec.name, attachCommand: c.attachCommand, knownHostsLine: c.knownHostsLine,
     hostKeyFingerprint: c.hostKeyFingerprint, tunnelCommand: c.dashboard?.tunnelCommand, dashboardUrl: c.dashboard?.localUrl,
-    gatewayUrl: mintGatewayUrl(ctx, rec),
+    gatewayUrl: mintGatewayUrl(ctx, rec, inv.user),
   };
   return inv.conv.whisper(view);
 }

@@ -6,11 +6,11 @@ import { CLEANUP_PENDING, RECOVERY_META, STEPS } from "../orchestrator/index.js"
 import type { CoreContext } from "./context.js";
 import type { ChatOutlet } from "./outlet.js";
 import { revokeSpawnKey, revokeUnrecordedKeys } from "./spawn-api-keys.js";
-import { hostRecord } from "./spawn-access.js";
+import { hostRecord, neighboursOnHost } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
 import { revokeTunnels } from "./tunnel-links.js";
 import type { SpawnRecord } from "./store/index.js";
-import { error, text, type View } from "./views.js";
+import { error, removalKindOf, text, type View } from "./views.js";
 import { followRun, startSpawnRun } from "./spawn-run.js";
 import { resumedSpawnKey } from "./spawn-api-keys.js";
 
@@ -148,7 +148,7 @@ async function removeWhatItMade(ctx: CoreContext, announcer: Announcer, rec: Spa
   await revokeSpawnKey(ctx, rec.id);
   try {
     await revokeTunnels(ctx, rec.id);
-    const { removed } = await ctx.orchestrator.recoverServer({ ...hostRecord(ctx, rec), spawnId: rec.id, sessionMayExist });
+    const { removed } = await ctx.orchestrator.recoverServer({ ...hostRecord(ctx, rec), spawnId: rec.id, sessionMayExist }, neighboursOnHost(ctx.store, rec));
     audit("recover", { removed });
   } catch (err) {
     const message = (err as Error).message;
@@ -175,7 +175,8 @@ async function removeWhatItMade(ctx: CoreContext, announcer: Announcer, rec: Spa
 
 /** Redraw the spawn's status message and tell its owner privately. */
 async function announce(ctx: CoreContext, announcer: Announcer, rec: SpawnRecord, note: View): Promise<void> {
-  const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: ctx.orchestrator.cloud(rec.cloud)?.title ?? rec.cloud };
+  const cloud = ctx.orchestrator.cloud(rec.cloud);
+  const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: cloud?.title ?? rec.cloud, removal: removalKindOf(cloud) };
   const view = buildStatusView(rec, ctx.store.listSteps(rec.id), names);
   const place = { workspace: rec.workspace, channel: rec.channel };
   await announcer.send(rec.platform, async (outlet) => {

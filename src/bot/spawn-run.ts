@@ -5,10 +5,11 @@ import type { ResumePoint, Run, RunResult } from "../orchestrator/index.js";
 import type { CoreContext } from "./context.js";
 import { hostAuthOf, hostPinsFor } from "./host-access.js";
 import { revokeSpawnKey } from "./spawn-api-keys.js";
+import { neighboursOnHost } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
 import type { SpawnRecord } from "./store/index.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
-import type { ConnectView, StatusView, View } from "./views.js";
+import { removalKindOf, type ConnectView, type StatusView, type View } from "./views.js";
 
 /** Status edits are cheap for the core; adapters coalesce them per message for the platform. */
 const REDRAW_EVERY_MS = 100;
@@ -27,6 +28,7 @@ export function startSpawnRun(ctx: CoreContext, rec: SpawnRecord, apiKey: string
     tags: { "spawnbot-spawn-id": rec.id, "spawnbot-owner": rec.ownerId },
     sshAuth: hostAuthOf(ctx, rec), hostPins: rec.cloud === "ssh" ? hostPinsFor(ctx, owner) : undefined,
     resume,
+    agentsSharingHost: () => neighboursOnHost(ctx.store, ctx.store.getSpawn(rec.id) ?? rec).map((n) => ctx.orchestrator.agent(n.agent) ?? { configFiles: [] }),
   });
 }
 
@@ -41,7 +43,8 @@ export interface RunAudience {
  * ready. Resolves once the first status view went out; the rest is tracked as background work.
  */
 export async function followRun(ctx: CoreContext, rec: SpawnRecord, run: Run, to: RunAudience): Promise<void> {
-  const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: ctx.orchestrator.cloud(rec.cloud)?.title ?? rec.cloud };
+  const cloud = ctx.orchestrator.cloud(rec.cloud);
+  const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: cloud?.title ?? rec.cloud, removal: removalKindOf(cloud) };
   const redraw = () => to.status(buildStatusView(ctx.store.getSpawn(rec.id)!, ctx.store.listSteps(rec.id), names));
   // The first status message may wait in a busy channel: follow the run meanwhile, so the post
   // carries the newest state when it goes out (the final one, if the run ended by then).
@@ -80,7 +83,7 @@ async function deliverResult(ctx: CoreContext, rec: SpawnRecord, result: RunResu
   const view: ConnectView = {
     kind: "connect", spawnId: rec.id, name: rec.name, attachCommand: c.attachCommand, knownHostsLine: c.knownHostsLine,
     hostKeyFingerprint: c.hostKeyFingerprint, tunnelCommand: c.dashboard?.tunnelCommand, dashboardUrl: c.dashboard?.localUrl,
-    gatewayUrl: mintGatewayUrl(ctx, ctx.store.getSpawn(rec.id) ?? rec), promptOutput: result.prompt,
+    gatewayUrl: mintGatewayUrl(ctx, ctx.store.getSpawn(rec.id) ?? rec, { platform: rec.platform, userId: rec.ownerId }), promptOutput: result.prompt,
   };
   await to.whisper(view);
 }

@@ -10,7 +10,7 @@ import { handleKeysAdd } from "./settings-commands.js";
 import { LIVE_STATUSES, type UserRef } from "./store/index.js";
 import { inspectPublicKey } from "./ssh-keys.js";
 import { excerpt } from "./tokenize.js";
-import { text, type HomeView, type SettingsView } from "./views.js";
+import { removalKindOf, text, type HomeView, type SettingsView } from "./views.js";
 
 const OPENROUTER_KEY = "openrouter-api-key";
 const HOME_ROWS = 20; // Slack's App Home holds 100 blocks; 20 spawns of 3-4 blocks fit with room to spare
@@ -147,7 +147,7 @@ export function homeView(ctx: CoreContext, user: UserRef): HomeView {
     kind: "home",
     spawns: [...rows.filter(live), ...rows.filter((r) => !live(r))].map((r) => ({
       id: r.id, name: r.name, agent: r.agent, cloud: r.cloud, model: r.model ?? "", status: r.status, owner: r.ownerName,
-      createdAt: r.createdAt, expiresAt: r.expiresAt, live: live(r),
+      createdAt: r.createdAt, expiresAt: r.expiresAt, live: live(r), removal: removalKindOf(ctx.orchestrator.cloud(r.cloud)),
     })),
     settings: settingsView(ctx, user),
   };

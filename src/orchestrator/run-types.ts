@@ -25,6 +25,12 @@ export interface RunPlan {
   /** The owner's SSH public keys, installed on the host so the connect command works. */
   ownerKeys: string[];
   tags: Record<string, string>;
+  /**
+   * The agents of the other live spawns on this spawn's host user, asked by a failed run's clean-up
+   * on an adopted host: files they share (~/.spawnrc, their config files) stay. Without it the
+   * clean-up keeps every shared file.
+   */
+  agentsSharingHost?: () => readonly Pick<AgentSpec, "configFiles">[];
   /** The key that reaches the host; the bot's own key when absent (servers the bot creates). */
   sshAuth?: BotKey;
   /** Adopted hosts: their host key is pinned per host across spawns, in the bot core's store. */

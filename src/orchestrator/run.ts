@@ -2,6 +2,7 @@
 // events for the status view. A fatal failure or a cancel removes what the run had made.
 import { EventEmitter } from "node:events";
 import { STEPS, type StepDef, type StepOutcome } from "./steps.js";
+import { cleanUpAdoptedHost } from "./host-cleanup.js";
 import { tmuxKillCommand } from "./launch.js";
 import { cleanupPending } from "./recovery.js";
 import type { RunContext, RunDeps, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
@@ -203,12 +204,19 @@ async function leaveForRecovery(ctx: RunContext, next: string): Promise<RunResul
 }
 
 /**
- * Remove what a failed or cancelled run made: its session, and its server on VM clouds (whose
- * delete stops the session anyway). Returns what could not be removed, for a "cleanup pending" retry.
+ * Remove what a failed or cancelled run made: on an adopted host everything it put there (see
+ * host-cleanup.ts); on VM clouds its session and its server (whose delete stops the session anyway). Returns what could not be removed, for a "cleanup pending" retry.
  */
 async function cleanUp(ctx: RunContext): Promise<string | undefined> {
   const { plan, log } = ctx;
   try {
+    if (plan.cloud.adopted && ctx.host) {
+      await cleanUpAdoptedHost(ctx.host, {
+        spawnId: plan.spawnId, session: plan.session, agent: plan.agent, killSession: Boolean(ctx.sessionStarted),
+        keys: plan.cloud.access === "ssh", marked: true, otherAgents: plan.agentsSharingHost?.() ?? [plan.agent],
+      });
+      return undefined;
+    }
     if (ctx.host && ctx.sessionStarted) {
       await ctx.host.run(tmuxKillCommand(plan.session)).catch((err: unknown) => {
         if (plan.cloud.adopted) throw err;

@@ -293,6 +293,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX spawn_api_keys_open ON spawn_api_keys (revoke_at) WHERE deleted_at IS NULL;
     `,
   },
+  {
+    version: 10,
+    description: "dashboard links per user; which spawns mark what they put on an adopted host",
+    // A link records who it was given to, so unshare can take back exactly that user's links
+    // (rows from before this migration have no user and die with their spawn as before).
+    // Spawns recorded before this migration put unmarked lines into authorized_keys: their
+    // clean-up cannot tell those lines from the user's own and leaves them (marked_host = 0);
+    // every spawn recorded from now on gets the column's default, 1.
+    sql: `
+      ALTER TABLE tunnel_tokens ADD COLUMN platform TEXT;
+      ALTER TABLE tunnel_tokens ADD COLUMN user_id TEXT;
+      CREATE INDEX tunnel_tokens_by_user ON tunnel_tokens (spawn_id, platform, user_id);
+      ALTER TABLE spawns ADD COLUMN marked_host INTEGER NOT NULL DEFAULT 1;
+      UPDATE spawns SET marked_host = 0;
+    `,
+  },
 ];
 
 // The highest version; with every migration merged it equals the count (a store test checks).

@@ -59,6 +59,7 @@ interface SpawnRow {
   host_key: string | null; session: string; prompt: string | null; error: string | null; meta: string;
   created_at: number; ready_at: number | null; deleted_at: number | null; expires_at: number | null;
   ssh_identity: string | null; options: string | null;
+  marked_host: number;
 }
 interface StepRow {
   spawn_id: string; seq: number; name: string; state: string; detail: string | null;
@@ -207,6 +208,10 @@ class SqliteStore implements Store {
 
   revokeTunnelTokens(spawnId: string, at?: number): number {
     return this.access.revokeTunnelTokens(spawnId, at);
+  }
+
+  revokeUserTunnelTokens(spawnId: string, user: UserRef, at?: number): string[] {
+    return this.access.revokeUserTunnelTokens(spawnId, user, at);
   }
 
   recordIntent(spawn: NewSpawn): SpawnRecord {
@@ -396,6 +401,7 @@ function toSpawn(r: SpawnRow): SpawnRecord {
     createdAt: r.created_at, readyAt: r.ready_at, deletedAt: r.deleted_at, expiresAt: r.expires_at,
     sshIdentity: r.ssh_identity === "owner" ? "owner" : "bot",
     options: r.options === null ? null : v.parse(OptionsSchema, JSON.parse(r.options)),
+    ...(r.marked_host === 0 ? { markedHost: false } : {}), // absent means marked: only old rows carry it
   };
 }
 

@@ -52,6 +52,12 @@ export interface SpawnRecord {
   sshIdentity: "owner" | "bot";
   /** What the request asked for beyond the columns, kept so a restarted bot can continue the run; null on older rows. */
   options: SpawnOptions | null;
+  /**
+   * False for spawns recorded before the bot marked what it puts on an adopted host (the
+   * authorized_keys lines it adds): their clean-up cannot tell those lines from the user's own.
+   * Absent counts as true.
+   */
+  markedHost?: boolean;
 }
 
 export interface SpawnOptions {
@@ -226,6 +232,8 @@ export interface Store {
   findTunnelToken(tokenHash: string): TunnelTokenRecord | undefined;
   /** Revoke every token of a spawn; returns how many were live. */
   revokeTunnelTokens(spawnId: string, at?: number): number;
+  /** Revoke the tokens of a spawn given to one user; returns the hashes that were live. */
+  revokeUserTunnelTokens(spawnId: string, user: UserRef, at?: number): string[];
   close(): void;
 }
 
@@ -233,6 +241,8 @@ export interface TunnelTokenRecord {
   /** SHA-256 hex of the token; the raw token is never stored. */
   tokenHash: string;
   spawnId: string;
+  /** Who the link was given to; null for links minted before links were per user. */
+  user: UserRef | null;
   createdAt: number;
   expiresAt: number | null;
   revokedAt: number | null;
