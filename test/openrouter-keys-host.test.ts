@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { secrets } from "../src/secrets.js";
 import { OpenRouterFake } from "./fakes/openrouter-fake.js";
-import { makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
+import { makeBot, RecordingConversation, request, type TestBot, authorizeUsers } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 import { FAKE_KEY } from "./support/test-agent.js";
 
@@ -37,7 +37,7 @@ beforeAll(async () => {
   secrets.add(fake.managementKey);
   sshd = await startSshd(USER);
   bot = makeBot({ settings: { openrouterManagementKey: fake.managementKey, shareWorkspaceKey: false, openrouter: { api: fake.apiUrl } } });
-  sshd.authorize(bot.botKey.publicKey);
+  authorizeUsers(sshd, bot.core, "test", ["U1"]);
   conv = new RecordingConversation();
   // --prompt too: the test agent's prompt run echoes $OPENROUTER_API_KEY into its output on the host.
   await bot.core.handle(request(`spawn testagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name hostscan --prompt "say hi"`), conv);

@@ -104,7 +104,9 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
         return;
       }
       const warn = typeof outcome === "object" && outcome !== null ? outcome.warn : undefined;
-      const detail = typeof outcome === "string" ? outcome : warn;
+      const said = typeof outcome === "string" ? outcome : warn;
+      // The checklist keeps saying which step a restart cut short, after it ended too.
+      const detail = interrupted.has(step.name) ? (said ? `${said} (${RESUMED_DETAIL})` : RESUMED_DETAIL) : said;
       emit(step.name, i, warn ? "warned" : "succeeded", detail);
       log.info({ step: step.name, ms: Date.now() - started, warn }, "step ended");
       deps.metrics?.observeStep(step.name, Date.now() - started);
