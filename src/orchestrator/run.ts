@@ -1,10 +1,12 @@
 // Runs one spawn: walks the step list, persisting each step's state as it happens and emitting
 // events for the status view. A fatal failure or a cancel removes what the run had made.
+import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { STEPS, type StepDef, type StepOutcome } from "./steps.js";
 import { cleanUpAdoptedHost } from "./host-cleanup.js";
 import { tmuxKillCommand } from "./launch.js";
 import { cleanupPending } from "./recovery.js";
+import { isRetryable } from "./retryable.js";
 import type { RunContext, RunDeps, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 
 export interface Run {
@@ -31,7 +33,14 @@ export function startRun(plan: RunPlan, deps: RunDeps): Run {
   const events = new EventEmitter();
   const controller = new AbortController();
   let suspended = false;
-  const done = execute(plan, deps, events, controller.signal, () => suspended);
+  // A run's end never rejects: a journal write that throws (disk full, SQLITE_BUSY past the busy
+  // timeout) is logged with an id and the run ends failed, instead of an unhandled rejection that
+  // would take the process and every other run with it.
+  const done = execute(plan, deps, events, controller.signal, () => suspended).catch((err: unknown): RunResult => {
+    const id = randomBytes(4).toString("hex");
+    deps.logger.error({ err, errorId: id, spawnId: plan.spawnId }, "run crashed outside its steps");
+    return { spawnId: plan.spawnId, outcome: "failed", error: `internal error (id ${id}); the bot log has the details` };
+  });
   return { spawnId: plan.spawnId, events, done, cancel: () => controller.abort(), suspend: () => { suspended = true; } };
 }
 
@@ -175,7 +184,7 @@ async function attempt(step: StepDef, ctx: RunContext): Promise<StepOutcome> {
     } catch (err) {
       lastError = err;
       // Refusals (bad input, a changed host key, no credentials) will not change on retry.
-      if (hasCode(err) || err instanceof StepTimeout || n === step.attempts || ctx.signal.aborted) throw err;
+      if (!isRetryable(err) || err instanceof StepTimeout || n === step.attempts || ctx.signal.aborted) throw err;
       ctx.log.info({ step: step.name, attempt: n, err }, "retrying step");
       await new Promise((r) => setTimeout(r, step.retryDelayMs * 2 ** (n - 1)));
     } finally {
@@ -231,10 +240,6 @@ async function cleanUp(ctx: RunContext): Promise<string | undefined> {
     log.error({ err }, "clean-up after a failed run did not finish; recovery retries it");
     return errorMessage(err);
   }
-}
-
-function hasCode(err: unknown): boolean {
-  return typeof err === "object" && err !== null && typeof (err as { code?: unknown }).code === "string" && /^[A-Z_]+$/.test((err as { code: string }).code);
 }
 
 function errorMessage(err: unknown): string {
