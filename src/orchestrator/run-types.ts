@@ -113,6 +113,8 @@ export interface RunDeps {
   journal: RunJournal;
   botKey: BotKey;
   logger: Logger;
+  /** Shorter step timeouts by step name (tests of what a timeout stops); each step's own otherwise. */
+  stepTimeoutsMs?: Readonly<Record<string, number>>;
   /** Where step durations go for /metrics (the Orchestrator gives one). */
   metrics?: { observeStep(step: string, ms: number): void };
 }

@@ -24,8 +24,8 @@ export interface Run {
 export const RESUMED_DETAIL = "resumed after the bot restarted";
 
 class StepTimeout extends Error {
-  constructor(step: StepDef) {
-    super(`step ${step.name} did not finish within ${Math.round(step.timeoutMs / 1000)} s`);
+  constructor(step: StepDef, timeoutMs: number) {
+    super(`step ${step.name} did not finish within ${Math.round(timeoutMs / 1000)} s`);
   }
 }
 
@@ -172,13 +172,23 @@ function needsOf(step: StepDef, i: number): readonly string[] {
 
 async function attempt(step: StepDef, ctx: RunContext): Promise<StepOutcome> {
   let lastError: unknown;
+  const timeoutMs = ctx.deps.stepTimeoutsMs?.[step.name] ?? step.timeoutMs;
   for (let n = 1; n <= step.attempts; n++) {
     let timer: NodeJS.Timeout | undefined;
+    // One signal per try: the run's cancel or this try's timeout stops its cloud calls, SSH
+    // commands and poll loops, so a timed-out step does not go on working behind the run's back.
+    const expired = new AbortController();
+    const signal = AbortSignal.any([ctx.signal, expired.signal]);
+    const tryCtx = new Proxy(ctx, { get: (target, key) => (key === "signal" ? signal : Reflect.get(target, key)) });
     try {
       return await Promise.race([
-        step.run(ctx),
+        step.run(tryCtx),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new StepTimeout(step)), step.timeoutMs);
+          timer = setTimeout(() => {
+            const err = new StepTimeout(step, timeoutMs);
+            expired.abort(err);
+            reject(err);
+          }, timeoutMs);
         }),
       ]);
     } catch (err) {

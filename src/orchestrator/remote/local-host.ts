@@ -18,6 +18,7 @@ export class LocalHost implements RemoteHost {
         cwd: this.home,
         env: { ...process.env, HOME: this.home },
         stdio: ["ignore", "pipe", "pipe"],
+        signal: opts.signal, // an abort kills the command and ends in "error" below
       });
       let stdout = "";
       let stderr = "";
