@@ -4,11 +4,12 @@ import path from "node:path";
 import { BotCore } from "./bot/core.js";
 import type { Upkeep, UpkeepSettings } from "./bot/upkeep.js";
 import { loadSecretBox } from "./bot/secret-box.js";
-import { openStore, type Store } from "./bot/store/index.js";
+import type { Store } from "./bot/store/index.js";
 import { ConsoleAdapter } from "./adapters/console/index.js";
 import { DiscordAdapter } from "./adapters/discord/index.js";
 import { SlackAdapter } from "./adapters/slack/index.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
+import { openDataStore } from "./data-dir.js";
 import { createLogger, type Logger } from "./log.js";
 import { configuredClouds } from "./clouds.js";
 import { AGENTS, Orchestrator, loadOrCreateBotKey } from "./orchestrator/index.js";
@@ -49,7 +50,11 @@ export async function main(): Promise<number> {
   secrets.add(process.env.AWS_SESSION_TOKEN);
   for (const value of [config.slack?.botToken, config.slack?.appToken, config.slack?.signingSecret, config.discord?.token]) secrets.add(value);
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-  const store = openStore(path.join(config.dataDir, DATABASE_FILE));
+  const store = openDataStore(config.dataDir, DATABASE_FILE);
+  if (typeof store === "string") {
+    process.stderr.write(`${store}\n`); // one line naming the path and the user: an admin's error, not a crash
+    return 2;
+  }
   const botKey = loadOrCreateBotKey(config.dataDir);
   const orchestrator = new Orchestrator({
     journal: store, botKey, logger, agents: AGENTS,
