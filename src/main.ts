@@ -85,8 +85,7 @@ export async function main(): Promise<number> {
     runsInFlight: () => orchestrator.inFlight().length,
     recentTimesToReady: () => store.recentTimesToReady(TIME_TO_READY_WINDOW),
     chat: () => chat && { platform: chat.platform, calls: chat.adapter.counts.calls, rateLimited: chat.adapter.counts.rateLimited, inProgress: chat.adapter.requestsInProgress },
-    steps: () => orchestrator.metrics.stepHistograms(),
-    cloudCalls: () => orchestrator.metrics.cloudCallCounts(),
+    own: orchestrator.metrics.all,
   }) : undefined;
   const upkeepSettings = { ...config.upkeep, cleanupRetryMs: config.cleanupRetryMs };
   const code = chat ? await runChatAdapter(chat.adapter, stopping, () => core.startUpkeep(upkeepSettings)) : await runConsole(core, stopping, upkeepSettings);

@@ -23,7 +23,7 @@ export { SshCloud } from "./clouds/ssh.js";
 export { generateSshIdentity, identityOf, loadOrCreateBotKey, type BotKey } from "./remote/bot-key.js";
 export { fingerprintOf } from "./remote/ssh-host.js";
 export { STEPS, STEP_NAMES } from "./steps.js";
-export { RunMetrics, STEP_BUCKETS_S, type CloudCallCount, type StepHistogram } from "./metrics.js";
+export { RunMetrics, STEP_BUCKETS_S } from "./metrics.js";
 export type { Run } from "./run.js";
 export type { LeftoverRecord, SuspendReport } from "./recovery.js";
 export { CLEANUP_PENDING, RECOVERY_META } from "./recovery.js";
