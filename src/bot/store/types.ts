@@ -213,6 +213,12 @@ export interface Store {
   findTunnelToken(tokenHash: string): TunnelTokenRecord | undefined;
   /** Revoke every token of a spawn; returns how many were live. */
   revokeTunnelTokens(spawnId: string, at?: number): number;
+  /**
+   * Move the write-ahead log's pages into the main database file without waiting for anyone
+   * (SQLite's PASSIVE checkpoint), so the main file alone is close to current. Stores without a
+   * write-ahead log do nothing.
+   */
+  checkpoint(): void;
   close(): void;
 }
 
