@@ -143,6 +143,9 @@ const ConfigSchema = v.object({
   SPAWNBOT_DO_SIZE: v.optional(sizeText, "s-2vcpu-2gb"),
 });
 
+/** Every variable the schema reads (SPAWNBOT_CONFIG, read before it, is not among them). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(ConfigSchema.entries);
+
 export interface Config {
   dataDir: string;
   adapter: "console" | "slack" | "discord";
