@@ -7,7 +7,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openStore, type NewSpawn, type Store } from "../src/bot/store/index.js";
+import { makeBot } from "./support/bot.js";
 import { bundleEntry } from "./support/bundle.js";
+import { until } from "./support/until.js";
 
 let backupCli: string;
 let store: Store | undefined;
@@ -117,5 +119,33 @@ describe("npm run backup", () => {
     store.checkpoint();
     expect(statSync(file).size).toBeGreaterThan(4096);
     expect(copy("after.db")).toBe(ids.length);
+  });
+
+  it("the running bot checkpoints on its upkeep schedule, without anyone asking", async () => {
+    const bot = makeBot({});
+    const file = path.join(bot.dataDir, "spawnbot.db");
+    const ids = Array.from({ length: 50 }, (_, n) => bot.store.recordIntent(newSpawn(n)).id);
+    const plainCopyHolds = () => {
+      const to = path.join(bot.dataDir, `copy-${Date.now()}.db`);
+      copyFileSync(file, to);
+      const s = openStore(to);
+      try {
+        return ids.every((id) => s.getSpawn(id));
+      } finally {
+        s.close();
+      }
+    };
+    expect(plainCopyHolds()).toBe(false);
+    const HOUR = 3_600_000;
+    const upkeep = bot.core.startUpkeep({ reminderMs: HOUR, sweepIntervalMs: HOUR, mode: "report", graceMs: HOUR, reconcileIntervalMs: HOUR, cleanupRetryMs: HOUR, walCheckpointMs: 50 });
+    try {
+      await until("a checkpoint of the write-ahead log", plainCopyHolds, 10_000);
+      const later = bot.store.recordIntent(newSpawn(99)).id; // and again for writes after the first pass
+      ids.push(later);
+      await until("the next scheduled checkpoint", plainCopyHolds, 10_000);
+    } finally {
+      await upkeep.stop();
+      bot.store.close();
+    }
   });
 });
