@@ -1,6 +1,6 @@
 // The operations endpoint: /healthz (liveness: the process answers), /readyz (readiness: the
-// store is open and the chat platform connected) and /metrics in the Prometheus text format.
-// It listens only when SPAWNBOT_OPS_PORT is set (the Docker image sets it for its HEALTHCHECK).
+// store is open and the chat platform connected) and /metrics in the Prometheus text format, made
+// by prom-client with its default process and Node.js metrics beside spawnbot's own. It listens only when SPAWNBOT_OPS_PORT is set (the Docker image sets it for its HEALTHCHECK).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { collectDefaultMetrics, Counter, Gauge, Registry, Summary, type Metric } from "prom-client";
@@ -54,7 +54,8 @@ export function metricsRegistry(src: MetricsSource): Registry {
     name: "spawnbot_runs_in_flight", help: "Runs of the pipeline going on now.", registers: [own],
     collect() { this.set(src.runsInFlight()); },
   });
-  // From the store's window of recent ready spawns (it survives restarts), re-observed at each scrape.
+  // From the store's window of recent ready spawns (it survives restarts), re-observed at each
+  // scrape; the quantiles are prom-client's estimates over that window (exact for a few values).
   new Summary({
     name: "spawnbot_time_to_ready_seconds", help: "Time from the request to a ready agent, over the most recent ready spawns.",
     percentiles: TIME_TO_READY_QUANTILES, registers: [own],
