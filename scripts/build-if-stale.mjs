@@ -89,7 +89,8 @@ function build() {
         return 0;
       }
       process.stderr.write("spawnbot: dist/ is missing and TypeScript is not installed: run npm ci (with dev dependencies)\n");
-      return 1;
+      // As `prepare` (npm ci --omit=dev) this must not fail the install; `npm start` still refuses.
+      return process.env.npm_lifecycle_event === "prepare" ? 0 : 1;
     }
     const started = Date.now();
     if (!FORCE) process.stderr.write("spawnbot: sources changed since the last build; compiling (tsc)…\n");
