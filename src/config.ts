@@ -9,6 +9,8 @@ import { parseSecretKey } from "./bot/secret-box.js";
 import { nearest } from "./bot/suggest.js";
 import { CLOUD_NAMES } from "./cloud-names.js";
 import { AGENTS } from "./orchestrator/agents/index.js";
+import { parseTunnelDomain } from "./orchestrator/index.js";
+import { parseNetworks, type Network } from "./orchestrator/remote/host-policy.js";
 
 const boolText = v.pipe(
   v.string(),
@@ -66,6 +68,22 @@ export function publicUrlProblem(text: string): string | undefined {
   return undefined;
 }
 
+// A comma-separated list of CIDR ranges, one problem reported per bad entry.
+const networksText = v.pipe(
+  v.string(),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    for (const problem of parseNetworks(dataset.value).problems) addIssue({ message: problem });
+  }),
+  v.transform((s) => parseNetworks(s).networks),
+);
+
+// An amount in US dollars, cents at most: what OpenRouter's key limits take.
+const usdText = v.pipe(
+  v.string(), v.trim(), v.regex(/^\d{1,6}(\.\d{1,2})?$/, "must be an amount in US dollars such as 10 or 2.50"),
+  v.transform(Number), v.number(), v.minValue(0.01, "must be more than 0"),
+);
+
 // A limit: a whole number, 0 meaning no limit.
 const limitText = v.pipe(v.string(), v.trim(), v.regex(/^\d{1,6}$/, "must be a whole number (0 means no limit)"), v.transform(Number));
 
@@ -87,7 +105,16 @@ const ConfigSchema = v.object({
   SPAWNBOT_MAX_LIVE_PER_WORKSPACE: v.optional(limitText, "50"),
   SPAWNBOT_MAX_HOURLY_PER_USER: v.optional(limitText, "10"),
   SPAWNBOT_MAX_HOURLY_PER_WORKSPACE: v.optional(limitText, "100"),
+  // Where `--host` may point: loopback, link-local, multicast and the bot's own addresses are refused unless allowed; deny wins.
+  SPAWNBOT_SSH_ALLOW_NETWORKS: v.optional(networksText, ""),
+  SPAWNBOT_SSH_DENY_NETWORKS: v.optional(networksText, ""),
   OPENROUTER_API_KEY: v.optional(secretText),
+  // Per-spawn keys: made with OpenRouter's management key, capped and expiring with their spawn.
+  OPENROUTER_MANAGEMENT_KEY: v.optional(secretText),
+  SPAWNBOT_SPAWN_BUDGET: v.optional(usdText, "10"),
+  SPAWNBOT_MAX_SPAWN_BUDGET: v.optional(usdText, "100"),
+  // Without a management key: hand the workspace key itself to members' spawns (console: on).
+  SPAWNBOT_SHARE_WORKSPACE_KEY: v.optional(boolText),
   // Connect OpenRouter (OAuth PKCE): where users sign in and where the bot trades the code for a key.
   OPENROUTER_API_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://openrouter.ai/api/v1")), "https://openrouter.ai/api/v1"),
   OPENROUTER_AUTH_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://openrouter.ai/auth")), "https://openrouter.ai/auth"),
@@ -112,10 +139,20 @@ const ConfigSchema = v.object({
   SPAWNBOT_ORPHAN_GRACE: v.optional(durationText, "1h"),
   // Shutdown: how long runs in flight get to reach the end of their current step before the bot exits.
   SPAWNBOT_SHUTDOWN_GRACE: v.optional(durationText, "20s"),
+  SPAWNBOT_LEASE_TTL: v.optional(durationText, "30s"),
   // How often leftovers that recovery could not remove (cloud unreachable) are retried.
   SPAWNBOT_CLEANUP_RETRY: v.optional(durationText, "1m"),
   // The tunnel gateway: on when the bot has a public URL (put TLS in front of it).
   SPAWNBOT_PUBLIC_URL: v.optional(v.pipe(v.string(), v.trim(), v.check((s) => publicUrlProblem(s) === undefined, (issue) => publicUrlProblem(String(issue.input)) ?? "invalid URL"))),
+  // Each dashboard on its own origin: `*.tunnels.example.com` pointing at the gateway, TLS in front.
+  SPAWNBOT_TUNNEL_DOMAIN: v.optional(v.pipe(
+    v.string(),
+    v.check((s) => parseTunnelDomain(s).ok, (issue) => {
+      const r = parseTunnelDomain(String(issue.input));
+      return r.ok ? "invalid domain" : r.error;
+    }),
+    v.transform((s) => (parseTunnelDomain(s) as { domain: string }).domain),
+  )),
   SPAWNBOT_GATEWAY_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.number(), v.minValue(1, "must be a port number"), v.maxValue(65535, "must be a port number")), "8080"),
   // Health and metrics: /healthz, /readyz, /metrics; off unless a port is given.
   SPAWNBOT_OPS_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.number(), v.minValue(1, "must be a port number"), v.maxValue(65535, "must be a port number"))),
@@ -165,8 +202,16 @@ export interface Config {
     allowAgents: AllowRules;
     limits: { livePerUser: number; livePerWorkspace: number; hourlyPerUser: number; hourlyPerWorkspace: number };
   };
+  /** SPAWNBOT_SSH_ALLOW_NETWORKS / SPAWNBOT_SSH_DENY_NETWORKS: the network policy of `--host`. */
+  sshNetworks: { allow: Network[]; deny: Network[] };
   /** The workspace's OpenRouter key (console mode). */
   openrouterApiKey: string | undefined;
+  /** OPENROUTER_MANAGEMENT_KEY: per-spawn keys instead of the workspace key. */
+  openrouterManagementKey: string | undefined;
+  /** SPAWNBOT_SHARE_WORKSPACE_KEY (default: on for the console, off for chat platforms). */
+  shareWorkspaceKey: boolean;
+  /** SPAWNBOT_SPAWN_BUDGET and SPAWNBOT_MAX_SPAWN_BUDGET, in USD. */
+  spawnBudget: { defaultUsd: number; maxUsd: number };
   /** OpenRouter's sign-in page and API, for Connect OpenRouter. */
   openrouter: { api: string; auth: string };
   cloudInitTimeoutMs: number;
@@ -174,12 +219,14 @@ export interface Config {
   upkeep: { reminderMs: number; sweepIntervalMs: number; mode: "delete" | "report"; reconcileIntervalMs: number; graceMs: number };
   /** SPAWNBOT_SHUTDOWN_GRACE: runs get this long to reach a step boundary on SIGTERM/SIGINT. */
   shutdownGraceMs: number;
+  /** SPAWNBOT_LEASE_TTL: a killed bot's hold on the data expires this long after its last heartbeat. */
+  leaseTtlMs: number;
   /** SPAWNBOT_CLEANUP_RETRY: interval between retries of "cleanup pending" spawns. */
   cleanupRetryMs: number;
   /** The health and metrics endpoint, when SPAWNBOT_OPS_PORT is set. */
   ops?: { port: number; host: string };
-  /** The tunnel gateway, when SPAWNBOT_PUBLIC_URL is set. */
-  gateway?: { publicUrl: string; port: number; host: string };
+  /** The tunnel gateway, when SPAWNBOT_PUBLIC_URL is set; with a tunnel domain each dashboard link is `<token>.<domain>`. */
+  gateway?: { publicUrl: string; port: number; host: string; tunnelDomain?: string };
   /** VM clouds; each is present only when its credentials or project are configured. */
   clouds: {
     aws?: { region: string; defaultSize: string; sshCidr: string };
@@ -218,7 +265,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       problems.push(`${key}: ${issue.message}`);
     }
   }
-  if (result.success) problems.push(...adapterProblems(result.output));
+  if (result.success) problems.push(...adapterProblems(result.output), ...tunnelProblems(result.output), ...budgetProblems(result.output));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const c = result.output;
   const adapter = c.SPAWNBOT_ADAPTER;
@@ -244,7 +291,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         hourlyPerUser: c.SPAWNBOT_MAX_HOURLY_PER_USER, hourlyPerWorkspace: c.SPAWNBOT_MAX_HOURLY_PER_WORKSPACE,
       },
     },
+    sshNetworks: { allow: c.SPAWNBOT_SSH_ALLOW_NETWORKS, deny: c.SPAWNBOT_SSH_DENY_NETWORKS },
     openrouterApiKey: c.OPENROUTER_API_KEY,
+    openrouterManagementKey: c.OPENROUTER_MANAGEMENT_KEY,
+    // At the console the person at the keyboard set the key up: sharing it with them hides nothing.
+    shareWorkspaceKey: c.SPAWNBOT_SHARE_WORKSPACE_KEY ?? adapter === "console",
+    spawnBudget: { defaultUsd: c.SPAWNBOT_SPAWN_BUDGET as number, maxUsd: c.SPAWNBOT_MAX_SPAWN_BUDGET as number },
     openrouter: { api: c.OPENROUTER_API_URL.replace(/\/$/, ""), auth: c.OPENROUTER_AUTH_URL },
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
     upkeep: {
@@ -252,9 +304,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       reconcileIntervalMs: c.SPAWNBOT_RECONCILE_INTERVAL, graceMs: c.SPAWNBOT_ORPHAN_GRACE,
     },
     shutdownGraceMs: c.SPAWNBOT_SHUTDOWN_GRACE,
+    leaseTtlMs: c.SPAWNBOT_LEASE_TTL,
     cleanupRetryMs: c.SPAWNBOT_CLEANUP_RETRY,
     ops: c.SPAWNBOT_OPS_PORT ? { port: c.SPAWNBOT_OPS_PORT as number, host: c.SPAWNBOT_OPS_HOST } : undefined,
-    gateway: c.SPAWNBOT_PUBLIC_URL ? { publicUrl: c.SPAWNBOT_PUBLIC_URL.replace(/\/$/, ""), port: c.SPAWNBOT_GATEWAY_PORT as number, host: c.SPAWNBOT_GATEWAY_HOST } : undefined,
+    gateway: c.SPAWNBOT_PUBLIC_URL
+      ? { publicUrl: c.SPAWNBOT_PUBLIC_URL.replace(/\/$/, ""), port: c.SPAWNBOT_GATEWAY_PORT as number, host: c.SPAWNBOT_GATEWAY_HOST, tunnelDomain: c.SPAWNBOT_TUNNEL_DOMAIN }
+      : undefined,
     clouds: {
       aws: c.AWS_REGION ? { region: c.AWS_REGION, defaultSize: c.SPAWNBOT_AWS_SIZE, sshCidr: c.SPAWNBOT_AWS_SSH_CIDR } : undefined,
       gcp: c.SPAWNBOT_GCP_PROJECT
@@ -282,6 +337,25 @@ function adapterProblems(c: v.InferOutput<typeof ConfigSchema>): string[] {
     if (!c.DISCORD_APP_ID) problems.push("DISCORD_APP_ID: is required for the discord adapter (Developer Portal → General Information → Application ID)");
   }
   return problems;
+}
+
+/** The tunnel domain needs the public URL (its scheme and port), and the bot's own host must stay outside it. */
+function tunnelProblems(c: v.InferOutput<typeof ConfigSchema>): string[] {
+  const domain = c.SPAWNBOT_TUNNEL_DOMAIN;
+  if (domain === undefined) return [];
+  if (!c.SPAWNBOT_PUBLIC_URL) {
+    return ["SPAWNBOT_TUNNEL_DOMAIN: needs SPAWNBOT_PUBLIC_URL too (the bot's own address; tunnel links take its scheme and port)"];
+  }
+  const botHost = new URL(c.SPAWNBOT_PUBLIC_URL).hostname.toLowerCase();
+  if (botHost.endsWith(`.${domain}`)) {
+    return [`SPAWNBOT_PUBLIC_URL: its host ${botHost} is under SPAWNBOT_TUNNEL_DOMAIN, where it would share a site with the dashboards: use a host outside *.${domain}`];
+  }
+  return [];
+}
+
+function budgetProblems(c: v.InferOutput<typeof ConfigSchema>): string[] {
+  const [budget, max] = [c.SPAWNBOT_SPAWN_BUDGET as number, c.SPAWNBOT_MAX_SPAWN_BUDGET as number];
+  return budget > max ? [`SPAWNBOT_SPAWN_BUDGET: ${budget} is above SPAWNBOT_MAX_SPAWN_BUDGET (${max}); lower it or raise the maximum`] : [];
 }
 
 /** The config file is a flat JSON object of the same names as the environment variables. */

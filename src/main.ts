@@ -16,10 +16,13 @@ import { AGENTS, Orchestrator, loadOrCreateBotKey } from "./orchestrator/index.j
 import { startOpsServer } from "./ops.js";
 import { startPublicServer } from "./public-server.js";
 import { secrets } from "./secrets.js";
+import { DataLeaseHeldError, holdDataLease, type DataLease } from "./data-lease.js";
 import { nextStopSignal, recoverAtStartUp, runConsoleUntilStopped, shutDown } from "./shutdown.js";
 
 const DATABASE_FILE = "spawnbot.db";
 const TIME_TO_READY_WINDOW = 500; // /metrics summarises the most recent ready spawns
+const LEASE_HELD_EXIT = 3; // another bot holds the data: not a crash (1) nor bad configuration (2)
+const LEASE_LOST_EXIT = 75; // EX_TEMPFAIL: taken over while stalled; a supervisor may start it again
 
 /** Readiness of the store: a query answers. */
 function storeAnswers(store: Store): boolean {
@@ -43,6 +46,7 @@ export async function main(): Promise<number> {
     throw err;
   }
   secrets.add(config.openrouterApiKey);
+  secrets.add(config.openrouterManagementKey);
   secrets.add(config.clouds.hetzner?.token);
   secrets.add(config.clouds.digitalocean?.token);
   // AWS credentials reach the SDK through its own chain; the bot still keeps them out of output.
@@ -55,6 +59,16 @@ export async function main(): Promise<number> {
     process.stderr.write(`${store}\n`); // one line naming the path and the user: an admin's error, not a crash
     return 2;
   }
+  let lease: DataLease;
+  try {
+    // Exit at once if another process took the data over: both acting on the same runs is worse than stopping.
+    lease = holdDataLease(store, { dataDir: config.dataDir, ttlMs: config.leaseTtlMs, logger, onLost: () => process.exit(LEASE_LOST_EXIT) });
+  } catch (err) {
+    if (!(err instanceof DataLeaseHeldError)) throw err;
+    store.close();
+    process.stderr.write(`${err.message}\n`);
+    return LEASE_HELD_EXIT;
+  }
   const botKey = loadOrCreateBotKey(config.dataDir);
   const orchestrator = new Orchestrator({
     journal: store, botKey, logger, agents: AGENTS,
@@ -65,8 +79,10 @@ export async function main(): Promise<number> {
     settings: {
       admins: config.adapter === "console" ? [...config.admins, consoleUser()] : config.admins,
       defaultTtlMs: config.defaultTtlMs, openrouterApiKey: config.openrouterApiKey, publicUrl: config.gateway?.publicUrl,
+      tunnelDomain: config.gateway?.tunnelDomain,
       policy: { enableLocal: config.enableLocal, ...config.policy },
       openrouter: config.openrouter,
+      openrouterManagementKey: config.openrouterManagementKey, shareWorkspaceKey: config.shareWorkspaceKey, spawnBudget: config.spawnBudget,
     },
   });
   const gatewayServer = config.gateway ? await startPublicServer(core, config.gateway, logger) : undefined;
@@ -91,6 +107,7 @@ export async function main(): Promise<number> {
   const code = chat ? await runChatAdapter(chat.adapter, stopping, () => core.startUpkeep(upkeepSettings)) : await runConsole(core, stopping, upkeepSettings);
   await ops?.close();
   await gatewayServer?.close();
+  lease.release();
   // A run still inside a step at the shutdown deadline may write once more before exit: keep the file open.
   if (orchestrator.inFlight().length === 0) store.close();
   return code;

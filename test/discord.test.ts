@@ -168,6 +168,12 @@ describe("a spawn from Discord, end to end on the real sshd", () => {
     expect(publicText()).not.toContain("known_hosts");
   });
 
+  it("shows the host's address only to the requester: the channel's checklist says existing host", () => {
+    expect(privateTo(ALICE)).toContain(`${USER}@127.0.0.1`);
+    for (const hidden of ["127.0.0.1", `:${sshd.port}`, `-p ${sshd.port}`, sshd.hostKey.split(" ")[1]!]) expect(publicText()).not.toContain(hidden);
+    expect(publicText()).toContain("existing host");
+  });
+
   it("never shows a secret, publicly or privately", () => {
     for (const secret of [FAKE_KEY, fake.token]) {
       expect(publicText()).not.toContain(secret);
@@ -216,6 +222,7 @@ describe("a spawn from Discord, end to end on the real sshd", () => {
       const question = await fake.waitForCallback(bobs.id);
       expect(question).toMatchObject({ type: 4, data: { flags: EPHEMERAL } });
       expect(JSON.stringify(question.data)).toContain("Delete **discord-e2e**?");
+      expect(JSON.stringify(question.data)).toContain("the host and your own files stay"); // an existing host is not deleted
       const prompt = fake.webhookMessages(bobs.token)[0]!;
       const yes = click(BOB, prompt.id, `spawn:delete-yes:${spawnId}:${rootId()}`);
       await until("bob's refusal", () => answerOf(yes).includes("only alice or an admin can delete"));

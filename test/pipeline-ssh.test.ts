@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Orchestrator, SshCloud, loadOrCreateBotKey, type RunJournal, type RunResult } from "../src/orchestrator/index.js";
+import { LOOPBACK_ALLOWED } from "./support/bot.js";
 import { captureLogger } from "./support/capture.js";
 import { FAKE_KEY, TEST_AGENT } from "./support/test-agent.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
@@ -20,7 +21,7 @@ const memoryJournal: RunJournal = {
 const botKey = loadOrCreateBotKey(mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-")));
 const orchestrator = new Orchestrator({
   journal: memoryJournal, botKey, logger: captureLogger(),
-  clouds: [new SshCloud()], agents: [TEST_AGENT],
+  clouds: [new SshCloud(LOOPBACK_ALLOWED())], agents: [TEST_AGENT], // the test sshd is on loopback
 });
 
 function plan(over: Partial<Parameters<Orchestrator["start"]>[0]> = {}) {

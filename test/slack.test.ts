@@ -175,6 +175,12 @@ describe("a spawn from Slack, end to end on the real sshd", () => {
     expect(publicText()).not.toContain("known_hosts");
   });
 
+  it("shows the host's address only to the requester: the channel's checklist says existing host", () => {
+    expect(privateTo(D.userId)).toContain(`${USER}@127.0.0.1`);
+    for (const hidden of ["127.0.0.1", `:${sshd.port}`, `-p ${sshd.port}`, sshd.hostKey.split(" ")[1]!]) expect(publicText()).not.toContain(hidden);
+    expect(publicText()).toContain("existing host");
+  });
+
   it("never shows a secret in the channel", () => {
     for (const secret of [FAKE_KEY, fake.botToken, SIGNING_SECRET]) {
       expect(publicText()).not.toContain(secret);

@@ -4,13 +4,15 @@
 import { randomBytes } from "node:crypto";
 import { CloudError, type ServerSpec } from "./clouds/types.js";
 import { CLOUD_INIT_MARKER } from "./clouds/user-data.js";
-import { renderPromptRunner, renderRestartLoop, sessionDir, tmuxHasSessionCommand, tmuxStartCommand } from "./launch.js";
-import { REBUILT_HOST, HostKeyChangedError } from "./remote/errors.js";
+import { renderPromptRunner, renderRestartLoop, sessionDir, SPAWN_ENV, tmuxHasSessionCommand, tmuxStartCommand } from "./launch.js";
+import { REBUILT_HOST, HostKeyChangedError, HostUnreachableError } from "./remote/errors.js";
 import { connectWithRetry, fingerprintOf, type SshHost } from "./remote/ssh-host.js";
 import { shellQuote } from "./shell.js";
 import { HOOK_RC_FILES_COMMAND, renderSpawnrc, SPAWNRC_PATH } from "./spawnrc.js";
 import { buildConnectInfoFor } from "./connect-info.js";
 import { updateAuthorizedKeys } from "./remote/update-keys.js";
+import { spawnKeyMark } from "./authorized-keys.js";
+import { keepOriginalsCommand } from "./host-cleanup.js";
 import { agentValues, fillTemplate, installScript, prepareHostScript, SHARED_STEPS } from "./host-scripts.js";
 import type { RunContext } from "./run-types.js";
 
@@ -44,6 +46,12 @@ function serverSpec(plan: RunContext["plan"]): ServerSpec {
   return { spawnId: plan.spawnId, name: plan.name, agent: plan.agent, size: plan.size, zone: plan.zone, host: plan.host, tags: plan.tags, ownerKeys: plan.ownerKeys };
 }
 
+/** What the public checklist calls a host the bot did not make (never its address), or undefined for a VM. */
+function placeOf(cloud: RunContext["plan"]["cloud"]): string | undefined {
+  if (cloud.access === "local") return "the bot's own host";
+  return cloud.adopted ? "existing host" : undefined;
+}
+
 /** One reconnect per run at a time: overlapping steps that find the connection gone share it. */
 const reconnecting = new WeakMap<RunContext["plan"], Promise<void>>();
 
@@ -53,7 +61,12 @@ const reconnecting = new WeakMap<RunContext["plan"], Promise<void>>();
  */
 async function reconnectIfLost(ctx: RunContext): Promise<void> {
   const { plan, server } = ctx;
-  if (!ctx.host || ctx.host.connected || !server || plan.cloud.openHost) return;
+  // No connection yet with a server known: a resumed run, whose connection died with the old process.
+  if (ctx.host?.connected || !server) return;
+  if (plan.cloud.openHost) {
+    ctx.host ??= await plan.cloud.openHost(server);
+    return;
+  }
   let pending = reconnecting.get(plan);
   if (!pending) {
     const target = { host: server.address, port: server.sshPort, user: server.sshUser };
@@ -61,7 +74,7 @@ async function reconnectIfLost(ctx: RunContext): Promise<void> {
       .then((ssh) => {
         ctx.host = ssh;
         ctx.log.info("the SSH connection was lost; connected again");
-      })
+      }, (err: unknown) => logUnreachable(ctx, err))
       .finally(() => reconnecting.delete(plan));
     reconnecting.set(plan, pending);
   }
@@ -80,7 +93,8 @@ function identity(ctx: RunContext) {
 async function connectFirst(ctx: RunContext, target: { host: string; port: number; user: string }): Promise<SshHost> {
   const { plan } = ctx;
   const pins = plan.hostPins;
-  if (!pins) return connectWithRetry(target, { ...identity(ctx) }, plan.cloud.sshWait, ctx.signal);
+  // A resumed run that had pinned its server's key already holds it to that key.
+  if (!pins) return connectWithRetry(target, { ...identity(ctx), pinnedHostKey: ctx.hostKey }, plan.cloud.sshWait, ctx.signal);
   const endpoint = `${target.host}:${target.port}`;
   const pinned = pins.pinned(endpoint);
   let ssh: SshHost;
@@ -98,6 +112,12 @@ async function connectFirst(ctx: RunContext, target: { host: string; port: numbe
     throw new HostKeyChangedError(endpoint, fingerprintOf(inForce), fingerprintOf(ssh.hostKey), ssh.hostKey, REBUILT_HOST);
   }
   return ssh;
+}
+
+/** The user sees one message for every way of not reaching sshd; which way it was, only the log says. */
+function logUnreachable(ctx: RunContext, err: unknown): never {
+  if (err instanceof HostUnreachableError) ctx.log.warn({ target: err.target, reason: err.reason }, "no SSH server answered");
+  throw err;
 }
 
 function host(ctx: RunContext) {
@@ -142,7 +162,7 @@ export const STEPS: readonly StepDef[] = [
       ctx.server = await plan.cloud.createServer(serverSpec(plan), ctx.signal);
       const s = ctx.server;
       ctx.deps.journal.updateSpawn(plan.spawnId, { serverId: s.serverId, address: s.address, sshUser: s.sshUser, sshPort: s.sshPort });
-      return plan.cloud.access === "local" ? "the bot's own host" : `${s.sshUser}@${s.address}:${s.sshPort}`;
+      return placeOf(plan.cloud) ?? `${s.sshUser}@${s.address}:${s.sshPort}`;
     },
   },
   {
@@ -155,12 +175,23 @@ export const STEPS: readonly StepDef[] = [
         ctx.host = await plan.cloud.openHost(server);
         return "local shell";
       }
-      const target = { host: server.address, port: server.sshPort, user: server.sshUser };
-      const ssh = await connectFirst(ctx, target);
+      let ssh: SshHost;
+      try {
+        // A named host is resolved once, here; the address it resolved to is the one recorded and used from now on.
+        const address = plan.cloud.resolveAddress ? await plan.cloud.resolveAddress(server) : server.address;
+        if (address !== server.address) {
+          ctx.server = { ...server, address };
+          ctx.deps.journal.updateSpawn(plan.spawnId, { address });
+        }
+        ssh = await connectFirst(ctx, { host: address, port: server.sshPort, user: server.sshUser });
+      } catch (err) {
+        logUnreachable(ctx, err);
+      }
       ctx.host = ssh;
       ctx.hostKey = ssh.hostKey;
       ctx.deps.journal.updateSpawn(plan.spawnId, { hostKey: ssh.hostKey });
-      return `host key ${fingerprintOf(ssh.hostKey)} pinned`;
+      // A host key fingerprint finds a server in internet-wide scans: an existing host's stays private.
+      return placeOf(plan.cloud) ? "existing host answered; its host key is pinned" : `host key ${fingerprintOf(ssh.hostKey)} pinned`;
     },
   },
   {
@@ -216,7 +247,8 @@ export const STEPS: readonly StepDef[] = [
       await reconnectIfLost(ctx);
       // The owner is told privately how to add a key; the public checklist only says none were on file.
       if (ctx.plan.ownerKeys.length === 0) return "no personal keys on file";
-      const added = await updateAuthorizedKeys(host(ctx), { add: ctx.plan.ownerKeys });
+      // Marked with the spawn, so its clean-up removes exactly these lines and none of the user's own.
+      const added = await updateAuthorizedKeys(host(ctx), { add: ctx.plan.ownerKeys }, spawnKeyMark(ctx.plan.spawnId));
       return added.added === 0 ? "already authorized" : `${added.added} key(s) added`;
     },
   },
@@ -227,6 +259,10 @@ export const STEPS: readonly StepDef[] = [
       await reconnectIfLost(ctx);
       const { agent, model } = ctx.plan;
       const token = ctx.plan.agent.dashboard ? dashboardToken(ctx) : "";
+      // On a host the user keeps, their own versions of these files come back when the spawn goes.
+      if (ctx.plan.cloud.adopted && agent.configFiles.length) {
+        await mustRun(ctx, keepOriginalsCommand(agent.configFiles.map((f) => f.path)), "keeping the host's own config files");
+      }
       for (const file of agent.configFiles) {
         await host(ctx).writeFile(file.path, fillTemplate(file.content, { ...agentValues(agent, model), token }), file.mode);
       }
@@ -255,7 +291,9 @@ export const STEPS: readonly StepDef[] = [
       await reconnectIfLost(ctx);
       const { agent, session } = ctx.plan;
       const log = `$HOME/${sessionDir(session)}/pre-launch.log`;
-      await mustRun(ctx, `mkdir -p "$HOME/${sessionDir(session)}" && source ~/.spawnrc 2>/dev/null; (setsid nohup bash -c ${shellQuote(agent.preLaunch!)} > "${log}" 2>&1 &)`, "starting the agent's services");
+      // SPAWN_ENV marks the daemons and everything they fork, so the spawn's clean-up stops them all.
+      const marked = `export ${SPAWN_ENV}=${shellQuote(ctx.plan.spawnId)}`;
+      await mustRun(ctx, `mkdir -p "$HOME/${sessionDir(session)}" && source ~/.spawnrc 2>/dev/null; ${marked}; (setsid nohup bash -c ${shellQuote(agent.preLaunch!)} > "${log}" 2>&1 &)`, "starting the agent's services");
       if (!agent.dashboard) return "started";
       const port = agent.dashboard.port;
       const up = await host(ctx).run(`for i in $(seq ${DASHBOARD_WAIT_S}); do (echo > /dev/tcp/127.0.0.1/${port}) 2>/dev/null && exit 0; sleep 1; done; exit 1`, { timeoutMs: (DASHBOARD_WAIT_S + 10) * SECOND });
@@ -269,6 +307,8 @@ export const STEPS: readonly StepDef[] = [
       await reconnectIfLost(ctx);
       const { agent, session, prompt, model } = ctx.plan;
       if ((await host(ctx).run(tmuxHasSessionCommand(session))).code === 0) {
+        // A resumed run whose launch had begun started this session itself before the restart.
+        if (ctx.plan.resume?.sessionMayExist) return `tmux session ${session} (already running)`;
         throw new CloudError("SESSION_EXISTS", `a tmux session named ${session} already runs on that host; spawn again with another --name`);
       }
       const dir = sessionDir(session);
@@ -281,7 +321,7 @@ export const STEPS: readonly StepDef[] = [
         script = `${dir}/launch.sh`;
         await host(ctx).writeFile(script, renderRestartLoop(fillTemplate(agent.launch, agentValues(agent, model))), 0o700);
       }
-      await mustRun(ctx, tmuxStartCommand(session, script), "starting the tmux session");
+      await mustRun(ctx, tmuxStartCommand(session, script, ctx.plan.spawnId), "starting the tmux session");
       ctx.sessionStarted = true;
       return `tmux session ${session}`;
     },

@@ -133,7 +133,8 @@ export class DiscordAdapter {
     const name = i.message.embeds[0]?.author?.name ?? "this spawn";
     if (button.action === BUTTONS.delete) {
       // Nothing is deleted on the first click: the clicker confirms privately; the core then decides.
-      await i.reply({ ...replyOptions(deleteConfirmation(button.spawnId, name, i.message.id)), flags: MessageFlags.Ephemeral });
+      const removal = this.core.removalKind(button.spawnId);
+      await i.reply({ ...replyOptions(deleteConfirmation(button.spawnId, name, i.message.id, removal)), flags: MessageFlags.Ephemeral });
       return;
     }
     let statusMessageId: string | undefined = i.message.id;

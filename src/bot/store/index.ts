@@ -9,6 +9,8 @@ export type { ChatState, SealedSecret } from "./chat-tables.js";
 export type { DeleteRetry, OrphanServer, UpkeepState } from "./upkeep-tables.js";
 export type { OAuthState, OAuthStateRecord } from "./oauth-tables.js";
 export type { HostPin, HostState, SharedHost } from "./host-tables.js";
+export type { Lease, LeaseState } from "./lease-tables.js";
+export type { SpawnKeyRecord, SpawnKeyState } from "./spawn-key-tables.js";
 
 /**
  * Open (creating the file and its parent directory if missing) and migrate the store at path.

@@ -89,7 +89,7 @@ describe("spawns", () => {
     const made = store.recordIntent(intent);
     expect(made).toEqual({
       ...intent, status: "pending", serverId: null, address: null, sshUser: null, sshPort: null,
-      hostKey: null, error: null, readyAt: null, deletedAt: null, sshIdentity: "bot",
+      hostKey: null, error: null, readyAt: null, deletedAt: null, sshIdentity: "bot", options: null,
     });
     expect(store.getSpawn(made.id)).toEqual(made);
     expect(store.recordIntent(newSpawn({ name: "no-meta" })).meta).toEqual({});

@@ -1,13 +1,16 @@
-// The bot-hosted tunnel gateway: `<public url>/t/<token>/…` is proxied to a spawn's dashboard
-// through an SSH forwardOut channel on that spawn's one shared connection (see ssh-pool.ts).
+// The bot-hosted tunnel gateway: `<token>.<tunnel domain>` (or, with no tunnel domain, the
+// fallback `<public url>/t/<token>/…`) is proxied to a spawn's dashboard through an SSH
+// forwardOut channel on that spawn's one shared connection (see ssh-pool.ts).
 import { randomBytes } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { downstreamResponseHeaders, requestHead, upstreamRequestHeaders, type TunnelContext } from "./headers.js";
+import { OpenStreams } from "./open-streams.js";
 import { TokenRateLimit } from "./rate-limit.js";
 import { SshPool } from "./ssh-pool.js";
-import { hashTunnelToken, TUNNEL_TOKEN_RE } from "./tokens.js";
+import { hashTunnelToken, isPathToken, TUNNEL_TOKEN_RE } from "./tokens.js";
+import { classifyHost } from "./tunnel-domain.js";
 import { TunnelError, type TunnelFailureCode, type TunnelGatewayOptions, type TunnelLogger, type TunnelTarget } from "./types.js";
 
 /** A dashboard page load is tens of requests; 10 a second sustained is plenty for one person. */
@@ -39,6 +42,8 @@ type ProxyRoute = Extract<Route, { kind: "proxy" }>;
 export class TunnelGateway {
   private readonly pool: SshPool;
   private readonly limit: TokenRateLimit;
+  /** Streams open through each link, cut when the link is revoked (unshare). */
+  private readonly streams = new OpenStreams();
   private readonly logger: TunnelLogger | undefined;
   private closed = false;
 
@@ -48,9 +53,12 @@ export class TunnelGateway {
     this.limit = new TokenRateLimit(opts.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE);
   }
 
-  /** True if it handled the request (path starts with /t/); lets the caller serve other routes (/healthz) on the same server. */
+  /**
+   * True if it handled the request: any request to a tunnel host (with a tunnel domain), or a
+   * `/t/…` path. Lets the caller serve the bot's own pages on the same server for the rest.
+   */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
-    const route = this.route(req.url);
+    const route = this.route(req);
     switch (route.kind) {
       case "not-ours":
         return false;
@@ -65,7 +73,7 @@ export class TunnelGateway {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const route = this.route(req.url);
+    const route = this.route(req);
     if (route.kind === "not-ours") return false;
     socket.on("error", () => socket.destroy()); // a browser leaving mid-handshake is not an error of ours
     if (route.kind === "proxy") {
@@ -84,6 +92,21 @@ export class TunnelGateway {
     return this.pool.closeSpawn(spawnId);
   }
 
+  /**
+   * Cut what is open now through these links (revoked by unshare): their streaming responses and
+   * WebSockets. The spawn's SSH connection stays for its other links; new requests through a
+   * revoked link are refused by the lookup.
+   */
+  async closeTokens(tokenHashes: readonly string[]): Promise<void> {
+    const cut = this.streams.cut(tokenHashes);
+    if (cut) this.logger?.info({ streams: cut }, "cut streams of revoked tunnel links");
+  }
+
+  /** Streams (responses, WebSockets) open through links now (for tests and metrics). */
+  openStreams(): number {
+    return this.streams.size();
+  }
+
   /** How many SSH connections are open now (for tests and metrics). */
   openConnections(): number {
     return this.pool.size();
@@ -94,17 +117,33 @@ export class TunnelGateway {
     await this.pool.closeAll();
   }
 
-  /** Everything short of contacting the VM: token shape, lookup, trailing slash, rate limit. */
-  private route(rawUrl: string | undefined): Route {
-    const url = rawUrl ?? "/";
+  /** Everything short of contacting the VM: which tunnel, token shape, lookup, trailing slash, rate limit. */
+  private route(req: IncomingMessage): Route {
+    const url = req.url ?? "/";
     const q = url.indexOf("?");
     const pathname = q < 0 ? url : url.slice(0, q);
-    const query = q < 0 ? "" : url.slice(q);
+    const domain = this.opts.tunnelDomain;
+    if (domain !== undefined) {
+      const host = classifyHost(req.headers.host, domain);
+      // The path goes upstream as it is: root-absolute assets, fetch('/api') and /ws just work.
+      // Only origin-form targets: an absolute URL or `*` would name a different host than the one routed.
+      if (host.kind === "tunnel") return this.routeToken(host.label, TUNNEL_TOKEN_RE.test(host.label) && url.startsWith("/"), () => ({ path: url }));
+      // Tokens never work on the bot's own host, so no dashboard runs on its origin.
+      if (pathname.startsWith(TUNNEL_PREFIX)) return this.closed ? { kind: "fail", code: "SHUTTING_DOWN" } : { kind: "fail", code: "NOT_FOUND" };
+      return { kind: "not-ours" };
+    }
     if (!pathname.startsWith(TUNNEL_PREFIX)) return { kind: "not-ours" };
-    if (this.closed) return { kind: "fail", code: "SHUTTING_DOWN" };
     const slash = pathname.indexOf("/", TUNNEL_PREFIX.length);
     const token = pathname.slice(TUNNEL_PREFIX.length, slash < 0 ? undefined : slash);
-    if (!TUNNEL_TOKEN_RE.test(token)) return { kind: "fail", code: "NOT_FOUND" };
+    const prefix = `${TUNNEL_PREFIX}${token}`;
+    return this.routeToken(token, isPathToken(token), () =>
+      slash < 0 ? { redirect: `${pathname}/${url.slice(pathname.length)}` } : { path: url.slice(slash), prefix },
+    );
+  }
+
+  private routeToken(token: string, wellFormed: boolean, where: () => { path: string; prefix?: string } | { redirect: string }): Route {
+    if (this.closed) return { kind: "fail", code: "SHUTTING_DOWN" };
+    if (!wellFormed) return { kind: "fail", code: "NOT_FOUND" };
     const hash = hashTunnelToken(token);
     let target: TunnelTarget | undefined;
     try {
@@ -116,8 +155,9 @@ export class TunnelGateway {
     // Counted only for live tokens, so random tokens cannot grow the limiter's table.
     const retryAfter = this.limit.take(hash);
     if (retryAfter !== undefined) return { kind: "fail", code: "RATE_LIMITED", retryAfter };
-    if (slash < 0) return { kind: "redirect", location: `${pathname}/${query}` };
-    return { kind: "proxy", target, ctx: { token, remotePort: target.remotePort }, path: `${pathname.slice(slash)}${query}` };
+    const to = where();
+    if ("redirect" in to) return { kind: "redirect", location: to.redirect };
+    return { kind: "proxy", target, ctx: { token, remotePort: target.remotePort, prefix: to.prefix }, path: to.path };
   }
 
   private async proxyHttp(req: IncomingMessage, res: ServerResponse, route: ProxyRoute): Promise<void> {
@@ -131,12 +171,17 @@ export class TunnelGateway {
       return this.failed(res, target.spawnId, err);
     }
     if (clientGone) return void channel.close();
+    const opened = channel;
+    const release = this.streams.track(hashTunnelToken(ctx.token), () => {
+      opened.close();
+      res.destroy();
+    });
+    res.once("close", release);
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of upstreamRequestHeaders(req, ctx, false)) {
       const prev = headers[name];
       headers[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
     }
-    const opened = channel;
     const upstream = http.request({ method: req.method, path: route.path, headers, createConnection: () => opened as unknown as Socket });
     upstream.on("response", (up) => {
       res.writeHead(up.statusCode ?? 502, up.statusMessage, downstreamResponseHeaders(up.rawHeaders, ctx));
@@ -161,6 +206,12 @@ export class TunnelGateway {
       return writeRawAnswer(socket, this.answerForError(target.spawnId, err));
     }
     if (socket.destroyed) return void channel.close();
+    const opened = channel;
+    const release = this.streams.track(hashTunnelToken(ctx.token), () => {
+      opened.close();
+      socket.destroy();
+    });
+    socket.once("close", release);
     channel.write(requestHead(req.method ?? "GET", route.path, upstreamRequestHeaders(req, ctx, true)));
     if (head.length > 0) channel.write(head);
     channel.on("error", () => socket.destroy());
