@@ -7,7 +7,7 @@ import type { Store } from "./types.js";
 export * from "./types.js";
 export type { ChatState, SealedSecret } from "./chat-tables.js";
 export type { DeleteRetry, OrphanServer, UpkeepState } from "./upkeep-tables.js";
-export type { OAuthState, OAuthStateRecord } from "./oauth-tables.js";
+export type { NewOAuthState, OAuthState, OAuthStateRecord } from "./oauth-tables.js";
 
 /**
  * Open (creating the file and its parent directory if missing) and migrate the store at path.

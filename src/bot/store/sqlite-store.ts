@@ -3,7 +3,7 @@
 // Writes use run() and read back with a SELECT: an INSERT … RETURNING read with get() left the
 // WAL unable to reset (765 MB after 20,000 inserts with better-sqlite3 12), so no RETURNING here.
 
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import * as v from "valibot";
@@ -85,15 +85,39 @@ export const LIST_FOR_CHANNEL_SQL = `SELECT * FROM spawns WHERE platform = @plat
   AND channel = @channel AND ${FILTER_SQL} ${NEWEST_FIRST} LIMIT @limit`;
 const LIVE_SQL = `status IN (${LIVE_STATUSES.map((s) => `'${s}'`).join(", ")})`;
 
+/** The store holds sealed secrets, hashes and who did what: only the bot's own user may read it. */
+const DATA_DIR_MODE = 0o700;
+const DB_FILE_MODE = 0o600;
+const DB_SIDE_FILES = ["-wal", "-shm", "-journal"];
+
+/**
+ * Make (or tighten) the data dir to 0700 and the database files to 0600, also when they exist
+ * with looser modes from an older version. SQLite creates -wal and -shm with the database file's
+ * own mode, so a 0600 main file keeps the side files it makes later 0600 too.
+ */
+function protectDatabaseFiles(path: string): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: DATA_DIR_MODE });
+  chmodSync(dir, DATA_DIR_MODE);
+  if (!existsSync(path)) closeSync(openSync(path, "a", DB_FILE_MODE));
+  for (const file of [path, ...DB_SIDE_FILES.map((s) => `${path}${s}`)]) {
+    if (existsSync(file)) chmodSync(file, DB_FILE_MODE);
+  }
+}
+
 export function openSqliteStore(path: string): Store {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:") protectDatabaseFiles(path);
   const db = new Database(path);
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`); // first, so the pragmas below also wait
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL"); // WAL + NORMAL: durable across app crashes, not power loss
     db.pragma("foreign_keys = ON");
+    // Deleted and overwritten rows (replaced keys, unsealed legacy tokens) are zeroed in the file,
+    // not left in free pages.
+    db.pragma("secure_delete = ON");
     migrate(db);
+    if (path !== ":memory:") protectDatabaseFiles(path); // the -wal and -shm that opening made
     return new SqliteStore(db);
   } catch (err) {
     db.close();
