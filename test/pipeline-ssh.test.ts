@@ -118,6 +118,17 @@ describe("a spawn on a real SSH host", () => {
     expect(r.prompt?.tail).toContain("model is openai/gpt-5.3-codex");
   });
 
+  it("keeps a --prompt's output 0600 in a 0700 folder, also where ~/.spawnbot was left open", async () => {
+    asUser("mkdir -p ~/.spawnbot && chmod 755 ~/.spawnbot");
+    const r = await orchestrator.start(plan({ name: "p2", session: "p2", prompt: "print the secrets" })).done;
+    expect(r.outcome).toBe("ready");
+    expect(r.prompt?.exitCode).toBe(0);
+    const mode = (rel: string) => (statSync(path.join(sshd.home, rel)).mode & 0o777).toString(8);
+    expect({ spawnbot: mode(".spawnbot"), session: mode(".spawnbot/p2") }).toEqual({ spawnbot: "700", session: "700" });
+    for (const file of ["output.log", "exit-code", "prompt.txt"]) expect([file, mode(`.spawnbot/p2/${file}`)]).toEqual([file, "600"]);
+    expect(readFileSync(path.join(sshd.home, ".spawnbot/p2/output.log"), "utf8")).toContain("prompt was: print the secrets");
+  });
+
   it("refuses a second spawn whose session name is taken on the host", async () => {
     const r = await orchestrator.start(plan()).done;
     expect(r.outcome).toBe("failed");

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { CloudError, type ServerSpec } from "./clouds/types.js";
 import { CLOUD_INIT_MARKER } from "./clouds/user-data.js";
-import { renderPromptRunner, renderRestartLoop, sessionDir, tmuxHasSessionCommand, tmuxStartCommand } from "./launch.js";
+import { renderPromptRunner, renderRestartLoop, sessionDir, sessionDirCommand, tmuxHasSessionCommand, tmuxStartCommand } from "./launch.js";
 import { connectWithRetry, fingerprintOf } from "./remote/ssh-host.js";
 import { shellQuote } from "./shell.js";
 import { HOOK_RC_FILES_COMMAND, renderSpawnrc, SPAWNRC_PATH } from "./spawnrc.js";
@@ -222,7 +222,7 @@ export const STEPS: readonly StepDef[] = [
       await reconnectIfLost(ctx);
       const { agent, session } = ctx.plan;
       const log = `$HOME/${sessionDir(session)}/pre-launch.log`;
-      await mustRun(ctx, `mkdir -p "$HOME/${sessionDir(session)}" && source ~/.spawnrc 2>/dev/null; (setsid nohup bash -c ${shellQuote(agent.preLaunch!)} > "${log}" 2>&1 &)`, "starting the agent's services");
+      await mustRun(ctx, `${sessionDirCommand(session)} && source ~/.spawnrc 2>/dev/null; (setsid nohup bash -c ${shellQuote(agent.preLaunch!)} > "${log}" 2>&1 &)`, "starting the agent's services");
       if (!agent.dashboard) return "started";
       const port = agent.dashboard.port;
       const up = await host(ctx).run(`for i in $(seq ${DASHBOARD_WAIT_S}); do (echo > /dev/tcp/127.0.0.1/${port}) 2>/dev/null && exit 0; sleep 1; done; exit 1`, { timeoutMs: (DASHBOARD_WAIT_S + 10) * SECOND });
@@ -239,6 +239,7 @@ export const STEPS: readonly StepDef[] = [
         throw new CloudError("SESSION_EXISTS", `a tmux session named ${session} already runs on that host; spawn again with another --name`);
       }
       const dir = sessionDir(session);
+      await mustRun(ctx, sessionDirCommand(session), "making the session's folder");
       let script: string;
       if (prompt !== undefined) {
         await host(ctx).writeFile(`${dir}/prompt.txt`, prompt, 0o600);
