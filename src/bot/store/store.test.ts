@@ -3,10 +3,10 @@
 
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore, StoreConflictError, StoreNotFoundError, type NewSpawn, type Store } from "./index.js";
@@ -51,6 +51,24 @@ describe("opening a store", () => {
     expect(raw.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
     raw.close();
+  });
+
+  it("keeps the data dir 0700 and the database, -wal and -shm 0600, tightening looser modes left by an older version", () => {
+    const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+    const files = [path, `${path}-wal`, `${path}-shm`];
+    store.recordIntent(newSpawn()); // a write, so the -wal holds data
+    expect([mode(dirname(path)), ...files.map(mode)]).toEqual(["700", "600", "600", "600"]);
+    store.close();
+    // What an older spawnbot left: a 0755 folder and 0644 files.
+    // An older process still has the file open, so its -wal and -shm exist as the new one opens.
+    const old = new Database(path);
+    old.prepare("INSERT INTO deliveries (key, at) VALUES ('k', 1)").run();
+    chmodSync(dirname(path), 0o755);
+    for (const f of files) chmodSync(f, 0o644);
+    store = openStore(path);
+    old.close();
+    store.recordIntent(newSpawn({ name: "second" }));
+    expect([mode(dirname(path)), ...files.map(mode)]).toEqual(["700", "600", "600", "600"]);
   });
 
   it("reopens an existing file without migrating again and keeps its data", () => {
