@@ -51,12 +51,13 @@ export async function main(): Promise<number> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const store = openStore(path.join(config.dataDir, DATABASE_FILE));
   const botKey = loadOrCreateBotKey(config.dataDir);
+  const secretBox = loadSecretBox(config.dataDir, config.secretKey);
   const orchestrator = new Orchestrator({
-    journal: store, botKey, logger, agents: AGENTS,
+    journal: store, botKey, logger, agents: AGENTS, sealer: secretBox,
     clouds: configuredClouds(config, botKey),
   });
   const core = new BotCore({
-    store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox: loadSecretBox(config.dataDir, config.secretKey),
+    store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox,
     settings: {
       admins: config.adapter === "console" ? [...config.admins, consoleUser()] : config.admins,
       defaultTtlMs: config.defaultTtlMs, openrouterApiKey: config.openrouterApiKey, publicUrl: config.gateway?.publicUrl,

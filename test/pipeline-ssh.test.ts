@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Orchestrator, SshCloud, loadOrCreateBotKey, type RunJournal, type RunResult } from "../src/orchestrator/index.js";
+import { loadSecretBox } from "../src/bot/secret-box.js";
 import { captureLogger } from "./support/capture.js";
 import { FAKE_KEY, TEST_AGENT } from "./support/test-agent.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
@@ -17,9 +18,10 @@ const memoryJournal: RunJournal = {
   markStep: (_id, _seq, name, state, detail) => journal.steps.push({ name, state, detail }),
   updateSpawn: (_id, patch) => Object.assign(journal.spawn, patch),
 };
-const botKey = loadOrCreateBotKey(mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-")));
+const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-"));
+const botKey = loadOrCreateBotKey(dataDir);
 const orchestrator = new Orchestrator({
-  journal: memoryJournal, botKey, logger: captureLogger(),
+  journal: memoryJournal, botKey, logger: captureLogger(), sealer: loadSecretBox(dataDir),
   clouds: [new SshCloud()], agents: [TEST_AGENT],
 });
 

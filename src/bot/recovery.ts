@@ -62,6 +62,8 @@ export class Announcer {
 export async function recoverSpawns(ctx: CoreContext, announcer: Announcer, opts: { startUp: boolean }): Promise<RecoveryReport> {
   const report: RecoveryReport = { ended: [], deleted: [], pending: [] };
   const running = new Set(ctx.orchestrator.inFlight().map((r) => r.spawnId));
+  // Dashboard tokens an older version kept in clear are sealed on first read: read them all now.
+  if (opts.startUp) for (const rec of ctx.store.listLive()) ctx.orchestrator.dashboardToken(hostRecord(rec));
   for (const found of ctx.store.listLive()) {
     if (running.has(found.id) || found.status === "ready") continue;
     if (!opts.startUp && !(found.status === "deleting" && found.error?.startsWith(CLEANUP_PENDING))) continue;

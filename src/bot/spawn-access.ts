@@ -3,5 +3,5 @@ import type { HostRecord } from "../orchestrator/index.js";
 import type { SpawnRecord } from "./store/index.js";
 
 export function hostRecord(rec: SpawnRecord): HostRecord {
-  return { cloud: rec.cloud, agent: rec.agent, serverId: rec.serverId, address: rec.address, sshUser: rec.sshUser, sshPort: rec.sshPort, hostKey: rec.hostKey, session: rec.session, meta: rec.meta };
+  return { spawnId: rec.id, cloud: rec.cloud, agent: rec.agent, serverId: rec.serverId, address: rec.address, sshUser: rec.sshUser, sshPort: rec.sshPort, hostKey: rec.hostKey, session: rec.session, meta: rec.meta };
 }

@@ -12,7 +12,7 @@ export function mintGatewayUrl(ctx: CoreContext, rec: SpawnRecord): string | und
   if (!publicUrl || !dashboard || !ctx.orchestrator.tunnelTarget(rec.id, hostRecord(rec))) return undefined;
   const { token, hash } = newTunnelToken();
   ctx.store.saveTunnelToken({ tokenHash: hash, spawnId: rec.id, createdAt: Date.now(), expiresAt: rec.expiresAt, revokedAt: null });
-  const path = dashboard.path.replace("{token}", rec.meta.dashboardToken ?? "");
+  const path = dashboard.path.replace("{token}", ctx.orchestrator.dashboardToken(hostRecord(rec)) ?? "");
   return `${publicUrl}/t/${token}${path.startsWith("/") ? path : `/${path}`}`;
 }
 

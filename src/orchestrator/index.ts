@@ -3,6 +3,7 @@
 import type { AgentSpec } from "./agents/types.js";
 import type { Cloud, ServerInfo } from "./clouds/types.js";
 import { buildConnectInfoFor } from "./connect-info.js";
+import { readDashboardToken, withSealedToken } from "./dashboard-token.js";
 import { tmuxHasSessionCommand, tmuxKillCommand } from "./launch.js";
 import { SshHost } from "./remote/ssh-host.js";
 import { updateAuthorizedKeys } from "./remote/update-keys.js";
@@ -25,11 +26,13 @@ export { RunMetrics, STEP_BUCKETS_S, type CloudCallCount, type StepHistogram } f
 export type { Run } from "./run.js";
 export type { LeftoverRecord, SuspendReport } from "./recovery.js";
 export { CLEANUP_PENDING, RECOVERY_META } from "./recovery.js";
+export type { SecretSealer } from "./dashboard-token.js";
 export type { ConnectInfo, PromptResult, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 export { TunnelGateway, startGatewayServer, hashTunnelToken, newTunnelToken, type TunnelTarget } from "./tunnels/index.js";
 
 /** What the orchestrator needs to reach a spawn's host after its run (from the stored record). */
 export interface HostRecord {
+  spawnId: string;
   cloud: string;
   agent: string;
   serverId: string | null;
@@ -113,8 +116,15 @@ export class Orchestrator {
     const cloud = this.cloud(rec.cloud);
     return buildConnectInfoFor({
       access: cloud?.access ?? "ssh", session: rec.session, address: rec.address, sshUser: rec.sshUser, sshPort: rec.sshPort,
-      hostKey: rec.hostKey, dashboard: agent?.dashboard, dashboardToken: rec.meta.dashboardToken,
+      hostKey: rec.hostKey, dashboard: agent?.dashboard, dashboardToken: this.dashboardToken(rec),
     });
+  }
+
+  /** The spawn's dashboard token, opened from its sealed form; a clear one left by an older version is sealed now. */
+  dashboardToken(rec: HostRecord): string | undefined {
+    const found = readDashboardToken(this.deps.sealer, rec.spawnId, rec.meta);
+    if (found?.legacy) this.deps.journal.updateSpawn(rec.spawnId, { meta: withSealedToken(this.deps.sealer, rec.spawnId, rec.meta, found.token) });
+    return found?.token;
   }
 
   /** Is the agent's tmux session alive? Connects with the pinned host key (a changed one throws). */

@@ -4,6 +4,7 @@ import type { AgentSpec } from "./agents/types.js";
 import type { Cloud, ServerInfo } from "./clouds/types.js";
 import type { BotKey } from "./remote/bot-key.js";
 import type { RemoteHost } from "./remote/types.js";
+import type { SecretSealer } from "./dashboard-token.js";
 import type { Logger } from "../log.js";
 
 export interface RunPlan {
@@ -78,6 +79,8 @@ export interface RunDeps {
   journal: RunJournal;
   botKey: BotKey;
   logger: Logger;
+  /** Seals what the journal must not hold in clear (the dashboard token). */
+  sealer: SecretSealer;
   /** Where step durations go for /metrics (the Orchestrator gives one). */
   metrics?: { observeStep(step: string, ms: number): void };
 }

@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { CloudError, type ServerSpec } from "./clouds/types.js";
 import { CLOUD_INIT_MARKER } from "./clouds/user-data.js";
+import { withSealedToken } from "./dashboard-token.js";
 import { renderPromptRunner, renderRestartLoop, sessionDir, sessionDirCommand, tmuxHasSessionCommand, tmuxStartCommand } from "./launch.js";
 import { connectWithRetry, fingerprintOf } from "./remote/ssh-host.js";
 import { shellQuote } from "./shell.js";
@@ -285,7 +286,7 @@ export const STEPS: readonly StepDef[] = [
         access: plan.cloud.access, session: plan.session, address: server?.address ?? null, sshUser: server?.sshUser ?? null,
         sshPort: server?.sshPort ?? null, hostKey: ctx.hostKey ?? null, dashboard: plan.agent.dashboard, dashboardToken: token,
       });
-      if (token) ctx.deps.journal.updateSpawn(plan.spawnId, { meta: { dashboardToken: token } });
+      if (token) ctx.deps.journal.updateSpawn(plan.spawnId, { meta: withSealedToken(ctx.deps.sealer, plan.spawnId, {}, token) });
       return "sent privately to the requester";
     },
   },

@@ -42,12 +42,13 @@ export function makeBot(opts: {
   captureStore(storeFile);
   const store = openStore(storeFile);
   const botKey = loadOrCreateBotKey(dataDir);
+  const secretBox = loadSecretBox(dataDir);
   const orchestrator = new Orchestrator({
-    journal: store, botKey, logger, agents: [...AGENTS, TEST_AGENT, ...(opts.agents ?? [])],
+    journal: store, botKey, logger, sealer: secretBox, agents: [...AGENTS, TEST_AGENT, ...(opts.agents ?? [])],
     clouds: [new LocalCloud({ enabled: true, home: opts.localHome }), new SshCloud(), ...(opts.clouds?.(botKey) ?? [])],
   });
   const core = new BotCore({
-    store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox: loadSecretBox(dataDir),
+    store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox,
     settings: { admins: opts.admins ?? [], defaultTtlMs: 86_400_000, openrouterApiKey: apiKey, publicUrl: opts.publicUrl, policy: opts.policy, ...opts.settings },
   });
   return { core, store, orchestrator, botKey, dataDir };
