@@ -71,6 +71,34 @@ describe("opening a store", () => {
     expect([mode(dirname(path)), ...files.map(mode)]).toEqual(["700", "600", "600", "600"]);
   });
 
+  it("migration 7 moves shared Discord DM spawns to their owners' DMs, drops ended spawns' clear dashboard tokens and pre-confirmation sign-in links", () => {
+    const v6 = join(dir, "v6.db");
+    const raw = new Database(v6);
+    for (const m of MIGRATIONS.filter((m) => m.version <= 6)) raw.exec(m.sql);
+    raw.pragma("user_version = 6");
+    const insert = raw.prepare(`INSERT INTO spawns (id, name, platform, workspace, channel, owner_id, owner_name, agent, cloud, status, session, meta, created_at)
+      VALUES (?, ?, ?, ?, 'D1', ?, 'x', 'openclaw', 'hetzner', ?, ?, ?, 1)`);
+    insert.run("s1", "in-dm", "discord", "dm", "U7", "ready", "in-dm", JSON.stringify({ dashboardToken: "live-token-0001" }));
+    insert.run("s2", "in-guild", "discord", "G1", "U7", "deleted", "in-guild", JSON.stringify({ dashboardToken: "ended-token-002", other: "kept" }));
+    insert.run("s3", "slack-one", "slack", "dm", "U8", "ready", "slack-one", "{}");
+    raw.prepare("INSERT INTO audit (at, platform, workspace, user_id, action, detail) VALUES (1, 'discord', 'dm', 'U7', 'spawn', '{}')").run();
+    const state = raw.prepare(`INSERT INTO oauth_states (state_hash, platform, user_id, workspace, channel, sealed_verifier, created_at, expires_at, used_at)
+      VALUES (?, 'slack', 'U8', 'T1', 'C1', 'v1:x', 1, 2, ?)`);
+    state.run("pending", null);
+    state.run("used", 5);
+    raw.close();
+
+    const migrated = openStore(v6);
+    expect(migrated.getSpawn("s1")).toMatchObject({ workspace: "dm:U7", meta: { dashboardToken: "live-token-0001" } });
+    expect(migrated.getSpawn("s2")).toMatchObject({ workspace: "G1", meta: { other: "kept" } });
+    expect(migrated.getSpawn("s2")!.meta).not.toHaveProperty("dashboardToken");
+    expect(migrated.getSpawn("s3")!.workspace).toBe("dm"); // only Discord had the shared DM workspace
+    expect(migrated.listAudit().map((a) => a.workspace)).toEqual(["dm:U7"]);
+    expect(migrated.oauth.findOAuthState("pending")).toBeUndefined();
+    expect(migrated.oauth.findOAuthState("used")).toMatchObject({ usedAt: 5, userName: "", confirmedAt: null, connectedAt: null });
+    migrated.close();
+  });
+
   it("reopens an existing file without migrating again and keeps its data", () => {
     const made = store.recordIntent(newSpawn({ meta: { dashboardPort: "8080" } }));
     store.close();
