@@ -9,7 +9,7 @@ import { formatDuration } from "./format.js";
 import { decideSpawn, refuse } from "./policy.js";
 import { buildStatusView } from "./status-view.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
-import { apiKeyFor } from "./user-settings.js";
+import { agentKeyFor, apiKeyFor } from "./user-settings.js";
 import { StoreConflictError, type SpawnRecord } from "./store/index.js";
 import { error, text, type ConnectView, type PlanView } from "./views.js";
 
@@ -40,8 +40,11 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     return inv.conv.whisper(plan);
   }
 
-  const apiKey = apiKeyFor(ctx, inv.user);
-  if (!apiKey) return inv.conv.whisper(error("no OpenRouter API key: add yours with `settings` (a private form), or ask an admin to set OPENROUTER_API_KEY for the bot"));
+  // An agent with its own vendor key (Cursor) never gets an OpenRouter key: only the user's own one for that vendor.
+  const { ownKey } = agent;
+  const apiKey = ownKey ? undefined : apiKeyFor(ctx, inv.user);
+  if (!ownKey && !apiKey) return inv.conv.whisper(error("no OpenRouter API key: add yours with `settings` (a private form), or ask an admin to set OPENROUTER_API_KEY for the bot"));
+  const agentKey = ownKey ? agentKeyFor(ctx, inv.user, ownKey.secret) : undefined;
 
   let rec: SpawnRecord;
   const now = Date.now();
@@ -63,9 +66,12 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
   if (ownerKeys.length === 0 && cloud.access === "ssh") {
     await inv.conv.whisper(text(`you have no SSH key on file, so you cannot log in to ${name} yet: add yours with \`keys add <contents of ~/.ssh/id_ed25519.pub>\` and it is installed on ${name} too`));
   }
+  if (ownKey && !agentKey) {
+    await inv.conv.whisper(text(`${agent.name} never gets the OpenRouter key and you have no ${ownKey.label} saved, so ${name} starts without one: save yours in \`settings\`, or log in from its session`));
+  }
   const run = ctx.orchestrator.start({
     spawnId: rec.id, name, session: name, agent, cloud, model, size: cmd.size, zone: cmd.zone, host: cmd.host,
-    steps: cmd.steps ?? [], prompt: cmd.prompt, apiKey,
+    steps: cmd.steps ?? [], prompt: cmd.prompt, apiKey, agentKey,
     ownerKeys,
     tags: { "spawnbot-spawn-id": rec.id, "spawnbot-owner": inv.user.userId },
   });

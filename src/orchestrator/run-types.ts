@@ -23,6 +23,8 @@ export interface RunPlan {
   steps: string[];
   prompt?: string;
   apiKey: string | undefined;
+  /** The user's own key for an agent with `ownKey` (exported as its env var), if they saved one. */
+  agentKey?: string;
   /** The owner's SSH public keys, installed on the host so the connect command works. */
   ownerKeys: string[];
   tags: Record<string, string>;

@@ -98,7 +98,7 @@ export const STEPS: readonly StepDef[] = [
     name: "credentials", title: "Check credentials", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 30 * SECOND,
     needs: [],
     async run({ plan }) {
-      if (!plan.apiKey) throw new CloudError("NO_API_KEY", "no OpenRouter API key: set OPENROUTER_API_KEY for the bot, then spawn again");
+      if (!plan.apiKey && !plan.agent.ownKey) throw new CloudError("NO_API_KEY", "no OpenRouter API key: set OPENROUTER_API_KEY for the bot, then spawn again");
       await plan.cloud.checkCredentials();
     },
   },
@@ -169,8 +169,12 @@ export const STEPS: readonly StepDef[] = [
     async run(ctx) {
       await reconnectIfLost(ctx);
       const { plan } = ctx;
-      const vars: Record<string, string> = { OPENROUTER_API_KEY: plan.apiKey ?? "" };
-      for (const [name, value] of Object.entries(plan.agent.env)) vars[name] = fillTemplate(value, { ...agentValues(plan.agent, plan.model), apiKey: plan.apiKey ?? "" });
+      // An agent with its own vendor key never sees the OpenRouter key, not even as {apiKey}.
+      const { ownKey } = plan.agent;
+      const apiKey = ownKey ? "" : plan.apiKey ?? "";
+      const vars: Record<string, string> = ownKey ? {} : { OPENROUTER_API_KEY: apiKey };
+      for (const [name, value] of Object.entries(plan.agent.env)) vars[name] = fillTemplate(value, { ...agentValues(plan.agent, plan.model), apiKey });
+      if (ownKey && plan.agentKey) vars[ownKey.env] = plan.agentKey;
       await host(ctx).writeFile(SPAWNRC_PATH, renderSpawnrc(vars), 0o600);
       await mustRun(ctx, HOOK_RC_FILES_COMMAND, "hooking ~/.spawnrc into the shell rc files");
       return "~/.spawnrc (600)";
