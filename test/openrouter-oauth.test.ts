@@ -442,6 +442,20 @@ describe("Connect OpenRouter", () => {
     expect(storedKey(h)?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
   });
 
+  it("marks the page's cookie Secure when the public URL is https", async () => {
+    const h = await setup();
+    const link = await askLink(h);
+    const port = await freePort();
+    const tls = await startPublicServer(h.bot.core, { port, host: "127.0.0.1", publicUrl: "https://spawnbot.example.com" }, createLogger({ level: "silent", format: "json" }));
+    try {
+      const page = await get(link.replace(h.publicUrl, `http://127.0.0.1:${port}`));
+      expect(page.status).toBe(200);
+      expect(page.headers.get("set-cookie")).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
+    } finally {
+      await tls.close();
+    }
+  });
+
   it("reports OpenRouter being down without storing anything", async () => {
     const h = await setup();
     h.fake.failNext(500);
