@@ -3,8 +3,6 @@
 // Writes use run() and read back with a SELECT: an INSERT … RETURNING read with get() left the
 // WAL unable to reset (765 MB after 20,000 inserts with better-sqlite3 12), so no RETURNING here.
 
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
-import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import * as v from "valibot";
 import { AccessTables } from "./access-tables.js";
@@ -12,6 +10,7 @@ import { ChatTables } from "./chat-tables.js";
 import { PolicyCounts } from "./policy-counts.js";
 import { UpkeepTables } from "./upkeep-tables.js";
 import { UserTables } from "./user-tables.js";
+import { protectDatabaseFiles } from "./file-modes.js";
 import { migrate } from "./migrations.js";
 import { OAuthTables } from "./oauth-tables.js";
 import {
@@ -84,26 +83,6 @@ const SCOPE_SQL = `platform = @platform AND (@workspace IS NULL OR workspace = @
 export const LIST_FOR_CHANNEL_SQL = `SELECT * FROM spawns WHERE platform = @platform AND workspace = @workspace
   AND channel = @channel AND ${FILTER_SQL} ${NEWEST_FIRST} LIMIT @limit`;
 const LIVE_SQL = `status IN (${LIVE_STATUSES.map((s) => `'${s}'`).join(", ")})`;
-
-/** The store holds sealed secrets, hashes and who did what: only the bot's own user may read it. */
-const DATA_DIR_MODE = 0o700;
-const DB_FILE_MODE = 0o600;
-const DB_SIDE_FILES = ["-wal", "-shm", "-journal"];
-
-/**
- * Make (or tighten) the data dir to 0700 and the database files to 0600, also when they exist
- * with looser modes from an older version. SQLite creates -wal and -shm with the database file's
- * own mode, so a 0600 main file keeps the side files it makes later 0600 too.
- */
-function protectDatabaseFiles(path: string): void {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: DATA_DIR_MODE });
-  chmodSync(dir, DATA_DIR_MODE);
-  if (!existsSync(path)) closeSync(openSync(path, "a", DB_FILE_MODE));
-  for (const file of [path, ...DB_SIDE_FILES.map((s) => `${path}${s}`)]) {
-    if (existsSync(file)) chmodSync(file, DB_FILE_MODE);
-  }
-}
 
 export function openSqliteStore(path: string): Store {
   if (path !== ":memory:") protectDatabaseFiles(path);
