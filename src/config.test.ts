@@ -72,3 +72,60 @@ describe("configuration: expiry and reconciler", () => {
     );
   });
 });
+
+describe("configuration: the tunnel domain", () => {
+  const PUBLIC = { SPAWNBOT_PUBLIC_URL: "https://spawnbot.example.com" };
+
+  it("has no tunnel domain by default: dashboards fall back to the /t/<token>/ path form", () => {
+    expect(loadConfig(PUBLIC, dir).gateway).toEqual({ publicUrl: "https://spawnbot.example.com", port: 8080, host: "127.0.0.1", tunnelDomain: undefined });
+  });
+
+  it("reads a wildcard name or its bare suffix as the suffix in lower case", () => {
+    expect(loadConfig({ ...PUBLIC, SPAWNBOT_TUNNEL_DOMAIN: "*.Tunnels.Example.com" }, dir).gateway?.tunnelDomain).toBe("tunnels.example.com");
+    expect(loadConfig({ ...PUBLIC, SPAWNBOT_TUNNEL_DOMAIN: "tunnels.example.com" }, dir).gateway?.tunnelDomain).toBe("tunnels.example.com");
+  });
+
+  it("refuses a malformed domain at start-up, saying what to give", () => {
+    expect(() => loadConfig({ ...PUBLIC, SPAWNBOT_TUNNEL_DOMAIN: "https://*.tunnels.example.com/" }, dir)).toThrow(
+      /SPAWNBOT_TUNNEL_DOMAIN: .*give a wildcard name such as \*\.tunnels\.example\.com/,
+    );
+  });
+
+  it("needs the public URL, which gives the links their scheme and port", () => {
+    expect(() => loadConfig({ SPAWNBOT_TUNNEL_DOMAIN: "*.tunnels.example.com" }, dir)).toThrow(/SPAWNBOT_TUNNEL_DOMAIN: needs SPAWNBOT_PUBLIC_URL/);
+  });
+
+  it("refuses a bot host inside the tunnel domain, where its pages would share a site with the dashboards", () => {
+    expect(() => loadConfig({ SPAWNBOT_PUBLIC_URL: "https://bot.tunnels.example.com", SPAWNBOT_TUNNEL_DOMAIN: "*.tunnels.example.com" }, dir)).toThrow(
+      /SPAWNBOT_PUBLIC_URL: its host bot\.tunnels\.example\.com is under SPAWNBOT_TUNNEL_DOMAIN/,
+    );
+  });
+});
+
+describe("configuration: the network policy of --host", () => {
+  it("reads comma-separated CIDR lists of both families, a bare address as one host", () => {
+    const c = loadConfig({ SPAWNBOT_SSH_ALLOW_NETWORKS: "127.0.0.0/8, ::1", SPAWNBOT_SSH_DENY_NETWORKS: "10.0.0.0/8,2001:db8::/32," }, dir);
+    expect(c.sshNetworks.allow).toEqual([
+      { family: "ipv4", address: "127.0.0.0", prefix: 8, text: "127.0.0.0/8" },
+      { family: "ipv6", address: "::1", prefix: 128, text: "::1" },
+    ]);
+    expect(c.sshNetworks.deny.map((n) => n.text)).toEqual(["10.0.0.0/8", "2001:db8::/32"]);
+    expect(loadConfig({}, dir).sshNetworks).toEqual({ allow: [], deny: [] });
+  });
+
+  it("refuses to start with one clear line per bad entry", () => {
+    let err: ConfigError | undefined;
+    try {
+      loadConfig({ SPAWNBOT_SSH_ALLOW_NETWORKS: "127.0.0.0/8, 10.0.0.1/8,intranet,::1/129", SPAWNBOT_SSH_DENY_NETWORKS: "::ffff:127.0.0.1,300.1.1.1/8" }, dir);
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err?.problems).toEqual([
+      "SPAWNBOT_SSH_ALLOW_NETWORKS: '10.0.0.1/8' has bits set after the first 8; write the network address of the range",
+      "SPAWNBOT_SSH_ALLOW_NETWORKS: 'intranet' is not an IP address or CIDR range (write it like 10.0.0.0/8 or 2001:db8::/32)",
+      "SPAWNBOT_SSH_ALLOW_NETWORKS: '::1/129' has a bad prefix length; use /0 to /128 for IPv6",
+      "SPAWNBOT_SSH_DENY_NETWORKS: '::ffff:127.0.0.1' is an IPv4-mapped IPv6 address; write the IPv4 range itself (e.g. 127.0.0.0/8)",
+      "SPAWNBOT_SSH_DENY_NETWORKS: '300.1.1.1/8' is not an IP address or CIDR range (write it like 10.0.0.0/8 or 2001:db8::/32)",
+    ]);
+  });
+});

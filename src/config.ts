@@ -6,6 +6,8 @@ import * as v from "valibot";
 import { parseAllowRules, type AllowRules } from "./bot/allowlist.js";
 import { parseDuration } from "./bot/duration.js";
 import { parseSecretKey } from "./bot/secret-box.js";
+import { parseTunnelDomain } from "./orchestrator/index.js";
+import { parseNetworks, type Network } from "./orchestrator/remote/host-policy.js";
 
 const boolText = v.pipe(
   v.string(),
@@ -40,6 +42,16 @@ const allowText = v.pipe(
   v.transform((s) => (parseAllowRules(s) as { rules: AllowRules }).rules),
 );
 
+// A comma-separated list of CIDR ranges, one problem reported per bad entry.
+const networksText = v.pipe(
+  v.string(),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    for (const problem of parseNetworks(dataset.value).problems) addIssue({ message: problem });
+  }),
+  v.transform((s) => parseNetworks(s).networks),
+);
+
 // A limit: a whole number, 0 meaning no limit.
 const limitText = v.pipe(v.string(), v.trim(), v.regex(/^\d{1,6}$/, "must be a whole number (0 means no limit)"), v.transform(Number));
 
@@ -61,6 +73,9 @@ const ConfigSchema = v.object({
   SPAWNBOT_MAX_LIVE_PER_WORKSPACE: v.optional(limitText, "50"),
   SPAWNBOT_MAX_HOURLY_PER_USER: v.optional(limitText, "10"),
   SPAWNBOT_MAX_HOURLY_PER_WORKSPACE: v.optional(limitText, "100"),
+  // Where `--host` may point: loopback, link-local, multicast and the bot's own addresses are refused unless allowed; deny wins.
+  SPAWNBOT_SSH_ALLOW_NETWORKS: v.optional(networksText, ""),
+  SPAWNBOT_SSH_DENY_NETWORKS: v.optional(networksText, ""),
   OPENROUTER_API_KEY: v.optional(secretText),
   // Connect OpenRouter (OAuth PKCE): where users sign in and where the bot trades the code for a key.
   OPENROUTER_API_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://openrouter.ai/api/v1")), "https://openrouter.ai/api/v1"),
@@ -86,10 +101,20 @@ const ConfigSchema = v.object({
   SPAWNBOT_ORPHAN_GRACE: v.optional(durationText, "1h"),
   // Shutdown: how long runs in flight get to reach the end of their current step before the bot exits.
   SPAWNBOT_SHUTDOWN_GRACE: v.optional(durationText, "20s"),
+  SPAWNBOT_LEASE_TTL: v.optional(durationText, "30s"),
   // How often leftovers that recovery could not remove (cloud unreachable) are retried.
   SPAWNBOT_CLEANUP_RETRY: v.optional(durationText, "1m"),
   // The tunnel gateway: on when the bot has a public URL (put TLS in front of it).
   SPAWNBOT_PUBLIC_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://spawnbot.example.com"), v.regex(/^https?:\/\/[^/?#]+(\/[^?#]*)?$/, "must be a URL without query or fragment"))),
+  // Each dashboard on its own origin: `*.tunnels.example.com` pointing at the gateway, TLS in front.
+  SPAWNBOT_TUNNEL_DOMAIN: v.optional(v.pipe(
+    v.string(),
+    v.check((s) => parseTunnelDomain(s).ok, (issue) => {
+      const r = parseTunnelDomain(String(issue.input));
+      return r.ok ? "invalid domain" : r.error;
+    }),
+    v.transform((s) => (parseTunnelDomain(s) as { domain: string }).domain),
+  )),
   SPAWNBOT_GATEWAY_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.number(), v.minValue(1, "must be a port number"), v.maxValue(65535, "must be a port number")), "8080"),
   // Health and metrics: /healthz, /readyz, /metrics; off unless a port is given.
   SPAWNBOT_OPS_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.number(), v.minValue(1, "must be a port number"), v.maxValue(65535, "must be a port number"))),
@@ -136,6 +161,8 @@ export interface Config {
     allowAgents: AllowRules;
     limits: { livePerUser: number; livePerWorkspace: number; hourlyPerUser: number; hourlyPerWorkspace: number };
   };
+  /** SPAWNBOT_SSH_ALLOW_NETWORKS / SPAWNBOT_SSH_DENY_NETWORKS: the network policy of `--host`. */
+  sshNetworks: { allow: Network[]; deny: Network[] };
   /** The workspace's OpenRouter key (console mode). */
   openrouterApiKey: string | undefined;
   /** OpenRouter's sign-in page and API, for Connect OpenRouter. */
@@ -145,12 +172,14 @@ export interface Config {
   upkeep: { reminderMs: number; sweepIntervalMs: number; mode: "delete" | "report"; reconcileIntervalMs: number; graceMs: number };
   /** SPAWNBOT_SHUTDOWN_GRACE: runs get this long to reach a step boundary on SIGTERM/SIGINT. */
   shutdownGraceMs: number;
+  /** SPAWNBOT_LEASE_TTL: a killed bot's hold on the data expires this long after its last heartbeat. */
+  leaseTtlMs: number;
   /** SPAWNBOT_CLEANUP_RETRY: interval between retries of "cleanup pending" spawns. */
   cleanupRetryMs: number;
   /** The health and metrics endpoint, when SPAWNBOT_OPS_PORT is set. */
   ops?: { port: number; host: string };
-  /** The tunnel gateway, when SPAWNBOT_PUBLIC_URL is set. */
-  gateway?: { publicUrl: string; port: number; host: string };
+  /** The tunnel gateway, when SPAWNBOT_PUBLIC_URL is set; with a tunnel domain each dashboard link is `<token>.<domain>`. */
+  gateway?: { publicUrl: string; port: number; host: string; tunnelDomain?: string };
   /** VM clouds; each is present only when its credentials or project are configured. */
   clouds: {
     aws?: { region: string; defaultSize: string; sshCidr: string };
@@ -189,7 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       problems.push(`${key}: ${issue.message}`);
     }
   }
-  if (result.success) problems.push(...adapterProblems(result.output));
+  if (result.success) problems.push(...adapterProblems(result.output), ...tunnelProblems(result.output));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const c = result.output;
   const adapter = c.SPAWNBOT_ADAPTER;
@@ -215,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         hourlyPerUser: c.SPAWNBOT_MAX_HOURLY_PER_USER, hourlyPerWorkspace: c.SPAWNBOT_MAX_HOURLY_PER_WORKSPACE,
       },
     },
+    sshNetworks: { allow: c.SPAWNBOT_SSH_ALLOW_NETWORKS, deny: c.SPAWNBOT_SSH_DENY_NETWORKS },
     openrouterApiKey: c.OPENROUTER_API_KEY,
     openrouter: { api: c.OPENROUTER_API_URL.replace(/\/$/, ""), auth: c.OPENROUTER_AUTH_URL },
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
@@ -223,9 +253,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       reconcileIntervalMs: c.SPAWNBOT_RECONCILE_INTERVAL, graceMs: c.SPAWNBOT_ORPHAN_GRACE,
     },
     shutdownGraceMs: c.SPAWNBOT_SHUTDOWN_GRACE,
+    leaseTtlMs: c.SPAWNBOT_LEASE_TTL,
     cleanupRetryMs: c.SPAWNBOT_CLEANUP_RETRY,
     ops: c.SPAWNBOT_OPS_PORT ? { port: c.SPAWNBOT_OPS_PORT as number, host: c.SPAWNBOT_OPS_HOST } : undefined,
-    gateway: c.SPAWNBOT_PUBLIC_URL ? { publicUrl: c.SPAWNBOT_PUBLIC_URL.replace(/\/$/, ""), port: c.SPAWNBOT_GATEWAY_PORT as number, host: c.SPAWNBOT_GATEWAY_HOST } : undefined,
+    gateway: c.SPAWNBOT_PUBLIC_URL
+      ? { publicUrl: c.SPAWNBOT_PUBLIC_URL.replace(/\/$/, ""), port: c.SPAWNBOT_GATEWAY_PORT as number, host: c.SPAWNBOT_GATEWAY_HOST, tunnelDomain: c.SPAWNBOT_TUNNEL_DOMAIN }
+      : undefined,
     clouds: {
       aws: c.AWS_REGION ? { region: c.AWS_REGION, defaultSize: c.SPAWNBOT_AWS_SIZE, sshCidr: c.SPAWNBOT_AWS_SSH_CIDR } : undefined,
       gcp: c.SPAWNBOT_GCP_PROJECT
@@ -253,6 +286,20 @@ function adapterProblems(c: v.InferOutput<typeof ConfigSchema>): string[] {
     if (!c.DISCORD_APP_ID) problems.push("DISCORD_APP_ID: is required for the discord adapter (Developer Portal → General Information → Application ID)");
   }
   return problems;
+}
+
+/** The tunnel domain needs the public URL (its scheme and port), and the bot's own host must stay outside it. */
+function tunnelProblems(c: v.InferOutput<typeof ConfigSchema>): string[] {
+  const domain = c.SPAWNBOT_TUNNEL_DOMAIN;
+  if (domain === undefined) return [];
+  if (!c.SPAWNBOT_PUBLIC_URL) {
+    return ["SPAWNBOT_TUNNEL_DOMAIN: needs SPAWNBOT_PUBLIC_URL too (the bot's own address; tunnel links take its scheme and port)"];
+  }
+  const botHost = new URL(c.SPAWNBOT_PUBLIC_URL).hostname.toLowerCase();
+  if (botHost.endsWith(`.${domain}`)) {
+    return [`SPAWNBOT_PUBLIC_URL: its host ${botHost} is under SPAWNBOT_TUNNEL_DOMAIN, where it would share a site with the dashboards: use a host outside *.${domain}`];
+  }
+  return [];
 }
 
 /** The config file is a flat JSON object of the same names as the environment variables. */

@@ -15,10 +15,13 @@ import { AGENTS, Orchestrator, loadOrCreateBotKey } from "./orchestrator/index.j
 import { startOpsServer } from "./ops.js";
 import { startPublicServer } from "./public-server.js";
 import { secrets } from "./secrets.js";
+import { DataLeaseHeldError, holdDataLease, type DataLease } from "./data-lease.js";
 import { nextStopSignal, recoverAtStartUp, runConsoleUntilStopped, shutDown } from "./shutdown.js";
 
 const DATABASE_FILE = "spawnbot.db";
 const TIME_TO_READY_WINDOW = 500; // /metrics summarises the most recent ready spawns
+const LEASE_HELD_EXIT = 3; // another bot holds the data: not a crash (1) nor bad configuration (2)
+const LEASE_LOST_EXIT = 75; // EX_TEMPFAIL: taken over while stalled; a supervisor may start it again
 
 /** Readiness of the store: a query answers. */
 function storeAnswers(store: Store): boolean {
@@ -50,6 +53,16 @@ export async function main(): Promise<number> {
   for (const value of [config.slack?.botToken, config.slack?.appToken, config.slack?.signingSecret, config.discord?.token]) secrets.add(value);
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const store = openStore(path.join(config.dataDir, DATABASE_FILE));
+  let lease: DataLease;
+  try {
+    // Exit at once if another process took the data over: both acting on the same runs is worse than stopping.
+    lease = holdDataLease(store, { dataDir: config.dataDir, ttlMs: config.leaseTtlMs, logger, onLost: () => process.exit(LEASE_LOST_EXIT) });
+  } catch (err) {
+    if (!(err instanceof DataLeaseHeldError)) throw err;
+    store.close();
+    process.stderr.write(`${err.message}\n`);
+    return LEASE_HELD_EXIT;
+  }
   const botKey = loadOrCreateBotKey(config.dataDir);
   const secretBox = loadSecretBox(config.dataDir, config.secretKey);
   const orchestrator = new Orchestrator({
@@ -61,6 +74,7 @@ export async function main(): Promise<number> {
     settings: {
       admins: config.adapter === "console" ? [...config.admins, consoleUser()] : config.admins,
       defaultTtlMs: config.defaultTtlMs, openrouterApiKey: config.openrouterApiKey, publicUrl: config.gateway?.publicUrl,
+      tunnelDomain: config.gateway?.tunnelDomain,
       policy: { enableLocal: config.enableLocal, ...config.policy },
       openrouter: config.openrouter,
     },
@@ -88,6 +102,7 @@ export async function main(): Promise<number> {
   const code = chat ? await runChatAdapter(chat.adapter, stopping, () => core.startUpkeep(upkeepSettings)) : await runConsole(core, stopping, upkeepSettings);
   await ops?.close();
   await gatewayServer?.close();
+  lease.release();
   // A run still inside a step at the shutdown deadline may write once more before exit: keep the file open.
   if (orchestrator.inFlight().length === 0) store.close();
   return code;

@@ -1,13 +1,19 @@
-// The bot's public HTTP server, on when SPAWNBOT_PUBLIC_URL is set: agents' dashboards under
-// /t/<token>/ (the orchestrator's tunnel gateway) and the Connect OpenRouter pages under
-// /oauth/openrouter/ (answered by the bot core). Anything else is a 404.
+// The bot's public HTTP server, on when SPAWNBOT_PUBLIC_URL is set: agents' dashboards at
+// <token>.<SPAWNBOT_TUNNEL_DOMAIN> (or, without one, under /t/<token>/) through the orchestrator's
+// tunnel gateway, and the Connect OpenRouter pages under /oauth/openrouter/ (answered by
+// the bot core) on the bot's own host only. Anything else is a 404.
 import type { BotCore } from "./bot/core.js";
 import type { Logger } from "./log.js";
 import { openRouterCallbackRoute } from "./openrouter-callback.js";
 import { TunnelGateway, startGatewayServer } from "./orchestrator/index.js";
 
-export async function startPublicServer(core: BotCore, cfg: { port: number; host: string; publicUrl?: string }, logger: Logger): Promise<{ port: number; close(): Promise<void> }> {
-  const gateway = new TunnelGateway({ resolve: (hash) => core.resolveTunnel(hash), logger: logger.child({ part: "gateway" }) });
+export async function startPublicServer(
+  core: BotCore,
+  cfg: { port: number; host: string; tunnelDomain?: string; publicUrl?: string },
+  logger: Logger,
+): Promise<{ port: number; close(): Promise<void> }> {
+  // The gateway claims every request to a tunnel host, so the routes below only ever answer on the bot's own host.
+  const gateway = new TunnelGateway({ resolve: (hash) => core.resolveTunnel(hash), tunnelDomain: cfg.tunnelDomain, logger: logger.child({ part: "gateway" }) });
   core.attachGateway(gateway);
   const connect = openRouterCallbackRoute({
     page: (state) => core.connectOpenRouterPage(state),

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsoleAdapter } from "../src/adapters/console/index.js";
-import { makeBot, type TestBot } from "./support/bot.js";
+import { makeBot, type TestBot, authorizeUsers } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 import { FAKE_KEY } from "./support/test-agent.js";
 
@@ -34,7 +34,7 @@ let host: string;
 beforeAll(async () => {
   sshd = await startSshd(USER);
   bot = makeBot();
-  sshd.authorize(bot.botKey.publicKey);
+  authorizeUsers(sshd, bot.core, "console", [alice.id]);
   host = `${USER}@127.0.0.1:${sshd.port}`;
   first = await type([
     `keys add ${sshd.clientKey("alice").publicKey}`,
@@ -99,16 +99,17 @@ describe("the console adapter at the end of piped input", () => {
   it("refuses a host whose key changed, and keeps the spawn rather than pretending it was deleted", async () => {
     await sshd.rotateHostKey();
     const { out } = await type(["status demo", "delete demo"]);
-    expect(out).toMatch(/cannot check the host: the host key of .* changed/);
-    expect(out).toMatch(/could not delete demo: the host key of .* changed.*it is kept, try again/);
+    expect(out).toMatch(/cannot check the host: the host's key changed/);
+    expect(out).toMatch(/could not delete demo: the host's key changed.*it is kept, try again/);
     expect(bot.store.findSpawn("demo", { platform: "console" })?.status).toBe("ready");
   });
 
-  it("tells the user the bot's key and the line to authorize it when the host refuses it", async () => {
+  it("tells the user their own spawnbot key and the line to authorize it when the host refuses it", async () => {
     const stranger = makeBot();
     const { code, out } = await type([`spawn testagent ssh --host ${host} --name refused`], alice, { core: stranger.core });
     expect(code).toBe(1);
-    expect(out).toContain(`does not accept spawnbot's SSH key. Authorize it on that host with: echo '${stranger.botKey.publicKey}' >> ~/.ssh/authorized_keys`);
+    const line = stranger.core.userHostKeyLine({ platform: "console", userId: alice.id });
+    expect(out).toContain(`does not accept your spawnbot key. Authorize it on that host with: echo '${line}' >> ~/.ssh/authorized_keys`);
   });
 
   it("redraws a run's status in place on a terminal", async () => {
@@ -121,6 +122,6 @@ describe("the console adapter at the end of piped input", () => {
   it("exits non-zero when a run fails, after printing why", async () => {
     const { code, out } = await type([`spawn testagent ssh --host ${USER}@127.0.0.1:1 --name nohost`]);
     expect(code).toBe(1);
-    expect(out).toMatch(/\[nohost\] failed: .*cannot reach/);
+    expect(out).toMatch(/\[nohost\] failed: nohost failed: no SSH server answered at that address; check the host and port/);
   });
 });

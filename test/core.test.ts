@@ -1,6 +1,6 @@
 // The bot core without a host: model priority, dry runs, prefs, keys, lists, permissions.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -89,7 +89,7 @@ describe("bad input", () => {
 });
 
 describe("keys", () => {
-  it("accepts ed25519, ECDSA and 3072-bit RSA keys and lists them with the bot's own key", async () => {
+  it("accepts ed25519, ECDSA and 3072-bit RSA keys and lists them with the user's own spawnbot key", async () => {
     const { core, botKey } = makeBot();
     const conv = new RecordingConversation();
     for (const k of [newKey("ed25519"), newKey("ecdsa"), newKey("rsa", "3072")]) {
@@ -99,7 +99,26 @@ describe("keys", () => {
     await core.handle(request("keys"), conv);
     const lines = (conv.lastPrivate() as { lines: string[] }).lines;
     expect(lines.filter((l) => l.startsWith("SHA256:"))).toHaveLength(3);
-    expect(lines).toContain(botKey.publicKey);
+    const own = core.userHostKeyLine({ platform: "test", userId: "U1" });
+    expect(own).toMatch(/^ssh-ed25519 \S+ spawnbot-test-U1$/);
+    expect(lines).toContain(own);
+    // The bot's own key opens servers it made and shared hosts: members are not told to authorize it.
+    expect(lines).not.toContain(botKey.publicKey);
+  });
+
+  it("gives every user their own spawnbot key, the same one every time, and shows admins the bot's key", async () => {
+    const { core, botKey, dataDir } = makeBot({ admins: ["U9"] });
+    const alice = core.userHostKeyLine({ platform: "test", userId: "U1" });
+    expect(core.userHostKeyLine({ platform: "test", userId: "U1" })).toBe(alice);
+    expect(core.userHostKeyLine({ platform: "test", userId: "U2" })).not.toBe(alice);
+    const conv = new RecordingConversation();
+    await core.handle(request("keys", { id: "U9", name: "admin" }), conv);
+    expect((conv.lastPrivate() as { lines: string[] }).lines).toContain(botKey.publicKey);
+    // Sealed at rest: the database holds no private key.
+    const db = readFileSync(path.join(dataDir, "spawnbot.db"), "latin1") + (existsSync(path.join(dataDir, "spawnbot.db-wal")) ? readFileSync(path.join(dataDir, "spawnbot.db-wal"), "latin1") : "");
+    expect(db).not.toContain("OPENSSH PRIVATE KEY");
+    // A restarted bot on the same data reads the same key back.
+    expect(makeBot({ dataDir }).core.userHostKeyLine({ platform: "test", userId: "U1" })).toBe(alice);
   });
 
   it("refuses a 2048-bit RSA key with what to use instead", async () => {

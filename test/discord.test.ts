@@ -8,7 +8,7 @@ import { DiscordAdapter } from "../src/adapters/discord/index.js";
 import { registerCommands } from "../src/adapters/discord/register.js";
 import { startDiscordFake, type CommandOpts, type DiscordFake, type InteractionRef, type Json } from "./fakes/discord-fake.js";
 import { until } from "./support/until.js";
-import { makeBot, type TestBot } from "./support/bot.js";
+import { makeBot, type TestBot, authorizeUsers } from "./support/bot.js";
 import { captureLogger } from "./support/capture.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 import { FAKE_KEY } from "./support/test-agent.js";
@@ -76,7 +76,7 @@ beforeAll(async () => {
   sshd = await startSshd(USER);
   fake = await startDiscordFake();
   bot = makeBot({ admins: [ADMIN.id] });
-  sshd.authorize(bot.botKey.publicKey);
+  authorizeUsers(sshd, bot.core, "discord", [ALICE.id]);
   const agents = bot.orchestrator.agents.map((a) => ({ key: a.key, name: a.name }));
   await registerCommands({ token: fake.token, appId: fake.appId, apiUrl: fake.restApi, guildId: fake.guildId, agents });
   discord = new DiscordAdapter(bot.core, { token: fake.token, appId: fake.appId, apiUrl: fake.restApi }, logger);
@@ -166,6 +166,12 @@ describe("a spawn from Discord, end to end on the real sshd", () => {
     expect(JSON.stringify(answers[0]!.embeds)).toContain(`-p ${sshd.port}`);
     expect(publicText()).not.toContain("tmux attach");
     expect(publicText()).not.toContain("known_hosts");
+  });
+
+  it("shows the host's address only to the requester: the channel's checklist says existing host", () => {
+    expect(privateTo(ALICE)).toContain(`${USER}@127.0.0.1`);
+    for (const hidden of ["127.0.0.1", `:${sshd.port}`, `-p ${sshd.port}`, sshd.hostKey.split(" ")[1]!]) expect(publicText()).not.toContain(hidden);
+    expect(publicText()).toContain("existing host");
   });
 
   it("never shows a secret, publicly or privately", () => {

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
+import { makeBot, RecordingConversation, request, type TestBot, authorizeUsers } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 
 const USER = "sbt-keys";
@@ -33,7 +33,7 @@ let spawnConv: RecordingConversation;
 beforeAll(async () => {
   sshd = await startSshd(USER);
   bot = makeBot();
-  sshd.authorize(bot.botKey.publicKey);
+  authorizeUsers(sshd, bot.core, "test", [alice.id]);
   knownHosts = path.join(sshd.dir, "known_hosts_keys");
   writeFileSync(knownHosts, `[127.0.0.1]:${sshd.port} ${sshd.hostKey}\n`);
   spawnConv = await say(`spawn testagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name kdemo`);

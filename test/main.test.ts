@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { openStore } from "../src/bot/store/index.js";
 import { signedPost, slashCommandBody, startSlackFake } from "./fakes/slack-fake.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -45,11 +46,13 @@ describe("npm start with commands on stdin", () => {
     expect(out).toContain("Agents:");
   });
 
-  it("exits 1 when a spawn fails, with the reason", () => {
+  it("exits 1 when a spawn fails, with the reason; the address and its refusal by the network policy only in the log", () => {
     const { code, out, err } = runBot("spawn codex ssh --host nobody@127.0.0.1:1\n", { OPENROUTER_API_KEY: `sk-or-v1-${"a".repeat(64)}` });
     expect(code, err).toBe(1);
     expect(err).not.toContain("crashed");
-    expect(out, err).toMatch(/failed: .*cannot reach nobody@127\.0\.0\.1:1/);
+    expect(out, err).toMatch(/failed: no SSH server answered at that address/);
+    expect(out).not.toContain("127.0.0.1");
+    expect(err).toMatch(/nobody@127\.0\.0\.1:1[\s\S]*refused by the network policy: 127\.0\.0\.1 is loopback/);
   });
 
   it("refuses to start on a bad configuration, listing every problem at once", () => {
@@ -99,6 +102,55 @@ describe("npm start with SPAWNBOT_ADAPTER=slack", () => {
     } finally {
       child.kill("SIGKILL");
       await fake.close();
+    }
+  });
+});
+
+describe("one bot per data dir", () => {
+  const LEASE_TTL_S = 10; // short for the test, long enough that a loaded machine's slow start-up does not let it lapse
+  const env = (dataDir: string) => ({ PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", SPAWNBOT_DATA_DIR: dataDir, SPAWNBOT_LEASE_TTL: `${LEASE_TTL_S}s` });
+  const second = (dataDir: string, input = "list --all\n") => spawnSync(process.execPath, [MAIN], { input, cwd: ROOT, timeout: 60_000, env: env(dataDir) });
+
+  it("refuses a second process with one line naming the holder, and a new one takes over after the killed holder's lease expires", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-lease-"));
+    // The first bot waits at the console for input that never comes.
+    const first = spawn(process.execPath, [MAIN], { cwd: ROOT, env: env(dataDir), stdio: ["pipe", "ignore", "pipe"] });
+    try {
+      const store = openStore(path.join(dataDir, "spawnbot.db"));
+      const deadline = Date.now() + 30_000;
+      while (!store.leases.get("data-owner") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(store.leases.get("data-owner")?.holder).toContain(`pid ${first.pid}`);
+      // A run the first bot has in flight: a second bot must not end it.
+      const now = Date.now();
+      store.recordIntent({ id: "0b6c5f3e-1111-4222-8333-444455556666", name: "in-flight", platform: "console", workspace: "local", channel: "console", ownerId: "u", ownerName: "u",
+        agent: "codex", cloud: "local", model: null, size: null, zone: null, session: "in-flight", prompt: null, createdAt: now, expiresAt: null });
+      store.updateSpawn("0b6c5f3e-1111-4222-8333-444455556666", { status: "provisioning" });
+
+      const refused = second(dataDir);
+      expect(refused.status).toBe(3);
+      const lines = refused.stderr.toString().trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`another spawnbot holds the data in ${dataDir}: ${os.hostname()} pid ${first.pid}`);
+      expect(store.getSpawn("0b6c5f3e-1111-4222-8333-444455556666")!.status).toBe("provisioning");
+      expect(store.leases.get("data-owner")?.holder).toContain(`pid ${first.pid}`);
+
+      first.kill("SIGKILL");
+      await new Promise((r) => first.once("exit", r));
+      // Killed, its lease still runs for a while: a start now is told how long to wait.
+      const tooSoon = second(dataDir);
+      expect(tooSoon.status).toBe(3);
+      expect(tooSoon.stderr.toString()).toMatch(/start again after its lease expires in \d+ s/);
+      await new Promise((r) => setTimeout(r, LEASE_TTL_S * 1000 + 500));
+      const takeover = second(dataDir);
+      expect(takeover.status, takeover.stderr.toString()).toBe(0);
+      expect(takeover.stdout.toString() + takeover.stderr.toString()).toContain("took over the data from a bot that stopped heartbeating");
+      // Only the holder runs recovery: now the interrupted run is dealt with.
+      expect(store.getSpawn("0b6c5f3e-1111-4222-8333-444455556666")!.status).not.toBe("provisioning");
+      // An orderly stop gives the lease up: the next start need not wait.
+      expect(store.leases.get("data-owner")).toBeUndefined();
+      store.close();
+    } finally {
+      first.kill("SIGKILL");
     }
   });
 });

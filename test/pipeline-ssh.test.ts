@@ -7,6 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Orchestrator, SshCloud, loadOrCreateBotKey, type RunJournal, type RunResult } from "../src/orchestrator/index.js";
 import { loadSecretBox } from "../src/bot/secret-box.js";
+import { LOOPBACK_ALLOWED } from "./support/bot.js";
 import { captureLogger } from "./support/capture.js";
 import { FAKE_KEY, TEST_AGENT } from "./support/test-agent.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
@@ -22,7 +23,7 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-"));
 const botKey = loadOrCreateBotKey(dataDir);
 const orchestrator = new Orchestrator({
   journal: memoryJournal, botKey, logger: captureLogger(), sealer: loadSecretBox(dataDir),
-  clouds: [new SshCloud()], agents: [TEST_AGENT],
+  clouds: [new SshCloud(LOOPBACK_ALLOWED())], agents: [TEST_AGENT], // the test sshd is on loopback
 });
 
 function plan(over: Partial<Parameters<Orchestrator["start"]>[0]> = {}) {

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
+import { makeBot, RecordingConversation, request, type TestBot, authorizeUsers } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 
 const USER = "sbt-codex";
@@ -31,7 +31,7 @@ beforeAll(async () => {
   sshd = await startSshd(USER);
   shareNpmRegistrySettings(sshd.home);
   bot = makeBot();
-  sshd.authorize(bot.botKey.publicKey);
+  authorizeUsers(sshd, bot.core, "test", ["U1"]);
   await bot.core.handle(request(`spawn codex ssh --host ${USER}@127.0.0.1:${sshd.port} --name cdx -m anthropic/claude-sonnet-4.5`), conv);
   await bot.core.idle();
 }, 600_000);

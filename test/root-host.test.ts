@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
+import { makeBot, RecordingConversation, request, type TestBot, authorizeUsers } from "./support/bot.js";
 import { startSshd, type TestSshd } from "./support/sshd.js";
 import { FAKE_KEY } from "./support/test-agent.js";
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
   for (const f of [...RC_FILES, "/root/.spawnrc"]) saved.set(f, existsSync(f) ? readFileSync(f, "utf8") : undefined);
   sshd = await startSshd("sbt-rootcheck");
   bot = makeBot();
-  sshd.authorize(bot.botKey.publicKey);
+  authorizeUsers(sshd, bot.core, "test", ["U1"]);
   await bot.core.handle(request(`spawn testagent ssh --host root@127.0.0.1:${sshd.port} --name ${SESSION}`), conv);
   await bot.core.idle();
 }, 120_000);

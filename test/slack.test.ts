@@ -9,7 +9,7 @@ import {
   startSlackFake, viewSubmissionPayload, type SlackFake,
 } from "./fakes/slack-fake.js";
 import { until } from "./support/until.js";
-import { makeBot, type TestBot } from "./support/bot.js";
+import { makeBot, type TestBot, authorizeUsers } from "./support/bot.js";
 import { captureLogger, captureSecret } from "./support/capture.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 import { FAKE_KEY } from "./support/test-agent.js";
@@ -68,7 +68,7 @@ beforeAll(async () => {
   sshd = await startSshd(USER);
   fake = await startSlackFake({ enforceLimits: true });
   bot = makeBot({ admins: [ADMIN] });
-  sshd.authorize(bot.botKey.publicKey);
+  authorizeUsers(sshd, bot.core, "slack", [D.userId, "U0DAVE", "U0CAROL"]);
   slack = new SlackAdapter(bot.core, { botToken: fake.botToken, signingSecret: SIGNING_SECRET, apiUrl: fake.apiUrl, port: 0 }, logger);
   await slack.start();
   url = `http://127.0.0.1:${slack.port}/slack/events`;
@@ -173,6 +173,12 @@ describe("a spawn from Slack, end to end on the real sshd", () => {
     expect(privateTo(D.userId)).toContain(`-p ${sshd.port}`);
     expect(publicText()).not.toContain("tmux attach");
     expect(publicText()).not.toContain("known_hosts");
+  });
+
+  it("shows the host's address only to the requester: the channel's checklist says existing host", () => {
+    expect(privateTo(D.userId)).toContain(`${USER}@127.0.0.1`);
+    for (const hidden of ["127.0.0.1", `:${sshd.port}`, `-p ${sshd.port}`, sshd.hostKey.split(" ")[1]!]) expect(publicText()).not.toContain(hidden);
+    expect(publicText()).toContain("existing host");
   });
 
   it("never shows a secret in the channel", () => {

@@ -1,10 +1,11 @@
-// The dashboard link a user gets, end to end: spawn → private gateway URL → the bot's gateway
-// → one SSH connection → the dashboard on the host's loopback; deleting the spawn kills the link.
+// The dashboard link a user gets in the path form (no tunnel domain), end to end: spawn → private
+// gateway URL → the bot's gateway → one SSH connection → the dashboard on the host's loopback;
+// deleting the spawn kills the link. The subdomain form is proven in test/tunnel-browser.test.ts.
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TunnelGateway, startGatewayServer } from "../src/orchestrator/index.js";
 import type { ConnectView } from "../src/bot/views.js";
-import { makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
+import { makeBot, RecordingConversation, request, type TestBot, authorizeUsers } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 import { TEST_AGENT } from "./support/test-agent.js";
 
@@ -32,7 +33,7 @@ beforeAll(async () => {
   gatewayServer = await startGatewayServer(gateway, 0);
   bot = makeBot({ agents: [dashAgent], publicUrl: `http://127.0.0.1:${gatewayServer.port}` });
   bot.core.attachGateway(gateway);
-  sshd.authorize(bot.botKey.publicKey);
+  authorizeUsers(sshd, bot.core, "test", ["U1"]);
   await bot.core.handle(request(`spawn dashagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name dash`), conv);
   await bot.core.idle();
   link = (conv.private.find((v) => v.kind === "connect") as ConnectView).gatewayUrl!;
@@ -47,7 +48,7 @@ afterAll(async () => {
 
 describe("the dashboard link through the bot's gateway", () => {
   it("is sent privately with the spawn's connect details, never publicly", () => {
-    expect(link).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${gatewayServer.port}/t/[A-Za-z0-9_-]{22}/#token=[0-9a-f]{32}$`));
+    expect(link).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${gatewayServer.port}/t/[a-z2-7]{26}/#token=[0-9a-f]{32}$`));
     expect(JSON.stringify([conv.public, conv.statuses])).not.toContain("/t/");
   });
 

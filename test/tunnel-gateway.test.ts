@@ -1,5 +1,6 @@
-// The tunnel gateway against a real OpenSSH server: `/t/<token>/…` reaches a dashboard on the
-// "VM" (a node:http + ws server on this machine's loopback) through one SSH connection per spawn.
+// The tunnel gateway against a real OpenSSH server, in the path form (no tunnel domain):
+// `/t/<token>/…` reaches a dashboard on the "VM" (a node:http + ws server on this machine's
+// loopback) through one SSH connection per spawn. The subdomain form: test/tunnel-browser.test.ts.
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -92,6 +93,14 @@ function startDashboard(): Promise<void> {
     seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
     if (req.method === "GET" && req.url === "/hello") return void res.end("hello");
     if (req.method === "POST" && req.url === "/echo") return void req.pipe(res);
+    if (req.url === "/sw.js") {
+      res.writeHead(200, { "Content-Type": "text/javascript", "Service-Worker-Allowed": "/" });
+      return void res.end("self.addEventListener('fetch', () => {});");
+    }
+    if (req.url === "/cookies") {
+      res.writeHead(200, { "Set-Cookie": ["escape=1; Path=/x; Path=/", "wide=1; Domain=127.0.0.1; Path=/", "bare=1"] });
+      return void res.end("cookies");
+    }
     if (req.url === "/redirect") {
       res.writeHead(302, { Location: "/login", "Set-Cookie": "sid=abc; Path=/; HttpOnly" });
       return void res.end();
@@ -153,10 +162,10 @@ afterAll(async () => {
 });
 
 describe("tunnel tokens", () => {
-  it("are 128 random bits in 22 base64url characters, looked up by their SHA-256", () => {
+  it("are 130 random bits in 26 lower-case base32 characters, looked up by their SHA-256", () => {
     const { token, hash } = newTunnelToken();
     expect(token).toMatch(TUNNEL_TOKEN_RE);
-    expect(Buffer.from(token, "base64url")).toHaveLength(16);
+    expect(token).toMatch(/^[a-z2-7]{26}$/);
     expect(hash).toBe(createHash("sha256").update(token).digest("hex"));
     expect(hashTunnelToken(token)).toBe(hash);
     expect(newTunnelToken().token).not.toBe(token);
@@ -274,6 +283,29 @@ describe("tunnel gateway", () => {
     expect(moved.status).toBe(302);
     expect(moved.headers.get("location")).toBe(`/t/${token}/login`);
     expect(moved.headers.get("set-cookie")).toBe(`sid=abc; Path=/t/${token}/; HttpOnly`);
+  });
+
+  it("drops Service-Worker-Allowed, so a dashboard's worker cannot claim every tunnel on the shared origin", async () => {
+    const token = issue(targetFor());
+    const { origin } = await openGateway();
+    const res = await fetch(`${origin}/t/${token}/sw.js`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/javascript");
+    expect(res.headers.get("service-worker-allowed")).toBeNull();
+  });
+
+  it("forces every cookie under the tunnel's prefix, even one with a second Path=/, and drops Domain", async () => {
+    const token = issue(targetFor());
+    const { origin } = await openGateway();
+    const res = await fetch(`${origin}/t/${token}/cookies`);
+    expect(res.headers.getSetCookie()).toEqual([`escape=1; Path=/t/${token}/`, `wide=1; Path=/t/${token}/`, `bare=1; Path=/t/${token}/`]);
+  });
+
+  it("still opens a link minted before tokens became DNS labels (22 base64url characters)", async () => {
+    const legacy = "Ab_-0123456789abcdefXY";
+    tokens.set(hashTunnelToken(legacy), { target: targetFor(), expiresAt: Date.now() + 60_000, revoked: false });
+    const { origin } = await openGateway();
+    expect(await (await fetch(`${origin}/t/${legacy}/hello`)).text()).toBe("hello");
   });
 
   it("serves 100 concurrent requests over one SSH connection", async () => {

@@ -43,6 +43,12 @@ export type Command =
   | { kind: "keys-list" }
   | { kind: "keys-add"; publicKey: string }
   | { kind: "keys-remove"; fingerprint: string }
+  /** Hosts an admin shares with channels; channels absent means the channel the command came from. */
+  | { kind: "hosts-list" }
+  | { kind: "hosts-add"; host: HostSpec; channels?: string[] }
+  | { kind: "hosts-remove"; host: HostSpec }
+  /** Accept the new host key an adopted host presented (its pin's owner or an admin). */
+  | { kind: "hosts-trust"; host: HostSpec }
   | { kind: "settings" }
   /** Connect OpenRouter: a one-time link that gets the user a key through OpenRouter's OAuth PKCE flow. */
   | { kind: "settings-openrouter" }

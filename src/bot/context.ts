@@ -16,6 +16,8 @@ export interface CoreSettings {
   openrouterApiKey: string | undefined;
   /** The bot's public URL, when it serves the tunnel gateway. */
   publicUrl?: string;
+  /** `tunnels.example.com`: dashboard links are `<token>.<domain>` (scheme and port of publicUrl); else `<publicUrl>/t/<token>/`. */
+  tunnelDomain?: string;
   /** Allowlists, the local cloud and spawn limits; without it everything is allowed (OPEN_POLICY). */
   policy?: PolicySettings;
   /** Where Connect OpenRouter signs in and trades its code (OpenRouter's own unless overridden, for tests). */

@@ -16,12 +16,14 @@ import type { SecretBox } from "./secret-box.js";
 import type { ChatRequest, Conversation } from "./request.js";
 import { handleKeysAdd, handleKeysList, handleKeysRemove, handlePrefsClear, handlePrefsSet, handlePrefsShow } from "./settings-commands.js";
 import { handleShare } from "./share-commands.js";
+import { handleHostsAdd, handleHostsList, handleHostsRemove, handleHostsTrust } from "./host-commands.js";
 import { handleSpawn } from "./spawn-command.js";
 import { sweepExpiry, type ExpirySettings, type SweepReport } from "./expiry.js";
 import { reconcile, type CloudPass, type ReconcileSettings } from "./reconciler.js";
 import { startUpkeep, type Upkeep, type UpkeepSettings } from "./upkeep.js";
 import { resolveTunnel } from "./tunnel-links.js";
-import type { Store } from "./store/index.js";
+import type { Store, UserRef } from "./store/index.js";
+import { userHostKey } from "./host-access.js";
 import { handleSettings, homeView, saveSettings, validateSettings, type SettingsErrors, type SettingsInput } from "./user-settings.js";
 import { error, text, type HomeView, type View } from "./views.js";
 
@@ -129,6 +131,11 @@ export class BotCore {
     };
   }
 
+  /** The public line of a user's own spawnbot key for hosts they adopt (made on first need). */
+  userHostKeyLine(user: UserRef): string {
+    return userHostKey(this.ctx, user).publicKey;
+  }
+
   isAdmin(userId: string): boolean {
     return this.deps.settings.admins.includes(userId);
   }
@@ -218,6 +225,10 @@ export class BotCore {
       case "keys-list": return handleKeysList(ctx, inv, this.deps.botPublicKey);
       case "keys-add": return handleKeysAdd(ctx, inv, cmd.publicKey);
       case "keys-remove": return handleKeysRemove(ctx, inv, cmd.fingerprint);
+      case "hosts-list": return handleHostsList(ctx, inv);
+      case "hosts-add": return handleHostsAdd(ctx, inv, cmd.host, cmd.channels, this.deps.botPublicKey);
+      case "hosts-remove": return handleHostsRemove(ctx, inv, cmd.host);
+      case "hosts-trust": return handleHostsTrust(ctx, inv, cmd.host);
       case "agents": return handleAgents(ctx, inv);
       case "clouds": return handleClouds(ctx, inv);
       case "help": return handleHelp(ctx, inv, cmd.topic);

@@ -664,3 +664,23 @@ describe("share and unshare", () => {
     expect(parseCommand("share demo @bob;rm", catalog)).toMatchObject({ ok: false });
   });
 });
+
+describe("hosts", () => {
+  it("lists, adds (with channels as ids or mentions), removes and trusts", () => {
+    expect(ok("hosts")).toEqual({ kind: "hosts-list" });
+    expect(ok("hosts add deploy@build-01.example.com")).toEqual({ kind: "hosts-add", host: { user: "deploy", host: "build-01.example.com", port: 22 } });
+    expect(ok("hosts add deploy@10.0.0.5:2222 --channel C0123,<#C0456|ops>,<#98765>")).toEqual({
+      kind: "hosts-add", host: { user: "deploy", host: "10.0.0.5", port: 2222 }, channels: ["C0123", "C0456", "98765"],
+    });
+    expect(ok("hosts rm deploy@10.0.0.5")).toEqual({ kind: "hosts-remove", host: { user: "deploy", host: "10.0.0.5", port: 22 } });
+    expect(ok("hosts trust me@203.0.113.10:22")).toEqual({ kind: "hosts-trust", host: { user: "me", host: "203.0.113.10", port: 22 } });
+  });
+
+  it("refuses what it cannot read, with the hosts usage", () => {
+    expect(refused("hosts ad deploy@h").error).toContain("did you mean 'add'?");
+    expect(refused("hosts add").error).toContain("hosts add needs a host");
+    expect(refused("hosts add deploy@h --channel '#ops;rm'").error).toContain("is not a channel");
+    expect(refused("hosts trust me@h --channel C1").error).toContain("--channel goes with hosts add");
+    expect(refused("hosts add nouser").usage).toContain("hosts add <user@host[:port]>");
+  });
+});

@@ -84,6 +84,7 @@ const PARSERS: Record<CommandName, (args: Token[], catalog: GrammarCatalog) => C
   unshare: (args) => ({ kind: "unshare", ...parseShare(args, "unshare") }),
   prefs: parsePrefs,
   keys: parseKeys,
+  hosts: parseHosts,
   settings: (args) => {
     const { positionals } = splitArguments(args, [], "settings");
     const [word, extra] = positionals;
@@ -146,6 +147,9 @@ const LIST_FLAG_SPECS: FlagSpec[] = [
   { key: "all", long: "--all", aliases: [], takesValue: false },
 ];
 const PREFS_FLAG_SPECS: FlagSpec[] = [{ key: "clear", long: "--clear", aliases: [], takesValue: false }];
+const HOSTS_FLAG_SPECS: FlagSpec[] = [{ key: "channel", long: "--channel", aliases: ["--channels"], takesValue: true }];
+// A channel as an id, or as Slack (<#C123|name>) and Discord (<#123>) write a channel mention.
+const CHANNEL_RE = /^(?:<#([A-Za-z0-9]{1,64})(?:\|[^>]*)?>|([A-Za-z0-9_-]{1,64}))$/;
 
 /** Splits words into flags (`--flag value`, `--flag=value`, short forms) and positional words. */
 function splitArguments(tokens: Token[], specs: readonly FlagSpec[], command: CommandName): Arguments {
@@ -420,6 +424,40 @@ function parseKeys(args: Token[]): Command {
   }
   const match = action === undefined ? undefined : nearest(action, ["add", "remove"]);
   refuse(`unknown keys action '${excerpt(sub.text)}'${match ? ` — did you mean '${match}'?` : "; use keys, keys add or keys remove"}`, usage);
+}
+
+function parseHosts(args: Token[]): Command {
+  const usage = usageFor("hosts");
+  const { flags, positionals } = splitArguments(args, HOSTS_FLAG_SPECS, "hosts");
+  const [sub, target, extra] = positionals;
+  if (sub === undefined) {
+    if (flags.size > 0) refuse("--channel goes with hosts add, e.g. hosts add deploy@build-01 --channel C0123", usage);
+    return { kind: "hosts-list" };
+  }
+  const action = sub.toLowerCase();
+  const actions = ["add", "remove", "trust"];
+  const verb = action === "rm" || action === "delete" ? "remove" : action;
+  if (!actions.includes(verb)) {
+    const match = nearest(action, actions);
+    refuse(`unknown hosts action '${excerpt(sub)}'${match ? ` — did you mean '${match}'?` : "; use hosts, hosts add, hosts remove or hosts trust"}`, usage);
+  }
+  if (target === undefined) refuse(`hosts ${verb} needs a host, e.g. hosts ${verb} deploy@build-01.example.com`, usage);
+  if (extra !== undefined) extraWord(extra, "hosts");
+  checkPlainValue(target, "the host", usage);
+  const host = parseHost(target, usage);
+  const channelFlag = flags.get("channel");
+  if (verb !== "add") {
+    if (channelFlag !== undefined) refuse(`--channel goes with hosts add, not hosts ${verb}`, usage);
+    return verb === "remove" ? { kind: "hosts-remove", host } : { kind: "hosts-trust", host };
+  }
+  if (typeof channelFlag !== "string") return { kind: "hosts-add", host };
+  const channels = channelFlag.split(",").map((c) => c.trim()).filter(Boolean).map((c) => {
+    const m = CHANNEL_RE.exec(c);
+    if (!m) refuse(`'${excerpt(c)}' is not a channel; give channel ids (or #mentions) separated by commas`, usage);
+    return (m[1] ?? m[2])!;
+  });
+  if (channels.length === 0) refuse("--channel needs at least one channel, e.g. --channel C0123ABCD", usage);
+  return { kind: "hosts-add", host, channels };
 }
 
 function parseHelp(args: Token[]): Command {

@@ -45,10 +45,12 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
   const agent = ctx.orchestrator.agent(rec.agent);
   const facts = [`model in effect: ${rec.model ?? "none"}${agent ? ` (${agent.modelWiring})` : ""}`];
   if (rec.expiresAt && LIVE_STATUSES.includes(rec.status)) facts.push(`expires in ${formatDuration(Math.max(0, rec.expiresAt - Date.now()))}`);
+  const host = privateHostFact(ctx, inv, rec);
+  if (host) facts.push(host);
   if (rec.error && LIVE_STATUSES.includes(rec.status)) facts.push(`${rec.error}; the bot keeps trying`); // a failed delete, queued for retry
   if (rec.status === "ready") {
     try {
-      const { sessionAlive } = await ctx.orchestrator.probe(hostRecord(rec));
+      const { sessionAlive } = await ctx.orchestrator.probe(hostRecord(ctx, rec));
       facts.push(sessionAlive ? `agent session ${rec.session} is running` : `agent session ${rec.session} is not running`);
     } catch (err) {
       facts.push(`cannot check the host: ${(err as Error).message}`);
@@ -57,13 +59,24 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
   return inv.conv.whisper(statusViewOf(ctx, rec, facts));
 }
 
+/**
+ * An existing host's address, for those who may see its connect details anyway (owner, admin,
+ * shared): the channel's checklist says only "existing host", and `status` is private to the asker.
+ */
+function privateHostFact(ctx: CoreContext, inv: Invocation, rec: SpawnRecord): string | undefined {
+  const cloud = ctx.orchestrator.cloud(rec.cloud);
+  if (!cloud?.adopted || cloud.access !== "ssh" || !rec.address || decideOnSpawn(ctx, inv, "connect", rec)) return undefined;
+  const address = rec.address.includes(":") ? `[${rec.address}]` : rec.address;
+  return `host: ${rec.sshUser ?? "?"}@${address}:${rec.sshPort ?? 22} (only you see this)`;
+}
+
 export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
   const rec = find(ctx, inv, ref);
   if (!rec) return inv.conv.whisper(notFound(ref));
   const refusal = decideOnSpawn(ctx, inv, "connect", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "connect", spawnId: rec.id });
   if (rec.status !== "ready") return inv.conv.whisper(error(`${rec.name} is ${rec.status}, not ready; \`status ${rec.name}\` shows why`));
-  const c = ctx.orchestrator.connectInfo(hostRecord(rec));
+  const c = ctx.orchestrator.connectInfo(hostRecord(ctx, rec));
   const view: ConnectView = {
     kind: "connect", spawnId: rec.id, name: rec.name, attachCommand: c.attachCommand, knownHostsLine: c.knownHostsLine,
     hostKeyFingerprint: c.hostKeyFingerprint, tunnelCommand: c.dashboard?.tunnelCommand, dashboardUrl: c.dashboard?.localUrl,

@@ -98,6 +98,16 @@ export function decideOnSpawn(ctx: CoreContext, inv: Invocation, action: SpawnAc
   }
 }
 
+/** Sharing hosts with channels is for admins; accepting a host's new key for the pin's owner and admins. */
+export function decideHosts(inv: Invocation, action: "add" | "remove" | "trust", pinOwner?: { platform: string; userId: string }): Refusal | undefined {
+  if (inv.isAdmin) return undefined;
+  if (action === "trust") {
+    if (pinOwner && pinOwner.platform === inv.user.platform && pinOwner.userId === inv.user.userId) return undefined;
+    return { code: "not-owner", message: "only the person who first used this host with spawnbot, or an admin, can accept its new key" };
+  }
+  return { code: "admins-only", message: `only admins can ${action} shared hosts; use your own machines with \`spawn <agent> ssh --host user@host\` (see \`keys\`)` };
+}
+
 export function decideList(inv: Invocation, scope: ListScope): Refusal | undefined {
   if (scope !== "all" || inv.isAdmin) return undefined;
   return { code: "admins-only", message: "only admins can list every spawn; use `list` for this channel or `list --mine`" };

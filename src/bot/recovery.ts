@@ -63,7 +63,7 @@ export async function recoverSpawns(ctx: CoreContext, announcer: Announcer, opts
   const report: RecoveryReport = { ended: [], deleted: [], pending: [] };
   const running = new Set(ctx.orchestrator.inFlight().map((r) => r.spawnId));
   // Dashboard tokens an older version kept in clear are sealed on first read: read them all now.
-  if (opts.startUp) for (const rec of ctx.store.listLive()) ctx.orchestrator.dashboardToken(hostRecord(rec));
+  if (opts.startUp) for (const rec of ctx.store.listLive()) ctx.orchestrator.dashboardToken(hostRecord(ctx, rec));
   for (const found of ctx.store.listLive()) {
     if (running.has(found.id) || found.status === "ready") continue;
     if (!opts.startUp && !(found.status === "deleting" && found.error?.startsWith(CLEANUP_PENDING))) continue;
@@ -104,7 +104,7 @@ async function removeWhatItMade(ctx: CoreContext, announcer: Announcer, rec: Spa
     ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: "spawnbot", action, spawnId: rec.id, detail: { name: rec.name, ...detail } });
   try {
     await revokeTunnels(ctx, rec.id);
-    const { removed } = await ctx.orchestrator.recoverServer({ ...hostRecord(rec), spawnId: rec.id, sessionMayExist });
+    const { removed } = await ctx.orchestrator.recoverServer({ ...hostRecord(ctx, rec), spawnId: rec.id, sessionMayExist });
     audit("recover", { removed });
   } catch (err) {
     const message = (err as Error).message;

@@ -2,6 +2,7 @@
 import { auditAction } from "./audit-trail.js";
 import type { CoreContext, Invocation } from "./context.js";
 import { hostRecord } from "./spawn-access.js";
+import { userHostKey } from "./host-access.js";
 import { inspectPublicKey } from "./ssh-keys.js";
 import { error, text } from "./views.js";
 
@@ -34,7 +35,11 @@ export async function handleKeysList(ctx: CoreContext, inv: Invocation, botPubli
   const lines = keys.length
     ? keys.map((k) => `${k.fingerprint}  ${k.keyType}${k.comment ? `  ${k.comment}` : ""}`)
     : ["you have no SSH keys on file; add one with `keys add <contents of ~/.ssh/id_ed25519.pub>`"];
-  lines.push("", "spawnbot's own public key (authorize it on a host you want to use with the ssh cloud):", botPublicKey);
+  lines.push(
+    "", "Your spawnbot key: to spawn on a machine of yours (`--host user@host`), add this line to that user's ~/.ssh/authorized_keys. Only your spawns use it:",
+    userHostKey(ctx, inv.user).publicKey,
+  );
+  if (inv.isAdmin) lines.push("", "spawnbot's own key (admins: authorize it on a host you share with channels by `hosts add`):", botPublicKey);
   return inv.conv.whisper(text(lines, "Your SSH keys"));
 }
 
@@ -59,7 +64,7 @@ async function pushKeys(ctx: CoreContext, inv: Invocation, change: { add?: strin
   let done = 0;
   for (const rec of targets) {
     try {
-      await ctx.orchestrator.updateKeys(hostRecord(rec), change);
+      await ctx.orchestrator.updateKeys(hostRecord(ctx, rec), change);
       done++;
     } catch (err) {
       failures.push(`could not update ${rec.name}: ${(err as Error).message}`);

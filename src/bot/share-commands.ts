@@ -16,7 +16,7 @@ export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string
   if (userId === rec.ownerId) return inv.conv.whisper(error(`${rec.name} is already ${userId}'s own spawn`));
   const theirKeys = ctx.store.listUserKeys(other).map((k) => k.publicKey);
   if (share) {
-    const added = await ctx.orchestrator.updateKeys(hostRecord(rec), { add: theirKeys });
+    const added = await ctx.orchestrator.updateKeys(hostRecord(ctx, rec), { add: theirKeys });
     ctx.store.addShare(rec.id, other);
     auditAction(ctx, inv, "share", { spawnId: rec.id, detail: { with: userId, keys: added.added } });
     const keysNote = theirKeys.length ? `${theirKeys.length} of their key(s) installed` : `they have no SSH key on file yet; the one they add with \`keys add\` will be installed`;
@@ -26,7 +26,7 @@ export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string
   // Keep any key the owner also has: unsharing must not lock the owner out.
   const ownerKeys = new Set(ctx.store.listUserKeys({ platform: rec.platform, userId: rec.ownerId }).map((k) => k.publicKey.split(" ").slice(0, 2).join(" ")));
   const remove = theirKeys.filter((k) => !ownerKeys.has(k.split(" ").slice(0, 2).join(" ")));
-  const removed = await ctx.orchestrator.updateKeys(hostRecord(rec), { remove });
+  const removed = await ctx.orchestrator.updateKeys(hostRecord(ctx, rec), { remove });
   ctx.store.removeShare(rec.id, other);
   auditAction(ctx, inv, "unshare", { spawnId: rec.id, detail: { with: userId, keys: removed.removed } });
   return inv.conv.whisper(text(`${rec.name} is no longer shared with ${userId}; ${removed.removed} key(s) removed from it`));

@@ -10,6 +10,7 @@ import { decideSpawn, refuse } from "./policy.js";
 import { buildStatusView } from "./status-view.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
 import { agentKeyFor, apiKeyFor } from "./user-settings.js";
+import { adoptionKey, hostPinsFor } from "./host-access.js";
 import { StoreConflictError, type SpawnRecord } from "./store/index.js";
 import { error, text, type ConnectView, type PlanView } from "./views.js";
 
@@ -46,6 +47,8 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
   if (!ownKey && !apiKey) return inv.conv.whisper(error("no OpenRouter API key: add yours with `settings` (a private form), or ask an admin to set OPENROUTER_API_KEY for the bot"));
   const agentKey = ownKey ? agentKeyFor(ctx, inv.user, ownKey.secret) : undefined;
 
+  // An existing host is reached with the requester's own key, or the bot's for a host an admin shared here.
+  const adoption = cmd.host ? adoptionKey(ctx, inv, cmd.host) : undefined;
   let rec: SpawnRecord;
   const now = Date.now();
   // No await since decideSpawn above: its counts still hold when the intent is recorded.
@@ -54,7 +57,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
       id: randomUUID(), name, platform: inv.req.platform, workspace: inv.req.workspace, channel: inv.req.channel,
       ownerId: inv.user.userId, ownerName: inv.req.user.name, agent: agent.key, cloud: cloud.key, model,
       size: cmd.size ?? null, zone: cmd.zone ?? null, session: name, prompt: cmd.prompt ?? null,
-      createdAt: now, expiresAt: now + ttlMs,
+      createdAt: now, expiresAt: now + ttlMs, sshIdentity: adoption?.sshIdentity,
     });
   } catch (err) {
     if (err instanceof StoreConflictError) return inv.conv.whisper(error(`you already have a live spawn named ${name}; pick another --name or delete it first`));
@@ -74,6 +77,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     steps: cmd.steps ?? [], prompt: cmd.prompt, apiKey, agentKey,
     ownerKeys,
     tags: { "spawnbot-spawn-id": rec.id, "spawnbot-owner": inv.user.userId },
+    sshAuth: adoption?.sshAuth, hostPins: adoption ? hostPinsFor(ctx, inv.user) : undefined,
   });
   const names = { agent: agent.name, cloud: cloud.title };
   const redraw = () => inv.conv.status(buildStatusView(ctx.store.getSpawn(rec.id)!, ctx.store.listSteps(rec.id), names));

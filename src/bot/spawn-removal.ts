@@ -59,7 +59,7 @@ export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: Rem
     ctx.store.updateSpawn(rec.id, { status: "deleting" });
     await revokeTunnels(ctx, rec.id); // links die with the spawn, even if the server delete must be retried
     try {
-      await ctx.orchestrator.teardown(hostRecord(rec));
+      await ctx.orchestrator.teardown(hostRecord(ctx, rec));
     } catch (err) {
       const reason = secrets.redact((err as Error).message); // it is stored, audited and shown
       const retry = ctx.store.upkeep.recordDeleteFailure(rec.id, actor.userId, reason, (n) => now + retryDelay(n));

@@ -1,6 +1,6 @@
 // Private dashboard links through the bot's tunnel gateway: a fresh 128-bit token per link,
 // stored only as its hash, bound to one spawn, expiring with it and revoked when it is deleted.
-import { newTunnelToken, type TunnelTarget } from "../orchestrator/index.js";
+import { newTunnelToken, tunnelOrigin, type TunnelTarget } from "../orchestrator/index.js";
 import type { CoreContext } from "./context.js";
 import { hostRecord } from "./spawn-access.js";
 import type { SpawnRecord } from "./store/index.js";
@@ -9,11 +9,14 @@ import type { SpawnRecord } from "./store/index.js";
 export function mintGatewayUrl(ctx: CoreContext, rec: SpawnRecord): string | undefined {
   const publicUrl = ctx.settings.publicUrl;
   const dashboard = ctx.orchestrator.agent(rec.agent)?.dashboard;
-  if (!publicUrl || !dashboard || !ctx.orchestrator.tunnelTarget(rec.id, hostRecord(rec))) return undefined;
+  if (!publicUrl || !dashboard || !ctx.orchestrator.tunnelTarget(rec.id, hostRecord(ctx, rec))) return undefined;
   const { token, hash } = newTunnelToken();
   ctx.store.saveTunnelToken({ tokenHash: hash, spawnId: rec.id, createdAt: Date.now(), expiresAt: rec.expiresAt, revokedAt: null });
-  const path = dashboard.path.replace("{token}", ctx.orchestrator.dashboardToken(hostRecord(rec)) ?? "");
-  return `${publicUrl}/t/${token}${path.startsWith("/") ? path : `/${path}`}`;
+  const path = dashboard.path.replace("{token}", ctx.orchestrator.dashboardToken(hostRecord(ctx, rec)) ?? "");
+  const rooted = path.startsWith("/") ? path : `/${path}`;
+  const domain = ctx.settings.tunnelDomain;
+  // Each dashboard on its own origin when a tunnel domain is set; the shared-origin path form otherwise.
+  return domain ? `${tunnelOrigin(publicUrl, domain, token)}${rooted}` : `${publicUrl}/t/${token}${rooted}`;
 }
 
 /** The gateway's only way in: a token hash to a target, for live, unexpired, unrevoked tokens. */
@@ -22,7 +25,7 @@ export function resolveTunnel(ctx: CoreContext, tokenHash: string, now = Date.no
   if (!t || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) return undefined;
   const rec = ctx.store.getSpawn(t.spawnId);
   if (!rec || rec.status !== "ready") return undefined;
-  return ctx.orchestrator.tunnelTarget(rec.id, hostRecord(rec));
+  return ctx.orchestrator.tunnelTarget(rec.id, hostRecord(ctx, rec));
 }
 
 /** Revoke a spawn's links and drop the gateway's connection to it. */

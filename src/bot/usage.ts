@@ -1,7 +1,7 @@
 // What each command and spawn flag is called and what it does: the data behind usage lines,
 // `help`, verb aliases and flag names, so the parser and the help text cannot drift apart.
 
-export type CommandName = "spawn" | "list" | "status" | "delete" | "connect" | "extend" | "share" | "unshare" | "prefs" | "keys" | "settings" | "agents" | "clouds" | "help";
+export type CommandName = "spawn" | "list" | "status" | "delete" | "connect" | "extend" | "share" | "unshare" | "prefs" | "keys" | "hosts" | "settings" | "agents" | "clouds" | "help";
 
 export interface CommandDoc {
   name: CommandName;
@@ -69,6 +69,13 @@ export const COMMANDS: readonly CommandDoc[] = [
     examples: ["keys add ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... you@laptop", "keys remove SHA256:..."],
   },
   {
+    name: "hosts",
+    aliases: [],
+    usage: "hosts | hosts add <user@host[:port]> [--channel C1,C2] | hosts remove <user@host[:port]> | hosts trust <user@host[:port]>",
+    about: "hosts admins share with channels; `hosts trust` accepts a host's new SSH key (its owner or an admin)",
+    examples: ["hosts add deploy@build-01.example.com --channel C0123ABCD", "hosts trust me@203.0.113.10"],
+  },
+  {
     name: "settings",
     aliases: [],
     usage: "settings | settings openrouter",
@@ -85,7 +92,7 @@ export const COMMANDS: readonly CommandDoc[] = [
 export const USAGE: Readonly<Record<string, string>> = Object.fromEntries(COMMANDS.map((c) => [c.name, c.usage]));
 
 /** The usage line shown when no single command is concerned. */
-export const GENERAL_USAGE = "spawn <agent> <cloud> [flags] | list | status | delete | connect | extend | share | unshare | prefs | keys | settings | agents | clouds | help";
+export const GENERAL_USAGE = "spawn <agent> <cloud> [flags] | list | status | delete | connect | extend | share | unshare | prefs | keys | hosts | settings | agents | clouds | help";
 
 /** The command a word names, aliases included (lowercase input), or undefined. */
 export function commandNamed(word: string): CommandName | undefined {

@@ -12,6 +12,7 @@ import { removeLeftovers, suspendRuns, type LeftoverRecord, type SuspendReport }
 import { RunMetrics } from "./metrics.js";
 import { startRun, type Run } from "./run.js";
 import type { ConnectInfo, RunDeps, RunPlan } from "./run-types.js";
+import type { BotKey } from "./remote/bot-key.js";
 import type { TunnelTarget } from "./tunnels/index.js";
 
 export { AGENTS } from "./agents/catalog.js";
@@ -19,16 +20,18 @@ export type { AgentSpec } from "./agents/types.js";
 export type { Cloud } from "./clouds/types.js";
 export { CloudError } from "./clouds/types.js";
 export { LocalCloud } from "./clouds/local.js";
-export { SshCloud } from "./clouds/ssh.js";
-export { loadOrCreateBotKey, type BotKey } from "./remote/bot-key.js";
+export { SshCloud, type SshCloudSettings } from "./clouds/ssh.js";
+export { HostPolicy, parseNetworks, type LookupAll, type Network } from "./remote/host-policy.js";
+export { generateSshIdentity, identityOf, loadOrCreateBotKey, type BotKey } from "./remote/bot-key.js";
+export { fingerprintOf } from "./remote/ssh-host.js";
 export { STEPS, STEP_NAMES } from "./steps.js";
 export { RunMetrics, STEP_BUCKETS_S, type CloudCallCount, type StepHistogram } from "./metrics.js";
 export type { Run } from "./run.js";
 export type { LeftoverRecord, SuspendReport } from "./recovery.js";
 export { CLEANUP_PENDING, RECOVERY_META } from "./recovery.js";
 export type { SecretSealer } from "./dashboard-token.js";
-export type { ConnectInfo, PromptResult, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
-export { TunnelGateway, startGatewayServer, hashTunnelToken, newTunnelToken, type TunnelTarget } from "./tunnels/index.js";
+export type { ConnectInfo, HostPins, PromptResult, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
+export { TunnelGateway, startGatewayServer, hashTunnelToken, newTunnelToken, parseTunnelDomain, tunnelOrigin, type TunnelTarget } from "./tunnels/index.js";
 
 /** What the orchestrator needs to reach a spawn's host after its run (from the stored record). */
 export interface HostRecord {
@@ -42,6 +45,8 @@ export interface HostRecord {
   hostKey: string | null;
   session: string;
   meta: Record<string, string>;
+  /** The key that reaches the host; the bot's own key when absent. */
+  sshAuth?: BotKey;
 }
 
 export interface OrchestratorDeps extends RunDeps {
@@ -160,7 +165,7 @@ export class Orchestrator {
   tunnelTarget(spawnId: string, rec: HostRecord): TunnelTarget | undefined {
     const port = this.agent(rec.agent)?.dashboard?.port;
     if (!port || this.cloud(rec.cloud)?.access !== "ssh" || !rec.address || !rec.sshUser) return undefined;
-    const { privateKey, publicKey } = this.deps.botKey;
+    const { privateKey, publicKey } = rec.sshAuth ?? this.deps.botKey;
     return {
       spawnId, remotePort: port,
       ssh: { host: rec.address, port: rec.sshPort ?? 22, user: rec.sshUser, privateKey, publicKey, pinnedHostKey: rec.hostKey ?? undefined },
@@ -190,7 +195,7 @@ export class Orchestrator {
     if (cloud.openHost) return cloud.openHost(server);
     return SshHost.connect(
       { host: server.address, port: server.sshPort, user: server.sshUser },
-      { ...this.deps.botKey, pinnedHostKey: rec.hostKey ?? undefined },
+      { ...(rec.sshAuth ?? this.deps.botKey), pinnedHostKey: rec.hostKey ?? undefined },
     );
   }
 }

@@ -28,6 +28,19 @@ export interface RunPlan {
   /** The owner's SSH public keys, installed on the host so the connect command works. */
   ownerKeys: string[];
   tags: Record<string, string>;
+  /** The key that reaches the host; the bot's own key when absent (servers the bot creates). */
+  sshAuth?: BotKey;
+  /** Adopted hosts: their host key is pinned per host across spawns, in the bot core's store. */
+  hostPins?: HostPins;
+}
+
+/** Host keys pinned per SSH endpoint ("host:port"), kept outside the run. */
+export interface HostPins {
+  pinned(endpoint: string): string | undefined;
+  /** Pin a first-seen key; returns the key in force (another spawn may have pinned first). */
+  pin(endpoint: string, hostKey: string): string;
+  /** The endpoint presented another key than its pin: remember it for the owner to review. */
+  refused(endpoint: string, seenKey: string): void;
 }
 
 export type StepState = "pending" | "running" | "succeeded" | "warned" | "failed" | "skipped";

@@ -6,7 +6,8 @@ import { CloudError, type ServerSpec } from "./clouds/types.js";
 import { CLOUD_INIT_MARKER } from "./clouds/user-data.js";
 import { withSealedToken } from "./dashboard-token.js";
 import { renderPromptRunner, renderRestartLoop, sessionDir, sessionDirCommand, tmuxHasSessionCommand, tmuxStartCommand } from "./launch.js";
-import { connectWithRetry, fingerprintOf } from "./remote/ssh-host.js";
+import { REBUILT_HOST, HostKeyChangedError, HostUnreachableError } from "./remote/errors.js";
+import { connectWithRetry, fingerprintOf, type SshHost } from "./remote/ssh-host.js";
 import { shellQuote } from "./shell.js";
 import { HOOK_RC_FILES_COMMAND, renderSpawnrc, SPAWNRC_PATH } from "./spawnrc.js";
 import { buildConnectInfoFor } from "./connect-info.js";
@@ -44,6 +45,12 @@ function serverSpec(plan: RunContext["plan"]): ServerSpec {
   return { spawnId: plan.spawnId, name: plan.name, agent: plan.agent, size: plan.size, zone: plan.zone, host: plan.host, tags: plan.tags, ownerKeys: plan.ownerKeys };
 }
 
+/** What the public checklist calls a host the bot did not make (never its address), or undefined for a VM. */
+function placeOf(cloud: RunContext["plan"]["cloud"]): string | undefined {
+  if (cloud.access === "local") return "the bot's own host";
+  return cloud.adopted ? "existing host" : undefined;
+}
+
 /** One reconnect per run at a time: overlapping steps that find the connection gone share it. */
 const reconnecting = new WeakMap<RunContext["plan"], Promise<void>>();
 
@@ -57,15 +64,53 @@ async function reconnectIfLost(ctx: RunContext): Promise<void> {
   let pending = reconnecting.get(plan);
   if (!pending) {
     const target = { host: server.address, port: server.sshPort, user: server.sshUser };
-    pending = connectWithRetry(target, { ...ctx.deps.botKey, pinnedHostKey: ctx.hostKey }, plan.cloud.sshWait, ctx.signal)
+    pending = connectWithRetry(target, { ...identity(ctx), pinnedHostKey: ctx.hostKey }, plan.cloud.sshWait, ctx.signal)
       .then((ssh) => {
         ctx.host = ssh;
         ctx.log.info("the SSH connection was lost; connected again");
-      })
+      }, (err: unknown) => logUnreachable(ctx, err))
       .finally(() => reconnecting.delete(plan));
     reconnecting.set(plan, pending);
   }
   await pending;
+}
+
+/** The key that reaches this run's host: the plan's (an adopted host's owner) or the bot's own. */
+function identity(ctx: RunContext) {
+  return ctx.plan.sshAuth ?? ctx.deps.botKey;
+}
+
+/**
+ * First contact. A VM the bot just made has a new key, pinned for this spawn. An adopted host's
+ * key is pinned per host across spawns: a different one is refused and kept for its owner to review.
+ */
+async function connectFirst(ctx: RunContext, target: { host: string; port: number; user: string }): Promise<SshHost> {
+  const { plan } = ctx;
+  const pins = plan.hostPins;
+  if (!pins) return connectWithRetry(target, { ...identity(ctx) }, plan.cloud.sshWait, ctx.signal);
+  const endpoint = `${target.host}:${target.port}`;
+  const pinned = pins.pinned(endpoint);
+  let ssh: SshHost;
+  try {
+    ssh = await connectWithRetry(target, { ...identity(ctx), pinnedHostKey: pinned }, plan.cloud.sshWait, ctx.signal);
+  } catch (err) {
+    if (!(err instanceof HostKeyChangedError)) throw err;
+    pins.refused(endpoint, err.seenKey);
+    throw new HostKeyChangedError(err.host, err.expected, err.got, err.seenKey, REBUILT_HOST);
+  }
+  const inForce = pins.pin(endpoint, ssh.hostKey);
+  if (inForce !== ssh.hostKey) { // another spawn pinned a different key in the meantime
+    await ssh.close();
+    pins.refused(endpoint, ssh.hostKey);
+    throw new HostKeyChangedError(endpoint, fingerprintOf(inForce), fingerprintOf(ssh.hostKey), ssh.hostKey, REBUILT_HOST);
+  }
+  return ssh;
+}
+
+/** The user sees one message for every way of not reaching sshd; which way it was, only the log says. */
+function logUnreachable(ctx: RunContext, err: unknown): never {
+  if (err instanceof HostUnreachableError) ctx.log.warn({ target: err.target, reason: err.reason }, "no SSH server answered");
+  throw err;
 }
 
 function host(ctx: RunContext) {
@@ -110,7 +155,7 @@ export const STEPS: readonly StepDef[] = [
       ctx.server = await plan.cloud.createServer(serverSpec(plan), ctx.signal);
       const s = ctx.server;
       ctx.deps.journal.updateSpawn(plan.spawnId, { serverId: s.serverId, address: s.address, sshUser: s.sshUser, sshPort: s.sshPort });
-      return plan.cloud.access === "local" ? "the bot's own host" : `${s.sshUser}@${s.address}:${s.sshPort}`;
+      return placeOf(plan.cloud) ?? `${s.sshUser}@${s.address}:${s.sshPort}`;
     },
   },
   {
@@ -123,12 +168,23 @@ export const STEPS: readonly StepDef[] = [
         ctx.host = await plan.cloud.openHost(server);
         return "local shell";
       }
-      const target = { host: server.address, port: server.sshPort, user: server.sshUser };
-      const ssh = await connectWithRetry(target, { ...ctx.deps.botKey }, plan.cloud.sshWait, ctx.signal);
+      let ssh: SshHost;
+      try {
+        // A named host is resolved once, here; the address it resolved to is the one recorded and used from now on.
+        const address = plan.cloud.resolveAddress ? await plan.cloud.resolveAddress(server) : server.address;
+        if (address !== server.address) {
+          ctx.server = { ...server, address };
+          ctx.deps.journal.updateSpawn(plan.spawnId, { address });
+        }
+        ssh = await connectFirst(ctx, { host: address, port: server.sshPort, user: server.sshUser });
+      } catch (err) {
+        logUnreachable(ctx, err);
+      }
       ctx.host = ssh;
       ctx.hostKey = ssh.hostKey;
       ctx.deps.journal.updateSpawn(plan.spawnId, { hostKey: ssh.hostKey });
-      return `host key ${fingerprintOf(ssh.hostKey)} pinned`;
+      // A host key fingerprint finds a server in internet-wide scans: an existing host's stays private.
+      return placeOf(plan.cloud) ? "existing host answered; its host key is pinned" : `host key ${fingerprintOf(ssh.hostKey)} pinned`;
     },
   },
   {

@@ -11,10 +11,18 @@ import type { ChatRequest, Conversation } from "../../src/bot/request.js";
 import { openStore, type Store } from "../../src/bot/store/index.js";
 import type { StatusView, View } from "../../src/bot/views.js";
 import type { Logger } from "../../src/log.js";
-import { AGENTS, LocalCloud, Orchestrator, SshCloud, loadOrCreateBotKey, type AgentSpec, type BotKey, type Cloud } from "../../src/orchestrator/index.js";
+import {
+  AGENTS, HostPolicy, LocalCloud, Orchestrator, SshCloud, loadOrCreateBotKey, parseNetworks, type AgentSpec, type BotKey, type Cloud, type SshCloudSettings,
+} from "../../src/orchestrator/index.js";
 import { secrets } from "../../src/secrets.js";
 import { captureLogger, captureMessage, captureStore } from "./capture.js";
 import { FAKE_KEY, TEST_AGENT } from "./test-agent.js";
+
+/**
+ * The test sshd listens on 127.0.0.1, which the bot refuses by default: test bots allow loopback
+ * the way an admin would, with SPAWNBOT_SSH_ALLOW_NETWORKS=127.0.0.0/8,::1.
+ */
+export const LOOPBACK_ALLOWED = (): SshCloudSettings => ({ policy: new HostPolicy({ allow: parseNetworks("127.0.0.0/8,::1").networks }) });
 
 export interface TestBot {
   core: BotCore;
@@ -31,6 +39,8 @@ export function makeBot(opts: {
   dataDir?: string;
   /** More core settings (e.g. Connect OpenRouter's URLs); a logger to read what the bot logged. */
   settings?: Partial<CoreSettings>; logger?: Logger;
+  /** The ssh cloud's network policy and resolver; loopback allowed (LOOPBACK_ALLOWED) unless a test says otherwise. */
+  sshCloud?: SshCloudSettings;
 } = {}): TestBot {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-"));
   const apiKey = opts.apiKey ?? FAKE_KEY;
@@ -45,13 +55,18 @@ export function makeBot(opts: {
   const secretBox = loadSecretBox(dataDir);
   const orchestrator = new Orchestrator({
     journal: store, botKey, logger, sealer: secretBox, agents: [...AGENTS, TEST_AGENT, ...(opts.agents ?? [])],
-    clouds: [new LocalCloud({ enabled: true, home: opts.localHome }), new SshCloud(), ...(opts.clouds?.(botKey) ?? [])],
+    clouds: [new LocalCloud({ enabled: true, home: opts.localHome }), new SshCloud(opts.sshCloud ?? LOOPBACK_ALLOWED()), ...(opts.clouds?.(botKey) ?? [])],
   });
   const core = new BotCore({
     store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox,
     settings: { admins: opts.admins ?? [], defaultTtlMs: 86_400_000, openrouterApiKey: apiKey, publicUrl: opts.publicUrl, policy: opts.policy, ...opts.settings },
   });
   return { core, store, orchestrator, botKey, dataDir };
+}
+
+/** Authorize users' own spawnbot keys on a test host, as each of them would on their machine. */
+export function authorizeUsers(host: { authorize(publicKey: string): void }, core: BotCore, platform: string, userIds: readonly string[]): void {
+  for (const userId of userIds) host.authorize(core.userHostKeyLine({ platform, userId }));
 }
 
 /** Everything a chat would show, split by who could see it. */

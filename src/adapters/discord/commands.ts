@@ -86,6 +86,12 @@ export function spawnCommand(agents: readonly AgentChoice[]): RESTPostAPIChatInp
         sub("add", "add an SSH public key (the one line of your .pub file)", [text("key", "e.g. ssh-ed25519 AAAAC3... you@laptop", { required: true })]),
         sub("remove", "remove one of your SSH public keys", [text("fingerprint", "the key's SHA256:... fingerprint", { required: true, autocomplete: true })]),
       ]),
+      group("hosts", "hosts shared with channels; accept a host's new SSH key", [
+        sub("list", "list the hosts shared with this channel (admins: the workspace's)"),
+        sub("add", "share an existing host with channels (admins)", [text("host", "user@host[:port]", { required: true }), text("channels", "channel ids, comma-separated (default: this channel)")]),
+        sub("remove", "stop sharing a host (admins)", [text("host", "user@host[:port]", { required: true })]),
+        sub("trust", "accept the new SSH host key of a host you first used (or as an admin)", [text("host", "user@host[:port]", { required: true })]),
+      ]),
       command("settings", [{ type: OptionType.Boolean, name: "openrouter", description: "instead of the form: a one-time link that signs you in to OpenRouter and saves your key" }]),
       command("agents"),
       command("clouds"),
@@ -149,6 +155,9 @@ export function commandText({ path, values }: Invoked): string | undefined {
     // `keys add` takes the rest of the line as typed (a key comment may hold quotes); it has no flags.
     case "keys add": return words("keys add", String(values.key ?? ""));
     case "keys remove": return words("keys remove", q("fingerprint"));
+    case "hosts list": return "hosts";
+    case "hosts add": return words("hosts add", q("host"), ...(values.channels !== undefined ? ["--channel", q("channels")] : []));
+    case "hosts remove": case "hosts trust": return words(path.join(" "), q("host"));
     case "settings": return values.openrouter === true ? "settings openrouter" : "settings";
     case "agents": case "clouds": return path[0];
     case "help": return words("help", ...optional("topic"));

@@ -30,7 +30,7 @@ export interface DiscordOptions {
 const PLATFORM = "discord";
 /**
  * Discord has no workspace for a DM with the bot: each user's DM is its own, "dm:<user id>", so
- * `list` and name lookups in one person's DM never reach another's (store migration 7 moved the
+ * `list` and name lookups in one person's DM never reach another's (store migration 9 moved the
  * spawns of the old shared "dm" workspace to their owners').
  */
 const dmWorkspace = (userId: string) => `dm:${userId}`;

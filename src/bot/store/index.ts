@@ -8,6 +8,8 @@ export * from "./types.js";
 export type { ChatState, SealedSecret } from "./chat-tables.js";
 export type { DeleteRetry, OrphanServer, UpkeepState } from "./upkeep-tables.js";
 export type { NewOAuthState, OAuthState, OAuthStateRecord } from "./oauth-tables.js";
+export type { HostPin, HostState, SharedHost } from "./host-tables.js";
+export type { Lease, LeaseState } from "./lease-tables.js";
 
 /**
  * Open (creating the file and its parent directory if missing) and migrate the store at path.

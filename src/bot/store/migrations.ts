@@ -226,6 +226,51 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 7,
+    description: "host keys pinned per host; hosts admins share with channels; which key reaches a spawn's host",
+    // host_pins: one row per SSH endpoint (host:port as spawns reach it). The first spawn that
+    // reaches it pins its key and its owner owns the pin; a different key later is refused and
+    // kept in seen_key until the owner or an admin accepts it (`hosts trust`).
+    // shared_hosts: existing hosts an admin registered for some channels; spawns there use the
+    // bot's own key. channels is a JSON array of channel ids.
+    sql: `
+      CREATE TABLE host_pins (
+        endpoint       TEXT PRIMARY KEY,
+        host_key       TEXT NOT NULL,
+        owner_platform TEXT NOT NULL,
+        owner_id       TEXT NOT NULL,
+        pinned_at      INTEGER NOT NULL,
+        seen_key       TEXT,
+        seen_at        INTEGER
+      ) STRICT;
+      CREATE TABLE shared_hosts (
+        platform  TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        target    TEXT NOT NULL,
+        channels  TEXT NOT NULL,
+        added_by  TEXT NOT NULL,
+        added_at  INTEGER NOT NULL,
+        PRIMARY KEY (platform, workspace, target)
+      ) STRICT;
+      ALTER TABLE spawns ADD COLUMN ssh_identity TEXT;
+    `,
+  },
+  {
+    version: 8,
+    description: "leases: one process at a time holds the data (and later, one replica a job)",
+    // holder names the process (host, pid, a random tag); a holder renews expires_at on every
+    // heartbeat, and another may take the lease only once expires_at has passed.
+    sql: `
+      CREATE TABLE leases (
+        name         TEXT PRIMARY KEY,
+        holder       TEXT NOT NULL,
+        acquired_at  INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    version: 9,
     description: "Connect OpenRouter names the account; no plain dashboard tokens on ended spawns; a Discord DM per user",
     // Links handed out before this went straight to OpenRouter, with no confirmation page: they
     // are dropped (they lived 10 minutes anyway). Live spawns' plain dashboard tokens are sealed

@@ -13,6 +13,8 @@ import { UserTables } from "./user-tables.js";
 import { protectDatabaseFiles } from "./file-modes.js";
 import { migrate } from "./migrations.js";
 import { OAuthTables } from "./oauth-tables.js";
+import { HostTables } from "./host-tables.js";
+import { LeaseTables } from "./lease-tables.js";
 import {
   LIVE_STATUSES,
   StoreConflictError,
@@ -50,6 +52,7 @@ interface SpawnRow {
   server_id: string | null; address: string | null; ssh_user: string | null; ssh_port: number | null;
   host_key: string | null; session: string; prompt: string | null; error: string | null; meta: string;
   created_at: number; ready_at: number | null; deleted_at: number | null; expires_at: number | null;
+  ssh_identity: string | null;
 }
 interface StepRow {
   spawn_id: string; seq: number; name: string; state: string; detail: string | null;
@@ -108,9 +111,9 @@ function prepareStatements(db: Database.Database) {
   const p = <R>(source: string) => db.prepare<unknown[], R>(source);
   return {
     insertSpawn: p<never>(`INSERT INTO spawns (id, name, platform, workspace, channel, owner_id, owner_name,
-      agent, cloud, model, size, zone, status, session, prompt, meta, created_at, expires_at)
+      agent, cloud, model, size, zone, status, session, prompt, meta, created_at, expires_at, ssh_identity)
       VALUES (@id, @name, @platform, @workspace, @channel, @ownerId, @ownerName, @agent, @cloud, @model, @size,
-      @zone, 'pending', @session, @prompt, @meta, @createdAt, @expiresAt)`),
+      @zone, 'pending', @session, @prompt, @meta, @createdAt, @expiresAt, @sshIdentity)`),
     updateSpawn: p<never>(UPDATE_SPAWN_SQL),
     getSpawn: p<SpawnRow>("SELECT * FROM spawns WHERE id = ?"),
     findById: p<SpawnRow>(`SELECT * FROM spawns WHERE id = @ref AND ${SCOPE_SQL}`),
@@ -151,6 +154,8 @@ class SqliteStore implements Store {
   readonly chat: ChatTables;
   readonly upkeep: UpkeepTables;
   readonly oauth: OAuthTables;
+  readonly hosts: HostTables;
+  readonly leases: LeaseTables;
 
   constructor(private readonly db: Database.Database) {
     this.sql = prepareStatements(db);
@@ -160,6 +165,8 @@ class SqliteStore implements Store {
     this.chat = new ChatTables(db);
     this.upkeep = new UpkeepTables(db);
     this.oauth = new OAuthTables(db);
+    this.hosts = new HostTables(db);
+    this.leases = new LeaseTables(db);
   }
 
   addShare(spawnId: string, user: UserRef, at?: number): boolean {
@@ -205,7 +212,7 @@ class SqliteStore implements Store {
         channel: spawn.channel, ownerId: spawn.ownerId, ownerName: spawn.ownerName, agent: spawn.agent,
         cloud: spawn.cloud, model: spawn.model, size: spawn.size, zone: spawn.zone, session: spawn.session,
         prompt: spawn.prompt, meta: JSON.stringify(spawn.meta ?? {}), createdAt: spawn.createdAt,
-        expiresAt: spawn.expiresAt,
+        expiresAt: spawn.expiresAt, sshIdentity: spawn.sshIdentity ?? null,
       }),
     );
     return this.getSpawn(spawn.id)!;
@@ -382,6 +389,7 @@ function toSpawn(r: SpawnRow): SpawnRecord {
     hostKey: r.host_key, session: r.session, prompt: r.prompt, error: r.error,
     meta: v.parse(MetaSchema, JSON.parse(r.meta)),
     createdAt: r.created_at, readyAt: r.ready_at, deletedAt: r.deleted_at, expiresAt: r.expires_at,
+    sshIdentity: r.ssh_identity === "owner" ? "owner" : "bot",
   };
 }
 

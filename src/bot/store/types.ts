@@ -3,6 +3,8 @@
 import type { ChatState } from "./chat-tables.js";
 import type { UpkeepState } from "./upkeep-tables.js";
 import type { OAuthState } from "./oauth-tables.js";
+import type { HostState } from "./host-tables.js";
+import type { LeaseState } from "./lease-tables.js";
 
 export type SpawnStatus = "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted" | "cancelled";
 
@@ -41,12 +43,18 @@ export interface SpawnRecord {
   readyAt: number | null;
   deletedAt: number | null;
   expiresAt: number | null;
+  /**
+   * Which SSH key reaches the host: "owner" — the owner's own spawnbot key (hosts they adopted
+   * with --host); "bot" — the bot's key (servers it created, hosts admins shared, and adopted
+   * hosts of spawns made before per-user keys).
+   */
+  sshIdentity: "owner" | "bot";
 }
 
 export type NewSpawn = Omit<
   SpawnRecord,
-  "status" | "serverId" | "address" | "sshUser" | "sshPort" | "hostKey" | "error" | "readyAt" | "deletedAt" | "meta"
-> & { meta?: Record<string, string> };
+  "status" | "serverId" | "address" | "sshUser" | "sshPort" | "hostKey" | "error" | "readyAt" | "deletedAt" | "meta" | "sshIdentity"
+> & { meta?: Record<string, string>; sshIdentity?: SpawnRecord["sshIdentity"] };
 
 /** Fields left out (or undefined) are kept; null clears a nullable field; meta replaces the whole map. */
 export type SpawnPatch = Partial<
@@ -137,6 +145,10 @@ export interface Store {
   readonly upkeep: UpkeepState;
   /** Pending Connect OpenRouter sign-ins (oauth-tables.ts). */
   readonly oauth: OAuthState;
+  /** Host keys pinned per host, and hosts admins share with channels (host-tables.ts). */
+  readonly hosts: HostState;
+  /** Named leases with a holder and an expiry: the data's single owner (lease-tables.ts). */
+  readonly leases: LeaseState;
   /** Status "pending"; throws StoreConflictError when the owner already has a live spawn with that name. */
   recordIntent(spawn: NewSpawn): SpawnRecord;
   /** Throws StoreNotFoundError if id is unknown, StoreConflictError if a status change revives a taken name. */

@@ -49,7 +49,14 @@ export interface Cloud {
   /** Clouds that are not reached over SSH (local) open the host themselves. */
   openHost?(server: ServerInfo): Promise<RemoteHost>;
   /** How long to keep trying SSH: a new VM needs minutes to boot, an adopted host is up or not. */
-  readonly sshWait: { attempts: number; baseDelayMs: number; maxDelayMs: number };
+  readonly sshWait: { attempts: number; baseDelayMs: number; maxDelayMs: number; handshakeTimeoutMs?: number };
+  /**
+   * Hosts a person names (ssh): resolve the name once, check the address against the network
+   * policy and return the address to connect to (wait-ssh connects to it and records it, so no
+   * later connection resolves the name again). Throws HostUnreachableError: the same message as
+   * a closed port.
+   */
+  resolveAddress?(server: ServerInfo): Promise<string>;
   /**
    * True for hosts the bot adopts rather than makes (local, ssh): deleting a spawn stops its
    * session there and keeps the host. VM clouds leave it unset: their server is deleted.

@@ -1,4 +1,5 @@
-// The bot's own SSH identity: one ed25519 key pair in the data dir, made on first start.
+// SSH identities: the bot's own ed25519 key pair in the data dir (made on first start, for the
+// servers the bot creates), and fresh pairs for the bot core to keep per user (hosts people adopt).
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import ssh2 from "ssh2";
@@ -14,9 +15,9 @@ const KEY_FILE = "bot_ed25519";
 const KEYGEN_ATTEMPTS = 10;
 
 /** A fresh ed25519 pair that ssh2 can parse again, so the bot never saves a key it cannot use. */
-function generateReadableKeyPair(): { private: string; public: string } {
+function generateReadableKeyPair(comment = "spawnbot"): { private: string; public: string } {
   for (let i = 0; i < KEYGEN_ATTEMPTS; i++) {
-    const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: "spawnbot" });
+    const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment });
     if (!(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
   }
   throw new Error(`could not generate a readable ed25519 key in ${KEYGEN_ATTEMPTS} attempts`);
@@ -36,11 +37,19 @@ export function loadOrCreateBotKey(dataDir: string): BotKey {
     }
   }
   chmodSync(file, 0o600);
-  const privateKey = readFileSync(file, "utf8");
+  return identityOf(readFileSync(file, "utf8"), "spawnbot", `the bot key ${file}`);
+}
+
+/** A new ed25519 identity; comment ends its public key line (what a person sees in authorized_keys). */
+export function generateSshIdentity(comment: string): BotKey {
+  return identityOf(generateReadableKeyPair(comment).private, comment, "a new key");
+}
+
+/** The identity of an OpenSSH private key (its public line rebuilt with the given comment). */
+export function identityOf(privateKey: string, comment: string, what = "a stored key"): BotKey {
   const parsed = ssh2.utils.parseKey(privateKey);
-  if (parsed instanceof Error) throw new Error(`the bot key ${file} cannot be read: ${parsed.message}`);
+  if (parsed instanceof Error) throw new Error(`${what} cannot be read: ${parsed.message}`);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!key) throw new Error(`the bot key ${file} is empty`);
-  const publicKey = `${key.type} ${key.getPublicSSH().toString("base64")} spawnbot`;
-  return { privateKey, publicKey };
+  if (!key) throw new Error(`${what} is empty`);
+  return { privateKey, publicKey: `${key.type} ${key.getPublicSSH().toString("base64")} ${comment}` };
 }

@@ -24,6 +24,11 @@ export interface SshTarget {
   user: string;
 }
 
+export interface ConnectOptions {
+  /** How long one handshake may take; HANDSHAKE_TIMEOUT_MS unless the cloud says otherwise. */
+  handshakeTimeoutMs?: number;
+}
+
 export interface SshAuth {
   /** The bot's private key, OpenSSH format. */
   privateKey: string;
@@ -68,8 +73,11 @@ export class SshHost implements RemoteHost {
     return this.open;
   }
 
-  /** One connection attempt. Throws HostKeyChangedError, HostAuthError or HostUnreachableError. */
-  static connect(target: SshTarget, auth: SshAuth): Promise<SshHost> {
+  /**
+   * One connection attempt. Throws HostKeyChangedError or HostAuthError once an SSH server has
+   * answered, and HostUnreachableError (one message for all, the cause in `reason`) otherwise.
+   */
+  static connect(target: SshTarget, auth: SshAuth, opts: ConnectOptions = {}): Promise<SshHost> {
     return new Promise((resolve, reject) => {
       const client = new Client();
       let seenKey = "";
@@ -86,16 +94,16 @@ export class SshHost implements RemoteHost {
         if (settled) return;
         settled = true;
         client.end();
-        if (keyMismatch) reject(new HostKeyChangedError(describeTarget(target), fingerprintOf(auth.pinnedHostKey ?? ""), fingerprintOf(seenKey)));
+        if (keyMismatch) reject(new HostKeyChangedError(describeTarget(target), fingerprintOf(auth.pinnedHostKey ?? ""), fingerprintOf(seenKey), seenKey));
         else if (err.level === "client-authentication") reject(new HostAuthError(describeTarget(target), auth.publicKey));
-        else reject(new HostUnreachableError(describeTarget(target), err.code ?? err.message));
+        else reject(new HostUnreachableError(describeTarget(target), [err.level, err.code, err.message].filter(Boolean).join(": ")));
       });
       client.connect({
         host: target.host,
         port: target.port,
         username: target.user,
         privateKey: auth.privateKey,
-        readyTimeout: HANDSHAKE_TIMEOUT_MS,
+        readyTimeout: opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
         keepaliveInterval: KEEPALIVE_INTERVAL_MS,
         keepaliveCountMax: KEEPALIVE_COUNT_MAX,
         hostVerifier: (key: Buffer) => {
@@ -112,7 +120,7 @@ export class SshHost implements RemoteHost {
     return new Promise((resolve, reject) => {
       // bash, whatever the login shell is: our commands use bash syntax.
       this.client.exec(`bash -c ${shellQuote(command)}`, (err, channel: ClientChannel) => {
-        if (err) return reject(new HostUnreachableError(describeTarget(this.target), err.message));
+        if (err) return reject(new Error(`the SSH connection to the host failed: ${err.message}`));
         let stdout = "";
         let stderr = "";
         const timer = setTimeout(() => {
@@ -140,7 +148,7 @@ export class SshHost implements RemoteHost {
     const dir = path.dirname(rel);
     if (dir !== ".") {
       const made = await this.run(`mkdir -p ${shellQuote(dir)}`);
-      if (made.code !== 0) throw new Error(`cannot create ${dir} on ${describeTarget(this.target)}: ${made.stderr.trim()}`);
+      if (made.code !== 0) throw new Error(`cannot create ${dir} on the host: ${made.stderr.trim()}`);
     }
     const sftp = await this.sftp();
     // Tighten an existing file's mode before the new (possibly secret) content lands in it:
@@ -188,6 +196,8 @@ export interface RetryPolicy {
   /** First delay; doubles after each failure up to maxDelayMs. */
   baseDelayMs: number;
   maxDelayMs: number;
+  /** How long each handshake may take (HANDSHAKE_TIMEOUT_MS when unset). */
+  handshakeTimeoutMs?: number;
 }
 
 /** Connect with backoff while the host is unreachable; refusals (key, auth) are final at once. */
@@ -199,11 +209,11 @@ const MAX_CONCURRENT_HANDSHAKES = 16;
 let handshakes = 0;
 const handshakeQueue: (() => void)[] = [];
 
-async function limitedConnect(target: SshTarget, auth: SshAuth): Promise<SshHost> {
+async function limitedConnect(target: SshTarget, auth: SshAuth, opts: ConnectOptions): Promise<SshHost> {
   if (handshakes < MAX_CONCURRENT_HANDSHAKES) handshakes++;
   else await new Promise<void>((r) => handshakeQueue.push(r)); // a finishing handshake hands its slot over
   try {
-    return await SshHost.connect(target, auth);
+    return await SshHost.connect(target, auth, opts);
   } finally {
     const next = handshakeQueue.shift();
     if (next) next();
@@ -215,7 +225,7 @@ export async function connectWithRetry(target: SshTarget, auth: SshAuth, policy:
   let delay = policy.baseDelayMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await limitedConnect(target, auth);
+      return await limitedConnect(target, auth, { handshakeTimeoutMs: policy.handshakeTimeoutMs });
     } catch (err) {
       if (!(err instanceof HostUnreachableError) || attempt >= policy.attempts || signal?.aborted) throw err;
     }

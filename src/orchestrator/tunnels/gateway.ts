@@ -1,5 +1,6 @@
-// The bot-hosted tunnel gateway: `<public url>/t/<token>/…` is proxied to a spawn's dashboard
-// through an SSH forwardOut channel on that spawn's one shared connection (see ssh-pool.ts).
+// The bot-hosted tunnel gateway: `<token>.<tunnel domain>` (or, with no tunnel domain, the
+// fallback `<public url>/t/<token>/…`) is proxied to a spawn's dashboard through an SSH
+// forwardOut channel on that spawn's one shared connection (see ssh-pool.ts).
 import { randomBytes } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -7,7 +8,8 @@ import type { Duplex } from "node:stream";
 import { downstreamResponseHeaders, requestHead, upstreamRequestHeaders, type TunnelContext } from "./headers.js";
 import { TokenRateLimit } from "./rate-limit.js";
 import { SshPool } from "./ssh-pool.js";
-import { hashTunnelToken, TUNNEL_TOKEN_RE } from "./tokens.js";
+import { hashTunnelToken, isPathToken, TUNNEL_TOKEN_RE } from "./tokens.js";
+import { classifyHost } from "./tunnel-domain.js";
 import { TunnelError, type TunnelFailureCode, type TunnelGatewayOptions, type TunnelLogger, type TunnelTarget } from "./types.js";
 
 /** A dashboard page load is tens of requests; 10 a second sustained is plenty for one person. */
@@ -48,9 +50,12 @@ export class TunnelGateway {
     this.limit = new TokenRateLimit(opts.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE);
   }
 
-  /** True if it handled the request (path starts with /t/); lets the caller serve other routes (/healthz) on the same server. */
+  /**
+   * True if it handled the request: any request to a tunnel host (with a tunnel domain), or a
+   * `/t/…` path. Lets the caller serve the bot's own pages on the same server for the rest.
+   */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
-    const route = this.route(req.url);
+    const route = this.route(req);
     switch (route.kind) {
       case "not-ours":
         return false;
@@ -65,7 +70,7 @@ export class TunnelGateway {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const route = this.route(req.url);
+    const route = this.route(req);
     if (route.kind === "not-ours") return false;
     socket.on("error", () => socket.destroy()); // a browser leaving mid-handshake is not an error of ours
     if (route.kind === "proxy") {
@@ -94,17 +99,33 @@ export class TunnelGateway {
     await this.pool.closeAll();
   }
 
-  /** Everything short of contacting the VM: token shape, lookup, trailing slash, rate limit. */
-  private route(rawUrl: string | undefined): Route {
-    const url = rawUrl ?? "/";
+  /** Everything short of contacting the VM: which tunnel, token shape, lookup, trailing slash, rate limit. */
+  private route(req: IncomingMessage): Route {
+    const url = req.url ?? "/";
     const q = url.indexOf("?");
     const pathname = q < 0 ? url : url.slice(0, q);
-    const query = q < 0 ? "" : url.slice(q);
+    const domain = this.opts.tunnelDomain;
+    if (domain !== undefined) {
+      const host = classifyHost(req.headers.host, domain);
+      // The path goes upstream as it is: root-absolute assets, fetch('/api') and /ws just work.
+      // Only origin-form targets: an absolute URL or `*` would name a different host than the one routed.
+      if (host.kind === "tunnel") return this.routeToken(host.label, TUNNEL_TOKEN_RE.test(host.label) && url.startsWith("/"), () => ({ path: url }));
+      // Tokens never work on the bot's own host, so no dashboard runs on its origin.
+      if (pathname.startsWith(TUNNEL_PREFIX)) return this.closed ? { kind: "fail", code: "SHUTTING_DOWN" } : { kind: "fail", code: "NOT_FOUND" };
+      return { kind: "not-ours" };
+    }
     if (!pathname.startsWith(TUNNEL_PREFIX)) return { kind: "not-ours" };
-    if (this.closed) return { kind: "fail", code: "SHUTTING_DOWN" };
     const slash = pathname.indexOf("/", TUNNEL_PREFIX.length);
     const token = pathname.slice(TUNNEL_PREFIX.length, slash < 0 ? undefined : slash);
-    if (!TUNNEL_TOKEN_RE.test(token)) return { kind: "fail", code: "NOT_FOUND" };
+    const prefix = `${TUNNEL_PREFIX}${token}`;
+    return this.routeToken(token, isPathToken(token), () =>
+      slash < 0 ? { redirect: `${pathname}/${url.slice(pathname.length)}` } : { path: url.slice(slash), prefix },
+    );
+  }
+
+  private routeToken(token: string, wellFormed: boolean, where: () => { path: string; prefix?: string } | { redirect: string }): Route {
+    if (this.closed) return { kind: "fail", code: "SHUTTING_DOWN" };
+    if (!wellFormed) return { kind: "fail", code: "NOT_FOUND" };
     const hash = hashTunnelToken(token);
     let target: TunnelTarget | undefined;
     try {
@@ -116,8 +137,9 @@ export class TunnelGateway {
     // Counted only for live tokens, so random tokens cannot grow the limiter's table.
     const retryAfter = this.limit.take(hash);
     if (retryAfter !== undefined) return { kind: "fail", code: "RATE_LIMITED", retryAfter };
-    if (slash < 0) return { kind: "redirect", location: `${pathname}/${query}` };
-    return { kind: "proxy", target, ctx: { token, remotePort: target.remotePort }, path: `${pathname.slice(slash)}${query}` };
+    const to = where();
+    if ("redirect" in to) return { kind: "redirect", location: to.redirect };
+    return { kind: "proxy", target, ctx: { token, remotePort: target.remotePort, prefix: to.prefix }, path: to.path };
   }
 
   private async proxyHttp(req: IncomingMessage, res: ServerResponse, route: ProxyRoute): Promise<void> {

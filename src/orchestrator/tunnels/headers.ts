@@ -1,5 +1,6 @@
 // What the dashboard sees of a tunnelled request, and what the browser sees of its answer.
-// The dashboard must look reached over `ssh -L`: a loopback Host, no trace of the token.
+// The dashboard must look reached over `ssh -L`: a loopback Host, no trace of the token; and what
+// it sets in the browser (cookies, service workers) must stay inside its own tunnel.
 import type { IncomingMessage } from "node:http";
 
 /** Headers that belong to one hop (RFC 9110 §7.6.1), never forwarded as they are. */
@@ -10,6 +11,8 @@ const FORWARDING_CLAIMS = new Set(["forwarded", "x-forwarded-for", "x-forwarded-
 export interface TunnelContext {
   token: string;
   remotePort: number;
+  /** `/t/<token>` in the path form (no tunnel domain); undefined when the tunnel is its own host. */
+  prefix?: string;
 }
 
 type Pair = [name: string, value: string];
@@ -31,15 +34,17 @@ function upstreamOrigin(ctx: TunnelContext): string {
 }
 
 /** A Referer pointing into this tunnel, rewritten to the upstream's view; undefined = drop it. */
-function rewriteReferer(value: string, ctx: TunnelContext): string | undefined {
+function rewriteReferer(value: string, ctx: TunnelContext, publicHost: string | undefined): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     return value.includes(ctx.token) ? undefined : value;
   }
-  const prefix = `/t/${ctx.token}`;
-  if (url.pathname === prefix || url.pathname.startsWith(`${prefix}/`)) {
+  const { prefix } = ctx;
+  if (prefix === undefined) {
+    if (publicHost !== undefined && url.host === publicHost.toLowerCase()) return `${upstreamOrigin(ctx)}${url.pathname}${url.search}`;
+  } else if (url.pathname === prefix || url.pathname.startsWith(`${prefix}/`)) {
     return `${upstreamOrigin(ctx)}${url.pathname.slice(prefix.length) || "/"}${url.search}`;
   }
   return value.includes(ctx.token) ? undefined : value;
@@ -62,7 +67,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, ctx: TunnelContext,
       continue;
     }
     let v: string | undefined = value;
-    if (lower === "referer") v = rewriteReferer(value, ctx);
+    if (lower === "referer") v = rewriteReferer(value, ctx, publicHost);
     // Same-origin requests look same-origin to the dashboard too; cross-site ones keep their
     // Origin so the dashboard's own CSRF checks still refuse them.
     else if (lower === "origin" && publicHost !== undefined && originHost(value) === publicHost) v = upstreamOrigin(ctx);
@@ -82,7 +87,7 @@ function originHost(origin: string): string | undefined {
 
 /** The upstream's redirect target, kept inside the tunnel. */
 function rewriteLocation(value: string, ctx: TunnelContext): string {
-  const prefix = `/t/${ctx.token}`;
+  const prefix = ctx.prefix ?? "";
   if (value.startsWith("/") && !value.startsWith("//")) return `${prefix}${value}`;
   try {
     const url = new URL(value);
@@ -94,9 +99,32 @@ function rewriteLocation(value: string, ctx: TunnelContext): string {
   return value;
 }
 
-/** Cookies the dashboard scopes to its root are scoped to the tunnel, not to every tunnel. */
-function rewriteCookiePath(value: string, ctx: TunnelContext): string {
-  return value.replace(/(;\s*path=)(\/[^;]*)/i, (_m, attr: string, p: string) => `${attr}/t/${ctx.token}${p}`);
+/**
+ * A Set-Cookie kept to this tunnel. Domain is dropped in both forms: a host-only cookie reaches
+ * neither the parent domain nor other tunnels. In the path form every Path attribute is replaced
+ * by one under the prefix: browsers use the LAST Path (RFC 6265 §5.3 step 7), so rewriting only
+ * the first would let `Path=/x; Path=/` escape to every tunnel and the bot's own pages.
+ */
+export function rewriteSetCookie(value: string, ctx: TunnelContext): string {
+  const [pair = "", ...attrs] = value.split(";");
+  const kept: string[] = [];
+  let path: string | undefined;
+  for (const raw of attrs) {
+    const attr = raw.trim();
+    if (attr === "") continue;
+    const eq = attr.indexOf("=");
+    const name = (eq < 0 ? attr : attr.slice(0, eq)).trim().toLowerCase();
+    if (name === "domain") continue;
+    if (name === "path") path = eq < 0 ? "" : attr.slice(eq + 1).trim();
+    else kept.push(attr);
+  }
+  if (ctx.prefix !== undefined) {
+    // A missing or malformed Path would mean the request's directory; the tunnel's root is the safe stand-in.
+    kept.unshift(`Path=${ctx.prefix}${path?.startsWith("/") ? path : "/"}`);
+  } else if (path !== undefined) {
+    kept.unshift(`Path=${path}`);
+  }
+  return [pair.trim(), ...kept].join("; ");
 }
 
 /** Response headers for the browser: hop-by-hop ones dropped, redirects and cookies kept in the tunnel. */
@@ -107,7 +135,10 @@ export function downstreamResponseHeaders(rawHeaders: string[], ctx: TunnelConte
   for (const [name, value] of raw) {
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || dropped.has(lower)) continue;
-    const v = lower === "location" ? rewriteLocation(value, ctx) : lower === "set-cookie" ? rewriteCookiePath(value, ctx) : value;
+    // In the path form all tunnels share one origin: a worker allowed a scope above its own
+    // folder could control every other tunnel's pages, so the scope stays the worker's folder.
+    if (lower === "service-worker-allowed" && ctx.prefix !== undefined) continue;
+    const v = lower === "location" ? rewriteLocation(value, ctx) : lower === "set-cookie" ? rewriteSetCookie(value, ctx) : value;
     const prev = out[lower];
     out[lower] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
   }

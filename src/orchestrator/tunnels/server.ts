@@ -1,4 +1,4 @@
-// A standalone http.Server for the gateway: tunnel paths to the gateway, 404 for the rest.
+// A standalone http.Server for the gateway: tunnel hosts and paths to the gateway, then the extra routes, 404 for the rest.
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { TunnelGateway } from "./gateway.js";
