@@ -31,7 +31,12 @@ const BOT_ENV: Record<string, string> = {
   GOOGLE_APPLICATION_CREDENTIALS: "/etc/spawnbot/cleanenv-sentinel-gcp.json",
 };
 
-const tmux = (...args: string[]) => spawnSync("tmux", args, { env: { ...process.env, TMUX_TMPDIR: tmuxDir }, encoding: "utf8" });
+const tmuxIn = (dir: string, env: NodeJS.ProcessEnv = process.env) => (...args: string[]) =>
+  spawnSync("tmux", args, { env: { ...env, TMUX_TMPDIR: dir }, encoding: "utf8" });
+const tmux = tmuxIn(tmuxDir);
+/** A tmux server that was already running with the bot's environment (an older version, or a shell that exported the tokens). */
+const dirtyTmuxDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-cleanenv-tmux-dirty-"));
+const dirtyTmux = tmuxIn(dirtyTmuxDir, { ...process.env, ...BOT_ENV });
 
 /** NAME=value pairs of a live process. */
 function environOf(pid: string): Map<string, string> {
@@ -51,45 +56,60 @@ function processTree(root: string): string[] {
 
 afterAll(() => {
   tmux("kill-server");
+  dirtyTmux("kill-server");
 });
+
+/** Spawn on the local cloud with the bot's environment in process.env and tmux under `dir`; every check on the agent's environment. */
+async function spawnAndCheck(dir: string, session: string, run: (...args: string[]) => ReturnType<typeof spawnSync>): Promise<void> {
+  const saved = { ...process.env };
+  Object.assign(process.env, BOT_ENV, { TMUX_TMPDIR: dir });
+  try {
+    const bot = makeBot({ localHome: home });
+    const conv = new RecordingConversation();
+    await bot.core.handle(request(`spawn testagent local --name ${session}`), conv);
+    await bot.core.idle();
+    expect(conv.statuses.at(-1)!.result).toMatchObject({ outcome: "ready" });
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+  const panePid = String(run("list-panes", "-t", `=${session}`, "-F", "#{pane_pid}").stdout).trim();
+  expect(panePid).toMatch(/^\d+$/);
+  // The agent itself runs: wait for it under the pane's shell.
+  let pids: string[] = [];
+  for (let i = 0; i < 50 && !pids.some((p) => readFileSync(`/proc/${p}/cmdline`, "latin1").includes("testagent")); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    pids = processTree(panePid).filter((p) => { try { readFileSync(`/proc/${p}/cmdline`); return true; } catch { return false; } });
+  }
+  expect(pids.length).toBeGreaterThan(1);
+  const envs = pids.map(environOf);
+  const sessionEnv = String(run("show-environment", "-t", `=${session}`).stdout);
+  for (const [varName, value] of Object.entries(BOT_ENV)) {
+    expect(sessionEnv, varName).not.toContain(value);
+    for (const env of envs) {
+      expect([...env.values()].join("\n"), varName).not.toContain(value);
+      if (varName !== "OPENROUTER_API_KEY") expect(env.has(varName), varName).toBe(false);
+    }
+  }
+  // What the agent does get: its home, a PATH, and the spawn's own key from ~/.spawnrc.
+  const agentEnv = envs.at(-1)!;
+  expect(agentEnv.get("HOME")).toBe(home);
+  expect(agentEnv.get("PATH")).toBeTruthy();
+  expect(agentEnv.get("OPENROUTER_API_KEY")).toBe(FAKE_KEY);
+}
 
 describe("agents on the local cloud", () => {
   it("start with none of the bot's tokens and keys in their environment", async () => {
-    const saved = { ...process.env };
-    Object.assign(process.env, BOT_ENV, { TMUX_TMPDIR: tmuxDir });
-    try {
-      const bot = makeBot({ localHome: home });
-      const conv = new RecordingConversation();
-      await bot.core.handle(request(`spawn testagent local --name ${name}`), conv);
-      await bot.core.idle();
-      expect(conv.statuses.at(-1)!.result).toMatchObject({ outcome: "ready" });
-    } finally {
-      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-      Object.assign(process.env, saved);
-    }
-    const panePid = tmux("list-panes", "-t", `=${name}`, "-F", "#{pane_pid}").stdout.trim();
-    expect(panePid).toMatch(/^\d+$/);
-    // The agent itself runs: wait for it under the pane's shell.
-    let pids: string[] = [];
-    for (let i = 0; i < 50 && !pids.some((p) => readFileSync(`/proc/${p}/cmdline`, "latin1").includes("testagent")); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      pids = processTree(panePid).filter((p) => { try { readFileSync(`/proc/${p}/cmdline`); return true; } catch { return false; } });
-    }
-    expect(pids.length).toBeGreaterThan(1);
-    const envs = pids.map(environOf);
-    const sessionEnv = tmux("show-environment", "-t", `=${name}`).stdout + tmux("show-environment", "-g").stdout;
-    for (const [varName, value] of Object.entries(BOT_ENV)) {
-      expect(sessionEnv, varName).not.toContain(value);
-      for (const env of envs) {
-        expect([...env.values()].join("\n"), varName).not.toContain(value);
-        if (varName !== "OPENROUTER_API_KEY") expect(env.has(varName), varName).toBe(false);
-      }
-    }
-    // What the agent does get: its home, a PATH, and the spawn's own key from ~/.spawnrc.
-    const agentEnv = envs.at(-1)!;
-    expect(agentEnv.get("HOME")).toBe(home);
-    expect(agentEnv.get("PATH")).toBeTruthy();
-    expect(agentEnv.get("OPENROUTER_API_KEY")).toBe(FAKE_KEY);
+    await spawnAndCheck(tmuxDir, name, tmux);
+    // The tmux server this spawn started has a clean global environment too.
+    const global = String(tmux("show-environment", "-g").stdout);
+    for (const value of Object.values(BOT_ENV)) expect(global).not.toContain(value);
+  }, 60_000);
+
+  it("start clean even under a tmux server that already holds the bot's environment", async () => {
+    expect(dirtyTmux("new-session", "-d", "-s", "older", "sleep 600").status).toBe(0);
+    expect(String(dirtyTmux("show-environment", "-g").stdout)).toContain(BOT_ENV.SLACK_BOT_TOKEN);
+    await spawnAndCheck(dirtyTmuxDir, `${name}-d`, dirtyTmux);
   }, 60_000);
 
   it("keeps only where things are and how to reach the network, with HOME set to the agent's", () => {

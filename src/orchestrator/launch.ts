@@ -20,10 +20,11 @@ export function sessionDirCommand(session: string): string {
   return `mkdir -p ${dir} && chmod 700 "$HOME/.spawnbot" ${dir}`;
 }
 
-export function renderRestartLoop(launch: string): string {
+/** `preamble`: lines run first (the local cloud's environment scrub, clean-env.ts). */
+export function renderRestartLoop(launch: string, preamble = ""): string {
   return `#!/usr/bin/env bash
 # spawnbot: run the agent, restarting it on a non-zero exit (at most ${MAX_RESTARTS} times, ${RESTART_DELAY_S} s apart).
-source "$HOME/.spawnrc" 2>/dev/null
+${preamble}source "$HOME/.spawnrc" 2>/dev/null
 cd "$HOME" || exit 1
 restarts=0
 while true; do
@@ -46,11 +47,11 @@ done
  * Output goes to output.log, the exit code to exit-code (both 0600); then a login shell keeps the
  * session open so the user can attach and read what happened.
  */
-export function renderPromptRunner(session: string, promptCommand: string): string {
+export function renderPromptRunner(session: string, promptCommand: string, preamble = ""): string {
   const dir = `$HOME/${sessionDir(session)}`;
   return `#!/usr/bin/env bash
 # spawnbot: run the agent once on the prompt in prompt.txt, then keep the session open.
-source "$HOME/.spawnrc" 2>/dev/null
+${preamble}source "$HOME/.spawnrc" 2>/dev/null
 cd "$HOME" || exit 1
 SPAWN_PROMPT="$(cat "${dir}/prompt.txt")"
 export SPAWN_PROMPT

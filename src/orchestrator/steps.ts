@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { CloudError, type ServerSpec } from "./clouds/types.js";
 import { CLOUD_INIT_MARKER } from "./clouds/user-data.js";
 import { withSealedToken } from "./dashboard-token.js";
+import { keepCleanEnvironmentLines } from "./remote/clean-env.js";
 import { renderPromptRunner, renderRestartLoop, sessionDir, sessionDirCommand, tmuxHasSessionCommand, tmuxStartCommand } from "./launch.js";
 import { REBUILT_HOST, HostKeyChangedError, HostUnreachableError } from "./remote/errors.js";
 import { connectWithRetry, fingerprintOf, type SshHost } from "./remote/ssh-host.js";
@@ -301,14 +302,16 @@ export const STEPS: readonly StepDef[] = [
       }
       const dir = sessionDir(session);
       await mustRun(ctx, sessionDirCommand(session), "making the session's folder");
+      // On the bot's own machine the agent must not inherit a running tmux server's environment.
+      const preamble = ctx.plan.cloud.access === "local" ? keepCleanEnvironmentLines() : "";
       let script: string;
       if (prompt !== undefined) {
         await host(ctx).writeFile(`${dir}/prompt.txt`, prompt, 0o600);
         script = `${dir}/prompt.sh`;
-        await host(ctx).writeFile(script, renderPromptRunner(session, fillTemplate(agent.promptCommand!, agentValues(agent, model))), 0o700);
+        await host(ctx).writeFile(script, renderPromptRunner(session, fillTemplate(agent.promptCommand!, agentValues(agent, model)), preamble), 0o700);
       } else {
         script = `${dir}/launch.sh`;
-        await host(ctx).writeFile(script, renderRestartLoop(fillTemplate(agent.launch, agentValues(agent, model))), 0o700);
+        await host(ctx).writeFile(script, renderRestartLoop(fillTemplate(agent.launch, agentValues(agent, model)), preamble), 0o700);
       }
       await mustRun(ctx, tmuxStartCommand(session, script), "starting the tmux session");
       ctx.sessionStarted = true;

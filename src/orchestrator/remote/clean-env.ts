@@ -13,6 +13,27 @@ const PASSED = new Set([
 ]);
 const PASSED_PREFIXES = ["LC_"]; // the locale categories
 
+/** Set by tmux itself in every pane; the agent's terminal needs them. */
+const TMUX_OWN = ["TMUX", "TMUX_PANE"];
+
+/**
+ * Bash lines for the top of a local agent's launch script: run the script again under `env -i`
+ * with only the variables above. A tmux server that was already running (started by an older
+ * version, or from a shell holding the bot's tokens) hands its own global environment to new
+ * sessions; re-executing replaces the process's environment, so not even /proc/<pid>/environ of
+ * the pane's shell keeps it.
+ */
+export function keepCleanEnvironmentLines(): string {
+  const kept = [...PASSED, "HOME", ...TMUX_OWN, ...PASSED_PREFIXES.map((p) => `${p}*`)].join("|");
+  return `# spawnbot (local cloud): start again with none of the bot's environment, whatever tmux server runs this
+if [ "\${SPAWNBOT_CLEAN_ENV:-}" != 1 ]; then
+  keep=(SPAWNBOT_CLEAN_ENV=1)
+  while read -r name; do case "$name" in ${kept}) keep+=("$name=\${!name}") ;; esac; done < <(compgen -e)
+  exec env -i "\${keep[@]}" bash "$0" "$@"
+fi
+`;
+}
+
 /** A clean environment for a command run as the agent's user with this home. */
 export function agentEnvironment(source: NodeJS.ProcessEnv, home: string): Record<string, string> {
   const env: Record<string, string> = {};
