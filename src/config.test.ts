@@ -129,3 +129,37 @@ describe("configuration: the network policy of --host", () => {
     ]);
   });
 });
+
+describe("configuration: OpenRouter keys for spawns", () => {
+  const slack = { SPAWNBOT_ADAPTER: "slack", SLACK_BOT_TOKEN: "xoxb-1234567890-abcdef", SLACK_APP_TOKEN: "xapp-1-A0-123456789-abc" };
+
+  it("makes no per-spawn keys without a management key, and shares the workspace key only at the console unless told", () => {
+    expect(loadConfig({}, dir)).toMatchObject({ openrouterManagementKey: undefined, shareWorkspaceKey: true, spawnBudget: { defaultUsd: 10, maxUsd: 100 } });
+    expect(loadConfig(slack, dir).shareWorkspaceKey).toBe(false);
+    expect(loadConfig({ ...slack, SPAWNBOT_SHARE_WORKSPACE_KEY: "true" }, dir).shareWorkspaceKey).toBe(true);
+    expect(loadConfig({ SPAWNBOT_SHARE_WORKSPACE_KEY: "no" }, dir).shareWorkspaceKey).toBe(false);
+  });
+
+  it("reads the management key and the budgets in US dollars", () => {
+    const key = `sk-or-v1-${"ab".repeat(32)}`;
+    const c = loadConfig({ OPENROUTER_MANAGEMENT_KEY: key, SPAWNBOT_SPAWN_BUDGET: "2.50", SPAWNBOT_MAX_SPAWN_BUDGET: "20" }, dir);
+    expect(c).toMatchObject({ openrouterManagementKey: key, spawnBudget: { defaultUsd: 2.5, maxUsd: 20 } });
+  });
+
+  it("refuses a bad amount, a default above the maximum, and a malformed management key without echoing it", () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env, dir);
+        return [];
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+    };
+    expect(problems({ SPAWNBOT_SPAWN_BUDGET: "ten" })).toEqual(["SPAWNBOT_SPAWN_BUDGET: must be an amount in US dollars such as 10 or 2.50"]);
+    expect(problems({ SPAWNBOT_MAX_SPAWN_BUDGET: "0" })).toEqual(["SPAWNBOT_MAX_SPAWN_BUDGET: must be more than 0"]);
+    expect(problems({ SPAWNBOT_SPAWN_BUDGET: "50", SPAWNBOT_MAX_SPAWN_BUDGET: "20" })).toEqual([expect.stringMatching(/^SPAWNBOT_SPAWN_BUDGET: 50 is above SPAWNBOT_MAX_SPAWN_BUDGET \(20\)/)]);
+    const leaked = problems({ OPENROUTER_MANAGEMENT_KEY: "sk or v1 management secret" });
+    expect(leaked).toEqual([expect.stringMatching(/^OPENROUTER_MANAGEMENT_KEY: must be 20-256 printable/)]);
+    expect(JSON.stringify(leaked)).not.toContain("management secret");
+  });
+});

@@ -52,6 +52,12 @@ const networksText = v.pipe(
   v.transform((s) => parseNetworks(s).networks),
 );
 
+// An amount in US dollars, cents at most: what OpenRouter's key limits take.
+const usdText = v.pipe(
+  v.string(), v.trim(), v.regex(/^\d{1,6}(\.\d{1,2})?$/, "must be an amount in US dollars such as 10 or 2.50"),
+  v.transform(Number), v.number(), v.minValue(0.01, "must be more than 0"),
+);
+
 // A limit: a whole number, 0 meaning no limit.
 const limitText = v.pipe(v.string(), v.trim(), v.regex(/^\d{1,6}$/, "must be a whole number (0 means no limit)"), v.transform(Number));
 
@@ -77,6 +83,12 @@ const ConfigSchema = v.object({
   SPAWNBOT_SSH_ALLOW_NETWORKS: v.optional(networksText, ""),
   SPAWNBOT_SSH_DENY_NETWORKS: v.optional(networksText, ""),
   OPENROUTER_API_KEY: v.optional(secretText),
+  // Per-spawn keys: made with OpenRouter's management key, capped and expiring with their spawn.
+  OPENROUTER_MANAGEMENT_KEY: v.optional(secretText),
+  SPAWNBOT_SPAWN_BUDGET: v.optional(usdText, "10"),
+  SPAWNBOT_MAX_SPAWN_BUDGET: v.optional(usdText, "100"),
+  // Without a management key: hand the workspace key itself to members' spawns (console: on).
+  SPAWNBOT_SHARE_WORKSPACE_KEY: v.optional(boolText),
   // Connect OpenRouter (OAuth PKCE): where users sign in and where the bot trades the code for a key.
   OPENROUTER_API_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://openrouter.ai/api/v1")), "https://openrouter.ai/api/v1"),
   OPENROUTER_AUTH_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://openrouter.ai/auth")), "https://openrouter.ai/auth"),
@@ -165,6 +177,12 @@ export interface Config {
   sshNetworks: { allow: Network[]; deny: Network[] };
   /** The workspace's OpenRouter key (console mode). */
   openrouterApiKey: string | undefined;
+  /** OPENROUTER_MANAGEMENT_KEY: per-spawn keys instead of the workspace key. */
+  openrouterManagementKey: string | undefined;
+  /** SPAWNBOT_SHARE_WORKSPACE_KEY (default: on for the console, off for chat platforms). */
+  shareWorkspaceKey: boolean;
+  /** SPAWNBOT_SPAWN_BUDGET and SPAWNBOT_MAX_SPAWN_BUDGET, in USD. */
+  spawnBudget: { defaultUsd: number; maxUsd: number };
   /** OpenRouter's sign-in page and API, for Connect OpenRouter. */
   openrouter: { api: string; auth: string };
   cloudInitTimeoutMs: number;
@@ -218,7 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       problems.push(`${key}: ${issue.message}`);
     }
   }
-  if (result.success) problems.push(...adapterProblems(result.output), ...tunnelProblems(result.output));
+  if (result.success) problems.push(...adapterProblems(result.output), ...tunnelProblems(result.output), ...budgetProblems(result.output));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const c = result.output;
   const adapter = c.SPAWNBOT_ADAPTER;
@@ -246,6 +264,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     sshNetworks: { allow: c.SPAWNBOT_SSH_ALLOW_NETWORKS, deny: c.SPAWNBOT_SSH_DENY_NETWORKS },
     openrouterApiKey: c.OPENROUTER_API_KEY,
+    openrouterManagementKey: c.OPENROUTER_MANAGEMENT_KEY,
+    // At the console the person at the keyboard set the key up: sharing it with them hides nothing.
+    shareWorkspaceKey: c.SPAWNBOT_SHARE_WORKSPACE_KEY ?? adapter === "console",
+    spawnBudget: { defaultUsd: c.SPAWNBOT_SPAWN_BUDGET as number, maxUsd: c.SPAWNBOT_MAX_SPAWN_BUDGET as number },
     openrouter: { api: c.OPENROUTER_API_URL.replace(/\/$/, ""), auth: c.OPENROUTER_AUTH_URL },
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
     upkeep: {
@@ -300,6 +322,11 @@ function tunnelProblems(c: v.InferOutput<typeof ConfigSchema>): string[] {
     return [`SPAWNBOT_PUBLIC_URL: its host ${botHost} is under SPAWNBOT_TUNNEL_DOMAIN, where it would share a site with the dashboards: use a host outside *.${domain}`];
   }
   return [];
+}
+
+function budgetProblems(c: v.InferOutput<typeof ConfigSchema>): string[] {
+  const [budget, max] = [c.SPAWNBOT_SPAWN_BUDGET as number, c.SPAWNBOT_MAX_SPAWN_BUDGET as number];
+  return budget > max ? [`SPAWNBOT_SPAWN_BUDGET: ${budget} is above SPAWNBOT_MAX_SPAWN_BUDGET (${max}); lower it or raise the maximum`] : [];
 }
 
 /** The config file is a flat JSON object of the same names as the environment variables. */

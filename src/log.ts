@@ -9,7 +9,7 @@ export type { Logger };
 
 /** Field names whose values are secrets wherever they appear in a log object. */
 const SECRET_FIELDS = [
-  "apiKey", "openrouterApiKey", "token", "botToken", "appToken", "signingSecret", "secret",
+  "apiKey", "openrouterApiKey", "openrouterManagementKey", "managementKey", "token", "botToken", "appToken", "signingSecret", "secret",
   "password", "privateKey", "authorization", "OPENROUTER_API_KEY",
 ];
 const REDACT_PATHS = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]);

@@ -45,6 +45,7 @@ export async function main(): Promise<number> {
     throw err;
   }
   secrets.add(config.openrouterApiKey);
+  secrets.add(config.openrouterManagementKey);
   secrets.add(config.clouds.hetzner?.token);
   secrets.add(config.clouds.digitalocean?.token);
   // AWS credentials reach the SDK through its own chain; the bot still keeps them out of output.
@@ -77,6 +78,7 @@ export async function main(): Promise<number> {
       tunnelDomain: config.gateway?.tunnelDomain,
       policy: { enableLocal: config.enableLocal, ...config.policy },
       openrouter: config.openrouter,
+      openrouterManagementKey: config.openrouterManagementKey, shareWorkspaceKey: config.shareWorkspaceKey, spawnBudget: config.spawnBudget,
     },
   });
   const gatewayServer = config.gateway ? await startPublicServer(core, config.gateway, logger) : undefined;

@@ -222,6 +222,7 @@ describe("a spawn from Discord, end to end on the real sshd", () => {
       const question = await fake.waitForCallback(bobs.id);
       expect(question).toMatchObject({ type: 4, data: { flags: EPHEMERAL } });
       expect(JSON.stringify(question.data)).toContain("Delete **discord-e2e**?");
+      expect(JSON.stringify(question.data)).toContain("the host and your own files stay"); // an existing host is not deleted
       const prompt = fake.webhookMessages(bobs.token)[0]!;
       const yes = click(BOB, prompt.id, `spawn:delete-yes:${spawnId}:${rootId()}`);
       await until("bob's refusal", () => answerOf(yes).includes("only alice or an admin can delete"));

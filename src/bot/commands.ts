@@ -20,6 +20,8 @@ export interface SpawnCommand {
   prompt?: string;
   /** Time to live in milliseconds, from `--ttl 2h`. */
   ttlMs?: number;
+  /** Spend limit in USD of the spawn's own OpenRouter key, from `--budget 5`. */
+  budgetUsd?: number;
   dryRun: boolean;
   host?: HostSpec;
 }

@@ -14,6 +14,18 @@ export interface CoreSettings {
   defaultTtlMs: number;
   /** The workspace's OpenRouter key (console mode reads it from OPENROUTER_API_KEY). */
   openrouterApiKey: string | undefined;
+  /**
+   * OPENROUTER_MANAGEMENT_KEY: with it, a spawn whose owner has no key of their own gets a key of
+   * its own (capped, expiring with it, deleted with it); the workspace key never reaches a host.
+   */
+  openrouterManagementKey?: string;
+  /**
+   * SPAWNBOT_SHARE_WORKSPACE_KEY: without a management key, hand the workspace key itself to the
+   * spawns of members without their own (readable by whoever controls the host). Off unless set.
+   */
+  shareWorkspaceKey?: boolean;
+  /** A per-spawn key's spend limit without --budget, and the most --budget may ask, in USD. */
+  spawnBudget?: { defaultUsd: number; maxUsd: number };
   /** The bot's public URL, when it serves the tunnel gateway. */
   publicUrl?: string;
   /** `tunnels.example.com`: dashboard links are `<token>.<domain>` (scheme and port of publicUrl); else `<publicUrl>/t/<token>/`. */
@@ -37,11 +49,19 @@ export interface CoreContext {
   /** What turns each known cloud on, for messages about clouds that are not set up. */
   cloudSetup: Record<string, string>;
   /** The tunnel gateway, when one runs: its SSH connections to a spawn close when the spawn goes. */
-  gateway?: { closeSpawn(spawnId: string): Promise<void> };
+  gateway?: GatewayControl;
   /** The adapters' ways to reach people outside a request, by platform (see attachOutlet). */
   outlets: Map<string, ChatOutlet>;
   /** Track a background promise (a run being followed) so shutdown and tests can wait for it. */
   track(work: Promise<unknown>): void;
+}
+
+/** What the core may ask of the tunnel gateway when it takes links back. */
+export interface GatewayControl {
+  /** Close the gateway's connection to a spawn (delete, expiry). */
+  closeSpawn(spawnId: string): Promise<void>;
+  /** Cut the requests and WebSockets open now through these (revoked) links. */
+  closeTokens(tokenHashes: readonly string[]): Promise<void>;
 }
 
 export interface Invocation {

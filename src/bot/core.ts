@@ -6,7 +6,7 @@ import type { Orchestrator, TunnelTarget } from "../orchestrator/index.js";
 import { secrets } from "../secrets.js";
 import { handleAgents, handleClouds, handleHelp } from "./catalog-commands.js";
 import type { Command } from "./commands.js";
-import type { CoreContext, CoreSettings, Invocation } from "./context.js";
+import type { CoreContext, CoreSettings, GatewayControl, Invocation } from "./context.js";
 import { parseCommand, type GrammarCatalog } from "./grammar.js";
 import { handleConnect, handleDelete, handleExtend, handleList, handleStatus } from "./manage-commands.js";
 import { completeConnectOpenRouter, confirmConnect, connectPage, handleConnectOpenRouter, type CallbackAnswer, type ConfirmAnswer } from "./openrouter-connect.js";
@@ -17,6 +17,7 @@ import type { ChatRequest, Conversation } from "./request.js";
 import { handleKeysAdd, handleKeysList, handleKeysRemove, handlePrefsClear, handlePrefsSet, handlePrefsShow } from "./settings-commands.js";
 import { handleShare } from "./share-commands.js";
 import { handleHostsAdd, handleHostsList, handleHostsRemove, handleHostsTrust } from "./host-commands.js";
+import { retryKeyRevocations } from "./spawn-api-keys.js";
 import { handleSpawn } from "./spawn-command.js";
 import { sweepExpiry, type ExpirySettings, type SweepReport } from "./expiry.js";
 import { reconcile, type CloudPass, type ReconcileSettings } from "./reconciler.js";
@@ -25,7 +26,7 @@ import { resolveTunnel } from "./tunnel-links.js";
 import type { Store, UserRef } from "./store/index.js";
 import { userHostKey } from "./host-access.js";
 import { handleSettings, homeView, saveSettings, validateSettings, type SettingsErrors, type SettingsInput } from "./user-settings.js";
-import { error, text, type HomeView, type View } from "./views.js";
+import { error, removalKindOf, text, type HomeView, type RemovalKind, type View } from "./views.js";
 
 /** Platforms retry for minutes (Slack for about 5); a handled delivery is remembered this long. */
 const DELIVERY_MEMORY_MS = 15 * 60_000;
@@ -144,6 +145,12 @@ export class BotCore {
     return { req, conv: redacting(conversation), user: { platform: req.platform, userId: req.user.id }, isAdmin: this.isAdmin(req.user.id) };
   }
 
+  /** What deleting this spawn does (for a Delete confirmation built at click time); undefined for an unknown id. */
+  removalKind(spawnId: string): RemovalKind | undefined {
+    const rec = this.ctx.store.getSpawn(spawnId);
+    return rec ? removalKindOf(this.ctx.orchestrator.cloud(rec.cloud)) : undefined;
+  }
+
   /** The tunnel gateway's lookup: a token hash to a live spawn's dashboard, or undefined. */
   resolveTunnel(tokenHash: string): TunnelTarget | undefined {
     return resolveTunnel(this.ctx, tokenHash);
@@ -175,7 +182,7 @@ export class BotCore {
   }
 
   /** Let the core close the gateway's connections to a spawn when it is deleted. */
-  attachGateway(gateway: { closeSpawn(spawnId: string): Promise<void> }): void {
+  attachGateway(gateway: GatewayControl): void {
     this.ctx.gateway = gateway;
   }
 
@@ -187,7 +194,13 @@ export class BotCore {
 
   /** Start the expiry sweep and the reconciler (on start, then on their intervals); stop() ends them. */
   startUpkeep(settings: UpkeepSettings): Upkeep {
-    return startUpkeep(this.ctx, settings, () => this.recover({ startUp: false }));
+    // The clean-up job also deletes spawns' OpenRouter keys whose delete failed or never ran.
+    return startUpkeep(this.ctx, settings, async () => ({ recovery: await this.recover({ startUp: false }), keys: await this.retryKeyRevocations() }));
+  }
+
+  /** One pass over spawns' OpenRouter keys still to delete (the clean-up job runs the same). */
+  retryKeyRevocations(now?: number): Promise<{ deleted: number; failed: number }> {
+    return retryKeyRevocations(this.ctx, now);
   }
 
   /** One expiry sweep now (the schedule runs the same; tests pass their own clock). */

@@ -20,6 +20,7 @@ const MAX_HOSTNAME_LENGTH = 253; // DNS limit
 const IPV4_OCTET_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
 const BASE64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
+const BUDGET_RE = /^\$?(\d{1,6})(\.\d{1,2})?$/; // dollars and at most cents, as OpenRouter's key limits; a leading $ is forgiven
 
 /** Thrown only inside the grammar so each rule stays one line; parseCommand turns it into a value. */
 export class Refusal {
@@ -61,6 +62,14 @@ export function parsePrompt(value: string, usage: string): string {
 /** spawn's kebab-casing of names: lowercase, anything but [a-z0-9-] becomes `-`, runs collapse, ends trimmed. */
 export function kebabCase(value: string): string {
   return value.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/-+/g, "-").replace(/^-|-$/g, "");
+}
+
+/** `--budget 5`, `--budget 2.50` or `--budget $5`: US dollars, more than 0. Policy caps it later. */
+export function parseBudget(value: string, usage: string): number {
+  const m = BUDGET_RE.exec(value.trim());
+  const usd = m ? Number(`${m[1]}${m[2] ?? ""}`) : NaN;
+  if (!m || !(usd > 0)) refuse(`--budget '${excerpt(value)}' is not an amount in US dollars; use e.g. --budget 5 or --budget 2.50 (more than 0)`, usage);
+  return usd;
 }
 
 export function parseSteps(value: string, usage: string): string[] {

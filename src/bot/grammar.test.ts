@@ -172,7 +172,7 @@ describe("spawn", () => {
 
   it("refuses an unknown flag, suggesting the nearest one", () => {
     expect(error("codex gcp --modle a/b")).toBe("unknown flag --modle — did you mean --model?");
-    expect(error("codex gcp --foo")).toBe("unknown flag --foo; spawn takes --model, --name, --size, --zone, --steps, --prompt, --ttl, --dry-run, --host");
+    expect(error("codex gcp --foo")).toBe("unknown flag --foo; spawn takes --model, --name, --size, --zone, --steps, --prompt, --ttl, --budget, --dry-run, --host");
     expect(error("codex gcp -x")).toContain("unknown flag -x");
     expect(error("codex gcp --")).toContain("unknown flag --");
   });
@@ -259,6 +259,20 @@ describe("spawn", () => {
     expect(error("codex gcp --ttl 90")).toBe("--ttl '90' is not a duration; use e.g. 90m, 2h, 1d or 1h30m (more than 0, at most 30d)");
     expect(error("codex gcp --ttl 31d")).toContain("is not a duration");
     expect(error("codex gcp --ttl 0m")).toContain("is not a duration");
+  });
+
+  it("reads --budget as US dollars for the spawn's own OpenRouter key", () => {
+    expect(spawn("codex gcp --budget 5").budgetUsd).toBe(5);
+    expect(spawn("codex gcp --budget=2.50").budgetUsd).toBe(2.5);
+    expect(spawn("codex gcp --budget '$7'").budgetUsd).toBe(7);
+    expect(spawn("codex gcp").budgetUsd).toBeUndefined();
+    const bad = "is not an amount in US dollars; use e.g. --budget 5 or --budget 2.50 (more than 0)";
+    expect(error("codex gcp --budget 0")).toBe(`--budget '0' ${bad}`);
+    expect(error("codex gcp --budget 1.234")).toBe(`--budget '1.234' ${bad}`);
+    expect(error("codex gcp --budget ten")).toBe(`--budget 'ten' ${bad}`);
+    expect(error("codex gcp --budget 1e3")).toContain(bad);
+    expect(error("codex gcp --budget -5")).toContain("--budget needs a value");
+    expect(error("codex gcp --budget")).toContain("--budget needs a value after it, e.g. --budget 5");
   });
 
   describe("--host", () => {

@@ -55,9 +55,8 @@ export function sharedHostHere(ctx: CoreContext, inv: Invocation, host: HostSpec
 }
 
 /** Which key a new spawn on an adopted host uses: the bot's for a shared host, else the requester's own. */
-export function adoptionKey(ctx: CoreContext, inv: Invocation, host: HostSpec): { sshIdentity: SpawnRecord["sshIdentity"]; sshAuth?: BotKey } {
-  if (sharedHostHere(ctx, inv, host)) return { sshIdentity: "bot" };
-  return { sshIdentity: "owner", sshAuth: userHostKey(ctx, inv.user) };
+export function adoptionOf(ctx: CoreContext, inv: Invocation, host: HostSpec): { sshIdentity: SpawnRecord["sshIdentity"] } {
+  return { sshIdentity: sharedHostHere(ctx, inv, host) ? "bot" : "owner" };
 }
 
 /** The key that reaches a spawn's host, from its record (undefined: the bot's own). */

@@ -5,6 +5,7 @@ import { MAX_DURATION_MS } from "./duration.js";
 import { formatDuration } from "./format.js";
 import { auditAction } from "./audit-trail.js";
 import { decideList, decideOnSpawn, findSpawn as find, notFound, refuse } from "./policy.js";
+import { moveSpawnKeyExpiry, spawnKeyFact } from "./spawn-api-keys.js";
 import { hostRecord } from "./spawn-access.js";
 import { removeSpawn, statusViewOf } from "./spawn-removal.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
@@ -48,6 +49,10 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
   const host = privateHostFact(ctx, inv, rec);
   if (host) facts.push(host);
   if (rec.error && LIVE_STATUSES.includes(rec.status)) facts.push(`${rec.error}; the bot keeps trying`); // a failed delete, queued for retry
+  if (LIVE_STATUSES.includes(rec.status)) {
+    const keyFact = await spawnKeyFact(ctx, rec);
+    if (keyFact) facts.push(keyFact);
+  }
   if (rec.status === "ready") {
     try {
       const { sessionAlive } = await ctx.orchestrator.probe(hostRecord(ctx, rec));
@@ -80,7 +85,7 @@ export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: stri
   const view: ConnectView = {
     kind: "connect", spawnId: rec.id, name: rec.name, attachCommand: c.attachCommand, knownHostsLine: c.knownHostsLine,
     hostKeyFingerprint: c.hostKeyFingerprint, tunnelCommand: c.dashboard?.tunnelCommand, dashboardUrl: c.dashboard?.localUrl,
-    gatewayUrl: mintGatewayUrl(ctx, rec),
+    gatewayUrl: mintGatewayUrl(ctx, rec, inv.user),
   };
   return inv.conv.whisper(view);
 }
@@ -98,7 +103,8 @@ export async function handleExtend(ctx: CoreContext, inv: Invocation, ref: strin
   ctx.store.updateSpawn(rec.id, { expiresAt });
   auditAction(ctx, inv, "extend", { spawnId: rec.id, detail: { name: rec.name, expiresAt } });
   const capped = expiresAt === now + MAX_DURATION_MS ? ` (the most a spawn can live from now is ${formatDuration(MAX_DURATION_MS)})` : "";
-  return inv.conv.whisper(text(`${rec.name} now expires in ${formatDuration(expiresAt - now)}${capped}`));
+  const keyNote = await moveSpawnKeyExpiry(ctx, rec, expiresAt);
+  return inv.conv.whisper(text([`${rec.name} now expires in ${formatDuration(expiresAt - now)}${capped}`, ...(keyNote ? [keyNote] : [])]));
 }
 
 export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {

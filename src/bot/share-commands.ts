@@ -1,9 +1,11 @@
 // `share` and `unshare`: another user's keys go onto (or come off) a running spawn, and with
-// them the right to see its connect details. Owner and admins only; every change is audited.
+// them the right to see its connect details; unshare also revokes the dashboard links given to
+// them. Owner and admins only; every change is audited.
 import type { CoreContext, Invocation } from "./context.js";
 import { auditAction } from "./audit-trail.js";
 import { decideOnSpawn, findSpawn, notFound, refuse } from "./policy.js";
 import { hostRecord } from "./spawn-access.js";
+import { revokeUserTunnels } from "./tunnel-links.js";
 import { error, text } from "./views.js";
 
 export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string, userId: string, share: boolean): Promise<void> {
@@ -26,8 +28,12 @@ export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string
   // Keep any key the owner also has: unsharing must not lock the owner out.
   const ownerKeys = new Set(ctx.store.listUserKeys({ platform: rec.platform, userId: rec.ownerId }).map((k) => k.publicKey.split(" ").slice(0, 2).join(" ")));
   const remove = theirKeys.filter((k) => !ownerKeys.has(k.split(" ").slice(0, 2).join(" ")));
+  // Links first: they need no host, so a host that cannot be reached right now does not keep them
+  // alive. The share goes last: if the keys cannot be removed now, unshare can be run again.
+  const links = await revokeUserTunnels(ctx, rec.id, other);
   const removed = await ctx.orchestrator.updateKeys(hostRecord(ctx, rec), { remove });
   ctx.store.removeShare(rec.id, other);
-  auditAction(ctx, inv, "unshare", { spawnId: rec.id, detail: { with: userId, keys: removed.removed } });
-  return inv.conv.whisper(text(`${rec.name} is no longer shared with ${userId}; ${removed.removed} key(s) removed from it`));
+  auditAction(ctx, inv, "unshare", { spawnId: rec.id, detail: { with: userId, keys: removed.removed, links } });
+  const linksNote = links ? `; ${links} dashboard link(s) revoked` : "";
+  return inv.conv.whisper(text(`${rec.name} is no longer shared with ${userId}; ${removed.removed} key(s) removed from it${linksNote}`));
 }

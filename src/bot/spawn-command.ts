@@ -1,22 +1,19 @@
 // `spawn`: resolve the request into a plan (model: flag > saved preference > agent default),
 // show it for --dry-run, or record the intent, start the run and follow it in a status view.
 import { randomBytes, randomUUID } from "node:crypto";
-import type { AgentSpec, RunResult } from "../orchestrator/index.js";
+import type { AgentSpec } from "../orchestrator/index.js";
 import type { SpawnCommand } from "./commands.js";
 import type { CoreContext, Invocation } from "./context.js";
 import { auditAction } from "./audit-trail.js";
 import { formatDuration } from "./format.js";
 import { decideSpawn, refuse } from "./policy.js";
-import { buildStatusView } from "./status-view.js";
-import { mintGatewayUrl } from "./tunnel-links.js";
-import { agentKeyFor, apiKeyFor } from "./user-settings.js";
-import { adoptionKey, hostPinsFor } from "./host-access.js";
+import { adoptionOf } from "./host-access.js";
+import { followRun, startSpawnRun } from "./spawn-run.js";
+import { chooseSpawnKey, mintSpawnKey } from "./spawn-api-keys.js";
+import { agentKeyFor } from "./user-settings.js";
 import { StoreConflictError, type SpawnRecord } from "./store/index.js";
-import { error, text, type ConnectView, type PlanView } from "./views.js";
+import { error, text, type PlanView } from "./views.js";
 
-const REDRAW_EVERY_MS = 100;
-
-/** Status edits are cheap for the core; adapters coalesce them per message for the platform. */
 export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnCommand): Promise<void> {
   const agent = ctx.orchestrator.agent(cmd.agent);
   const cloud = ctx.orchestrator.cloud(cmd.cloud);
@@ -41,14 +38,14 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     return inv.conv.whisper(plan);
   }
 
-  // An agent with its own vendor key (Cursor) never gets an OpenRouter key: only the user's own one for that vendor.
+  // An agent with its own vendor key (Cursor) never gets an OpenRouter key, not even one made for
+  // the spawn: only the user's own key for that vendor (see spawn-run.ts).
   const { ownKey } = agent;
-  const apiKey = ownKey ? undefined : apiKeyFor(ctx, inv.user);
-  if (!ownKey && !apiKey) return inv.conv.whisper(error("no OpenRouter API key: add yours with `settings` (a private form), or ask an admin to set OPENROUTER_API_KEY for the bot"));
-  const agentKey = ownKey ? agentKeyFor(ctx, inv.user, ownKey.secret) : undefined;
+  const keyChoice = ownKey ? undefined : chooseSpawnKey(ctx, inv.user, cmd.budgetUsd);
+  if (keyChoice?.kind === "refused") return inv.conv.whisper(error(keyChoice.message));
 
   // An existing host is reached with the requester's own key, or the bot's for a host an admin shared here.
-  const adoption = cmd.host ? adoptionKey(ctx, inv, cmd.host) : undefined;
+  const adoption = cmd.host ? adoptionOf(ctx, inv, cmd.host) : undefined;
   let rec: SpawnRecord;
   const now = Date.now();
   // No await since decideSpawn above: its counts still hold when the intent is recorded.
@@ -57,57 +54,42 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
       id: randomUUID(), name, platform: inv.req.platform, workspace: inv.req.workspace, channel: inv.req.channel,
       ownerId: inv.user.userId, ownerName: inv.req.user.name, agent: agent.key, cloud: cloud.key, model,
       size: cmd.size ?? null, zone: cmd.zone ?? null, session: name, prompt: cmd.prompt ?? null,
-      createdAt: now, expiresAt: now + ttlMs, sshIdentity: adoption?.sshIdentity,
+      createdAt: now, expiresAt: now + ttlMs, sshIdentity: adoption?.sshIdentity, options: { host: cmd.host, steps: cmd.steps },
     });
   } catch (err) {
     if (err instanceof StoreConflictError) return inv.conv.whisper(error(`you already have a live spawn named ${name}; pick another --name or delete it first`));
     throw err;
   }
-  auditAction(ctx, inv, "spawn", { spawnId: rec.id, detail: { agent: agent.key, cloud: cloud.key, model, name } });
+  auditAction(ctx, inv, "spawn", { spawnId: rec.id, detail: { agent: agent.key, cloud: cloud.key, model, name, openrouterKey: keyChoice?.kind ?? "none" } });
+
+  let apiKey: string | undefined;
+  if (!keyChoice) {
+    apiKey = undefined; // an agent with its own vendor key: no OpenRouter key of any kind
+  } else if (keyChoice.kind === "per-spawn") {
+    const minted = await mintSpawnKey(ctx, rec, keyChoice.budgetUsd);
+    if ("problem" in minted) {
+      const reason = `could not make this spawn's own OpenRouter key (${minted.problem}); nothing was started, try again in a minute or add your own key with \`settings\``;
+      ctx.store.updateSpawn(rec.id, { status: "failed", error: reason, deletedAt: Date.now() });
+      return inv.conv.whisper(error(reason));
+    }
+    apiKey = minted.apiKey;
+  } else {
+    apiKey = keyChoice.apiKey;
+    if (cmd.budgetUsd !== undefined) {
+      const whose = keyChoice.kind === "own" ? "your own key's limits are set at openrouter.ai/keys" : "this bot shares one workspace key";
+      await inv.conv.whisper(text(`--budget applies only to keys the bot makes for a spawn; ${whose}, so ${name} has no budget of its own`));
+    }
+  }
 
   const ownerKeys = ctx.store.listUserKeys(inv.user).map((k) => k.publicKey);
   if (ownerKeys.length === 0 && cloud.access === "ssh") {
     await inv.conv.whisper(text(`you have no SSH key on file, so you cannot log in to ${name} yet: add yours with \`keys add <contents of ~/.ssh/id_ed25519.pub>\` and it is installed on ${name} too`));
   }
-  if (ownKey && !agentKey) {
+  if (ownKey && !agentKeyFor(ctx, inv.user, ownKey.secret)) {
     await inv.conv.whisper(text(`${agent.name} never gets the OpenRouter key and you have no ${ownKey.label} saved, so ${name} starts without one: save yours in \`settings\`, or log in from its session`));
   }
-  const run = ctx.orchestrator.start({
-    spawnId: rec.id, name, session: name, agent, cloud, model, size: cmd.size, zone: cmd.zone, host: cmd.host,
-    steps: cmd.steps ?? [], prompt: cmd.prompt, apiKey, agentKey,
-    ownerKeys,
-    tags: { "spawnbot-spawn-id": rec.id, "spawnbot-owner": inv.user.userId },
-    sshAuth: adoption?.sshAuth, hostPins: adoption ? hostPinsFor(ctx, inv.user) : undefined,
-  });
-  const names = { agent: agent.name, cloud: cloud.title };
-  const redraw = () => inv.conv.status(buildStatusView(ctx.store.getSpawn(rec.id)!, ctx.store.listSteps(rec.id), names));
-  // The first status message may wait in a busy channel: follow the run meanwhile, so the post
-  // carries the newest state when it goes out (the final one, if the run ended by then).
-  const first = redraw();
-  const updates: Promise<void>[] = [first.catch(() => undefined)];
-  // Step events come in bursts (one step ends, the next starts); a view is drawn at most every
-  // REDRAW_EVERY_MS per spawn, from the stored state then, so hundreds of runs do not rebuild
-  // views for every event.
-  let scheduled: NodeJS.Timeout | undefined;
-  run.events.on("step", () => {
-    scheduled ??= setTimeout(() => {
-      scheduled = undefined;
-      updates.push(redraw().catch((err) => ctx.log.warn({ err, spawnId: rec.id }, "status update failed")));
-    }, REDRAW_EVERY_MS);
-  });
-  ctx.track(
-    run.done.then(async (result) => {
-      clearTimeout(scheduled); // the final view below shows everything
-      // The final state is drawn at once (a status message still waiting to be posted goes out
-      // with it) and is the newest view every pending edit renders: always delivered, last.
-      const final = redraw();
-      await Promise.all(updates);
-      await final;
-      await deliverResult(ctx, inv, rec, result);
-      return result;
-    }),
-  );
-  await first;
+  const run = startSpawnRun(ctx, rec, apiKey);
+  await followRun(ctx, rec, run, inv.conv);
 }
 
 function resolveModel(ctx: CoreContext, inv: Invocation, cmd: SpawnCommand, agent: AgentSpec): { model: string; source: PlanView["modelSource"] } {
@@ -115,15 +97,4 @@ function resolveModel(ctx: CoreContext, inv: Invocation, cmd: SpawnCommand, agen
   const saved = ctx.store.getModelPreference(inv.user, agent.key);
   if (saved) return { model: saved, source: "preference" };
   return { model: agent.defaultModel, source: "default" };
-}
-
-async function deliverResult(ctx: CoreContext, inv: Invocation, rec: SpawnRecord, result: RunResult): Promise<void> {
-  if (result.outcome !== "ready" || !result.connect) return;
-  const c = result.connect;
-  const view: ConnectView = {
-    kind: "connect", spawnId: rec.id, name: rec.name, attachCommand: c.attachCommand, knownHostsLine: c.knownHostsLine,
-    hostKeyFingerprint: c.hostKeyFingerprint, tunnelCommand: c.dashboard?.tunnelCommand, dashboardUrl: c.dashboard?.localUrl,
-    gatewayUrl: mintGatewayUrl(ctx, ctx.store.getSpawn(rec.id) ?? rec), promptOutput: result.prompt,
-  };
-  await inv.conv.whisper(view);
 }

@@ -1,14 +1,16 @@
 // The one way a live spawn is deleted, whoever asks: the `delete` command, the expiry sweep or
 // the reconciler. A spawn is recorded deleted only when its cloud confirmed the delete (or said
 // the server was already gone); a failed delete keeps the spawn visible with its error and is
-// queued for the expiry sweep to try again, with a backoff that doubles up to a ceiling.
+// queued for the expiry sweep to try again, with a backoff that doubles up to a ceiling. The
+// spawn's own OpenRouter key (if the bot made one) is deleted with it.
 import { secrets } from "../secrets.js";
 import type { CoreContext } from "./context.js";
-import { hostRecord } from "./spawn-access.js";
+import { revokeSpawnKey } from "./spawn-api-keys.js";
+import { hostRecord, neighboursOnHost } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
 import { revokeTunnels } from "./tunnel-links.js";
 import type { SpawnRecord } from "./store/index.js";
-import type { StatusView } from "./views.js";
+import { removalKindOf, type StatusView } from "./views.js";
 
 /** First retry of a failed delete after a minute (a cloud's 5xx rarely lasts longer), doubling. */
 export const DELETE_RETRY_BASE_MS = 60_000;
@@ -59,7 +61,7 @@ export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: Rem
     ctx.store.updateSpawn(rec.id, { status: "deleting" });
     await revokeTunnels(ctx, rec.id); // links die with the spawn, even if the server delete must be retried
     try {
-      await ctx.orchestrator.teardown(hostRecord(ctx, rec));
+      await ctx.orchestrator.teardown(hostRecord(ctx, rec), neighboursOnHost(ctx.store, rec));
     } catch (err) {
       const reason = secrets.redact((err as Error).message); // it is stored, audited and shown
       const retry = ctx.store.upkeep.recordDeleteFailure(rec.id, actor.userId, reason, (n) => now + retryDelay(n));
@@ -70,6 +72,7 @@ export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: Rem
     ctx.store.upkeep.clearDeleteRetry(rec.id);
     const deleted = ctx.store.updateSpawn(rec.id, { status: "deleted", deletedAt: now, error: null });
     audit("delete");
+    await revokeSpawnKey(ctx, rec.id, now); // never throws: a failed delete of the key is retried on its own
     return { kind: "deleted", rec: deleted };
   } finally {
     busy.delete(rec.id);
@@ -78,6 +81,7 @@ export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: Rem
 
 /** The spawn's status view as its status message shows it. */
 export function statusViewOf(ctx: CoreContext, rec: SpawnRecord, facts?: string[]): StatusView {
-  const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: ctx.orchestrator.cloud(rec.cloud)?.title ?? rec.cloud };
+  const cloud = ctx.orchestrator.cloud(rec.cloud);
+  const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: cloud?.title ?? rec.cloud, removal: removalKindOf(cloud) };
   return buildStatusView(rec, ctx.store.listSteps(rec.id), names, facts);
 }

@@ -1,14 +1,14 @@
 // Builds the platform-neutral status view of a spawn from its stored record and steps.
 import { STEPS } from "../orchestrator/index.js";
 import type { SpawnRecord, StepRecord } from "./store/index.js";
-import type { StatusView } from "./views.js";
+import type { RemovalKind, StatusView } from "./views.js";
 
 const STEP_TITLES = new Map(STEPS.map((s) => [s.name, s.title]));
 
 export function buildStatusView(
   rec: SpawnRecord,
   steps: StepRecord[],
-  names: { agent: string; cloud: string },
+  names: { agent: string; cloud: string; removal?: RemovalKind },
   facts?: string[],
 ): StatusView {
   const verb = { ready: "spawned", deleted: "spawned", failed: "could not spawn", cancelled: "cancelled spawning" }[rec.status as string] ?? "is spawning";
@@ -35,6 +35,7 @@ export function buildStatusView(
     warnings: steps.filter((s) => s.state === "warned" && s.detail).map((s) => `${s.name}: ${s.detail}`),
     result: resultOf(rec),
     facts,
+    ...(names.removal ? { removal: names.removal } : {}),
   };
 }
 

@@ -12,7 +12,7 @@ export interface CommandDoc {
   examples: readonly string[];
 }
 
-export type SpawnFlagKey = "model" | "name" | "size" | "zone" | "steps" | "prompt" | "ttl" | "dryRun" | "host";
+export type SpawnFlagKey = "model" | "name" | "size" | "zone" | "steps" | "prompt" | "ttl" | "budget" | "dryRun" | "host";
 
 export interface FlagDoc {
   key: SpawnFlagKey;
@@ -33,6 +33,7 @@ export const SPAWN_FLAGS: readonly FlagDoc[] = [
   { key: "steps", long: "--steps", aliases: [], value: "a,b", about: 'optional setup steps to run; "" runs none', example: "--steps github,auto-update" },
   { key: "prompt", long: "--prompt", aliases: ["-p"], value: "TEXT", about: "task to start the agent on, in quotes", example: '--prompt "fix the failing tests"' },
   { key: "ttl", long: "--ttl", aliases: [], value: "DURATION", about: "how long the spawn should live, at most 30d (shown by status; extend pushes it back)", example: "--ttl 2h" },
+  { key: "budget", long: "--budget", aliases: [], value: "USD", about: "spend limit in US dollars of the OpenRouter key the bot makes for this spawn", example: "--budget 5" },
   { key: "dryRun", long: "--dry-run", aliases: ["-n"], about: "show what would happen; create nothing", example: "--dry-run" },
   { key: "host", long: "--host", aliases: [], value: "user@host[:port]", about: "your own machine, for the ssh cloud only", example: "--host root@203.0.113.10:2222" },
 ];

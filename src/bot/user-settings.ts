@@ -10,7 +10,7 @@ import { handleKeysAdd } from "./settings-commands.js";
 import { LIVE_STATUSES, type UserRef } from "./store/index.js";
 import { inspectPublicKey } from "./ssh-keys.js";
 import { excerpt } from "./tokenize.js";
-import { text, type HomeView, type SettingsView } from "./views.js";
+import { removalKindOf, text, type HomeView, type SettingsView } from "./views.js";
 
 const OPENROUTER_KEY = "openrouter-api-key";
 /** The Cursor agent's own key (the catalog's `ownKey.secret` for Cursor names this same secret). */
@@ -40,10 +40,10 @@ export type SettingsErrors = Record<string, string>;
 
 const sealContext = (user: UserRef, name = OPENROUTER_KEY) => `${user.platform}:${user.userId}:${name}`;
 
-/** The key a user's spawns use: their own, else the workspace's; registered with the redactor. */
-export function apiKeyFor(ctx: CoreContext, user: UserRef): string | undefined {
+/** The user's own OpenRouter key, registered with the redactor; undefined when they have none (see spawn-api-keys.ts). */
+export function ownApiKey(ctx: CoreContext, user: UserRef): string | undefined {
   const stored = ctx.store.chat.getUserSecret(user, OPENROUTER_KEY);
-  if (!stored) return ctx.settings.openrouterApiKey;
+  if (!stored) return undefined;
   try {
     const key = ctx.secretBox.open(stored.sealed, sealContext(user));
     secrets.add(key);
@@ -51,7 +51,7 @@ export function apiKeyFor(ctx: CoreContext, user: UserRef): string | undefined {
   } catch (err) {
     // A rotated SPAWNBOT_SECRET_KEY or a damaged row: the user must enter the key again.
     ctx.log.warn({ err: (err as Error).message, userId: user.userId }, "a stored OpenRouter key could not be opened");
-    return ctx.settings.openrouterApiKey;
+    return undefined;
   }
 }
 
@@ -69,6 +69,16 @@ export function agentKeyFor(ctx: CoreContext, user: UserRef, secretName: string)
   }
 }
 
+/** Whether a member without a key of their own can still spawn: the bot makes or shares one. */
+function botProvidesKey(ctx: CoreContext): boolean {
+  return botKeySource(ctx) !== "none";
+}
+
+function botKeySource(ctx: CoreContext): "per-spawn" | "workspace" | "none" {
+  const s = ctx.settings;
+  return s.openrouterManagementKey ? "per-spawn" : s.openrouterApiKey && s.shareWorkspaceKey ? "workspace" : "none";
+}
+
 /** Seal and keep a user's OpenRouter key (from the form, or from Connect OpenRouter), and audit it where it was asked for. */
 export function saveApiKey(ctx: CoreContext, user: UserRef, place: ChatPlace, apiKey: string, via?: string): void {
   secrets.add(apiKey);
@@ -83,7 +93,7 @@ export function settingsView(ctx: CoreContext, user: UserRef): SettingsView {
   const saved = new Map(ctx.store.listModelPreferences(user).map((p) => [p.agent, p.model]));
   return {
     kind: "settings",
-    apiKey: stored ? { source: "yours", last4: stored.last4 } : ctx.settings.openrouterApiKey ? { source: "workspace" } : { source: "none" },
+    apiKey: stored ? { source: "yours", last4: stored.last4 } : { source: botKeySource(ctx) },
     ...(cursor ? { cursorKey: { last4: cursor.last4 } } : {}),
     keys: ctx.store.listUserKeys(user).map((k) => ({ fingerprint: k.fingerprint, keyType: k.keyType, comment: k.comment })),
     models: ctx.orchestrator.agents.map((a) => ({ agent: a.key, name: a.name, saved: saved.get(a.key), defaultModel: a.defaultModel })),
@@ -136,7 +146,7 @@ export async function saveSettings(ctx: CoreContext, inv: Invocation, input: Set
     done.push(`your OpenRouter key ending in ${apiKey.slice(-4)} is saved (encrypted) and used by your new spawns`);
   } else if (input.clearApiKey && ctx.store.chat.deleteUserSecret(user, OPENROUTER_KEY)) {
     audit("settings-api-key-clear");
-    done.push(ctx.settings.openrouterApiKey ? "your OpenRouter key was removed; your spawns use the bot's key" : "your OpenRouter key was removed; add one before your next spawn");
+    done.push(botProvidesKey(ctx) ? "your OpenRouter key was removed; your spawns use the bot's key" : "your OpenRouter key was removed; add one before your next spawn");
   }
   const cursorKey = input.cursorKey?.trim();
   if (cursorKey) {
@@ -176,7 +186,7 @@ export function homeView(ctx: CoreContext, user: UserRef): HomeView {
     kind: "home",
     spawns: [...rows.filter(live), ...rows.filter((r) => !live(r))].map((r) => ({
       id: r.id, name: r.name, agent: r.agent, cloud: r.cloud, model: r.model ?? "", status: r.status, owner: r.ownerName,
-      createdAt: r.createdAt, expiresAt: r.expiresAt, live: live(r),
+      createdAt: r.createdAt, expiresAt: r.expiresAt, live: live(r), removal: removalKindOf(ctx.orchestrator.cloud(r.cloud)),
     })),
     settings: settingsView(ctx, user),
   };

@@ -30,6 +30,8 @@ export interface StatusView {
   result?: { outcome: "ready" | "failed" | "cancelled" | "deleted"; message: string };
   /** Extra facts for `status`: session alive, how the model is wired, expiry. */
   facts?: string[];
+  /** What deleting it does (its Delete confirmation says so). */
+  removal?: RemovalKind;
 }
 
 /** Private connect details: only ever sent to the requester (or an admin). */
@@ -98,7 +100,7 @@ export interface ErrorView {
 export interface SettingsView {
   kind: "settings";
   /** Which OpenRouter key the user's spawns use: theirs (shown by its last four characters only), the workspace's, or none. */
-  apiKey: { source: "yours"; last4: string } | { source: "workspace" } | { source: "none" };
+  apiKey: { source: "yours"; last4: string } | { source: "per-spawn" } | { source: "workspace" } | { source: "none" };
   /** The user's own Cursor key, when saved (Cursor never gets the OpenRouter key). */
   cursorKey?: { last4: string };
   keys: { fingerprint: string; keyType: string; comment: string }[];
@@ -109,6 +111,8 @@ export interface SettingsView {
 export interface HomeRow extends ListRow {
   live: boolean;
   expiresAt: number | null;
+  /** What deleting it does (its Delete confirmation says so). */
+  removal?: RemovalKind;
 }
 
 /** A user's home (Slack's App Home): their spawns and their settings. */
@@ -119,6 +123,30 @@ export interface HomeView {
 }
 
 export type View = StatusView | ConnectView | ListView | PlanView | TextView | ErrorView | SettingsView;
+
+/**
+ * What deleting a spawn does, by the kind of place it runs: a server the bot created (deleted
+ * with everything on it), a host the user keeps (only what spawnbot put there goes), or the
+ * bot's own host (likewise).
+ */
+export type RemovalKind = "server" | "host" | "local";
+
+const DELETE_CONSEQUENCE: Record<RemovalKind, string> = {
+  server: "Its server and everything on it is deleted. This cannot be undone.",
+  host: "The agent is stopped and what spawnbot installed on the host is removed (its processes, the SSH keys it added, ~/.spawnrc and the agent's config files); the host and your own files stay.",
+  local: "The agent is stopped and what spawnbot installed on the bot's own host is removed (its processes, ~/.spawnrc and the agent's config files); the host and your own files stay.",
+};
+
+/** The Delete confirmation's sentence for a kind of cloud (a cautious one when the kind is not known). */
+export function deleteConsequence(kind: RemovalKind | undefined): string {
+  return kind ? DELETE_CONSEQUENCE[kind] : "The agent is stopped and what spawnbot made for it is removed. This cannot be undone.";
+}
+
+/** The removal kind of a cloud: VM clouds delete their server; adopted ones keep the host. */
+export function removalKindOf(cloud: { adopted?: boolean; access: "ssh" | "local" } | undefined): RemovalKind | undefined {
+  if (!cloud) return undefined;
+  return !cloud.adopted ? "server" : cloud.access === "local" ? "local" : "host";
+}
 
 export function text(lines: string[] | string, title?: string): TextView {
   return { kind: "text", title, lines: Array.isArray(lines) ? lines : [lines] };

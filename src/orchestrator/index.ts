@@ -4,6 +4,8 @@ import type { AgentSpec } from "./agents/types.js";
 import type { Cloud, ServerInfo } from "./clouds/types.js";
 import { buildConnectInfoFor } from "./connect-info.js";
 import { readDashboardToken, withSealedToken } from "./dashboard-token.js";
+import { spawnKeyMark } from "./authorized-keys.js";
+import { cleanUpAdoptedHost } from "./host-cleanup.js";
 import { tmuxHasSessionCommand, tmuxKillCommand } from "./launch.js";
 import { SshHost } from "./remote/ssh-host.js";
 import { updateAuthorizedKeys } from "./remote/update-keys.js";
@@ -30,12 +32,20 @@ export type { Run } from "./run.js";
 export type { LeftoverRecord, SuspendReport } from "./recovery.js";
 export { CLEANUP_PENDING, RECOVERY_META } from "./recovery.js";
 export type { SecretSealer } from "./dashboard-token.js";
-export type { ConnectInfo, HostPins, PromptResult, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
+export type { ConnectInfo, HostPins, PromptResult, ResumePoint, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 export { TunnelGateway, startGatewayServer, hashTunnelToken, newTunnelToken, parseTunnelDomain, tunnelOrigin, type TunnelTarget } from "./tunnels/index.js";
+
+/** The mark of the lines a spawn adds to authorized_keys; none for spawns recorded before marking. */
+function keyMarkOf(rec: HostRecord): string | undefined {
+  return rec.spawnId && rec.markedHost !== false ? spawnKeyMark(rec.spawnId) : undefined;
+}
 
 /** What the orchestrator needs to reach a spawn's host after its run (from the stored record). */
 export interface HostRecord {
-  spawnId: string;
+  /** The spawn's id: what marks its processes and authorized_keys lines on an adopted host. */
+  spawnId?: string;
+  /** False for spawns recorded before the bot marked its authorized_keys lines (see SpawnRecord.markedHost). */
+  markedHost?: boolean;
   cloud: string;
   agent: string;
   serverId: string | null;
@@ -100,8 +110,10 @@ export class Orchestrator {
   }
 
   /** Remove what an interrupted run made: its server (by id or spawn-id tag), or its session on an adopted host. */
-  async recoverServer(rec: LeftoverRecord & HostRecord): Promise<{ removed: string[] }> {
-    return removeLeftovers(this.requireCloud(rec.cloud), rec, () => this.openHost(rec));
+  async recoverServer(rec: LeftoverRecord & HostRecord, neighbours: readonly { agent: string }[] = []): Promise<{ removed: string[] }> {
+    // A session of this name that the spawn never started belongs to someone else: only its marked processes go.
+    const cleanUp = (host: RemoteHost) => this.cleanUpAdopted(host, rec, neighbours, rec.sessionMayExist);
+    return removeLeftovers(this.requireCloud(rec.cloud), rec, () => this.openHost(rec), cleanUp);
   }
 
   /** Runs still going on. */
@@ -127,8 +139,10 @@ export class Orchestrator {
 
   /** The spawn's dashboard token, opened from its sealed form; a clear one left by an older version is sealed now. */
   dashboardToken(rec: HostRecord): string | undefined {
-    const found = readDashboardToken(this.deps.sealer, rec.spawnId, rec.meta);
-    if (found?.legacy) this.deps.journal.updateSpawn(rec.spawnId, { meta: withSealedToken(this.deps.sealer, rec.spawnId, rec.meta, found.token) });
+    const { spawnId } = rec;
+    if (spawnId === undefined) return undefined; // every stored spawn's record carries its id (spawn-access.ts)
+    const found = readDashboardToken(this.deps.sealer, spawnId, rec.meta);
+    if (found?.legacy) this.deps.journal.updateSpawn(spawnId, { meta: withSealedToken(this.deps.sealer, spawnId, rec.meta, found.token) });
     return found?.token;
   }
 
@@ -144,9 +158,11 @@ export class Orchestrator {
 
   /**
    * Delete the server on VM clouds (nothing on it needs stopping first: an unreachable VM must
-   * still be deletable); on adopted hosts stop the agent's session and keep the host.
+   * still be deletable); on adopted hosts take back what the spawn put there and keep the host.
+   * neighbours: the other live spawns on the same host user (the bot core knows them): files
+   * they share with this one (~/.spawnrc, config files of their agents) stay while they live.
    */
-  async teardown(rec: HostRecord): Promise<void> {
+  async teardown(rec: HostRecord, neighbours: readonly { agent: string }[]): Promise<void> {
     const cloud = this.requireCloud(rec.cloud);
     if (!cloud.adopted) {
       if (rec.serverId) await cloud.deleteServer(rec.serverId);
@@ -155,10 +171,23 @@ export class Orchestrator {
     if (!rec.address) return;
     const host = await this.openHost(rec);
     try {
-      await host.run(tmuxKillCommand(rec.session));
+      await this.cleanUpAdopted(host, rec, neighbours, true);
     } finally {
       await host.close();
     }
+  }
+
+  /** Everything a spawn put on an adopted host, gone (see host-cleanup.ts). */
+  private async cleanUpAdopted(host: RemoteHost, rec: HostRecord, neighbours: readonly { agent: string }[], killSession: boolean): Promise<void> {
+    if (!rec.spawnId) {
+      await host.run(tmuxKillCommand(rec.session)); // a record without its id: all we can find is the session
+      return;
+    }
+    await cleanUpAdoptedHost(host, {
+      spawnId: rec.spawnId, session: rec.session, agent: this.agent(rec.agent), killSession,
+      keys: this.requireCloud(rec.cloud).access === "ssh", marked: rec.markedHost !== false,
+      otherAgents: neighbours.map((n) => this.agent(n.agent) ?? { configFiles: [] }),
+    });
   }
 
   /** Where the tunnel gateway reaches a spawn's dashboard: over SSH to its loopback port. */
@@ -177,7 +206,7 @@ export class Orchestrator {
     if (this.requireCloud(rec.cloud).access !== "ssh") return { added: 0, removed: 0 };
     const host = await this.openHost(rec);
     try {
-      return await updateAuthorizedKeys(host, change);
+      return await updateAuthorizedKeys(host, change, keyMarkOf(rec));
     } finally {
       await host.close();
     }

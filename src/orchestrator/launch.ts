@@ -64,11 +64,20 @@ exec bash -l
 `;
 }
 
-export function tmuxStartCommand(session: string, script: string): string {
+/**
+ * The variable every process a spawn starts on its host carries (the session, its restart loop,
+ * pre-launch daemons and whatever they fork, detached or not), visible in /proc/<pid>/environ:
+ * the spawn's clean-up finds and stops them all by it.
+ */
+export const SPAWN_ENV = "SPAWNBOT_SPAWN";
+
+export function tmuxStartCommand(session: string, script: string, spawnId: string): string {
   // A wide pane keeps agent TUIs readable when the user attaches from a normal terminal.
   // -e HOME: a tmux server that is already running keeps the HOME it started with; the
   // session must see this login's home (they differ for the local cloud's own home).
-  return `tmux new-session -d -s ${shellQuote(session)} -x 200 -y 50 -e "HOME=$HOME" "bash \"$HOME/${script}\""`;
+  // -e SPAWN_ENV goes into the session's environment only: the tmux server, which may host
+  // other spawns' sessions too, does not carry it and is never stopped by a clean-up.
+  return `tmux new-session -d -s ${shellQuote(session)} -x 200 -y 50 -e "HOME=$HOME" -e ${shellQuote(`${SPAWN_ENV}=${spawnId}`)} "bash \"$HOME/${script}\""`;
 }
 
 export function tmuxHasSessionCommand(session: string): string {

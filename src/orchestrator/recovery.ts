@@ -38,13 +38,15 @@ export interface LeftoverRecord {
 
 /**
  * VM clouds: delete the recorded server and every server tagged with the spawn id (a create whose
- * answer was lost before the id was recorded). Adopted hosts: kill only this spawn's session.
+ * answer was lost before the id was recorded). Adopted hosts: take back what this spawn put there
+ * (cleanUpAdopted), or without it kill only this spawn's session.
  * Throws when the cloud or host cannot be reached: the caller must not call it clean.
  */
 export async function removeLeftovers(
   cloud: Cloud,
   rec: LeftoverRecord,
   openHost: () => Promise<RemoteHost>,
+  cleanUpAdopted?: (host: RemoteHost) => Promise<void>,
 ): Promise<{ removed: string[] }> {
   if (!cloud.adopted) {
     // Like a failed run's clean-up: stop the session first (best effort: deleting the server stops it too).
@@ -53,6 +55,16 @@ export async function removeLeftovers(
     for (const s of await cloud.listServers()) if (s.spawnId === rec.spawnId) ids.add(s.serverId);
     for (const id of ids) await cloud.deleteServer(id);
     return { removed: [...(stopped ? [`tmux session ${rec.session}`] : []), ...[...ids].map((id) => `server ${id}`)] };
+  }
+  if (cleanUpAdopted && rec.address) {
+    // Everything the run put there (keys, files, daemons started before the launch), not only the session.
+    const host = await openHost();
+    try {
+      await cleanUpAdopted(host);
+    } finally {
+      await host.close();
+    }
+    return { removed: [`what spawnbot put on the host${rec.sessionMayExist ? `, tmux session ${rec.session}` : ""}`] };
   }
   if (!rec.sessionMayExist || !rec.address) return { removed: [] };
   await killSession(rec, openHost);

@@ -28,10 +28,32 @@ export interface RunPlan {
   /** The owner's SSH public keys, installed on the host so the connect command works. */
   ownerKeys: string[];
   tags: Record<string, string>;
+  /**
+   * The agents of the other live spawns on this spawn's host user, asked by a failed run's clean-up
+   * on an adopted host: files they share (~/.spawnrc, their config files) stay. Without it the
+   * clean-up keeps every shared file.
+   */
+  agentsSharingHost?: () => readonly Pick<AgentSpec, "configFiles">[];
   /** The key that reaches the host; the bot's own key when absent (servers the bot creates). */
   sshAuth?: BotKey;
   /** Adopted hosts: their host key is pinned per host across spawns, in the bot core's store. */
   hostPins?: HostPins;
+  /** A run a restart cut short, continued from what its journal says was done. */
+  resume?: ResumePoint;
+}
+
+/** Where an interrupted run stood, from its journal: every step is safe to run again. */
+export interface ResumePoint {
+  /** Steps that ended (succeeded, warned or skipped): not run again. */
+  ended: string[];
+  /** Steps that were running when the bot stopped: run again, marked as resumed. */
+  interrupted: string[];
+  /** The server provision had made, if it had. */
+  server?: ServerInfo;
+  /** The host key pinned at first contact. */
+  hostKey?: string;
+  /** The launch step began: a session with the spawn's name on its host is this spawn's own. */
+  sessionMayExist: boolean;
 }
 
 /** Host keys pinned per SSH endpoint ("host:port"), kept outside the run. */

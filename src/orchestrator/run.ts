@@ -2,6 +2,7 @@
 // events for the status view. A fatal failure or a cancel removes what the run had made.
 import { EventEmitter } from "node:events";
 import { STEPS, type StepDef, type StepOutcome } from "./steps.js";
+import { cleanUpAdoptedHost } from "./host-cleanup.js";
 import { tmuxKillCommand } from "./launch.js";
 import { cleanupPending } from "./recovery.js";
 import type { RunContext, RunDeps, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
@@ -16,6 +17,9 @@ export interface Run {
   /** Shutdown: stop at the next step boundary and keep the run's state for recovery at start-up. */
   suspend(): void;
 }
+
+/** What the status view says on a step that a restart cut short and the new process runs again. */
+export const RESUMED_DETAIL = "resumed after the bot restarted";
 
 class StepTimeout extends Error {
   constructor(step: StepDef) {
@@ -39,9 +43,13 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
     const ev: StepEvent = { spawnId: plan.spawnId, seq: stepSeq, step, state, message, at };
     events.emit("step", ev);
   };
+  const resume = plan.resume;
   const ctx: RunContext = {
     plan, deps, log, signal,
     progress: () => undefined, // each step gets its own (see stepContext)
+    // A resumed run starts from what its journal says it had: the server and its pinned key. Its
+    // host connection died with the old process; the next step that needs it connects again.
+    server: resume?.server, hostKey: resume?.hostKey, sessionStarted: resume?.sessionMayExist,
   };
   /** The run's context as one step sees it: shared state, but progress reported under this step. */
   const stepContext = (step: StepDef, i: number): RunContext => new Proxy(ctx, {
@@ -53,13 +61,16 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
       : Reflect.get(target, key),
   });
   deps.journal.updateSpawn(plan.spawnId, { status: "provisioning" });
-  // Steps that do not apply to this plan (no --prompt, no dashboard) show as skipped from the start.
-  STEPS.forEach((s, i) => deps.journal.markStep(plan.spawnId, i, s.name, s.applies && !s.applies(ctx) ? "skipped" : "pending", null));
-
   // A step starts as soon as the steps it needs have ended (succeeded, warned or skipped), so
   // independent steps overlap and the critical path, not the sum, sets the time to ready.
-  const ended = new Set<string>();
-  const waiting = STEPS.map((step, i) => ({ step, i, needs: needsOf(step, i) }));
+  const ended = new Set<string>(resume?.ended ?? []);
+  const interrupted = new Set(resume?.interrupted ?? []);
+  // Steps that do not apply to this plan (no --prompt, no dashboard) show as skipped from the start;
+  // a resumed run keeps the checklist of what already ended.
+  STEPS.forEach((s, i) => {
+    if (!ended.has(s.name)) deps.journal.markStep(plan.spawnId, i, s.name, s.applies && !s.applies(ctx) ? "skipped" : "pending", null);
+  });
+  const waiting = STEPS.map((step, i) => ({ step, i, needs: needsOf(step, i) })).filter((w) => !ended.has(w.step.name));
   const running = new Map<string, Promise<void>>();
   let stop: { outcome: "failed" | "cancelled"; message: string } | undefined;
   let crashed: { step: string; err: unknown } | undefined;
@@ -72,8 +83,8 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
         ended.add(step.name);
         return;
       }
-      emit(step.name, i, "running");
-      log.info({ step: step.name }, "step started");
+      emit(step.name, i, "running", interrupted.has(step.name) ? RESUMED_DETAIL : undefined);
+      log.info({ step: step.name, resumed: interrupted.has(step.name) }, "step started");
       const started = Date.now();
       let outcome: StepOutcome;
       try {
@@ -102,6 +113,18 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
       crashed ??= { step: step.name, err };
     }
   };
+
+  if (resume?.server && !plan.cloud.adopted) {
+    // A server removed behind the bot's back while it restarted cannot be continued on.
+    const gone = await plan.cloud.getServer(resume.server.serverId).then((found) => !found, (err: unknown) => {
+      log.warn({ err }, "could not check the resumed run's server; going on");
+      return false;
+    });
+    if (gone) {
+      ctx.server = undefined; // nothing left to delete
+      return await finish(ctx, "failed", `its server ${resume.server.serverId} was removed while the bot restarted; spawn again`);
+    }
+  }
 
   for (;;) {
     if (!stop && !crashed && signal.aborted) stop = { outcome: "cancelled", message: "cancelled by request" };
@@ -181,12 +204,19 @@ async function leaveForRecovery(ctx: RunContext, next: string): Promise<RunResul
 }
 
 /**
- * Remove what a failed or cancelled run made: its session, and its server on VM clouds (whose
- * delete stops the session anyway). Returns what could not be removed, for a "cleanup pending" retry.
+ * Remove what a failed or cancelled run made: on an adopted host everything it put there (see
+ * host-cleanup.ts); on VM clouds its session and its server (whose delete stops the session anyway). Returns what could not be removed, for a "cleanup pending" retry.
  */
 async function cleanUp(ctx: RunContext): Promise<string | undefined> {
   const { plan, log } = ctx;
   try {
+    if (plan.cloud.adopted && ctx.host) {
+      await cleanUpAdoptedHost(ctx.host, {
+        spawnId: plan.spawnId, session: plan.session, agent: plan.agent, killSession: Boolean(ctx.sessionStarted),
+        keys: plan.cloud.access === "ssh", marked: true, otherAgents: plan.agentsSharingHost?.() ?? [plan.agent],
+      });
+      return undefined;
+    }
     if (ctx.host && ctx.sessionStarted) {
       await ctx.host.run(tmuxKillCommand(plan.session)).catch((err: unknown) => {
         if (plan.cloud.adopted) throw err;

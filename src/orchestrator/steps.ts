@@ -6,13 +6,15 @@ import { CloudError, type ServerSpec } from "./clouds/types.js";
 import { CLOUD_INIT_MARKER } from "./clouds/user-data.js";
 import { withSealedToken } from "./dashboard-token.js";
 import { keepCleanEnvironmentLines } from "./remote/clean-env.js";
-import { renderPromptRunner, renderRestartLoop, sessionDir, sessionDirCommand, tmuxHasSessionCommand, tmuxStartCommand } from "./launch.js";
+import { renderPromptRunner, renderRestartLoop, sessionDir, sessionDirCommand, SPAWN_ENV, tmuxHasSessionCommand, tmuxStartCommand } from "./launch.js";
 import { REBUILT_HOST, HostKeyChangedError, HostUnreachableError } from "./remote/errors.js";
 import { connectWithRetry, fingerprintOf, type SshHost } from "./remote/ssh-host.js";
 import { shellQuote } from "./shell.js";
 import { HOOK_RC_FILES_COMMAND, renderSpawnrc, SPAWNRC_PATH } from "./spawnrc.js";
 import { buildConnectInfoFor } from "./connect-info.js";
 import { updateAuthorizedKeys } from "./remote/update-keys.js";
+import { spawnKeyMark } from "./authorized-keys.js";
+import { keepOriginalsCommand } from "./host-cleanup.js";
 import { agentValues, fillTemplate, installScript, prepareHostScript, SHARED_STEPS } from "./host-scripts.js";
 import type { RunContext } from "./run-types.js";
 
@@ -61,7 +63,12 @@ const reconnecting = new WeakMap<RunContext["plan"], Promise<void>>();
  */
 async function reconnectIfLost(ctx: RunContext): Promise<void> {
   const { plan, server } = ctx;
-  if (!ctx.host || ctx.host.connected || !server || plan.cloud.openHost) return;
+  // No connection yet with a server known: a resumed run, whose connection died with the old process.
+  if (ctx.host?.connected || !server) return;
+  if (plan.cloud.openHost) {
+    ctx.host ??= await plan.cloud.openHost(server);
+    return;
+  }
   let pending = reconnecting.get(plan);
   if (!pending) {
     const target = { host: server.address, port: server.sshPort, user: server.sshUser };
@@ -88,7 +95,8 @@ function identity(ctx: RunContext) {
 async function connectFirst(ctx: RunContext, target: { host: string; port: number; user: string }): Promise<SshHost> {
   const { plan } = ctx;
   const pins = plan.hostPins;
-  if (!pins) return connectWithRetry(target, { ...identity(ctx) }, plan.cloud.sshWait, ctx.signal);
+  // A resumed run that had pinned its server's key already holds it to that key.
+  if (!pins) return connectWithRetry(target, { ...identity(ctx), pinnedHostKey: ctx.hostKey }, plan.cloud.sshWait, ctx.signal);
   const endpoint = `${target.host}:${target.port}`;
   const pinned = pins.pinned(endpoint);
   let ssh: SshHost;
@@ -245,7 +253,8 @@ export const STEPS: readonly StepDef[] = [
       await reconnectIfLost(ctx);
       // The owner is told privately how to add a key; the public checklist only says none were on file.
       if (ctx.plan.ownerKeys.length === 0) return "no personal keys on file";
-      const added = await updateAuthorizedKeys(host(ctx), { add: ctx.plan.ownerKeys });
+      // Marked with the spawn, so its clean-up removes exactly these lines and none of the user's own.
+      const added = await updateAuthorizedKeys(host(ctx), { add: ctx.plan.ownerKeys }, spawnKeyMark(ctx.plan.spawnId));
       return added.added === 0 ? "already authorized" : `${added.added} key(s) added`;
     },
   },
@@ -256,6 +265,10 @@ export const STEPS: readonly StepDef[] = [
       await reconnectIfLost(ctx);
       const { agent, model } = ctx.plan;
       const token = ctx.plan.agent.dashboard ? dashboardToken(ctx) : "";
+      // On a host the user keeps, their own versions of these files come back when the spawn goes.
+      if (ctx.plan.cloud.adopted && agent.configFiles.length) {
+        await mustRun(ctx, keepOriginalsCommand(agent.configFiles.map((f) => f.path)), "keeping the host's own config files");
+      }
       for (const file of agent.configFiles) {
         await host(ctx).writeFile(file.path, fillTemplate(file.content, { ...agentValues(agent, model), token }), file.mode);
       }
@@ -284,7 +297,9 @@ export const STEPS: readonly StepDef[] = [
       await reconnectIfLost(ctx);
       const { agent, session } = ctx.plan;
       const log = `$HOME/${sessionDir(session)}/pre-launch.log`;
-      await mustRun(ctx, `${sessionDirCommand(session)} && source ~/.spawnrc 2>/dev/null; (setsid nohup bash -c ${shellQuote(agent.preLaunch!)} > "${log}" 2>&1 &)`, "starting the agent's services");
+      // SPAWN_ENV marks the daemons and everything they fork, so the spawn's clean-up stops them all.
+      const marked = `export ${SPAWN_ENV}=${shellQuote(ctx.plan.spawnId)}`;
+      await mustRun(ctx, `${sessionDirCommand(session)} && source ~/.spawnrc 2>/dev/null; ${marked}; (setsid nohup bash -c ${shellQuote(agent.preLaunch!)} > "${log}" 2>&1 &)`, "starting the agent's services");
       if (!agent.dashboard) return "started";
       const port = agent.dashboard.port;
       const up = await host(ctx).run(`for i in $(seq ${DASHBOARD_WAIT_S}); do (echo > /dev/tcp/127.0.0.1/${port}) 2>/dev/null && exit 0; sleep 1; done; exit 1`, { timeoutMs: (DASHBOARD_WAIT_S + 10) * SECOND });
@@ -298,12 +313,14 @@ export const STEPS: readonly StepDef[] = [
       await reconnectIfLost(ctx);
       const { agent, session, prompt, model } = ctx.plan;
       if ((await host(ctx).run(tmuxHasSessionCommand(session))).code === 0) {
+        // A resumed run whose launch had begun started this session itself before the restart.
+        if (ctx.plan.resume?.sessionMayExist) return `tmux session ${session} (already running)`;
         throw new CloudError("SESSION_EXISTS", `a tmux session named ${session} already runs on that host; spawn again with another --name`);
       }
       const dir = sessionDir(session);
       await mustRun(ctx, sessionDirCommand(session), "making the session's folder");
       // On the bot's own machine the agent must not inherit a running tmux server's environment.
-      const preamble = ctx.plan.cloud.access === "local" ? keepCleanEnvironmentLines() : "";
+      const preamble = ctx.plan.cloud.access === "local" ? keepCleanEnvironmentLines([SPAWN_ENV]) : "";
       let script: string;
       if (prompt !== undefined) {
         await host(ctx).writeFile(`${dir}/prompt.txt`, prompt, 0o600);
@@ -313,7 +330,7 @@ export const STEPS: readonly StepDef[] = [
         script = `${dir}/launch.sh`;
         await host(ctx).writeFile(script, renderRestartLoop(fillTemplate(agent.launch, agentValues(agent, model)), preamble), 0o700);
       }
-      await mustRun(ctx, tmuxStartCommand(session, script), "starting the tmux session");
+      await mustRun(ctx, tmuxStartCommand(session, script, ctx.plan.spawnId), "starting the tmux session");
       ctx.sessionStarted = true;
       return `tmux session ${session}`;
     },

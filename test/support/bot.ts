@@ -59,7 +59,12 @@ export function makeBot(opts: {
   });
   const core = new BotCore({
     store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox,
-    settings: { admins: opts.admins ?? [], defaultTtlMs: 86_400_000, openrouterApiKey: apiKey, publicUrl: opts.publicUrl, policy: opts.policy, ...opts.settings },
+    // Tests of other features spawn on the workspace key as before issue 15; the key tests set
+    // shareWorkspaceKey: false or a management key through opts.settings.
+    settings: {
+      admins: opts.admins ?? [], defaultTtlMs: 86_400_000, openrouterApiKey: apiKey, shareWorkspaceKey: true, publicUrl: opts.publicUrl, policy: opts.policy,
+      ...opts.settings,
+    },
   });
   return { core, store, orchestrator, botKey, dataDir };
 }

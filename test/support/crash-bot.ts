@@ -68,7 +68,7 @@ async function main(): Promise<number> {
   });
   const core = new BotCore({
     store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox,
-    settings: { admins: [], defaultTtlMs: 86_400_000, openrouterApiKey: FAKE_KEY },
+    settings: { admins: [], defaultTtlMs: 86_400_000, openrouterApiKey: FAKE_KEY, shareWorkspaceKey: true },
   });
   await recoverAtStartUp(core, logger);
   const adapter = new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: false, user: { id: "U1", name: "alice" } });

@@ -65,7 +65,7 @@ function renderPlan(v: PlanView): string[] {
 }
 
 function renderSettings(v: SettingsView): string[] {
-  const key = v.apiKey.source === "yours" ? `yours, ending in ${v.apiKey.last4}` : v.apiKey.source === "workspace" ? "the bot's (OPENROUTER_API_KEY)" : "none set";
+  const key = v.apiKey.source === "yours" ? `yours, ending in ${v.apiKey.last4}` : v.apiKey.source === "per-spawn" ? "the bot makes one per spawn (OPENROUTER_MANAGEMENT_KEY)" : v.apiKey.source === "workspace" ? "the bot's (OPENROUTER_API_KEY)" : "none set";
   return [
     "Your settings:",
     `  OpenRouter key: ${key} (in chat, set yours in the private settings form)`,

@@ -30,7 +30,7 @@ export interface DiscordOptions {
 const PLATFORM = "discord";
 /**
  * Discord has no workspace for a DM with the bot: each user's DM is its own, "dm:<user id>", so
- * `list` and name lookups in one person's DM never reach another's (store migration 9 moved the
+ * `list` and name lookups in one person's DM never reach another's (store migration 11 moved the
  * spawns of the old shared "dm" workspace to their owners').
  */
 const dmWorkspace = (userId: string) => `dm:${userId}`;
@@ -137,7 +137,8 @@ export class DiscordAdapter {
     const name = i.message.embeds[0]?.author?.name ?? "this spawn";
     if (button.action === BUTTONS.delete) {
       // Nothing is deleted on the first click: the clicker confirms privately; the core then decides.
-      await i.reply({ ...replyOptions(deleteConfirmation(button.spawnId, name, i.message.id)), flags: MessageFlags.Ephemeral });
+      const removal = this.core.removalKind(button.spawnId);
+      await i.reply({ ...replyOptions(deleteConfirmation(button.spawnId, name, i.message.id, removal)), flags: MessageFlags.Ephemeral });
       return;
     }
     let statusMessageId: string | undefined = i.message.id;

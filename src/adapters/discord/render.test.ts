@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { text, type StatusView } from "../../bot/views.js";
-import { buttonId, message, noteMessage, parseButtonId, statusMessage } from "./render.js";
+import { buttonId, deleteConfirmation, message, noteMessage, parseButtonId, statusMessage } from "./render.js";
 
 const view = (over: Partial<StatusView> = {}): StatusView => ({
   kind: "status", spawnId: "3f2c9a4e-0000-4000-8000-000000000001", name: "fix-bug", title: "alice is spawning Codex CLI on Hetzner · openai/gpt-5",
@@ -43,5 +43,13 @@ describe("rendering for Discord", () => {
     expect(id.length).toBeLessThanOrEqual(100); // Discord's limit for a custom_id
     expect(parseButtonId(id)).toEqual({ action: "delete-yes", spawnId: "3f2c9a4e-0000-4000-8000-000000000001", statusMessageId: "1574793572287250432" });
     for (const junk of ["spawn:nuke:abc", "spawn:delete:a b", "other:connect:abc", `spawn:connect:${"a".repeat(64)}`]) expect(parseButtonId(junk)).toBeUndefined();
+  });
+
+  it("asks before a delete, saying what deleting does for that kind of cloud", () => {
+    const ask = (kind: "server" | "host" | "local") => deleteConfirmation("3f2c9a4e-0000-4000-8000-000000000001", "fix-bug", undefined, kind).embeds[0]!.description!;
+    expect(ask("server")).toBe("Delete **fix-bug**? Its server and everything on it is deleted. This cannot be undone.");
+    expect(ask("host")).toContain("the host and your own files stay");
+    expect(ask("host")).not.toContain("everything on it is deleted");
+    expect(ask("local")).toContain("the bot's own host");
   });
 });

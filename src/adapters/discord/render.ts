@@ -6,7 +6,7 @@ import {
   type APIActionRowComponent, type APIComponentInMessageActionRow, type APIEmbed,
 } from "discord.js";
 import { formatDuration } from "../../bot/format.js";
-import type { ConnectView, ListView, PlanView, SettingsView, StatusView, TextView, View } from "../../bot/views.js";
+import { deleteConsequence, type ConnectView, type ListView, type PlanView, type RemovalKind, type SettingsView, type StatusView, type TextView, type View } from "../../bot/views.js";
 import type { ThreadNote } from "../common/status-threads.js";
 
 export interface DiscordMessage {
@@ -89,12 +89,13 @@ function spawnButtons(spawnId: string): APIActionRowComponent<APIComponentInMess
 }
 
 /**
- * The private question a Delete click asks first. Like the status message, its author line is the
- * spawn's name; its button carries where the status message is, for the public answer's thread.
+ * The private question a Delete click asks first, saying what deleting does for that kind of cloud.
+ * Like the status message, its author line is the spawn's name; its button carries where the status
+ * message is, for the public answer's thread.
  */
-export function deleteConfirmation(spawnId: string, name: string, statusMessageId: string | undefined): DiscordMessage {
+export function deleteConfirmation(spawnId: string, name: string, statusMessageId: string | undefined, removal: RemovalKind | undefined): DiscordMessage {
   return {
-    embeds: [embed({ author: { name: clip(name, MAX_TITLE) }, description: `Delete **${md(name)}**? Its server and everything on it is deleted. This cannot be undone.`, color: COLOR.failed })],
+    embeds: [embed({ author: { name: clip(name, MAX_TITLE) }, description: `Delete **${md(name)}**? ${prose(deleteConsequence(removal))}`, color: COLOR.failed })],
     components: [{
       type: ComponentType.ActionRow,
       components: [{ type: ComponentType.Button, custom_id: buttonId(BUTTONS.confirmDelete, spawnId, statusMessageId), label: "Yes, delete", style: ButtonStyle.Danger }],
@@ -146,7 +147,7 @@ function textMessage(v: TextView): DiscordMessage {
 }
 
 export function settingsSummary(v: SettingsView): string {
-  return v.apiKey.source === "yours" ? `yours, ending in ${v.apiKey.last4}` : v.apiKey.source === "workspace" ? "none of your own; the bot's shared key is used" : "none set";
+  return v.apiKey.source === "yours" ? `yours, ending in ${v.apiKey.last4}` : v.apiKey.source === "per-spawn" ? "none of your own; each spawn gets its own capped key from the bot" : v.apiKey.source === "workspace" ? "none of your own; the bot's shared key is used" : "none set";
 }
 
 /** Any view as a private or public message (a status view without its buttons, e.g. the answer to `status`). */

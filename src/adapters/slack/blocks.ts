@@ -1,6 +1,6 @@
 // Renders the bot's views as Slack Block Kit with a plain-text fallback (notifications, screen
 // readers and clients without blocks read the text). Only rendering: no API calls here.
-import type { ConnectView, HomeView, ListView, PlanView, SettingsView, StatusView, View } from "../../bot/views.js";
+import { deleteConsequence, type ConnectView, type HomeView, type ListView, type PlanView, type RemovalKind, type SettingsView, type StatusView, type View } from "../../bot/views.js";
 import { formatDuration } from "../../bot/format.js";
 
 /** Block Kit's own shapes, kept loose: Slack validates them. */
@@ -47,13 +47,13 @@ export function statusMessage(v: StatusView): SlackMessage {
   blocks.push(context(facts.join(" · ")));
   if (v.result) blocks.push(section(`${v.result.outcome === "ready" ? "🟢" : v.result.outcome === "failed" ? "🔴" : "⚫"} ${escape(v.result.message)}`));
   const live = !v.result || v.result.outcome === "ready";
-  if (live) blocks.push(spawnButtons(v.spawnId, v.name));
+  if (live) blocks.push(spawnButtons(v.spawnId, v.name, v.removal));
   const done = v.steps.filter((s) => s.state === "succeeded" || s.state === "warned" || s.state === "skipped").length;
   return { text: `${v.title} — ${v.result ? v.result.message : `${v.status}, ${done}/${v.steps.length} steps done`}`, blocks };
 }
 
-/** Connect, Extend and Delete for one spawn; Delete asks first. */
-export function spawnButtons(spawnId: string, name: string): Block {
+/** Connect, Extend and Delete for one spawn; Delete asks first, saying what deleting does there. */
+export function spawnButtons(spawnId: string, name: string, removal: RemovalKind | undefined): Block {
   return {
     type: "actions",
     block_id: `spawn_actions:${spawnId}`,
@@ -64,7 +64,7 @@ export function spawnButtons(spawnId: string, name: string): Block {
         type: "button", action_id: ACTIONS.delete, text: plain("Delete"), value: spawnId, style: "danger",
         confirm: {
           title: plain("Delete this spawn?"),
-          text: mrkdwn(`The server of *${escape(name)}* and everything on it is deleted. This cannot be undone.`),
+          text: mrkdwn(`Delete *${escape(name)}*? ${escape(deleteConsequence(removal))}`),
           confirm: plain("Delete"), deny: plain("Keep it"), style: "danger",
         },
       },
@@ -105,7 +105,7 @@ function settingsMessage(v: SettingsView): SlackMessage {
 }
 
 function keyLine(v: SettingsView): string {
-  return v.apiKey.source === "yours" ? `yours, ending in ${v.apiKey.last4}` : v.apiKey.source === "workspace" ? "none of your own; the bot's shared key is used" : "none set";
+  return v.apiKey.source === "yours" ? `yours, ending in ${v.apiKey.last4}` : v.apiKey.source === "per-spawn" ? "none of your own; each spawn gets its own capped key from the bot" : v.apiKey.source === "workspace" ? "none of your own; the bot's shared key is used" : "none set";
 }
 
 /** Any view as a message (status views too, e.g. the answer to `status`). */
@@ -182,7 +182,7 @@ export function homeTab(v: HomeView, now = Date.now()): Block {
   for (const r of v.spawns) {
     const expiry = r.live && r.expiresAt ? ` · expires in ${formatDuration(Math.max(0, r.expiresAt - now))}` : "";
     blocks.push(section(`*${escape(r.name)}* · ${escape(r.agent)} on ${escape(r.cloud)} · ${escape(r.status)} · ${escape(r.model)}\n${age(r.createdAt, now)} old${expiry} · \`${r.id.slice(0, 8)}\``));
-    if (r.live && r.status !== "deleting") blocks.push(spawnButtons(r.id, r.name));
+    if (r.live && r.status !== "deleting") blocks.push(spawnButtons(r.id, r.name, r.removal));
   }
   blocks.push(
     { type: "divider" },

@@ -4,10 +4,12 @@ import type Database from "better-sqlite3";
 import type { TunnelTokenRecord, UserRef } from "./types.js";
 
 interface ShareRow { platform: string; user_id: string }
-interface TokenRow { token_hash: string; spawn_id: string; created_at: number; expires_at: number | null; revoked_at: number | null }
+interface TokenRow { token_hash: string; spawn_id: string; platform: string | null; user_id: string | null; created_at: number; expires_at: number | null; revoked_at: number | null }
 
 export class AccessTables {
   private readonly sql;
+
+  private readonly revokeForUser;
 
   constructor(db: Database.Database) {
     const p = <R>(source: string) => db.prepare<unknown[], R>(source);
@@ -16,10 +18,18 @@ export class AccessTables {
       removeShare: p<never>("DELETE FROM spawn_shares WHERE spawn_id = ? AND platform = ? AND user_id = ?"),
       listShares: p<ShareRow>("SELECT platform, user_id FROM spawn_shares WHERE spawn_id = ? ORDER BY added_at, rowid"),
       listSharedWith: p<{ spawn_id: string }>("SELECT spawn_id FROM spawn_shares WHERE platform = ? AND user_id = ? ORDER BY added_at, rowid"),
-      saveToken: p<never>("INSERT INTO tunnel_tokens (token_hash, spawn_id, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?)"),
+      saveToken: p<never>("INSERT INTO tunnel_tokens (token_hash, spawn_id, platform, user_id, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
       findToken: p<TokenRow>("SELECT * FROM tunnel_tokens WHERE token_hash = ?"),
       revokeTokens: p<never>("UPDATE tunnel_tokens SET revoked_at = ? WHERE spawn_id = ? AND revoked_at IS NULL"),
+      liveUserTokens: p<{ token_hash: string }>("SELECT token_hash FROM tunnel_tokens WHERE spawn_id = ? AND platform = ? AND user_id = ? AND revoked_at IS NULL"),
+      revokeUserTokens: p<never>("UPDATE tunnel_tokens SET revoked_at = ? WHERE spawn_id = ? AND platform = ? AND user_id = ? AND revoked_at IS NULL"),
     };
+    // Read and revoke in one transaction, so a link minted in between is either both or neither.
+    this.revokeForUser = db.transaction((spawnId: string, user: UserRef, at: number): string[] => {
+      const hashes = this.sql.liveUserTokens.all(spawnId, user.platform, user.userId).map((r) => r.token_hash);
+      this.sql.revokeUserTokens.run(at, spawnId, user.platform, user.userId);
+      return hashes;
+    });
   }
 
   addShare(spawnId: string, user: UserRef, at = Date.now()): boolean {
@@ -39,15 +49,21 @@ export class AccessTables {
   }
 
   saveTunnelToken(t: TunnelTokenRecord): void {
-    this.sql.saveToken.run(t.tokenHash, t.spawnId, t.createdAt, t.expiresAt, t.revokedAt);
+    this.sql.saveToken.run(t.tokenHash, t.spawnId, t.user?.platform ?? null, t.user?.userId ?? null, t.createdAt, t.expiresAt, t.revokedAt);
   }
 
   findTunnelToken(tokenHash: string): TunnelTokenRecord | undefined {
     const r = this.sql.findToken.get(tokenHash);
-    return r && { tokenHash: r.token_hash, spawnId: r.spawn_id, createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at };
+    if (!r) return undefined;
+    const user = r.platform !== null && r.user_id !== null ? { platform: r.platform, userId: r.user_id } : null;
+    return { tokenHash: r.token_hash, spawnId: r.spawn_id, user, createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at };
   }
 
   revokeTunnelTokens(spawnId: string, at = Date.now()): number {
     return this.sql.revokeTokens.run(at, spawnId).changes;
+  }
+
+  revokeUserTunnelTokens(spawnId: string, user: UserRef, at = Date.now()): string[] {
+    return this.revokeForUser(spawnId, user, at);
   }
 }

@@ -10,6 +10,7 @@ export type { DeleteRetry, OrphanServer, UpkeepState } from "./upkeep-tables.js"
 export type { NewOAuthState, OAuthState, OAuthStateRecord } from "./oauth-tables.js";
 export type { HostPin, HostState, SharedHost } from "./host-tables.js";
 export type { Lease, LeaseState } from "./lease-tables.js";
+export type { SpawnKeyRecord, SpawnKeyState } from "./spawn-key-tables.js";
 
 /**
  * Open (creating the file and its parent directory if missing) and migrate the store at path.

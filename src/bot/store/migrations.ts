@@ -256,9 +256,10 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 8,
-    description: "leases: one process at a time holds the data (and later, one replica a job)",
+    description: "leases: one process at a time holds the data; what a run needs to be resumed",
     // holder names the process (host, pid, a random tag); a holder renews expires_at on every
-    // heartbeat, and another may take the lease only once expires_at has passed.
+    // heartbeat, and another may take the lease only once expires_at has passed. spawns.options
+    // keeps the request's --host and --steps (JSON), so a restarted bot can continue the run.
     sql: `
       CREATE TABLE leases (
         name         TEXT PRIMARY KEY,
@@ -267,10 +268,49 @@ export const MIGRATIONS: readonly Migration[] = [
         heartbeat_at INTEGER NOT NULL,
         expires_at   INTEGER NOT NULL
       ) STRICT;
+      ALTER TABLE spawns ADD COLUMN options TEXT;
     `,
   },
   {
     version: 9,
+    description: "per-spawn OpenRouter keys made with the management key, and their pending deletes",
+    // The key's hash is OpenRouter's id for it; the key itself is kept only sealed (for a restarted
+    // bot to continue a run that had not written it to its host yet). revoke_at is set when the
+    // key must go (its spawn ended) and holds when the next delete try is due; deleted_at ends it.
+    sql: `
+      CREATE TABLE spawn_api_keys (
+        spawn_id    TEXT PRIMARY KEY,
+        key_hash    TEXT NOT NULL,
+        limit_usd   REAL NOT NULL,
+        expires_at  INTEGER,
+        created_at  INTEGER NOT NULL,
+        revoke_at   INTEGER,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT,
+        deleted_at  INTEGER,
+        sealed_key  TEXT
+      ) STRICT;
+      CREATE INDEX spawn_api_keys_open ON spawn_api_keys (revoke_at) WHERE deleted_at IS NULL;
+    `,
+  },
+  {
+    version: 10,
+    description: "dashboard links per user; which spawns mark what they put on an adopted host",
+    // A link records who it was given to, so unshare can take back exactly that user's links
+    // (rows from before this migration have no user and die with their spawn as before).
+    // Spawns recorded before this migration put unmarked lines into authorized_keys: their
+    // clean-up cannot tell those lines from the user's own and leaves them (marked_host = 0);
+    // every spawn recorded from now on gets the column's default, 1.
+    sql: `
+      ALTER TABLE tunnel_tokens ADD COLUMN platform TEXT;
+      ALTER TABLE tunnel_tokens ADD COLUMN user_id TEXT;
+      CREATE INDEX tunnel_tokens_by_user ON tunnel_tokens (spawn_id, platform, user_id);
+      ALTER TABLE spawns ADD COLUMN marked_host INTEGER NOT NULL DEFAULT 1;
+      UPDATE spawns SET marked_host = 0;
+    `,
+  },
+  {
+    version: 11,
     description: "Connect OpenRouter names the account; no plain dashboard tokens on ended spawns; a Discord DM per user",
     // Links handed out before this went straight to OpenRouter, with no confirmation page: they
     // are dropped (they lived 10 minutes anyway). Live spawns' plain dashboard tokens are sealed

@@ -15,6 +15,7 @@ import { migrate } from "./migrations.js";
 import { OAuthTables } from "./oauth-tables.js";
 import { HostTables } from "./host-tables.js";
 import { LeaseTables } from "./lease-tables.js";
+import { SpawnKeyTables } from "./spawn-key-tables.js";
 import {
   LIVE_STATUSES,
   StoreConflictError,
@@ -44,6 +45,10 @@ const ENDED_STATES: ReadonlySet<StepState> = new Set(["succeeded", "warned", "fa
 
 const MetaSchema = v.record(v.string(), v.string());
 const DetailSchema = v.record(v.string(), v.unknown());
+const OptionsSchema = v.object({
+  host: v.optional(v.object({ user: v.string(), host: v.string(), port: v.number() })),
+  steps: v.optional(v.array(v.string())),
+});
 
 interface SpawnRow {
   id: string; name: string; platform: string; workspace: string; channel: string;
@@ -52,7 +57,8 @@ interface SpawnRow {
   server_id: string | null; address: string | null; ssh_user: string | null; ssh_port: number | null;
   host_key: string | null; session: string; prompt: string | null; error: string | null; meta: string;
   created_at: number; ready_at: number | null; deleted_at: number | null; expires_at: number | null;
-  ssh_identity: string | null;
+  ssh_identity: string | null; options: string | null;
+  marked_host: number;
 }
 interface StepRow {
   spawn_id: string; seq: number; name: string; state: string; detail: string | null;
@@ -111,9 +117,9 @@ function prepareStatements(db: Database.Database) {
   const p = <R>(source: string) => db.prepare<unknown[], R>(source);
   return {
     insertSpawn: p<never>(`INSERT INTO spawns (id, name, platform, workspace, channel, owner_id, owner_name,
-      agent, cloud, model, size, zone, status, session, prompt, meta, created_at, expires_at, ssh_identity)
+      agent, cloud, model, size, zone, status, session, prompt, meta, created_at, expires_at, ssh_identity, options)
       VALUES (@id, @name, @platform, @workspace, @channel, @ownerId, @ownerName, @agent, @cloud, @model, @size,
-      @zone, 'pending', @session, @prompt, @meta, @createdAt, @expiresAt, @sshIdentity)`),
+      @zone, 'pending', @session, @prompt, @meta, @createdAt, @expiresAt, @sshIdentity, @options)`),
     updateSpawn: p<never>(UPDATE_SPAWN_SQL),
     getSpawn: p<SpawnRow>("SELECT * FROM spawns WHERE id = ?"),
     findById: p<SpawnRow>(`SELECT * FROM spawns WHERE id = @ref AND ${SCOPE_SQL}`),
@@ -156,6 +162,7 @@ class SqliteStore implements Store {
   readonly oauth: OAuthTables;
   readonly hosts: HostTables;
   readonly leases: LeaseTables;
+  readonly spawnKeys: SpawnKeyTables;
 
   constructor(private readonly db: Database.Database) {
     this.sql = prepareStatements(db);
@@ -167,6 +174,7 @@ class SqliteStore implements Store {
     this.oauth = new OAuthTables(db);
     this.hosts = new HostTables(db);
     this.leases = new LeaseTables(db);
+    this.spawnKeys = new SpawnKeyTables(db);
   }
 
   addShare(spawnId: string, user: UserRef, at?: number): boolean {
@@ -205,6 +213,10 @@ class SqliteStore implements Store {
     return this.access.revokeTunnelTokens(spawnId, at);
   }
 
+  revokeUserTunnelTokens(spawnId: string, user: UserRef, at?: number): string[] {
+    return this.access.revokeUserTunnelTokens(spawnId, user, at);
+  }
+
   recordIntent(spawn: NewSpawn): SpawnRecord {
     this.guardName(() => spawn.name, () =>
       this.sql.insertSpawn.run({
@@ -213,6 +225,7 @@ class SqliteStore implements Store {
         cloud: spawn.cloud, model: spawn.model, size: spawn.size, zone: spawn.zone, session: spawn.session,
         prompt: spawn.prompt, meta: JSON.stringify(spawn.meta ?? {}), createdAt: spawn.createdAt,
         expiresAt: spawn.expiresAt, sshIdentity: spawn.sshIdentity ?? null,
+        options: spawn.options ? JSON.stringify(spawn.options) : null,
       }),
     );
     return this.getSpawn(spawn.id)!;
@@ -390,6 +403,8 @@ function toSpawn(r: SpawnRow): SpawnRecord {
     meta: v.parse(MetaSchema, JSON.parse(r.meta)),
     createdAt: r.created_at, readyAt: r.ready_at, deletedAt: r.deleted_at, expiresAt: r.expires_at,
     sshIdentity: r.ssh_identity === "owner" ? "owner" : "bot",
+    options: r.options === null ? null : v.parse(OptionsSchema, JSON.parse(r.options)),
+    ...(r.marked_host === 0 ? { markedHost: false } : {}), // absent means marked: only old rows carry it
   };
 }
 

@@ -71,7 +71,7 @@ describe("opening a store", () => {
     expect([mode(dirname(path)), ...files.map(mode)]).toEqual(["700", "600", "600", "600"]);
   });
 
-  it("migration 9 moves shared Discord DM spawns to their owners' DMs, drops ended spawns' clear dashboard tokens and pre-confirmation sign-in links", () => {
+  it("migration 11 moves shared Discord DM spawns to their owners' DMs, drops ended spawns' clear dashboard tokens and pre-confirmation sign-in links", () => {
     const v6 = join(dir, "v6.db");
     const raw = new Database(v6);
     for (const m of MIGRATIONS.filter((m) => m.version <= 6)) raw.exec(m.sql);
@@ -135,7 +135,7 @@ describe("spawns", () => {
     const made = store.recordIntent(intent);
     expect(made).toEqual({
       ...intent, status: "pending", serverId: null, address: null, sshUser: null, sshPort: null,
-      hostKey: null, error: null, readyAt: null, deletedAt: null, sshIdentity: "bot",
+      hostKey: null, error: null, readyAt: null, deletedAt: null, sshIdentity: "bot", options: null,
     });
     expect(store.getSpawn(made.id)).toEqual(made);
     expect(store.recordIntent(newSpawn({ name: "no-meta" })).meta).toEqual({});

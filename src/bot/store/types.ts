@@ -5,6 +5,7 @@ import type { UpkeepState } from "./upkeep-tables.js";
 import type { OAuthState } from "./oauth-tables.js";
 import type { HostState } from "./host-tables.js";
 import type { LeaseState } from "./lease-tables.js";
+import type { SpawnKeyState } from "./spawn-key-tables.js";
 
 export type SpawnStatus = "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted" | "cancelled";
 
@@ -49,12 +50,25 @@ export interface SpawnRecord {
    * hosts of spawns made before per-user keys).
    */
   sshIdentity: "owner" | "bot";
+  /** What the request asked for beyond the columns, kept so a restarted bot can continue the run; null on older rows. */
+  options: SpawnOptions | null;
+  /**
+   * False for spawns recorded before the bot marked what it puts on an adopted host (the
+   * authorized_keys lines it adds): their clean-up cannot tell those lines from the user's own.
+   * Absent counts as true.
+   */
+  markedHost?: boolean;
+}
+
+export interface SpawnOptions {
+  host?: { user: string; host: string; port: number };
+  steps?: string[];
 }
 
 export type NewSpawn = Omit<
   SpawnRecord,
-  "status" | "serverId" | "address" | "sshUser" | "sshPort" | "hostKey" | "error" | "readyAt" | "deletedAt" | "meta" | "sshIdentity"
-> & { meta?: Record<string, string>; sshIdentity?: SpawnRecord["sshIdentity"] };
+  "status" | "serverId" | "address" | "sshUser" | "sshPort" | "hostKey" | "error" | "readyAt" | "deletedAt" | "meta" | "sshIdentity" | "options"
+> & { meta?: Record<string, string>; sshIdentity?: SpawnRecord["sshIdentity"]; options?: SpawnOptions };
 
 /** Fields left out (or undefined) are kept; null clears a nullable field; meta replaces the whole map. */
 export type SpawnPatch = Partial<
@@ -149,6 +163,8 @@ export interface Store {
   readonly hosts: HostState;
   /** Named leases with a holder and an expiry: the data's single owner (lease-tables.ts). */
   readonly leases: LeaseState;
+  /** The OpenRouter keys made for spawns, and the deletes still owed (spawn-key-tables.ts). */
+  readonly spawnKeys: SpawnKeyState;
   /** Status "pending"; throws StoreConflictError when the owner already has a live spawn with that name. */
   recordIntent(spawn: NewSpawn): SpawnRecord;
   /** Throws StoreNotFoundError if id is unknown, StoreConflictError if a status change revives a taken name. */
@@ -216,6 +232,8 @@ export interface Store {
   findTunnelToken(tokenHash: string): TunnelTokenRecord | undefined;
   /** Revoke every token of a spawn; returns how many were live. */
   revokeTunnelTokens(spawnId: string, at?: number): number;
+  /** Revoke the tokens of a spawn given to one user; returns the hashes that were live. */
+  revokeUserTunnelTokens(spawnId: string, user: UserRef, at?: number): string[];
   close(): void;
 }
 
@@ -223,6 +241,8 @@ export interface TunnelTokenRecord {
   /** SHA-256 hex of the token; the raw token is never stored. */
   tokenHash: string;
   spawnId: string;
+  /** Who the link was given to; null for links minted before links were per user. */
+  user: UserRef | null;
   createdAt: number;
   expiresAt: number | null;
   revokedAt: number | null;

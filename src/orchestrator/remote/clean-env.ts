@@ -21,10 +21,11 @@ const TMUX_OWN = ["TMUX", "TMUX_PANE"];
  * with only the variables above. A tmux server that was already running (started by an older
  * version, or from a shell holding the bot's tokens) hands its own global environment to new
  * sessions; re-executing replaces the process's environment, so not even /proc/<pid>/environ of
- * the pane's shell keeps it.
+ * the pane's shell keeps it. `alsoKept`: the session's own variables (its SPAWN_ENV mark, which the
+ * clean-up finds its processes by).
  */
-export function keepCleanEnvironmentLines(): string {
-  const kept = [...PASSED, "HOME", ...TMUX_OWN, ...PASSED_PREFIXES.map((p) => `${p}*`)].join("|");
+export function keepCleanEnvironmentLines(alsoKept: readonly string[] = []): string {
+  const kept = [...PASSED, "HOME", ...TMUX_OWN, ...alsoKept, ...PASSED_PREFIXES.map((p) => `${p}*`)].join("|");
   return `# spawnbot (local cloud): start again with none of the bot's environment, whatever tmux server runs this
 if [ "\${SPAWNBOT_CLEAN_ENV:-}" != 1 ]; then
   keep=(SPAWNBOT_CLEAN_ENV=1)

@@ -6,6 +6,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { downstreamResponseHeaders, requestHead, upstreamRequestHeaders, type TunnelContext } from "./headers.js";
+import { OpenStreams } from "./open-streams.js";
 import { TokenRateLimit } from "./rate-limit.js";
 import { SshPool } from "./ssh-pool.js";
 import { hashTunnelToken, isPathToken, TUNNEL_TOKEN_RE } from "./tokens.js";
@@ -41,6 +42,8 @@ type ProxyRoute = Extract<Route, { kind: "proxy" }>;
 export class TunnelGateway {
   private readonly pool: SshPool;
   private readonly limit: TokenRateLimit;
+  /** Streams open through each link, cut when the link is revoked (unshare). */
+  private readonly streams = new OpenStreams();
   private readonly logger: TunnelLogger | undefined;
   private closed = false;
 
@@ -87,6 +90,21 @@ export class TunnelGateway {
   /** Close a spawn's SSH connection (on delete, expiry, token revocation). */
   closeSpawn(spawnId: string): Promise<void> {
     return this.pool.closeSpawn(spawnId);
+  }
+
+  /**
+   * Cut what is open now through these links (revoked by unshare): their streaming responses and
+   * WebSockets. The spawn's SSH connection stays for its other links; new requests through a
+   * revoked link are refused by the lookup.
+   */
+  async closeTokens(tokenHashes: readonly string[]): Promise<void> {
+    const cut = this.streams.cut(tokenHashes);
+    if (cut) this.logger?.info({ streams: cut }, "cut streams of revoked tunnel links");
+  }
+
+  /** Streams (responses, WebSockets) open through links now (for tests and metrics). */
+  openStreams(): number {
+    return this.streams.size();
   }
 
   /** How many SSH connections are open now (for tests and metrics). */
@@ -153,12 +171,17 @@ export class TunnelGateway {
       return this.failed(res, target.spawnId, err);
     }
     if (clientGone) return void channel.close();
+    const opened = channel;
+    const release = this.streams.track(hashTunnelToken(ctx.token), () => {
+      opened.close();
+      res.destroy();
+    });
+    res.once("close", release);
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of upstreamRequestHeaders(req, ctx, false)) {
       const prev = headers[name];
       headers[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
     }
-    const opened = channel;
     const upstream = http.request({ method: req.method, path: route.path, headers, createConnection: () => opened as unknown as Socket });
     upstream.on("response", (up) => {
       res.writeHead(up.statusCode ?? 502, up.statusMessage, downstreamResponseHeaders(up.rawHeaders, ctx));
@@ -183,6 +206,12 @@ export class TunnelGateway {
       return writeRawAnswer(socket, this.answerForError(target.spawnId, err));
     }
     if (socket.destroyed) return void channel.close();
+    const opened = channel;
+    const release = this.streams.track(hashTunnelToken(ctx.token), () => {
+      opened.close();
+      socket.destroy();
+    });
+    socket.once("close", release);
     channel.write(requestHead(req.method ?? "GET", route.path, upstreamRequestHeaders(req, ctx, true)));
     if (head.length > 0) channel.write(head);
     channel.on("error", () => socket.destroy());
