@@ -73,6 +73,42 @@ describe("configuration: expiry and reconciler", () => {
   });
 });
 
+describe("configuration: names and URLs an admin types", () => {
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env, dir);
+      return [];
+    } catch (e) {
+      return (e as ConfigError).problems;
+    }
+  };
+
+  it("gives one accurate reason for each kind of bad public URL, and takes good ones", () => {
+    expect(problems({ SPAWNBOT_PUBLIC_URL: "spawnbot.example.com:8443/x" })).toEqual(["SPAWNBOT_PUBLIC_URL: must start with https:// (or http://), e.g. https://spawnbot.example.com:8443/x"]);
+    expect(problems({ SPAWNBOT_PUBLIC_URL: "ftp://spawnbot.example.com" })).toEqual(["SPAWNBOT_PUBLIC_URL: must be an https:// (or http://) URL, not ftp://"]);
+    expect(problems({ SPAWNBOT_PUBLIC_URL: "https://spawnbot.example.com/?a=1" })).toEqual([expect.stringMatching(/^SPAWNBOT_PUBLIC_URL: must not have a query/)]);
+    expect(problems({ SPAWNBOT_PUBLIC_URL: "https://bot:pw@spawnbot.example.com" })).toEqual(["SPAWNBOT_PUBLIC_URL: must not carry a user name or password"]);
+    expect(loadConfig({ SPAWNBOT_PUBLIC_URL: "https://spawnbot.example.com/bot/" }, dir).gateway?.publicUrl).toBe("https://spawnbot.example.com/bot");
+  });
+
+  it("refuses allowlists naming clouds or agents that do not exist, and names the ones that do", () => {
+    expect(problems({ SPAWNBOT_ALLOW_CLOUDS: "*:ssh;T1:aws,azure,hetznr" })).toEqual([
+      'SPAWNBOT_ALLOW_CLOUDS: unknown cloud "azure", "hetznr" (did you mean hetzner?); known clouds: local, ssh, aws, gcp, hetzner, digitalocean',
+    ]);
+    expect(loadConfig({ SPAWNBOT_ALLOW_AGENTS: "*:none;T1:codex,claude;T1/C2:*" }, dir).policy.allowAgents).toEqual({ "*": [], T1: ["codex", "claude"], "T1/C2": "*" });
+  });
+
+  it("knows every cloud the bot can configure by the name its class answers to", async () => {
+    const { configuredClouds } = await import("./clouds.js");
+    const { CLOUD_NAMES } = await import("./cloud-names.js");
+    const config = loadConfig({
+      AWS_REGION: "us-east-1", SPAWNBOT_GCP_PROJECT: "my-project-1", HCLOUD_TOKEN: "h".repeat(64), DIGITALOCEAN_ACCESS_TOKEN: "d".repeat(64),
+    }, dir);
+    const keys = configuredClouds(config, { publicKey: "ssh-ed25519 AAAA test", privateKey: "" } as never).map((c) => c.key);
+    expect([...keys].sort()).toEqual([...CLOUD_NAMES].sort());
+  });
+});
+
 describe("configuration: the tunnel domain", () => {
   const PUBLIC = { SPAWNBOT_PUBLIC_URL: "https://spawnbot.example.com" };
 

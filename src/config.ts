@@ -3,9 +3,12 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as v from "valibot";
-import { parseAllowRules, type AllowRules } from "./bot/allowlist.js";
+import { parseAllowRules, unknownNames, type AllowRules } from "./bot/allowlist.js";
 import { parseDuration } from "./bot/duration.js";
 import { parseSecretKey } from "./bot/secret-box.js";
+import { nearest } from "./bot/suggest.js";
+import { CLOUD_NAMES } from "./cloud-names.js";
+import { AGENTS } from "./orchestrator/agents/index.js";
 import { parseTunnelDomain } from "./orchestrator/index.js";
 import { parseNetworks, type Network } from "./orchestrator/remote/host-policy.js";
 
@@ -33,14 +36,37 @@ const secretText = v.pipe(
 const sizeText = v.pipe(v.string(), v.trim(), v.regex(/^[a-zA-Z0-9._-]{1,63}$/, "must be a size name such as t3.small"));
 const zoneText = v.pipe(v.string(), v.trim(), v.regex(/^[a-zA-Z0-9_-]{1,63}$/, "must be a zone or region name such as nyc3"));
 
-const allowText = v.pipe(
+/** An allowlist naming only `known` things: a typo ("hetzner2") would otherwise refuse everything it meant to allow. */
+const allowText = (kind: "cloud" | "agent", known: readonly string[]) => v.pipe(
   v.string(),
   v.check((s) => parseAllowRules(s).ok, (issue) => {
     const r = parseAllowRules(String(issue.input));
     return r.ok ? "invalid rules" : `${r.error} (syntax: SCOPE:LIST;… e.g. *:ssh;T123:aws,ssh;T123/C456:*)`;
   }),
   v.transform((s) => (parseAllowRules(s) as { rules: AllowRules }).rules),
+  v.check((rules) => unknownNames(rules, known).length === 0, (issue) => {
+    const unknown = unknownNames(issue.input as AllowRules, known).map((name) => {
+      const close = nearest(name, known);
+      return `"${name}"${close ? ` (did you mean ${close}?)` : ""}`;
+    });
+    return `unknown ${kind} ${unknown.join(", ")}; known ${kind}s: ${known.join(", ")}`;
+  }),
 );
+
+/** One accurate reason a public URL is unusable, or undefined when it is fine. */
+export function publicUrlProblem(text: string): string | undefined {
+  if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(text)) return `must start with https:// (or http://), e.g. https://${text.replace(/^\/+/, "") || "spawnbot.example.com"}`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return "is not a valid URL; write it as https://spawnbot.example.com";
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return `must be an https:// (or http://) URL, not ${url.protocol}//`;
+  if (url.search || url.hash || /[?#]/.test(text)) return "must not have a query (?…) or fragment (#…): the gateway adds its own paths under it";
+  if (url.username || url.password) return "must not carry a user name or password";
+  return undefined;
+}
 
 // A comma-separated list of CIDR ranges, one problem reported per bad entry.
 const networksText = v.pipe(
@@ -73,8 +99,8 @@ const ConfigSchema = v.object({
   SPAWNBOT_ENABLE_LOCAL: v.optional(boolText),
   SPAWNBOT_DEFAULT_TTL: v.optional(durationText, "24h"),
   // Policy: where each cloud and agent may be used, and how many spawns a user or workspace may have.
-  SPAWNBOT_ALLOW_CLOUDS: v.optional(allowText, "*"),
-  SPAWNBOT_ALLOW_AGENTS: v.optional(allowText, "*"),
+  SPAWNBOT_ALLOW_CLOUDS: v.optional(allowText("cloud", CLOUD_NAMES), "*"),
+  SPAWNBOT_ALLOW_AGENTS: v.optional(allowText("agent", AGENTS.map((a) => a.key)), "*"),
   SPAWNBOT_MAX_LIVE_PER_USER: v.optional(limitText, "5"),
   SPAWNBOT_MAX_LIVE_PER_WORKSPACE: v.optional(limitText, "50"),
   SPAWNBOT_MAX_HOURLY_PER_USER: v.optional(limitText, "10"),
@@ -117,7 +143,7 @@ const ConfigSchema = v.object({
   // How often leftovers that recovery could not remove (cloud unreachable) are retried.
   SPAWNBOT_CLEANUP_RETRY: v.optional(durationText, "1m"),
   // The tunnel gateway: on when the bot has a public URL (put TLS in front of it).
-  SPAWNBOT_PUBLIC_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://spawnbot.example.com"), v.regex(/^https?:\/\/[^/?#]+(\/[^?#]*)?$/, "must be a URL without query or fragment"))),
+  SPAWNBOT_PUBLIC_URL: v.optional(v.pipe(v.string(), v.trim(), v.check((s) => publicUrlProblem(s) === undefined, (issue) => publicUrlProblem(String(issue.input)) ?? "invalid URL"))),
   // Each dashboard on its own origin: `*.tunnels.example.com` pointing at the gateway, TLS in front.
   SPAWNBOT_TUNNEL_DOMAIN: v.optional(v.pipe(
     v.string(),
@@ -153,6 +179,9 @@ const ConfigSchema = v.object({
   SPAWNBOT_DO_REGION: v.optional(zoneText, "nyc3"),
   SPAWNBOT_DO_SIZE: v.optional(sizeText, "s-2vcpu-2gb"),
 });
+
+/** Every variable the schema reads (SPAWNBOT_CONFIG, read before it, is not among them). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(ConfigSchema.entries);
 
 export interface Config {
   dataDir: string;

@@ -4,11 +4,12 @@ import path from "node:path";
 import { BotCore } from "./bot/core.js";
 import type { Upkeep, UpkeepSettings } from "./bot/upkeep.js";
 import { loadSecretBox } from "./bot/secret-box.js";
-import { openStore, type Store } from "./bot/store/index.js";
+import type { Store } from "./bot/store/index.js";
 import { ConsoleAdapter } from "./adapters/console/index.js";
 import { DiscordAdapter } from "./adapters/discord/index.js";
 import { SlackAdapter } from "./adapters/slack/index.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
+import { openDataStore } from "./data-dir.js";
 import { createLogger, type Logger } from "./log.js";
 import { configuredClouds } from "./clouds.js";
 import { AGENTS, Orchestrator, loadOrCreateBotKey } from "./orchestrator/index.js";
@@ -53,7 +54,11 @@ export async function main(): Promise<number> {
   secrets.add(process.env.AWS_SESSION_TOKEN);
   for (const value of [config.slack?.botToken, config.slack?.appToken, config.slack?.signingSecret, config.discord?.token]) secrets.add(value);
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-  const store = openStore(path.join(config.dataDir, DATABASE_FILE));
+  const store = openDataStore(config.dataDir, DATABASE_FILE);
+  if (typeof store === "string") {
+    process.stderr.write(`${store}\n`); // one line naming the path and the user: an admin's error, not a crash
+    return 2;
+  }
   let lease: DataLease;
   try {
     // Exit at once if another process took the data over: both acting on the same runs is worse than stopping.
@@ -97,8 +102,7 @@ export async function main(): Promise<number> {
     runsInFlight: () => orchestrator.inFlight().length,
     recentTimesToReady: () => store.recentTimesToReady(TIME_TO_READY_WINDOW),
     chat: () => chat && { platform: chat.platform, calls: chat.adapter.counts.calls, rateLimited: chat.adapter.counts.rateLimited, inProgress: chat.adapter.requestsInProgress },
-    steps: () => orchestrator.metrics.stepHistograms(),
-    cloudCalls: () => orchestrator.metrics.cloudCallCounts(),
+    own: orchestrator.metrics.all,
   }) : undefined;
   const upkeepSettings = { ...config.upkeep, cleanupRetryMs: config.cleanupRetryMs };
   const code = chat ? await runChatAdapter(chat.adapter, stopping, () => core.startUpkeep(upkeepSettings)) : await runConsole(core, stopping, upkeepSettings);

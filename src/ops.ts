@@ -1,10 +1,10 @@
 // The operations endpoint: /healthz (liveness: the process answers), /readyz (readiness: the
-// store is open and the chat platform connected) and /metrics in the Prometheus text format.
-// It listens only when SPAWNBOT_OPS_PORT is set (the Docker image sets it for its HEALTHCHECK).
+// store is open and the chat platform connected) and /metrics in the Prometheus text format, made
+// by prom-client with its default process and Node.js metrics beside spawnbot's own. It listens only when SPAWNBOT_OPS_PORT is set (the Docker image sets it for its HEALTHCHECK).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { collectDefaultMetrics, Counter, Gauge, Registry, Summary, type Metric } from "prom-client";
 import type { SpawnCount } from "./bot/store/index.js";
-import { STEP_BUCKETS_S, type CloudCallCount, type StepHistogram } from "./orchestrator/index.js";
 
 export interface OpsProbes {
   storeOpen(): boolean;
@@ -19,55 +19,77 @@ export interface MetricsSource {
   recentTimesToReady(): number[];
   /** inProgress: requests acknowledged whose work is queued or running (a burst shows here first). */
   chat(): { platform: string; calls: number; rateLimited: number; inProgress: number } | undefined;
-  /** Duration histograms of the run steps that ended since the start. */
-  steps?(): StepHistogram[];
-  /** Calls to each cloud's provider and their errors since the start. */
-  cloudCalls?(): CloudCallCount[];
+  /** Metrics kept where they happen (the orchestrator's step durations and cloud calls), served as they are. */
+  own?: readonly Metric[];
 }
 
-export function renderMetrics(src: MetricsSource): string {
-  const out: string[] = [];
-  const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) out.push(`${name}${labels} ${value}`);
-  };
-  metric("spawnbot_spawns", "gauge", "Spawns recorded, by status and cloud.",
-    src.spawnCounts().map((c) => [`{status="${c.status}",cloud="${label(c.cloud)}"}`, c.count]));
-  metric("spawnbot_runs_in_flight", "gauge", "Runs of the pipeline going on now.", [["", src.runsInFlight()]]);
-  const ready = [...src.recentTimesToReady()].sort((a, b) => a - b).map((ms) => ms / 1000);
-  const q = (p: number) => (ready.length ? ready[Math.min(ready.length - 1, Math.ceil(p * ready.length) - 1)]! : NaN);
-  metric("spawnbot_time_to_ready_seconds", "summary", "Time from the request to a ready agent, over the most recent ready spawns.", [
-    ['{quantile="0.5"}', q(0.5)], ['{quantile="0.9"}', q(0.9)], ['{quantile="0.99"}', q(0.99)],
-  ]);
-  out.push(`spawnbot_time_to_ready_seconds_sum ${ready.reduce((a, b) => a + b, 0)}`, `spawnbot_time_to_ready_seconds_count ${ready.length}`);
-  const chat = src.chat();
-  if (chat) {
-    metric("spawnbot_chat_api_calls_total", "counter", "Calls made to the chat platform's API.", [[`{platform="${chat.platform}"}`, chat.calls]]);
-    metric("spawnbot_chat_rate_limited_total", "counter", "Rate-limit (429) answers from the chat platform.", [[`{platform="${chat.platform}"}`, chat.rateLimited]]);
-    metric("spawnbot_chat_requests_in_progress", "gauge", "Chat requests acknowledged whose work is queued or running.", [[`{platform="${chat.platform}"}`, chat.inProgress]]);
+const TIME_TO_READY_QUANTILES = [0.5, 0.9, 0.99];
+/** How often the event-loop delay is sampled for nodejs_eventloop_lag_* (prom-client's default). */
+const EVENT_LOOP_RESOLUTION_MS = 10;
+
+let processRegistry: Registry | undefined;
+/**
+ * prom-client's default metrics (CPU, memory, handles, GC, event-loop lag), once per process:
+ * they describe the process, and each collection starts its own event-loop monitor.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: EVENT_LOOP_RESOLUTION_MS });
   }
-  const steps = src.steps?.() ?? [];
-  out.push("# HELP spawnbot_step_duration_seconds How long each run step took (retries included).", "# TYPE spawnbot_step_duration_seconds histogram");
-  for (const h of steps) {
-    const step = label(h.step);
-    STEP_BUCKETS_S.forEach((bound, i) => out.push(`spawnbot_step_duration_seconds_bucket{step="${step}",le="${bound}"} ${h.buckets[i]}`));
-    out.push(`spawnbot_step_duration_seconds_bucket{step="${step}",le="+Inf"} ${h.count}`,
-      `spawnbot_step_duration_seconds_sum{step="${step}"} ${h.sumSeconds}`, `spawnbot_step_duration_seconds_count{step="${step}"} ${h.count}`);
-  }
-  const cloud = src.cloudCalls?.() ?? [];
-  metric("spawnbot_cloud_api_calls_total", "counter", "Calls to a cloud provider, by cloud and operation.",
-    cloud.map((c) => [`{cloud="${label(c.cloud)}",operation="${label(c.operation)}"}`, c.calls]));
-  metric("spawnbot_cloud_api_errors_total", "counter", "Failed calls to a cloud provider, by cloud, operation and error code.",
-    cloud.flatMap((c) => Object.entries(c.errors).map(([code, n]): [string, number] => [`{cloud="${label(c.cloud)}",operation="${label(c.operation)}",code="${label(code)}"}`, n])));
-  return `${out.join("\n")}\n`;
+  return processRegistry;
 }
 
-/** Label values come from our own data, but a quote or backslash would still break the format. */
-function label(value: string): string {
-  return value.replace(/[\\"\n]/g, "_");
+/** One registry per ops server: today's spawnbot_* metrics, the orchestrator's own, and the process defaults. */
+export function metricsRegistry(src: MetricsSource): Registry {
+  const own = new Registry();
+  new Gauge({
+    name: "spawnbot_spawns", help: "Spawns recorded, by status and cloud.", labelNames: ["status", "cloud"] as const, registers: [own],
+    collect() {
+      this.reset();
+      for (const c of src.spawnCounts()) this.set({ status: c.status, cloud: c.cloud }, c.count);
+    },
+  });
+  new Gauge({
+    name: "spawnbot_runs_in_flight", help: "Runs of the pipeline going on now.", registers: [own],
+    collect() { this.set(src.runsInFlight()); },
+  });
+  // From the store's window of recent ready spawns (it survives restarts), re-observed at each
+  // scrape; the quantiles are prom-client's estimates over that window (exact for a few values).
+  new Summary({
+    name: "spawnbot_time_to_ready_seconds", help: "Time from the request to a ready agent, over the most recent ready spawns.",
+    percentiles: TIME_TO_READY_QUANTILES, registers: [own],
+    collect() {
+      this.reset();
+      for (const ms of src.recentTimesToReady()) this.observe(ms / 1000);
+    },
+  });
+  // Counters kept by the chat adapter: copied at each scrape (reset, then set to the adapter's total).
+  const chatCounter = (name: string, help: string, read: (c: NonNullable<ReturnType<MetricsSource["chat"]>>) => number) =>
+    new Counter({
+      name, help, labelNames: ["platform"] as const, registers: [own],
+      collect() {
+        this.reset();
+        const chat = src.chat();
+        if (chat) this.inc({ platform: chat.platform }, read(chat));
+      },
+    });
+  chatCounter("spawnbot_chat_api_calls_total", "Calls made to the chat platform's API.", (c) => c.calls);
+  chatCounter("spawnbot_chat_rate_limited_total", "Rate-limit (429) answers from the chat platform.", (c) => c.rateLimited);
+  new Gauge({
+    name: "spawnbot_chat_requests_in_progress", help: "Chat requests acknowledged whose work is queued or running.", labelNames: ["platform"] as const, registers: [own],
+    collect() {
+      this.reset();
+      const chat = src.chat();
+      if (chat) this.set({ platform: chat.platform }, chat.inProgress);
+    },
+  });
+  for (const metric of src.own ?? []) own.registerMetric(metric);
+  return Registry.merge([own, processMetrics()]);
 }
 
 export async function startOpsServer(port: number, host: string, probes: OpsProbes, metrics: MetricsSource): Promise<{ port: number; close(): Promise<void> }> {
+  const registry = metricsRegistry(metrics);
   const server = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     const send = (status: number, type: string, body: string) => {
@@ -82,11 +104,8 @@ export async function startOpsServer(port: number, host: string, probes: OpsProb
       return send(ok ? 200 : 503, "application/json", JSON.stringify({ status: ok ? "ready" : "not ready", ...checks }));
     }
     if (path === "/metrics") {
-      try {
-        return send(200, "text/plain; version=0.0.4", renderMetrics(metrics));
-      } catch {
-        return send(500, "text/plain", "metrics unavailable\n");
-      }
+      registry.metrics().then((body) => send(200, registry.contentType, body), () => send(500, "text/plain", "metrics unavailable\n"));
+      return;
     }
     send(404, "text/plain", "not found\n");
   });

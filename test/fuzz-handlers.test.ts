@@ -11,7 +11,7 @@ import { CLOUD_SETUP } from "../src/bot/core.js";
 import { parseCommand, type GrammarCatalog } from "../src/bot/grammar.js";
 import type { View } from "../src/bot/views.js";
 import { hostileCommands, shellPayloads } from "./support/hostile-input.js";
-import { makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
+import { makeBot, RecordingConversation, request, type TestBot, authorizeUsers } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 
 const USER = "sbfuz";
@@ -55,7 +55,7 @@ beforeAll(async () => {
   process.on("unhandledRejection", onRejection);
   sshd = await startSshd(USER);
   bot = makeBot({ localHome });
-  sshd.authorize(bot.botKey.publicKey);
+  authorizeUsers(sshd, bot.core, "test", ["U1"]);
   catalog = { agents: bot.orchestrator.agents.map((a) => a.key), clouds: Object.keys(CLOUD_SETUP) };
 });
 
@@ -171,7 +171,7 @@ describe(`${INPUTS} generated hostile commands through the bot core`, () => {
     await bot.core.idle();
     console.log(`fuzz seed ${SEED}: ${JSON.stringify(counts)}; answered without error by command: ${JSON.stringify(answeredByKind)}`);
     // Every command of the grammar was exercised, and both paths were taken often.
-    expect([...seen].sort()).toEqual(Object.keys({ spawn: 0, list: 0, status: 0, delete: 0, connect: 0, extend: 0, share: 0, unshare: 0, prefs: 0, keys: 0, settings: 0, agents: 0, clouds: 0, help: 0 }).sort());
+    expect([...seen].sort()).toEqual(Object.keys({ spawn: 0, list: 0, status: 0, delete: 0, connect: 0, extend: 0, share: 0, unshare: 0, prefs: 0, keys: 0, hosts: 0, settings: 0, agents: 0, clouds: 0, help: 0 }).sort());
     expect(counts.handled).toBeGreaterThanOrEqual(10_000);
     expect(counts.refused).toBeGreaterThan(3_000);
     expect(counts.handled - counts.refused).toBeGreaterThan(1_000);

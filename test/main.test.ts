@@ -115,10 +115,13 @@ describe("one bot per data dir", () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-lease-"));
     // The first bot waits at the console for input that never comes.
     const first = spawn(process.execPath, [MAIN], { cwd: ROOT, env: env(dataDir), stdio: ["pipe", "ignore", "pipe"] });
+    let firstLog = "";
+    first.stderr!.on("data", (d: Buffer) => (firstLog += d.toString()));
     try {
       const store = openStore(path.join(dataDir, "spawnbot.db"));
+      // Past its start-up recovery: what is in flight from now on is the first bot's own.
       const deadline = Date.now() + 30_000;
-      while (!store.leases.get("data-owner") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (!firstLog.includes("spawnbot started") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(store.leases.get("data-owner")?.holder).toContain(`pid ${first.pid}`);
       // A run the first bot has in flight: a second bot must not end it.
       const now = Date.now();

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOpsServer } from "../src/ops.js";
 import { HetznerFake } from "./fakes/hetzner-fake.js";
+import { parsePrometheusText, sampleValue } from "./support/prom-text.js";
 import type { TestBot } from "./support/bot.js";
 import { makeBotOnHetznerFake, typeAt } from "./support/cloud-e2e.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
@@ -21,7 +22,7 @@ beforeAll(async () => {
   ops = await startOpsServer(0, "127.0.0.1", { storeOpen: () => true, platformConnected: () => true }, {
     spawnCounts: () => store.countSpawns(), runsInFlight: () => orchestrator.inFlight().length,
     recentTimesToReady: () => store.recentTimesToReady(100), chat: () => undefined,
-    steps: () => orchestrator.metrics.stepHistograms(), cloudCalls: () => orchestrator.metrics.cloudCallCounts(),
+    own: orchestrator.metrics.all,
   });
 });
 
@@ -33,9 +34,11 @@ afterAll(async () => {
 });
 
 const scrape = async () => (await fetch(`http://127.0.0.1:${ops.port}/metrics`)).text();
+/** The value of a series written as `name{label="value",…}`, read with the strict text parser (label order is free). */
 const sample = (text: string, series: string) => {
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  const [, name, labelText = ""] = /^(\w+)(?:\{(.*)\})?$/.exec(series)!;
+  const labels = Object.fromEntries([...labelText.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+  return sampleValue(parsePrometheusText(text), name!, labels);
 };
 
 describe("/metrics after spawns", () => {
@@ -58,7 +61,7 @@ describe("/metrics after spawns", () => {
     expect(refused.out).toContain("refused");
     text = await scrape();
     expect(sample(text, 'spawnbot_cloud_api_calls_total{cloud="hetzner",operation="createServer"}')).toBe(2);
-    expect(text).toMatch(/^spawnbot_cloud_api_errors_total\{cloud="hetzner",operation="createServer",code="QUOTA"\} 1$/m);
+    expect(sample(text, 'spawnbot_cloud_api_errors_total{cloud="hetzner",operation="createServer",code="QUOTA"}')).toBe(1);
     expect(sample(text, 'spawnbot_step_duration_seconds_count{step="provision"}')).toBe(2);
     expect(sample(text, 'spawnbot_step_duration_seconds_count{step="install"}')).toBe(1); // the refused run never got there
   });

@@ -140,3 +140,19 @@ describe("a spawn on a real SSH host", () => {
     expect(spawnSync("su", ["-", USER, "-c", "tmux has-session -t =t1"]).status).toBe(0);
   });
 });
+
+describe("a step that fails on the way", () => {
+  it("retries an install whose command timed out, and the spawn becomes ready", async () => {
+    // The first try hangs past the install's command timeout; the second goes through.
+    const flaky = {
+      ...TEST_AGENT, key: "flakyagent", binary: "flakyagent", installTimeoutMs: 1500,
+      install: `if [ -f "$HOME/.flaky-tried" ]; then ${TEST_AGENT.install.replaceAll("testagent", "flakyagent")}; else touch "$HOME/.flaky-tried"; sleep 30; fi`,
+      launch: "flakyagent --model {model}",
+    };
+    journal.steps.length = 0;
+    const r = await orchestrator.start(plan({ name: "flaky", session: "flaky", agent: flaky })).done;
+    expect(r.error).toBeUndefined();
+    expect(r.outcome).toBe("ready");
+    expect(asUser("test -f ~/.flaky-tried && echo tried").trim()).toBe("tried");
+  }, 60_000);
+});

@@ -48,7 +48,7 @@ class RecordingOutlet implements ChatOutlet {
 }
 
 describe("recovery on an adopted host", () => {
-  it("kills only the session of the spawn whose launch began, and tells the owner once the outlet attaches", async () => {
+  it("ends a run it cannot continue (recorded by an older version): kills only the session whose launch began, and tells the owner once the outlet attaches", async () => {
     const bot = makeBot();
     sshd.authorize(bot.botKey.publicKey);
     asUser("tmux new-session -d -s launched 'sleep 600'; tmux new-session -d -s early 'sleep 600'");
@@ -56,11 +56,11 @@ describe("recovery on an adopted host", () => {
     const early = interrupted(bot, "early", "install"); // never reached launch: a session named "early" is not its own
 
     const report = await bot.core.recover({ startUp: true });
-    expect(report).toEqual({ ended: expect.arrayContaining([launched.id, early.id]), deleted: [], pending: [] });
+    expect(report).toEqual({ resumed: [], ended: expect.arrayContaining([launched.id, early.id]), deleted: [], pending: [] });
     expect(sessionAlive("launched")).toBe(false);
     expect(sessionAlive("early")).toBe(true);
     for (const rec of [launched, early]) {
-      expect(bot.store.getSpawn(rec.id)).toMatchObject({ status: "failed", error: expect.stringMatching(/^the bot restarted during "/) });
+      expect(bot.store.getSpawn(rec.id)).toMatchObject({ status: "failed", error: expect.stringMatching(/^the bot restarted during ".*" and could not continue it \(it was started by an older version of spawnbot/) });
       expect(bot.store.listSteps(rec.id).filter((s) => s.state === "running" || s.state === "pending")).toEqual([]);
     }
     expect(bot.store.listSteps(launched.id).find((s) => s.name === "launch")).toMatchObject({ state: "failed", detail: "interrupted: the bot restarted" });

@@ -77,8 +77,8 @@ describe("the capture the scan reads", () => {
   it("keeps a test bot's answers and its SQLite file, and every line of a test logger at trace level", async () => {
     const bot = makeBot();
     await bot.core.handle(request("keys"), new RecordingConversation());
-    // The bot's own public key is unique to this bot: its answer was captured.
-    expect(captured("messages")).toContain(bot.botKey.publicKey.split(" ")[1]);
+    // The user's own spawnbot key is unique to this bot: its answer was captured.
+    expect(captured("messages")).toContain(bot.core.userHostKeyLine({ platform: "test", userId: "U1" }).split(" ")[1]);
     expect(captured("stores")).toContain(JSON.stringify(path.join(bot.dataDir, "spawnbot.db")));
     const marker = `trace-marker-${Math.random().toString(36).slice(2)}`;
     captureLogger().trace({ marker }, "kept for the scan");

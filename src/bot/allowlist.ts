@@ -46,3 +46,10 @@ export function isAllowedAt(rules: AllowRules, place: { workspace: string; chann
   const allowed = allowedAt(rules, place);
   return allowed === "*" || allowed.includes(name);
 }
+
+/** The names in the rules that are not among `known`, each once, in the order written. */
+export function unknownNames(rules: AllowRules, known: readonly string[]): string[] {
+  const unknown = new Set<string>();
+  for (const list of Object.values(rules)) if (list !== "*") for (const name of list) if (!known.includes(name)) unknown.add(name);
+  return [...unknown];
+}

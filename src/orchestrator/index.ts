@@ -27,7 +27,7 @@ export { HostPolicy, parseNetworks, type LookupAll, type Network } from "./remot
 export { generateSshIdentity, identityOf, loadOrCreateBotKey, type BotKey } from "./remote/bot-key.js";
 export { fingerprintOf } from "./remote/ssh-host.js";
 export { STEPS, STEP_NAMES } from "./steps.js";
-export { RunMetrics, STEP_BUCKETS_S, type CloudCallCount, type StepHistogram } from "./metrics.js";
+export { RunMetrics, STEP_BUCKETS_S } from "./metrics.js";
 export type { Run } from "./run.js";
 export type { LeftoverRecord, SuspendReport } from "./recovery.js";
 export { CLEANUP_PENDING, RECOVERY_META } from "./recovery.js";

@@ -1,62 +1,44 @@
 // What the orchestrator counts for /metrics: how long each step took (a histogram per step)
-// and the calls it made to each cloud's provider, with their errors by CloudError code. Kept in
-// memory since the process started, as Prometheus counters are.
+// and the calls it made to each cloud's provider, with their errors by CloudError code (else
+// "ERROR"). prom-client metrics, kept in memory since the process started.
+import { Counter, Histogram, type Metric } from "prom-client";
 import { CloudError, type Cloud } from "./clouds/types.js";
 
 /** Upper bounds (seconds) of the step-duration buckets: from a local check to a long install. */
 export const STEP_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900] as const;
 
-export interface StepHistogram {
-  step: string;
-  /** Cumulative counts per bound in STEP_BUCKETS_S; count is the +Inf bucket. */
-  buckets: number[];
-  sumSeconds: number;
-  count: number;
-}
-
-export interface CloudCallCount {
-  cloud: string;
-  operation: string;
-  calls: number;
-  /** Errors by code (CloudError's, else "ERROR"). */
-  errors: Record<string, number>;
-}
-
 /** The provider calls a Cloud makes; openHost and the rest are local. */
 const COUNTED = new Set(["checkCredentials", "checkPlacement", "createServer", "getServer", "deleteServer", "listServers"]);
 
+/**
+ * prom-client metrics owned by one Orchestrator. They join no registry by themselves (tests make many
+ * orchestrators in one process; a global registry would refuse the second): the ops server
+ * registers `all` in its own.
+ */
 export class RunMetrics {
-  private readonly steps = new Map<string, StepHistogram>();
-  private readonly cloudCalls = new Map<string, CloudCallCount>();
+  readonly stepDuration = new Histogram({
+    name: "spawnbot_step_duration_seconds", help: "How long each run step took (retries included).",
+    labelNames: ["step"] as const, buckets: [...STEP_BUCKETS_S], registers: [],
+  });
+  readonly cloudCalls = new Counter({
+    name: "spawnbot_cloud_api_calls_total", help: "Calls to a cloud provider, by cloud and operation.",
+    labelNames: ["cloud", "operation"] as const, registers: [],
+  });
+  readonly cloudErrors = new Counter({
+    name: "spawnbot_cloud_api_errors_total", help: "Failed calls to a cloud provider, by cloud, operation and error code.",
+    labelNames: ["cloud", "operation", "code"] as const, registers: [],
+  });
+  readonly all: readonly Metric[] = [this.stepDuration, this.cloudCalls, this.cloudErrors];
 
   observeStep(step: string, ms: number): void {
-    let h = this.steps.get(step);
-    if (!h) this.steps.set(step, (h = { step, buckets: STEP_BUCKETS_S.map(() => 0), sumSeconds: 0, count: 0 }));
-    const s = ms / 1000;
-    STEP_BUCKETS_S.forEach((bound, i) => { if (s <= bound) h.buckets[i]!++; });
-    h.sumSeconds += s;
-    h.count++;
-  }
-
-  stepHistograms(): StepHistogram[] {
-    return [...this.steps.values()].map((h) => ({ ...h, buckets: [...h.buckets] }));
-  }
-
-  cloudCallCounts(): CloudCallCount[] {
-    return [...this.cloudCalls.values()].map((c) => ({ ...c, errors: { ...c.errors } }));
+    this.stepDuration.observe({ step }, ms / 1000);
   }
 
   /** The same cloud, with every provider call counted (and its failure, by code). */
   instrument(cloud: Cloud): Cloud {
     const count = (operation: string, err?: unknown) => {
-      const key = `${cloud.key}/${operation}`;
-      let c = this.cloudCalls.get(key);
-      if (!c) this.cloudCalls.set(key, (c = { cloud: cloud.key, operation, calls: 0, errors: {} }));
-      c.calls++;
-      if (err !== undefined) {
-        const code = err instanceof CloudError ? err.code : "ERROR";
-        c.errors[code] = (c.errors[code] ?? 0) + 1;
-      }
+      this.cloudCalls.inc({ cloud: cloud.key, operation });
+      if (err !== undefined) this.cloudErrors.inc({ cloud: cloud.key, operation, code: err instanceof CloudError ? err.code : "ERROR" });
     };
     return new Proxy(cloud, {
       get(target, key) {

@@ -118,6 +118,8 @@ export interface RunDeps {
   logger: Logger;
   /** Seals what the journal must not hold in clear (the dashboard token). */
   sealer: SecretSealer;
+  /** Shorter step timeouts by step name (tests of what a timeout stops); each step's own otherwise. */
+  stepTimeoutsMs?: Readonly<Record<string, number>>;
   /** Where step durations go for /metrics (the Orchestrator gives one). */
   metrics?: { observeStep(step: string, ms: number): void };
 }

@@ -1,10 +1,12 @@
 // Runs one spawn: walks the step list, persisting each step's state as it happens and emitting
 // events for the status view. A fatal failure or a cancel removes what the run had made.
+import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { STEPS, type StepDef, type StepOutcome } from "./steps.js";
 import { cleanUpAdoptedHost } from "./host-cleanup.js";
 import { tmuxKillCommand } from "./launch.js";
 import { cleanupPending } from "./recovery.js";
+import { isRetryable } from "./retryable.js";
 import type { RunContext, RunDeps, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 
 export interface Run {
@@ -22,8 +24,8 @@ export interface Run {
 export const RESUMED_DETAIL = "resumed after the bot restarted";
 
 class StepTimeout extends Error {
-  constructor(step: StepDef) {
-    super(`step ${step.name} did not finish within ${Math.round(step.timeoutMs / 1000)} s`);
+  constructor(step: StepDef, timeoutMs: number) {
+    super(`step ${step.name} did not finish within ${Math.round(timeoutMs / 1000)} s`);
   }
 }
 
@@ -31,7 +33,14 @@ export function startRun(plan: RunPlan, deps: RunDeps): Run {
   const events = new EventEmitter();
   const controller = new AbortController();
   let suspended = false;
-  const done = execute(plan, deps, events, controller.signal, () => suspended);
+  // A run's end never rejects: a journal write that throws (disk full, SQLITE_BUSY past the busy
+  // timeout) is logged with an id and the run ends failed, instead of an unhandled rejection that
+  // would take the process and every other run with it.
+  const done = execute(plan, deps, events, controller.signal, () => suspended).catch((err: unknown): RunResult => {
+    const id = randomBytes(4).toString("hex");
+    deps.logger.error({ err, errorId: id, spawnId: plan.spawnId }, "run crashed outside its steps");
+    return { spawnId: plan.spawnId, outcome: "failed", error: `internal error (id ${id}); the bot log has the details` };
+  });
   return { spawnId: plan.spawnId, events, done, cancel: () => controller.abort(), suspend: () => { suspended = true; } };
 }
 
@@ -104,7 +113,9 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
         return;
       }
       const warn = typeof outcome === "object" && outcome !== null ? outcome.warn : undefined;
-      const detail = typeof outcome === "string" ? outcome : warn;
+      const said = typeof outcome === "string" ? outcome : warn;
+      // The checklist keeps saying which step a restart cut short, after it ended too.
+      const detail = interrupted.has(step.name) ? (said ? `${said} (${RESUMED_DETAIL})` : RESUMED_DETAIL) : said;
       emit(step.name, i, warn ? "warned" : "succeeded", detail);
       log.info({ step: step.name, ms: Date.now() - started, warn }, "step ended");
       deps.metrics?.observeStep(step.name, Date.now() - started);
@@ -161,19 +172,29 @@ function needsOf(step: StepDef, i: number): readonly string[] {
 
 async function attempt(step: StepDef, ctx: RunContext): Promise<StepOutcome> {
   let lastError: unknown;
+  const timeoutMs = ctx.deps.stepTimeoutsMs?.[step.name] ?? step.timeoutMs;
   for (let n = 1; n <= step.attempts; n++) {
     let timer: NodeJS.Timeout | undefined;
+    // One signal per try: the run's cancel or this try's timeout stops its cloud calls, SSH
+    // commands and poll loops, so a timed-out step does not go on working behind the run's back.
+    const expired = new AbortController();
+    const signal = AbortSignal.any([ctx.signal, expired.signal]);
+    const tryCtx = new Proxy(ctx, { get: (target, key) => (key === "signal" ? signal : Reflect.get(target, key)) });
     try {
       return await Promise.race([
-        step.run(ctx),
+        step.run(tryCtx),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new StepTimeout(step)), step.timeoutMs);
+          timer = setTimeout(() => {
+            const err = new StepTimeout(step, timeoutMs);
+            expired.abort(err);
+            reject(err);
+          }, timeoutMs);
         }),
       ]);
     } catch (err) {
       lastError = err;
       // Refusals (bad input, a changed host key, no credentials) will not change on retry.
-      if (hasCode(err) || err instanceof StepTimeout || n === step.attempts || ctx.signal.aborted) throw err;
+      if (!isRetryable(err) || err instanceof StepTimeout || n === step.attempts || ctx.signal.aborted) throw err;
       ctx.log.info({ step: step.name, attempt: n, err }, "retrying step");
       await new Promise((r) => setTimeout(r, step.retryDelayMs * 2 ** (n - 1)));
     } finally {
@@ -229,10 +250,6 @@ async function cleanUp(ctx: RunContext): Promise<string | undefined> {
     log.error({ err }, "clean-up after a failed run did not finish; recovery retries it");
     return errorMessage(err);
   }
-}
-
-function hasCode(err: unknown): boolean {
-  return typeof err === "object" && err !== null && typeof (err as { code?: unknown }).code === "string" && /^[A-Z_]+$/.test((err as { code: string }).code);
 }
 
 function errorMessage(err: unknown): string {

@@ -128,7 +128,7 @@ function host(ctx: RunContext) {
 }
 
 async function mustRun(ctx: RunContext, command: string, what: string, timeoutMs?: number): Promise<string> {
-  const r = await host(ctx).run(command, { timeoutMs, onOutput: (chunk) => ctx.log.debug({ chunk }, what) });
+  const r = await host(ctx).run(command, { timeoutMs, signal: ctx.signal, onOutput: (chunk) => ctx.log.debug({ chunk }, what) });
   if (r.code !== 0) {
     const tail = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-3).join(" / ");
     throw new Error(`${what} failed (exit ${r.code})${tail ? `: ${tail}` : ""}`);

@@ -360,6 +360,10 @@ class SqliteStore implements Store {
     return rows.map(toAudit);
   }
 
+  checkpoint(): void {
+    this.db.pragma("wal_checkpoint(PASSIVE)");
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

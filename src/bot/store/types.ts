@@ -234,6 +234,12 @@ export interface Store {
   revokeTunnelTokens(spawnId: string, at?: number): number;
   /** Revoke the tokens of a spawn given to one user; returns the hashes that were live. */
   revokeUserTunnelTokens(spawnId: string, user: UserRef, at?: number): string[];
+  /**
+   * Move the write-ahead log's pages into the main database file without waiting for anyone
+   * (SQLite's PASSIVE checkpoint), so the main file alone is close to current. Stores without a
+   * write-ahead log do nothing.
+   */
+  checkpoint(): void;
   close(): void;
 }
 

@@ -72,8 +72,11 @@ export interface Cloud {
  * the cloud said no to), TIMEOUT.
  */
 export class CloudError extends Error {
+  /** A provider's "try again later" (TIMEOUT, CAPACITY) may pass; its refusals will not. */
+  readonly retryable: boolean;
   constructor(readonly code: string, message: string) {
     super(message);
+    this.retryable = code === "TIMEOUT" || code === "CAPACITY";
   }
 }
 

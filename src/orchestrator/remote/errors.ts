@@ -7,6 +7,7 @@ export const REBUILT_HOST = "If the host was rebuilt on purpose, its owner or an
 
 export class HostKeyChangedError extends Error {
   readonly code = "HOST_KEY_CHANGED";
+  readonly retryable = false;
   constructor(
     readonly host: string, readonly expected: string, readonly got: string,
     /** The key the host presented ("type base64"). */
@@ -20,6 +21,7 @@ export class HostKeyChangedError extends Error {
 
 export class HostAuthError extends Error {
   readonly code = "HOST_AUTH_REFUSED";
+  readonly retryable = false;
   constructor(readonly target: string, readonly publicKey: string) {
     super(
       `this host does not accept your spawnbot key. Authorize it on that host with: ` +
@@ -38,6 +40,8 @@ export const NO_SSH_SERVER_MESSAGE = "no SSH server answered at that address; ch
 
 export class HostUnreachableError extends Error {
   readonly code = "HOST_UNREACHABLE";
+  /** The host may come back (an sshd restarting, a network blip): worth another try. */
+  readonly retryable = true;
   constructor(readonly target: string, readonly reason: string) {
     super(NO_SSH_SERVER_MESSAGE);
   }
@@ -45,6 +49,7 @@ export class HostUnreachableError extends Error {
 
 export class CommandTimeoutError extends Error {
   readonly code = "COMMAND_TIMEOUT";
+  readonly retryable = true;
   constructor(readonly what: string, readonly timeoutMs: number) {
     super(`${what} did not finish within ${Math.round(timeoutMs / 1000)} s`);
   }

@@ -20,6 +20,7 @@ export class LocalHost implements RemoteHost {
         // Never the bot's own environment (its tokens and keys): see clean-env.ts.
         env: agentEnvironment(process.env, this.home),
         stdio: ["ignore", "pipe", "pipe"],
+        signal: opts.signal, // an abort kills the command and ends in "error" below
       });
       let stdout = "";
       let stderr = "";

@@ -127,6 +127,13 @@ export class SshHost implements RemoteHost {
           channel.close();
           reject(new CommandTimeoutError("a remote command", timeoutMs));
         }, timeoutMs);
+        // The step that ran it timed out or the run was cancelled: stop the command on the host.
+        const stop = () => {
+          channel.close();
+          reject(opts.signal?.reason ?? new Error("the command was stopped"));
+        };
+        if (opts.signal?.aborted) stop();
+        opts.signal?.addEventListener("abort", stop, { once: true });
         channel.on("data", (d: Buffer) => {
           stdout = appendCapped(stdout, d.toString("utf8"));
           opts.onOutput?.(d.toString("utf8"));
@@ -137,6 +144,7 @@ export class SshHost implements RemoteHost {
         });
         channel.on("close", (code: number | null, signal?: string) => {
           clearTimeout(timer);
+          opts.signal?.removeEventListener("abort", stop);
           resolve({ code: code ?? (signal ? 128 : 255), stdout, stderr });
         });
       });

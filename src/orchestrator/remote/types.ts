@@ -5,6 +5,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Called with each chunk of stdout/stderr as it arrives. */
   onOutput?: (chunk: string) => void;
+  /** Stop the command when this aborts (the step timed out or the run was cancelled). */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
