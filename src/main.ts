@@ -70,12 +70,13 @@ export async function main(): Promise<number> {
     return LEASE_HELD_EXIT;
   }
   const botKey = loadOrCreateBotKey(config.dataDir);
+  const secretBox = loadSecretBox(config.dataDir, config.secretKey);
   const orchestrator = new Orchestrator({
-    journal: store, botKey, logger, agents: AGENTS,
+    journal: store, botKey, logger, agents: AGENTS, sealer: secretBox,
     clouds: configuredClouds(config, botKey),
   });
   const core = new BotCore({
-    store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox: loadSecretBox(config.dataDir, config.secretKey),
+    store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox,
     settings: {
       admins: config.adapter === "console" ? [...config.admins, consoleUser()] : config.admins,
       defaultTtlMs: config.defaultTtlMs, openrouterApiKey: config.openrouterApiKey, publicUrl: config.gateway?.publicUrl,

@@ -1,6 +1,6 @@
 // The bot's public HTTP server, on when SPAWNBOT_PUBLIC_URL is set: agents' dashboards at
 // <token>.<SPAWNBOT_TUNNEL_DOMAIN> (or, without one, under /t/<token>/) through the orchestrator's
-// tunnel gateway, and the Connect OpenRouter callback under /oauth/openrouter/<state> (answered by
+// tunnel gateway, and the Connect OpenRouter pages under /oauth/openrouter/ (answered by
 // the bot core) on the bot's own host only. Anything else is a 404.
 import type { BotCore } from "./bot/core.js";
 import type { Logger } from "./log.js";
@@ -9,13 +9,17 @@ import { TunnelGateway, startGatewayServer } from "./orchestrator/index.js";
 
 export async function startPublicServer(
   core: BotCore,
-  cfg: { port: number; host: string; tunnelDomain?: string },
+  cfg: { port: number; host: string; tunnelDomain?: string; publicUrl?: string },
   logger: Logger,
 ): Promise<{ port: number; close(): Promise<void> }> {
   // The gateway claims every request to a tunnel host, so the routes below only ever answer on the bot's own host.
   const gateway = new TunnelGateway({ resolve: (hash) => core.resolveTunnel(hash), tunnelDomain: cfg.tunnelDomain, logger: logger.child({ part: "gateway" }) });
   core.attachGateway(gateway);
-  const callback = openRouterCallbackRoute((state, code) => core.connectOpenRouterCallback(state, code), logger.child({ part: "openrouter-connect" }));
-  const server = await startGatewayServer(gateway, cfg.port, cfg.host, [callback]);
+  const connect = openRouterCallbackRoute({
+    page: (state) => core.connectOpenRouterPage(state),
+    confirm: (state) => core.confirmConnectOpenRouter(state),
+    callback: (state, code) => core.connectOpenRouterCallback(state, code),
+  }, { secureCookies: cfg.publicUrl?.startsWith("https:") ?? false }, logger.child({ part: "openrouter-connect" }));
+  const server = await startGatewayServer(gateway, cfg.port, cfg.host, [connect]);
   return { port: server.port, close: async () => { await gateway.close(); await server.close(); } };
 }

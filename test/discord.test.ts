@@ -370,3 +370,45 @@ describe("acknowledging interactions", () => {
     expect(p99).toBeLessThan(3000);
   });
 });
+
+// Last: the DM spawns it leaves would show up in the other tests' lists and suggestions.
+describe("direct messages with the bot", () => {
+  /** A /spawn subcommand sent from the user's DM with the bot, not from the guild channel. */
+  const inDm = (user: typeof ALICE, subcommand: string, options: CommandOpts["options"] = {}) =>
+    track(user, fake.chatInput({ user, name: "spawn", subcommand, options, channelId: fake.dmChannel(user.id).id as string }));
+  const answer = async (ref: InteractionRef, what: string) => {
+    await fake.waitForCallback(ref.id);
+    const LOADING = 128; // the deferred "thinking…" placeholder, before the answer replaces it
+    return until(what, () => fake.webhookMessages(ref.token).some((m) => (m.flags & LOADING) === 0) && JSON.stringify(fake.webhookMessages(ref.token)));
+  };
+
+  it("are each their own scope: list and names in one person's DM never reach another's", async () => {
+    // DMs use the global command, registered here with the test agent among its choices.
+    const agents = bot.orchestrator.agents.map((a) => ({ key: a.key, name: a.name }));
+    await registerCommands({ token: fake.token, appId: fake.appId, apiUrl: fake.restApi, agents });
+    inDm(ALICE, "spawn", sshSpawn("dm-alice"));
+    const aliceSpawn = await settled("dm-alice");
+    inDm(BOB, "spawn", sshSpawn("dm-bob"));
+    const bobsSpawn = await until("bob's DM spawn", () => spawnsOf(BOB).find((s) => s.name === "dm-bob"));
+    await until("bob's run to end", () => ["ready", "failed"].includes(bot.store.getSpawn(bobsSpawn.id)!.status), 30_000);
+    await bot.core.idle();
+    await discord.idle();
+    expect(bot.store.getSpawn(aliceSpawn)).toMatchObject({ workspace: `dm:${ALICE.id}`, status: "ready" });
+    expect(bot.store.getSpawn(bobsSpawn.id)).toMatchObject({ workspace: `dm:${BOB.id}` });
+
+    const alicesList = await answer(inDm(ALICE, "list"), "alice's list");
+    expect(alicesList).toContain("dm-alice");
+    expect(alicesList).not.toContain("dm-bob");
+    const bobsList = await answer(inDm(BOB, "list"), "bob's list");
+    expect(bobsList).toContain("dm-bob");
+    expect(bobsList).not.toContain("dm-alice");
+    // Bob names Alice's DM spawn from his own DM: it is not there for him.
+    const bobsLook = await answer(inDm(BOB, "status", { target: "dm-alice" }), "bob's status");
+    expect(bobsLook).toContain("no spawn called dm-alice here");
+    const bobsConnect = await answer(inDm(BOB, "connect", { target: "dm-alice" }), "bob's connect");
+    expect(bobsConnect).toContain("no spawn called dm-alice here");
+    expect(privateTo(BOB)).not.toContain("tmux attach -t 'dm-alice'");
+    // Alice still reaches hers from her DM.
+    expect(await answer(inDm(ALICE, "connect", { target: "dm-alice" }), "alice's connect")).toContain("tmux attach -t 'dm-alice'");
+  }, 60_000);
+});

@@ -1,6 +1,9 @@
 // Connect OpenRouter end to end over real HTTP: `settings openrouter` gives a private one-time
-// link; the test plays the browser through a wire-level fake of OpenRouter's OAuth PKCE flow and
-// back to the bot's public server, whose callback trades the code for the user's key.
+// link to the bot's own page, which names the account and needs a click (a POST carrying a
+// one-time value that matches its cookie) before it sends the browser to OpenRouter. The test
+// plays the browser with plain HTTP requests, cookies and forms through a wire-level fake of
+// OpenRouter's OAuth PKCE flow and back to the bot's public server, whose callback trades the
+// code for the user's key.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
@@ -91,22 +94,52 @@ async function askLink(h: Harness, user = alice): Promise<string> {
   await h.bot.core.handle(request("settings openrouter", user), conv);
   expect(conv.public).toEqual([]);
   const shown = JSON.stringify(conv.lastPrivate());
-  const link = /(http:\/\/127\.0\.0\.1:\d+\/auth\?[^\s"]+)/.exec(shown)?.[1];
+  const link = /(http:\/\/127\.0\.0\.1:\d+\/oauth\/openrouter\/connect\/[A-Za-z0-9_-]{43})/.exec(shown)?.[1];
   if (!link) throw new Error(`no sign-in link in ${shown}`);
   return link;
 }
 
-async function get(url: string): Promise<{ status: number; body: string; location?: string }> {
-  const res = await fetch(url, { redirect: "manual" });
-  return { status: res.status, body: await res.text(), location: res.headers.get("location") ?? undefined };
+interface Page { status: number; body: string; headers: Headers; location?: string }
+
+async function get(url: string, headers: Record<string, string> = {}): Promise<Page> {
+  const res = await fetch(url, { redirect: "manual", headers });
+  return { status: res.status, body: await res.text(), headers: res.headers, location: res.headers.get("location") ?? undefined };
 }
 
-/** The browser: open the link at (fake) OpenRouter, which approves and redirects to the callback; follow it. */
-async function signIn(link: string): Promise<{ callbackUrl: string; status: number; body: string }> {
-  const consent = await get(link);
+/** The browser opens the chat link: the bot's page, its form's one-time value and the cookie it set. */
+async function openLink(link: string): Promise<Page & { csrf?: string; cookie?: string }> {
+  const page = await get(link);
+  const csrf = /name="csrf" value="([A-Za-z0-9_-]{43})"/.exec(page.body)?.[1];
+  const cookie = page.headers.get("set-cookie")?.split(";")[0];
+  return { ...page, csrf, cookie };
+}
+
+/** The click on "Continue to OpenRouter": the form's POST as a browser sends it from that page. */
+async function clickContinue(link: string, form: { csrf?: string; cookie?: string }, headers: Record<string, string> = {}): Promise<Page> {
+  const res = await fetch(link, {
+    method: "POST", redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", "sec-fetch-site": "same-origin", ...(form.cookie ? { cookie: form.cookie } : {}), ...headers },
+    body: new URLSearchParams({ csrf: form.csrf ?? "" }).toString(),
+  });
+  return { status: res.status, body: await res.text(), headers: res.headers, location: res.headers.get("location") ?? undefined };
+}
+
+/** Open the link and click Continue; where the bot sends the browser (OpenRouter's sign-in URL). */
+async function confirm(link: string): Promise<string> {
+  const page = await openLink(link);
+  expect(page.status).toBe(200);
+  const next = await clickContinue(link, page);
+  expect(next.status).toBe(303);
+  return next.location!;
+}
+
+/** The whole browser trip: the bot's page, the click, (fake) OpenRouter approving, back to the callback. */
+async function signIn(link: string): Promise<{ authUrl: string; callbackUrl: string; status: number; body: string }> {
+  const authUrl = await confirm(link);
+  const consent = await get(authUrl);
   expect(consent.status).toBe(302);
   const page = await get(consent.location!);
-  return { callbackUrl: consent.location!, ...page };
+  return { authUrl, callbackUrl: consent.location!, status: page.status, body: page.body };
 }
 
 /** OpenRouter issues a code for `challenge` and sends the browser to callbackUrl with it. */
@@ -117,6 +150,8 @@ async function codeForChallenge(h: Harness, callbackUrl: string, challenge: stri
 }
 
 const params = (link: string) => new URL(link).searchParams;
+const stateOf = (link: string) => link.slice(link.lastIndexOf("/") + 1);
+const callbackFor = (h: Harness, link: string) => `${h.publicUrl}/oauth/openrouter/${stateOf(link)}`;
 const storedKey = (h: Harness, user = alice) => h.bot.store.chat.getUserSecret({ platform: "test", userId: user.id }, SECRET_NAME);
 
 /** Every byte of the store on disk, every chat message, note, audit row and log line. */
@@ -127,19 +162,36 @@ function everywhere(h: Harness): string {
 }
 
 describe("Connect OpenRouter", () => {
-  it("gets the user a key through OpenRouter's PKCE flow, sealed like settings and used by their spawns", async () => {
+  it("opens the bot's page naming the account, and after the click gets the user a key through OpenRouter's PKCE flow", async () => {
     const h = await setup();
     const link = await askLink(h);
-    expect(link.startsWith(`${h.fake.authUrl}?`)).toBe(true);
-    const callback = params(link).get("callback_url")!;
-    expect(callback).toMatch(new RegExp(`^${h.publicUrl}/oauth/openrouter/[A-Za-z0-9_-]{43}$`));
-    expect(params(link).get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(params(link).get("code_challenge_method")).toBe("S256");
-
-    const page = await signIn(link);
+    const page = await openLink(link);
     expect(page.status).toBe(200);
-    expect(page.body).toContain("OpenRouter connected");
-    expect(page.body).toContain("go back to the chat");
+    expect(page.body).toContain("alice (id U1)");
+    expect(page.body).toContain("workspace W1 on test");
+    expect(page.body).toContain("Continue to OpenRouter as alice");
+    expect(page.body).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
+    expect(page.body).toMatch(/<form method="post" action="\/oauth\/openrouter\/connect\/[A-Za-z0-9_-]{43}">/);
+    expect(page.headers.get("content-security-policy")).toMatch(/default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'; base-uri 'none'; frame-ancestors 'none'/);
+    expect(page.headers.get("cache-control")).toBe("no-store");
+    expect(page.cookie).toBe(`spawnbot-connect=${page.csrf}`);
+    expect(page.headers.get("set-cookie")).toContain(`Path=${new URL(link).pathname}; Max-Age=900; HttpOnly; SameSite=Strict`);
+    expect(h.fake.exchanges).toHaveLength(0);
+
+    const next = await clickContinue(link, page);
+    expect(next.status).toBe(303);
+    const authUrl = next.location!;
+    expect(authUrl.startsWith(`${h.fake.authUrl}?`)).toBe(true);
+    expect(params(authUrl).get("callback_url")).toBe(callbackFor(h, link));
+    expect(params(authUrl).get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(params(authUrl).get("code_challenge_method")).toBe("S256");
+    expect(next.headers.get("referrer-policy")).toBe("no-referrer");
+
+    const consent = await get(authUrl);
+    const done = await get(consent.location!);
+    expect(done.status).toBe(200);
+    expect(done.body).toContain("OpenRouter connected");
+    expect(done.body).toContain("go back to the chat");
 
     // The exchange went over the wire as documented.
     expect(h.fake.exchanges).toHaveLength(1);
@@ -152,6 +204,7 @@ describe("Connect OpenRouter", () => {
     expect(stored?.sealed).not.toContain(key);
     expect(h.notes).toEqual([{ userId: alice.id, view: expect.objectContaining({ kind: "text" }), place: { workspace: "W1", channel: "C1" } }]);
     expect(JSON.stringify(h.notes[0]!.view)).toContain(`ending in ${key.slice(-4)}`);
+    expect(h.bot.store.listAudit().map((a) => a.action)).toEqual(expect.arrayContaining(["openrouter-connect-start", "openrouter-connect-confirmed", "settings-api-key-set"]));
     expect(h.bot.store.listAudit().map((a) => [a.action, a.detail])).toContainEqual(["settings-api-key-set", { via: "openrouter-oauth" }]);
 
     const conv = new RecordingConversation();
@@ -164,30 +217,112 @@ describe("Connect OpenRouter", () => {
     expect(readFileSync(path.join(h.home, ".spawnrc"), "utf8")).toContain(key);
 
     expect(everywhere(h)).not.toContain(key);
-    expect(page.body).not.toContain(key);
-    // The log has the callback's outcome, but neither the key nor the code from its URL.
-    expect(h.logs.join("")).toContain("Connect OpenRouter callback answered");
-    expect(h.logs.join("")).not.toContain(new URL(page.callbackUrl).searchParams.get("code")!);
+    expect(done.body).not.toContain(key);
+    // The log has each page's outcome, but neither the key, the link's state nor the code from the URLs.
+    const log = h.logs.join("");
+    expect(log).toContain("Connect OpenRouter page shown");
+    expect(log).toContain("Connect OpenRouter callback answered");
+    expect(log).not.toContain(new URL(consent.location!).searchParams.get("code")!);
+    expect(log).not.toContain(stateOf(link));
   }, 60_000);
 
-  it("refuses a replayed callback: the link works once and the key is not replaced", async () => {
+  it("shows a second person who opens someone's link whose account it is, and saves nothing until the click", async () => {
     const h = await setup();
-    const first = await signIn(await askLink(h));
+    const link = await askLink(h, alice);
+    // Bob opens Alice's link (forwarded, or read over her shoulder): the page names Alice, twice.
+    for (let n = 0; n < 2; n++) {
+      const page = await openLink(link);
+      expect(page.status).toBe(200);
+      expect(page.body).toContain("alice (id U1)");
+      expect(page.body).toContain("Not you? Close this page: nothing has been saved.");
+    }
+    // Opening it changed nothing: no code exists at OpenRouter, no key, the link is unconfirmed.
+    expect(h.fake.exchanges).toHaveLength(0);
+    expect(storedKey(h, alice)).toBeUndefined();
+    expect(storedKey(h, bob)).toBeUndefined();
+    // A code sent straight to the callback, skipping the click, is refused and changes nothing.
+    const skipped = await codeForChallenge(h, callbackFor(h, link), "x".repeat(43));
+    const refused = await get(skipped);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toContain("did not start from the bot&#39;s page");
+    expect(h.fake.exchanges).toHaveLength(0);
+    expect(storedKey(h, alice)).toBeUndefined();
+    // Alice's own click still works afterwards.
+    expect((await signIn(link)).status).toBe(200);
+    expect(storedKey(h, alice)?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
+  });
+
+  it("refuses a click that did not come from the page in the same browser, and changes nothing", async () => {
+    const h = await setup();
+    const link = await askLink(h);
+    const page = await openLink(link);
+    const other = await openLink(link); // another browser's view of the page: its own value and cookie
+    const attempts: Page[] = [
+      await clickContinue(link, { csrf: page.csrf }), // no cookie: a form on another site, or a script
+      await clickContinue(link, { csrf: page.csrf, cookie: other.cookie }), // the value from another view
+      await clickContinue(link, { cookie: page.cookie }), // the cookie without the form's value
+      await clickContinue(link, page, { "sec-fetch-site": "cross-site" }), // another site pressing our button
+      await clickContinue(link, { csrf: "x".repeat(2000), cookie: page.cookie }), // not our form
+    ];
+    for (const a of attempts) {
+      expect(a.status).toBe(403);
+      expect(a.body).toContain("only works on the page the chat link opened");
+    }
+    expect((await fetch(link, { method: "PUT" })).status).toBe(405);
+    expect((await fetch(link, { method: "HEAD" })).status).toBe(405);
+    expect(h.bot.store.listAudit().map((a) => a.action)).not.toContain("openrouter-connect-confirmed");
+    // None of that used the link up.
+    expect((await clickContinue(link, page)).status).toBe(303);
+  });
+
+  it("works once: a second visit says the link was used, and a reload of the success page still says connected", async () => {
+    const h = await setup();
+    const link = await askLink(h);
+    const first = await signIn(link);
     expect(first.status).toBe(200);
     const before = storedKey(h);
-    const replay = await get(first.callbackUrl);
-    expect(replay.status).toBe(410);
-    expect(replay.body).toContain("already used");
-    expect(h.fake.exchanges).toHaveLength(1); // the replay never reached OpenRouter
+
+    const reload = await get(first.callbackUrl);
+    expect(reload.status).toBe(200);
+    expect(reload.body).toContain("OpenRouter connected");
+
+    const again = await openLink(link);
+    expect(again.status).toBe(410);
+    expect(again.body).toContain("Link already used");
+    expect(again.body).toContain("this sign-in link was already used: OpenRouter is connected for alice");
+    expect(again.body).not.toContain("<form");
+    expect(again.csrf).toBeUndefined();
+
+    // Another code on the used link (someone else's sign-in sent here) is refused.
+    const foreign = await codeForChallenge(h, first.callbackUrl.split("?")[0]!, "x".repeat(43));
+    expect((await get(foreign)).status).toBe(410);
+
+    expect(h.fake.exchanges).toHaveLength(1); // neither the reload nor the replay reached OpenRouter
     expect(storedKey(h)).toEqual(before);
     expect(h.notes).toHaveLength(1);
   });
 
+  it("says the link was used when the page is reloaded or clicked again after Continue", async () => {
+    const h = await setup();
+    const link = await askLink(h);
+    const page = await openLink(link);
+    expect((await clickContinue(link, page)).status).toBe(303);
+    const reload = await openLink(link);
+    expect(reload.status).toBe(410);
+    expect(reload.body).toContain("this sign-in link was already used; ask the bot for a new link");
+    const twice = await clickContinue(link, page);
+    expect(twice.status).toBe(410);
+    expect(twice.body).toContain("already used");
+  });
+
   it("lets only one of two simultaneous callbacks with the same code through", async () => {
     const h = await setup();
-    const consent = await get(await askLink(h));
+    const consent = await get(await confirm(await askLink(h)));
     const pages = await Promise.all([get(consent.location!), get(consent.location!)]);
-    expect(pages.map((p) => p.status).sort()).toEqual([200, 410]);
+    // The second is either refused while the first trades the code, or (if the first already
+    // finished) treated as a reload of the success page; never a second exchange.
+    expect(pages.map((p) => p.status)).toContain(200);
+    expect(pages.map((p) => p.status).every((s) => s === 200 || s === 410)).toBe(true);
     expect(h.fake.exchanges).toHaveLength(1);
     expect(storedKey(h)?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
   });
@@ -197,7 +332,7 @@ describe("Connect OpenRouter", () => {
     const times: number[] = [];
     for (let n = 0; n < 50; n++) {
       const user = { id: `U${100 + n}`, name: `user${n}` };
-      const consent = await get(await askLink(h, user));
+      const consent = await get(await confirm(await askLink(h, user)));
       const started = performance.now();
       expect((await get(consent.location!)).status).toBe(200);
       times.push(performance.now() - started);
@@ -209,15 +344,19 @@ describe("Connect OpenRouter", () => {
     expect(everywhere(h)).not.toMatch(/sk-or-v1-[0-9a-f]{64}/);
   });
 
-  it("refuses an expired link and stores nothing", async () => {
+  it("refuses an expired link on its page and its button, and stores nothing", async () => {
     const h = await setup({ ttlMs: 300 });
     const link = await askLink(h);
     expect(JSON.stringify(h.convs[0]!.private)).toContain("expires in 1 minute");
+    const early = await openLink(link);
     await new Promise((r) => setTimeout(r, 400));
-    const page = await signIn(link);
+    const page = await openLink(link);
     expect(page.status).toBe(410);
     expect(page.body).toContain("expired");
     expect(page.body).toContain("settings openrouter");
+    const late = await clickContinue(link, early);
+    expect(late.status).toBe(410);
+    expect(late.body).toContain("expired");
     expect(h.fake.exchanges).toHaveLength(0);
     expect(storedKey(h)).toBeUndefined();
     expect(h.notes).toEqual([]);
@@ -226,15 +365,16 @@ describe("Connect OpenRouter", () => {
   it("fails clearly when the code was issued for another verifier, stores nothing and uses the link up", async () => {
     const h = await setup();
     const link = await askLink(h);
-    const callbackWithForeignCode = await codeForChallenge(h, params(link).get("callback_url")!, "x".repeat(43));
+    await confirm(link);
+    const callbackWithForeignCode = await codeForChallenge(h, callbackFor(h, link), "x".repeat(43));
     const page = await get(callbackWithForeignCode);
     expect(page.status).toBe(502);
     expect(page.body).toContain("OpenRouter refused the sign-in (HTTP 403: Invalid code_verifier)");
     expect(storedKey(h)).toBeUndefined();
     expect(h.notes).toHaveLength(1);
     expect(h.notes[0]).toMatchObject({ userId: alice.id, view: { kind: "error", message: expect.stringContaining("Connect OpenRouter failed") } });
-    const again = await signIn(link);
-    expect(again.status).toBe(410);
+    expect((await get(callbackWithForeignCode)).status).toBe(410); // a failure's reload is not a success
+    expect((await openLink(link)).status).toBe(410);
     expect(storedKey(h)).toBeUndefined();
   });
 
@@ -242,30 +382,47 @@ describe("Connect OpenRouter", () => {
     const h = await setup();
     const aliceLink = await askLink(h, alice);
     const bobLink = await askLink(h, bob);
+    await confirm(aliceLink);
+    const bobAuth = await confirm(bobLink);
     // Bob's sign-in at OpenRouter (his challenge) is sent to Alice's callback.
-    const mixed = await codeForChallenge(h, params(aliceLink).get("callback_url")!, params(bobLink).get("code_challenge")!);
+    const mixed = await codeForChallenge(h, callbackFor(h, aliceLink), params(bobAuth).get("code_challenge")!);
     const page = await get(mixed);
     expect(page.status).toBe(502);
     expect(page.body).toContain("HTTP 403");
     expect(storedKey(h, alice)).toBeUndefined();
     expect(storedKey(h, bob)).toBeUndefined();
-    // Bob's own link still works, for Bob only.
-    expect((await signIn(bobLink)).status).toBe(200);
+    // Bob's own sign-in still works, for Bob only.
+    const consent = await get(bobAuth);
+    expect((await get(consent.location!)).status).toBe(200);
     expect(storedKey(h, bob)?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
     expect(storedKey(h, alice)).toBeUndefined();
     expect(h.notes.map((n) => [n.userId, n.view.kind])).toEqual([[alice.id, "error"], [bob.id, "text"]]);
+  });
+
+  it("escapes every value it shows on the page", async () => {
+    const h = await setup();
+    const mallory = { id: "U9<b>", name: `<script>alert("x")</script>&'` };
+    const link = await askLink(h, mallory);
+    const page = await openLink(link);
+    expect(page.status).toBe(200);
+    expect(page.body).not.toContain("<script>");
+    expect(page.body).not.toContain("<b>");
+    expect(page.body).toContain("&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#39; (id U9&#60;b&#62;)");
   });
 
   it("answers a missing, forged or cancelled state with a plain error page and changes nothing", async () => {
     const h = await setup();
     const older = await askLink(h);
     const link = await askLink(h); // asking again cancels the older link
-    const callback = params(link).get("callback_url")!;
+    expect((await openLink(older)).status).toBe(404);
+    const callback = callbackFor(h, link);
+    const authUrl = await confirm(link);
     const cases: [string, number, string][] = [
       [`${h.publicUrl}/oauth/openrouter/?code=abc`, 404, "unknown"],
       [`${h.publicUrl}/oauth/openrouter/${"A".repeat(43)}?code=abc`, 404, "unknown"],
       [`${h.publicUrl}/oauth/openrouter/not-a-state%3Cscript%3E?code=abc`, 404, "unknown"],
-      [`${params(older).get("callback_url")}?code=abc`, 404, "unknown"],
+      [`${h.publicUrl}/oauth/openrouter/connect/not-a-state%3Cscript%3E`, 404, "unknown"],
+      [`${callbackFor(h, older)}?code=abc`, 404, "unknown"],
       [callback, 400, "no usable code"],
       [`${callback}?code=bad%20code`, 400, "no usable code"],
     ];
@@ -280,8 +437,23 @@ describe("Connect OpenRouter", () => {
     expect(h.fake.exchanges).toHaveLength(0);
     expect(storedKey(h)).toBeUndefined();
     // None of that used the link up.
-    expect((await signIn(link)).status).toBe(200);
+    const consent = await get(authUrl);
+    expect((await get(consent.location!)).status).toBe(200);
     expect(storedKey(h)?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
+  });
+
+  it("marks the page's cookie Secure when the public URL is https", async () => {
+    const h = await setup();
+    const link = await askLink(h);
+    const port = await freePort();
+    const tls = await startPublicServer(h.bot.core, { port, host: "127.0.0.1", publicUrl: "https://spawnbot.example.com" }, createLogger({ level: "silent", format: "json" }));
+    try {
+      const page = await get(link.replace(h.publicUrl, `http://127.0.0.1:${port}`));
+      expect(page.status).toBe(200);
+      expect(page.headers.get("set-cookie")).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
+    } finally {
+      await tls.close();
+    }
   });
 
   it("reports OpenRouter being down without storing anything", async () => {

@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Orchestrator, SshCloud, loadOrCreateBotKey, type RunJournal, type RunResult } from "../src/orchestrator/index.js";
+import { loadSecretBox } from "../src/bot/secret-box.js";
 import { LOOPBACK_ALLOWED } from "./support/bot.js";
 import { captureLogger } from "./support/capture.js";
 import { FAKE_KEY, TEST_AGENT } from "./support/test-agent.js";
@@ -18,9 +19,10 @@ const memoryJournal: RunJournal = {
   markStep: (_id, _seq, name, state, detail) => journal.steps.push({ name, state, detail }),
   updateSpawn: (_id, patch) => Object.assign(journal.spawn, patch),
 };
-const botKey = loadOrCreateBotKey(mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-")));
+const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-"));
+const botKey = loadOrCreateBotKey(dataDir);
 const orchestrator = new Orchestrator({
-  journal: memoryJournal, botKey, logger: captureLogger(),
+  journal: memoryJournal, botKey, logger: captureLogger(), sealer: loadSecretBox(dataDir),
   clouds: [new SshCloud(LOOPBACK_ALLOWED())], agents: [TEST_AGENT], // the test sshd is on loopback
 });
 
@@ -117,6 +119,17 @@ describe("a spawn on a real SSH host", () => {
     expect(r.prompt?.exitCode).toBe(0);
     expect(r.prompt?.tail).toContain("prompt was: fix the tests; $(rm -rf ~)");
     expect(r.prompt?.tail).toContain("model is openai/gpt-5.3-codex");
+  });
+
+  it("keeps a --prompt's output 0600 in a 0700 folder, also where ~/.spawnbot was left open", async () => {
+    asUser("mkdir -p ~/.spawnbot && chmod 755 ~/.spawnbot");
+    const r = await orchestrator.start(plan({ name: "p2", session: "p2", prompt: "print the secrets" })).done;
+    expect(r.outcome).toBe("ready");
+    expect(r.prompt?.exitCode).toBe(0);
+    const mode = (rel: string) => (statSync(path.join(sshd.home, rel)).mode & 0o777).toString(8);
+    expect({ spawnbot: mode(".spawnbot"), session: mode(".spawnbot/p2") }).toEqual({ spawnbot: "700", session: "700" });
+    for (const file of ["output.log", "exit-code", "prompt.txt"]) expect([file, mode(`.spawnbot/p2/${file}`)]).toEqual([file, "600"]);
+    expect(readFileSync(path.join(sshd.home, ".spawnbot/p2/output.log"), "utf8")).toContain("prompt was: print the secrets");
   });
 
   it("refuses a second spawn whose session name is taken on the host", async () => {

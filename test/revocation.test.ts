@@ -244,7 +244,8 @@ describe("delete on the local cloud (the bot's own host)", () => {
     expect(conv.statuses.at(-1)!.result).toMatchObject({ outcome: "ready" });
     // Their command lines, one per line ("pid args"), for a readable failure.
     const mine = () => spawnSync("pgrep", ["-a", "-f", `^sbt-local-${name}`]).stdout.toString().trim();
-    expect(mine().split("\n")).toHaveLength(2);
+    // The launch script forks the child once its session is up, which may be just after "ready".
+    await until("the pre-launch daemon and the launch's child", () => mine().split("\n").length === 2, 5_000);
     expect(existsSync(path.join(localHome, ".spawnrc"))).toBe(true);
     await local.core.handle(request(`delete ${name}`), conv);
     expect(JSON.stringify(conv.public)).toContain(`${name} was deleted`);

@@ -9,6 +9,7 @@ import { Orchestrator, loadOrCreateBotKey, type RunJournal } from "../src/orches
 import { HetznerFake } from "./fakes/hetzner-fake.js";
 import { captureLogger } from "./support/capture.js";
 import { FAKE_KEY, TEST_AGENT } from "./support/test-agent.js";
+import { loadSecretBox } from "../src/bot/secret-box.js";
 
 const PROVISION_TIMEOUT_MS = 1000;
 const REQUEST_TIMEOUT_MS = 2500; // longer than the step: only the step's own signal can stop the call in time
@@ -23,7 +24,8 @@ afterAll(async () => {
 
 describe("a step that times out", () => {
   it("stops its cloud call: no server is created after the timeout", async () => {
-    const botKey = loadOrCreateBotKey(mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-")));
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-"));
+    const botKey = loadOrCreateBotKey(dataDir);
     const cloud = new HetznerCloud({
       botPublicKey: botKey.publicKey, token: fake.validToken, apiUrl: fake.url, location: "nbg1", defaultSize: "cx23",
       pollIntervalMs: 20, requestTimeoutMs: REQUEST_TIMEOUT_MS, apiRetry: { baseDelayMs: 50, maxDelayMs: 200 },
@@ -31,7 +33,7 @@ describe("a step that times out", () => {
     const states: string[] = [];
     const journal: RunJournal = { markStep: (_id, _seq, name, state, detail) => states.push(`${name}:${state}${detail ? `:${detail}` : ""}`), updateSpawn: () => undefined };
     const orchestrator = new Orchestrator({
-      journal, botKey, logger: captureLogger(), clouds: [cloud], agents: [TEST_AGENT], stepTimeoutsMs: { provision: PROVISION_TIMEOUT_MS },
+      journal, botKey, logger: captureLogger(), sealer: loadSecretBox(dataDir), clouds: [cloud], agents: [TEST_AGENT], stepTimeoutsMs: { provision: PROVISION_TIMEOUT_MS },
     });
     // The provider's look for its SSH key hangs: the step's clock runs out meanwhile.
     fake.inject({ kind: "timeout", times: 1, match: "GET /ssh_keys" });

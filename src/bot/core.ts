@@ -9,7 +9,7 @@ import type { Command } from "./commands.js";
 import type { CoreContext, CoreSettings, GatewayControl, Invocation } from "./context.js";
 import { parseCommand, type GrammarCatalog } from "./grammar.js";
 import { handleConnect, handleDelete, handleExtend, handleList, handleStatus } from "./manage-commands.js";
-import { completeConnectOpenRouter, handleConnectOpenRouter, type CallbackAnswer } from "./openrouter-connect.js";
+import { completeConnectOpenRouter, confirmConnect, connectPage, handleConnectOpenRouter, type CallbackAnswer, type ConfirmAnswer } from "./openrouter-connect.js";
 import type { ChatOutlet } from "./outlet.js";
 import { Announcer, recoverSpawns, type RecoveryReport } from "./recovery.js";
 import type { SecretBox } from "./secret-box.js";
@@ -156,13 +156,27 @@ export class BotCore {
     return resolveTunnel(this.ctx, tokenHash);
   }
 
-  /** The browser is back from OpenRouter's sign-in (see openrouter-connect.ts): what its page says. */
+  /** The Connect OpenRouter link was opened (see openrouter-connect.ts): whose account it is for. Changes nothing. */
+  async connectOpenRouterPage(state: string): Promise<CallbackAnswer> {
+    return this.connectPageAnswer("page", async () => connectPage(this.ctx, state));
+  }
+
+  /** "Continue to OpenRouter" was clicked on that page: where the browser goes next. */
+  async confirmConnectOpenRouter(state: string): Promise<ConfirmAnswer> {
+    return this.connectPageAnswer("confirmation", async () => confirmConnect(this.ctx, state));
+  }
+
+  /** The browser is back from OpenRouter's sign-in: what its page says. */
   async connectOpenRouterCallback(state: string, code: string | undefined): Promise<CallbackAnswer> {
+    return this.connectPageAnswer("callback", () => completeConnectOpenRouter(this.ctx, state, code));
+  }
+
+  private async connectPageAnswer<T>(what: string, answer: () => Promise<T>): Promise<T | CallbackAnswer> {
     try {
-      return await completeConnectOpenRouter(this.ctx, state, code);
+      return await answer();
     } catch (err) {
       const id = randomBytes(4).toString("hex");
-      this.deps.logger.error({ err, errorId: id }, "Connect OpenRouter callback failed");
+      this.deps.logger.error({ err, errorId: id }, `Connect OpenRouter ${what} failed`);
       return { status: 500, title: "Connect OpenRouter failed", message: `internal error (id ${id}); ask the bot for a new link with \`settings openrouter\`` };
     }
   }

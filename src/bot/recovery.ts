@@ -68,6 +68,8 @@ export async function recoverSpawns(ctx: CoreContext, announcer: Announcer, opts
   const report: RecoveryReport = { resumed: [], ended: [], deleted: [], pending: [] };
   const running = new Set(ctx.orchestrator.inFlight().map((r) => r.spawnId));
   const live = ctx.store.listLive();
+  // Dashboard tokens an older version kept in clear are sealed on first read: read them all now.
+  if (opts.startUp) for (const rec of live) ctx.orchestrator.dashboardToken(hostRecord(ctx, rec));
   if (opts.startUp) await revokeUnrecordedKeys(ctx, live.filter((r) => !running.has(r.id)));
   for (const found of live) {
     if (running.has(found.id) || found.status === "ready") continue;

@@ -10,6 +10,7 @@ import { decideSpawn, refuse } from "./policy.js";
 import { adoptionOf } from "./host-access.js";
 import { followRun, startSpawnRun } from "./spawn-run.js";
 import { chooseSpawnKey, mintSpawnKey } from "./spawn-api-keys.js";
+import { agentKeyFor } from "./user-settings.js";
 import { StoreConflictError, type SpawnRecord } from "./store/index.js";
 import { error, text, type PlanView } from "./views.js";
 
@@ -37,8 +38,11 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     return inv.conv.whisper(plan);
   }
 
-  const keyChoice = chooseSpawnKey(ctx, inv.user, cmd.budgetUsd);
-  if (keyChoice.kind === "refused") return inv.conv.whisper(error(keyChoice.message));
+  // An agent with its own vendor key (Cursor) never gets an OpenRouter key, not even one made for
+  // the spawn: only the user's own key for that vendor (see spawn-run.ts).
+  const { ownKey } = agent;
+  const keyChoice = ownKey ? undefined : chooseSpawnKey(ctx, inv.user, cmd.budgetUsd);
+  if (keyChoice?.kind === "refused") return inv.conv.whisper(error(keyChoice.message));
 
   // An existing host is reached with the requester's own key, or the bot's for a host an admin shared here.
   const adoption = cmd.host ? adoptionOf(ctx, inv, cmd.host) : undefined;
@@ -56,10 +60,12 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     if (err instanceof StoreConflictError) return inv.conv.whisper(error(`you already have a live spawn named ${name}; pick another --name or delete it first`));
     throw err;
   }
-  auditAction(ctx, inv, "spawn", { spawnId: rec.id, detail: { agent: agent.key, cloud: cloud.key, model, name, openrouterKey: keyChoice.kind } });
+  auditAction(ctx, inv, "spawn", { spawnId: rec.id, detail: { agent: agent.key, cloud: cloud.key, model, name, openrouterKey: keyChoice?.kind ?? "none" } });
 
-  let apiKey: string;
-  if (keyChoice.kind === "per-spawn") {
+  let apiKey: string | undefined;
+  if (!keyChoice) {
+    apiKey = undefined; // an agent with its own vendor key: no OpenRouter key of any kind
+  } else if (keyChoice.kind === "per-spawn") {
     const minted = await mintSpawnKey(ctx, rec, keyChoice.budgetUsd);
     if ("problem" in minted) {
       const reason = `could not make this spawn's own OpenRouter key (${minted.problem}); nothing was started, try again in a minute or add your own key with \`settings\``;
@@ -78,6 +84,9 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
   const ownerKeys = ctx.store.listUserKeys(inv.user).map((k) => k.publicKey);
   if (ownerKeys.length === 0 && cloud.access === "ssh") {
     await inv.conv.whisper(text(`you have no SSH key on file, so you cannot log in to ${name} yet: add yours with \`keys add <contents of ~/.ssh/id_ed25519.pub>\` and it is installed on ${name} too`));
+  }
+  if (ownKey && !agentKeyFor(ctx, inv.user, ownKey.secret)) {
+    await inv.conv.whisper(text(`${agent.name} never gets the OpenRouter key and you have no ${ownKey.label} saved, so ${name} starts without one: save yours in \`settings\`, or log in from its session`));
   }
   const run = startSpawnRun(ctx, rec, apiKey);
   await followRun(ctx, rec, run, inv.conv);

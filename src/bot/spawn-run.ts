@@ -9,6 +9,7 @@ import { neighboursOnHost } from "./spawn-access.js";
 import { buildStatusView } from "./status-view.js";
 import type { SpawnRecord } from "./store/index.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
+import { agentKeyFor } from "./user-settings.js";
 import { removalKindOf, type ConnectView, type StatusView, type View } from "./views.js";
 
 /** Status edits are cheap for the core; adapters coalesce them per message for the platform. */
@@ -23,7 +24,9 @@ export function startSpawnRun(ctx: CoreContext, rec: SpawnRecord, apiKey: string
   return ctx.orchestrator.start({
     spawnId: rec.id, name: rec.name, session: rec.session, agent, cloud, model: rec.model ?? agent.defaultModel,
     size: rec.size ?? undefined, zone: rec.zone ?? undefined, host: rec.options?.host,
-    steps: rec.options?.steps ?? [], prompt: rec.prompt ?? undefined, apiKey,
+    steps: rec.options?.steps ?? [], prompt: rec.prompt ?? undefined,
+    // An agent with its own vendor key (Cursor) gets no OpenRouter key, only the owner's own key for that vendor.
+    apiKey: agent.ownKey ? undefined : apiKey, agentKey: agent.ownKey ? agentKeyFor(ctx, owner, agent.ownKey.secret) : undefined,
     ownerKeys: ctx.store.listUserKeys(owner).map((k) => k.publicKey),
     tags: { "spawnbot-spawn-id": rec.id, "spawnbot-owner": rec.ownerId },
     sshAuth: hostAuthOf(ctx, rec), hostPins: rec.cloud === "ssh" ? hostPinsFor(ctx, owner) : undefined,

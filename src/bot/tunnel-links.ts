@@ -13,7 +13,7 @@ export function mintGatewayUrl(ctx: CoreContext, rec: SpawnRecord, user: UserRef
   if (!publicUrl || !dashboard || !ctx.orchestrator.tunnelTarget(rec.id, hostRecord(ctx, rec))) return undefined;
   const { token, hash } = newTunnelToken();
   ctx.store.saveTunnelToken({ tokenHash: hash, spawnId: rec.id, user, createdAt: Date.now(), expiresAt: rec.expiresAt, revokedAt: null });
-  const path = dashboard.path.replace("{token}", rec.meta.dashboardToken ?? "");
+  const path = dashboard.path.replace("{token}", ctx.orchestrator.dashboardToken(hostRecord(ctx, rec)) ?? "");
   const rooted = path.startsWith("/") ? path : `/${path}`;
   const domain = ctx.settings.tunnelDomain;
   // Each dashboard on its own origin when a tunnel domain is set; the shared-origin path form otherwise.

@@ -1,5 +1,5 @@
-// A user's settings: their OpenRouter key (sealed at rest, shown only by its last four
-// characters), their SSH keys and their default model per agent. Chat adapters show these as a
+// A user's settings: their OpenRouter key and their own Cursor key (sealed at rest, shown only by
+// their last four characters), their SSH keys and their default model per agent. Chat adapters show these as a
 // private form and hand back what was submitted; every value is validated here, in the core.
 import { secrets } from "../secrets.js";
 import { auditAction } from "./audit-trail.js";
@@ -13,6 +13,10 @@ import { excerpt } from "./tokenize.js";
 import { removalKindOf, text, type HomeView, type SettingsView } from "./views.js";
 
 const OPENROUTER_KEY = "openrouter-api-key";
+/** The Cursor agent's own key (the catalog's `ownKey.secret` for Cursor names this same secret). */
+export const CURSOR_KEY = "cursor-api-key";
+// Cursor's API keys (cursor.com dashboard → Integrations) are opaque; accept a sane token shape.
+const CURSOR_KEY_RE = /^[A-Za-z0-9_.-]{20,300}$/;
 const HOME_ROWS = 20; // Slack's App Home holds 100 blocks; 20 spawns of 3-4 blocks fit with room to spare
 // OpenRouter keys are "sk-or-v1-" and 64 hex digits today; accept the prefix and a sane length.
 export const OPENROUTER_KEY_RE = /^sk-or-[A-Za-z0-9_-]{20,200}$/;
@@ -22,6 +26,9 @@ export interface SettingsInput {
   /** A new OpenRouter key; "" or absent keeps the stored one. */
   apiKey?: string;
   clearApiKey?: boolean;
+  /** The user's own Cursor API key, for Cursor spawns; "" or absent keeps the stored one. */
+  cursorKey?: string;
+  clearCursorKey?: boolean;
   /** One SSH public key line to add. */
   addKey?: string;
   /** agent → model id; "" clears the saved model. */
@@ -31,7 +38,7 @@ export interface SettingsInput {
 /** Field → message, for the form to show beside each field. */
 export type SettingsErrors = Record<string, string>;
 
-const sealContext = (user: UserRef) => `${user.platform}:${user.userId}:${OPENROUTER_KEY}`;
+const sealContext = (user: UserRef, name = OPENROUTER_KEY) => `${user.platform}:${user.userId}:${name}`;
 
 /** The user's own OpenRouter key, registered with the redactor; undefined when they have none (see spawn-api-keys.ts). */
 export function ownApiKey(ctx: CoreContext, user: UserRef): string | undefined {
@@ -44,6 +51,20 @@ export function ownApiKey(ctx: CoreContext, user: UserRef): string | undefined {
   } catch (err) {
     // A rotated SPAWNBOT_SECRET_KEY or a damaged row: the user must enter the key again.
     ctx.log.warn({ err: (err as Error).message, userId: user.userId }, "a stored OpenRouter key could not be opened");
+    return undefined;
+  }
+}
+
+/** The user's own key for an agent with `ownKey` (e.g. Cursor), registered with the redactor; undefined when none is saved. */
+export function agentKeyFor(ctx: CoreContext, user: UserRef, secretName: string): string | undefined {
+  const stored = ctx.store.chat.getUserSecret(user, secretName);
+  if (!stored) return undefined;
+  try {
+    const key = ctx.secretBox.open(stored.sealed, sealContext(user, secretName));
+    secrets.add(key);
+    return key;
+  } catch (err) {
+    ctx.log.warn({ err: (err as Error).message, userId: user.userId, secret: secretName }, "a stored agent key could not be opened");
     return undefined;
   }
 }
@@ -68,10 +89,12 @@ export function saveApiKey(ctx: CoreContext, user: UserRef, place: ChatPlace, ap
 
 export function settingsView(ctx: CoreContext, user: UserRef): SettingsView {
   const stored = ctx.store.chat.getUserSecret(user, OPENROUTER_KEY);
+  const cursor = ctx.store.chat.getUserSecret(user, CURSOR_KEY);
   const saved = new Map(ctx.store.listModelPreferences(user).map((p) => [p.agent, p.model]));
   return {
     kind: "settings",
     apiKey: stored ? { source: "yours", last4: stored.last4 } : { source: botKeySource(ctx) },
+    ...(cursor ? { cursorKey: { last4: cursor.last4 } } : {}),
     keys: ctx.store.listUserKeys(user).map((k) => ({ fingerprint: k.fingerprint, keyType: k.keyType, comment: k.comment })),
     models: ctx.orchestrator.agents.map((a) => ({ agent: a.key, name: a.name, saved: saved.get(a.key), defaultModel: a.defaultModel })),
   };
@@ -87,6 +110,12 @@ export function validateSettings(ctx: CoreContext, input: SettingsInput): Settin
   const apiKey = input.apiKey?.trim();
   if (apiKey && !OPENROUTER_KEY_RE.test(apiKey)) {
     errors.apiKey = "that is not an OpenRouter API key (they start with sk-or-); copy it again from openrouter.ai/keys";
+  }
+  const cursorKey = input.cursorKey?.trim();
+  if (cursorKey && OPENROUTER_KEY_RE.test(cursorKey)) {
+    errors.cursorKey = "that is an OpenRouter key, which Cursor must never get; paste a Cursor API key from cursor.com (Dashboard → Integrations)";
+  } else if (cursorKey && !CURSOR_KEY_RE.test(cursorKey)) {
+    errors.cursorKey = "that does not look like a Cursor API key; copy it again from cursor.com (Dashboard → Integrations)";
   }
   const line = input.addKey?.trim();
   if (line) {
@@ -118,6 +147,16 @@ export async function saveSettings(ctx: CoreContext, inv: Invocation, input: Set
   } else if (input.clearApiKey && ctx.store.chat.deleteUserSecret(user, OPENROUTER_KEY)) {
     audit("settings-api-key-clear");
     done.push(botProvidesKey(ctx) ? "your OpenRouter key was removed; your spawns use the bot's key" : "your OpenRouter key was removed; add one before your next spawn");
+  }
+  const cursorKey = input.cursorKey?.trim();
+  if (cursorKey) {
+    secrets.add(cursorKey);
+    ctx.store.chat.saveUserSecret(user, CURSOR_KEY, { sealed: ctx.secretBox.seal(cursorKey, sealContext(user, CURSOR_KEY)), last4: cursorKey.slice(-4), updatedAt: Date.now() });
+    audit("settings-cursor-key-set");
+    done.push(`your Cursor key ending in ${cursorKey.slice(-4)} is saved (encrypted) and used by your new Cursor spawns`);
+  } else if (input.clearCursorKey && ctx.store.chat.deleteUserSecret(user, CURSOR_KEY)) {
+    audit("settings-cursor-key-clear");
+    done.push("your Cursor key was removed; Cursor spawns run without one until you log in from their session");
   }
   for (const [agent, raw] of Object.entries(input.models ?? {})) {
     const model = raw.trim();

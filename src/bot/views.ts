@@ -101,6 +101,8 @@ export interface SettingsView {
   kind: "settings";
   /** Which OpenRouter key the user's spawns use: theirs (shown by its last four characters only), the workspace's, or none. */
   apiKey: { source: "yours"; last4: string } | { source: "per-spawn" } | { source: "workspace" } | { source: "none" };
+  /** The user's own Cursor key, when saved (Cursor never gets the OpenRouter key). */
+  cursorKey?: { last4: string };
   keys: { fingerprint: string; keyType: string; comment: string }[];
   /** Every agent, with the user's saved model when there is one. */
   models: { agent: string; name: string; saved?: string; defaultModel: string }[];

@@ -3,6 +3,7 @@
 import type { AgentSpec } from "./agents/types.js";
 import type { Cloud, ServerInfo } from "./clouds/types.js";
 import { buildConnectInfoFor } from "./connect-info.js";
+import { readDashboardToken, withSealedToken } from "./dashboard-token.js";
 import { spawnKeyMark } from "./authorized-keys.js";
 import { cleanUpAdoptedHost } from "./host-cleanup.js";
 import { tmuxHasSessionCommand, tmuxKillCommand } from "./launch.js";
@@ -30,6 +31,7 @@ export { RunMetrics, STEP_BUCKETS_S } from "./metrics.js";
 export type { Run } from "./run.js";
 export type { LeftoverRecord, SuspendReport } from "./recovery.js";
 export { CLEANUP_PENDING, RECOVERY_META } from "./recovery.js";
+export type { SecretSealer } from "./dashboard-token.js";
 export type { ConnectInfo, HostPins, PromptResult, ResumePoint, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 export { TunnelGateway, startGatewayServer, hashTunnelToken, newTunnelToken, parseTunnelDomain, tunnelOrigin, type TunnelTarget } from "./tunnels/index.js";
 
@@ -131,8 +133,17 @@ export class Orchestrator {
     const cloud = this.cloud(rec.cloud);
     return buildConnectInfoFor({
       access: cloud?.access ?? "ssh", session: rec.session, address: rec.address, sshUser: rec.sshUser, sshPort: rec.sshPort,
-      hostKey: rec.hostKey, dashboard: agent?.dashboard, dashboardToken: rec.meta.dashboardToken,
+      hostKey: rec.hostKey, dashboard: agent?.dashboard, dashboardToken: this.dashboardToken(rec),
     });
+  }
+
+  /** The spawn's dashboard token, opened from its sealed form; a clear one left by an older version is sealed now. */
+  dashboardToken(rec: HostRecord): string | undefined {
+    const { spawnId } = rec;
+    if (spawnId === undefined) return undefined; // every stored spawn's record carries its id (spawn-access.ts)
+    const found = readDashboardToken(this.deps.sealer, spawnId, rec.meta);
+    if (found?.legacy) this.deps.journal.updateSpawn(spawnId, { meta: withSealedToken(this.deps.sealer, spawnId, rec.meta, found.token) });
+    return found?.token;
   }
 
   /** Is the agent's tmux session alive? Connects with the pinned host key (a changed one throws). */

@@ -11,10 +11,20 @@ export function sessionDir(session: string): string {
   return `.spawnbot/${session}`;
 }
 
-export function renderRestartLoop(launch: string): string {
+/**
+ * Make the session's folder (and ~/.spawnbot) 0700, also when they exist: they hold the prompt,
+ * the agent's output and its logs, which other users of a shared host must not read.
+ */
+export function sessionDirCommand(session: string): string {
+  const dir = `"$HOME/${sessionDir(session)}"`;
+  return `mkdir -p ${dir} && chmod 700 "$HOME/.spawnbot" ${dir}`;
+}
+
+/** `preamble`: lines run first (the local cloud's environment scrub, clean-env.ts). */
+export function renderRestartLoop(launch: string, preamble = ""): string {
   return `#!/usr/bin/env bash
 # spawnbot: run the agent, restarting it on a non-zero exit (at most ${MAX_RESTARTS} times, ${RESTART_DELAY_S} s apart).
-source "$HOME/.spawnrc" 2>/dev/null
+${preamble}source "$HOME/.spawnrc" 2>/dev/null
 cd "$HOME" || exit 1
 restarts=0
 while true; do
@@ -34,17 +44,19 @@ done
 
 /**
  * Run the agent's prompt command once; the prompt arrives in $SPAWN_PROMPT read from a file.
- * Output goes to output.log, the exit code to exit-code; then a login shell keeps the
+ * Output goes to output.log, the exit code to exit-code (both 0600); then a login shell keeps the
  * session open so the user can attach and read what happened.
  */
-export function renderPromptRunner(session: string, promptCommand: string): string {
+export function renderPromptRunner(session: string, promptCommand: string, preamble = ""): string {
   const dir = `$HOME/${sessionDir(session)}`;
   return `#!/usr/bin/env bash
 # spawnbot: run the agent once on the prompt in prompt.txt, then keep the session open.
-source "$HOME/.spawnrc" 2>/dev/null
+${preamble}source "$HOME/.spawnrc" 2>/dev/null
 cd "$HOME" || exit 1
 SPAWN_PROMPT="$(cat "${dir}/prompt.txt")"
 export SPAWN_PROMPT
+# The output may quote code and secrets the agent saw: 0600, made before anything is written.
+(umask 077 && : > "${dir}/output.log" && : > "${dir}/exit-code" && chmod 600 "${dir}/output.log" "${dir}/exit-code")
 { ${promptCommand}
 } 2>&1 | tee "${dir}/output.log"
 echo "\${PIPESTATUS[0]}" > "${dir}/exit-code"

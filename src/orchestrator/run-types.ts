@@ -4,6 +4,7 @@ import type { AgentSpec } from "./agents/types.js";
 import type { Cloud, ServerInfo } from "./clouds/types.js";
 import type { BotKey } from "./remote/bot-key.js";
 import type { RemoteHost } from "./remote/types.js";
+import type { SecretSealer } from "./dashboard-token.js";
 import type { Logger } from "../log.js";
 
 export interface RunPlan {
@@ -22,6 +23,8 @@ export interface RunPlan {
   steps: string[];
   prompt?: string;
   apiKey: string | undefined;
+  /** The user's own key for an agent with `ownKey` (exported as its env var), if they saved one. */
+  agentKey?: string;
   /** The owner's SSH public keys, installed on the host so the connect command works. */
   ownerKeys: string[];
   tags: Record<string, string>;
@@ -113,6 +116,8 @@ export interface RunDeps {
   journal: RunJournal;
   botKey: BotKey;
   logger: Logger;
+  /** Seals what the journal must not hold in clear (the dashboard token). */
+  sealer: SecretSealer;
   /** Shorter step timeouts by step name (tests of what a timeout stops); each step's own otherwise. */
   stepTimeoutsMs?: Readonly<Record<string, number>>;
   /** Where step durations go for /metrics (the Orchestrator gives one). */

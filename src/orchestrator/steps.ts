@@ -4,7 +4,9 @@
 import { randomBytes } from "node:crypto";
 import { CloudError, type ServerSpec } from "./clouds/types.js";
 import { CLOUD_INIT_MARKER } from "./clouds/user-data.js";
-import { renderPromptRunner, renderRestartLoop, sessionDir, SPAWN_ENV, tmuxHasSessionCommand, tmuxStartCommand } from "./launch.js";
+import { withSealedToken } from "./dashboard-token.js";
+import { keepCleanEnvironmentLines } from "./remote/clean-env.js";
+import { renderPromptRunner, renderRestartLoop, sessionDir, sessionDirCommand, SPAWN_ENV, tmuxHasSessionCommand, tmuxStartCommand } from "./launch.js";
 import { REBUILT_HOST, HostKeyChangedError, HostUnreachableError } from "./remote/errors.js";
 import { connectWithRetry, fingerprintOf, type SshHost } from "./remote/ssh-host.js";
 import { shellQuote } from "./shell.js";
@@ -150,7 +152,7 @@ export const STEPS: readonly StepDef[] = [
     name: "credentials", title: "Check credentials", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 30 * SECOND,
     needs: [],
     async run({ plan }) {
-      if (!plan.apiKey) throw new CloudError("NO_API_KEY", "no OpenRouter API key: set OPENROUTER_API_KEY for the bot, then spawn again");
+      if (!plan.apiKey && !plan.agent.ownKey) throw new CloudError("NO_API_KEY", "no OpenRouter API key: set OPENROUTER_API_KEY for the bot, then spawn again");
       await plan.cloud.checkCredentials();
     },
   },
@@ -232,8 +234,12 @@ export const STEPS: readonly StepDef[] = [
     async run(ctx) {
       await reconnectIfLost(ctx);
       const { plan } = ctx;
-      const vars: Record<string, string> = { OPENROUTER_API_KEY: plan.apiKey ?? "" };
-      for (const [name, value] of Object.entries(plan.agent.env)) vars[name] = fillTemplate(value, { ...agentValues(plan.agent, plan.model), apiKey: plan.apiKey ?? "" });
+      // An agent with its own vendor key never sees the OpenRouter key, not even as {apiKey}.
+      const { ownKey } = plan.agent;
+      const apiKey = ownKey ? "" : plan.apiKey ?? "";
+      const vars: Record<string, string> = ownKey ? {} : { OPENROUTER_API_KEY: apiKey };
+      for (const [name, value] of Object.entries(plan.agent.env)) vars[name] = fillTemplate(value, { ...agentValues(plan.agent, plan.model), apiKey });
+      if (ownKey && plan.agentKey) vars[ownKey.env] = plan.agentKey;
       await host(ctx).writeFile(SPAWNRC_PATH, renderSpawnrc(vars), 0o600);
       await mustRun(ctx, HOOK_RC_FILES_COMMAND, "hooking ~/.spawnrc into the shell rc files");
       return "~/.spawnrc (600)";
@@ -293,7 +299,7 @@ export const STEPS: readonly StepDef[] = [
       const log = `$HOME/${sessionDir(session)}/pre-launch.log`;
       // SPAWN_ENV marks the daemons and everything they fork, so the spawn's clean-up stops them all.
       const marked = `export ${SPAWN_ENV}=${shellQuote(ctx.plan.spawnId)}`;
-      await mustRun(ctx, `mkdir -p "$HOME/${sessionDir(session)}" && source ~/.spawnrc 2>/dev/null; ${marked}; (setsid nohup bash -c ${shellQuote(agent.preLaunch!)} > "${log}" 2>&1 &)`, "starting the agent's services");
+      await mustRun(ctx, `${sessionDirCommand(session)} && source ~/.spawnrc 2>/dev/null; ${marked}; (setsid nohup bash -c ${shellQuote(agent.preLaunch!)} > "${log}" 2>&1 &)`, "starting the agent's services");
       if (!agent.dashboard) return "started";
       const port = agent.dashboard.port;
       const up = await host(ctx).run(`for i in $(seq ${DASHBOARD_WAIT_S}); do (echo > /dev/tcp/127.0.0.1/${port}) 2>/dev/null && exit 0; sleep 1; done; exit 1`, { timeoutMs: (DASHBOARD_WAIT_S + 10) * SECOND });
@@ -312,14 +318,17 @@ export const STEPS: readonly StepDef[] = [
         throw new CloudError("SESSION_EXISTS", `a tmux session named ${session} already runs on that host; spawn again with another --name`);
       }
       const dir = sessionDir(session);
+      await mustRun(ctx, sessionDirCommand(session), "making the session's folder");
+      // On the bot's own machine the agent must not inherit a running tmux server's environment.
+      const preamble = ctx.plan.cloud.access === "local" ? keepCleanEnvironmentLines([SPAWN_ENV]) : "";
       let script: string;
       if (prompt !== undefined) {
         await host(ctx).writeFile(`${dir}/prompt.txt`, prompt, 0o600);
         script = `${dir}/prompt.sh`;
-        await host(ctx).writeFile(script, renderPromptRunner(session, fillTemplate(agent.promptCommand!, agentValues(agent, model))), 0o700);
+        await host(ctx).writeFile(script, renderPromptRunner(session, fillTemplate(agent.promptCommand!, agentValues(agent, model)), preamble), 0o700);
       } else {
         script = `${dir}/launch.sh`;
-        await host(ctx).writeFile(script, renderRestartLoop(fillTemplate(agent.launch, agentValues(agent, model))), 0o700);
+        await host(ctx).writeFile(script, renderRestartLoop(fillTemplate(agent.launch, agentValues(agent, model)), preamble), 0o700);
       }
       await mustRun(ctx, tmuxStartCommand(session, script, ctx.plan.spawnId), "starting the tmux session");
       ctx.sessionStarted = true;
@@ -357,7 +366,7 @@ export const STEPS: readonly StepDef[] = [
         access: plan.cloud.access, session: plan.session, address: server?.address ?? null, sshUser: server?.sshUser ?? null,
         sshPort: server?.sshPort ?? null, hostKey: ctx.hostKey ?? null, dashboard: plan.agent.dashboard, dashboardToken: token,
       });
-      if (token) ctx.deps.journal.updateSpawn(plan.spawnId, { meta: { dashboardToken: token } });
+      if (token) ctx.deps.journal.updateSpawn(plan.spawnId, { meta: withSealedToken(ctx.deps.sealer, plan.spawnId, {}, token) });
       return "sent privately to the requester";
     },
   },

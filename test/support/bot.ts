@@ -52,12 +52,13 @@ export function makeBot(opts: {
   captureStore(storeFile);
   const store = openStore(storeFile);
   const botKey = loadOrCreateBotKey(dataDir);
+  const secretBox = loadSecretBox(dataDir);
   const orchestrator = new Orchestrator({
-    journal: store, botKey, logger, agents: [...AGENTS, TEST_AGENT, ...(opts.agents ?? [])],
+    journal: store, botKey, logger, sealer: secretBox, agents: [...AGENTS, TEST_AGENT, ...(opts.agents ?? [])],
     clouds: [new LocalCloud({ enabled: true, home: opts.localHome }), new SshCloud(opts.sshCloud ?? LOOPBACK_ALLOWED()), ...(opts.clouds?.(botKey) ?? [])],
   });
   const core = new BotCore({
-    store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox: loadSecretBox(dataDir),
+    store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox,
     // Tests of other features spawn on the workspace key as before issue 15; the key tests set
     // shareWorkspaceKey: false or a management key through opts.settings.
     settings: {

@@ -62,11 +62,12 @@ async function main(): Promise<number> {
     sshPort: Number(env.CRASH_SSH_PORT), sshUser: env.CRASH_SSH_USER, pollIntervalMs: 50, requestTimeoutMs: 2000,
     apiRetry: { baseDelayMs: 50, maxDelayMs: 200 }, cloudInitTimeoutMs: 5000, sshWait: { attempts: 20, baseDelayMs: 100, maxDelayMs: 500 },
   });
+  const secretBox = loadSecretBox(env.CRASH_DATA_DIR);
   const orchestrator = new Orchestrator({
-    journal: crashingJournal(store, env.CRASH_AT), botKey, logger, agents: [...AGENTS, TEST_AGENT, SLOW_AGENT], clouds: [hetzner],
+    journal: crashingJournal(store, env.CRASH_AT), botKey, logger, sealer: secretBox, agents: [...AGENTS, TEST_AGENT, SLOW_AGENT], clouds: [hetzner],
   });
   const core = new BotCore({
-    store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox: loadSecretBox(env.CRASH_DATA_DIR),
+    store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox,
     settings: { admins: [], defaultTtlMs: 86_400_000, openrouterApiKey: FAKE_KEY, shareWorkspaceKey: true },
   });
   await recoverAtStartUp(core, logger);

@@ -69,6 +69,7 @@ function renderSettings(v: SettingsView): string[] {
   return [
     "Your settings:",
     `  OpenRouter key: ${key} (in chat, set yours in the private settings form)`,
+    `  Cursor key: ${v.cursorKey ? `yours, ending in ${v.cursorKey.last4}` : "none set"} (Cursor spawns only; Cursor never gets the OpenRouter key)`,
     `  SSH keys: ${v.keys.length ? v.keys.map((k) => k.fingerprint).join(", ") : "none; add one with `keys add`"}`,
     ...v.models.map((m) => `  ${m.agent.padEnd(9)} ${m.saved ?? `${m.defaultModel} (default)`}`),
   ];

@@ -28,8 +28,12 @@ export interface DiscordOptions {
 }
 
 const PLATFORM = "discord";
-/** Discord has no workspace for a DM with the bot; its spawns are scoped to this one. */
-const DM_WORKSPACE = "dm";
+/**
+ * Discord has no workspace for a DM with the bot: each user's DM is its own, "dm:<user id>", so
+ * `list` and name lookups in one person's DM never reach another's (store migration 11 moved the
+ * spawns of the old shared "dm" workspace to their owners').
+ */
+const dmWorkspace = (userId: string) => `dm:${userId}`;
 const OUTDATED = "this button or form is from an older version of spawnbot; use /spawn instead";
 
 type Answerable = ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction;
@@ -181,7 +185,7 @@ export class DiscordAdapter {
 
   private request(i: Interaction, command: string): ChatRequest {
     return {
-      platform: PLATFORM, workspace: i.guildId ?? DM_WORKSPACE, channel: i.channelId ?? "",
+      platform: PLATFORM, workspace: i.guildId ?? dmWorkspace(i.user.id), channel: i.channelId ?? "",
       user: { id: i.user.id, name: i.user.displayName }, text: command,
     };
   }

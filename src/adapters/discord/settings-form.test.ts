@@ -28,6 +28,14 @@ describe("the settings modal", () => {
     expect(readSettings(form({ api_key: "Remove", models: "codex=openai/gpt-5" }), settings.models).input).toEqual({ clearApiKey: true, models: { codex: "openai/gpt-5" } });
   });
 
+  it("reads the Cursor key field: a new key, or `remove` to delete it; the field is never filled in", () => {
+    expect(readSettings(form({ cursor_key: " key_abc " }), []).input).toEqual({ cursorKey: "key_abc", models: {} });
+    expect(readSettings(form({ cursor_key: "REMOVE" }), []).input).toEqual({ clearCursorKey: true, models: {} });
+    const modal = JSON.stringify(settingsModal({ ...settings, cursorKey: { last4: "9f9f" } }));
+    expect(modal).toContain("Yours ends in 9f9f; Cursor never gets the OpenRouter key");
+    expect(modal).toContain('"custom_id":"cursor_key"');
+  });
+
   it("names each line that is not agent=model", () => {
     const { errors } = readSettings(form({ models: "codex=openai/gpt-5\n\njust words here" }), settings.models);
     expect(Object.values(errors)).toEqual(["line 3 of the default models is not agent=model; write e.g. codex=openai/gpt-5.3-codex"]);

@@ -7,7 +7,7 @@ import type { SettingsView } from "../../bot/views.js";
 import { settingsSummary } from "./render.js";
 
 export const SETTINGS_MODAL_ID = "spawn:settings";
-export const SETTINGS_FIELDS = { apiKey: "api_key", addKey: "add_key", models: "models" } as const;
+export const SETTINGS_FIELDS = { apiKey: "api_key", cursorKey: "cursor_key", addKey: "add_key", models: "models" } as const;
 /** Typed into the key field, removes the user's own key. */
 const REMOVE_WORD = "remove";
 const MODEL_LINE_RE = /^([^=\s]+)\s*=\s*(\S*)$/;
@@ -29,6 +29,11 @@ export function settingsModal(v: SettingsView): APIModalInteractionResponseCallb
         component: input(SETTINGS_FIELDS.apiKey, TextInputStyle.Short, { placeholder: "sk-or-v1-…", max_length: 300 }),
       },
       {
+        type: ComponentType.Label, label: "New Cursor API key (Cursor spawns only)",
+        description: `${v.cursorKey ? `Yours ends in ${v.cursorKey.last4}` : "None set"}; Cursor never gets the OpenRouter key. Type ${REMOVE_WORD} to delete yours.`,
+        component: input(SETTINGS_FIELDS.cursorKey, TextInputStyle.Short, { placeholder: "from cursor.com → Dashboard → Integrations", max_length: 300 }),
+      },
+      {
         type: ComponentType.Label, label: "Add an SSH public key", description: "The one line of your ~/.ssh/id_ed25519.pub; remove keys with /spawn keys remove.",
         component: input(SETTINGS_FIELDS.addKey, TextInputStyle.Paragraph, { placeholder: "ssh-ed25519 AAAA… you@laptop" }),
       },
@@ -47,6 +52,7 @@ export function settingsModal(v: SettingsView): APIModalInteractionResponseCallb
 export function readSettings(field: (id: string) => string, saved: SettingsView["models"]): { input: SettingsInput; errors: SettingsErrors } {
   const errors: SettingsErrors = {};
   const key = field(SETTINGS_FIELDS.apiKey).trim();
+  const cursorKey = field(SETTINGS_FIELDS.cursorKey).trim();
   const models = new Map<string, string>();
   field(SETTINGS_FIELDS.models).split("\n").map((l) => l.trim()).forEach((line, i) => {
     if (line === "") return;
@@ -59,6 +65,7 @@ export function readSettings(field: (id: string) => string, saved: SettingsView[
   return {
     input: {
       ...(key.toLowerCase() === REMOVE_WORD ? { clearApiKey: true } : key ? { apiKey: key } : {}),
+      ...(cursorKey.toLowerCase() === REMOVE_WORD ? { clearCursorKey: true } : cursorKey ? { cursorKey } : {}),
       ...(addKey ? { addKey } : {}),
       models: Object.fromEntries(models),
     },
@@ -71,6 +78,7 @@ export function errorLines(errors: SettingsErrors): string[] {
   return Object.entries(errors).map(([field, msg]) => {
     if (field === "apiKey") return `OpenRouter key: ${msg}`;
     if (field === "addKey") return `SSH key: ${msg}`;
+    if (field === "cursorKey") return `Cursor key: ${msg}`;
     if (field.startsWith("model:")) return `model for ${field.slice("model:".length)}: ${msg}`;
     return msg;
   });

@@ -132,7 +132,9 @@ export function message(view: View): SlackMessage {
 }
 
 /** Block ids of the settings form; view_submission values come back under these. */
-export const SETTINGS_FIELDS = { apiKey: "api_key", clearApiKey: "clear_api_key", addKey: "add_key", modelPrefix: "model__" } as const;
+export const SETTINGS_FIELDS = {
+  apiKey: "api_key", clearApiKey: "clear_api_key", cursorKey: "cursor_key", clearCursorKey: "clear_cursor_key", addKey: "add_key", modelPrefix: "model__",
+} as const;
 
 /** The private settings form (a modal). private_metadata carries where to answer. */
 export function settingsModal(v: SettingsView, privateMetadata: string): Block {
@@ -145,6 +147,13 @@ export function settingsModal(v: SettingsView, privateMetadata: string): Block {
   ];
   if (v.apiKey.source === "yours") {
     blocks.push(input(SETTINGS_FIELDS.clearApiKey, "Remove my key", { type: "checkboxes", action_id: "value", options: [{ text: plain("Remove my OpenRouter key"), value: "clear" }] }));
+  }
+  blocks.push(
+    section(`*Cursor API key* (for Cursor spawns only; Cursor never gets the OpenRouter key): ${v.cursorKey ? `yours, ending in ${v.cursorKey.last4}` : "none set"}`),
+    input(SETTINGS_FIELDS.cursorKey, "New Cursor API key", { type: "plain_text_input", action_id: "value", placeholder: plain("from cursor.com → Dashboard → Integrations (leave empty to keep)") }),
+  );
+  if (v.cursorKey) {
+    blocks.push(input(SETTINGS_FIELDS.clearCursorKey, "Remove my Cursor key", { type: "checkboxes", action_id: "value", options: [{ text: plain("Remove my Cursor key"), value: "clear" }] }));
   }
   blocks.push(
     { type: "divider" },

@@ -237,6 +237,8 @@ export function readSettings(values: Values): SettingsInput {
   return {
     apiKey: text(SETTINGS_FIELDS.apiKey),
     clearApiKey: (values[SETTINGS_FIELDS.clearApiKey]?.value?.selected_options ?? []).some((o) => o.value === "clear"),
+    cursorKey: text(SETTINGS_FIELDS.cursorKey),
+    clearCursorKey: (values[SETTINGS_FIELDS.clearCursorKey]?.value?.selected_options ?? []).some((o) => o.value === "clear"),
     addKey: text(SETTINGS_FIELDS.addKey),
     models,
   };
@@ -246,6 +248,7 @@ function blockErrors(errors: SettingsErrors): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [field, msg] of Object.entries(errors)) {
     const block = field === "addKey" ? SETTINGS_FIELDS.addKey
+      : field === "cursorKey" ? SETTINGS_FIELDS.cursorKey
       : field.startsWith("model:") ? `${SETTINGS_FIELDS.modelPrefix}${field.slice("model:".length)}`
       : SETTINGS_FIELDS.apiKey;
     out[block] = msg;

@@ -309,6 +309,25 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE spawns SET marked_host = 0;
     `,
   },
+  {
+    version: 11,
+    description: "Connect OpenRouter names the account; no plain dashboard tokens on ended spawns; a Discord DM per user",
+    // Links handed out before this went straight to OpenRouter, with no confirmation page: they
+    // are dropped (they lived 10 minutes anyway). Live spawns' plain dashboard tokens are sealed
+    // by the bot at start-up (SQL has no key); ended spawns no longer need theirs at all.
+    // Discord DMs shared the workspace "dm"; each DM is now the workspace "dm:<user id>".
+    sql: `
+      ALTER TABLE oauth_states ADD COLUMN user_name TEXT NOT NULL DEFAULT '';
+      ALTER TABLE oauth_states ADD COLUMN confirmed_at INTEGER;
+      ALTER TABLE oauth_states ADD COLUMN code_hash TEXT;
+      ALTER TABLE oauth_states ADD COLUMN connected_at INTEGER;
+      DELETE FROM oauth_states WHERE used_at IS NULL;
+      UPDATE spawns SET meta = json_remove(meta, '$.dashboardToken')
+        WHERE status NOT IN ('pending', 'provisioning', 'ready', 'deleting') AND json_extract(meta, '$.dashboardToken') IS NOT NULL;
+      UPDATE spawns SET workspace = 'dm:' || owner_id WHERE platform = 'discord' AND workspace = 'dm';
+      UPDATE audit SET workspace = 'dm:' || user_id WHERE platform = 'discord' AND workspace = 'dm';
+    `,
+  },
 ];
 
 // The highest version; with every migration merged it equals the count (a store test checks).

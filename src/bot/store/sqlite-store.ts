@@ -3,8 +3,6 @@
 // Writes use run() and read back with a SELECT: an INSERT … RETURNING read with get() left the
 // WAL unable to reset (765 MB after 20,000 inserts with better-sqlite3 12), so no RETURNING here.
 
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import * as v from "valibot";
 import { AccessTables } from "./access-tables.js";
@@ -12,6 +10,7 @@ import { ChatTables } from "./chat-tables.js";
 import { PolicyCounts } from "./policy-counts.js";
 import { UpkeepTables } from "./upkeep-tables.js";
 import { UserTables } from "./user-tables.js";
+import { protectDatabaseFiles } from "./file-modes.js";
 import { migrate } from "./migrations.js";
 import { OAuthTables } from "./oauth-tables.js";
 import { HostTables } from "./host-tables.js";
@@ -95,14 +94,18 @@ export const LIST_FOR_CHANNEL_SQL = `SELECT * FROM spawns WHERE platform = @plat
 const LIVE_SQL = `status IN (${LIVE_STATUSES.map((s) => `'${s}'`).join(", ")})`;
 
 export function openSqliteStore(path: string): Store {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:") protectDatabaseFiles(path);
   const db = new Database(path);
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`); // first, so the pragmas below also wait
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL"); // WAL + NORMAL: durable across app crashes, not power loss
     db.pragma("foreign_keys = ON");
+    // Deleted and overwritten rows (replaced keys, unsealed legacy tokens) are zeroed in the file,
+    // not left in free pages.
+    db.pragma("secure_delete = ON");
     migrate(db);
+    if (path !== ":memory:") protectDatabaseFiles(path); // the -wal and -shm that opening made
     return new SqliteStore(db);
   } catch (err) {
     db.close();

@@ -3,10 +3,10 @@
 
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore, StoreConflictError, StoreNotFoundError, type NewSpawn, type Store } from "./index.js";
@@ -51,6 +51,52 @@ describe("opening a store", () => {
     expect(raw.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
     raw.close();
+  });
+
+  it("keeps the data dir 0700 and the database, -wal and -shm 0600, tightening looser modes left by an older version", () => {
+    const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+    const files = [path, `${path}-wal`, `${path}-shm`];
+    store.recordIntent(newSpawn()); // a write, so the -wal holds data
+    expect([mode(dirname(path)), ...files.map(mode)]).toEqual(["700", "600", "600", "600"]);
+    store.close();
+    // What an older spawnbot left: a 0755 folder and 0644 files.
+    // An older process still has the file open, so its -wal and -shm exist as the new one opens.
+    const old = new Database(path);
+    old.prepare("INSERT INTO deliveries (key, at) VALUES ('k', 1)").run();
+    chmodSync(dirname(path), 0o755);
+    for (const f of files) chmodSync(f, 0o644);
+    store = openStore(path);
+    old.close();
+    store.recordIntent(newSpawn({ name: "second" }));
+    expect([mode(dirname(path)), ...files.map(mode)]).toEqual(["700", "600", "600", "600"]);
+  });
+
+  it("migration 11 moves shared Discord DM spawns to their owners' DMs, drops ended spawns' clear dashboard tokens and pre-confirmation sign-in links", () => {
+    const v6 = join(dir, "v6.db");
+    const raw = new Database(v6);
+    for (const m of MIGRATIONS.filter((m) => m.version <= 6)) raw.exec(m.sql);
+    raw.pragma("user_version = 6");
+    const insert = raw.prepare(`INSERT INTO spawns (id, name, platform, workspace, channel, owner_id, owner_name, agent, cloud, status, session, meta, created_at)
+      VALUES (?, ?, ?, ?, 'D1', ?, 'x', 'openclaw', 'hetzner', ?, ?, ?, 1)`);
+    insert.run("s1", "in-dm", "discord", "dm", "U7", "ready", "in-dm", JSON.stringify({ dashboardToken: "live-token-0001" }));
+    insert.run("s2", "in-guild", "discord", "G1", "U7", "deleted", "in-guild", JSON.stringify({ dashboardToken: "ended-token-002", other: "kept" }));
+    insert.run("s3", "slack-one", "slack", "dm", "U8", "ready", "slack-one", "{}");
+    raw.prepare("INSERT INTO audit (at, platform, workspace, user_id, action, detail) VALUES (1, 'discord', 'dm', 'U7', 'spawn', '{}')").run();
+    const state = raw.prepare(`INSERT INTO oauth_states (state_hash, platform, user_id, workspace, channel, sealed_verifier, created_at, expires_at, used_at)
+      VALUES (?, 'slack', 'U8', 'T1', 'C1', 'v1:x', 1, 2, ?)`);
+    state.run("pending", null);
+    state.run("used", 5);
+    raw.close();
+
+    const migrated = openStore(v6);
+    expect(migrated.getSpawn("s1")).toMatchObject({ workspace: "dm:U7", meta: { dashboardToken: "live-token-0001" } });
+    expect(migrated.getSpawn("s2")).toMatchObject({ workspace: "G1", meta: { other: "kept" } });
+    expect(migrated.getSpawn("s2")!.meta).not.toHaveProperty("dashboardToken");
+    expect(migrated.getSpawn("s3")!.workspace).toBe("dm"); // only Discord had the shared DM workspace
+    expect(migrated.listAudit().map((a) => a.workspace)).toEqual(["dm:U7"]);
+    expect(migrated.oauth.findOAuthState("pending")).toBeUndefined();
+    expect(migrated.oauth.findOAuthState("used")).toMatchObject({ usedAt: 5, userName: "", confirmedAt: null, connectedAt: null });
+    migrated.close();
   });
 
   it("reopens an existing file without migrating again and keeps its data", () => {

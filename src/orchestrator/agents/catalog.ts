@@ -140,12 +140,15 @@ export const AGENTS: readonly AgentSpec[] = [
     key: "cursor", name: "Cursor CLI", description: "Cursor's agent in the terminal",
     tier: "bun", minMemoryGb: 2, binary: "agent", installTimeoutMs: 10 * MINUTE,
     install: "curl https://cursor.com/install -fsS | bash",
-    env: { CURSOR_API_KEY: "{apiKey}", SPAWN_MODEL: "{model}" },
+    // Never the OpenRouter key: Cursor would send it to Cursor's servers. Until Cursor is routed
+    // through OpenRouter, it uses the user's own Cursor key from `settings`, if they saved one.
+    env: { SPAWN_MODEL: "{model}" },
+    ownKey: { env: "CURSOR_API_KEY", secret: "cursor-api-key", label: "Cursor API key" },
     configFiles: [{ path: ".cursor/cli-config.json", mode: 0o600, content: '{\n  "permissions": { "allow": ["Shell(*)", "Read(*)", "Write(*)", "WebFetch(*)", "Mcp(*)"], "deny": [] }\n}\n' }],
     launch: "agent --model {model}",
     promptCommand: 'agent -p --trust --force --model {model} "$SPAWN_PROMPT"',
     defaultModel: "anthropic/claude-sonnet-4.6",
-    modelWiring: "--model (Cursor accepts only ids its own backend serves; SPAWN_MODEL is exported for an OpenRouter proxy)",
+    modelWiring: "--model (Cursor accepts only ids its own backend serves; SPAWN_MODEL is exported for an OpenRouter proxy); needs your own Cursor API key (saved in `settings`), never gets the OpenRouter key",
   },
   {
     key: "t3code", name: "T3 Code", description: "A web GUI over Codex and Claude Code",

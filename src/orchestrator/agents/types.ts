@@ -51,4 +51,11 @@ export interface AgentSpec {
   nodeMajor?: number;
   /** Optional setup steps this agent understands beyond the shared ones. */
   steps?: string[];
+  /**
+   * For an agent whose vendor would receive whatever key it is given (Cursor sends CURSOR_API_KEY
+   * to its own servers): it gets no OpenRouter key at all, only the user's own key for that
+   * vendor, saved sealed in `settings` under `secret` and exported as `env`; without one it runs
+   * without a key (the user logs in from its session).
+   */
+  ownKey?: { env: string; secret: string; label: string };
 }

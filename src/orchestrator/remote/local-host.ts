@@ -2,6 +2,7 @@
 import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { agentEnvironment } from "./clean-env.js";
 import { CommandTimeoutError } from "./errors.js";
 import { appendCapped, type PortForward, type RemoteHost, type RunOptions, type RunResult } from "./types.js";
 
@@ -16,7 +17,8 @@ export class LocalHost implements RemoteHost {
     return new Promise((resolve, reject) => {
       const child = spawn("bash", ["-c", command], {
         cwd: this.home,
-        env: { ...process.env, HOME: this.home },
+        // Never the bot's own environment (its tokens and keys): see clean-env.ts.
+        env: agentEnvironment(process.env, this.home),
         stdio: ["ignore", "pipe", "pipe"],
         signal: opts.signal, // an abort kills the command and ends in "error" below
       });
