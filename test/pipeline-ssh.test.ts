@@ -156,3 +156,20 @@ describe("a step that fails on the way", () => {
     expect(asUser("test -f ~/.flaky-tried && echo tried").trim()).toBe("tried");
   }, 60_000);
 });
+
+describe("a run resumed after a restart", () => {
+  it("keeps the dashboard token it had made: the config file on the host and the connect URL agree", async () => {
+    const token = "feedc0de".repeat(4);
+    const dashed = {
+      ...TEST_AGENT, key: "dashtoken", dashboard: { port: 18789, path: "/?token={token}" },
+      configFiles: [{ path: ".testagent/dash.json", mode: 0o600, content: '{ "token": "{token}" }\n' }],
+    };
+    const r = await orchestrator.start(plan({
+      name: "resumed-dash", session: "resumed-dash", agent: dashed,
+      resume: { ended: [], interrupted: [], sessionMayExist: false, dashboardToken: token },
+    })).done;
+    expect(r.outcome, r.error).toBe("ready");
+    expect(r.connect?.dashboard?.localUrl).toBe(`http://localhost:18789/?token=${token}`);
+    expect(asUser("cat ~/.testagent/dash.json")).toContain(token);
+  }, 60_000);
+});

@@ -2,7 +2,7 @@
 // run made is removed, its checklist made true, its status message redrawn, its owner told), and
 // deletes left half-done are finished. A cloud that cannot be reached leaves the spawn visibly
 // "cleanup pending" and is retried later; nothing is called clean unless it was removed.
-import { CLEANUP_PENDING, RECOVERY_META, STEPS } from "../orchestrator/index.js";
+import { CLEANUP_PENDING, RECOVERY_META, STEPS, readDashboardToken } from "../orchestrator/index.js";
 import type { CoreContext } from "./context.js";
 import type { ChatOutlet } from "./outlet.js";
 import { revokeSpawnKey, revokeUnrecordedKeys } from "./spawn-api-keys.js";
@@ -12,6 +12,7 @@ import { revokeTunnels } from "./tunnel-links.js";
 import type { SpawnRecord } from "./store/index.js";
 import { error, removalKindOf, text, type View } from "./views.js";
 import { followRun, startSpawnRun } from "./spawn-run.js";
+
 import { resumedSpawnKey } from "./spawn-api-keys.js";
 
 /** The detail of the step a restart cut short, as its checklist shows it. */
@@ -109,6 +110,7 @@ async function resumeRun(ctx: CoreContext, announcer: Announcer, rec: SpawnRecor
   const run = startSpawnRun(ctx, rec, apiKey, {
     ended, interrupted: steps.filter((s) => s.state === "running").map((s) => s.name), server, hostKey: rec.hostKey ?? undefined,
     sessionMayExist: steps.some((s) => s.name === "launch" && s.state !== "pending" && s.state !== "skipped"),
+    dashboardToken: readDashboardToken(ctx.secretBox, rec.id, rec.meta)?.token,
   });
   ctx.log.info({ spawnId: rec.id, ended }, "resuming a run the bot restart interrupted");
   ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: "spawnbot", action: "resume", spawnId: rec.id, detail: { name: rec.name, ended } });

@@ -4,6 +4,7 @@ import type { AgentSpec } from "./agents/types.js";
 import type { Cloud, ServerInfo } from "./clouds/types.js";
 import { buildConnectInfoFor } from "./connect-info.js";
 import { readDashboardToken, withSealedToken } from "./dashboard-token.js";
+export { readDashboardToken } from "./dashboard-token.js";
 import { spawnKeyMark } from "./authorized-keys.js";
 import { cleanUpAdoptedHost } from "./host-cleanup.js";
 import { tmuxHasSessionCommand, tmuxKillCommand } from "./launch.js";

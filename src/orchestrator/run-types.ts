@@ -54,6 +54,8 @@ export interface ResumePoint {
   hostKey?: string;
   /** The launch step began: a session with the spawn's name on its host is this spawn's own. */
   sessionMayExist: boolean;
+  /** The dashboard token the run had made (its config file on the host holds it). */
+  dashboardToken?: string;
 }
 
 /** Host keys pinned per SSH endpoint ("host:port"), kept outside the run. */

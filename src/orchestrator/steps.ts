@@ -372,15 +372,19 @@ export const STEPS: readonly StepDef[] = [
   },
 ];
 
-/** The dashboard token is made once per run (keyed by its plan, which every step's context shares)
- * and shared by the config and the connect URL. */
+/**
+ * The dashboard token is made once per spawn and shared by the config and the connect URL: kept
+ * per run (keyed by its plan, which every step's context shares) and journaled sealed as soon as it
+ * is made, so a run resumed after a restart writes the same token its config file already holds.
+ */
 const tokens = new WeakMap<RunContext["plan"], string>();
 function dashboardToken(ctx: RunContext): string {
-  let t = tokens.get(ctx.plan);
+  let t = tokens.get(ctx.plan) ?? ctx.plan.resume?.dashboardToken;
   if (!t) {
     t = randomBytes(16).toString("hex");
-    tokens.set(ctx.plan, t);
+    ctx.deps.journal.updateSpawn(ctx.plan.spawnId, { meta: withSealedToken(ctx.deps.sealer, ctx.plan.spawnId, {}, t) });
   }
+  tokens.set(ctx.plan, t);
   return t;
 }
 
