@@ -152,14 +152,16 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
     await Promise.race(running.values());
   }
   if (crashed) {
-    log.error({ err: crashed.err }, "run crashed");
-    return finish(ctx, "failed", `internal error in step ${crashed.step}; see the bot log for spawn ${plan.spawnId}`);
+    const id = randomBytes(4).toString("hex");
+    log.error({ err: crashed.err, errorId: id, step: crashed.step }, "run crashed");
+    return finish(ctx, "failed", `internal error (id ${id}) in step ${crashed.step}; the bot log has the details`);
   }
   if (stop) return await finish(ctx, stop.outcome, stop.message);
   if (suspending && waiting.length > 0) return await leaveForRecovery(ctx, waiting[0]!.step.name);
   if (waiting.length > 0) {
-    log.error({ steps: waiting.map((w) => w.step.name) }, "steps whose needs never ended");
-    return finish(ctx, "failed", `internal error in step ${waiting[0]!.step.name}; see the bot log for spawn ${plan.spawnId}`);
+    const id = randomBytes(4).toString("hex");
+    log.error({ steps: waiting.map((w) => w.step.name), errorId: id }, "steps whose needs never ended");
+    return finish(ctx, "failed", `internal error (id ${id}) in step ${waiting[0]!.step.name}; the bot log has the details`);
   }
   return await finish(ctx, "ready");
 }
