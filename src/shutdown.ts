@@ -1,6 +1,6 @@
-// Start-up recovery and graceful shutdown around the adapter: recovery ends what a killed bot left
+// Start-up recovery and graceful shutdown around the adapter: recovery continues what a killed bot left
 // before commands are taken; on SIGTERM/SIGINT commands stop first, then runs get until the end of
-// their current step (within a grace period), and what is left is ended by the next start-up.
+// their current step (within a grace period), and what is left is continued by the next start-up.
 import type { BotCore } from "./bot/core.js";
 import type { Logger } from "./log.js";
 import type { Orchestrator, SuspendReport } from "./orchestrator/index.js";
@@ -31,8 +31,8 @@ export async function shutDown(opts: {
   logger.info({ signal: opts.signal, graceMs: opts.graceMs, runs: opts.orchestrator.inFlight().length }, "stopping: no new commands");
   await opts.stopIntake();
   const report = await opts.orchestrator.suspendAll(opts.graceMs);
-  if (report.stopped.length) logger.info({ spawnIds: report.stopped }, "runs stopped at a step boundary; the next start-up ends them and removes what they made");
-  if (report.left.length) logger.warn({ runs: report.left }, "runs still inside a step at the shutdown deadline; the next start-up ends them and removes what they made");
+  if (report.stopped.length) logger.info({ spawnIds: report.stopped }, "runs stopped at a step boundary; the next start-up continues them");
+  if (report.left.length) logger.warn({ runs: report.left }, "runs still inside a step at the shutdown deadline; the next start-up runs that step again");
   return report;
 }
 

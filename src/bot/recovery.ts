@@ -1,7 +1,8 @@
-// Start-up recovery: every spawn a killed or stopped bot left half-made is ended cleanly (what its
-// run made is removed, its checklist made true, its status message redrawn, its owner told), and
-// deletes left half-done are finished. A cloud that cannot be reached leaves the spawn visibly
-// "cleanup pending" and is retried later; nothing is called clean unless it was removed.
+// Start-up recovery: every run a killed or stopped bot left in flight is continued from its last
+// completed step (see resumeRun); one that cannot be continued is ended cleanly (what its run made
+// is removed, its checklist made true, its status message redrawn, its owner told), and deletes
+// left half-done are finished. A cloud that cannot be reached leaves the spawn visibly "cleanup
+// pending" and is retried later; nothing is called clean unless it was removed.
 import { CLEANUP_PENDING, RECOVERY_META, STEPS, readDashboardToken } from "../orchestrator/index.js";
 import type { CoreContext } from "./context.js";
 import type { ChatOutlet } from "./outlet.js";
