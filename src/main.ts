@@ -1,8 +1,7 @@
 // Start-up: config → logger → store → bot key → orchestrator → bot core → adapter.
 import os from "node:os";
-import path from "node:path";
+import type { ChatAdapter } from "./bot/adapter.js";
 import { BotCore } from "./bot/core.js";
-import type { Upkeep, UpkeepSettings } from "./bot/upkeep.js";
 import { loadSecretBox } from "./bot/secret-box.js";
 import type { Store } from "./bot/store/index.js";
 import { ConsoleAdapter } from "./adapters/console/index.js";
@@ -10,14 +9,14 @@ import { DiscordAdapter } from "./adapters/discord/index.js";
 import { SlackAdapter } from "./adapters/slack/index.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { openDataStore } from "./data-dir.js";
-import { createLogger, type Logger } from "./log.js";
+import { createLogger } from "./log.js";
 import { configuredClouds } from "./clouds.js";
 import { AGENTS, Orchestrator, loadOrCreateBotKey } from "./orchestrator/index.js";
 import { startOpsServer } from "./ops.js";
 import { startPublicServer } from "./public-server.js";
 import { secrets } from "./secrets.js";
 import { DataLeaseHeldError, holdDataLease, type DataLease } from "./data-lease.js";
-import { nextStopSignal, recoverAtStartUp, runConsoleUntilStopped, shutDown } from "./shutdown.js";
+import { recoverAtStartUp, runUntilStopped } from "./shutdown.js";
 
 const DATABASE_FILE = "spawnbot.db";
 const TIME_TO_READY_WINDOW = 500; // /metrics summarises the most recent ready spawns
@@ -91,49 +90,29 @@ export async function main(): Promise<number> {
   await recoverAtStartUp(core, logger);
   const stopping = { orchestrator, graceMs: config.shutdownGraceMs, logger };
   logger.info({ dataDir: config.dataDir, adapter: config.adapter, gateway: config.gateway?.publicUrl }, "spawnbot started");
-  const chat = config.slack ? { platform: "slack", adapter: new SlackAdapter(core, config.slack, logger.child({ adapter: "slack" })) }
-    : config.discord ? { platform: "discord", adapter: new DiscordAdapter(core, config.discord, logger.child({ adapter: "discord" })) }
-    : undefined;
+  const adapter: ChatAdapter = config.slack ? new SlackAdapter(core, config.slack, logger.child({ adapter: "slack" }))
+    : config.discord ? new DiscordAdapter(core, config.discord, logger.child({ adapter: "discord" }))
+    : new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
+  // Chat platforms' call counts for /metrics (the console makes no platform calls).
+  const chat = adapter instanceof SlackAdapter || adapter instanceof DiscordAdapter ? adapter : undefined;
   const ops = config.ops ? await startOpsServer(config.ops.port, config.ops.host, {
     storeOpen: () => storeAnswers(store),
-    platformConnected: () => chat?.adapter.connected ?? true,
+    platformConnected: () => adapter.connected,
   }, {
     spawnCounts: () => store.countSpawns(),
     runsInFlight: () => orchestrator.inFlight().length,
     recentTimesToReady: () => store.recentTimesToReady(TIME_TO_READY_WINDOW),
-    chat: () => chat && { platform: chat.platform, calls: chat.adapter.counts.calls, rateLimited: chat.adapter.counts.rateLimited, inProgress: chat.adapter.requestsInProgress },
+    chat: () => chat && { platform: chat.platform, calls: chat.counts.calls, rateLimited: chat.counts.rateLimited, inProgress: chat.requestsInProgress },
     own: orchestrator.metrics.all,
   }) : undefined;
   const upkeepSettings = { ...config.upkeep, cleanupRetryMs: config.cleanupRetryMs };
-  const code = chat ? await runChatAdapter(chat.adapter, stopping, () => core.startUpkeep(upkeepSettings)) : await runConsole(core, stopping, upkeepSettings);
+  const code = await runUntilStopped(adapter, stopping, () => core.startUpkeep(upkeepSettings));
   await ops?.close();
   await gatewayServer?.close();
   lease.release();
   // A run still inside a step at the shutdown deadline may write once more before exit: keep the file open.
   if (orchestrator.inFlight().length === 0) store.close();
   return code;
-}
-
-type Stopping = { orchestrator: Orchestrator; graceMs: number; logger: Logger };
-
-async function runConsole(core: BotCore, stopping: Stopping, upkeepSettings: UpkeepSettings): Promise<number> {
-  const adapter = new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
-  const done = runConsoleUntilStopped(adapter, stopping); // attaches the console's outlet before it first waits for input
-  const upkeep = core.startUpkeep(upkeepSettings);
-  try {
-    return await done;
-  } finally {
-    await upkeep.stop();
-  }
-}
-
-/** Run a chat adapter until SIGINT or SIGTERM, then stop taking requests and let runs reach a step boundary. */
-async function runChatAdapter(adapter: { start(): Promise<void>; stop(): Promise<void> }, stopping: Stopping, startUpkeep: () => Upkeep): Promise<number> {
-  await adapter.start();
-  const upkeep = startUpkeep(); // after the adapter is up: reminders and reports need its outlet
-  const signal = await nextStopSignal();
-  await shutDown({ signal, stopIntake: async () => { await upkeep.stop(); await adapter.stop(); }, ...stopping });
-  return 0;
 }
 
 /** At the console, the person at the keyboard runs the bot: they are its admin. */

@@ -1,6 +1,7 @@
 // Start-up recovery and graceful shutdown around the adapter: recovery continues what a killed bot left
 // before commands are taken; on SIGTERM/SIGINT commands stop first, then runs get until the end of
 // their current step (within a grace period), and what is left is continued by the next start-up.
+import type { ChatAdapter } from "./bot/adapter.js";
 import type { BotCore } from "./bot/core.js";
 import type { Logger } from "./log.js";
 import type { Orchestrator, SuspendReport } from "./orchestrator/index.js";
@@ -36,16 +37,27 @@ export async function shutDown(opts: {
   return report;
 }
 
-/** Until the input ends, or SIGINT/SIGTERM: then stop reading and let runs reach a step boundary. */
-export async function runConsoleUntilStopped(
-  adapter: { run(): Promise<number>; stop(): void },
+/**
+ * Start the adapter and its upkeep, and run until the adapter ends on its own (the console's input
+ * ended) or SIGINT/SIGTERM: then stop taking requests and let runs reach a step boundary. Resolves
+ * with the process exit code.
+ */
+export async function runUntilStopped(
+  adapter: ChatAdapter,
   stopping: { orchestrator: Orchestrator; graceMs: number; logger: Logger },
+  startUpkeep: () => { stop(): Promise<void> } = () => ({ stop: async () => undefined }),
 ): Promise<number> {
+  await adapter.start();
+  const upkeep = startUpkeep(); // after the adapter is up: reminders and reports need its outlet
   let signalled = false;
   const stopped = nextStopSignal().then((signal) => {
     signalled = true;
-    return shutDown({ signal, stopIntake: async () => adapter.stop(), ...stopping });
+    return shutDown({ signal, stopIntake: async () => { await upkeep.stop(); await adapter.stop(); }, ...stopping });
   }).then(() => 0);
-  // Input that ends because of the signal is an orderly stop: the shutdown's result is the exit code.
-  return Promise.race([adapter.run().then((code) => (signalled ? stopped : code)), stopped]);
+  try {
+    // Input that ends because of the signal is an orderly stop: the shutdown's result is the exit code.
+    return await Promise.race([adapter.ended.then((code) => (signalled ? stopped : code)), stopped]);
+  } finally {
+    await upkeep.stop();
+  }
 }

@@ -12,7 +12,7 @@ import { createLogger } from "../../src/log.js";
 import { HetznerCloud } from "../../src/orchestrator/clouds/hetzner.js";
 import { AGENTS, Orchestrator, loadOrCreateBotKey, type AgentSpec, type RunJournal } from "../../src/orchestrator/index.js";
 import { secrets } from "../../src/secrets.js";
-import { recoverAtStartUp, runConsoleUntilStopped } from "../../src/shutdown.js";
+import { recoverAtStartUp, runUntilStopped } from "../../src/shutdown.js";
 import { FAKE_KEY, TEST_AGENT } from "./test-agent.js";
 
 /** The environment the test gives this process. */
@@ -73,7 +73,7 @@ async function main(): Promise<number> {
   await recoverAtStartUp(core, logger);
   const adapter = new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: false, user: { id: "U1", name: "alice" } });
   const stopping = { orchestrator, graceMs: Number(env.CRASH_GRACE_MS ?? 20_000), logger };
-  return runConsoleUntilStopped(adapter, stopping);
+  return runUntilStopped(adapter, stopping);
 }
 
 main().then(

@@ -3,6 +3,7 @@
 // change is one plain line, and at the end of input it waits for the runs in flight.
 import os from "node:os";
 import readline from "node:readline";
+import type { ChatAdapter } from "../../bot/adapter.js";
 import type { BotCore } from "../../bot/core.js";
 import type { ChatRequest, Conversation } from "../../bot/request.js";
 import type { StatusView, View } from "../../bot/views.js";
@@ -17,7 +18,10 @@ export interface ConsoleOptions {
   user?: { id: string; name: string };
 }
 
-export class ConsoleAdapter {
+export class ConsoleAdapter implements ChatAdapter {
+  readonly platform = "console";
+  readonly connected = true;
+  private running: Promise<number> | undefined;
   private readonly style: Style;
   private readonly seen = new Map<string, string>(); // "spawnId/step" → last state printed (pipe mode)
   private lastBlock: { spawnId: string; lines: number } | undefined; // what a TTY redraw may overwrite
@@ -26,6 +30,16 @@ export class ConsoleAdapter {
 
   constructor(private readonly opts: ConsoleOptions) {
     this.style = { color: opts.interactive };
+  }
+
+  /** Start reading commands (the outlet is attached before this returns); `ended` gives the exit code. */
+  async start(): Promise<void> {
+    this.running ??= this.run();
+  }
+
+  get ended(): Promise<number> {
+    if (!this.running) throw new Error("the console adapter was not started");
+    return this.running;
   }
 
   /** Read commands until the input ends; resolves with the process exit code. */
@@ -54,7 +68,7 @@ export class ConsoleAdapter {
   }
 
   /** Stop reading commands (shutdown); run() then waits for the runs in flight as at end of input. */
-  stop(): void {
+  async stop(): Promise<void> {
     this.rl?.close();
   }
 

@@ -2,6 +2,7 @@
 // intent: everything arrives as interactions). Every slash command, click and form is answered
 // first (deferred within Discord's 3 s), claimed once by its interaction id so a redelivery
 // never acts twice, and handed to the bot core in the background.
+import { NEVER_ENDS, type ChatAdapter } from "../../bot/adapter.js";
 import { once } from "node:events";
 import {
   Client, Events, GatewayIntentBits, MessageFlags,
@@ -38,7 +39,10 @@ const OUTDATED = "this button or form is from an older version of spawnbot; use 
 
 type Answerable = ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction;
 
-export class DiscordAdapter {
+export class DiscordAdapter implements ChatAdapter {
+  readonly platform = "discord";
+  /** A chat adapter runs until it is stopped. */
+  readonly ended = NEVER_ENDS;
   private readonly client: Client;
   private readonly api: DiscordApi;
   private readonly conversations: DiscordConversations;

@@ -1,6 +1,7 @@
 // The Slack adapter: Bolt in Socket Mode (SLACK_APP_TOKEN) or HTTP mode with request signing
 // (SLACK_SIGNING_SECRET). It acks every command, click and form first, remembers each delivery
 // so a retry or redelivery acts once, and hands the work to the bot core in the background.
+import { NEVER_ENDS, type ChatAdapter } from "../../bot/adapter.js";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { App, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from "@slack/bolt";
@@ -42,7 +43,10 @@ interface ActionBody {
   view?: { type: string };
 }
 
-export class SlackAdapter {
+export class SlackAdapter implements ChatAdapter {
+  readonly platform = "slack";
+  /** A chat adapter runs until it is stopped. */
+  readonly ended = NEVER_ENDS;
   private readonly app: App;
   private readonly api: SlackApi;
   private readonly conversations: SlackConversations;
