@@ -145,6 +145,13 @@ export class SshHost implements RemoteHost {
         channel.on("close", (code: number | null, signal?: string) => {
           clearTimeout(timer);
           opts.signal?.removeEventListener("abort", stop);
+          // OpenSSH always reports an exec's exit status or signal; a session that ends with
+          // neither died with its sshd (restarted, its processes killed) while the connection
+          // still looks open. Count the connection as lost, so the next try connects again.
+          if ((code === null || code === undefined) && !signal) {
+            this.open = false;
+            this.client.end();
+          }
           resolve({ code: code ?? (signal ? 128 : 255), stdout, stderr });
         });
       });
