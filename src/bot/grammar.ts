@@ -134,6 +134,7 @@ interface FlagSpec {
   long: string;
   aliases: readonly string[];
   takesValue: boolean;
+  example?: string;
 }
 
 interface Arguments {
@@ -145,7 +146,9 @@ const SPAWN_FLAG_SPECS: FlagSpec[] = SPAWN_FLAGS.map((f) => ({ key: f.key, long:
 const LIST_FLAG_SPECS: FlagSpec[] = [
   { key: "mine", long: "--mine", aliases: [], takesValue: false },
   { key: "all", long: "--all", aliases: [], takesValue: false },
+  { key: "page", long: "--page", aliases: [], takesValue: true, example: "--page 2" },
 ];
+const PAGE_RE = /^[0-9]{1,6}$/; // a page number; a list never has a million pages
 const PREFS_FLAG_SPECS: FlagSpec[] = [{ key: "clear", long: "--clear", aliases: [], takesValue: false }];
 const HOSTS_FLAG_SPECS: FlagSpec[] = [{ key: "channel", long: "--channel", aliases: ["--channels"], takesValue: true }];
 // A channel as an id, or as Slack (<#C123|name>) and Discord (<#123>) write a channel mention.
@@ -199,7 +202,7 @@ function unknownFlagMessage(typed: string, specs: readonly FlagSpec[], command: 
 }
 
 function exampleOf(spec: FlagSpec): string {
-  return SPAWN_FLAGS.find((f) => f.key === spec.key)?.example ?? `${spec.long} VALUE`;
+  return spec.example ?? SPAWN_FLAGS.find((f) => f.key === spec.key)?.example ?? `${spec.long} VALUE`;
 }
 
 function noArguments(args: Token[], command: CommandName): void {
@@ -347,11 +350,19 @@ function parseList(args: Token[]): Command {
   if (flags.has("mine") && flags.has("all")) refuse("give --mine or --all, not both", usage);
   if (positionals.length > 1) extraWord(positionals[1]!, "list");
   const scope = flags.has("mine") ? "mine" : flags.has("all") ? "all" : "channel";
+  const page = parsePage(flags.get("page"), usage);
   const filter = positionals[0];
-  if (filter === undefined) return { kind: "list", scope };
+  if (filter === undefined) return { kind: "list", scope, ...page };
   checkPlainValue(filter, "the list filter", usage);
   if (!LIST_FILTER_RE.test(filter)) refuse(`the list filter '${excerpt(filter)}' may use up to 64 letters, digits and . _ / : -`, usage);
-  return { kind: "list", scope, filter };
+  return { kind: "list", scope, filter, ...page };
+}
+
+function parsePage(value: string | true | undefined, usage: string): { page?: number } {
+  if (value === undefined || value === true) return {};
+  const page = PAGE_RE.test(value) ? Number(value) : 0;
+  if (page < 1) refuse(`--page takes a page number from 1 up, e.g. --page 2; '${excerpt(value)}' is not one`, usage);
+  return { page };
 }
 
 function parseTarget(args: Token[], command: "status" | "delete" | "connect" | "extend", extraAllowed = 0): string {

@@ -2,38 +2,50 @@
 // (or an admin's) actions on one of them.
 import type { CoreContext, Invocation } from "./context.js";
 import { MAX_DURATION_MS } from "./duration.js";
-import { formatDuration } from "./format.js";
+import { formatDuration, plural } from "./format.js";
 import { auditAction } from "./audit-trail.js";
 import { decideList, decideOnSpawn, findSpawn as find, notFound, refuse } from "./policy.js";
 import { moveSpawnKeyExpiry, spawnKeyFact } from "./spawn-api-keys.js";
 import { hostRecord } from "./spawn-access.js";
 import { removeSpawn, statusViewOf } from "./spawn-removal.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
-import { LIVE_STATUSES, type SpawnRecord } from "./store/index.js";
+import { LIVE_STATUSES, type ListScopeQuery, type SpawnRecord } from "./store/index.js";
 import type { ListScope } from "./commands.js";
 import { error, text, type ConnectView, type ListView } from "./views.js";
 
-export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListScope, filter?: string): Promise<void> {
+/**
+ * Rows a list page holds. Each platform's limits fit 25 rows with room to spare: Slack's 3,000
+ * characters a section and 50 blocks a message, Discord's 4,096 characters an embed description.
+ */
+export const LIST_PAGE_SIZE = 25;
+
+export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListScope, filter?: string, page = 1): Promise<void> {
   const { req } = inv;
-  let rows: SpawnRecord[];
-  let title: string;
   const refusal = decideList(inv, scope);
   if (refusal) return refuse(ctx, inv, refusal, { action: "list-all" });
-  if (scope === "all") {
-    rows = ctx.store.listAll(req.platform, { filter });
-    title = "All spawns";
-  } else if (scope === "mine") {
-    rows = ctx.store.listForOwner(inv.user, { filter });
-    title = "Your spawns";
-  } else {
-    rows = ctx.store.listForChannel(req.platform, req.workspace, req.channel, { filter });
-    title = "Spawns in this channel";
-  }
+  const where: ListScopeQuery =
+    scope === "all" ? { platform: req.platform }
+    : scope === "mine" ? { platform: inv.user.platform, ownerId: inv.user.userId }
+    : { platform: req.platform, workspace: req.workspace, channel: req.channel };
+  const paging = { filter, limit: LIST_PAGE_SIZE, offset: (page - 1) * LIST_PAGE_SIZE };
+  const rows = scope === "all" ? ctx.store.listAll(req.platform, paging)
+    : scope === "mine" ? ctx.store.listForOwner(inv.user, paging)
+    : ctx.store.listForChannel(req.platform, req.workspace, req.channel, paging);
+  const total = ctx.store.countListed(where, filter);
+  const title = scope === "all" ? "All spawns" : scope === "mine" ? "Your spawns" : "Spawns in this channel";
+  const pages = Math.max(1, Math.ceil(total / LIST_PAGE_SIZE));
+  const more = page < pages;
+  const next = more ? ["list", scope === "channel" ? "" : `--${scope}`, `--page ${page + 1}`, filter ?? ""].filter(Boolean).join(" ") : undefined;
   const view: ListView = {
     kind: "list",
     title: filter ? `${title} matching "${filter}"` : title,
-    rows: rows.map((r) => ({ id: r.id, name: r.name, agent: r.agent, cloud: r.cloud, model: r.model ?? "", status: r.status, owner: r.ownerName, createdAt: r.createdAt })),
-    empty: filter ? `no spawn matches "${filter}"` : "no spawns yet; start one with `spawn <agent> <cloud>`",
+    rows: rows.map((r) => ({
+      id: r.id, name: r.name, agent: r.agent, cloud: r.cloud, model: r.model ?? "", status: r.status, owner: r.ownerName, createdAt: r.createdAt,
+      expiresAt: LIVE_STATUSES.includes(r.status) ? r.expiresAt : null,
+    })),
+    empty: total > 0 ? `page ${page} is past the end: the list has ${plural(total, "spawn")} on ${plural(pages, "page")}; try \`list --page ${pages}\``
+      : filter ? `no spawn matches "${filter}"` : "no spawns yet; start one with `spawn <agent> <cloud>`",
+    page: { number: page, size: LIST_PAGE_SIZE, total, ...(next ? { next } : {}) },
   };
   return inv.conv.whisper(view);
 }

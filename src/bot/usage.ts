@@ -48,7 +48,7 @@ export const COMMANDS: readonly CommandDoc[] = [
     about: "start an AI coding agent on a new server",
     examples: ["spawn codex gcp --model openai/gpt-5.3-codex", 'spawn claude ssh --host root@203.0.113.10 --prompt "fix the failing tests"', "codex/hetzner --ttl 2h"],
   },
-  { name: "list", aliases: ["ls", "history"], usage: "list [--mine|--all] [FILTER]", about: "list spawns in this channel, yours (--mine) or everyone's (--all)", examples: ["list --mine codex"] },
+  { name: "list", aliases: ["ls", "history"], usage: "list [--mine|--all] [--page N] [FILTER]", about: "list spawns in this channel, yours (--mine) or everyone's (--all), 25 to a page", examples: ["list --mine codex", "list --page 2"] },
   { name: "status", aliases: ["ps"], usage: "status <id|name>", about: "show how a spawn is doing", examples: ["status fix-login-bug"] },
   { name: "delete", aliases: ["rm", "destroy", "kill"], usage: "delete <id|name>", about: "delete a spawn's server, or cancel one still being made", examples: ["delete fix-login-bug"] },
   { name: "connect", aliases: [], usage: "connect <id|name>", about: "show how to reach a spawn's server and agent", examples: ["connect fix-login-bug"] },

@@ -292,7 +292,7 @@ describe("listing spawns", () => {
     expect(elapsed).toBeLessThan(250); // typically ~1 ms; a full scan and sort takes far longer
     const raw = new Database(path, { readonly: true });
     const plan = raw.prepare<object, { detail: string }>(`EXPLAIN QUERY PLAN ${LIST_FOR_CHANNEL_SQL}`)
-      .all({ ...SLACK, pattern: null, limit: 50 });
+      .all({ ...SLACK, pattern: null, limit: 50, offset: 0 });
     raw.close();
     expect(plan.map((row) => row.detail)).toEqual([
       "SEARCH spawns USING INDEX spawns_by_channel (platform=? AND workspace=? AND channel=?)",
