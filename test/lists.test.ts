@@ -93,3 +93,90 @@ describe("a channel with 63 spawns", () => {
     expect((conv.lastPrivate() as { message: string }).message).toMatch(/--page (takes a page number from 1 up|needs a value)/);
   });
 });
+
+/** One spawn called `name` in channel C1, by `owner`, in `status`. */
+function spawnCalled(store: Store, name: string, owner: { id: string; name: string }, status: "pending" | "ready" | "failed" | "cancelled" | "deleted" = "pending"): string {
+  const id = randomUUID();
+  store.recordIntent({
+    id, name, platform: "test", workspace: "W1", channel: "C1", ownerId: owner.id, ownerName: owner.name, agent: "codex", cloud: "hetzner", model: null,
+    size: "cx22", zone: "fsn1", session: `spawn-${name}`, prompt: null, createdAt: Date.now() - 60_000, expiresAt: Date.now() + HOUR_MS,
+  });
+  if (status !== "pending") bot.store.updateSpawn(id, { status });
+  return id;
+}
+
+const alice = { id: "U1", name: "alice" };
+const bob = { id: "U2", name: "bob" };
+
+async function answer(text: string, user = alice) {
+  const conv = new RecordingConversation();
+  await bot.core.handle(request(text, user), conv);
+  return conv.lastPrivate()!;
+}
+
+describe("two spawns with one name", () => {
+  it("are not chosen between: the answer lists their ids, and an id picks one", async () => {
+    bot = makeBot();
+    const mine = spawnCalled(bot.store, "api", alice);
+    const bobs = spawnCalled(bot.store, "api", bob);
+    const refused = await answer("status api");
+    expect(refused.kind).toBe("error");
+    const message = (refused as { message: string }).message;
+    expect(message).toContain("2 spawns here are called api");
+    expect(message).toContain(`${mine.slice(0, 8)} (alice's, pending, 1m old)`);
+    expect(message).toContain(`${bobs.slice(0, 8)} (bob's, pending, 1m old)`);
+    expect(message).toContain(`e.g. \`status ${mine.slice(0, 8)}\``);
+    expect(await answer(`status ${bobs.slice(0, 8)}`)).toMatchObject({ kind: "status", spawnId: bobs });
+  });
+
+  it("leaves no choice when the user may act on only one of them", async () => {
+    bot = makeBot();
+    const mine = spawnCalled(bot.store, "api", alice);
+    const bobs = spawnCalled(bot.store, "api", bob);
+    const before = bot.store.getSpawn(bobs)!.expiresAt;
+    expect(await answer("extend api 2h")).toMatchObject({ kind: "text" }); // only the owner (or an admin) may extend
+    expect(bot.store.getSpawn(mine)!.expiresAt).toBeGreaterThan(Date.now() + 2 * HOUR_MS);
+    expect(bot.store.getSpawn(bobs)!.expiresAt).toBe(before);
+  });
+
+  it("means the one live spawn when the others have ended, but delete still asks which", async () => {
+    bot = makeBot();
+    const failed = spawnCalled(bot.store, "api", alice, "failed");
+    const live = spawnCalled(bot.store, "api", alice);
+    expect(await answer("status api")).toMatchObject({ kind: "status", spawnId: live });
+    const refused = await answer("delete api");
+    expect((refused as { message: string }).message).toContain(`${failed.slice(0, 8)} (alice's, failed`);
+    expect(bot.store.getSpawn(live)!.status).toBe("pending"); // nothing was deleted
+  });
+});
+
+describe("dismissing a failed spawn", () => {
+  it("takes it out of list and the Home tab, keeps its record, and is audited", async () => {
+    bot = makeBot();
+    const failed = spawnCalled(bot.store, "broken", alice, "failed");
+    spawnCalled(bot.store, "good", alice);
+    expect((await list("list")).rows.map((r) => r.name)).toEqual(["good", "broken"]);
+    expect(await answer("delete broken")).toEqual({ kind: "text", lines: ["broken (failed) is dismissed: `list` no longer shows it, and its record stays in the audit log"] });
+    expect((await list("list")).rows.map((r) => r.name)).toEqual(["good"]);
+    expect((await list("list")).page.total).toBe(1);
+    expect(bot.core.homeView(request("", alice)).spawns.map((r) => r.name)).toEqual(["good"]);
+    expect(bot.store.getSpawn(failed)?.status).toBe("failed");
+    expect(bot.store.listAudit({ limit: 10 }).find((a) => a.action === "dismiss")).toMatchObject({ spawnId: failed, userId: "U1" });
+    expect(await answer(`delete ${failed.slice(0, 8)}`)).toEqual({ kind: "text", lines: ["broken (failed) was already dismissed; `list` no longer shows it"] });
+  });
+
+  it("is for the owner or an admin only, and a cancelled spawn can be dismissed too", async () => {
+    bot = makeBot();
+    spawnCalled(bot.store, "stopped", alice, "cancelled");
+    expect(await answer("delete stopped", bob)).toMatchObject({ kind: "error", message: "only alice or an admin can delete stopped" });
+    expect((await list("list")).rows).toHaveLength(1);
+    expect(await answer("delete stopped")).toMatchObject({ kind: "text" });
+    expect((await list("list")).rows).toHaveLength(0);
+  });
+
+  it("does not apply to a deleted spawn, which is history", async () => {
+    bot = makeBot();
+    spawnCalled(bot.store, "gone", alice, "deleted");
+    expect(await answer("delete gone")).toMatchObject({ kind: "error", message: "gone is already deleted; nothing to delete" });
+  });
+});

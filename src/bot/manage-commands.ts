@@ -4,7 +4,7 @@ import type { CoreContext, Invocation } from "./context.js";
 import { MAX_DURATION_MS } from "./duration.js";
 import { formatDuration, plural } from "./format.js";
 import { auditAction } from "./audit-trail.js";
-import { decideList, decideOnSpawn, findSpawn as find, notFound, refuse } from "./policy.js";
+import { decideList, decideOnSpawn, findSpawn as find, refuse } from "./policy.js";
 import { moveSpawnKeyExpiry, spawnKeyFact } from "./spawn-api-keys.js";
 import { hostRecord } from "./spawn-access.js";
 import { removeSpawn, statusViewOf } from "./spawn-removal.js";
@@ -51,8 +51,9 @@ export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListS
 }
 
 export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
-  const rec = find(ctx, inv, ref);
-  if (!rec) return inv.conv.whisper(notFound(ref));
+  const found = find(ctx, inv, ref, "status");
+  if ("answer" in found) return inv.conv.whisper(found.answer);
+  const { rec } = found;
   const refusal = decideOnSpawn(ctx, inv, "status", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "status", spawnId: rec.id });
   const agent = ctx.orchestrator.agent(rec.agent);
@@ -88,8 +89,9 @@ function privateHostFact(ctx: CoreContext, inv: Invocation, rec: SpawnRecord): s
 }
 
 export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
-  const rec = find(ctx, inv, ref);
-  if (!rec) return inv.conv.whisper(notFound(ref));
+  const found = find(ctx, inv, ref, "connect");
+  if ("answer" in found) return inv.conv.whisper(found.answer);
+  const { rec } = found;
   const refusal = decideOnSpawn(ctx, inv, "connect", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "connect", spawnId: rec.id });
   if (rec.status !== "ready") return inv.conv.whisper(error(`${rec.name} is ${rec.status}, not ready; \`status ${rec.name}\` shows why`));
@@ -103,8 +105,9 @@ export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: stri
 }
 
 export async function handleExtend(ctx: CoreContext, inv: Invocation, ref: string, byMs?: number): Promise<void> {
-  const rec = find(ctx, inv, ref);
-  if (!rec) return inv.conv.whisper(notFound(ref));
+  const found = find(ctx, inv, ref, "extend");
+  if ("answer" in found) return inv.conv.whisper(found.answer);
+  const { rec } = found;
   const refusal = decideOnSpawn(ctx, inv, "extend", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "extend", spawnId: rec.id });
   if (!LIVE_STATUSES.includes(rec.status) || rec.status === "deleting") return inv.conv.whisper(error(`${rec.name} is ${rec.status}; only a live spawn can be extended`));
@@ -120,14 +123,15 @@ export async function handleExtend(ctx: CoreContext, inv: Invocation, ref: strin
 }
 
 export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
-  const rec = find(ctx, inv, ref);
-  if (!rec) return inv.conv.whisper(notFound(ref));
+  const found = find(ctx, inv, ref, "delete");
+  if ("answer" in found) return inv.conv.whisper(found.answer);
+  const { rec } = found;
   const refusal = decideOnSpawn(ctx, inv, "delete", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "delete", spawnId: rec.id });
   const outcome = await removeSpawn(ctx, rec, { platform: inv.req.platform, userId: inv.user.userId, workspace: inv.req.workspace, channel: inv.req.channel });
   switch (outcome.kind) {
     case "cancelling": return inv.conv.say(text(`${rec.name} is being cancelled; its run stops at the next safe point and removes what it made`));
-    case "ended": return inv.conv.whisper(error(`${rec.name} is already ${rec.status}; nothing to delete`));
+    case "ended": return dismiss(ctx, inv, rec);
     // A second click or a redelivered request while the first delete runs: one delete is enough.
     case "busy": return inv.conv.whisper(text(`${rec.name} is already being deleted`));
     case "failed":
@@ -137,4 +141,15 @@ export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: strin
       await inv.conv.status(statusViewOf(ctx, outcome.rec)); // the spawn's status message says so too
       return inv.conv.say(text(`${rec.name} was deleted by ${inv.req.user.name}`));
   }
+}
+
+/**
+ * `delete` on a failed or cancelled spawn clears it out of `list`: nothing of it is left to remove,
+ * but the row, its steps and the audit trail stay (status by id still finds it).
+ */
+async function dismiss(ctx: CoreContext, inv: Invocation, rec: SpawnRecord): Promise<void> {
+  if (rec.status !== "failed" && rec.status !== "cancelled") return inv.conv.whisper(error(`${rec.name} is already ${rec.status}; nothing to delete`));
+  if (!ctx.store.dismissSpawn(rec.id)) return inv.conv.whisper(text(`${rec.name} (${rec.status}) was already dismissed; \`list\` no longer shows it`));
+  auditAction(ctx, inv, "dismiss", { spawnId: rec.id, detail: { name: rec.name, status: rec.status } });
+  return inv.conv.whisper(text(`${rec.name} (${rec.status}) is dismissed: \`list\` no longer shows it, and its record stays in the audit log`));
 }

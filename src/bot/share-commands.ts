@@ -3,14 +3,15 @@
 // them. Owner and admins only; every change is audited.
 import type { CoreContext, Invocation } from "./context.js";
 import { auditAction } from "./audit-trail.js";
-import { decideOnSpawn, findSpawn, notFound, refuse } from "./policy.js";
+import { decideOnSpawn, findSpawn, refuse } from "./policy.js";
 import { hostRecord } from "./spawn-access.js";
 import { revokeUserTunnels } from "./tunnel-links.js";
 import { error, text } from "./views.js";
 
 export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string, userId: string, share: boolean): Promise<void> {
-  const rec = findSpawn(ctx, inv, ref);
-  if (!rec) return inv.conv.whisper(notFound(ref));
+  const found = findSpawn(ctx, inv, ref, share ? "share" : "unshare");
+  if ("answer" in found) return inv.conv.whisper(found.answer);
+  const { rec } = found;
   const refusal = decideOnSpawn(ctx, inv, share ? "share" : "unshare", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: share ? "share" : "unshare", spawnId: rec.id, detail: { with: userId } });
   if (rec.status !== "ready") return inv.conv.whisper(error(`${rec.name} is ${rec.status}; only a ready spawn can be shared`));

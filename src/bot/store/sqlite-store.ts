@@ -133,7 +133,7 @@ function prepareStatements(db: Database.Database) {
       ORDER BY coalesce(owner_id = @ownerId, 0) DESC, created_at DESC, rowid DESC LIMIT ${MAX_NAMESAKES}`),
     countListed: p<{ n: number }>(`SELECT count(*) AS n FROM spawns WHERE ${SCOPE_SQL}
       AND (@ownerId IS NULL OR owner_id = @ownerId) AND ${SHOWN_SQL} AND ${FILTER_SQL}`),
-    dismiss: p<never>("UPDATE spawns SET dismissed_at = coalesce(dismissed_at, ?) WHERE id = ?"),
+    dismiss: p<never>("UPDATE spawns SET dismissed_at = ? WHERE id = ? AND dismissed_at IS NULL"),
     // A key range on the primary key; "+platform" keeps the planner off the platform-wide indexes.
     findByPrefix: p<SpawnRow>(`SELECT * FROM spawns WHERE id >= @low AND id < @high AND +platform = @platform
       AND (@workspace IS NULL OR workspace = @workspace) AND (@channel IS NULL OR channel = @channel) LIMIT 2`),

@@ -202,7 +202,7 @@ export interface Store {
   listAll(platform: string, opts?: ListOptions): SpawnRecord[];
   /** How many spawns the list of this scope and filter holds in all (for "showing 25 of 63"). */
   countListed(scope: ListScopeQuery, filter?: string): number;
-  /** Hide an ended spawn from lists; its row, steps and audit stay. Returns false if unknown. */
+  /** Hide an ended spawn from lists; its row, steps and audit stay. False if unknown or already dismissed. */
   dismissSpawn(id: string, at?: number): boolean;
   /** Status in LIVE_STATUSES, any platform, newest first. */
   listLive(): SpawnRecord[];
