@@ -3,6 +3,7 @@
 // them. Owner and admins only; every change is audited.
 import type { CoreContext, Invocation } from "./context.js";
 import { auditAction } from "./audit-trail.js";
+import { plural } from "./format.js";
 import { decideOnSpawn, findSpawn, refuse } from "./policy.js";
 import { hostRecord } from "./spawn-access.js";
 import { revokeUserTunnels } from "./tunnel-links.js";
@@ -22,7 +23,7 @@ export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string
     const added = await ctx.orchestrator.updateKeys(hostRecord(ctx, rec), { add: theirKeys });
     ctx.store.addShare(rec.id, other);
     auditAction(ctx, inv, "share", { spawnId: rec.id, detail: { with: userId, keys: added.added } });
-    const keysNote = theirKeys.length ? `${theirKeys.length} of their key(s) installed` : `they have no SSH key on file yet; the one they add with \`keys add\` will be installed`;
+    const keysNote = theirKeys.length ? (theirKeys.length === 1 ? "their SSH key is installed" : `their ${theirKeys.length} SSH keys are installed`) : `they have no SSH key on file yet; the one they add with \`keys add\` will be installed`;
     return inv.conv.whisper(text(`${rec.name} is shared with ${userId}: ${keysNote}; \`connect ${rec.name}\` now works for them`));
   }
   if (!ctx.store.listShares(rec.id).some((u) => u.userId === userId)) return inv.conv.whisper(error(`${rec.name} is not shared with ${userId}`));
@@ -35,6 +36,6 @@ export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string
   const removed = await ctx.orchestrator.updateKeys(hostRecord(ctx, rec), { remove });
   ctx.store.removeShare(rec.id, other);
   auditAction(ctx, inv, "unshare", { spawnId: rec.id, detail: { with: userId, keys: removed.removed, links } });
-  const linksNote = links ? `; ${links} dashboard link(s) revoked` : "";
-  return inv.conv.whisper(text(`${rec.name} is no longer shared with ${userId}; ${removed.removed} key(s) removed from it${linksNote}`));
+  const linksNote = links ? `; ${plural(links, "dashboard link")} revoked` : "";
+  return inv.conv.whisper(text(`${rec.name} is no longer shared with ${userId}; ${plural(removed.removed, "key")} removed from it${linksNote}`));
 }

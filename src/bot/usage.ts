@@ -50,7 +50,7 @@ export const COMMANDS: readonly CommandDoc[] = [
   },
   { name: "list", aliases: ["ls", "history"], usage: "list [--mine|--all] [--page N] [FILTER]", about: "list spawns in this channel, yours (--mine) or everyone's (--all), 25 to a page", examples: ["list --mine codex", "list --page 2"] },
   { name: "status", aliases: ["ps"], usage: "status <id|name>", about: "show how a spawn is doing", examples: ["status fix-login-bug"] },
-  { name: "delete", aliases: ["rm", "destroy", "kill"], usage: "delete <id|name>", about: "delete a spawn's server, or cancel one still being made", examples: ["delete fix-login-bug"] },
+  { name: "delete", aliases: ["rm", "destroy", "kill"], usage: "delete <id|name>", about: "delete a spawn's server, cancel one still being made, or clear a failed one out of list", examples: ["delete fix-login-bug"] },
   { name: "connect", aliases: [], usage: "connect <id|name>", about: "show how to reach a spawn's server and agent", examples: ["connect fix-login-bug"] },
   { name: "extend", aliases: ["renew"], usage: "extend <id|name> [DURATION]", about: "push a spawn's expiry back (by the default time to live unless a duration is given)", examples: ["extend fix-login-bug 4h"] },
   { name: "share", aliases: [], usage: "share <id|name> @user", about: "let another user log in to a spawn and see its connect details", examples: ["share fix-login-bug @bob"] },

@@ -108,8 +108,11 @@ export interface PlanView {
   model: string;
   modelSource: "flag" | "preference" | "default";
   name: string;
-  size: string;
-  zone: string;
+  /** Absent on a host the bot does not make (ssh, local): it has no size or zone to choose. */
+  size?: string;
+  zone?: string;
+  /** Where an existing host is, for ssh ("root@203.0.113.10:22"). */
+  host?: string;
   steps: string[];
   prompt: boolean;
   ttl: string;
