@@ -76,7 +76,7 @@ describe("a list in Discord", () => {
   });
 
   it("says how much is shown and how to see the rest, in Discord's slash-command syntax", () => {
-    expect(message(list(25, 1, 63, "list --mine --page 2 codex")).embeds[0]!.footer!.text).toBe("showing 1–25 of 63 — narrow with a filter or `/spawn list scope:mine page:2 filter:codex`");
+    expect(message(list(25, 1, 63, "list --mine --page 2 codex")).embeds[0]!.footer!.text).toBe("showing 1–25 of 63 — narrow with a filter or /spawn list scope:mine page:2 filter:codex");
     expect(message(list(13, 3, 63)).embeds[0]!.footer!.text).toBe("showing 51–63 of 63, the last page");
     expect(message(list(3, 1, 3)).embeds[0]!.footer).toBeUndefined();
   });

@@ -128,13 +128,12 @@ function connectMessage(v: ConnectView): DiscordMessage {
 function listMessage(v: ListView, now = Date.now()): DiscordMessage {
   if (v.rows.length === 0) return { embeds: [embed({ description: prose(v.empty) })] };
   const table = codeBlock(listTable(v.rows, now).join("\n"));
-  const note = pageNote(v, (words) => code(`/spawn ${discordSyntax(words)}`));
+  const note = pageNote(v, (words) => `/spawn ${discordSyntax(words)}`); // a footer shows no markdown: the command as typed
   return { embeds: [embed({ title: md(v.title), description: table, ...(note ? { footer: { text: clip(note, MAX_FOOTER) } } : {}) })] };
 }
 
 /**
  * `list --mine --page 3 codex` as Discord's slash command takes it: `list scope:mine page:3 filter:codex`.
- * A footer is plain text, so this is what a user types.
  */
 function discordSyntax(words: string): string {
   const parts = words.split(" ");
