@@ -4,11 +4,11 @@ import { formatDuration } from "../../bot/format.js";
 import { LIST_COLUMNS, type ListRow } from "../../bot/views.js";
 
 /**
- * The widest each column may be; longer cells end in "…". They keep a row under 140 characters,
+ * The widest each column may be; longer cells end in "…". They keep a row under 150 characters,
  * so a page of 25 rows fits a Discord embed's 4,096 characters and splits into few Slack sections.
  */
 const MAX_WIDTH: Record<(typeof LIST_COLUMNS)[number], number> = {
-  name: 24, agent: 10, cloud: 12, status: 12, model: 28, owner: 14, age: 7, expires: 7, id: 8,
+  name: 32, agent: 10, cloud: 12, status: 12, model: 26, owner: 14, age: 7, expires: 7, id: 8,
 };
 const GAP = "  ";
 const MIN_AGE_MS = 60_000; // "1m" rather than "0s" for a spawn made a moment ago

@@ -71,7 +71,7 @@ describe("a list in Discord", () => {
     const table = e.description!.replace(/^```\n|\n```$/g, "").split("\n");
     expect(table[0]).toMatch(/^name\s+agent\s+cloud\s+status\s+model\s+owner\s+age\s+expires\s+id$/);
     expect(table).toHaveLength(26);
-    expect(table[1]).toMatch(/^fix-the-flaky-login-tes… +opencode +digitalocean +provisioning +anthropic\/claude-sonnet-4\.5… +al\*\*ce\*\* `t` +1h +2h +3f2c9a4e$/);
+    expect(table[1]).toMatch(/^fix-the-flaky-login-test-on-saf… +opencode +digitalocean +provisioning +anthropic\/claude-sonnet-4… +al\*\*ce\*\* `t` +1h +2h +3f2c9a4e$/);
     expect(table[2]).toMatch(/ 2h +- +3f2c9a4e$/); // an ended or never-expiring spawn has no expiry
   });
 

@@ -48,7 +48,7 @@ describe("a list in Slack", () => {
     const table = m.blocks.filter((b) => b.text?.text.startsWith("```")).map((b) => b.text!.text.replace(/```/g, "")).join("\n").split("\n");
     expect(table[0]).toMatch(/^name\s+agent\s+cloud\s+status\s+model\s+owner\s+age\s+expires\s+id$/);
     expect(table).toHaveLength(26);
-    for (let i = 0; i < 25; i++) expect(table[i + 1]).toMatch(new RegExp(`^fix-the-flaky-login-tes… +opencode +digitalocean +provisioning .* 1d +3f2c9a4e$`));
+    for (let i = 0; i < 25; i++) expect(table[i + 1]).toMatch(new RegExp(`^fix-the-flaky-login-test-on-saf… +opencode +digitalocean +provisioning .* 1d +3f2c9a4e$`));
     expect(table.join("\n")).toContain("alice &amp; the &lt;…"); // escaped, so no mention or link can form
   });
 
