@@ -71,7 +71,7 @@ describe("the console adapter at the end of piped input", () => {
     expect(rec).toMatchObject({ status: "ready", agent: "testagent", cloud: "ssh", model: "openai/gpt-5.3-codex", hostKey: sshd.hostKey, sshPort: sshd.port });
     const steps = bot.store.listSteps(rec.id);
     expect(steps.find((s) => s.name === "launch")).toMatchObject({ state: "succeeded" });
-    expect(steps.find((s) => s.name === "keys")).toMatchObject({ state: "succeeded", detail: "1 key(s) added" });
+    expect(steps.find((s) => s.name === "keys")).toMatchObject({ state: "succeeded", detail: "1 key added" });
     expect(bot.store.listAudit().map((a) => a.action)).toEqual(expect.arrayContaining(["spawn", "keys-add"]));
   });
 

@@ -140,6 +140,20 @@ describe("keys", () => {
   });
 });
 
+describe("a dry run on a host the bot does not make", () => {
+  it("speaks of sizes and zones only for a cloud that makes servers, and of the host for ssh", async () => {
+    const { core } = makeBot();
+    const conv = new RecordingConversation();
+    await core.handle(request("spawn codex local --dry-run"), conv);
+    expect(conv.lastPrivate()).toMatchObject({ kind: "plan", cloud: "Local machine" });
+    expect(conv.lastPrivate()).not.toHaveProperty("size");
+    expect(conv.lastPrivate()).not.toHaveProperty("zone");
+    await core.handle(request("spawn codex ssh --host dev@127.0.0.1:2222 --dry-run"), conv);
+    expect(conv.lastPrivate()).toMatchObject({ kind: "plan", host: "dev@127.0.0.1:2222" });
+    expect(conv.lastPrivate()).not.toHaveProperty("size");
+  });
+});
+
 describe("who may see what", () => {
   it("lets only admins list every spawn", async () => {
     const { core } = makeBot({ admins: ["U9"] });

@@ -55,7 +55,7 @@ describe("keys on running spawns", () => {
     const k = sshd.clientKey("alice-late");
     expect(canLogIn(k.privateKeyPath)).toBe(false);
     const c = await say(`keys add ${k.publicKey}`);
-    expect(lastText(c)).toContain("installed on 1 running spawn(s)");
+    expect(lastText(c)).toContain("installed on 1 running spawn");
     expect(canLogIn(k.privateKeyPath)).toBe(true);
   });
 
@@ -63,7 +63,7 @@ describe("keys on running spawns", () => {
     const k = sshd.clientKey("alice-late");
     const fp = bot.store.listUserKeys({ platform: "test", userId: "U1" })[0]!.fingerprint;
     const c = await say(`keys remove ${fp}`);
-    expect(lastText(c)).toContain("removed from 1 running spawn(s)");
+    expect(lastText(c)).toContain("removed from 1 running spawn");
     expect(canLogIn(k.privateKeyPath)).toBe(false);
   });
 });
@@ -81,7 +81,7 @@ describe("sharing a spawn", () => {
   it("installs the shared user's keys and shows them the connect details", async () => {
     expect(canLogIn(bobKey().privateKeyPath)).toBe(false);
     const c = await say("share kdemo @U2");
-    expect(lastText(c)).toContain("kdemo is shared with U2: 1 of their key(s) installed");
+    expect(lastText(c)).toContain("kdemo is shared with U2: their SSH key is installed");
     expect(canLogIn(bobKey().privateKeyPath)).toBe(true);
     const seen = await say("connect kdemo", bob);
     expect(seen.private.at(-1)).toMatchObject({ kind: "connect", attachCommand: expect.stringContaining("tmux attach -t 'kdemo'") });
@@ -90,13 +90,13 @@ describe("sharing a spawn", () => {
   it("installs a key the shared user adds later", async () => {
     const later = sshd.clientKey("bob-later");
     const c = await say(`keys add ${later.publicKey}`, bob);
-    expect(lastText(c)).toContain("installed on 1 running spawn(s)");
+    expect(lastText(c)).toContain("installed on 1 running spawn");
     expect(canLogIn(later.privateKeyPath)).toBe(true);
   });
 
   it("takes it all back on unshare, and records both in the audit log", async () => {
     const c = await say("unshare kdemo <@U2|bob>");
-    expect(lastText(c)).toContain("no longer shared with U2; 2 key(s) removed");
+    expect(lastText(c)).toContain("no longer shared with U2; 2 keys removed");
     expect(canLogIn(bobKey().privateKeyPath)).toBe(false);
     expect(canLogIn(sshd.clientKey("bob-later").privateKeyPath)).toBe(false);
     const seen = await say("connect kdemo", bob);

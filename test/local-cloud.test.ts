@@ -25,7 +25,7 @@ describe("the local cloud", () => {
     await bot.core.idle();
     const final = conv.statuses.at(-1)!;
     expect(final.result).toMatchObject({ outcome: "ready" });
-    expect(final.warnings.join(" ")).toMatch(/unknown step\(s\) frobnicate ignored.*github are not supported by spawnbot yet/);
+    expect(final.warnings.join(" ")).toMatch(/unknown step frobnicate ignored.*step github is not supported by spawnbot yet and was skipped/);
     expect(statSync(path.join(home, ".spawnrc")).mode & 0o777).toBe(0o600);
     expect(readFileSync(path.join(home, ".spawnrc"), "utf8")).toContain(FAKE_KEY);
     expect(sessionAlive(names.ready)).toBe(true);

@@ -155,7 +155,7 @@ describe("unshare", () => {
     const reader = stream.body!.getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toContain("hello");
     const c = await say("unshare rv1 @U2");
-    expect(JSON.stringify(c.private.at(-1))).toContain("1 key(s) removed from it; 1 dashboard link(s) revoked");
+    expect(JSON.stringify(c.private.at(-1))).toContain("1 key removed from it; 1 dashboard link revoked");
     await expect(readToEnd(reader)).resolves.toBe("cut"); // the open stream did not outlive the link
     expect(await get(bobLink)).toBe(404);
     const res = await fetch(bobLink);

@@ -30,7 +30,7 @@ export type ListScope = "channel" | "mine" | "all";
 
 export type Command =
   | SpawnCommand
-  | { kind: "list"; scope: ListScope; filter?: string }
+  | { kind: "list"; scope: ListScope; filter?: string; page?: number }
   | { kind: "status"; target: string }
   | { kind: "delete"; target: string }
   | { kind: "connect"; target: string }

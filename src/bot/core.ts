@@ -223,7 +223,7 @@ export class BotCore {
     const { ctx } = this;
     switch (cmd.kind) {
       case "spawn": return handleSpawn(ctx, inv, cmd);
-      case "list": return handleList(ctx, inv, cmd.scope, cmd.filter);
+      case "list": return handleList(ctx, inv, cmd.scope, cmd.filter, cmd.page);
       case "status": return handleStatus(ctx, inv, cmd.target);
       case "connect": return handleConnect(ctx, inv, cmd.target);
       case "extend": return handleExtend(ctx, inv, cmd.target, cmd.byMs);

@@ -17,6 +17,17 @@ const DURATION_RE = /^(?:(\d{1,6})d)?(?:(\d{1,6})h)?(?:(\d{1,6})m)?(?:(\d{1,6})s
  * and anything longer than MAX_DURATION_MS.
  */
 export function parseDuration(text: string): number | undefined {
+  const total = parseAnyDuration(text);
+  return total === undefined || total > MAX_DURATION_MS ? undefined : total;
+}
+
+/** Whether a well-formed duration is refused only for being longer than MAX_DURATION_MS (`90d`). */
+export function isTooLong(text: string): boolean {
+  const total = parseAnyDuration(text);
+  return total !== undefined && total > MAX_DURATION_MS;
+}
+
+function parseAnyDuration(text: string): number | undefined {
   if (typeof text !== "string") return undefined;
   const match = DURATION_RE.exec(text.trim().toLowerCase());
   if (!match || match[0] === "") return undefined;
@@ -26,6 +37,5 @@ export function parseDuration(text: string): number | undefined {
     Number(hours ?? 0) * HOUR_MS +
     Number(minutes ?? 0) * MINUTE_MS +
     Number(seconds ?? 0) * SECOND_MS;
-  if (total <= 0 || total > MAX_DURATION_MS) return undefined;
-  return total;
+  return total > 0 ? total : undefined;
 }

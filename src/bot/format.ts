@@ -1,4 +1,4 @@
-// Small formatting of times for views: "2h", "1d 3h", "45s".
+// Small formatting for views: times ("2h", "1d 3h", "45s") and counted nouns ("1 spawn", "3 spawns").
 
 export function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -9,4 +9,9 @@ export function formatDuration(ms: number): string {
   if (h < 24) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
   const d = Math.floor(h / 24);
   return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
+}
+
+/** "1 spawn", "2 spawns": a count with its noun in the right number (regular plurals only). */
+export function plural(count: number, noun: string, nouns = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : nouns}`;
 }

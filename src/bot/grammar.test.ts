@@ -257,7 +257,10 @@ describe("spawn", () => {
   it("reads --ttl as a duration", () => {
     expect(spawn("codex gcp --ttl 2h").ttlMs).toBe(7_200_000);
     expect(error("codex gcp --ttl 90")).toBe("--ttl '90' is not a duration; use e.g. 90m, 2h, 1d or 1h30m (more than 0, at most 30d)");
-    expect(error("codex gcp --ttl 31d")).toContain("is not a duration");
+    expect(error("codex gcp --ttl 31d")).toBe("--ttl '31d' is longer than a spawn may live: the most allowed is 30 days (30d)");
+    expect(error("codex gcp --ttl 90d")).toBe("--ttl '90d' is longer than a spawn may live: the most allowed is 30 days (30d)");
+    expect(error("extend fix-bug 90d")).toBe("'90d' is longer than a spawn may live: the most allowed is 30 days (30d)");
+    expect(spawn("codex gcp --ttl 30d").ttlMs).toBe(30 * 86_400_000);
     expect(error("codex gcp --ttl 0m")).toContain("is not a duration");
   });
 
@@ -335,6 +338,15 @@ describe("list, status, delete and connect", () => {
     expect(ok("ls --mine")).toEqual({ kind: "list", scope: "mine" });
     expect(ok("history --all codex")).toEqual({ kind: "list", scope: "all", filter: "codex" });
     expect(ok("list openai/gpt-5:beta")).toEqual({ kind: "list", scope: "channel", filter: "openai/gpt-5:beta" });
+  });
+
+  it("takes --page N for the later pages of a long list", () => {
+    expect(ok("list --page 2")).toEqual({ kind: "list", scope: "channel", page: 2 });
+    expect(ok("list --mine --page=3 codex")).toEqual({ kind: "list", scope: "mine", filter: "codex", page: 3 });
+    expect(error("list --page 0")).toBe("--page takes a page number from 1 up, e.g. --page 2; '0' is not one");
+    expect(error("list --page")).toBe("--page needs a value after it, e.g. --page 2");
+    expect(error("list --page two")).toContain("'two' is not one");
+    expect(error("list --page 2 --page 3")).toBe("--page was given twice; give it once");
   });
 
   it("refuses --mine with --all, a bad filter, or two filters", () => {
@@ -464,6 +476,13 @@ describe("agents, clouds and help", () => {
     expect(error("lsit")).toBe("unknown command 'lsit' — did you mean 'list'?");
     expect(error("staus x")).toBe("unknown command 'staus' — did you mean 'status'?");
     expect(refused("lsit").usage).toBe(GENERAL_USAGE);
+  });
+
+  it("suggests the verb for a misspelt one before an agent and a cloud, not an unknown agent", () => {
+    expect(error("spwan codex local")).toBe("unknown command 'spwan' — did you mean 'spawn'?");
+    expect(error("stauts codex")).toBe("unknown command 'stauts' — did you mean 'status'?");
+    expect(error("codx gcp")).toBe("unknown agent 'codx' — did you mean 'codex'?"); // still an agent typo
+    expect(spawn("gcp codex")).toMatchObject({ agent: "codex", cloud: "gcp" });
   });
 
   it("names commands and agents when the first word is unknown", () => {

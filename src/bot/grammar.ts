@@ -3,7 +3,7 @@
 
 import type { Command, ParseResult, SpawnCommand } from "./commands.js";
 import { looksLikeSecret } from "../secrets.js";
-import { parseDuration } from "./duration.js";
+import { isTooLong, parseDuration } from "./duration.js";
 import { checkPlainValue, isModelId, kebabCase, parseBudget, parseHost, parsePrompt, parsePublicKey, parseSteps, Refusal, refuse } from "./grammar-values.js";
 import { nearest } from "./suggest.js";
 import { excerpt, findForbiddenCharacter, findNonAscii, isFlagToken, tokenize, type Token } from "./tokenize.js";
@@ -110,7 +110,16 @@ function startsSpawn(tokens: Token[], catalog: GrammarCatalog): boolean {
   if (!first || first.text.startsWith("/")) return false; // e.g. a second /spawn: reported as an unknown command
   if (isFlagToken(first) || /^[^/]+\//.test(first.text)) return true;
   const known = (t: Token | undefined): boolean => t !== undefined && (lookup(t.text, "agent", catalog) ?? lookup(t.text, "cloud", catalog)) !== undefined;
-  return known(first) || known(second);
+  if (known(first)) return true;
+  // `spwan codex local`: a misspelt verb before an agent is the verb, not an unknown agent.
+  return known(second) && !misspeltVerb(first.text, catalog);
+}
+
+/** Whether a word that is no command is closest to a command (rather than to an agent or cloud). */
+function misspeltVerb(word: string, catalog: GrammarCatalog): boolean {
+  const verbs = COMMANDS.flatMap((c) => [c.name, ...c.aliases]);
+  const match = nearest(word.toLowerCase(), [...verbs, ...namesOf("agent", catalog), ...namesOf("cloud", catalog)]);
+  return match !== undefined && verbs.includes(match);
 }
 
 function unknownFirstWord(word: string, catalog: GrammarCatalog): never {
@@ -134,6 +143,7 @@ interface FlagSpec {
   long: string;
   aliases: readonly string[];
   takesValue: boolean;
+  example?: string;
 }
 
 interface Arguments {
@@ -145,7 +155,10 @@ const SPAWN_FLAG_SPECS: FlagSpec[] = SPAWN_FLAGS.map((f) => ({ key: f.key, long:
 const LIST_FLAG_SPECS: FlagSpec[] = [
   { key: "mine", long: "--mine", aliases: [], takesValue: false },
   { key: "all", long: "--all", aliases: [], takesValue: false },
+  { key: "page", long: "--page", aliases: [], takesValue: true, example: "--page 2" },
 ];
+const TOO_LONG = "is longer than a spawn may live: the most allowed is 30 days (30d)"; // MAX_DURATION_MS
+const PAGE_RE = /^[0-9]{1,6}$/; // a page number; a list never has a million pages
 const PREFS_FLAG_SPECS: FlagSpec[] = [{ key: "clear", long: "--clear", aliases: [], takesValue: false }];
 const HOSTS_FLAG_SPECS: FlagSpec[] = [{ key: "channel", long: "--channel", aliases: ["--channels"], takesValue: true }];
 // A channel as an id, or as Slack (<#C123|name>) and Discord (<#123>) write a channel mention.
@@ -199,7 +212,7 @@ function unknownFlagMessage(typed: string, specs: readonly FlagSpec[], command: 
 }
 
 function exampleOf(spec: FlagSpec): string {
-  return SPAWN_FLAGS.find((f) => f.key === spec.key)?.example ?? `${spec.long} VALUE`;
+  return spec.example ?? SPAWN_FLAGS.find((f) => f.key === spec.key)?.example ?? `${spec.long} VALUE`;
 }
 
 function noArguments(args: Token[], command: CommandName): void {
@@ -326,6 +339,7 @@ function applySpawnFlag(command: SpawnCommand, key: SpawnFlagKey, value: string,
       command.steps = parseSteps(value, usage);
       return;
     case "ttl":
+      if (isTooLong(value)) bad(TOO_LONG);
       command.ttlMs = parseDuration(value) ?? bad("is not a duration; use e.g. 90m, 2h, 1d or 1h30m (more than 0, at most 30d)");
       return;
     case "host":
@@ -347,11 +361,19 @@ function parseList(args: Token[]): Command {
   if (flags.has("mine") && flags.has("all")) refuse("give --mine or --all, not both", usage);
   if (positionals.length > 1) extraWord(positionals[1]!, "list");
   const scope = flags.has("mine") ? "mine" : flags.has("all") ? "all" : "channel";
+  const page = parsePage(flags.get("page"), usage);
   const filter = positionals[0];
-  if (filter === undefined) return { kind: "list", scope };
+  if (filter === undefined) return { kind: "list", scope, ...page };
   checkPlainValue(filter, "the list filter", usage);
   if (!LIST_FILTER_RE.test(filter)) refuse(`the list filter '${excerpt(filter)}' may use up to 64 letters, digits and . _ / : -`, usage);
-  return { kind: "list", scope, filter };
+  return { kind: "list", scope, filter, ...page };
+}
+
+function parsePage(value: string | true | undefined, usage: string): { page?: number } {
+  if (value === undefined || value === true) return {};
+  const page = PAGE_RE.test(value) ? Number(value) : 0;
+  if (page < 1) refuse(`--page takes a page number from 1 up, e.g. --page 2; '${excerpt(value)}' is not one`, usage);
+  return { page };
 }
 
 function parseTarget(args: Token[], command: "status" | "delete" | "connect" | "extend", extraAllowed = 0): string {
@@ -370,6 +392,7 @@ function parseExtend(args: Token[]): Command {
   const target = parseTarget(args, "extend", 1);
   const word = args.filter((t) => !isFlagToken(t))[1]?.text;
   if (word === undefined) return { kind: "extend", target };
+  if (isTooLong(word)) refuse(`'${excerpt(word)}' ${TOO_LONG}`, usageFor("extend"));
   const byMs = parseDuration(word);
   if (byMs === undefined) refuse(`'${excerpt(word)}' is not a duration; use e.g. 90m, 2h, 1d (at most 30d)`, usageFor("extend"));
   return { kind: "extend", target, byMs };

@@ -2,45 +2,58 @@
 // (or an admin's) actions on one of them.
 import type { CoreContext, Invocation } from "./context.js";
 import { MAX_DURATION_MS } from "./duration.js";
-import { formatDuration } from "./format.js";
+import { formatDuration, plural } from "./format.js";
 import { auditAction } from "./audit-trail.js";
-import { decideList, decideOnSpawn, findSpawn as find, notFound, refuse } from "./policy.js";
+import { decideList, decideOnSpawn, findSpawn as find, refuse } from "./policy.js";
 import { moveSpawnKeyExpiry, spawnKeyFact } from "./spawn-api-keys.js";
 import { hostRecord } from "./spawn-access.js";
 import { removeSpawn, statusViewOf } from "./spawn-removal.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
-import { LIVE_STATUSES, type SpawnRecord } from "./store/index.js";
+import { LIVE_STATUSES, type ListScopeQuery, type SpawnRecord } from "./store/index.js";
 import type { ListScope } from "./commands.js";
 import { error, text, type ConnectView, type ListView } from "./views.js";
 
-export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListScope, filter?: string): Promise<void> {
+/**
+ * Rows a list page holds. Each platform's limits fit 25 rows with room to spare: Slack's 3,000
+ * characters a section and 50 blocks a message, Discord's 4,096 characters an embed description.
+ */
+export const LIST_PAGE_SIZE = 25;
+
+export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListScope, filter?: string, page = 1): Promise<void> {
   const { req } = inv;
-  let rows: SpawnRecord[];
-  let title: string;
   const refusal = decideList(inv, scope);
   if (refusal) return refuse(ctx, inv, refusal, { action: "list-all" });
-  if (scope === "all") {
-    rows = ctx.store.listAll(req.platform, { filter });
-    title = "All spawns";
-  } else if (scope === "mine") {
-    rows = ctx.store.listForOwner(inv.user, { filter });
-    title = "Your spawns";
-  } else {
-    rows = ctx.store.listForChannel(req.platform, req.workspace, req.channel, { filter });
-    title = "Spawns in this channel";
-  }
+  const where: ListScopeQuery =
+    scope === "all" ? { platform: req.platform }
+    : scope === "mine" ? { platform: inv.user.platform, ownerId: inv.user.userId }
+    : { platform: req.platform, workspace: req.workspace, channel: req.channel };
+  const paging = { filter, limit: LIST_PAGE_SIZE, offset: (page - 1) * LIST_PAGE_SIZE };
+  const rows = scope === "all" ? ctx.store.listAll(req.platform, paging)
+    : scope === "mine" ? ctx.store.listForOwner(inv.user, paging)
+    : ctx.store.listForChannel(req.platform, req.workspace, req.channel, paging);
+  const total = ctx.store.countListed(where, filter);
+  const title = scope === "all" ? "All spawns" : scope === "mine" ? "Your spawns" : "Spawns in this channel";
+  const pages = Math.max(1, Math.ceil(total / LIST_PAGE_SIZE));
+  const more = page < pages;
+  const next = more ? ["list", scope === "channel" ? "" : `--${scope}`, `--page ${page + 1}`, filter ?? ""].filter(Boolean).join(" ") : undefined;
   const view: ListView = {
     kind: "list",
     title: filter ? `${title} matching "${filter}"` : title,
-    rows: rows.map((r) => ({ id: r.id, name: r.name, agent: r.agent, cloud: r.cloud, model: r.model ?? "", status: r.status, owner: r.ownerName, createdAt: r.createdAt })),
-    empty: filter ? `no spawn matches "${filter}"` : "no spawns yet; start one with `spawn <agent> <cloud>`",
+    rows: rows.map((r) => ({
+      id: r.id, name: r.name, agent: r.agent, cloud: r.cloud, model: r.model ?? "", status: r.status, owner: r.ownerName, createdAt: r.createdAt,
+      expiresAt: LIVE_STATUSES.includes(r.status) ? r.expiresAt : null,
+    })),
+    empty: total > 0 ? `page ${page} is past the end: the list has ${plural(total, "spawn")} on ${plural(pages, "page")}; try \`list --page ${pages}\``
+      : filter ? `no spawn matches "${filter}"` : "no spawns yet; start one with `spawn <agent> <cloud>`",
+    page: { number: page, size: LIST_PAGE_SIZE, total, ...(next ? { next } : {}) },
   };
   return inv.conv.whisper(view);
 }
 
 export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
-  const rec = find(ctx, inv, ref);
-  if (!rec) return inv.conv.whisper(notFound(ref));
+  const found = find(ctx, inv, ref, "status");
+  if ("answer" in found) return inv.conv.whisper(found.answer);
+  const { rec } = found;
   const refusal = decideOnSpawn(ctx, inv, "status", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "status", spawnId: rec.id });
   const agent = ctx.orchestrator.agent(rec.agent);
@@ -76,8 +89,9 @@ function privateHostFact(ctx: CoreContext, inv: Invocation, rec: SpawnRecord): s
 }
 
 export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
-  const rec = find(ctx, inv, ref);
-  if (!rec) return inv.conv.whisper(notFound(ref));
+  const found = find(ctx, inv, ref, "connect");
+  if ("answer" in found) return inv.conv.whisper(found.answer);
+  const { rec } = found;
   const refusal = decideOnSpawn(ctx, inv, "connect", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "connect", spawnId: rec.id });
   if (rec.status !== "ready") return inv.conv.whisper(error(`${rec.name} is ${rec.status}, not ready; \`status ${rec.name}\` shows why`));
@@ -91,8 +105,9 @@ export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: stri
 }
 
 export async function handleExtend(ctx: CoreContext, inv: Invocation, ref: string, byMs?: number): Promise<void> {
-  const rec = find(ctx, inv, ref);
-  if (!rec) return inv.conv.whisper(notFound(ref));
+  const found = find(ctx, inv, ref, "extend");
+  if ("answer" in found) return inv.conv.whisper(found.answer);
+  const { rec } = found;
   const refusal = decideOnSpawn(ctx, inv, "extend", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "extend", spawnId: rec.id });
   if (!LIVE_STATUSES.includes(rec.status) || rec.status === "deleting") return inv.conv.whisper(error(`${rec.name} is ${rec.status}; only a live spawn can be extended`));
@@ -108,14 +123,15 @@ export async function handleExtend(ctx: CoreContext, inv: Invocation, ref: strin
 }
 
 export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
-  const rec = find(ctx, inv, ref);
-  if (!rec) return inv.conv.whisper(notFound(ref));
+  const found = find(ctx, inv, ref, "delete");
+  if ("answer" in found) return inv.conv.whisper(found.answer);
+  const { rec } = found;
   const refusal = decideOnSpawn(ctx, inv, "delete", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "delete", spawnId: rec.id });
   const outcome = await removeSpawn(ctx, rec, { platform: inv.req.platform, userId: inv.user.userId, workspace: inv.req.workspace, channel: inv.req.channel });
   switch (outcome.kind) {
     case "cancelling": return inv.conv.say(text(`${rec.name} is being cancelled; its run stops at the next safe point and removes what it made`));
-    case "ended": return inv.conv.whisper(error(`${rec.name} is already ${rec.status}; nothing to delete`));
+    case "ended": return dismiss(ctx, inv, rec);
     // A second click or a redelivered request while the first delete runs: one delete is enough.
     case "busy": return inv.conv.whisper(text(`${rec.name} is already being deleted`));
     case "failed":
@@ -125,4 +141,15 @@ export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: strin
       await inv.conv.status(statusViewOf(ctx, outcome.rec)); // the spawn's status message says so too
       return inv.conv.say(text(`${rec.name} was deleted by ${inv.req.user.name}`));
   }
+}
+
+/**
+ * `delete` on a failed or cancelled spawn clears it out of `list`: nothing of it is left to remove,
+ * but the row, its steps and the audit trail stay (status by id still finds it).
+ */
+async function dismiss(ctx: CoreContext, inv: Invocation, rec: SpawnRecord): Promise<void> {
+  if (rec.status !== "failed" && rec.status !== "cancelled") return inv.conv.whisper(error(`${rec.name} is already ${rec.status}; nothing to delete`));
+  if (!ctx.store.dismissSpawn(rec.id)) return inv.conv.whisper(text(`${rec.name} (${rec.status}) was already dismissed; \`list\` no longer shows it`));
+  auditAction(ctx, inv, "dismiss", { spawnId: rec.id, detail: { name: rec.name, status: rec.status } });
+  return inv.conv.whisper(text(`${rec.name} (${rec.status}) is dismissed: \`list\` no longer shows it, and its record stays in the audit log`));
 }

@@ -11,6 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import * as v from "valibot";
 import { secrets } from "../secrets.js";
 import { auditAction } from "./audit-trail.js";
+import { plural } from "./format.js";
 import type { CoreContext, Invocation } from "./context.js";
 import type { OAuthStateRecord, UserRef } from "./store/index.js";
 import { OPENROUTER_KEY_RE, saveApiKey } from "./user-settings.js";
@@ -92,7 +93,7 @@ export async function handleConnectOpenRouter(ctx: CoreContext, inv: Invocation)
   const minutes = Math.max(1, Math.round(ttlMs / 60_000));
   return inv.conv.whisper(text([
     `Open this link, check that it names you, continue to OpenRouter, sign in and approve spawnbot: ${publicUrl}${OPENROUTER_CONNECT_PREFIX}${state}`,
-    `It is for you only, works once and expires in ${minutes} minute(s); the key OpenRouter makes is saved (encrypted) for your spawns. Asking again cancels this link.`,
+    `It is for you only, works once and expires in ${plural(minutes, "minute")}; the key OpenRouter makes is saved (encrypted) for your spawns. Asking again cancels this link.`,
   ], "Connect OpenRouter"));
 }
 

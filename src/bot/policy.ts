@@ -6,8 +6,8 @@ import { isAllowedAt, allowedAt, ALLOW_ALL, type AllowRules } from "./allowlist.
 import { auditAction } from "./audit-trail.js";
 import type { CoreContext, Invocation } from "./context.js";
 import { formatDuration } from "./format.js";
-import type { SpawnRecord } from "./store/index.js";
-import { error } from "./views.js";
+import { LIVE_STATUSES, type SpawnRecord } from "./store/index.js";
+import { error, type ErrorView } from "./views.js";
 import type { ListScope } from "./commands.js";
 
 /** Limits on spawns; 0 means no limit. Admins are held to them too: they guard the bill. */
@@ -66,10 +66,26 @@ export function policyOf(ctx: CoreContext): PolicySettings {
 /**
  * A spawn by id, name or id prefix, within the user's platform and workspace only: a spawn in
  * another workspace is not found at all, not even by an admin (names repeat across workspaces).
+ * A name is never chosen between silently: when it names more than one spawn the user may take
+ * this action on, the answer lists their ids instead. Ended namesakes do not get in the way of
+ * the one live spawn of that name, except for `delete`, where the wrong choice costs the most.
  */
-export function findSpawn(ctx: CoreContext, inv: Invocation, ref: string): SpawnRecord | undefined {
-  return ctx.store.findSpawn(ref, { owner: inv.user, platform: inv.req.platform, workspace: inv.req.workspace });
+export function findSpawn(ctx: CoreContext, inv: Invocation, ref: string, action: SpawnAction): { rec: SpawnRecord } | { answer: ErrorView } {
+  const rec = ctx.store.findSpawn(ref, { owner: inv.user, platform: inv.req.platform, workspace: inv.req.workspace });
+  if (!rec) return { answer: notFound(ref) };
+  if (rec.name !== ref || rec.id === ref) return { rec }; // by id or id prefix: exactly one
+  const namesakes = ctx.store.findSpawnsByName(ref, { owner: inv.user, platform: inv.req.platform, workspace: inv.req.workspace })
+    .filter((r) => r.status !== "deleted" && !decideOnSpawn(ctx, inv, action, r));
+  if (namesakes.length <= 1) return { rec: namesakes[0] ?? rec };
+  const live = namesakes.filter((r) => LIVE_STATUSES.includes(r.status));
+  if (action !== "delete" && live.length === 1) return { rec: live[0]! };
+  const now = Date.now();
+  const ids = namesakes.map((r) => `${r.id.slice(0, ID_SHOWN)} (${r.ownerName}'s, ${r.status}, ${formatDuration(Math.max(60_000, now - r.createdAt))} old)`);
+  const example = `${action} ${namesakes[0]!.id.slice(0, ID_SHOWN)}`;
+  return { answer: error(`${namesakes.length} spawns here are called ${ref}: ${ids.join(", ")}; name one by its id, e.g. \`${example}\``) };
 }
+
+const ID_SHOWN = 8; // the id prefix `list` shows; any 4 or more characters of an id find it
 
 export const notFound = (ref: string) => error(`no spawn called ${ref} here; \`list\` shows the channel's spawns`);
 

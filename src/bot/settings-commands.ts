@@ -1,5 +1,6 @@
 // `prefs` (default model per agent) and `keys` (the user's SSH public keys, and the bot's own).
 import { auditAction } from "./audit-trail.js";
+import { plural } from "./format.js";
 import type { CoreContext, Invocation } from "./context.js";
 import { hostRecord } from "./spawn-access.js";
 import { userHostKey } from "./host-access.js";
@@ -71,7 +72,7 @@ async function pushKeys(ctx: CoreContext, inv: Invocation, change: { add?: strin
     }
   }
   const verb = change.add ? "installed on" : "removed from";
-  return { summary: targets.length ? ` and ${verb} ${done} running spawn(s)` : "", failures };
+  return { summary: targets.length ? ` and ${verb} ${plural(done, "running spawn")}` : "", failures };
 }
 
 export async function handleKeysRemove(ctx: CoreContext, inv: Invocation, fingerprint: string): Promise<void> {

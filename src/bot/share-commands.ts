@@ -3,14 +3,16 @@
 // them. Owner and admins only; every change is audited.
 import type { CoreContext, Invocation } from "./context.js";
 import { auditAction } from "./audit-trail.js";
-import { decideOnSpawn, findSpawn, notFound, refuse } from "./policy.js";
+import { plural } from "./format.js";
+import { decideOnSpawn, findSpawn, refuse } from "./policy.js";
 import { hostRecord } from "./spawn-access.js";
 import { revokeUserTunnels } from "./tunnel-links.js";
 import { error, text } from "./views.js";
 
 export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string, userId: string, share: boolean): Promise<void> {
-  const rec = findSpawn(ctx, inv, ref);
-  if (!rec) return inv.conv.whisper(notFound(ref));
+  const found = findSpawn(ctx, inv, ref, share ? "share" : "unshare");
+  if ("answer" in found) return inv.conv.whisper(found.answer);
+  const { rec } = found;
   const refusal = decideOnSpawn(ctx, inv, share ? "share" : "unshare", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: share ? "share" : "unshare", spawnId: rec.id, detail: { with: userId } });
   if (rec.status !== "ready") return inv.conv.whisper(error(`${rec.name} is ${rec.status}; only a ready spawn can be shared`));
@@ -21,7 +23,7 @@ export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string
     const added = await ctx.orchestrator.updateKeys(hostRecord(ctx, rec), { add: theirKeys });
     ctx.store.addShare(rec.id, other);
     auditAction(ctx, inv, "share", { spawnId: rec.id, detail: { with: userId, keys: added.added } });
-    const keysNote = theirKeys.length ? `${theirKeys.length} of their key(s) installed` : `they have no SSH key on file yet; the one they add with \`keys add\` will be installed`;
+    const keysNote = theirKeys.length ? (theirKeys.length === 1 ? "their SSH key is installed" : `their ${theirKeys.length} SSH keys are installed`) : `they have no SSH key on file yet; the one they add with \`keys add\` will be installed`;
     return inv.conv.whisper(text(`${rec.name} is shared with ${userId}: ${keysNote}; \`connect ${rec.name}\` now works for them`));
   }
   if (!ctx.store.listShares(rec.id).some((u) => u.userId === userId)) return inv.conv.whisper(error(`${rec.name} is not shared with ${userId}`));
@@ -34,6 +36,6 @@ export async function handleShare(ctx: CoreContext, inv: Invocation, ref: string
   const removed = await ctx.orchestrator.updateKeys(hostRecord(ctx, rec), { remove });
   ctx.store.removeShare(rec.id, other);
   auditAction(ctx, inv, "unshare", { spawnId: rec.id, detail: { with: userId, keys: removed.removed, links } });
-  const linksNote = links ? `; ${links} dashboard link(s) revoked` : "";
-  return inv.conv.whisper(text(`${rec.name} is no longer shared with ${userId}; ${removed.removed} key(s) removed from it${linksNote}`));
+  const linksNote = links ? `; ${plural(links, "dashboard link")} revoked` : "";
+  return inv.conv.whisper(text(`${rec.name} is no longer shared with ${userId}; ${plural(removed.removed, "key")} removed from it${linksNote}`));
 }

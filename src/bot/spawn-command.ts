@@ -32,7 +32,9 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
   if (cmd.dryRun) {
     const plan: PlanView = {
       kind: "plan", agent: agent.name, cloud: cloud.title, model, modelSource: source, name,
-      size: cmd.size ?? "cloud default", zone: cmd.zone ?? "cloud default", steps: cmd.steps ?? [],
+      // A host the bot does not make has no size or zone; an ssh host is where --host says.
+      ...(cloud.adopted ? {} : { size: cmd.size ?? "cloud default", zone: cmd.zone ?? "cloud default" }),
+      ...(cmd.host ? { host: `${cmd.host.user}@${cmd.host.host.includes(":") ? `[${cmd.host.host}]` : cmd.host.host}:${cmd.host.port}` } : {}), steps: cmd.steps ?? [],
       prompt: cmd.prompt !== undefined, ttl: formatDuration(ttlMs),
     };
     return inv.conv.whisper(plan);

@@ -4,6 +4,16 @@ import type { SpawnRecord, StepRecord } from "./store/index.js";
 import type { RemovalKind, StatusView } from "./views.js";
 
 const STEP_TITLES = new Map(STEPS.map((s) => [s.name, s.title]));
+/**
+ * Step titles that would misdescribe a place the bot did not make: no server is provisioned on a
+ * host the user keeps or on the bot's own host, and the bot's own host is reached without SSH.
+ */
+const PLACE_TITLES: Partial<Record<RemovalKind, Record<string, string>>> = {
+  host: { provision: "Choose the host" },
+  local: { provision: "Choose the host", "wait-ssh": "Open a local shell" },
+};
+/** Details a place-specific title already says. */
+const SAID_BY_TITLE = new Set(["local shell"]);
 
 export function buildStatusView(
   rec: SpawnRecord,
@@ -27,9 +37,9 @@ export function buildStatusView(
       .filter((s) => s.state !== "skipped")
       .map((s) => ({
         name: s.name,
-        title: STEP_TITLES.get(s.name) ?? s.name,
+        title: (names.removal && PLACE_TITLES[names.removal]?.[s.name]) ?? STEP_TITLES.get(s.name) ?? s.name,
         state: s.state,
-        detail: s.detail ?? undefined,
+        detail: s.detail && !SAID_BY_TITLE.has(s.detail) ? s.detail : undefined,
         durationMs: s.startedAt && s.endedAt ? s.endedAt - s.startedAt : undefined,
       })),
     warnings: steps.filter((s) => s.state === "warned" && s.detail).map((s) => `${s.name}: ${s.detail}`),

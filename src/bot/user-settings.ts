@@ -17,7 +17,7 @@ const OPENROUTER_KEY = "openrouter-api-key";
 export const CURSOR_KEY = "cursor-api-key";
 // Cursor's API keys (cursor.com dashboard → Integrations) are opaque; accept a sane token shape.
 const CURSOR_KEY_RE = /^[A-Za-z0-9_.-]{20,300}$/;
-const HOME_ROWS = 20; // Slack's App Home holds 100 blocks; 20 spawns of 3-4 blocks fit with room to spare
+const HOME_ROWS = 25; // Slack's App Home holds 100 blocks; 25 spawns of 2 blocks and the settings fit with room to spare
 // OpenRouter keys are "sk-or-v1-" and 64 hex digits today; accept the prefix and a sane length.
 export const OPENROUTER_KEY_RE = /^sk-or-[A-Za-z0-9_-]{20,200}$/;
 
@@ -188,6 +188,7 @@ export function homeView(ctx: CoreContext, user: UserRef): HomeView {
       id: r.id, name: r.name, agent: r.agent, cloud: r.cloud, model: r.model ?? "", status: r.status, owner: r.ownerName,
       createdAt: r.createdAt, expiresAt: r.expiresAt, live: live(r), removal: removalKindOf(ctx.orchestrator.cloud(r.cloud)),
     })),
+    total: ctx.store.countListed({ platform: user.platform, ownerId: user.userId }),
     settings: settingsView(ctx, user),
   };
 }

@@ -59,6 +59,20 @@ export interface ListRow {
   status: string;
   owner: string;
   createdAt: number;
+  /** When a live spawn is deleted by itself; null for ended ones and those that never expire. */
+  expiresAt: number | null;
+}
+
+/** Where a page sits in the whole list, and how to ask for the next one. */
+export interface ListPage {
+  /** 1-based. */
+  number: number;
+  /** Rows a page holds. */
+  size: number;
+  /** Rows in the whole list (with the filter applied). */
+  total: number;
+  /** The command that shows the next page, when there is one ("list --mine --page 3"). */
+  next?: string;
 }
 
 export interface ListView {
@@ -67,6 +81,23 @@ export interface ListView {
   rows: ListRow[];
   /** What to say when rows is empty. */
   empty: string;
+  page: ListPage;
+}
+
+/** The column names every renderer puts over a list's rows, in this order. */
+export const LIST_COLUMNS = ["name", "agent", "cloud", "status", "model", "owner", "age", "expires", "id"] as const;
+
+/**
+ * The line under a list that is not all there: "showing 26–50 of 63 — narrow with a filter or
+ * `list --page 3`". Undefined when the page holds the whole list. `command` writes a command in
+ * the platform's own syntax.
+ */
+export function pageNote(v: ListView, command: (words: string) => string = (w) => `\`${w}\``): string | undefined {
+  const { number, size, total, next } = v.page;
+  if (v.rows.length === 0 || (number === 1 && total <= v.rows.length)) return undefined;
+  const from = (number - 1) * size + 1;
+  const shown = `showing ${from}–${from + v.rows.length - 1} of ${total}`;
+  return next ? `${shown} — narrow with a filter or ${command(next)}` : `${shown}, the last page`;
 }
 
 /** The --dry-run plan: everything resolved, nothing touched. */
@@ -77,8 +108,11 @@ export interface PlanView {
   model: string;
   modelSource: "flag" | "preference" | "default";
   name: string;
-  size: string;
-  zone: string;
+  /** Absent on a host the bot does not make (ssh, local): it has no size or zone to choose. */
+  size?: string;
+  zone?: string;
+  /** Where an existing host is, for ssh ("root@203.0.113.10:22"). */
+  host?: string;
   steps: string[];
   prompt: boolean;
   ttl: string;
@@ -119,6 +153,8 @@ export interface HomeRow extends ListRow {
 export interface HomeView {
   kind: "home";
   spawns: HomeRow[];
+  /** How many spawns the user has in all (spawns holds the newest few). */
+  total: number;
   settings: SettingsView;
 }
 

@@ -255,7 +255,7 @@ export const STEPS: readonly StepDef[] = [
       if (ctx.plan.ownerKeys.length === 0) return "no personal keys on file";
       // Marked with the spawn, so its clean-up removes exactly these lines and none of the user's own.
       const added = await updateAuthorizedKeys(host(ctx), { add: ctx.plan.ownerKeys }, spawnKeyMark(ctx.plan.spawnId));
-      return added.added === 0 ? "already authorized" : `${added.added} key(s) added`;
+      return added.added === 0 ? "already authorized" : `${added.added} ${added.added === 1 ? "key" : "keys"} added`;
     },
   },
   {
@@ -284,8 +284,8 @@ export const STEPS: readonly StepDef[] = [
       const unknown = plan.steps.filter((s) => !known.has(s));
       const asked = plan.steps.filter((s) => known.has(s));
       const notes: string[] = [];
-      if (unknown.length) notes.push(`unknown step(s) ${unknown.join(", ")} ignored; ${plan.agent.name} knows ${[...known].join(", ")}`);
-      if (asked.length) notes.push(`step(s) ${asked.join(", ")} are not supported by spawnbot yet and were skipped`);
+      if (unknown.length) notes.push(`unknown ${unknown.length === 1 ? "step" : "steps"} ${unknown.join(", ")} ignored; ${plan.agent.name} knows ${[...known].join(", ")}`);
+      if (asked.length) notes.push(`${asked.length === 1 ? "step" : "steps"} ${asked.join(", ")} ${asked.length === 1 ? "is" : "are"} not supported by spawnbot yet and ${asked.length === 1 ? "was" : "were"} skipped`);
       return { warn: notes.join("; ") };
     },
   },

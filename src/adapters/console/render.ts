@@ -1,5 +1,6 @@
 // Renders the bot's views as terminal text (ANSI colour only on a TTY).
-import type { ConnectView, ListView, PlanView, SettingsView, StatusView, View } from "../../bot/views.js";
+import { pageNote, type ConnectView, type ListView, type PlanView, type SettingsView, type StatusView, type View } from "../../bot/views.js";
+import { listTable } from "../common/list-table.js";
 
 const MARK: Record<string, string> = { pending: "·", running: "…", succeeded: "✓", warned: "!", failed: "✗", skipped: "-" };
 
@@ -42,11 +43,8 @@ function renderConnect(v: ConnectView): string[] {
 
 function renderList(v: ListView): string[] {
   if (v.rows.length === 0) return [v.empty];
-  const lines = [`${v.title}:`];
-  for (const r of v.rows) {
-    lines.push(`  ${r.name.padEnd(20)} ${r.agent.padEnd(9)} ${r.cloud.padEnd(8)} ${r.status.padEnd(12)} ${r.model.padEnd(30)} ${r.owner}  ${new Date(r.createdAt).toISOString().slice(0, 16).replace("T", " ")}  ${r.id.slice(0, 8)}`);
-  }
-  return lines;
+  const note = pageNote(v);
+  return [`${v.title}:`, ...listTable(v.rows).map((l) => `  ${l}`), ...(note ? [note] : [])];
 }
 
 function renderPlan(v: PlanView): string[] {
@@ -56,8 +54,9 @@ function renderPlan(v: PlanView): string[] {
     `  cloud  ${v.cloud}`,
     `  model  ${v.model} (${v.modelSource === "flag" ? "from --model" : v.modelSource === "preference" ? "your saved preference" : "the agent's default"})`,
     `  name   ${v.name}`,
-    `  size   ${v.size}`,
-    `  zone   ${v.zone}`,
+    ...(v.host ? [`  host   ${v.host}`] : []),
+    ...(v.size ? [`  size   ${v.size}`] : []),
+    ...(v.zone ? [`  zone   ${v.zone}`] : []),
     `  steps  ${v.steps.length ? v.steps.join(", ") : "none"}`,
     `  ttl    ${v.ttl}`,
     ...(v.prompt ? ["  runs the prompt once instead of the interactive agent"] : []),

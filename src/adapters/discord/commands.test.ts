@@ -58,6 +58,7 @@ describe("options as command text", () => {
       ok: true, command: { kind: "spawn", agent: "codex", cloud: "hetzner", model: "openai/gpt-5", ttlMs: 7_200_000, dryRun: true },
     });
     expect(parsed(["list"], { scope: "mine", filter: "codex" })).toMatchObject({ ok: true, command: { kind: "list", scope: "mine", filter: "codex" } });
+    expect(parsed(["list"], { scope: "all", page: 3, filter: "codex" })).toEqual({ ok: true, command: { kind: "list", scope: "all", filter: "codex", page: 3 } });
     expect(parsed(["extend"], { target: "fix-bug", duration: "4h" })).toMatchObject({ ok: true, command: { kind: "extend", target: "fix-bug", byMs: 14_400_000 } });
     expect(parsed(["share"], { target: "fix-bug", user: "400000000000000002" })).toMatchObject({ ok: true, command: { kind: "share", user: "400000000000000002" } });
     expect(parsed(["prefs", "clear"], { agent: "codex" })).toMatchObject({ ok: true, command: { kind: "prefs-model-clear", agent: "codex" } });

@@ -48,6 +48,7 @@ function command(name: CommandName, options: APIApplicationCommandBasicOption[] 
 
 const target = text("target", "the spawn's name or id (see list)", { required: true, autocomplete: true });
 const user = (description: string): APIApplicationCommandBasicOption => ({ type: OptionType.User, name: "user", description, required: true });
+const listPage: APIApplicationCommandBasicOption = { type: OptionType.Integer, name: "page", description: "which page of the list (25 spawns a page)", min_value: 1, max_value: 999_999 };
 
 const spawnFlags: APIApplicationCommandBasicOption[] = SPAWN_FLAGS.map((f) => {
   const description = OPTION_ABOUT[f.key] ?? f.about;
@@ -69,7 +70,7 @@ export function spawnCommand(agents: readonly AgentChoice[]): RESTPostAPIChatInp
     integration_types: [ApplicationIntegrationType.GuildInstall],
     options: [
       command("spawn", [agent, text("cloud", "where to run it (see clouds)", { required: true, choices: Object.keys(CLOUD_SETUP) }), ...spawnFlags]),
-      command("list", [text("scope", "this channel (default), yours, or everyone's (admins)", { choices: [...LIST_SCOPES.keys()] }), text("filter", "only spawns whose name, agent, cloud or model matches")]),
+      command("list", [text("scope", "this channel (default), yours, or everyone's (admins)", { choices: [...LIST_SCOPES.keys()] }), text("filter", "only spawns whose name, agent, cloud or model matches"), listPage]),
       command("status", [target]),
       command("delete", [target]),
       command("connect", [target]),
@@ -144,7 +145,7 @@ export function commandText({ path, values }: Invoked): string | undefined {
   const words = (...parts: string[]) => parts.filter(Boolean).join(" ");
   switch (path.join(" ")) {
     case "spawn": return spawnText(values);
-    case "list": return words("list", LIST_SCOPES.get(String(values.scope)) ?? "", ...optional("filter"));
+    case "list": return words("list", LIST_SCOPES.get(String(values.scope)) ?? "", ...(values.page === undefined ? [] : ["--page", q("page")]), ...optional("filter"));
     case "status": case "delete": case "connect": return words(path[0]!, q("target"));
     case "extend": return words("extend", q("target"), ...optional("duration"));
     case "share": case "unshare": return words(path[0]!, q("target"), q("user"));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { text, type StatusView } from "../../bot/views.js";
+import { text, type ListView, type StatusView } from "../../bot/views.js";
 import { buttonId, deleteConfirmation, message, noteMessage, parseButtonId, statusMessage } from "./render.js";
 
 const view = (over: Partial<StatusView> = {}): StatusView => ({
@@ -51,5 +51,33 @@ describe("rendering for Discord", () => {
     expect(ask("host")).toContain("the host and your own files stay");
     expect(ask("host")).not.toContain("everything on it is deleted");
     expect(ask("local")).toContain("the bot's own host");
+  });
+});
+
+describe("a list in Discord", () => {
+  const now = Date.now(); // the renderer measures ages and expiries from the clock
+  const rows = (count: number) => Array.from({ length: count }, (_, i) => ({
+    id: `3f2c9a4e-0000-4000-8000-${String(i).padStart(12, "0")}`, name: `fix-the-flaky-login-test-on-safari-${i}`.padEnd(63, "x"), agent: "opencode", cloud: "digitalocean",
+    model: "anthropic/claude-sonnet-4.5-with-a-very-long-suffix", status: "provisioning", owner: "al**ce** `t`", createdAt: now - (i + 1) * 3_600_000, expiresAt: i % 2 ? null : now + 7_200_000,
+  }));
+  const list = (count: number, number: number, total: number, next?: string): ListView => ({
+    kind: "list", title: "Your spawns matching \"codex\"", rows: rows(count), empty: "no spawn matches", page: { number, size: 25, total, ...(next ? { next } : {}) },
+  });
+
+  it("fits a page of 25 long rows in one embed, every row whole, under column headers", () => {
+    const e = message(list(25, 1, 63, "list --mine --page 2 codex")).embeds[0]!;
+    expect(e.description!.length).toBeLessThanOrEqual(4096);
+    expect((e.title?.length ?? 0) + e.description!.length + (e.footer?.text.length ?? 0)).toBeLessThanOrEqual(6000);
+    const table = e.description!.replace(/^```\n|\n```$/g, "").split("\n");
+    expect(table[0]).toMatch(/^name\s+agent\s+cloud\s+status\s+model\s+owner\s+age\s+expires\s+id$/);
+    expect(table).toHaveLength(26);
+    expect(table[1]).toMatch(/^fix-the-flaky-login-test-on-saf… +opencode +digitalocean +provisioning +anthropic\/claude-sonnet-4… +al\*\*ce\*\* `t` +1h +2h +3f2c9a4e$/);
+    expect(table[2]).toMatch(/ 2h +- +3f2c9a4e$/); // an ended or never-expiring spawn has no expiry
+  });
+
+  it("says how much is shown and how to see the rest, in Discord's slash-command syntax", () => {
+    expect(message(list(25, 1, 63, "list --mine --page 2 codex")).embeds[0]!.footer!.text).toBe("showing 1–25 of 63 — narrow with a filter or /spawn list scope:mine page:2 filter:codex");
+    expect(message(list(13, 3, 63)).embeds[0]!.footer!.text).toBe("showing 51–63 of 63, the last page");
+    expect(message(list(3, 1, 3)).embeds[0]!.footer).toBeUndefined();
   });
 });

@@ -6,8 +6,9 @@ import {
   type APIActionRowComponent, type APIComponentInMessageActionRow, type APIEmbed,
 } from "discord.js";
 import { formatDuration } from "../../bot/format.js";
-import { deleteConsequence, type ConnectView, type ListView, type PlanView, type RemovalKind, type SettingsView, type StatusView, type TextView, type View } from "../../bot/views.js";
+import { deleteConsequence, pageNote, type ConnectView, type ListView, type PlanView, type RemovalKind, type SettingsView, type StatusView, type TextView, type View } from "../../bot/views.js";
 import type { ThreadNote } from "../common/status-threads.js";
+import { listTable } from "../common/list-table.js";
 
 export interface DiscordMessage {
   content?: string;
@@ -123,17 +124,34 @@ function connectMessage(v: ConnectView): DiscordMessage {
   return { embeds: [embed({ title: `Connect to ${v.name}`, description: parts.join("\n"), color: COLOR.ready })] };
 }
 
+/** A page of spawns as a monospace table (25 rows stay well under 4,096 characters) and where it sits in the whole list. */
 function listMessage(v: ListView, now = Date.now()): DiscordMessage {
   if (v.rows.length === 0) return { embeds: [embed({ description: prose(v.empty) })] };
-  const rows = v.rows.map((r) => `${code(r.name)} ${md(r.agent)} on ${md(r.cloud)} · ${md(r.status)} · ${md(r.model)} · ${md(r.owner)} · ${formatDuration(Math.max(60_000, now - r.createdAt))} ago · ${code(r.id.slice(0, 8))}`);
-  return { embeds: [embed({ title: md(v.title), description: rows.join("\n") })] };
+  const table = codeBlock(listTable(v.rows, now).join("\n"));
+  const note = pageNote(v, (words) => `/spawn ${discordSyntax(words)}`); // a footer shows no markdown: the command as typed
+  return { embeds: [embed({ title: md(v.title), description: table, ...(note ? { footer: { text: clip(note, MAX_FOOTER) } } : {}) })] };
+}
+
+/**
+ * `list --mine --page 3 codex` as Discord's slash command takes it: `list scope:mine page:3 filter:codex`.
+ */
+function discordSyntax(words: string): string {
+  const parts = words.split(" ");
+  const out = [parts[0]!];
+  for (let i = 1; i < parts.length; i++) {
+    const word = parts[i]!;
+    if (word === "--mine" || word === "--all") out.push(`scope:${word.slice(2)}`);
+    else if (word === "--page") out.push(`page:${parts[++i] ?? ""}`);
+    else out.push(`filter:${word}`);
+  }
+  return out.join(" ");
 }
 
 function planMessage(v: PlanView): DiscordMessage {
   const source = v.modelSource === "flag" ? "from --model" : v.modelSource === "preference" ? "your saved preference" : "the agent's default";
   const lines = [
     `agent ${md(v.agent)} · cloud ${md(v.cloud)} · name ${code(v.name)}`,
-    `model ${code(v.model)} (${source}) · size ${md(v.size)} · zone ${md(v.zone)} · ttl ${md(v.ttl)}`,
+    [`model ${code(v.model)} (${source})`, ...(v.host ? [`host ${code(v.host)}`] : []), ...(v.size ? [`size ${md(v.size)}`] : []), ...(v.zone ? [`zone ${md(v.zone)}`] : []), `ttl ${md(v.ttl)}`].join(" · "),
     `steps ${v.steps.length ? md(v.steps.join(", ")) : "none"}${v.prompt ? " · runs the prompt once" : ""}`,
   ];
   return { embeds: [embed({ title: "Dry run — nothing was created", description: lines.join("\n") })] };

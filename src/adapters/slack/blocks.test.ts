@@ -1,6 +1,7 @@
 // The Delete button's confirmation in Slack says what deleting does for that kind of cloud.
 import { describe, expect, it } from "vitest";
-import { spawnButtons } from "./blocks.js";
+import { text, type ListView, type View } from "../../bot/views.js";
+import { homeTab, message, spawnButtons } from "./blocks.js";
 
 type Confirm = { text: { text: string } };
 const confirmOf = (removal: "server" | "host" | "local" | undefined): string => {
@@ -23,5 +24,60 @@ describe("the Delete confirmation in Slack", () => {
 
   it("stays within Slack's 300 characters for a confirmation's text", () => {
     for (const kind of ["server", "host", "local", undefined] as const) expect(confirmOf(kind).length).toBeLessThanOrEqual(300 - 64);
+  });
+});
+
+// A full page of the longest rows a user can make, in a list of 63.
+const longRows = (count: number, now: number) => Array.from({ length: count }, (_, i) => ({
+  id: `3f2c9a4e-0000-4000-8000-${String(i).padStart(12, "0")}`, name: `fix-the-flaky-login-test-on-safari-${i}`.padEnd(63, "x"), agent: "opencode", cloud: "digitalocean",
+  model: "anthropic/claude-sonnet-4.5-with-a-very-long-suffix", status: "provisioning", owner: "alice & the <infra> team with a long name", createdAt: now - (i + 1) * 3_600_000, expiresAt: now + 86_400_000,
+}));
+const page = (rows: ReturnType<typeof longRows>, number = 1, total = 63): ListView => ({
+  kind: "list", title: "Spawns in this channel", rows, empty: "no spawns yet", page: { number, size: 25, total, ...(number * 25 < total ? { next: `list --page ${number + 1}` } : {}) },
+});
+type Section = { type: string; text?: { text: string }; elements?: { text: string }[] };
+const slack = (v: View) => message(v) as unknown as { text: string; blocks: Section[] };
+
+describe("a list in Slack", () => {
+  const now = Date.now(); // the renderer measures ages and expiries from the clock
+
+  it("fits a page of 25 long rows within Block Kit's limits, every row whole, under column headers", () => {
+    const m = slack(page(longRows(25, now)));
+    expect(m.blocks.length).toBeLessThanOrEqual(50);
+    for (const b of m.blocks) expect((b.text?.text ?? b.elements?.[0]?.text ?? "").length).toBeLessThanOrEqual(3000);
+    const table = m.blocks.filter((b) => b.text?.text.startsWith("```")).map((b) => b.text!.text.replace(/```/g, "")).join("\n").split("\n");
+    expect(table[0]).toMatch(/^name\s+agent\s+cloud\s+status\s+model\s+owner\s+age\s+expires\s+id$/);
+    expect(table).toHaveLength(26);
+    for (let i = 0; i < 25; i++) expect(table[i + 1]).toMatch(new RegExp(`^fix-the-flaky-login-test-on-saf… +opencode +digitalocean +provisioning .* 1d +3f2c9a4e$`));
+    expect(table.join("\n")).toContain("alice &amp; the &lt;…"); // escaped, so no mention or link can form
+  });
+
+  it("says how much is shown and how to see the rest, in Slack's own command syntax", () => {
+    const m = slack(page(longRows(25, now)));
+    expect(m.blocks.at(-1)).toEqual({ type: "context", elements: [{ type: "mrkdwn", text: "showing 1–25 of 63 — narrow with a filter or `/spawn list --page 2`" }] });
+    expect(m.text).toBe("Spawns in this channel: 25 spawns (showing 1–25 of 63 — narrow with a filter or /spawn list --page 2)");
+    const last = slack(page(longRows(13, now), 3));
+    expect(last.blocks.at(-1)!.elements![0]!.text).toBe("showing 51–63 of 63, the last page");
+  });
+
+  it("shows a short list whole, with no note", () => {
+    const m = slack(page(longRows(2, now), 1, 2));
+    expect(m.blocks.some((b) => b.type === "context")).toBe(false);
+  });
+
+  it("sends help, agents and clouds in a code block so their columns align", () => {
+    const m = slack(text(["codex     Codex CLI", "pi        Pi"], "Agents"));
+    expect(m.blocks[0]!.text!.text).toBe("*Agents*\n```codex     Codex CLI\npi        Pi```");
+    expect((slack(text("run `help spawn`"))).blocks[0]!.text!.text).toBe("run `help spawn`");
+  });
+});
+
+describe("the App Home tab", () => {
+  it("shows the newest 25 of 63 spawns within Slack's 100 blocks and says where the rest are", () => {
+    const now = Date.now();
+    const spawns = longRows(25, now).map((r) => ({ ...r, live: true, removal: "server" as const }));
+    const home = homeTab({ kind: "home", spawns, total: 63, settings: { kind: "settings", apiKey: { source: "none" }, keys: [], models: [] } }, now) as unknown as { blocks: Section[] };
+    expect(home.blocks.length).toBeLessThanOrEqual(100);
+    expect(home.blocks.map((b) => b.elements?.[0]?.text).filter(Boolean)).toContain("showing the newest 25 of your 63 spawns — `/spawn list --mine --page 2` shows the rest, 25 to a page");
   });
 });

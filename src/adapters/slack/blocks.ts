@@ -1,7 +1,8 @@
 // Renders the bot's views as Slack Block Kit with a plain-text fallback (notifications, screen
 // readers and clients without blocks read the text). Only rendering: no API calls here.
-import { deleteConsequence, type ConnectView, type HomeView, type ListView, type PlanView, type RemovalKind, type SettingsView, type StatusView, type View } from "../../bot/views.js";
-import { formatDuration } from "../../bot/format.js";
+import { deleteConsequence, pageNote, type ConnectView, type HomeView, type ListView, type PlanView, type RemovalKind, type SettingsView, type StatusView, type View } from "../../bot/views.js";
+import { formatDuration, plural } from "../../bot/format.js";
+import { chunkLines, listTable } from "../common/list-table.js";
 
 /** Block Kit's own shapes, kept loose: Slack validates them. */
 export type Block = Record<string, unknown>;
@@ -82,10 +83,20 @@ function connectMessage(v: ConnectView): SlackMessage {
   return { text: `Connect to ${v.name}: ${v.attachCommand}`, blocks: lines.map(section) };
 }
 
-function listMessage(v: ListView): SlackMessage {
+/** Blocks one list message may use for its rows: a page of 25 needs two or three (Slack allows 50 a message). */
+const MAX_LIST_SECTIONS = 40;
+
+/** A page of spawns as a monospace table (split into sections under 3,000 characters) and where it sits in the whole list. */
+function listMessage(v: ListView, now = Date.now()): SlackMessage {
   if (v.rows.length === 0) return { text: v.empty, blocks: [section(escape(v.empty))] };
-  const rows = v.rows.map((r) => `\`${escape(r.name)}\` ${escape(r.agent)} on ${escape(r.cloud)} · ${escape(r.status)} · ${escape(r.model)} · ${escape(r.owner)} · ${age(r.createdAt)} ago · \`${r.id.slice(0, 8)}\``);
-  return { text: `${v.title}: ${v.rows.length}`, blocks: [section(`*${escape(v.title)}*`), section(rows.join("\n"))] };
+  const fence = "```";
+  const lines = listTable(v.rows, now).map((l) => escape(l).replace(/```/g, "'''"));
+  const chunks = chunkLines(lines, MAX_TEXT - 2 * fence.length).slice(0, MAX_LIST_SECTIONS);
+  const note = pageNote(v, (words) => code(`/spawn ${words}`));
+  const blocks: Block[] = [section(`*${escape(v.title)}*`), ...chunks.map((c) => section(`${fence}${c.join("\n")}${fence}`))];
+  if (note) blocks.push(context(note));
+  const plainNote = pageNote(v, (words) => `/spawn ${words}`);
+  return { text: `${v.title}: ${plural(v.rows.length, "spawn")}${plainNote ? ` (${plainNote})` : ""}`, blocks };
 }
 
 function planMessage(v: PlanView): SlackMessage {
@@ -93,7 +104,7 @@ function planMessage(v: PlanView): SlackMessage {
   const lines = [
     "*Dry run — nothing was created*",
     `agent ${escape(v.agent)} · cloud ${escape(v.cloud)} · name \`${escape(v.name)}\``,
-    `model \`${escape(v.model)}\` (${source}) · size ${escape(v.size)} · zone ${escape(v.zone)} · ttl ${escape(v.ttl)}`,
+    [`model ${code(v.model)} (${source})`, ...(v.host ? [`host ${code(v.host)}`] : []), ...(v.size ? [`size ${escape(v.size)}`] : []), ...(v.zone ? [`zone ${escape(v.zone)}`] : []), `ttl ${escape(v.ttl)}`].join(" · "),
     `steps ${v.steps.length ? escape(v.steps.join(", ")) : "none"}${v.prompt ? " · runs the prompt once" : ""}`,
   ];
   return { text: `Dry run: ${v.agent} on ${v.cloud} with ${v.model}`, blocks: [section(lines.join("\n"))] };
@@ -120,7 +131,9 @@ export function message(view: View): SlackMessage {
     case "plan": return planMessage(view);
     case "settings": return settingsMessage(view);
     case "text": {
-      const body = view.lines.map(escape).join("\n");
+      // Lines laid out in columns (help, agents, clouds, keys) need a monospace block to stay aligned, as on Discord.
+      const aligned = view.lines.some((l) => /\S {2,}\S/.test(l));
+      const body = aligned ? codeBlock(view.lines.join("\n")) : view.lines.map(escape).join("\n");
       const text = view.title ? `*${escape(view.title)}*\n${body}` : body;
       return { text: view.title ? `${view.title}: ${view.lines.join(" ")}` : view.lines.join(" "), blocks: [section(text || " ")] };
     }
@@ -183,6 +196,9 @@ export function homeTab(v: HomeView, now = Date.now()): Block {
     const expiry = r.live && r.expiresAt ? ` · expires in ${formatDuration(Math.max(0, r.expiresAt - now))}` : "";
     blocks.push(section(`*${escape(r.name)}* · ${escape(r.agent)} on ${escape(r.cloud)} · ${escape(r.status)} · ${escape(r.model)}\n${age(r.createdAt, now)} old${expiry} · \`${r.id.slice(0, 8)}\``));
     if (r.live && r.status !== "deleting") blocks.push(spawnButtons(r.id, r.name, r.removal));
+  }
+  if (v.total > v.spawns.length) {
+    blocks.push(context(`showing the newest ${v.spawns.length} of your ${v.total} spawns — \`/spawn list --mine --page 2\` shows the rest, 25 to a page`));
   }
   blocks.push(
     { type: "divider" },

@@ -328,6 +328,11 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE audit SET workspace = 'dm:' || user_id WHERE platform = 'discord' AND workspace = 'dm';
     `,
   },
+  {
+    version: 12,
+    description: "Failed and cancelled spawns can be dismissed from lists; their rows and audit stay",
+    sql: `ALTER TABLE spawns ADD COLUMN dismissed_at INTEGER;`,
+  },
 ];
 
 // The highest version; with every migration merged it equals the count (a store test checks).

@@ -23,6 +23,7 @@ import {
   type AuditEntry,
   type CountScope,
   type ListOptions,
+  type ListScopeQuery,
   type ModelPreference,
   type NewSpawn,
   type SpawnPatch,
@@ -40,6 +41,7 @@ import {
 const BUSY_TIMEOUT_MS = 5000; // another process holding the write lock: wait this long before SQLITE_BUSY
 const DEFAULT_LIST_LIMIT = 50; // one chat message's worth of rows
 const MAX_LIST_LIMIT = 10_000; // a ceiling so a stray limit cannot pull a whole table into memory
+const MAX_NAMESAKES = 10; // enough ids to tell namesakes apart in one refusal
 const MIN_ID_PREFIX = 4; // shorter prefixes of a uuid match too much to be a useful reference
 const ENDED_STATES: ReadonlySet<StepState> = new Set(["succeeded", "warned", "failed", "skipped"]);
 
@@ -86,11 +88,13 @@ const UPDATE_SPAWN_SQL = `UPDATE spawns SET ${PATCH_FIELDS.map(
 const FILTER_SQL = `(@pattern IS NULL OR name LIKE @pattern ESCAPE '\\' OR agent LIKE @pattern ESCAPE '\\'
   OR cloud LIKE @pattern ESCAPE '\\' OR model LIKE @pattern ESCAPE '\\' OR status LIKE @pattern ESCAPE '\\')`;
 const NEWEST_FIRST = "ORDER BY created_at DESC, rowid DESC";
+const PAGE_SQL = "LIMIT @limit OFFSET @offset";
+const SHOWN_SQL = "dismissed_at IS NULL"; // dismissed spawns keep their row, out of every list
 const SCOPE_SQL = `platform = @platform AND (@workspace IS NULL OR workspace = @workspace)
   AND (@channel IS NULL OR channel = @channel)`;
 /** Exported so a test can check its plan: the channel index, scanned newest first, no sort step. */
 export const LIST_FOR_CHANNEL_SQL = `SELECT * FROM spawns WHERE platform = @platform AND workspace = @workspace
-  AND channel = @channel AND ${FILTER_SQL} ${NEWEST_FIRST} LIMIT @limit`;
+  AND channel = @channel AND ${SHOWN_SQL} AND ${FILTER_SQL} ${NEWEST_FIRST} ${PAGE_SQL}`;
 const LIVE_SQL = `status IN (${LIVE_STATUSES.map((s) => `'${s}'`).join(", ")})`;
 
 export function openSqliteStore(path: string): Store {
@@ -125,14 +129,19 @@ function prepareStatements(db: Database.Database) {
     findById: p<SpawnRow>(`SELECT * FROM spawns WHERE id = @ref AND ${SCOPE_SQL}`),
     findByName: p<SpawnRow>(`SELECT * FROM spawns WHERE name = @ref AND ${SCOPE_SQL}
       ORDER BY coalesce(owner_id = @ownerId, 0) DESC, created_at DESC, rowid DESC LIMIT 1`),
+    findAllByName: p<SpawnRow>(`SELECT * FROM spawns WHERE name = @ref AND ${SCOPE_SQL} AND ${SHOWN_SQL}
+      ORDER BY coalesce(owner_id = @ownerId, 0) DESC, created_at DESC, rowid DESC LIMIT ${MAX_NAMESAKES}`),
+    countListed: p<{ n: number }>(`SELECT count(*) AS n FROM spawns WHERE ${SCOPE_SQL}
+      AND (@ownerId IS NULL OR owner_id = @ownerId) AND ${SHOWN_SQL} AND ${FILTER_SQL}`),
+    dismiss: p<never>("UPDATE spawns SET dismissed_at = ? WHERE id = ? AND dismissed_at IS NULL"),
     // A key range on the primary key; "+platform" keeps the planner off the platform-wide indexes.
     findByPrefix: p<SpawnRow>(`SELECT * FROM spawns WHERE id >= @low AND id < @high AND +platform = @platform
       AND (@workspace IS NULL OR workspace = @workspace) AND (@channel IS NULL OR channel = @channel) LIMIT 2`),
     listForChannel: p<SpawnRow>(LIST_FOR_CHANNEL_SQL),
     listForOwner: p<SpawnRow>(`SELECT * FROM spawns WHERE platform = @platform AND owner_id = @ownerId
-      AND ${FILTER_SQL} ${NEWEST_FIRST} LIMIT @limit`),
-    listAll: p<SpawnRow>(`SELECT * FROM spawns WHERE platform = @platform AND ${FILTER_SQL}
-      ${NEWEST_FIRST} LIMIT @limit`),
+      AND ${SHOWN_SQL} AND ${FILTER_SQL} ${NEWEST_FIRST} ${PAGE_SQL}`),
+    listAll: p<SpawnRow>(`SELECT * FROM spawns WHERE platform = @platform AND ${SHOWN_SQL} AND ${FILTER_SQL}
+      ${NEWEST_FIRST} ${PAGE_SQL}`),
     listLive: p<SpawnRow>(`SELECT * FROM spawns WHERE ${LIVE_SQL} ${NEWEST_FIRST}`),
     countSpawns: p<SpawnCount>("SELECT status, cloud, count(*) AS count FROM spawns GROUP BY status, cloud ORDER BY status, cloud"),
     readyTimes: p<{ ms: number }>(`SELECT ready_at - created_at AS ms FROM spawns WHERE ready_at IS NOT NULL
@@ -272,6 +281,22 @@ class SqliteStore implements Store {
     return undefined;
   }
 
+  findSpawnsByName(name: string, opts: { owner?: UserRef; platform: string; workspace?: string }): SpawnRecord[] {
+    const ownerId = opts.owner && opts.owner.platform === opts.platform ? opts.owner.userId : null;
+    return this.sql.findAllByName.all({ platform: opts.platform, workspace: opts.workspace ?? null, channel: null, ref: name, ownerId }).map(toSpawn);
+  }
+
+  countListed(scope: ListScopeQuery, filter?: string): number {
+    const { pattern } = listParams({ filter });
+    return this.sql.countListed.get({
+      platform: scope.platform, workspace: scope.workspace ?? null, channel: scope.channel ?? null, ownerId: scope.ownerId ?? null, pattern,
+    })!.n;
+  }
+
+  dismissSpawn(id: string, at = Date.now()): boolean {
+    return this.sql.dismiss.run(at, id).changes > 0;
+  }
+
   listForChannel(platform: string, workspace: string, channel: string, opts?: ListOptions): SpawnRecord[] {
     return this.sql.listForChannel.all({ platform, workspace, channel, ...listParams(opts) }).map(toSpawn);
   }
@@ -389,11 +414,12 @@ function clampLimit(limit: number | undefined): number {
   return Math.min(MAX_LIST_LIMIT, Math.max(1, Math.floor(limit)));
 }
 
-function listParams(opts: ListOptions | undefined): { pattern: string | null; limit: number } {
+function listParams(opts: ListOptions | undefined): { pattern: string | null; limit: number; offset: number } {
   const filter = opts?.filter?.trim();
   return {
     pattern: filter ? `%${filter.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null,
     limit: clampLimit(opts?.limit),
+    offset: Math.max(0, Math.floor(opts?.offset ?? 0)) || 0,
   };
 }
 

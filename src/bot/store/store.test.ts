@@ -260,6 +260,33 @@ describe("listing spawns", () => {
     expect(store.listForOwner(ALICE, { limit: 3 }).map((s) => s.name)).toEqual(["s59", "s58", "s57"]);
   });
 
+  it("pages with an offset and counts the whole list, filter and scope applied", () => {
+    for (let i = 0; i < 60; i++) store.recordIntent(newSpawn({ name: `s${i}`, agent: i % 3 ? "claude" : "codex" }));
+    store.recordIntent(newSpawn({ name: "bobs", ownerId: BOB.userId, channel: "C0OTHER01" }));
+    expect(store.listForChannel("slack", SLACK.workspace, SLACK.channel, { limit: 25, offset: 50 }).map((s) => s.name)).toEqual(["s9", "s8", "s7", "s6", "s5", "s4", "s3", "s2", "s1", "s0"]);
+    expect(store.listAll("slack", { limit: 2, offset: 1 }).map((s) => s.name)).toEqual(["s59", "s58"]);
+    expect(store.countListed({ platform: "slack", workspace: SLACK.workspace, channel: SLACK.channel })).toBe(60);
+    expect(store.countListed({ platform: "slack" })).toBe(61);
+    expect(store.countListed({ platform: "slack", ownerId: BOB.userId })).toBe(1);
+    expect(store.countListed({ platform: "slack", ownerId: ALICE.userId }, "codex")).toBe(20);
+    expect(store.countListed({ platform: "discord" })).toBe(0);
+  });
+
+  it("leaves dismissed spawns out of every list, count and name lookup, and keeps their row", () => {
+    const failed = store.recordIntent(newSpawn({ name: "api" }));
+    store.updateSpawn(failed.id, { status: "failed" });
+    const live = store.recordIntent(newSpawn({ name: "api" }));
+    expect(store.findSpawnsByName("api", { platform: "slack", workspace: SLACK.workspace }).map((s) => s.id)).toEqual([live.id, failed.id]);
+    expect(store.dismissSpawn(failed.id)).toBe(true);
+    expect(store.dismissSpawn(failed.id)).toBe(false); // once
+    expect(store.listForChannel("slack", SLACK.workspace, SLACK.channel).map((s) => s.id)).toEqual([live.id]);
+    expect(store.listForOwner(ALICE).map((s) => s.id)).toEqual([live.id]);
+    expect(store.listAll("slack").map((s) => s.id)).toEqual([live.id]);
+    expect(store.countListed({ platform: "slack" })).toBe(1);
+    expect(store.findSpawnsByName("api", { platform: "slack", workspace: SLACK.workspace }).map((s) => s.id)).toEqual([live.id]);
+    expect(store.getSpawn(failed.id)?.status).toBe("failed");
+  });
+
   it("lists an owner's spawns and a platform's spawns newest first", () => {
     const a1 = store.recordIntent(newSpawn({ name: "a1" }));
     const b1 = store.recordIntent(newSpawn({ name: "b1", ownerId: BOB.userId, channel: "C0OTHER01" }));
@@ -292,7 +319,7 @@ describe("listing spawns", () => {
     expect(elapsed).toBeLessThan(250); // typically ~1 ms; a full scan and sort takes far longer
     const raw = new Database(path, { readonly: true });
     const plan = raw.prepare<object, { detail: string }>(`EXPLAIN QUERY PLAN ${LIST_FOR_CHANNEL_SQL}`)
-      .all({ ...SLACK, pattern: null, limit: 50 });
+      .all({ ...SLACK, pattern: null, limit: 50, offset: 0 });
     raw.close();
     expect(plan.map((row) => row.detail)).toEqual([
       "SEARCH spawns USING INDEX spawns_by_channel (platform=? AND workspace=? AND channel=?)",

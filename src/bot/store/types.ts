@@ -140,6 +140,16 @@ export type CountScope = { platform: string; ownerId: string } | { platform: str
 export interface ListOptions {
   filter?: string;
   limit?: number;
+  /** Rows to skip first (paging). */
+  offset?: number;
+}
+
+/** Which spawns a list covers: a platform, narrowed by workspace, channel or owner when given. */
+export interface ListScopeQuery {
+  platform: string;
+  workspace?: string;
+  channel?: string;
+  ownerId?: string;
 }
 
 /** The owner already has a live spawn with that name. */
@@ -179,12 +189,21 @@ export interface Store {
     ref: string,
     opts: { owner?: UserRef; platform: string; workspace?: string; channel?: string },
   ): SpawnRecord | undefined;
-  /** Newest first. */
+  /**
+   * Every spawn with this exact name in the scope that is not dismissed, the owner's own first,
+   * then newest first (at most a handful): for refusing to choose between namesakes.
+   */
+  findSpawnsByName(name: string, opts: { owner?: UserRef; platform: string; workspace?: string }): SpawnRecord[];
+  /** Newest first; lists leave out dismissed spawns (ended ones their owner cleared away). */
   listForChannel(platform: string, workspace: string, channel: string, opts?: ListOptions): SpawnRecord[];
   /** Newest first. */
   listForOwner(owner: UserRef, opts?: ListOptions): SpawnRecord[];
   /** Newest first. */
   listAll(platform: string, opts?: ListOptions): SpawnRecord[];
+  /** How many spawns the list of this scope and filter holds in all (for "showing 25 of 63"). */
+  countListed(scope: ListScopeQuery, filter?: string): number;
+  /** Hide an ended spawn from lists; its row, steps and audit stay. False if unknown or already dismissed. */
+  dismissSpawn(id: string, at?: number): boolean;
   /** Status in LIVE_STATUSES, any platform, newest first. */
   listLive(): SpawnRecord[];
   /** How many spawns are in each status on each cloud (for metrics). */
