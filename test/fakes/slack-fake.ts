@@ -5,13 +5,16 @@
 // reference (docs.slack.dev/reference/methods/*, mirrored in slack-ruby/slack-api-ref) and the
 // Socket Mode guide (docs.slack.dev/apis/events-api/using-socket-mode). The exported builders
 // produce what Slack sends to an app: slash command forms, block_actions / view_submission
-// payloads, event_callback bodies, and the v0 request signature.
+// payloads, event_callback bodies, and the v0 request signature. Blocks and views over Block
+// Kit's documented limits are refused (slack-block-kit.ts): chat methods with invalid_blocks,
+// views methods with invalid_arguments, each naming the problems in response_metadata.messages.
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer } from "ws";
 import { captureMessage, captureSecret } from "../support/capture.js";
+import { blockKitErrors, viewErrors, type Surface } from "./slack-block-kit.js";
 
 type Json = Record<string, unknown>;
 
@@ -72,8 +75,25 @@ export type EnvelopeType = "events_api" | "slash_commands" | "interactive";
 export interface EnvelopeOptions { retryAttempt?: number; retryReason?: string; envelopeId?: string; acceptsResponsePayload?: boolean; timeoutMs?: number }
 export interface FakeUser { id: string; name: string; real_name: string; tz: string; is_admin: boolean }
 
-class SlackApiError extends Error {}
-const fail = (code: string): never => { throw new SlackApiError(code); };
+/** A refusal; `messages` are the lines Slack adds under response_metadata.messages, `errors` the bare ones of invalid_blocks. */
+class SlackApiError extends Error {
+  constructor(code: string, readonly messages: string[] = [], readonly errors?: string[]) { super(code); }
+}
+const asErrors = (problems: string[]) => problems.map((p) => `[ERROR] ${p}`);
+const fail = (code: string, messages: string[] = []): never => { throw new SlackApiError(code, messages); };
+
+/** chat.*: blocks over Block Kit's limits are invalid_blocks, listed under errors and response_metadata. */
+function checkBlocks(a: Json, surface: Surface): void {
+  if (a.blocks === undefined) return;
+  const problems = blockKitErrors(a.blocks, surface);
+  if (problems.length) throw new SlackApiError("invalid_blocks", asErrors(problems), problems);
+}
+
+/** views.*: the same problems in a view are invalid_arguments, listed under response_metadata. */
+function checkView(view: Json): void {
+  const problems = viewErrors(view);
+  if (problems.length) fail("invalid_arguments", asErrors(problems));
+}
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Slack's `ts`: seconds.microseconds, unique and increasing within this process. */
@@ -274,7 +294,10 @@ export class SlackFake {
     try {
       reply(200, { ok: true, ...handler(call.args) });
     } catch (err) {
-      if (err instanceof SlackApiError) return reply(200, { ok: false, error: err.message });
+      if (err instanceof SlackApiError) {
+        const detail = { ...(err.errors ? { errors: err.errors } : {}), ...(err.messages.length ? { response_metadata: { messages: err.messages } } : {}) };
+        return reply(200, { ok: false, error: err.message, ...detail });
+      }
       reply(500, { ok: false, error: "internal_error", detail: String(err) });
     }
   }
@@ -325,6 +348,7 @@ export class SlackFake {
     "chat.postMessage": (a) => {
       const channel = this.writableChannel(a);
       if (!hasContent(a)) fail("no_text");
+      checkBlocks(a, "message");
       const thread = str(a.thread_ts);
       const m: StoredMessage = { channel, ts: nextTs(), user: D.botUserId, bot_id: D.botId, edits: 0, ...this.content(a), ...(thread ? { thread_ts: thread } : {}) };
       const list = this.msgs.get(channel) ?? [];
@@ -336,6 +360,7 @@ export class SlackFake {
       const m = this.msgs.get(channel)?.find((x) => x.ts === str(a.ts));
       if (!m) return fail("message_not_found");
       if (!hasContent(a) && !Array.isArray(a.blocks)) fail("no_text");
+      checkBlocks(a, "message");
       Object.assign(m, this.content(a));
       m.edits++;
       return { channel, ts: m.ts, text: m.text ?? "", message: { ...this.messageJson(m), edited: { user: D.botUserId, ts: nextTs() } } };
@@ -353,6 +378,7 @@ export class SlackFake {
       const user = str(a.user) ?? fail("user_not_found");
       if (this.absent.has(`${channel}/${user}`)) fail("user_not_in_channel");
       if (!hasContent(a)) fail("no_text");
+      checkBlocks(a, "message");
       const e: EphemeralMessage = { channel, user, message_ts: nextTs(), ...this.content(a) };
       const thread = str(a.thread_ts);
       if (thread) e.thread_ts = thread;
@@ -380,15 +406,17 @@ export class SlackFake {
       const row = id ? this.views.get(id) : [...this.views.values()].find((v) => v.external_id !== undefined && v.external_id === str(a.external_id));
       if (!row) return fail("not_found");
       if (str(a.hash) && str(a.hash) !== row.hash) fail("hash_conflict");
+      checkView(this.viewArg(a));
       const view = this.viewJson(row.id, this.viewArg(a));
       Object.assign(row, { hash: String(view.hash), view });
       this.openedViews.push({ method: "views.update", id: row.id, hash: row.hash, view: this.viewArg(a) });
       return { view };
     },
     "views.publish": (a) => {
-      const user = str(a.user_id) ?? fail("invalid_arguments");
+      const user = str(a.user_id) ?? fail("invalid_arguments", ["invalid `user_id`"]);
       const input = this.viewArg(a);
-      if (input.type !== "home") fail("invalid_arguments");
+      if (input.type !== "home") fail("invalid_arguments", asErrors(["must be home [json-pointer:/view/type]"]));
+      checkView(input);
       const current = this.homeViews.get(user);
       if (current && str(a.hash) && str(a.hash) !== current.hash) fail("hash_conflict");
       const view = this.viewJson(typeof current?.id === "string" ? current.id : this.viewId(), input);
@@ -457,7 +485,8 @@ export class SlackFake {
     if (this.usedTriggers.has(trigger)) fail("exchanged_trigger_id");
     if (Date.now() - minted > TRIGGER_TTL_MS) fail("expired_trigger_id");
     const input = this.viewArg(a);
-    if (input.type !== "modal") fail("invalid_arguments");
+    if (input.type !== "modal") fail("invalid_arguments", asErrors(["must be modal [json-pointer:/view/type]"]));
+    checkView(input);
     this.usedTriggers.add(trigger);
     const view = this.viewJson(this.viewId(), input);
     const row: ViewRow = { id: String(view.id), hash: String(view.hash), view };
