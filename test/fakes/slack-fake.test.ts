@@ -286,6 +286,7 @@ describe("Bolt in HTTP mode against the fake", () => {
       clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } },
     });
     const seen: { retryNum?: number; retryReason?: string }[] = [];
+    const homeClicks: Record<string, unknown>[] = [];
     app.command("/spawn", async ({ command, ack, respond, client }) => {
       await ack();
       if (command.text === "modal") {
@@ -298,6 +299,11 @@ describe("Bolt in HTTP mode against the fake", () => {
       await ack();
       if (body.type === "block_actions" && body.channel && body.message) await client.chat.update({ channel: body.channel.id, ts: body.message.ts, text: "approved" });
     });
+    app.action("refresh_home", async ({ ack, body, respond }) => {
+      await ack();
+      const b = body as unknown as Record<string, unknown>;
+      homeClicks.push({ container: b.container, view: b.view, channel: b.channel, message: b.message, response_url: b.response_url, canRespond: respond !== undefined });
+    });
     app.view("spawn_modal", async ({ ack, view }) => {
       await ack({ response_action: "errors", errors: { name: `bad: ${view.state.values.name?.input?.value ?? ""}` } });
     });
@@ -308,7 +314,7 @@ describe("Bolt in HTTP mode against the fake", () => {
     // Port 0 works: start() takes listen options and resolves with the node http.Server.
     const server = await app.start({ port: 0, host: "127.0.0.1" });
     cleanups.push(() => app.stop());
-    return { app, seen, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events` };
+    return { app, seen, homeClicks, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events` };
   }
 
   it("acks a signed slash command, respond() reaches the response URL, bad signatures get 401", async () => {
@@ -353,6 +359,20 @@ describe("Bolt in HTTP mode against the fake", () => {
     expect(event.status).toBe(200);
     await until(() => fake.homeViews.has("U0ALICE"), "views.publish from the event");
     expect(seen).toEqual([{ retryNum: 1, retryReason: "http_timeout" }]);
+  });
+
+  it("delivers App Home clicks as Slack sends them: the published home view as container, no channel, message or response_url", async () => {
+    const fake = await fakeSlack();
+    const { url, homeClicks } = await boltHttp(fake);
+    expect(() => fake.homeClick({ actionId: "refresh_home" })).toThrow(/no Home tab/);
+    const published = await webClient(fake).views.publish({ user_id: "U0ALICE", view: { type: "home", blocks: [{ type: "actions", elements: [{ type: "button", action_id: "refresh_home", text: { type: "plain_text", text: "Refresh" } }] }] } });
+    const click = fake.homeClick({ actionId: "refresh_home", user: "U0ALICE" });
+    expect((await signedPost(url, interactiveBody(click), FORM, SECRET)).status).toBe(200);
+    await until(() => homeClicks.length === 1, "the Home click to reach Bolt");
+    expect(homeClicks[0]).toEqual({
+      container: { type: "view", view_id: published.view!.id }, view: expect.objectContaining({ id: published.view!.id, type: "home", hash: published.view!.hash }),
+      channel: undefined, message: undefined, response_url: undefined, canRespond: false,
+    });
   });
 });
 

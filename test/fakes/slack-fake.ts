@@ -211,6 +211,12 @@ export class SlackFake {
   }
   /** Messages in the DM between the bot and `user`. */
   dms(user: string): StoredMessage[] { return this.messages(this.dmFor(user)); }
+  /** A click on a button of the Home tab published for `o.user`: the payload Slack would send. */
+  homeClick(o: HomeActionOptions): Json {
+    const view = this.homeViews.get(o.user ?? D.userId);
+    if (!view) throw new Error(`no Home tab was published for ${o.user ?? D.userId}`);
+    return homeBlockActionsPayload(view, o);
+  }
   /** The DM channel id conversations.open returns for `user`. */
   dmFor(user: string): string { return `D${user.replace(/^[UW]/, "")}`; }
   /** Make a channel unavailable: chat.* in it answer `error` (channel_not_found, is_archived, not_in_channel...). */
@@ -632,6 +638,26 @@ export function blockActionsPayload(o: BlockActionsOptions): Json {
     channel: { id: channel, name: o.channelName ?? D.channelName },
     message: o.message ?? { type: "message", user: D.botUserId, bot_id: D.botId, app_id: D.appId, text: "", ts, team: D.teamId },
     state: { values: {} }, response_url: o.responseUrl ?? UNSET_RESPONSE_URL,
+    actions: [{
+      action_id: o.actionId, block_id: o.blockId ?? "actions", text: { type: "plain_text", text: o.buttonText ?? "Button", emoji: true },
+      value: o.value ?? "", type: "button", action_ts: nextTs(),
+    }],
+  };
+}
+
+export interface HomeActionOptions { actionId: string; value?: string; blockId?: string; user?: string; userName?: string; triggerId?: string; buttonText?: string }
+/**
+ * A block_actions payload for a button click on a Home tab, as Slack sends it: the container is
+ * the view (`container.type: "view"`), `view` is the published home view, and there is no
+ * channel, message or response_url (a Home tab has none). `view` is what views.publish returned.
+ */
+export function homeBlockActionsPayload(view: Json, o: HomeActionOptions): Json {
+  if (view.type !== "home") throw new Error("a Home click needs the published home view");
+  return {
+    type: "block_actions", user: userObj(o.user ?? D.userId, o.userName ?? D.userName), api_app_id: D.appId, token: "fake-verification-token",
+    container: { type: "view", view_id: view.id }, trigger_id: o.triggerId ?? triggerId(),
+    team: { id: D.teamId, domain: D.teamDomain }, enterprise: null, is_enterprise_install: false,
+    view, state: { values: {} },
     actions: [{
       action_id: o.actionId, block_id: o.blockId ?? "actions", text: { type: "plain_text", text: o.buttonText ?? "Button", emoji: true },
       value: o.value ?? "", type: "button", action_ts: nextTs(),
