@@ -45,6 +45,11 @@ function command(text: string, fields: Record<string, string> = {}, opts: Parame
   return signedPost(url, body, FORM, SIGNING_SECRET, opts);
 }
 
+/** A click on a button of the Home tab the bot published for the user, as Slack sends it (no channel, message or response_url). */
+function homeClick(actionId: string, value: string, user: string = D.userId) {
+  return signedPost(url, interactiveBody(fake.homeClick({ actionId, value, user })), FORM, SIGNING_SECRET);
+}
+
 function click(actionId: string, spawnId: string, rootTs: string, user: string = D.userId, triggerId?: string) {
   const payload = blockActionsPayload({ actionId, value: spawnId, user, userName: user === BOB ? "bob" : user === ADMIN ? "admin" : "alice", messageTs: rootTs, responseUrl: responseUrlFor(user), triggerId });
   return signedPost(url, interactiveBody(payload), FORM, SIGNING_SECRET);
@@ -327,7 +332,7 @@ describe("settings and App Home", () => {
   it("runs Connect OpenRouter from its Home button and answers privately (here: the public URL to set)", async () => {
     const home = JSON.stringify(await until("the home view", () => fake.homeViews.get(D.userId)));
     expect(home).toContain("connect_openrouter");
-    expect((await click("connect_openrouter", "openrouter", "1700000000.000100")).status).toBe(200);
+    expect((await homeClick("connect_openrouter", "openrouter")).status).toBe(200);
     await until("the Connect OpenRouter answer", () => privateTo(D.userId).includes("SPAWNBOT_PUBLIC_URL"));
     expect(publicText()).not.toContain("SPAWNBOT_PUBLIC_URL");
   });
@@ -341,6 +346,16 @@ describe("settings and App Home", () => {
     expect(home).toContain("expires in");
     expect(home).toContain("spawn_connect");
     expect(home).toContain("slack-e2e"); // the deleted one, listed after the live ones
+  });
+
+  it("extends a spawn from its Home button: the answer comes privately and the Home tab is published again", async () => {
+    const rec = await until("a live spawn", () => spawnsOf(D.userId).find((s) => s.name === "limited" && s.expiresAt));
+    const published = fake.calls.filter((c) => c.method === "views.publish").length;
+    expect((await homeClick("spawn_extend", rec.id)).status).toBe(200);
+    await until("the new expiry", () => bot.store.getSpawn(rec.id)!.expiresAt! > rec.expiresAt!);
+    await until("the private answer", () => privateTo(D.userId).includes("limited now expires in"));
+    await until("the Home tab again", () => fake.calls.filter((c) => c.method === "views.publish").length > published);
+    expect(publicText()).not.toContain("limited now expires in");
   });
 });
 

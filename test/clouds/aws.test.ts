@@ -4,6 +4,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true"; // the SDK's Node 20 notice
 
 import { createHash } from "node:crypto";
+import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AGENTS } from "../../src/orchestrator/index.js";
 import { AwsCloud, type AwsCloudOptions } from "../../src/orchestrator/clouds/aws.js";
@@ -170,6 +171,37 @@ describe("aws: what EC2 is told", () => {
     expect((await aws.listServers()).map((s) => s.serverId)).toEqual([b.serverId]);
     expect(await aws.getServer(a.serverId)).toBeUndefined();
     expect(await aws.getServer("i-0123456789abcdef0")).toBeUndefined();
+  });
+
+  it("lists every server across DescribeInstances pages, asking for pages of 1000 and following NextToken", async () => {
+    const made = [];
+    for (let i = 0; i < 5; i++) made.push((await aws.createServer(spec())).serverId);
+    fake.describePageSize = 2; // EC2 may return fewer than MaxResults
+    const before = fake.describeInstancesRequests.length;
+    const listed = await aws.listServers();
+    expect(listed.map((s) => s.serverId).sort()).toEqual([...made].sort());
+    const pages = fake.describeInstancesRequests.slice(before);
+    expect(pages).toHaveLength(3);
+    expect(pages.map((p) => p.MaxResults)).toEqual(["1000", "1000", "1000"]);
+    expect(pages[0]!.NextToken).toBeUndefined();
+    expect(pages[1]!.NextToken).toEqual(expect.any(String));
+  });
+
+  it("pages DescribeInstances as EC2 does: MaxResults in range, not with instance ids, and tokens of its own query only", async () => {
+    const ec2 = new EC2Client({ region: FAKE_REGION, endpoint: fake.url, credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY }, maxAttempts: 1 });
+    const a = await aws.createServer(spec());
+    await aws.createServer(spec());
+    await expect(ec2.send(new DescribeInstancesCommand({ MaxResults: 4 }))).rejects.toMatchObject({ name: "InvalidParameterValue" });
+    await expect(ec2.send(new DescribeInstancesCommand({ MaxResults: 5, InstanceIds: [a.serverId] }))).rejects.toMatchObject({ name: "InvalidParameterCombination" });
+    fake.describePageSize = 1;
+    const first = await ec2.send(new DescribeInstancesCommand({ MaxResults: 5 }));
+    expect(first.Reservations).toHaveLength(1);
+    const second = await ec2.send(new DescribeInstancesCommand({ MaxResults: 5, NextToken: first.NextToken }));
+    expect(second.Reservations).toHaveLength(1);
+    expect(second.NextToken).toBeUndefined();
+    await expect(ec2.send(new DescribeInstancesCommand({ MaxResults: 5, NextToken: first.NextToken, Filters: [{ Name: "instance-state-name", Values: ["running"] }] })))
+      .rejects.toMatchObject({ name: "InvalidPaginationToken" });
+    ec2.destroy();
   });
 
   it("uses the SDK's AWS_ENDPOINT_URL_EC2 when no endpoint is configured", async () => {

@@ -127,12 +127,46 @@ describe("digitalocean: lost answers, throttling and slow boots", () => {
     expect(fake.servers()).toHaveLength(1);
   }));
 
-  it("waits out a 429 for as long as Retry-After says", () => withFake({}, async (fake) => {
+  it("waits out a burst-limit 429 for as long as its retry-after says", () => withFake({}, async (fake) => {
     fake.inject({ kind: "throttle", times: 1, match: "GET /account" });
     const started = Date.now();
     await makeCloud(fake).checkCredentials();
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect(count(fake, "GET /account")).toBe(2);
+  }));
+
+  it("goes on once the burst window lets it, when its own calls reach the burst limit", () => withFake({ burstLimit: 2, burstWindowMs: 1_000 }, async (fake) => {
+    const cloud = makeCloud(fake);
+    const started = Date.now();
+    for (let i = 0; i < 3; i++) await cloud.checkCredentials();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(count(fake, "GET /account")).toBe(4); // the third was refused once
+  }));
+
+  it("sends retry-after only on burst-limit 429s; an hourly-limit 429 has ratelimit-reset alone", async () => {
+    const answer = async (fake: DigitalOceanFake) => {
+      const res = await fetch(`${fake.url}/account`, { headers: { authorization: `Bearer ${fake.validToken}` } });
+      return { status: res.status, retryAfter: res.headers.get("retry-after"), remaining: res.headers.get("ratelimit-remaining"), reset: Number(res.headers.get("ratelimit-reset")) };
+    };
+    await withFake({ burstLimit: 1, burstWindowMs: 30_000 }, async (fake) => {
+      expect(await answer(fake)).toMatchObject({ status: 200, retryAfter: null, remaining: "4999" });
+      expect(await answer(fake)).toMatchObject({ status: 429, retryAfter: expect.stringMatching(/^(29|30)$/), remaining: "0" });
+    });
+    await withFake({ hourlyLimit: 3 }, async (fake) => {
+      fake.spendRequests(3);
+      const hourly = await answer(fake);
+      expect(hourly).toMatchObject({ status: 429, retryAfter: null, remaining: "0" });
+      expect(hourly.reset - Date.now() / 1000).toBeGreaterThan(3590); // when the oldest request's hour is up
+    });
+  });
+
+  it("says when the hourly limit frees a request instead of retrying against it", () => withFake({ hourlyLimit: 3 }, async (fake) => {
+    fake.spendRequests(3);
+    await expect(makeCloud(fake).checkCredentials()).rejects.toMatchObject({ code: "API", message: expect.stringMatching(/last hour.*in about (60|61) min/) });
+    await expect(makeCloud(fake).createServer(spec())).rejects.toMatchObject({ code: "API", message: expect.stringMatching(/hour/) });
+    expect(count(fake, "GET /account")).toBe(1);
+    expect(fake.calls.length).toBe(2);
+    expect(fake.servers()).toEqual([]);
   }));
 
   it("tolerates a 404 for a droplet DO has only just created", () => withFake({ notFoundReadsAfterCreate: 2 }, async (fake) => {

@@ -89,6 +89,13 @@ describe("hetzner: keys, user-data and labels", () => {
     expect(listed[54]).toMatchObject({ spawnId: "s54", address: "127.0.0.1", sshUser: "root", sshPort: 22 });
     expect(count(fake, "GET /servers")).toBe(2);
   }));
+
+  it.each(["repeat-next-page", "no-meta"] as const)("stops listing when the answer's pagination is broken (%s)", (fault) => withFake(async (fake) => {
+    for (let i = 0; i < 55; i++) fake.addServer(`bot-${i}`, { "spawnbot-managed": "true", "spawnbot-spawn-id": `s${i}` });
+    fake.pagingFault = fault;
+    expect(await cloudFor(fake).listServers()).toHaveLength(50); // the first page, read once
+    expect(count(fake, "GET /servers")).toBe(1);
+  }));
 });
 
 describe("hetzner: placement", () => {
@@ -117,12 +124,63 @@ describe("hetzner: throttling and failures", () => {
     expect(fake.servers()).toEqual([expect.objectContaining({ id: server.serverId, name: sp.name })]);
   }));
 
-  it("waits out a 429 for the Retry-After the API asked for", () => withFake(async (fake) => {
+  it("waits out a 429 until RateLimit-Reset's refill gives a request back, as Hetzner sends no Retry-After", () => withFake(async (fake) => {
     fake.inject({ kind: "throttle", times: 1, match: "GET /servers" });
     const started = Date.now();
     await cloudFor(fake).checkCredentials();
+    // 3600 an hour refill one a second: the budget is full an hour on, the next request in ~1 s.
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(Date.now() - started).toBeLessThan(5_000);
     expect(count(fake, "GET /servers")).toBe(2);
+  }));
+
+  it("answers a spent budget with 429 rate_limit_exceeded and the RateLimit headers only", () => withFake(async (fake) => {
+    fake.inject({ kind: "throttle", times: 1 });
+    const res = await fetch(`${fake.url}/servers`, { headers: { authorization: `Bearer ${fake.validToken}` } });
+    expect(res.status).toBe(429);
+    expect(await res.json()).toMatchObject({ error: { code: "rate_limit_exceeded" } });
+    expect(res.headers.get("retry-after")).toBeNull();
+    expect(res.headers.get("ratelimit-limit")).toBe("3600");
+    expect(res.headers.get("ratelimit-remaining")).toBe("0");
+    expect(Number(res.headers.get("ratelimit-reset")) - Date.now() / 1000).toBeGreaterThan(3590);
+  }));
+
+  it("keeps to an enforced budget: calls past it wait for the refill instead of failing", async () => {
+    const fake = await HetznerFake.start({ bootDelayMs: 0, rateLimitPerHour: 7200 }); // two a second
+    try {
+      const cloud = cloudFor(fake);
+      const started = Date.now();
+      fake.exhaustRateLimit(); // spent by someone else in the project
+      await cloud.checkCredentials();
+      await cloud.checkCredentials();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900); // two refills of 0.5 s
+      expect(count(fake, "GET /servers")).toBeGreaterThanOrEqual(3);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it.each([
+    [500, "server_error"], [503, "unavailable"], [504, "timeout"], [423, "locked"], [409, "conflict"],
+  ])("tries again after a %i %s and then succeeds", (status, code) => withFake(async (fake) => {
+    fake.rejectNext({ match: "GET /servers", status, code, message: `${code} happened` });
+    await cloudFor(fake).checkCredentials();
+    expect(count(fake, "GET /servers")).toBe(2);
+  }));
+
+  it("does not repeat a request that failed with 422 service_error, and says what Hetzner said", () => withFake(async (fake) => {
+    fake.rejectNext({ match: "POST /servers", status: 422, code: "service_error", message: "image could not be prepared" });
+    await expect(cloudFor(fake).createServer(spec())).rejects.toMatchObject({ code: "API", message: expect.stringMatching(/image could not be prepared.*service_error/) });
+    expect(count(fake, "POST /servers")).toBe(1);
+    expect(fake.servers()).toEqual([]);
+  }));
+
+  it("tells a read-only token apart from a wrong one, and makes nothing with it", () => withFake(async (fake) => {
+    const cloud = cloudFor(fake, { token: fake.readOnlyToken });
+    await cloud.checkCredentials(); // reading works with it
+    await expect(cloud.createServer(spec())).rejects.toMatchObject({ code: "AUTH", message: expect.stringMatching(/read-only.*Read & Write token/) });
+    await expect(cloudFor(fake, { token: "wrong" }).createServer(spec())).rejects.toMatchObject({ code: "AUTH", message: expect.not.stringMatching(/read-only/) });
+    expect(fake.servers()).toEqual([]);
   }));
 
   it("frees the bot's unattached Primary IPs and retries once when the project is out of them", () => withFake(async (fake) => {
@@ -163,12 +221,14 @@ describe("hetzner: throttling and failures", () => {
 
   it.each([
     [401, "unauthorized", "unable to authenticate", "AUTH", /HCLOUD_TOKEN/],
-    [403, "resource_limit_exceeded", "server_limit exceeded", "QUOTA", /raise the limit/],
+    [403, "resource_limit_exceeded", "project limit exceeded", "QUOTA", /server_limit: project limit exceeded.*raise the limit/],
+    [403, "forbidden", "insufficient permissions", "AUTH", /may not do this/],
+    [403, "resource_locked", "resource is locked", "BILLING", /locked this project.*billing.*support/],
+    [403, "maintenance", "cannot perform operation due to maintenance", "API", /maintenance.*later/],
     [412, "resource_unavailable", "server type cx23 unavailable in nbg1", "CAPACITY", /try another --zone/],
-    [400, "invalid_input", "invalid input in field 'server_type'", "BAD_PLACEMENT", /cx23 in nbg1/],
-    [402, "payment_required", "payment required", "BILLING", /billing/],
+    [422, "invalid_input", "invalid input in field 'server_type'", "BAD_PLACEMENT", /cx23 in nbg1/],
   ])("turns a %i %s on create into %s with what to do", (status, code, message, expected, says) => withFake(async (fake) => {
-    fake.rejectNext({ match: "POST /servers", status, code, message });
+    fake.rejectNext({ match: "POST /servers", status, code, message, details: code === "resource_limit_exceeded" ? { limits: [{ name: "server_limit" }] } : {} });
     await expect(cloudFor(fake).createServer(spec())).rejects.toMatchObject({ code: expected, message: expect.stringMatching(says) });
     expect(fake.servers()).toEqual([]);
   }));

@@ -2,8 +2,8 @@
 // servers it holds, every call it received, and faults to inject on the next calls.
 
 export type FaultKind =
-  | "throttle" // the service's rate-limit answer (EC2 RequestLimitExceeded, HTTP 429 with Retry-After: 1)
-  | "server-error" // HTTP 500/503 with the service's error body
+  | "throttle" // the service's rate-limit answer (EC2 RequestLimitExceeded; Hetzner 429 with RateLimit-* headers only; DO's burst-limit 429 with retry-after: 1)
+  | "server-error" // HTTP 500/503 with the service's error body (Hetzner: 503 unavailable)
   | "timeout" // accept the request and never answer (the client's timeout must fire)
   | "lose-create-response"; // perform the create, then drop the connection without answering
 

@@ -1,6 +1,9 @@
 // A wire-level fake of DigitalOcean's API v2 under /v2: account, SSH keys, sizes and droplets
 // shaped like the recorded answers in spawn-data/fixtures/digitalocean, the bearer-token check,
 // paging by links.pages.next, and the faults of cloud-fake.ts. Droplets boot "new" → "active".
+// Rate limits as documented: each request counts for one hour (its own timer) against 5,000 an
+// hour and 250 a minute; every answer carries ratelimit-limit/-remaining/-reset (reset: when the
+// oldest counted request expires), and only a burst-limit 429 also carries retry-after.
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -17,7 +20,17 @@ export interface DigitalOceanFakeOptions {
   maxPerPage?: number;
   /** GET /droplets/{id} of a new droplet answers 404 this many times (DO catching up). */
   notFoundReadsAfterCreate?: number;
+  /** Requests per hour and token (DO: 5,000). */
+  hourlyLimit?: number;
+  /** The burst limit (DO: 250 a minute) and its window, which tests shorten. */
+  burstLimit?: number;
+  burstWindowMs?: number;
 }
+
+const HOUR_MS = 3_600_000;
+const DEFAULT_HOURLY_LIMIT = 5000;
+const DEFAULT_BURST_LIMIT = 250;
+const DEFAULT_BURST_WINDOW_MS = 60_000;
 
 interface FakeDroplet {
   id: number;
@@ -87,6 +100,8 @@ export class DigitalOceanFake implements CloudFake {
   private readonly droplets = new Map<number, FakeDroplet>();
   private readonly faults: Fault[] = [];
   private readonly sockets = new Set<Socket>();
+  /** When each request of the last hour came in: each one counts against the limits until its timer runs out. */
+  private requestTimes: number[] = [];
   private nextId = 550842125;
   private server!: http.Server;
   url = "";
@@ -134,6 +149,36 @@ export class DigitalOceanFake implements CloudFake {
     return Date.now() - d.createdAt >= (this.opts.bootDelayMs ?? 0) ? "active" : "new";
   }
 
+  /** As if the token had made `count` requests just now elsewhere (another tool, another bot). */
+  spendRequests(count: number): void {
+    const now = Date.now();
+    for (let i = 0; i < count; i++) this.requestTimes.push(now);
+  }
+
+  /**
+   * Count this request; a 429's headers when a limit is reached. Burst (the minute limit) gets
+   * retry-after, the seconds until the oldest request of the minute expires; the hourly limit
+   * gets none: the client reads ratelimit-reset.
+   */
+  private rateLimit(now: number): { refused: boolean; headers: Record<string, string> } {
+    const hourly = this.opts.hourlyLimit ?? DEFAULT_HOURLY_LIMIT;
+    const burst = this.opts.burstLimit ?? DEFAULT_BURST_LIMIT;
+    const window = this.opts.burstWindowMs ?? DEFAULT_BURST_WINDOW_MS;
+    this.requestTimes = this.requestTimes.filter((t) => t > now - HOUR_MS);
+    const inBurst = this.requestTimes.filter((t) => t > now - window);
+    const headersFor = (remaining: number) => ({
+      "ratelimit-limit": String(hourly),
+      "ratelimit-remaining": String(Math.max(0, remaining)),
+      "ratelimit-reset": String(Math.ceil(((this.requestTimes[0] ?? now) + HOUR_MS) / 1000)),
+    });
+    if (this.requestTimes.length >= hourly) return { refused: true, headers: headersFor(0) };
+    if (inBurst.length >= burst) {
+      return { refused: true, headers: { ...headersFor(0), "retry-after": String(Math.max(1, Math.ceil((inBurst[0]! + window - now) / 1000))) } };
+    }
+    this.requestTimes.push(now);
+    return { refused: false, headers: headersFor(hourly - this.requestTimes.length) };
+  }
+
   private takeFault(action: string): Fault | undefined {
     const f = this.faults.find((x) => x.times > 0 && (!x.match || action.includes(x.match)) && (x.kind !== "lose-create-response" || action === "POST /droplets"));
     if (f) f.times--;
@@ -148,16 +193,18 @@ export class DigitalOceanFake implements CloudFake {
     const path = url.pathname.replace(/^\/v2(?=\/)/, "");
     const action = `${method} ${path}`;
     this.calls.push({ method, path: `${path}${url.search}`, action });
+    const limit = this.rateLimit(Date.now());
     const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-      res.writeHead(status, { ...(body === undefined ? {} : { "content-type": "application/json; charset=utf-8" }), ...headers });
+      res.writeHead(status, { ...(body === undefined ? {} : { "content-type": "application/json; charset=utf-8" }), ...limit.headers, ...headers });
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
 
     const fault = this.takeFault(action);
     if (fault?.kind === "timeout") return; // accepted, never answered; close() destroys the socket
+    if (limit.refused) return send(429, ERR.throttled);
     if (fault?.kind === "throttle") {
-      const reset = String(Math.ceil(Date.now() / 1000) + 1);
-      return send(429, ERR.throttled, { "retry-after": "1", "ratelimit-limit": "5000", "ratelimit-remaining": "0", "ratelimit-reset": reset });
+      // The burst limit's answer, as the docs' sample: remaining 0 and a retry-after.
+      return send(429, ERR.throttled, { "retry-after": "1", "ratelimit-remaining": "0" });
     }
     if (fault?.kind === "server-error") return this.calls.length % 2 ? send(500, ERR.serverError) : send(503, ERR.unavailable);
     if (!url.pathname.startsWith("/v2/")) return send(404, ERR.notFound);

@@ -181,15 +181,48 @@ describe("discord fake against a real discord.js client", () => {
     expect(await fake.waitForCallback(typing.id)).toMatchObject({ type: 8, data: { choices: [{ name: "fix the bug", value: "fix" }] } });
   });
 
+  it("rate limits: a 429 is Discord's RatelimitedResponse with a whole-second Retry-After", async () => {
+    const route = `POST /channels/${fake.channelId}/messages`;
+    const post = () => fetch(`${fake.restApi}/v10/channels/${fake.channelId}/messages`, {
+      method: "POST", headers: { authorization: `Bot ${fake.token}`, "content-type": "application/json" }, body: JSON.stringify({ content: "raw" }),
+    });
+    fake.rateLimitNext(route, 0.4);
+    const perRoute = await post();
+    expect(perRoute.status).toBe(429);
+    expect(await perRoute.json()).toEqual({ message: "You are being rate limited.", retry_after: 0.4, global: false, code: 0 });
+    expect(perRoute.headers.get("retry-after")).toBe("1");
+    expect(perRoute.headers.get("x-ratelimit-scope")).toBe("user");
+    expect(perRoute.headers.get("x-ratelimit-reset-after")).toBe("0.400");
+    expect(perRoute.headers.get("x-ratelimit-global")).toBeNull();
+
+    fake.rateLimitNext(route, 2.25, 1, { global: true });
+    const global = await post();
+    expect(await global.json()).toEqual({ message: "You are being rate limited.", retry_after: 2.25, global: true, code: 0 });
+    expect(global.headers.get("retry-after")).toBe("3");
+    expect(global.headers.get("x-ratelimit-global")).toBe("true");
+    expect(global.headers.get("x-ratelimit-bucket")).toBeNull();
+  });
+
+  it("rate limits: discord.js waits out a global 429 for the whole seconds of its Retry-After", async () => {
+    const route = `POST /channels/${fake.channelId}/messages`;
+    fake.rateLimitNext(route, 0.3, 1, { global: true });
+    const t0 = Date.now();
+    const msg = await general().send("after a global 429");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(950); // the header's 1 s, not the body's 0.3
+    expect(fake.message(msg.id)?.content).toBe("after a global 429");
+  });
+
   it("rate limits: one 429 is waited out by discord.js; delayNext holds an answer back", async () => {
     const route = `POST /channels/${fake.channelId}/messages`;
     fake.rateLimitNext(route, 0.4);
+    const limitedBefore = fake.count429;
     const t0 = Date.now();
     const msg = await general().send("after a 429");
     const waited = Date.now() - t0;
+    // The bucket is spent (remaining 0), so discord.js waits for its X-RateLimit-Reset-After.
     expect(waited).toBeGreaterThanOrEqual(380);
     expect(waited).toBeLessThan(3_000);
-    expect(fake.count429).toBe(1);
+    expect(fake.count429 - limitedBefore).toBe(1);
     expect(fake.calls.filter((c) => `${c.method} ${c.path}` === route).slice(-2).map((c) => c.status)).toEqual([429, 200]);
     expect(fake.message(msg.id)?.content).toBe("after a 429");
 

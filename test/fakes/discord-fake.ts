@@ -12,8 +12,10 @@
 // - Every id that takes part in rate-limit bucketing must be a 17-19 digit snowflake.
 // - Interaction callbacks answer 204 unless `?with_response=true` (discord.js always sends the
 //   query); webhook routes carry the interaction token in the path and no Authorization header.
-// Deliberate simplifications: one shard; no MESSAGE_CREATE echo of the bot's own messages; the
-// Retry-After header keeps fractions (Discord rounds it up) so tests can wait 0.3 s, not 1 s.
+// - A 429 is Discord's RatelimitedResponse: body {message, retry_after (float seconds), global,
+//   code}, a Retry-After header in whole seconds (rounded up; discord.js waits by it),
+//   X-RateLimit-Scope, and for a global limit X-RateLimit-Global instead of the bucket headers.
+// Deliberate simplifications: one shard; no MESSAGE_CREATE echo of the bot's own messages.
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -149,7 +151,7 @@ function parseBody(contentType: string | undefined, raw: Buffer): { json: unknow
 interface Req { params: string[]; query: URLSearchParams; body: Json; files: Upload[] }
 interface Reply { status?: number; body?: unknown }
 interface Route { method: string; re: RegExp; botAuth: boolean; handler: (req: Req) => Reply }
-interface Rule { match: string; times: number; seconds?: number; ms?: number }
+interface Rule { match: string; times: number; seconds?: number; ms?: number; global?: boolean }
 interface MessageRow { raw: Json; edits: number; deleted: boolean }
 interface InteractionRow {
   id: string; token: string; type: number; createdAt: number; expired: boolean; channel: Json;
@@ -252,8 +254,8 @@ export class DiscordFake {
   // ---- test controls ------------------------------------------------------------------------
 
   /** The next `times` requests whose "METHOD /path" contains `match` answer 429. */
-  rateLimitNext(match: string, retryAfterSeconds: number, times = 1): void {
-    this.rateLimits.push({ match, times, seconds: retryAfterSeconds });
+  rateLimitNext(match: string, retryAfterSeconds: number, times = 1, opts: { global?: boolean } = {}): void {
+    this.rateLimits.push({ match, times, seconds: retryAfterSeconds, global: opts.global });
   }
   /** The next request whose "METHOD /path" contains `match` is answered `ms` later. */
   delayNext(match: string, ms: number): void {
@@ -606,11 +608,15 @@ export class DiscordFake {
       const limit = this.opts.bucketLimit;
       const scripted = this.take(this.rateLimits, key);
       if (scripted || window.used >= limit) {
-        const retryAfter = scripted?.seconds ?? (window.resetAt - Date.now()) / 1000;
+        const retryAfter = Math.round((scripted?.seconds ?? (window.resetAt - Date.now()) / 1000) * 1000) / 1000;
+        const global = scripted?.global === true;
         this.count429++;
         status = 429;
-        body = { message: "You are being rate limited.", retry_after: retryAfter, global: false };
-        headers = { ...this.rateHeaders(hash, limit, 0, Date.now() + retryAfter * 1000), "retry-after": String(retryAfter), "x-ratelimit-scope": "user" };
+        body = { message: "You are being rate limited.", retry_after: retryAfter, global, code: 0 };
+        const wholeSeconds = String(Math.max(1, Math.ceil(retryAfter)));
+        headers = global
+          ? { "retry-after": wholeSeconds, "x-ratelimit-global": "true", "x-ratelimit-scope": "global" }
+          : { ...this.rateHeaders(hash, limit, 0, Date.now() + retryAfter * 1000), "retry-after": wholeSeconds, "x-ratelimit-scope": "user" };
       } else {
         window.used++;
         headers = this.rateHeaders(hash, limit, limit - window.used, window.resetAt);

@@ -4,6 +4,9 @@
 // the SigV4 Authorization header (not the signature), validates inputs the way EC2 does for the
 // calls the bot makes, keeps RunInstances idempotent on ClientToken, and injects faults.
 // Servers it starts are "pending" for bootDelayMs, then "running" at 127.0.0.1 (the test sshd).
+// DescribeInstances pages as EC2 does: MaxResults (5 to 1000, not with InstanceId) bounds a page,
+// NextToken (opaque, from the last page) asks for the next, and a page may hold fewer instances
+// than MaxResults (describePageSize forces that), so a client must follow NextToken to its end.
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -21,6 +24,9 @@ const STATE_CODES: Record<string, number> = { pending: 0, running: 16, "shutting
 const USER_DATA_MAX_BYTES = 16_384;
 const CLIENT_TOKEN_MAX = 64;
 const TAGGABLE_AT_LAUNCH = new Set(["instance", "volume", "network-interface", "spot-instances-request"]);
+/** DescribeInstances' MaxResults range (API reference: "between 5 and 1000"). */
+const MAX_RESULTS_MIN = 5;
+const MAX_RESULTS_MAX = 1000;
 
 /** Published memory (MiB) and architecture of the types the fake offers. */
 export const FAKE_INSTANCE_TYPES: Record<string, { mib: number; arch: string }> = {
@@ -78,6 +84,12 @@ export class Ec2Fake implements CloudFake {
   readonly securityGroups = new Map<string, SecurityGroupRecord>();
   /** How long a new instance stays pending. */
   bootDelayMs: number;
+  /** Most instances one DescribeInstances page holds, whatever MaxResults asks (EC2 may return fewer). */
+  describePageSize = Infinity;
+  /** The parameters of every DescribeInstances call, as sent. */
+  readonly describeInstancesRequests: Params[] = [];
+  /** NextTokens handed out: the token → where the next page starts and the filters it belongs to. */
+  private readonly pageTokens = new Map<string, { offset: number; query: string }>();
   url = "";
   private readonly faults: Fault[] = [];
   private readonly refusals: { action: string; code: string; message: string; status: number }[] = [];
@@ -239,12 +251,8 @@ export class Ec2Fake implements CloudFake {
       }
       case "RunInstances":
         return this.runInstances(p);
-      case "DescribeInstances": {
-        const ids = list(p, "InstanceId");
-        for (const id of ids) this.known(id);
-        const found = [...this.instances.values()].filter((i) => (!ids.length || ids.includes(i.id)) && filters(p).every((f) => this.matches(i, f)));
-        return `<reservationSet>${found.map((i) => `<item><reservationId>r-${i.id.slice(2)}</reservationId><ownerId>111122223333</ownerId><groupSet/><instancesSet>${this.instanceXml(i)}</instancesSet></item>`).join("")}</reservationSet>`;
-      }
+      case "DescribeInstances":
+        return this.describeInstances(p);
       case "TerminateInstances": {
         const ids = list(p, "InstanceId");
         if (!ids.length) throw new Ec2Error("MissingParameter", "The request must contain the parameter InstanceId");
@@ -259,6 +267,37 @@ export class Ec2Fake implements CloudFake {
       default:
         throw new Ec2Error("InvalidAction", `The action ${action} is not valid for this web service.`);
     }
+  }
+
+  private describeInstances(p: Params): string {
+    this.describeInstancesRequests.push({ ...p });
+    const ids = list(p, "InstanceId");
+    const maxResults = p.MaxResults === undefined ? undefined : Number(p.MaxResults);
+    if (maxResults !== undefined && ids.length) {
+      throw new Ec2Error("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults");
+    }
+    if (maxResults !== undefined && !(Number.isInteger(maxResults) && maxResults >= MAX_RESULTS_MIN && maxResults <= MAX_RESULTS_MAX)) {
+      throw new Ec2Error("InvalidParameterValue", `Value ( ${p.MaxResults} ) for parameter maxResults is invalid. Expecting a value greater than ${MAX_RESULTS_MIN - 1} and less than or equal to ${MAX_RESULTS_MAX}.`);
+    }
+    // A token belongs to the query that made it: the same filters, in the same order.
+    const query = JSON.stringify(Object.entries(p).filter(([k]) => k !== "NextToken" && k !== "MaxResults").sort());
+    let offset = 0;
+    if (p.NextToken !== undefined) {
+      const token = this.pageTokens.get(p.NextToken);
+      if (!token || token.query !== query) throw new Ec2Error("InvalidPaginationToken", `The specified pagination token is not valid or is expired.`);
+      offset = token.offset;
+    }
+    for (const id of ids) this.known(id);
+    const found = [...this.instances.values()].filter((i) => (!ids.length || ids.includes(i.id)) && filters(p).every((f) => this.matches(i, f)));
+    const size = Math.min(maxResults ?? Infinity, this.describePageSize);
+    const page = found.slice(offset, offset + size);
+    let next = "";
+    if (offset + size < found.length) {
+      const token = randomBytes(24).toString("base64");
+      this.pageTokens.set(token, { offset: offset + size, query });
+      next = `<nextToken>${esc(token)}</nextToken>`;
+    }
+    return `<reservationSet>${page.map((i) => `<item><reservationId>r-${i.id.slice(2)}</reservationId><ownerId>111122223333</ownerId><groupSet/><instancesSet>${this.instanceXml(i)}</instancesSet></item>`).join("")}</reservationSet>${next}`;
   }
 
   private runInstances(p: Params): string {

@@ -3,6 +3,9 @@
 // bearer token check and the error body { "error": { "code", "message" } }. Its JSON follows the
 // recorded responses in spawn-data/fixtures/hetzner. Every server's IPv4 is 127.0.0.1, where the
 // tests run their sshd. Faults per cloud-fake.ts, plus scripted API errors (rejectNext).
+// As documented: every answer carries RateLimit-Limit/-Remaining/-Reset (never Retry-After), the
+// budget refills evenly over the hour; invalid_input is 422; 5xx are server_error 500,
+// unavailable 503 and timeout 504; a read-only token gets 401 token_readonly on anything but GET.
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -35,7 +38,7 @@ interface ServerRow { id: number; name: string; labels: Record<string, string>; 
 interface PrimaryIpRow { id: number; labels: Record<string, string>; assigneeId: number | null; autoDelete: boolean }
 interface SshKeyRow { id: number; name: string; publicKey: string; fingerprint: string; labels: Record<string, string> }
 /** A scripted refusal: the next matching calls answer with this status and Hetzner error code. */
-export interface ScriptedError { match: string; status: number; code: string; message: string; times?: number }
+export interface ScriptedError { match: string; status: number; code: string; message: string; times?: number; details?: Json }
 
 export function md5OfKey(publicKey: string): string {
   const blob = Buffer.from(publicKey.trim().split(/\s+/)[1] ?? "", "base64");
@@ -59,10 +62,22 @@ function matchesSelector(labels: Record<string, string>, sel: string | null): bo
 }
 
 class HttpAnswer extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly details: Json = {}) {
     super(message);
   }
 }
+
+/** invalid_input as the API sends it: 422 with the offending field in details.fields. */
+function invalidInput(field: string, message: string): HttpAnswer {
+  return new HttpAnswer(422, "invalid_input", `invalid input in field '${field}': ${message}`, { fields: [{ name: field, messages: [message] }] });
+}
+
+/** Hetzner's default budget: 3600 requests per hour and project, refilled one a second. */
+const DEFAULT_RATE_LIMIT_PER_HOUR = 3600;
+const HOUR_MS = 3_600_000;
+
+/** How a listing's pagination misbehaves, for clients that must not loop on it. */
+export type PagingFault = "repeat-next-page" | "no-meta";
 
 export class HetznerFake implements CloudFake {
   readonly calls: FakeCall[] = [];
@@ -71,6 +86,11 @@ export class HetznerFake implements CloudFake {
   readonly createBodies: Json[] = [];
   /** Hetzner's limit of Primary IPs per project; creates beyond it fail like the real API. */
   primaryIpLimit = Infinity;
+  /** A token of the same project made read-only: GETs work, anything else is 401 token_readonly. */
+  readonly readOnlyToken = "hcloud-readonly-token-9876543210";
+  /** GET /servers pages: "repeat-next-page" names the same page again, "no-meta" leaves out meta. */
+  pagingFault: PagingFault | undefined;
+  private readonly rate: { limit: number; remaining: number; at: number; enforce: boolean };
   private readonly http: http.Server;
   private readonly servers_ = new Map<number, ServerRow>();
   private readonly primaryIps_ = new Map<number, PrimaryIpRow>();
@@ -80,15 +100,21 @@ export class HetznerFake implements CloudFake {
   private nextId = 120_704_776;
   url = "";
 
-  private constructor(private readonly opts: { bootDelayMs: number; createDelayMs: number }) {
+  private constructor(private readonly opts: { bootDelayMs: number; createDelayMs: number; rateLimitPerHour?: number }) {
     captureSecret(this.validToken); // the suite's secret scan looks for it in everything the bot logged or sent
+    captureSecret(this.readOnlyToken);
+    // The benchmarks make more than 3600 calls an hour on purpose: the budget is only enforced
+    // when a test sets it, but the headers always report it.
+    const limit = opts.rateLimitPerHour ?? DEFAULT_RATE_LIMIT_PER_HOUR;
+    this.rate = { limit, remaining: limit, at: Date.now(), enforce: opts.rateLimitPerHour !== undefined };
     this.http = http.createServer((req, res) => void this.onRequest(req, res));
   }
 
   /** bootDelayMs: a new server shows "initializing" that long; createDelayMs: POST /servers answers
-   * after that long (the server's boot starts when the answer goes out), for the benchmarks. */
-  static async start(opts: { bootDelayMs?: number; createDelayMs?: number } = {}): Promise<HetznerFake> {
-    const fake = new HetznerFake({ bootDelayMs: opts.bootDelayMs ?? 0, createDelayMs: opts.createDelayMs ?? 0 });
+   * after that long (the server's boot starts when the answer goes out), for the benchmarks;
+   * rateLimitPerHour: enforce that budget with 429 rate_limit_exceeded (default: report 3600, never refuse). */
+  static async start(opts: { bootDelayMs?: number; createDelayMs?: number; rateLimitPerHour?: number } = {}): Promise<HetznerFake> {
+    const fake = new HetznerFake({ bootDelayMs: opts.bootDelayMs ?? 0, createDelayMs: opts.createDelayMs ?? 0, rateLimitPerHour: opts.rateLimitPerHour });
     await new Promise<void>((r) => fake.http.listen(0, "127.0.0.1", () => r()));
     fake.url = `http://127.0.0.1:${(fake.http.address() as AddressInfo).port}/v1`;
     return fake;
@@ -143,6 +169,37 @@ export class HetznerFake implements CloudFake {
     await new Promise<void>((r) => this.http.close(() => r()));
   }
 
+  /** Spend the rate budget now, as the whole request answers that it used up everything left. */
+  exhaustRateLimit(): void {
+    this.refill();
+    this.rate.remaining = 0;
+  }
+
+  /** The budget refills evenly: limit per hour, so 3600/h gives one request back each second. */
+  private refill(): void {
+    const now = Date.now();
+    this.rate.remaining = Math.min(this.rate.limit, this.rate.remaining + ((now - this.rate.at) * this.rate.limit) / HOUR_MS);
+    this.rate.at = now;
+  }
+
+  /** Takes one request from the budget; false when none is left. */
+  private spend(): boolean {
+    this.refill();
+    if (this.rate.remaining < 1) return !this.rate.enforce;
+    this.rate.remaining -= 1;
+    return true;
+  }
+
+  private rateHeaders(): Record<string, string> {
+    const { limit, remaining } = this.rate;
+    const untilFullMs = ((limit - remaining) * HOUR_MS) / limit;
+    return {
+      "ratelimit-limit": String(limit),
+      "ratelimit-remaining": String(Math.floor(remaining)),
+      "ratelimit-reset": String(Math.ceil((Date.now() + untilFullMs) / 1000)),
+    };
+  }
+
   private status(s: ServerRow): string {
     return Date.now() - s.createdAt >= this.opts.bootDelayMs ? "running" : "initializing";
   }
@@ -164,28 +221,32 @@ export class HetznerFake implements CloudFake {
     const action = `${method} ${path}`;
     this.calls.push({ method, path, action });
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      res.writeHead(status, { "content-type": "application/json", ...headers });
+      res.writeHead(status, { "content-type": "application/json", ...this.rateHeaders(), ...headers });
       res.end(body === undefined ? "" : JSON.stringify(body));
     };
+    const fail = (status: number, code: string, message: string, details: Json = {}) => send(status, { error: { code, message, details } });
     const fault = this.takeFault(action);
     if (fault?.kind === "timeout") return; // hold the request; the client's timeout must fire
-    if (fault?.kind === "throttle") {
-      const reset = String(Math.ceil(Date.now() / 1000) + 1);
-      return send(429, { error: { code: "rate_limit_exceeded", message: "limit of 3600 requests per hour reached", details: {} } },
-        { "retry-after": "1", "ratelimit-limit": "3600", "ratelimit-remaining": "0", "ratelimit-reset": reset });
-    }
-    if (fault?.kind === "server-error") return send(503, { error: { code: "service_error", message: "service temporarily unavailable", details: {} } });
-    if (req.headers.authorization !== `Bearer ${this.validToken}`) {
-      return send(401, { error: { code: "unauthorized", message: "unable to authenticate", details: {} } });
-    }
+    if (fault?.kind === "throttle") this.exhaustRateLimit();
+    // Every request counts, authenticated or not (the docs' "Rate Limiting").
+    if (!this.spend() || fault?.kind === "throttle") return fail(429, "rate_limit_exceeded", "rate limit exceeded");
+    if (fault?.kind === "server-error") return fail(503, "unavailable", "service temporarily unavailable");
+    const readOnly = req.headers.authorization === `Bearer ${this.readOnlyToken}`;
+    if (req.headers.authorization !== `Bearer ${this.validToken}` && !readOnly) return fail(401, "unauthorized", "unable to authenticate");
+    if (readOnly && method !== "GET") return fail(401, "token_readonly", "the token is only allowed to perform GET requests");
     const scripted = this.scripted.find((e) => (e.times ?? 1) > 0 && action.includes(e.match));
     if (scripted) {
       scripted.times = (scripted.times ?? 1) - 1;
-      return send(scripted.status, { error: { code: scripted.code, message: scripted.message, details: {} } });
+      return fail(scripted.status, scripted.code, scripted.message, scripted.details);
     }
     if (action === "POST /servers" && this.opts.createDelayMs > 0) await new Promise((r) => setTimeout(r, this.opts.createDelayMs));
     try {
-      const body = raw ? (JSON.parse(raw) as Json) : {};
+      let body: Json = {};
+      try {
+        body = raw ? (JSON.parse(raw) as Json) : {};
+      } catch {
+        throw new HttpAnswer(400, "json_error", "invalid JSON in request body");
+      }
       const [status, answer] = this.route(method, path, url.searchParams, body);
       if (fault?.kind === "lose-create-response") {
         req.socket.destroy(); // the create happened; its answer never arrives
@@ -193,8 +254,8 @@ export class HetznerFake implements CloudFake {
       }
       send(status, answer);
     } catch (err) {
-      if (err instanceof HttpAnswer) return send(err.status, { error: { code: err.code, message: err.message, details: {} } });
-      send(500, { error: { code: "server_error", message: (err as Error).message, details: {} } });
+      if (err instanceof HttpAnswer) return fail(err.status, err.code, err.message, err.details);
+      fail(500, "server_error", (err as Error).message);
     }
   }
 
@@ -214,7 +275,9 @@ export class HetznerFake implements CloudFake {
       const perPage = Math.min(50, Number(q.get("per_page") ?? 25));
       const page = Number(q.get("page") ?? 1);
       const slice = all.slice((page - 1) * perPage, page * perPage);
-      return [200, { servers: slice.map((s) => this.serverJson(s)), meta: this.pagination(page, perPage, all.length) }];
+      const meta = this.pagination(page, perPage, all.length) as { pagination: Json };
+      if (this.pagingFault === "repeat-next-page") meta.pagination.next_page = page; // a broken proxy or cache
+      return [200, { servers: slice.map((s) => this.serverJson(s)), ...(this.pagingFault === "no-meta" ? {} : { meta }) }];
     }
     if (method === "POST" && path === "/servers") {
       this.createBodies.push(body);
@@ -244,7 +307,7 @@ export class HetznerFake implements CloudFake {
       if (!ip) throw new HttpAnswer(404, "not_found", `primary_ip with ID '${byId[2]}' not found`);
       if (method === "GET") return [200, { primary_ip: this.primaryIpJson(ip) }];
       if (method === "DELETE") {
-        if (ip.assigneeId !== null) throw new HttpAnswer(422, "must_be_unassigned", "primary ip must be unassigned before deletion");
+        if (ip.assigneeId !== null) throw new HttpAnswer(422, "primary_ip_assigned", "primary ip must be unassigned before deletion");
         this.primaryIps_.delete(ip.id);
         return [204, undefined];
       }
@@ -255,7 +318,7 @@ export class HetznerFake implements CloudFake {
   private addSshKey(body: Json): SshKeyRow {
     const publicKey = String(body.public_key ?? "").trim();
     if (!/^ssh-[a-z0-9-]+ [A-Za-z0-9+/=]+( .*)?$/.test(publicKey)) {
-      throw new HttpAnswer(400, "invalid_input", "invalid input in field 'public_key'");
+      throw invalidInput("public_key", "is not a valid public key");
     }
     const fingerprint = md5OfKey(publicKey);
     for (const k of this.sshKeys_.values()) {
@@ -268,20 +331,20 @@ export class HetznerFake implements CloudFake {
 
   private makeServer(body: Json, createdAt: number): ServerRow {
     const type = serverType(String(body.server_type));
-    if (!type) throw new HttpAnswer(400, "invalid_input", `server type ${String(body.server_type)} not found`);
+    if (!type) throw invalidInput("server_type", `server type ${String(body.server_type)} not found`);
     const location = LOCATIONS[String(body.location ?? "nbg1")] as Json | undefined;
-    if (!location) throw new HttpAnswer(400, "invalid_input", `location ${String(body.location)} not found`);
+    if (!location) throw invalidInput("location", `location ${String(body.location)} not found`);
     const name = String(body.name ?? "");
-    if (!/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,61}[a-zA-Z0-9])?$/.test(name)) throw new HttpAnswer(400, "invalid_input", "invalid input in field 'name'");
+    if (!/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,61}[a-zA-Z0-9])?$/.test(name)) throw invalidInput("name", "is not a valid hostname");
     const labels = (body.labels ?? {}) as Record<string, string>;
     for (const [k, v] of Object.entries(labels)) {
-      if (!LABEL_RE.test(k) || k === "" || !LABEL_RE.test(v)) throw new HttpAnswer(400, "invalid_input", `invalid label ${k}=${v}`);
+      if (!LABEL_RE.test(k) || k === "" || !LABEL_RE.test(v)) throw invalidInput("labels", `invalid label ${k}=${v}`);
     }
     for (const id of (body.ssh_keys ?? []) as number[]) {
-      if (!this.sshKeys_.has(id)) throw new HttpAnswer(400, "invalid_input", `ssh_key with ID '${id}' not found`);
+      if (!this.sshKeys_.has(id)) throw invalidInput("ssh_keys", `ssh_key with ID '${id}' not found`);
     }
     if ([...this.servers_.values()].some((s) => s.name === name)) throw new HttpAnswer(409, "uniqueness_error", "server name is already used");
-    if (this.primaryIps_.size >= this.primaryIpLimit) throw new HttpAnswer(403, "resource_limit_exceeded", "primary_ip_limit exceeded");
+    if (this.primaryIps_.size >= this.primaryIpLimit) throw new HttpAnswer(403, "resource_limit_exceeded", "project limit exceeded", { limits: [{ name: "primary_ip_limit" }] });
     const id = this.nextId++;
     const ipId = this.nextId++;
     // Hetzner makes the server's Primary IPv4 itself: unlabelled, deleted with the server.

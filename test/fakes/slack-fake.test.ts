@@ -4,6 +4,9 @@
 import type { AddressInfo } from "node:net";
 import { App, LogLevel, SocketModeReceiver, webApi, type Logger } from "@slack/bolt";
 import { SocketModeClient } from "@slack/socket-mode";
+import { SlackApi, slackErrorCode, slackErrorMessages } from "../../src/adapters/slack/api.js";
+import type { SlackMessage } from "../../src/adapters/slack/blocks.js";
+import { createLogger } from "../../src/log.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import {
@@ -129,6 +132,70 @@ describe("Web API", () => {
     expect(await slackError(web.apiCall("spawn.nothing"))).toBe("unknown_method");
   });
 
+  it("refuses blocks over Block Kit's limits with invalid_blocks and says why in response_metadata", async () => {
+    const fake = await fakeSlack();
+    const web = webClient(fake);
+    const section = (text: string) => ({ type: "section", text: { type: "mrkdwn" as const, text } });
+    /** The whole error body of a refused call, as the WebClient hands it over. */
+    const refusal = async (p: Promise<unknown>) => {
+      const err = await p.then(() => undefined, (e: unknown) => e as { data?: Record<string, unknown> });
+      if (!err) throw new Error("expected the call to fail");
+      return err.data!;
+    };
+
+    await web.chat.postMessage({ channel: "C1", text: "fifty", blocks: Array.from({ length: 50 }, (_, i) => section(`row ${i}`)) });
+    await web.chat.postMessage({ channel: "C1", text: "long", blocks: [section("x".repeat(3000))] });
+    expect(await refusal(web.chat.postMessage({ channel: "C1", text: "51", blocks: Array.from({ length: 51 }, (_, i) => section(`row ${i}`)) }))).toEqual({
+      ok: false, error: "invalid_blocks", errors: ["no more than 50 items allowed [json-pointer:/blocks]"],
+      response_metadata: { messages: ["[ERROR] no more than 50 items allowed [json-pointer:/blocks]"] },
+    });
+    const tooLong = await refusal(web.chat.postMessage({ channel: "C1", text: "long", blocks: [section("ok"), section("x".repeat(3001))] }));
+    expect(tooLong).toMatchObject({ error: "invalid_blocks", response_metadata: { messages: ["[ERROR] must be less than 3001 characters [json-pointer:/blocks/1/text/text]"] } });
+    expect(fake.messages("C1").map((m) => m.text)).toEqual(["fifty", "long"]); // refused calls post nothing
+
+    const posted = fake.messages("C1")[0]!;
+    const update = await refusal(web.chat.update({ channel: "C1", ts: posted.ts, text: "x", blocks: [{ type: "header", text: { type: "plain_text", text: "h".repeat(151) } }] }));
+    expect(update.response_metadata).toEqual({ messages: ["[ERROR] must be less than 151 characters [json-pointer:/blocks/0/text/text]"] });
+    const buttons = Array.from({ length: 26 }, (_, i) => ({ type: "button" as const, action_id: `b${i}`, text: { type: "plain_text" as const, text: i === 0 ? "b".repeat(76) : "ok" } }));
+    const ephemeral = await refusal(web.chat.postEphemeral({ channel: "C1", user: "U1", text: "x", blocks: [{ type: "actions", elements: buttons }] }));
+    expect(ephemeral.errors).toEqual([
+      "no more than 25 items allowed [json-pointer:/blocks/0/elements]",
+      "must be less than 76 characters [json-pointer:/blocks/0/elements/0/text/text]",
+    ]);
+    expect(fake.ephemerals).toEqual([]);
+  });
+
+  it("refuses views over Block Kit's limits (100 blocks on a Home tab, 24-character modal titles) with invalid_arguments", async () => {
+    const fake = await fakeSlack();
+    const web = webClient(fake);
+    const blocks = (n: number) => Array.from({ length: n }, (_, i) => ({ type: "section", text: { type: "mrkdwn" as const, text: `spawn ${i}` } }));
+    await web.views.publish({ user_id: "U1", view: { type: "home", blocks: blocks(100) } });
+    const home = await web.views.publish({ user_id: "U1", view: { type: "home", blocks: blocks(101) } }).then(() => undefined, (e: { data?: Record<string, unknown> }) => e.data);
+    expect(home).toEqual({ ok: false, error: "invalid_arguments", response_metadata: { messages: ["[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]"] } });
+    expect((fake.homeViews.get("U1")!.blocks as unknown[]).length).toBe(100); // the refused one did not replace it
+    const noUser = await web.views.publish({ user_id: "", view: { type: "home", blocks: [] } }).then(() => undefined, (e: { data?: Record<string, unknown> }) => e.data);
+    expect(noUser).toMatchObject({ error: "invalid_arguments", response_metadata: { messages: ["invalid `user_id`"] } });
+
+    const modal = { type: "modal" as const, title: { type: "plain_text" as const, text: "A title of 25 characters" + "!" }, blocks: blocks(1) };
+    const opened = await web.views.open({ trigger_id: triggerId(), view: modal }).then(() => undefined, (e: { data?: Record<string, unknown> }) => e.data);
+    expect(opened).toMatchObject({ error: "invalid_arguments", response_metadata: { messages: ["[ERROR] must be less than 25 characters [json-pointer:/view/title/text]"] } });
+    expect(fake.openedViews).toEqual([]);
+  });
+
+  it("the adapter's SlackApi logs which block Slack refused and why, and the call fails", async () => {
+    const fake = await fakeSlack();
+    const lines: string[] = [];
+    const log = createLogger({ level: "info", format: "json", destination: { write: (l: string) => (lines.push(l), true) } as unknown as NodeJS.WritableStream });
+    const api = new SlackApi(webClient(fake), log);
+    const blocks = Array.from({ length: 51 }, (_, i) => ({ type: "section", text: { type: "mrkdwn", text: `spawn ${i}` } }));
+    const failed = await api.postMessage("T0FAKE", "C1", { text: "list", blocks: blocks as SlackMessage["blocks"] }).then(() => undefined, (e: unknown) => e);
+    expect(slackErrorCode(failed)).toBe("invalid_blocks");
+    expect(slackErrorMessages(failed)).toEqual(["[ERROR] no more than 50 items allowed [json-pointer:/blocks]"]);
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "Slack refused what the bot rendered");
+    expect(logged).toMatchObject({ level: 50, error: "invalid_blocks", lane: "post:C1", problems: ["[ERROR] no more than 50 items allowed [json-pointer:/blocks]"] });
+    api.close();
+  });
+
   it("checks tokens like Slack and accepts JSON bodies and token fields", async () => {
     const fake = await fakeSlack();
     expect(await slackError(webClient(fake, "xoxb-wrong").chat.postMessage({ channel: "C1", text: "x" }))).toBe("invalid_auth");
@@ -219,6 +286,7 @@ describe("Bolt in HTTP mode against the fake", () => {
       clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } },
     });
     const seen: { retryNum?: number; retryReason?: string }[] = [];
+    const homeClicks: Record<string, unknown>[] = [];
     app.command("/spawn", async ({ command, ack, respond, client }) => {
       await ack();
       if (command.text === "modal") {
@@ -231,6 +299,11 @@ describe("Bolt in HTTP mode against the fake", () => {
       await ack();
       if (body.type === "block_actions" && body.channel && body.message) await client.chat.update({ channel: body.channel.id, ts: body.message.ts, text: "approved" });
     });
+    app.action("refresh_home", async ({ ack, body, respond }) => {
+      await ack();
+      const b = body as unknown as Record<string, unknown>;
+      homeClicks.push({ container: b.container, view: b.view, channel: b.channel, message: b.message, response_url: b.response_url, canRespond: respond !== undefined });
+    });
     app.view("spawn_modal", async ({ ack, view }) => {
       await ack({ response_action: "errors", errors: { name: `bad: ${view.state.values.name?.input?.value ?? ""}` } });
     });
@@ -241,7 +314,7 @@ describe("Bolt in HTTP mode against the fake", () => {
     // Port 0 works: start() takes listen options and resolves with the node http.Server.
     const server = await app.start({ port: 0, host: "127.0.0.1" });
     cleanups.push(() => app.stop());
-    return { app, seen, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events` };
+    return { app, seen, homeClicks, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events` };
   }
 
   it("acks a signed slash command, respond() reaches the response URL, bad signatures get 401", async () => {
@@ -286,6 +359,20 @@ describe("Bolt in HTTP mode against the fake", () => {
     expect(event.status).toBe(200);
     await until(() => fake.homeViews.has("U0ALICE"), "views.publish from the event");
     expect(seen).toEqual([{ retryNum: 1, retryReason: "http_timeout" }]);
+  });
+
+  it("delivers App Home clicks as Slack sends them: the published home view as container, no channel, message or response_url", async () => {
+    const fake = await fakeSlack();
+    const { url, homeClicks } = await boltHttp(fake);
+    expect(() => fake.homeClick({ actionId: "refresh_home" })).toThrow(/no Home tab/);
+    const published = await webClient(fake).views.publish({ user_id: "U0ALICE", view: { type: "home", blocks: [{ type: "actions", elements: [{ type: "button", action_id: "refresh_home", text: { type: "plain_text", text: "Refresh" } }] }] } });
+    const click = fake.homeClick({ actionId: "refresh_home", user: "U0ALICE" });
+    expect((await signedPost(url, interactiveBody(click), FORM, SECRET)).status).toBe(200);
+    await until(() => homeClicks.length === 1, "the Home click to reach Bolt");
+    expect(homeClicks[0]).toEqual({
+      container: { type: "view", view_id: published.view!.id }, view: expect.objectContaining({ id: published.view!.id, type: "home", hash: published.view!.hash }),
+      channel: undefined, message: undefined, response_url: undefined, canRespond: false,
+    });
   });
 });
 

@@ -5,13 +5,16 @@
 // reference (docs.slack.dev/reference/methods/*, mirrored in slack-ruby/slack-api-ref) and the
 // Socket Mode guide (docs.slack.dev/apis/events-api/using-socket-mode). The exported builders
 // produce what Slack sends to an app: slash command forms, block_actions / view_submission
-// payloads, event_callback bodies, and the v0 request signature.
+// payloads, event_callback bodies, and the v0 request signature. Blocks and views over Block
+// Kit's documented limits are refused (slack-block-kit.ts): chat methods with invalid_blocks,
+// views methods with invalid_arguments, each naming the problems in response_metadata.messages.
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer } from "ws";
 import { captureMessage, captureSecret } from "../support/capture.js";
+import { blockKitErrors, viewErrors, type Surface } from "./slack-block-kit.js";
 
 type Json = Record<string, unknown>;
 
@@ -72,8 +75,25 @@ export type EnvelopeType = "events_api" | "slash_commands" | "interactive";
 export interface EnvelopeOptions { retryAttempt?: number; retryReason?: string; envelopeId?: string; acceptsResponsePayload?: boolean; timeoutMs?: number }
 export interface FakeUser { id: string; name: string; real_name: string; tz: string; is_admin: boolean }
 
-class SlackApiError extends Error {}
-const fail = (code: string): never => { throw new SlackApiError(code); };
+/** A refusal; `messages` are the lines Slack adds under response_metadata.messages, `errors` the bare ones of invalid_blocks. */
+class SlackApiError extends Error {
+  constructor(code: string, readonly messages: string[] = [], readonly errors?: string[]) { super(code); }
+}
+const asErrors = (problems: string[]) => problems.map((p) => `[ERROR] ${p}`);
+const fail = (code: string, messages: string[] = []): never => { throw new SlackApiError(code, messages); };
+
+/** chat.*: blocks over Block Kit's limits are invalid_blocks, listed under errors and response_metadata. */
+function checkBlocks(a: Json, surface: Surface): void {
+  if (a.blocks === undefined) return;
+  const problems = blockKitErrors(a.blocks, surface);
+  if (problems.length) throw new SlackApiError("invalid_blocks", asErrors(problems), problems);
+}
+
+/** views.*: the same problems in a view are invalid_arguments, listed under response_metadata. */
+function checkView(view: Json): void {
+  const problems = viewErrors(view);
+  if (problems.length) fail("invalid_arguments", asErrors(problems));
+}
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Slack's `ts`: seconds.microseconds, unique and increasing within this process. */
@@ -191,6 +211,12 @@ export class SlackFake {
   }
   /** Messages in the DM between the bot and `user`. */
   dms(user: string): StoredMessage[] { return this.messages(this.dmFor(user)); }
+  /** A click on a button of the Home tab published for `o.user`: the payload Slack would send. */
+  homeClick(o: HomeActionOptions): Json {
+    const view = this.homeViews.get(o.user ?? D.userId);
+    if (!view) throw new Error(`no Home tab was published for ${o.user ?? D.userId}`);
+    return homeBlockActionsPayload(view, o);
+  }
   /** The DM channel id conversations.open returns for `user`. */
   dmFor(user: string): string { return `D${user.replace(/^[UW]/, "")}`; }
   /** Make a channel unavailable: chat.* in it answer `error` (channel_not_found, is_archived, not_in_channel...). */
@@ -274,7 +300,10 @@ export class SlackFake {
     try {
       reply(200, { ok: true, ...handler(call.args) });
     } catch (err) {
-      if (err instanceof SlackApiError) return reply(200, { ok: false, error: err.message });
+      if (err instanceof SlackApiError) {
+        const detail = { ...(err.errors ? { errors: err.errors } : {}), ...(err.messages.length ? { response_metadata: { messages: err.messages } } : {}) };
+        return reply(200, { ok: false, error: err.message, ...detail });
+      }
       reply(500, { ok: false, error: "internal_error", detail: String(err) });
     }
   }
@@ -325,6 +354,7 @@ export class SlackFake {
     "chat.postMessage": (a) => {
       const channel = this.writableChannel(a);
       if (!hasContent(a)) fail("no_text");
+      checkBlocks(a, "message");
       const thread = str(a.thread_ts);
       const m: StoredMessage = { channel, ts: nextTs(), user: D.botUserId, bot_id: D.botId, edits: 0, ...this.content(a), ...(thread ? { thread_ts: thread } : {}) };
       const list = this.msgs.get(channel) ?? [];
@@ -336,6 +366,7 @@ export class SlackFake {
       const m = this.msgs.get(channel)?.find((x) => x.ts === str(a.ts));
       if (!m) return fail("message_not_found");
       if (!hasContent(a) && !Array.isArray(a.blocks)) fail("no_text");
+      checkBlocks(a, "message");
       Object.assign(m, this.content(a));
       m.edits++;
       return { channel, ts: m.ts, text: m.text ?? "", message: { ...this.messageJson(m), edited: { user: D.botUserId, ts: nextTs() } } };
@@ -353,6 +384,7 @@ export class SlackFake {
       const user = str(a.user) ?? fail("user_not_found");
       if (this.absent.has(`${channel}/${user}`)) fail("user_not_in_channel");
       if (!hasContent(a)) fail("no_text");
+      checkBlocks(a, "message");
       const e: EphemeralMessage = { channel, user, message_ts: nextTs(), ...this.content(a) };
       const thread = str(a.thread_ts);
       if (thread) e.thread_ts = thread;
@@ -380,15 +412,17 @@ export class SlackFake {
       const row = id ? this.views.get(id) : [...this.views.values()].find((v) => v.external_id !== undefined && v.external_id === str(a.external_id));
       if (!row) return fail("not_found");
       if (str(a.hash) && str(a.hash) !== row.hash) fail("hash_conflict");
+      checkView(this.viewArg(a));
       const view = this.viewJson(row.id, this.viewArg(a));
       Object.assign(row, { hash: String(view.hash), view });
       this.openedViews.push({ method: "views.update", id: row.id, hash: row.hash, view: this.viewArg(a) });
       return { view };
     },
     "views.publish": (a) => {
-      const user = str(a.user_id) ?? fail("invalid_arguments");
+      const user = str(a.user_id) ?? fail("invalid_arguments", ["invalid `user_id`"]);
       const input = this.viewArg(a);
-      if (input.type !== "home") fail("invalid_arguments");
+      if (input.type !== "home") fail("invalid_arguments", asErrors(["must be home [json-pointer:/view/type]"]));
+      checkView(input);
       const current = this.homeViews.get(user);
       if (current && str(a.hash) && str(a.hash) !== current.hash) fail("hash_conflict");
       const view = this.viewJson(typeof current?.id === "string" ? current.id : this.viewId(), input);
@@ -457,7 +491,8 @@ export class SlackFake {
     if (this.usedTriggers.has(trigger)) fail("exchanged_trigger_id");
     if (Date.now() - minted > TRIGGER_TTL_MS) fail("expired_trigger_id");
     const input = this.viewArg(a);
-    if (input.type !== "modal") fail("invalid_arguments");
+    if (input.type !== "modal") fail("invalid_arguments", asErrors(["must be modal [json-pointer:/view/type]"]));
+    checkView(input);
     this.usedTriggers.add(trigger);
     const view = this.viewJson(this.viewId(), input);
     const row: ViewRow = { id: String(view.id), hash: String(view.hash), view };
@@ -603,6 +638,26 @@ export function blockActionsPayload(o: BlockActionsOptions): Json {
     channel: { id: channel, name: o.channelName ?? D.channelName },
     message: o.message ?? { type: "message", user: D.botUserId, bot_id: D.botId, app_id: D.appId, text: "", ts, team: D.teamId },
     state: { values: {} }, response_url: o.responseUrl ?? UNSET_RESPONSE_URL,
+    actions: [{
+      action_id: o.actionId, block_id: o.blockId ?? "actions", text: { type: "plain_text", text: o.buttonText ?? "Button", emoji: true },
+      value: o.value ?? "", type: "button", action_ts: nextTs(),
+    }],
+  };
+}
+
+export interface HomeActionOptions { actionId: string; value?: string; blockId?: string; user?: string; userName?: string; triggerId?: string; buttonText?: string }
+/**
+ * A block_actions payload for a button click on a Home tab, as Slack sends it: the container is
+ * the view (`container.type: "view"`), `view` is the published home view, and there is no
+ * channel, message or response_url (a Home tab has none). `view` is what views.publish returned.
+ */
+export function homeBlockActionsPayload(view: Json, o: HomeActionOptions): Json {
+  if (view.type !== "home") throw new Error("a Home click needs the published home view");
+  return {
+    type: "block_actions", user: userObj(o.user ?? D.userId, o.userName ?? D.userName), api_app_id: D.appId, token: "fake-verification-token",
+    container: { type: "view", view_id: view.id }, trigger_id: o.triggerId ?? triggerId(),
+    team: { id: D.teamId, domain: D.teamDomain }, enterprise: null, is_enterprise_install: false,
+    view, state: { values: {} },
     actions: [{
       action_id: o.actionId, block_id: o.blockId ?? "actions", text: { type: "plain_text", text: o.buttonText ?? "Button", emoji: true },
       value: o.value ?? "", type: "button", action_ts: nextTs(),

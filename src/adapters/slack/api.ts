@@ -21,6 +21,15 @@ export function slackErrorCode(err: unknown): string | undefined {
   return data?.error;
 }
 
+/** Refusals of what the bot rendered: blocks (chat.*) or a view (views.*) over Block Kit's limits. */
+const REFUSED_RENDERING = new Set(["invalid_blocks", "invalid_arguments"]);
+
+/** The lines Slack explains a refusal with (response_metadata.messages: "[ERROR] must be less than 3001 characters [json-pointer:/blocks/0/text/text]"). */
+export function slackErrorMessages(err: unknown): string[] {
+  const messages = (err as { data?: { response_metadata?: { messages?: unknown } } })?.data?.response_metadata?.messages;
+  return Array.isArray(messages) ? messages.filter((m): m is string => typeof m === "string") : [];
+}
+
 export class SlackApi {
   private readonly outboxes = new Map<string, Outbox>();
   /** Rendered text of the last edit sent per message, so an unchanged view costs no call. */
@@ -94,9 +103,16 @@ export class SlackApi {
   private call<T>(team: string, lane: string, coalesceKey: string | undefined, send: () => Promise<T>, urgent?: () => boolean): Promise<T> {
     return this.outbox(team).call({
       lane, coalesceKey, urgent,
-      send: () => {
+      send: async () => {
         this.counts.calls++;
-        return send();
+        try {
+          return await send();
+        } catch (err) {
+          // A render that breaks Block Kit's limits is a bug of ours: log which block and why.
+          const code = slackErrorCode(err);
+          if (code && REFUSED_RENDERING.has(code)) this.log.error({ team, lane, error: code, problems: slackErrorMessages(err) }, "Slack refused what the bot rendered");
+          throw err;
+        }
       },
     });
   }

@@ -53,6 +53,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** States of an instance that still exists (and may cost money). */
 const LIVE_STATES = ["pending", "running", "stopping", "stopped"];
 const GONE_STATES = new Set(["shutting-down", "terminated"]);
+/** DescribeInstances' largest page (MaxResults 5 to 1000), the size AWS's pagination guide uses. */
+const DESCRIBE_PAGE_SIZE = 1000;
 const NOT_FOUND = ["InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"];
 
 export class AwsCloud implements Cloud {
@@ -144,17 +146,23 @@ export class AwsCloud implements Cloud {
   async listServers(): Promise<(ServerInfo & { spawnId?: string })[]> {
     return this.translated({}, async () => {
       const found: (ServerInfo & { spawnId?: string })[] = [];
+      const seen = new Set<string>();
       let NextToken: string | undefined;
       do {
+        // EC2 recommends paginated describes (an unpaginated one can be throttled or time out);
+        // a page may still hold fewer than MaxResults, so follow NextToken to its end.
         const page = await this.ec2.send(new DescribeInstancesCommand({
           Filters: [{ Name: `tag:${BOT_TAG.key}`, Values: [BOT_TAG.value] }, { Name: "instance-state-name", Values: LIVE_STATES }],
+          MaxResults: DESCRIBE_PAGE_SIZE,
           NextToken,
         }));
         for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
           const spawnId = tagValue(instance.Tags, SPAWN_ID_TAG);
           found.push({ ...this.serverInfo(instance), ...(spawnId ? { spawnId } : {}) });
         }
-        NextToken = page.NextToken;
+        // A token handed back twice would loop forever: stop there.
+        NextToken = page.NextToken && !seen.has(page.NextToken) ? page.NextToken : undefined;
+        if (NextToken) seen.add(NextToken);
       } while (NextToken);
       return found;
     });

@@ -1,7 +1,8 @@
 // DigitalOcean's side of the wire, kept apart from the provider's steps: the shapes of the API
 // v2 answers we read, tag names, size facts and the one table that turns DO's errors into ours.
 import { createHash } from "node:crypto";
-import { HttpError, NetworkError } from "./rest-client.js";
+import { HttpError, NetworkError, retryAfterHeaderMs } from "./rest-client.js";
+import { API_RETRY } from "./retry.js";
 import { CloudError } from "./types.js";
 
 /** One droplet as GET/POST /droplets answer it (only the fields we read). */
@@ -102,6 +103,25 @@ export function md5Fingerprint(publicKey: string): string {
   return createHash("md5").update(Buffer.from(blob, "base64")).digest("hex").match(/../g)!.join(":");
 }
 
+/**
+ * How long DO asks us to wait. A burst-limit 429 (250 a minute) carries retry-after; an
+ * hourly-limit 429 (5,000 an hour) does not, and its ratelimit-reset is when the oldest request
+ * of the hour expires, the first moment one more request is allowed. Undefined while requests
+ * remain, for a plain backoff.
+ */
+export function doRetryAfterMs(headers: Headers, now: number): number | undefined {
+  const burst = retryAfterHeaderMs(headers);
+  if (burst !== undefined) return burst;
+  const reset = Number(headers.get("ratelimit-reset") ?? NaN);
+  if (headers.get("ratelimit-remaining") !== "0" || !Number.isFinite(reset)) return undefined;
+  return Math.max(0, reset * 1000 - now);
+}
+
+/** A 429 whose wait is longer than a request's retries may take: the hourly budget is spent. */
+export function isHourlyLimit(err: unknown): boolean {
+  return err instanceof HttpError && err.status === 429 && (err.retryAfterMs ?? 0) > API_RETRY.deadlineMs;
+}
+
 const BILLING_URL = "https://cloud.digitalocean.com/account/billing";
 export const AUTH_MESSAGE = "the DigitalOcean token was refused: set DIGITALOCEAN_ACCESS_TOKEN to a read/write token";
 
@@ -142,6 +162,10 @@ export function translateDoError(err: unknown, doing: string): unknown {
   }
   if (err.status === 422 && /(invalid|unknown).*(region|size)|(region|size).*(invalid|unknown)/.test(text)) {
     return new CloudError("BAD_PLACEMENT", `DigitalOcean does not know that placement ("${said}"): try another --zone (nyc3, sfo3, ams3) or --size (s-2vcpu-4gb)`);
+  }
+  if (isHourlyLimit(err)) {
+    const minutes = Math.ceil((err.retryAfterMs ?? 0) / 60_000);
+    return new CloudError("API", `the DigitalOcean token has used its 5,000 API requests of the last hour (while ${doing}): the next one is allowed in about ${minutes} min, spawn again then`);
   }
   if (err.status === 429 || err.status >= 500) {
     return new CloudError("API", `DigitalOcean kept failing while ${doing} (HTTP ${err.status}); try again in a few minutes`);

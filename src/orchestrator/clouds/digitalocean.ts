@@ -1,7 +1,7 @@
 // The DigitalOcean cloud: droplets over API v2 with the bot's registered SSH key, first-boot
 // user-data, and tags (spawnbot-managed, spawnbot-spawn-id:<uuid>) that make create idempotent.
 import {
-  accountBlocked, basicSizeWithMemory, DO_IMAGE, DO_MAX_PAGES, DO_PAGE_SIZE, isAlreadyRegistered, md5Fingerprint, memoryGbFromSlug,
+  accountBlocked, basicSizeWithMemory, DO_IMAGE, DO_MAX_PAGES, DO_PAGE_SIZE, doRetryAfterMs, isAlreadyRegistered, isHourlyLimit, md5Fingerprint, memoryGbFromSlug,
   publicV4, REGION_RE, SIZE_RE, tagName, tagValue, translateDoError,
   type DoAccount, type DoDroplet, type DoPages, type DoSize, type DoSshKey,
 } from "./digitalocean-api.js";
@@ -57,7 +57,7 @@ export class DigitalOceanCloud implements Cloud {
   private readonly sizeMemory = new Map<string, number>();
 
   constructor(private readonly opts: DigitalOceanOptions) {
-    const client = { baseUrl: opts.apiUrl, token: opts.token, timeoutMs: opts.requestTimeoutMs ?? 30_000 };
+    const client = { baseUrl: opts.apiUrl, token: opts.token, timeoutMs: opts.requestTimeoutMs ?? 30_000, retryAfterMs: doRetryAfterMs };
     this.retryBaseDelayMs = opts.retryBaseDelayMs ?? API_RETRY.baseDelayMs;
     this.api = new RestClient({ ...client, retry: { attempts: API_ATTEMPTS, baseDelayMs: this.retryBaseDelayMs } });
     this.createApi = new RestClient({ ...client, retry: { attempts: 1, baseDelayMs: this.retryBaseDelayMs } });
@@ -196,7 +196,8 @@ export class DigitalOceanCloud implements Cloud {
       } catch (err) {
         const throttled = err instanceof HttpError && err.status === 429; // refused: nothing was made
         const unsure = err instanceof NetworkError || (err instanceof HttpError && err.status >= 500);
-        if (!(throttled || unsure) || signal?.aborted) throw translateDoError(err, "creating the droplet");
+        // An hourly-limit 429 asks for up to an hour: say so rather than wait.
+        if (!(throttled || unsure) || isHourlyLimit(err) || signal?.aborted) throw translateDoError(err, "creating the droplet");
         const backoff = Math.min(API_RETRY.maxDelayMs, this.retryBaseDelayMs * 2 ** (attempt - 1));
         // The wait also gives DO time to list a droplet whose answer was lost.
         await new Promise((r) => setTimeout(r, (err instanceof HttpError ? err.retryAfterMs : undefined) ?? backoff));

@@ -2,7 +2,7 @@
 // key once, makes one labelled server per spawn (idempotent by label and by the unique name),
 // and cleans up the Primary IPs that would otherwise keep costing money.
 import { createHash } from "node:crypto";
-import { hetznerErrorCode, isNotFound, isProjectLimit, translateHetznerError } from "./hetzner-errors.js";
+import { hetznerErrorCode, hetznerRetryAfterMs, isNotFound, isProjectLimit, isRetryableHetznerError, translateHetznerError } from "./hetzner-errors.js";
 import { KNOWN_SERVER_TYPES, LOCATION_RE, SERVER_TYPE_RE, labelValue, smallestWithMemory } from "./hetzner-sizes.js";
 import { REQUEST_TIMEOUT_MS, RestClient } from "./rest-client.js";
 import { API_RETRY, pollUntil } from "./retry.js";
@@ -16,6 +16,8 @@ import {
 export const HETZNER_IMAGE = "ubuntu-24.04";
 /** Hetzner's largest page (the default is 25). */
 const PAGE_SIZE = 50;
+/** A runaway next_page chain stops here (50 × 200 = 10,000 servers, far beyond any project's limit). */
+const MAX_PAGES = 200;
 /**
  * One more try than the default: a throttle (Hetzner refills 1 request/s), a 5xx and a timeout
  * in a row still leave a try that can succeed; API_RETRY's deadline keeps the total bounded.
@@ -93,7 +95,10 @@ export class HetznerCloud implements Cloud {
     this.sshUser = opts.sshUser ?? "root";
     this.sshPort = opts.sshPort ?? 22;
     const retry = { ...API_RETRY, attempts: HETZNER_ATTEMPTS, ...opts.apiRetry };
-    this.api = new RestClient({ baseUrl: opts.apiUrl, token: opts.token, timeoutMs: opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, retry });
+    this.api = new RestClient({
+      baseUrl: opts.apiUrl, token: opts.token, timeoutMs: opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, retry,
+      retryAfterMs: hetznerRetryAfterMs, retryable: isRetryableHetznerError,
+    });
   }
 
   async checkCredentials(): Promise<void> {
@@ -162,10 +167,14 @@ export class HetznerCloud implements Cloud {
   async listServers(): Promise<(ServerInfo & { spawnId?: string })[]> {
     const found: (ServerInfo & { spawnId?: string })[] = [];
     try {
+      const seen = new Set<number>();
       for (let page: number | null = 1; page !== null; ) {
+        seen.add(page);
         const res: { servers: HServer[] } & Page = await this.api.request("GET", `/servers?${selector(BOT_TAG.key, BOT_TAG.value)}&per_page=${PAGE_SIZE}&page=${page}`);
         for (const s of res.servers) found.push({ ...this.toInfo(s), spawnId: s.labels[SPAWN_ID_TAG] });
-        page = res.meta?.pagination?.next_page ?? null;
+        // Stop on a missing next_page and on one already read: a looping answer must not spin forever.
+        const next: number | null | undefined = res.meta?.pagination?.next_page;
+        page = typeof next === "number" && !seen.has(next) && seen.size < MAX_PAGES ? next : null;
       }
     } catch (err) {
       throw translateHetznerError(err, { what: "listing servers" });

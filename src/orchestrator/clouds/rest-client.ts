@@ -1,6 +1,7 @@
 // A small JSON-over-HTTPS client for the REST clouds (Hetzner, DigitalOcean): a bearer token,
-// a timeout per request, retries of 429/5xx/network errors honouring Retry-After, and errors
-// that keep the HTTP status and the service's own error body for the provider to translate.
+// a timeout per request, retries of 429/5xx/network errors honouring the wait the service asks
+// for (Retry-After by default; a provider reads its own headers), and errors that keep the HTTP
+// status and the service's own error body for the provider to translate.
 import { API_RETRY, withRetry, type RetryOptions } from "./retry.js";
 
 /** Every request gets this long before it is abandoned (spawn: 30 s). */
@@ -22,7 +23,19 @@ export interface RestClientOptions {
   retry?: Partial<Pick<RetryOptions, "attempts" | "baseDelayMs" | "maxDelayMs" | "deadlineMs">>;
   /** Counts calls, for the numbers a provider reports (calls per spawn). */
   onCall?: (method: string, path: string) => void;
+  /** The wait a failed answer asks for, in ms; default: a whole-second Retry-After header. */
+  retryAfterMs?: (headers: Headers, now: number) => number | undefined;
+  /** Which refusals are worth another try; default: 429 and 5xx (network errors always are). */
+  retryable?: (err: HttpError) => boolean;
 }
+
+/** Retry-After in whole seconds (RFC 9110 also allows an HTTP date; no cloud here sends one). */
+export function retryAfterHeaderMs(headers: Headers): number | undefined {
+  const ra = headers.get("retry-after");
+  return ra && /^\d+$/.test(ra) ? Number(ra) * 1000 : undefined;
+}
+
+const retryableStatus = (err: HttpError) => err.status === 429 || err.status >= 500;
 
 export class RestClient {
   constructor(private readonly opts: RestClientOptions) {}
@@ -32,7 +45,7 @@ export class RestClient {
     return withRetry(() => this.once<T>(method, path, body, signal), {
       ...retry,
       signal,
-      retryable: (err) => err instanceof NetworkError || (err instanceof HttpError && (err.status === 429 || err.status >= 500)),
+      retryable: (err) => err instanceof NetworkError || (err instanceof HttpError && (this.opts.retryable ?? retryableStatus)(err)),
       retryAfterMs: (err) => (err instanceof HttpError ? err.retryAfterMs : undefined),
     });
   }
@@ -59,8 +72,7 @@ export class RestClient {
       parsed = text;
     }
     if (!res.ok) {
-      const ra = res.headers.get("retry-after");
-      const retryAfterMs = ra && /^\d+$/.test(ra) ? Number(ra) * 1000 : undefined;
+      const retryAfterMs = this.opts.retryAfterMs ? this.opts.retryAfterMs(res.headers, Date.now()) : retryAfterHeaderMs(res.headers);
       throw new HttpError(res.status, parsed, retryAfterMs, method, path);
     }
     return parsed as T;
