@@ -1,7 +1,7 @@
 // `npm run backup -- <file>`: an online backup of the bot's SQLite store into a new file, safe while
 // the bot runs. Reads the same configuration as the bot (SPAWNBOT_DATA_DIR, SPAWNBOT_CONFIG).
 import path from "node:path";
-import { BackupError, backupDatabase } from "./bot/store/backup.js";
+import { BackupError, backupDatabase } from "./bot/index.js";
 import { ConfigError, loadConfig } from "./config.js";
 
 const DATABASE_FILE = "spawnbot.db"; // as src/main.ts

@@ -3,10 +3,10 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as v from "valibot";
-import { parseAllowRules, unknownNames, type AllowRules } from "./bot/allowlist.js";
-import { parseDuration } from "./bot/duration.js";
-import { parseSecretKey } from "./bot/secret-box.js";
-import { nearest } from "./bot/suggest.js";
+import { parseAllowRules, unknownNames, type AllowRules } from "./bot/index.js";
+import { parseDuration } from "./bot/index.js";
+import { parseSecretKey } from "./bot/index.js";
+import { nearest } from "./bot/index.js";
 import { CLOUD_NAMES } from "./cloud-names.js";
 import { AGENTS } from "./orchestrator/agents/index.js";
 import { parseTunnelDomain } from "./orchestrator/index.js";
@@ -215,7 +215,7 @@ export interface Config {
   /** OpenRouter's sign-in page and API, for Connect OpenRouter. */
   openrouter: { api: string; auth: string };
   cloudInitTimeoutMs: number;
-  /** The expiry sweep and the reconciler (see src/bot/upkeep.ts). */
+  /** The expiry sweep and the reconciler (see src/bot/upkeep/upkeep.ts). */
   upkeep: { reminderMs: number; sweepIntervalMs: number; mode: "delete" | "report"; reconcileIntervalMs: number; graceMs: number };
   /** SPAWNBOT_SHUTDOWN_GRACE: runs get this long to reach a step boundary on SIGTERM/SIGINT. */
   shutdownGraceMs: number;

@@ -4,7 +4,7 @@
 import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { openStore, type Store } from "./bot/store/index.js";
+import { openStore, type Store } from "./bot/index.js";
 
 /** Files the bot writes besides the database's own: SQLite's WAL and shared-memory files. */
 const DATABASE_COMPANIONS = ["-wal", "-shm"];

@@ -4,7 +4,7 @@
 // recovery and upkeep, so two bots never end or delete each other's runs.
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import type { Store } from "./bot/store/index.js";
+import type { Store } from "./bot/index.js";
 import type { Logger } from "./log.js";
 
 export const DATA_LEASE = "data-owner";

@@ -1,9 +1,9 @@
 // Start-up: config → logger → store → bot key → orchestrator → bot core → adapter.
 import os from "node:os";
-import type { ChatAdapter } from "./bot/adapter.js";
-import { BotCore } from "./bot/core.js";
-import { loadSecretBox } from "./bot/secret-box.js";
-import type { Store } from "./bot/store/index.js";
+import type { ChatAdapter } from "./bot/index.js";
+import { BotCore } from "./bot/index.js";
+import { loadSecretBox } from "./bot/index.js";
+import type { Store } from "./bot/index.js";
 import { ConsoleAdapter } from "./adapters/console/index.js";
 import { DiscordAdapter } from "./adapters/discord/index.js";
 import { SlackAdapter } from "./adapters/slack/index.js";

@@ -6,8 +6,8 @@
 // never logged: they carry the link's state and a live authorization code.
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { CallbackAnswer, ConfirmAnswer } from "./bot/openrouter-connect.js";
-import { OPENROUTER_CALLBACK_PREFIX, OPENROUTER_CONNECT_PREFIX } from "./bot/openrouter-connect.js";
+import type { CallbackAnswer, ConfirmAnswer } from "./bot/index.js";
+import { OPENROUTER_CALLBACK_PREFIX, OPENROUTER_CONNECT_PREFIX } from "./bot/index.js";
 import type { Logger } from "./log.js";
 import { PAGE_CSP, renderPage, type ConfirmForm } from "./openrouter-pages.js";
 

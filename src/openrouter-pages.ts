@@ -1,7 +1,7 @@
 // The small HTML pages of Connect OpenRouter: the confirmation form that names the account, and
 // one-line outcome pages. Every value shown is escaped; the pages run no script and load nothing.
 import { createHash } from "node:crypto";
-import type { CallbackAnswer } from "./bot/openrouter-connect.js";
+import type { CallbackAnswer } from "./bot/index.js";
 
 const STYLE = [
   "body{font:16px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;padding:24px 16px;background:#f6f7f9;color:#1d2330}",

@@ -4,7 +4,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { collectDefaultMetrics, Counter, Gauge, Registry, Summary, type Metric } from "prom-client";
-import type { SpawnCount } from "./bot/store/index.js";
+import type { SpawnCount } from "./bot/index.js";
 
 export interface OpsProbes {
   storeOpen(): boolean;

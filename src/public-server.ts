@@ -2,7 +2,7 @@
 // <token>.<SPAWNBOT_TUNNEL_DOMAIN> (or, without one, under /t/<token>/) through the orchestrator's
 // tunnel gateway, and the Connect OpenRouter pages under /oauth/openrouter/ (answered by
 // the bot core) on the bot's own host only. Anything else is a 404.
-import type { BotCore } from "./bot/core.js";
+import type { BotCore } from "./bot/index.js";
 import type { Logger } from "./log.js";
 import { openRouterCallbackRoute } from "./openrouter-callback.js";
 import { TunnelGateway, startGatewayServer } from "./orchestrator/index.js";

@@ -1,8 +1,8 @@
 // Start-up recovery and graceful shutdown around the adapter: recovery continues what a killed bot left
 // before commands are taken; on SIGTERM/SIGINT commands stop first, then runs get until the end of
 // their current step (within a grace period), and what is left is continued by the next start-up.
-import type { ChatAdapter } from "./bot/adapter.js";
-import type { BotCore } from "./bot/core.js";
+import type { ChatAdapter } from "./bot/index.js";
+import type { BotCore } from "./bot/index.js";
 import type { Logger } from "./log.js";
 import type { Orchestrator, SuspendReport } from "./orchestrator/index.js";
 

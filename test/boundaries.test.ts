@@ -57,4 +57,9 @@ describe("import boundaries", () => {
     const bad = files.filter((f) => f.rel.startsWith("bot/") && f.imports.some((i) => /\/orchestrator\/(?!index\.js$)/.test(i)));
     expect(bad.map((f) => f.rel)).toEqual([]);
   });
+
+  it("lets adapters and start-up use the bot core only through its door (src/bot/index.ts)", () => {
+    const bad = files.filter((f) => !f.rel.startsWith("bot/") && f.imports.some((i) => /(^|\/)bot\/(?!index\.js$)/.test(i)));
+    expect(bad.map((f) => f.rel)).toEqual([]);
+  });
 });

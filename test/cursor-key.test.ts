@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CURSOR_KEY } from "../src/bot/user-settings.js";
+import { CURSOR_KEY } from "../src/bot/commands/user-settings.js";
 import { AGENTS, type AgentSpec } from "../src/orchestrator/index.js";
 import { makeBot, RecordingConversation, request } from "./support/bot.js";
 import { FAKE_KEY, TEST_AGENT } from "./support/test-agent.js";

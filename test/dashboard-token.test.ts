@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { ConnectView } from "../src/bot/views.js";
+import type { ConnectView } from "../src/bot/views/views.js";
 import type { AgentSpec } from "../src/orchestrator/index.js";
 import { makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
 import { TEST_AGENT } from "./support/test-agent.js";

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RecordingConversation, request, type TestBot } from "./support/bot.js";
 import { until } from "./support/until.js";
 import { OWNER, PLATFORM, botLabels, bootBot, readySpawn, recordOutlet, secretsIn, closeUpkeepBot, upkeepBot, type Fakes, type Sent } from "./support/upkeep.js";
-import { DELETE_RETRY_BASE_MS } from "../src/bot/spawn-removal.js";
+import { DELETE_RETRY_BASE_MS } from "../src/bot/spawns/spawn-removal.js";
 
 const HOUR = 3_600_000;
 const SETTINGS = { reminderMs: HOUR };

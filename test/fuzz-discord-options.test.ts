@@ -2,9 +2,9 @@
 // commands.ts): generated hostile option values must never become a flag or another command.
 import { describe, expect, it } from "vitest";
 import { commandText } from "../src/adapters/discord/commands.js";
-import type { SpawnCommand } from "../src/bot/commands.js";
-import { parseCommand, type GrammarCatalog } from "../src/bot/grammar.js";
-import { SPAWN_FLAGS } from "../src/bot/usage.js";
+import type { SpawnCommand } from "../src/bot/grammar/commands.js";
+import { parseCommand, type GrammarCatalog } from "../src/bot/grammar/grammar.js";
+import { SPAWN_FLAGS } from "../src/bot/grammar/usage.js";
 import { pick, prng, valuePool } from "./support/hostile-input.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_130);

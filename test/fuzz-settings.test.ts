@@ -3,7 +3,7 @@
 // values. The core checks and saves each without an exception; a refused form changes nothing
 // and explains each bad field in one short printable line.
 import { describe, expect, it } from "vitest";
-import type { SettingsInput } from "../src/bot/user-settings.js";
+import type { SettingsInput } from "../src/bot/commands/user-settings.js";
 import { HOSTILE_KEY_BLOBS, pick, prng, valuePool } from "./support/hostile-input.js";
 import { makeBot, RecordingConversation, request } from "./support/bot.js";
 

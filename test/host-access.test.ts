@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatRequest } from "../src/bot/request.js";
-import type { StatusView } from "../src/bot/views.js";
+import type { StatusView } from "../src/bot/views/views.js";
 import { authorizeUsers, makeBot, RecordingConversation, type TestBot } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 

@@ -7,7 +7,7 @@ import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, type Logger } from "../src/log.js";
 import type { LookupAll } from "../src/orchestrator/index.js";
-import type { StatusView } from "../src/bot/views.js";
+import type { StatusView } from "../src/bot/views/views.js";
 import { authorizeUsers, LOOPBACK_ALLOWED, makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
 import { freePort } from "./support/free-port.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";

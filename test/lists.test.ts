@@ -3,8 +3,8 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { Store } from "../src/bot/store/index.js";
-import type { ListView } from "../src/bot/views.js";
-import { pageNote } from "../src/bot/views.js";
+import type { ListView } from "../src/bot/views/views.js";
+import { pageNote } from "../src/bot/views/views.js";
 import { makeBot, RecordingConversation, request } from "./support/bot.js";
 
 const HOUR_MS = 3_600_000;

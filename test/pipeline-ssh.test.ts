@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Orchestrator, SshCloud, loadOrCreateBotKey, type RunJournal, type RunResult } from "../src/orchestrator/index.js";
-import { loadSecretBox } from "../src/bot/secret-box.js";
+import { loadSecretBox } from "../src/bot/access/secret-box.js";
 import { LOOPBACK_ALLOWED } from "./support/bot.js";
 import { captureLogger } from "./support/capture.js";
 import { FAKE_KEY, TEST_AGENT } from "./support/test-agent.js";

@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatOutlet } from "../src/bot/outlet.js";
-import type { StatusView, View } from "../src/bot/views.js";
+import type { StatusView, View } from "../src/bot/views/views.js";
 import { HetznerCloud } from "../src/orchestrator/clouds/hetzner.js";
 import { STEPS } from "../src/orchestrator/index.js";
 import { HetznerFake } from "./fakes/hetzner-fake.js";

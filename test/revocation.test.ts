@@ -9,7 +9,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ConnectView } from "../src/bot/views.js";
+import type { ConnectView } from "../src/bot/views/views.js";
 import { hashTunnelToken, startGatewayServer, TunnelGateway, type AgentSpec } from "../src/orchestrator/index.js";
 import { authorizeUsers, makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadSecretBox, parseSecretKey, SecretBox } from "../src/bot/secret-box.js";
+import { loadSecretBox, parseSecretKey, SecretBox } from "../src/bot/access/secret-box.js";
 import { makeBot, RecordingConversation, request } from "./support/bot.js";
 
 const ALICE_KEY = `sk-or-v1-${"a1b2c3d4".repeat(8)}`;

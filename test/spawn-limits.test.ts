@@ -6,7 +6,7 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { OPEN_POLICY, type SpawnLimits } from "../src/bot/policy.js";
+import { OPEN_POLICY, type SpawnLimits } from "../src/bot/access/policy.js";
 import type { ChatRequest } from "../src/bot/request.js";
 import { makeBot, RecordingConversation, type TestBot } from "./support/bot.js";
 

@@ -9,7 +9,7 @@ import { Orchestrator, loadOrCreateBotKey, type RunJournal } from "../src/orches
 import { HetznerFake } from "./fakes/hetzner-fake.js";
 import { captureLogger } from "./support/capture.js";
 import { FAKE_KEY, TEST_AGENT } from "./support/test-agent.js";
-import { loadSecretBox } from "../src/bot/secret-box.js";
+import { loadSecretBox } from "../src/bot/access/secret-box.js";
 
 const PROVISION_TIMEOUT_MS = 1000;
 const REQUEST_TIMEOUT_MS = 2500; // longer than the step: only the step's own signal can stop the call in time

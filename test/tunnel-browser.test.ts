@@ -11,7 +11,7 @@ import path from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
-import type { ConnectView } from "../src/bot/views.js";
+import type { ConnectView } from "../src/bot/views/views.js";
 import { startPublicServer } from "../src/public-server.js";
 import { authorizeUsers, makeBot, RecordingConversation, request, type TestBot } from "./support/bot.js";
 import { captureLogger } from "./support/capture.js";

@@ -4,7 +4,7 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TunnelGateway, startGatewayServer } from "../src/orchestrator/index.js";
-import type { ConnectView } from "../src/bot/views.js";
+import type { ConnectView } from "../src/bot/views/views.js";
 import { makeBot, RecordingConversation, request, type TestBot, authorizeUsers } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 import { TEST_AGENT } from "./support/test-agent.js";

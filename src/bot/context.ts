@@ -1,10 +1,10 @@
 // What every command handler of the bot core shares.
 import type { Logger } from "../log.js";
 import type { Orchestrator } from "../orchestrator/index.js";
-import type { GrammarCatalog } from "./grammar.js";
+import type { GrammarCatalog } from "./grammar/grammar.js";
 import type { ChatOutlet } from "./outlet.js";
-import type { PolicySettings } from "./policy.js";
-import type { SecretBox } from "./secret-box.js";
+import type { PolicySettings } from "./access/policy.js";
+import type { SecretBox } from "./access/secret-box.js";
 import type { ChatRequest, Conversation } from "./request.js";
 import type { Store, UserRef } from "./store/index.js";
 

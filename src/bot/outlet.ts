@@ -1,6 +1,6 @@
 // How the bot core reaches people when it is not answering a request: expiry reminders, reports
 // to admins, and status redraws after a restart. Each chat adapter provides one for its platform.
-import type { StatusView, View } from "./views.js";
+import type { StatusView, View } from "./views/views.js";
 
 /** Where a spawn was asked for: its status message lives there. */
 export interface ChatPlace {

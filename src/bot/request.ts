@@ -1,5 +1,5 @@
 // What an adapter hands the bot core (a request) and how the core answers (a conversation).
-import type { StatusView, View } from "./views.js";
+import type { StatusView, View } from "./views/views.js";
 
 export interface ChatUser {
   id: string;

@@ -1,7 +1,7 @@
 // The fake's Management API answers as OpenRouter documents it, and the bot's client reads those
 // answers: auth, status codes, error bodies, key fields and usage, list, patch and delete.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManagementApiError, OpenRouterManagement } from "../../src/bot/openrouter-management.js";
+import { ManagementApiError, OpenRouterManagement } from "../../src/bot/spawns/openrouter-management.js";
 import { OpenRouterFake } from "./openrouter-fake.js";
 
 let fake: OpenRouterFake;

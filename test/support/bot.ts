@@ -5,11 +5,11 @@ import os from "node:os";
 import path from "node:path";
 import type { CoreSettings } from "../../src/bot/context.js";
 import { BotCore } from "../../src/bot/core.js";
-import { loadSecretBox } from "../../src/bot/secret-box.js";
-import type { PolicySettings } from "../../src/bot/policy.js";
+import { loadSecretBox } from "../../src/bot/access/secret-box.js";
+import type { PolicySettings } from "../../src/bot/access/policy.js";
 import type { ChatRequest, Conversation } from "../../src/bot/request.js";
 import { openStore, type Store } from "../../src/bot/store/index.js";
-import type { StatusView, View } from "../../src/bot/views.js";
+import type { StatusView, View } from "../../src/bot/views/views.js";
 import type { Logger } from "../../src/log.js";
 import {
   AGENTS, HostPolicy, LocalCloud, Orchestrator, SshCloud, loadOrCreateBotKey, parseNetworks, type AgentSpec, type BotKey, type Cloud, type SshCloudSettings,

@@ -6,7 +6,7 @@
 import path from "node:path";
 import { ConsoleAdapter } from "../../src/adapters/console/index.js";
 import { BotCore } from "../../src/bot/core.js";
-import { loadSecretBox } from "../../src/bot/secret-box.js";
+import { loadSecretBox } from "../../src/bot/access/secret-box.js";
 import { openStore } from "../../src/bot/store/index.js";
 import { createLogger } from "../../src/log.js";
 import { HetznerCloud } from "../../src/orchestrator/clouds/hetzner.js";

@@ -1,8 +1,8 @@
 // A seeded generator of hostile chat commands for the handler fuzz test: every command of the
-// grammar (src/bot/usage.ts) with shell, quoting, control-character, look-alike, over-long,
+// grammar (src/bot/grammar/usage.ts) with shell, quoting, control-character, look-alike, over-long,
 // flag-injection and path-traversal values in every argument and flag position. Values that
 // would run a command if they ever reached a shell unquoted touch a canary file instead.
-import { COMMANDS, SPAWN_FLAGS } from "../../src/bot/usage.js";
+import { COMMANDS, SPAWN_FLAGS } from "../../src/bot/grammar/usage.js";
 
 /** mulberry32: small, seeded, reproducible (print the seed to replay a failure). */
 export function prng(seed: number): () => number {

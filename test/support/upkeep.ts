@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { ChatPlace } from "../../src/bot/outlet.js";
 import type { SpawnRecord, SpawnStatus } from "../../src/bot/store/index.js";
-import type { StatusView, View } from "../../src/bot/views.js";
+import type { StatusView, View } from "../../src/bot/views/views.js";
 import { DigitalOceanCloud } from "../../src/orchestrator/clouds/digitalocean.js";
 import { HetznerCloud } from "../../src/orchestrator/clouds/hetzner.js";
 import { secrets } from "../../src/secrets.js";

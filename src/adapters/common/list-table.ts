@@ -1,7 +1,7 @@
 // A list of spawns as a monospace table (header and one line a spawn), shared by every renderer
 // so the columns read the same in Slack, Discord and the console.
-import { formatDuration } from "../../bot/format.js";
-import { LIST_COLUMNS, type ListRow } from "../../bot/views.js";
+import { formatDuration } from "../../bot/index.js";
+import { LIST_COLUMNS, type ListRow } from "../../bot/index.js";
 
 /**
  * The widest each column may be; longer cells end in "…". They keep a row under 150 characters,

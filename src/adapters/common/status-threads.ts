@@ -3,7 +3,7 @@
 // also across restarts: what was posted is kept with the message reference in the store).
 // The platform part (post, edit, reply; its rate limits and coalescing) is the adapter's.
 import { createHash } from "node:crypto";
-import type { StatusView } from "../../bot/views.js";
+import type { StatusView } from "../../bot/index.js";
 
 /** Where a root message lives, as the platform names it (Slack: channel + ts). */
 export type MessageRef = Record<string, string>;

@@ -3,10 +3,10 @@
 // change is one plain line, and at the end of input it waits for the runs in flight.
 import os from "node:os";
 import readline from "node:readline";
-import type { ChatAdapter } from "../../bot/adapter.js";
-import type { BotCore } from "../../bot/core.js";
-import type { ChatRequest, Conversation } from "../../bot/request.js";
-import type { StatusView, View } from "../../bot/views.js";
+import type { ChatAdapter } from "../../bot/index.js";
+import type { BotCore } from "../../bot/index.js";
+import type { ChatRequest, Conversation } from "../../bot/index.js";
+import type { StatusView, View } from "../../bot/index.js";
 import { renderStatus, renderStepLine, renderView, type Style } from "./render.js";
 
 export interface ConsoleOptions {

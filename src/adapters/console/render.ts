@@ -1,5 +1,5 @@
 // Renders the bot's views as terminal text (ANSI colour only on a TTY).
-import { pageNote, type ConnectView, type ListView, type PlanView, type SettingsView, type StatusView, type View } from "../../bot/views.js";
+import { pageNote, type ConnectView, type ListView, type PlanView, type SettingsView, type StatusView, type View } from "../../bot/index.js";
 import { listTable } from "../common/list-table.js";
 
 const MARK: Record<string, string> = { pending: "·", running: "…", succeeded: "✓", warned: "!", failed: "✗", skipped: "-" };

@@ -1,7 +1,7 @@
 // Suggestions while someone types an option of /spawn: models (their saved one and the agent's
 // default), their own spawns and their SSH keys, all from their home view in the core. Agents are
 // not suggested: they are a registered choice list.
-import type { HomeView } from "../../bot/views.js";
+import type { HomeView } from "../../bot/index.js";
 import type { OptionValue } from "./commands.js";
 
 export interface Choice {

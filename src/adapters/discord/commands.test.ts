@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseCommand } from "../../bot/grammar.js";
-import { AGENT_CHOICES } from "../../bot/agent-choices.js";
-import { COMMANDS } from "../../bot/usage.js";
+import { parseCommand } from "../../bot/grammar/grammar.js";
+import { AGENT_CHOICES } from "../../bot/commands/agent-choices.js";
+import { COMMANDS } from "../../bot/grammar/usage.js";
 import { commandText, readOptions, SPAWN_COMMAND, type OptionValue } from "./commands.js";
 
 const catalog = { agents: ["codex", "testagent"], clouds: ["local", "ssh", "hetzner"] };

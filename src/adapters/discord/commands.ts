@@ -6,9 +6,9 @@ import {
   type APIApplicationCommandBasicOption, type APIApplicationCommandSubcommandOption, type APIApplicationCommandSubcommandGroupOption,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
-import { AGENT_CHOICES, type AgentChoice } from "../../bot/agent-choices.js";
-import { CLOUD_SETUP } from "../../bot/core.js";
-import { COMMANDS, SPAWN_FLAGS, type CommandName, type SpawnFlagKey } from "../../bot/usage.js";
+import { AGENT_CHOICES, type AgentChoice } from "../../bot/index.js";
+import { CLOUD_SETUP } from "../../bot/index.js";
+import { COMMANDS, SPAWN_FLAGS, type CommandName, type SpawnFlagKey } from "../../bot/index.js";
 
 export const COMMAND_NAME = "spawn";
 

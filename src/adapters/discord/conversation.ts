@@ -3,8 +3,8 @@
 // in the channel (in the status message's thread for a button); a run's status in an ordinary bot
 // message with a thread under it, written with the bot token so it outlives the interaction.
 import { MessageFlags, RESTJSONErrorCodes, type InteractionEditReplyOptions, type InteractionReplyOptions } from "discord.js";
-import type { Conversation } from "../../bot/request.js";
-import type { StatusView, View } from "../../bot/views.js";
+import type { Conversation } from "../../bot/index.js";
+import type { StatusView, View } from "../../bot/index.js";
 import type { Logger } from "../../log.js";
 import { StatusThreads, type MessageRefStore, type StatusPlatform } from "../common/status-threads.js";
 import { CHANNEL_UNAVAILABLE, discordErrorCode, type DiscordApi, type PostedMessage } from "./api.js";

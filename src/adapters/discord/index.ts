@@ -2,15 +2,15 @@
 // intent: everything arrives as interactions). Every slash command, click and form is answered
 // first (deferred within Discord's 3 s), claimed once by its interaction id so a redelivery
 // never acts twice, and handed to the bot core in the background.
-import { NEVER_ENDS, type ChatAdapter } from "../../bot/adapter.js";
+import { NEVER_ENDS, type ChatAdapter } from "../../bot/index.js";
 import { once } from "node:events";
 import {
   Client, Events, GatewayIntentBits, MessageFlags,
   type AutocompleteInteraction, type ButtonInteraction, type ChatInputCommandInteraction, type Interaction, type ModalSubmitInteraction,
 } from "discord.js";
-import type { BotCore } from "../../bot/core.js";
-import type { ChatRequest } from "../../bot/request.js";
-import { error, text } from "../../bot/views.js";
+import type { BotCore } from "../../bot/index.js";
+import type { ChatRequest } from "../../bot/index.js";
+import { error, text } from "../../bot/index.js";
 import type { Logger } from "../../log.js";
 import { Intake } from "../common/intake.js";
 import { DiscordApi } from "./api.js";

@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { REST, Routes } from "discord.js";
 import * as v from "valibot";
 import { secrets } from "../../secrets.js";
-import { AGENT_CHOICES, type AgentChoice } from "../../bot/agent-choices.js";
+import { AGENT_CHOICES, type AgentChoice } from "../../bot/index.js";
 import { spawnCommand } from "./commands.js";
 
 export interface RegisterOptions {

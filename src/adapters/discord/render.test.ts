@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { text, type ListView, type StatusView } from "../../bot/views.js";
+import { text, type ListView, type StatusView } from "../../bot/views/views.js";
 import { buttonId, deleteConfirmation, message, noteMessage, parseButtonId, statusMessage } from "./render.js";
 
 const view = (over: Partial<StatusView> = {}): StatusView => ({

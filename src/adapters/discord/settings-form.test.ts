@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { SettingsView } from "../../bot/views.js";
+import type { SettingsView } from "../../bot/views/views.js";
 import { readSettings, settingsModal } from "./settings-form.js";
 
 const settings: SettingsView = {

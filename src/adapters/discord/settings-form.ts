@@ -2,8 +2,8 @@
 // SettingsInput. A modal holds at most five top-level components, so the default models share
 // one paragraph of `agent=model` lines. The key field is never filled in: the key is not echoed.
 import { ComponentType, TextInputStyle, type APIModalInteractionResponseCallbackData, type APITextInputComponent } from "discord.js";
-import type { SettingsErrors, SettingsInput } from "../../bot/user-settings.js";
-import type { SettingsView } from "../../bot/views.js";
+import type { SettingsErrors, SettingsInput } from "../../bot/index.js";
+import type { SettingsView } from "../../bot/index.js";
 import { settingsSummary } from "./render.js";
 
 export const SETTINGS_MODAL_ID = "spawn:settings";

@@ -1,6 +1,6 @@
 // The Delete button's confirmation in Slack says what deleting does for that kind of cloud.
 import { describe, expect, it } from "vitest";
-import { text, type ListView, type View } from "../../bot/views.js";
+import { text, type ListView, type View } from "../../bot/views/views.js";
 import { homeTab, message, spawnButtons } from "./blocks.js";
 
 type Confirm = { text: { text: string } };

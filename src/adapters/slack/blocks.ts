@@ -1,7 +1,7 @@
 // Renders the bot's views as Slack Block Kit with a plain-text fallback (notifications, screen
 // readers and clients without blocks read the text). Only rendering: no API calls here.
-import { deleteConsequence, pageNote, type ConnectView, type HomeView, type ListView, type PlanView, type RemovalKind, type SettingsView, type StatusView, type View } from "../../bot/views.js";
-import { formatDuration, plural } from "../../bot/format.js";
+import { deleteConsequence, pageNote, type ConnectView, type HomeView, type ListView, type PlanView, type RemovalKind, type SettingsView, type StatusView, type View } from "../../bot/index.js";
+import { formatDuration, plural } from "../../bot/index.js";
 import { chunkLines, listTable } from "../common/list-table.js";
 
 /** Block Kit's own shapes, kept loose: Slack validates them. */

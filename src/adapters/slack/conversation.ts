@@ -1,8 +1,8 @@
 // How the bot core's answers reach Slack for one request: private answers through the
 // command's response_url while it is valid, else as an ephemeral message, else as a DM; public
 // answers in the channel (in the spawn's thread for a button); status views in the status thread.
-import type { Conversation } from "../../bot/request.js";
-import type { StatusView, View } from "../../bot/views.js";
+import type { Conversation } from "../../bot/index.js";
+import type { StatusView, View } from "../../bot/index.js";
 import type { Logger } from "../../log.js";
 import { resultCarried, StatusThreads, type MessageRef, type StatusPlatform } from "../common/status-threads.js";
 import { CHANNEL_UNAVAILABLE, slackErrorCode, type SlackApi } from "./api.js";

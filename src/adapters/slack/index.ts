@@ -1,13 +1,13 @@
 // The Slack adapter: Bolt in Socket Mode (SLACK_APP_TOKEN) or HTTP mode with request signing
 // (SLACK_SIGNING_SECRET). It acks every command, click and form first, remembers each delivery
 // so a retry or redelivery acts once, and hands the work to the bot core in the background.
-import { NEVER_ENDS, type ChatAdapter } from "../../bot/adapter.js";
+import { NEVER_ENDS, type ChatAdapter } from "../../bot/index.js";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { App, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from "@slack/bolt";
-import type { BotCore } from "../../bot/core.js";
-import type { ChatRequest } from "../../bot/request.js";
-import type { SettingsErrors, SettingsInput } from "../../bot/user-settings.js";
+import type { BotCore } from "../../bot/index.js";
+import type { ChatRequest } from "../../bot/index.js";
+import type { SettingsErrors, SettingsInput } from "../../bot/index.js";
 import type { Logger } from "../../log.js";
 import { Intake } from "../common/intake.js";
 import { SlackApi } from "./api.js";

@@ -160,7 +160,7 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 4,
     description: "expiry reminders sent, failed deletes to retry, orphan servers seen by the reconciler",
-    // Rows are written by the expiry sweep and the reconciler only (src/bot/expiry.ts, reconciler.ts).
+    // Rows are written by the expiry sweep and the reconciler only (src/bot/upkeep/expiry.ts, reconciler.ts).
     // A reminder is keyed to the expiry it announced: an extended spawn is reminded again.
     // Orphans have no foreign key: they are servers no live spawn owns, by definition.
     sql: `

@@ -1,7 +1,7 @@
 // The agent catalog as data: every agent complete, its default model valid by spawn's rule,
 // and the model reaching every agent through its own mechanism.
 import { describe, expect, it } from "vitest";
-import { parseCommand } from "../../bot/grammar.js";
+import { parseCommand } from "../../bot/grammar/grammar.js";
 import { agentValues, fillTemplate } from "../host-scripts.js";
 import { checkRemotePath, ENV_NAME } from "../shell.js";
 import { AGENTS } from "./catalog.js";

@@ -1,0 +1,155 @@
+// `list`, `status`, `connect` and `delete`: the team's view of its spawns and the owner's
+// (or an admin's) actions on one of them.
+import type { CoreContext, Invocation } from "../context.js";
+import { MAX_DURATION_MS } from "../grammar/duration.js";
+import { formatDuration, plural } from "../views/format.js";
+import { auditAction } from "../access/audit-trail.js";
+import { decideList, decideOnSpawn, findSpawn as find, refuse } from "../access/policy.js";
+import { moveSpawnKeyExpiry, spawnKeyFact } from "../spawns/spawn-api-keys.js";
+import { hostRecord } from "../access/spawn-access.js";
+import { removeSpawn, statusViewOf } from "../spawns/spawn-removal.js";
+import { mintGatewayUrl } from "../spawns/tunnel-links.js";
+import { LIVE_STATUSES, type ListScopeQuery, type SpawnRecord } from "../store/index.js";
+import type { ListScope } from "../grammar/commands.js";
+import { error, text, type ConnectView, type ListView } from "../views/views.js";
+
+/**
+ * Rows a list page holds. Each platform's limits fit 25 rows with room to spare: Slack's 3,000
+ * characters a section and 50 blocks a message, Discord's 4,096 characters an embed description.
+ */
+export const LIST_PAGE_SIZE = 25;
+
+export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListScope, filter?: string, page = 1): Promise<void> {
+  const { req } = inv;
+  const refusal = decideList(inv, scope);
+  if (refusal) return refuse(ctx, inv, refusal, { action: "list-all" });
+  const where: ListScopeQuery =
+    scope === "all" ? { platform: req.platform }
+    : scope === "mine" ? { platform: inv.user.platform, ownerId: inv.user.userId }
+    : { platform: req.platform, workspace: req.workspace, channel: req.channel };
+  const paging = { filter, limit: LIST_PAGE_SIZE, offset: (page - 1) * LIST_PAGE_SIZE };
+  const rows = scope === "all" ? ctx.store.listAll(req.platform, paging)
+    : scope === "mine" ? ctx.store.listForOwner(inv.user, paging)
+    : ctx.store.listForChannel(req.platform, req.workspace, req.channel, paging);
+  const total = ctx.store.countListed(where, filter);
+  const title = scope === "all" ? "All spawns" : scope === "mine" ? "Your spawns" : "Spawns in this channel";
+  const pages = Math.max(1, Math.ceil(total / LIST_PAGE_SIZE));
+  const more = page < pages;
+  const next = more ? ["list", scope === "channel" ? "" : `--${scope}`, `--page ${page + 1}`, filter ?? ""].filter(Boolean).join(" ") : undefined;
+  const view: ListView = {
+    kind: "list",
+    title: filter ? `${title} matching "${filter}"` : title,
+    rows: rows.map((r) => ({
+      id: r.id, name: r.name, agent: r.agent, cloud: r.cloud, model: r.model ?? "", status: r.status, owner: r.ownerName, createdAt: r.createdAt,
+      expiresAt: LIVE_STATUSES.includes(r.status) ? r.expiresAt : null,
+    })),
+    empty: total > 0 ? `page ${page} is past the end: the list has ${plural(total, "spawn")} on ${plural(pages, "page")}; try \`list --page ${pages}\``
+      : filter ? `no spawn matches "${filter}"` : "no spawns yet; start one with `spawn <agent> <cloud>`",
+    page: { number: page, size: LIST_PAGE_SIZE, total, ...(next ? { next } : {}) },
+  };
+  return inv.conv.whisper(view);
+}
+
+export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
+  const found = find(ctx, inv, ref, "status");
+  if ("answer" in found) return inv.conv.whisper(found.answer);
+  const { rec } = found;
+  const refusal = decideOnSpawn(ctx, inv, "status", rec);
+  if (refusal) return refuse(ctx, inv, refusal, { action: "status", spawnId: rec.id });
+  const agent = ctx.orchestrator.agent(rec.agent);
+  const facts = [`model in effect: ${rec.model ?? "none"}${agent ? ` (${agent.modelWiring})` : ""}`];
+  if (rec.expiresAt && LIVE_STATUSES.includes(rec.status)) facts.push(`expires in ${formatDuration(Math.max(0, rec.expiresAt - Date.now()))}`);
+  const host = privateHostFact(ctx, inv, rec);
+  if (host) facts.push(host);
+  if (rec.error && LIVE_STATUSES.includes(rec.status)) facts.push(`${rec.error}; the bot keeps trying`); // a failed delete, queued for retry
+  if (LIVE_STATUSES.includes(rec.status)) {
+    const keyFact = await spawnKeyFact(ctx, rec);
+    if (keyFact) facts.push(keyFact);
+  }
+  if (rec.status === "ready") {
+    try {
+      const { sessionAlive } = await ctx.orchestrator.probe(hostRecord(ctx, rec));
+      facts.push(sessionAlive ? `agent session ${rec.session} is running` : `agent session ${rec.session} is not running`);
+    } catch (err) {
+      facts.push(`cannot check the host: ${(err as Error).message}`);
+    }
+  }
+  return inv.conv.whisper(statusViewOf(ctx, rec, facts));
+}
+
+/**
+ * An existing host's address, for those who may see its connect details anyway (owner, admin,
+ * shared): the channel's checklist says only "existing host", and `status` is private to the asker.
+ */
+function privateHostFact(ctx: CoreContext, inv: Invocation, rec: SpawnRecord): string | undefined {
+  const cloud = ctx.orchestrator.cloud(rec.cloud);
+  if (!cloud?.adopted || cloud.access !== "ssh" || !rec.address || decideOnSpawn(ctx, inv, "connect", rec)) return undefined;
+  const address = rec.address.includes(":") ? `[${rec.address}]` : rec.address;
+  return `host: ${rec.sshUser ?? "?"}@${address}:${rec.sshPort ?? 22} (only you see this)`;
+}
+
+export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
+  const found = find(ctx, inv, ref, "connect");
+  if ("answer" in found) return inv.conv.whisper(found.answer);
+  const { rec } = found;
+  const refusal = decideOnSpawn(ctx, inv, "connect", rec);
+  if (refusal) return refuse(ctx, inv, refusal, { action: "connect", spawnId: rec.id });
+  if (rec.status !== "ready") return inv.conv.whisper(error(`${rec.name} is ${rec.status}, not ready; \`status ${rec.name}\` shows why`));
+  const c = ctx.orchestrator.connectInfo(hostRecord(ctx, rec));
+  const view: ConnectView = {
+    kind: "connect", spawnId: rec.id, name: rec.name, attachCommand: c.attachCommand, knownHostsLine: c.knownHostsLine,
+    hostKeyFingerprint: c.hostKeyFingerprint, tunnelCommand: c.dashboard?.tunnelCommand, dashboardUrl: c.dashboard?.localUrl,
+    gatewayUrl: mintGatewayUrl(ctx, rec, inv.user),
+  };
+  return inv.conv.whisper(view);
+}
+
+export async function handleExtend(ctx: CoreContext, inv: Invocation, ref: string, byMs?: number): Promise<void> {
+  const found = find(ctx, inv, ref, "extend");
+  if ("answer" in found) return inv.conv.whisper(found.answer);
+  const { rec } = found;
+  const refusal = decideOnSpawn(ctx, inv, "extend", rec);
+  if (refusal) return refuse(ctx, inv, refusal, { action: "extend", spawnId: rec.id });
+  if (!LIVE_STATUSES.includes(rec.status) || rec.status === "deleting") return inv.conv.whisper(error(`${rec.name} is ${rec.status}; only a live spawn can be extended`));
+  const now = Date.now();
+  const step = byMs ?? ctx.settings.defaultTtlMs;
+  // Pushed from the later of now and the current expiry, never more than the --ttl ceiling from now.
+  const expiresAt = Math.min(Math.max(rec.expiresAt ?? now, now) + step, now + MAX_DURATION_MS);
+  ctx.store.updateSpawn(rec.id, { expiresAt });
+  auditAction(ctx, inv, "extend", { spawnId: rec.id, detail: { name: rec.name, expiresAt } });
+  const capped = expiresAt === now + MAX_DURATION_MS ? ` (the most a spawn can live from now is ${formatDuration(MAX_DURATION_MS)})` : "";
+  const keyNote = await moveSpawnKeyExpiry(ctx, rec, expiresAt);
+  return inv.conv.whisper(text([`${rec.name} now expires in ${formatDuration(expiresAt - now)}${capped}`, ...(keyNote ? [keyNote] : [])]));
+}
+
+export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
+  const found = find(ctx, inv, ref, "delete");
+  if ("answer" in found) return inv.conv.whisper(found.answer);
+  const { rec } = found;
+  const refusal = decideOnSpawn(ctx, inv, "delete", rec);
+  if (refusal) return refuse(ctx, inv, refusal, { action: "delete", spawnId: rec.id });
+  const outcome = await removeSpawn(ctx, rec, { platform: inv.req.platform, userId: inv.user.userId, workspace: inv.req.workspace, channel: inv.req.channel });
+  switch (outcome.kind) {
+    case "cancelling": return inv.conv.say(text(`${rec.name} is being cancelled; its run stops at the next safe point and removes what it made`));
+    case "ended": return dismiss(ctx, inv, rec);
+    // A second click or a redelivered request while the first delete runs: one delete is enough.
+    case "busy": return inv.conv.whisper(text(`${rec.name} is already being deleted`));
+    case "failed":
+      // Nothing is marked deleted unless it was: the spawn stays visible and the bot tries again.
+      return inv.conv.whisper(error(`could not delete ${rec.name}: ${outcome.reason}; it is kept, try again (the bot itself retries in ${formatDuration(outcome.retryAt - Date.now())})`));
+    case "deleted":
+      await inv.conv.status(statusViewOf(ctx, outcome.rec)); // the spawn's status message says so too
+      return inv.conv.say(text(`${rec.name} was deleted by ${inv.req.user.name}`));
+  }
+}
+
+/**
+ * `delete` on a failed or cancelled spawn clears it out of `list`: nothing of it is left to remove,
+ * but the row, its steps and the audit trail stay (status by id still finds it).
+ */
+async function dismiss(ctx: CoreContext, inv: Invocation, rec: SpawnRecord): Promise<void> {
+  if (rec.status !== "failed" && rec.status !== "cancelled") return inv.conv.whisper(error(`${rec.name} is already ${rec.status}; nothing to delete`));
+  if (!ctx.store.dismissSpawn(rec.id)) return inv.conv.whisper(text(`${rec.name} (${rec.status}) was already dismissed; \`list\` no longer shows it`));
+  auditAction(ctx, inv, "dismiss", { spawnId: rec.id, detail: { name: rec.name, status: rec.status } });
+  return inv.conv.whisper(text(`${rec.name} (${rec.status}) is dismissed: \`list\` no longer shows it, and its record stays in the audit log`));
+}

@@ -1,0 +1,87 @@
+// The one way a live spawn is deleted, whoever asks: the `delete` command, the expiry sweep or
+// the reconciler. A spawn is recorded deleted only when its cloud confirmed the delete (or said
+// the server was already gone); a failed delete keeps the spawn visible with its error and is
+// queued for the expiry sweep to try again, with a backoff that doubles up to a ceiling. The
+// spawn's own OpenRouter key (if the bot made one) is deleted with it.
+import { secrets } from "../../secrets.js";
+import type { CoreContext } from "../context.js";
+import { revokeSpawnKey } from "./spawn-api-keys.js";
+import { hostRecord, neighboursOnHost } from "../access/spawn-access.js";
+import { buildStatusView } from "../views/status-view.js";
+import { revokeTunnels } from "./tunnel-links.js";
+import type { SpawnRecord } from "../store/index.js";
+import { removalKindOf, type StatusView } from "../views/views.js";
+
+/** First retry of a failed delete after a minute (a cloud's 5xx rarely lasts longer), doubling. */
+export const DELETE_RETRY_BASE_MS = 60_000;
+/** Never wait longer than this between tries: a server left running costs money every hour. */
+export const DELETE_RETRY_MAX_MS = 30 * 60_000;
+
+/** Who asked: a user on a platform (and where), or the bot itself ("expiry", "reconciler") on the spawn's platform. */
+export interface RemovalActor {
+  platform: string;
+  userId: string;
+  /** Where the request came from; the spawn's own place when the bot itself acts. */
+  workspace?: string;
+  channel?: string;
+}
+
+export type RemovalOutcome =
+  | { kind: "cancelling" } // a run was in flight: it stops at its next safe point and removes what it made
+  | { kind: "ended"; rec: SpawnRecord } // already deleted, failed or cancelled: nothing to delete
+  | { kind: "busy" } // a delete of it is going on in this process right now
+  | { kind: "deleted"; rec: SpawnRecord }
+  | { kind: "failed"; rec: SpawnRecord; reason: string; retryAt: number };
+
+/** Deletes going on per bot, so a second click or an overlapping sweep does not start another. */
+const inFlight = new WeakMap<CoreContext, Set<string>>();
+
+export function retryDelay(attempts: number): number {
+  return Math.min(DELETE_RETRY_MAX_MS, DELETE_RETRY_BASE_MS * 2 ** Math.max(0, attempts - 1));
+}
+
+export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: RemovalActor, now = Date.now()): Promise<RemovalOutcome> {
+  const audit = (action: string, detail: Record<string, unknown> = {}) =>
+    ctx.store.audit({
+      platform: actor.platform, workspace: actor.workspace ?? rec.workspace, channel: actor.channel ?? rec.channel, userId: actor.userId,
+      action, spawnId: rec.id, detail: secrets.redactDeep({ name: rec.name, ...detail }),
+    });
+  if (ctx.orchestrator.cancel(rec.id)) {
+    audit("cancel");
+    return { kind: "cancelling" };
+  }
+  if (rec.status === "deleted" || rec.status === "failed" || rec.status === "cancelled") return { kind: "ended", rec };
+  let busy = inFlight.get(ctx);
+  if (!busy) inFlight.set(ctx, (busy = new Set()));
+  if (busy.has(rec.id)) return { kind: "busy" };
+  busy.add(rec.id);
+  try {
+    // A spawn left "deleting" by a process that stopped mid-delete goes back to "ready" if this try fails.
+    const before = rec.status === "deleting" ? "ready" : rec.status;
+    ctx.store.updateSpawn(rec.id, { status: "deleting" });
+    await revokeTunnels(ctx, rec.id); // links die with the spawn, even if the server delete must be retried
+    try {
+      await ctx.orchestrator.teardown(hostRecord(ctx, rec), neighboursOnHost(ctx.store, rec));
+    } catch (err) {
+      const reason = secrets.redact((err as Error).message); // it is stored, audited and shown
+      const retry = ctx.store.upkeep.recordDeleteFailure(rec.id, actor.userId, reason, (n) => now + retryDelay(n));
+      const kept = ctx.store.updateSpawn(rec.id, { status: before, error: `delete failed: ${reason}` });
+      audit("delete-failed", { reason, attempts: retry.attempts });
+      return { kind: "failed", rec: kept, reason, retryAt: retry.nextAt };
+    }
+    ctx.store.upkeep.clearDeleteRetry(rec.id);
+    const deleted = ctx.store.updateSpawn(rec.id, { status: "deleted", deletedAt: now, error: null });
+    audit("delete");
+    await revokeSpawnKey(ctx, rec.id, now); // never throws: a failed delete of the key is retried on its own
+    return { kind: "deleted", rec: deleted };
+  } finally {
+    busy.delete(rec.id);
+  }
+}
+
+/** The spawn's status view as its status message shows it. */
+export function statusViewOf(ctx: CoreContext, rec: SpawnRecord, facts?: string[]): StatusView {
+  const cloud = ctx.orchestrator.cloud(rec.cloud);
+  const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: cloud?.title ?? rec.cloud, removal: removalKindOf(cloud) };
+  return buildStatusView(rec, ctx.store.listSteps(rec.id), names, facts);
+}

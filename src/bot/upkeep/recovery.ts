@@ -1,0 +1,191 @@
+// Start-up recovery: every run a killed or stopped bot left in flight is continued from its last
+// completed step (see resumeRun); one that cannot be continued is ended cleanly (what its run made
+// is removed, its checklist made true, its status message redrawn, its owner told), and deletes
+// left half-done are finished. A cloud that cannot be reached leaves the spawn visibly "cleanup
+// pending" and is retried later; nothing is called clean unless it was removed.
+import { CLEANUP_PENDING, RECOVERY_META, STEPS, readDashboardToken } from "../../orchestrator/index.js";
+import type { CoreContext } from "../context.js";
+import type { ChatOutlet } from "../outlet.js";
+import { revokeSpawnKey, revokeUnrecordedKeys } from "../spawns/spawn-api-keys.js";
+import { hostRecord, neighboursOnHost } from "../access/spawn-access.js";
+import { buildStatusView } from "../views/status-view.js";
+import { revokeTunnels } from "../spawns/tunnel-links.js";
+import type { SpawnRecord } from "../store/index.js";
+import { error, removalKindOf, text, type View } from "../views/views.js";
+import { followRun, startSpawnRun } from "../spawns/spawn-run.js";
+
+import { resumedSpawnKey } from "../spawns/spawn-api-keys.js";
+
+/** The detail of the step a restart cut short, as its checklist shows it. */
+export const INTERRUPTED_DETAIL = "interrupted: the bot restarted";
+// Recovery meta (RECOVERY_META) is written before anything is removed, by this module or by a run
+// whose clean-up failed, so a crash during recovery is finished by the next pass.
+const META_REASON = RECOVERY_META.reason;
+const META_SESSION = RECOVERY_META.session;
+
+const STEP_TITLES = new Map(STEPS.map((s) => [s.name, s.title]));
+
+export interface RecoveryReport {
+  /** Runs in flight at the crash, continued from their last completed step. */
+  resumed: string[];
+  /** Runs in flight at the crash that could not be continued, now failed with nothing left behind. */
+  ended: string[];
+  /** Deletes left half-done, now finished. */
+  deleted: string[];
+  /** Spawns whose cloud or host could not be reached: retried later. */
+  pending: string[];
+}
+
+/**
+ * Messages for platforms whose adapter has not attached its outlet yet (recovery runs before the
+ * adapter takes commands): they are delivered when it attaches.
+ */
+export class Announcer {
+  private readonly queued = new Map<string, ((outlet: ChatOutlet) => Promise<void>)[]>();
+
+  constructor(private readonly ctx: Pick<CoreContext, "outlets" | "log">) {}
+
+  send(platform: string, deliver: (outlet: ChatOutlet) => Promise<void>): Promise<void> {
+    const outlet = this.ctx.outlets.get(platform);
+    if (!outlet) {
+      this.queued.set(platform, [...(this.queued.get(platform) ?? []), deliver]);
+      return Promise.resolve();
+    }
+    return deliver(outlet).catch((err) => this.ctx.log.warn({ err, platform }, "could not deliver a recovery message"));
+  }
+
+  /** Deliver what waited for this platform's outlet, in order. */
+  async flush(platform: string): Promise<void> {
+    const waiting = this.queued.get(platform) ?? [];
+    this.queued.delete(platform);
+    for (const deliver of waiting) await this.send(platform, deliver);
+  }
+}
+
+/**
+ * At start-up (startUp: true) every pending, provisioning or deleting spawn without a run in this
+ * process is handled; later passes only retry the ones left "cleanup pending".
+ */
+export async function recoverSpawns(ctx: CoreContext, announcer: Announcer, opts: { startUp: boolean }): Promise<RecoveryReport> {
+  const report: RecoveryReport = { resumed: [], ended: [], deleted: [], pending: [] };
+  const running = new Set(ctx.orchestrator.inFlight().map((r) => r.spawnId));
+  const live = ctx.store.listLive();
+  // Dashboard tokens an older version kept in clear are sealed on first read: read them all now.
+  if (opts.startUp) for (const rec of live) ctx.orchestrator.dashboardToken(hostRecord(ctx, rec));
+  if (opts.startUp) await revokeUnrecordedKeys(ctx, live.filter((r) => !running.has(r.id)));
+  for (const found of live) {
+    if (running.has(found.id) || found.status === "ready") continue;
+    if (!opts.startUp && !(found.status === "deleting" && found.error?.startsWith(CLEANUP_PENDING))) continue;
+    let rec = found;
+    if (rec.status === "pending" || rec.status === "provisioning") {
+      const why = await resumeRun(ctx, announcer, rec);
+      if (why === undefined) {
+        report.resumed.push(rec.id);
+        continue;
+      }
+      rec = endInterruptedRun(ctx, rec, why);
+    }
+    const outcome = await removeWhatItMade(ctx, announcer, rec);
+    report[outcome].push(rec.id);
+  }
+  if (report.resumed.length + report.ended.length + report.deleted.length + report.pending.length > 0) ctx.log.info({ ...report }, "recovery pass done");
+  return report;
+}
+
+/**
+ * Continue an interrupted run from its last completed step, with the same server, name and status
+ * message; its status message follows it through the platform's outlet. Returns why it cannot be
+ * continued, or undefined once it goes on.
+ */
+async function resumeRun(ctx: CoreContext, announcer: Announcer, rec: SpawnRecord): Promise<string | undefined> {
+  if (rec.options === null) return "it was started by an older version of spawnbot, which cannot continue it";
+  if (!ctx.orchestrator.agent(rec.agent) || !ctx.orchestrator.cloud(rec.cloud)) return `the ${rec.agent} agent or the ${rec.cloud} cloud is no longer configured on this bot`;
+  const apiKey = resumedSpawnKey(ctx, rec);
+  if (!apiKey) return "no OpenRouter key to give it is left (the owner's key was removed, or the bot's key settings changed)";
+  const steps = ctx.store.listSteps(rec.id);
+  const ended = steps.filter((s) => s.state === "succeeded" || s.state === "warned" || s.state === "skipped").map((s) => s.name);
+  const server = ended.includes("provision") && rec.serverId && rec.address && rec.sshUser && rec.sshPort
+    ? { serverId: rec.serverId, address: rec.address, sshUser: rec.sshUser, sshPort: rec.sshPort }
+    : undefined;
+  if (ended.includes("provision") && !server) return "its server was not recorded";
+  const run = startSpawnRun(ctx, rec, apiKey, {
+    ended, interrupted: steps.filter((s) => s.state === "running").map((s) => s.name), server, hostKey: rec.hostKey ?? undefined,
+    sessionMayExist: steps.some((s) => s.name === "launch" && s.state !== "pending" && s.state !== "skipped"),
+    dashboardToken: readDashboardToken(ctx.secretBox, rec.id, rec.meta)?.token,
+  });
+  ctx.log.info({ spawnId: rec.id, ended }, "resuming a run the bot restart interrupted");
+  ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: "spawnbot", action: "resume", spawnId: rec.id, detail: { name: rec.name, ended } });
+  const place = { workspace: rec.workspace, channel: rec.channel };
+  await followRun(ctx, rec, run, {
+    status: (view) => announcer.send(rec.platform, (outlet) => outlet.status(place, view)),
+    whisper: (view) => announcer.send(rec.platform, (outlet) => outlet.notify(rec.ownerId, view, place)),
+  });
+  return undefined;
+}
+
+/** Make the checklist true and record why the spawn will fail, before anything is removed. */
+function endInterruptedRun(ctx: CoreContext, rec: SpawnRecord, why: string): SpawnRecord {
+  const steps = ctx.store.listSteps(rec.id);
+  const cut = steps.find((s) => s.state === "running");
+  // Steps overlap, so "the last one done" is the one that ended last, not the last in the list.
+  const lastDone = steps.filter((s) => s.state === "succeeded" || s.state === "warned")
+    .reduce<(typeof steps)[number] | undefined>((last, s) => (!last || (s.endedAt ?? 0) >= (last.endedAt ?? 0) ? s : last), undefined);
+  const launchBegan = steps.some((s) => s.name === "launch" && s.state !== "pending" && s.state !== "skipped");
+  const at = Date.now();
+  for (const s of steps) {
+    if (s.state === "running") ctx.store.markStep(rec.id, s.seq, s.name, "failed", INTERRUPTED_DETAIL, at);
+    if (s.state === "pending") ctx.store.markStep(rec.id, s.seq, s.name, "skipped", null, at);
+  }
+  const title = (name: string) => STEP_TITLES.get(name) ?? name;
+  const when = cut ? `during "${title(cut.name)}"` : lastDone ? `after "${title(lastDone.name)}"` : "before its run began";
+  const reason = `the bot restarted ${when} and could not continue it (${why}); what it had made was removed, so spawn ${rec.name} again`;
+  ctx.log.info({ spawnId: rec.id, step: cut?.name }, "ending a run the bot restart interrupted");
+  return ctx.store.updateSpawn(rec.id, { status: "deleting", meta: { ...rec.meta, [META_REASON]: reason, [META_SESSION]: launchBegan ? "1" : "0" } });
+}
+
+async function removeWhatItMade(ctx: CoreContext, announcer: Announcer, rec: SpawnRecord): Promise<keyof RecoveryReport> {
+  const reason = rec.meta[META_REASON];
+  // A user's delete (no reason recorded) was of a ready spawn: its session exists.
+  const sessionMayExist = reason === undefined || rec.meta[META_SESSION] !== "0";
+  const audit = (action: string, detail: Record<string, unknown>) =>
+    ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: "spawnbot", action, spawnId: rec.id, detail: { name: rec.name, ...detail } });
+  // The spawn is ending whatever its server does: its own OpenRouter key goes first (retried if it fails).
+  await revokeSpawnKey(ctx, rec.id);
+  try {
+    await revokeTunnels(ctx, rec.id);
+    const { removed } = await ctx.orchestrator.recoverServer({ ...hostRecord(ctx, rec), spawnId: rec.id, sessionMayExist }, neighboursOnHost(ctx.store, rec));
+    audit("recover", { removed });
+  } catch (err) {
+    const message = (err as Error).message;
+    const wasPending = rec.error?.startsWith(CLEANUP_PENDING);
+    const updated = ctx.store.updateSpawn(rec.id, {
+      error: `${CLEANUP_PENDING}: could not remove what ${rec.name} made on ${rec.cloud} (${message}); the bot keeps retrying, or delete it there by hand`,
+    });
+    ctx.log.warn({ spawnId: rec.id, err }, "recovery could not remove what a spawn made; retrying later");
+    if (!wasPending) {
+      audit("recover-failed", { reason: message });
+      await announce(ctx, announcer, updated, error(`${rec.name}: ${updated.error}`));
+    }
+    return "pending";
+  }
+  const now = Date.now();
+  const done = reason !== undefined
+    ? ctx.store.updateSpawn(rec.id, { status: "failed", error: reason, deletedAt: now })
+    : ctx.store.updateSpawn(rec.id, { status: "deleted", error: null, deletedAt: now });
+  await announce(ctx, announcer, done, reason !== undefined
+    ? error(`${rec.name} failed: ${reason}`)
+    : text(`${rec.name} was deleted (the delete was finished after the bot restarted)`));
+  return reason !== undefined ? "ended" : "deleted";
+}
+
+/** Redraw the spawn's status message and tell its owner privately. */
+async function announce(ctx: CoreContext, announcer: Announcer, rec: SpawnRecord, note: View): Promise<void> {
+  const cloud = ctx.orchestrator.cloud(rec.cloud);
+  const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: cloud?.title ?? rec.cloud, removal: removalKindOf(cloud) };
+  const view = buildStatusView(rec, ctx.store.listSteps(rec.id), names);
+  const place = { workspace: rec.workspace, channel: rec.channel };
+  await announcer.send(rec.platform, async (outlet) => {
+    await outlet.status(place, view);
+    await outlet.notify(rec.ownerId, note, place);
+  });
+}

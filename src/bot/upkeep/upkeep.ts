@@ -1,0 +1,60 @@
+// The bot's background upkeep: the expiry sweep, the reconciler, the retry of clean-ups that
+// start-up recovery left pending and the store's WAL checkpoint, each run once at start and then on its own interval. A pass that is still running when the next is due is not doubled;
+// stop() ends the schedule and waits (bounded) for the pass in flight.
+import type { CoreContext } from "../context.js";
+import { sweepExpiry, type ExpirySettings } from "./expiry.js";
+import { reconcile, type ReconcileSettings } from "./reconciler.js";
+
+export interface UpkeepSettings extends ExpirySettings, ReconcileSettings {
+  sweepIntervalMs: number;
+  reconcileIntervalMs: number;
+  /** How often spawns left "cleanup pending" (cloud or host unreachable) are tried again. */
+  cleanupRetryMs: number;
+  /** Default WAL_CHECKPOINT_INTERVAL_MS; tests shorten it. */
+  walCheckpointMs?: number;
+}
+
+/**
+ * How often the store's write-ahead log is checkpointed into the main file. SQLite does it by
+ * itself only once the log passes 1,000 pages (~4 MB), so a quiet bot's changes could sit in
+ * spawnbot.db-wal for weeks, where a plain copy of spawnbot.db misses them. PASSIVE never blocks.
+ */
+export const WAL_CHECKPOINT_INTERVAL_MS = 5 * 60_000;
+
+/** Shutdown waits this long for a pass in flight (a cloud call may take its full retry deadline). */
+const STOP_WAIT_MS = 10_000;
+
+export interface Upkeep {
+  /** End the schedule; resolves when the pass in flight ends, or after STOP_WAIT_MS. */
+  stop(): Promise<void>;
+}
+
+export function startUpkeep(ctx: CoreContext, settings: UpkeepSettings, retryCleanups: () => Promise<unknown>): Upkeep {
+  const jobs = [
+    every(ctx, "cleanup retry", settings.cleanupRetryMs, retryCleanups),
+    every(ctx, "expiry sweep", settings.sweepIntervalMs, () => sweepExpiry(ctx, settings)),
+    every(ctx, "reconcile", settings.reconcileIntervalMs, () => reconcile(ctx, settings)),
+    every(ctx, "wal checkpoint", settings.walCheckpointMs ?? WAL_CHECKPOINT_INTERVAL_MS, async () => ctx.store.checkpoint()),
+  ];
+  return { stop: async () => void (await Promise.all(jobs.map((j) => j.stop()))) };
+}
+
+function every(ctx: CoreContext, name: string, intervalMs: number, pass: () => Promise<unknown>): Upkeep {
+  let running: Promise<void> | undefined;
+  const tick = () => {
+    if (running) return; // the last pass is still going: this one is skipped, not queued
+    const started = Date.now();
+    running = pass()
+      .then((result) => ctx.log.debug({ job: name, ms: Date.now() - started, result }, "upkeep pass done"))
+      .catch((err) => ctx.log.error({ err, job: name }, "upkeep pass failed"))
+      .finally(() => { running = undefined; });
+  };
+  tick();
+  const timer = setInterval(tick, intervalMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      if (running) await Promise.race([running, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
+    },
+  };
+}
