@@ -5,7 +5,7 @@ import { EventEmitter } from "node:events";
 import { STEPS, type StepDef, type StepOutcome } from "./steps.js";
 import { cleanUpAdoptedHost } from "./host-cleanup.js";
 import { tmuxKillCommand } from "./launch.js";
-import { cleanupPending } from "./recovery.js";
+import { cleanupPending } from "./leftovers.js";
 import { isRetryable } from "./retryable.js";
 import type { RunContext, RunDeps, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 

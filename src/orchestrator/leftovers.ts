@@ -1,4 +1,4 @@
-// What the orchestrator does for a restarted or stopping bot: remove what an interrupted run made
+// Leftovers of runs for a restarted or stopping bot: remove what a run that cannot go on made
 // (found by its recorded id or by its spawn-id tag), and let runs reach a step boundary at shutdown.
 import type { Cloud } from "./clouds/types.js";
 import { tmuxKillCommand } from "./launch.js";
