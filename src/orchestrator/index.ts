@@ -27,6 +27,7 @@ export { SshCloud, type SshCloudSettings } from "./clouds/ssh.js";
 export { HostPolicy, parseNetworks, type LookupAll, type Network } from "./remote/host-policy.js";
 export { generateSshIdentity, identityOf, loadOrCreateBotKey, type BotKey } from "./remote/bot-key.js";
 export { fingerprintOf } from "./remote/ssh-host.js";
+export { backoffMs, type RetryPolicy } from "./retry.js";
 export { STEPS, STEP_NAMES } from "./steps.js";
 export { RunMetrics, STEP_BUCKETS_S } from "./metrics.js";
 export type { Run } from "./run.js";

@@ -7,6 +7,7 @@ import { cleanUpAdoptedHost } from "./host-cleanup.js";
 import { tmuxKillCommand } from "./launch.js";
 import { cleanupPending } from "./leftovers.js";
 import { isRetryable } from "./retryable.js";
+import { backoffMs } from "./retry.js";
 import type { RunContext, RunDeps, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 
 export interface Run {
@@ -19,6 +20,9 @@ export interface Run {
   /** Shutdown: stop at the next step boundary and keep the run's state for recovery at start-up. */
   suspend(): void;
 }
+
+/** A step's own tries wait at most this long between them (steps have 1-3 attempts: it is never reached today). */
+const MAX_STEP_RETRY_DELAY_MS = 60_000;
 
 /** What the status view says on a step that a restart cut short and the new process runs again. */
 export const RESUMED_DETAIL = "resumed after the bot restarted";
@@ -198,7 +202,7 @@ async function attempt(step: StepDef, ctx: RunContext): Promise<StepOutcome> {
       // Refusals (bad input, a changed host key, no credentials) will not change on retry.
       if (!isRetryable(err) || err instanceof StepTimeout || n === step.attempts || ctx.signal.aborted) throw err;
       ctx.log.info({ step: step.name, attempt: n, err }, "retrying step");
-      await new Promise((r) => setTimeout(r, step.retryDelayMs * 2 ** (n - 1)));
+      await new Promise((r) => setTimeout(r, backoffMs({ baseDelayMs: step.retryDelayMs, maxDelayMs: MAX_STEP_RETRY_DELAY_MS }, n)));
     } finally {
       clearTimeout(timer);
     }

@@ -3,6 +3,7 @@
 // the server was already gone); a failed delete keeps the spawn visible with its error and is
 // queued for the expiry sweep to try again, with a backoff that doubles up to a ceiling. The
 // spawn's own OpenRouter key (if the bot made one) is deleted with it.
+import { backoffMs } from "../../orchestrator/index.js";
 import { secrets } from "../../secrets.js";
 import type { CoreContext } from "../context.js";
 import { revokeSpawnKey } from "./spawn-api-keys.js";
@@ -37,7 +38,7 @@ export type RemovalOutcome =
 const inFlight = new WeakMap<CoreContext, Set<string>>();
 
 export function retryDelay(attempts: number): number {
-  return Math.min(DELETE_RETRY_MAX_MS, DELETE_RETRY_BASE_MS * 2 ** Math.max(0, attempts - 1));
+  return backoffMs({ baseDelayMs: DELETE_RETRY_BASE_MS, maxDelayMs: DELETE_RETRY_MAX_MS }, attempts);
 }
 
 export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: RemovalActor, now = Date.now()): Promise<RemovalOutcome> {

@@ -3,16 +3,13 @@
 // deadline for the whole call. A refusal (bad request, auth, quota) is never retried. RunInstances
 // may be retried safely because it carries a ClientToken: EC2 answers a repeat with the first result.
 import type { EC2ClientConfig } from "@aws-sdk/client-ec2";
-import { API_RETRY } from "./retry.js";
+import { API_RETRY, backoffMs, type RetryPolicy } from "../retry.js";
 
 /** The SDK's retry-strategy interface (RetryStrategyV2), named through the client's own config type. */
 type RetryStrategyV2 = Extract<NonNullable<EC2ClientConfig["retryStrategy"]>, { acquireInitialRetryToken: unknown }>;
 type RetryErrorInfo = Parameters<RetryStrategyV2["refreshRetryTokenForRetry"]>[1];
 
-export interface AwsRetryPolicy {
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
+export interface AwsRetryPolicy extends RetryPolicy {
   /** No retry starts later than this many ms after the first attempt. */
   deadlineMs: number;
 }
@@ -50,9 +47,7 @@ export function ec2RetryStrategy(policy: AwsRetryPolicy): RetryStrategyV2 {
       if (info.errorType === "CLIENT_ERROR" || NOT_RETRIED.has(info.error?.name ?? "")) throw new Error("not retryable");
       const count = token.count + 1;
       if (count >= policy.attempts) throw new Error("out of attempts");
-      const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (count - 1));
-      // Half fixed, half random: many spawns throttled together do not retry in step.
-      const delay = info.retryAfterHint ? Math.max(0, info.retryAfterHint.getTime() - Date.now()) : Math.round(backoff / 2 + Math.random() * (backoff / 2));
+      const delay = info.retryAfterHint ? Math.max(0, info.retryAfterHint.getTime() - Date.now()) : backoffMs(policy, count, true);
       if (Date.now() - token.startedAt + delay > policy.deadlineMs) throw new Error("past the deadline");
       return new Ec2RetryToken(count, delay, token.startedAt);
     },

@@ -12,7 +12,7 @@ import {
 import { awsErrorCode, noDefaultVpc, translateAwsError, type AwsErrorContext } from "./aws-errors.js";
 import { EC2_RETRY, ec2RetryStrategy, type AwsRetryPolicy } from "./aws-retry.js";
 import { formatGb, INSTANCE_TYPE_RE, KNOWN_TYPES, regionOfZone, smallestWithMemory, ZONE_RE, type Architecture, type InstanceTypeFacts } from "./aws-sizes.js";
-import { pollUntil } from "./retry.js";
+import { pollUntil } from "../retry.js";
 import {
   BOOT_TIMEOUT_MS, BOT_TAG, CLOUD_INIT_TIMEOUT_MS, CloudError, POLL_INTERVAL_MS, SPAWN_ID_TAG,
   type Cloud, type ProviderBase, type ServerInfo, type ServerSpec,

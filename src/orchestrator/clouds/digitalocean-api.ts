@@ -2,7 +2,7 @@
 // v2 answers we read, tag names, size facts and the one table that turns DO's errors into ours.
 import { createHash } from "node:crypto";
 import { HttpError, NetworkError, retryAfterHeaderMs } from "./rest-client.js";
-import { API_RETRY } from "./retry.js";
+import { API_RETRY } from "../retry.js";
 import { CloudError } from "./types.js";
 
 /** One droplet as GET/POST /droplets answer it (only the fields we read). */

@@ -6,7 +6,7 @@ import {
   type DoAccount, type DoDroplet, type DoPages, type DoSize, type DoSshKey,
 } from "./digitalocean-api.js";
 import { HttpError, NetworkError, RestClient } from "./rest-client.js";
-import { API_RETRY, pollUntil } from "./retry.js";
+import { API_RETRY, pollUntil } from "../retry.js";
 import { renderUserData } from "./user-data.js";
 import {
   BOOT_TIMEOUT_MS, BOT_TAG, CLOUD_INIT_TIMEOUT_MS, CloudError, POLL_INTERVAL_MS, SPAWN_ID_TAG,

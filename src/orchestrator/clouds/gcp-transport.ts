@@ -4,7 +4,7 @@
 // gax's REST transport enforces no timeout (a hung connection would hang a spawn), and a fetch
 // Response makes gax raise gRPC-coded GoogleErrors instead of GaxiosErrors (test-harness.md).
 // Retries are ours (withRetry in gcp.ts); gax's are switched off per call with NO_GAX_RETRY.
-import { API_RETRY, type RetryOptions } from "./retry.js";
+import { API_RETRY, type RetryOptions } from "../retry.js";
 
 /** Anything that can sign a request: google-auth-library's GoogleAuth/OAuth2Client, or a test's stub. */
 export interface GcpCredential {

@@ -8,7 +8,7 @@ import { FirewallsClient, GlobalOperationsClient, InstancesClient, ZoneOperation
 import { GceOperationError, isAlreadyExists, isNotFound, isRetryable, translateGcpError, type GcpErrorContext } from "./gcp-errors.js";
 import { formatGb, INSTANCE_NAME_RE, labelKey, labelValue, MACHINE_TYPE_RE, memoryGbOf, smallestWithMemory, ZONE_RE } from "./gcp-sizes.js";
 import { GCE_RETRY, GcpTransport, NO_GAX_RETRY, REQUEST_TIMEOUT_MS, type GcpCredential, type GcpRetryPolicy } from "./gcp-transport.js";
-import { pollUntil, withRetry } from "./retry.js";
+import { pollUntil, withRetry } from "../retry.js";
 import {
   BOOT_TIMEOUT_MS, BOT_TAG, CLOUD_INIT_TIMEOUT_MS, CloudError, POLL_INTERVAL_MS, SPAWN_ID_TAG,
   type Cloud, type ProviderBase, type ServerInfo, type ServerSpec,

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { hetznerErrorCode, hetznerRetryAfterMs, isNotFound, isProjectLimit, isRetryableHetznerError, translateHetznerError } from "./hetzner-errors.js";
 import { KNOWN_SERVER_TYPES, LOCATION_RE, SERVER_TYPE_RE, labelValue, smallestWithMemory } from "./hetzner-sizes.js";
 import { REQUEST_TIMEOUT_MS, RestClient } from "./rest-client.js";
-import { API_RETRY, pollUntil } from "./retry.js";
+import { API_RETRY, pollUntil } from "../retry.js";
 import { renderUserData } from "./user-data.js";
 import {
   BOOT_TIMEOUT_MS, BOT_TAG, CLOUD_INIT_TIMEOUT_MS, CloudError, POLL_INTERVAL_MS, SPAWN_ID_TAG,

@@ -2,7 +2,7 @@
 // a timeout per request, retries of 429/5xx/network errors honouring the wait the service asks
 // for (Retry-After by default; a provider reads its own headers), and errors that keep the HTTP
 // status and the service's own error body for the provider to translate.
-import { API_RETRY, withRetry, type RetryOptions } from "./retry.js";
+import { API_RETRY, withRetry, type RetryOptions } from "../retry.js";
 
 /** Every request gets this long before it is abandoned (spawn: 30 s). */
 export const REQUEST_TIMEOUT_MS = 30_000;

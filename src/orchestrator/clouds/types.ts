@@ -2,6 +2,7 @@
 // DigitalOcean next. A cloud makes and removes servers; the pipeline does the rest over SSH.
 import type { AgentSpec } from "../agents/types.js";
 import type { RemoteHost } from "../remote/types.js";
+import type { SshWaitPolicy } from "../remote/ssh-host.js";
 
 export interface ServerSpec {
   spawnId: string;
@@ -49,7 +50,7 @@ export interface Cloud {
   /** Clouds that are not reached over SSH (local) open the host themselves. */
   openHost?(server: ServerInfo): Promise<RemoteHost>;
   /** How long to keep trying SSH: a new VM needs minutes to boot, an adopted host is up or not. */
-  readonly sshWait: { attempts: number; baseDelayMs: number; maxDelayMs: number; handshakeTimeoutMs?: number };
+  readonly sshWait: SshWaitPolicy;
   /**
    * Hosts a person names (ssh): resolve the name once, check the address against the network
    * policy and return the address to connect to (wait-ssh connects to it and records it, so no

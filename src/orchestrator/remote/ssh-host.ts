@@ -1,5 +1,6 @@
 // A RemoteHost over one ssh2 connection: commands, SFTP writes and port forwards share it.
 // The host key is pinned on first contact (trust on first use); a changed key is refused.
+import { withRetry, type RetryPolicy } from "../retry.js";
 import { createHash } from "node:crypto";
 import net from "node:net";
 import path from "node:path/posix";
@@ -206,16 +207,12 @@ export class SshHost implements RemoteHost {
   }
 }
 
-export interface RetryPolicy {
-  attempts: number;
-  /** First delay; doubles after each failure up to maxDelayMs. */
-  baseDelayMs: number;
-  maxDelayMs: number;
+/** How long to keep trying to reach a host: the shared retry policy, and each handshake's limit. */
+export interface SshWaitPolicy extends RetryPolicy {
   /** How long each handshake may take (HANDSHAKE_TIMEOUT_MS when unset). */
   handshakeTimeoutMs?: number;
 }
 
-/** Connect with backoff while the host is unreachable; refusals (key, auth) are final at once. */
 /**
  * Handshakes (key exchange, signatures) are the CPU-heavy part of a connection: when hundreds
  * of servers boot together, at most this many run at once, so the event loop stays responsive.
@@ -236,15 +233,10 @@ async function limitedConnect(target: SshTarget, auth: SshAuth, opts: ConnectOpt
   }
 }
 
-export async function connectWithRetry(target: SshTarget, auth: SshAuth, policy: RetryPolicy, signal?: AbortSignal): Promise<SshHost> {
-  let delay = policy.baseDelayMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await limitedConnect(target, auth, { handshakeTimeoutMs: policy.handshakeTimeoutMs });
-    } catch (err) {
-      if (!(err instanceof HostUnreachableError) || attempt >= policy.attempts || signal?.aborted) throw err;
-    }
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, policy.maxDelayMs);
-  }
+/** Connect with backoff while the host is unreachable; refusals (key, auth) are final at once. */
+export async function connectWithRetry(target: SshTarget, auth: SshAuth, policy: SshWaitPolicy, signal?: AbortSignal): Promise<SshHost> {
+  return withRetry(() => limitedConnect(target, auth, { handshakeTimeoutMs: policy.handshakeTimeoutMs }), {
+    ...policy, deadlineMs: Number.POSITIVE_INFINITY, signal,
+    retryable: (err) => err instanceof HostUnreachableError, // a refused key or a changed host key is final at once
+  });
 }

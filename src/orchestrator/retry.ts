@@ -1,10 +1,26 @@
-// Retries for cloud API calls: jittered exponential backoff within a deadline, for throttling,
-// 5xx and network errors only. A refusal (bad request, auth, quota) is never retried.
-import { CloudError } from "./types.js";
-export interface RetryOptions {
+// The one way spawnbot tries again: a named RetryPolicy (attempts, a doubling backoff from
+// baseDelayMs up to maxDelayMs, an optional deadline) used by cloud API calls, the EC2 SDK's
+// strategy, SSH connects, a run's step attempts and the bot's delete retries; and pollUntil for
+// waiting on a state. Only failures the caller calls retryable are tried again.
+import { CloudError } from "./clouds/types.js";
+
+export interface RetryPolicy {
   attempts: number;
+  /** The first wait; each later one doubles, up to maxDelayMs. */
   baseDelayMs: number;
   maxDelayMs: number;
+}
+
+/**
+ * The wait before try `attempt + 1` (attempt counts from 1). With jitter, half fixed and half
+ * random, so many spawns throttled together do not retry in step.
+ */
+export function backoffMs(policy: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">, attempt: number, jitter = false): number {
+  const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  return jitter ? Math.round(backoff / 2 + Math.random() * (backoff / 2)) : backoff;
+}
+
+export interface RetryOptions extends RetryPolicy {
   /** Give up when the next wait would pass this many ms after the first try. */
   deadlineMs: number;
   /** True for errors worth another try (throttling, 5xx, network). */
@@ -24,9 +40,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
       return await fn(attempt);
     } catch (err) {
       if (attempt >= opts.attempts || !opts.retryable(err) || opts.signal?.aborted) throw err;
-      const backoff = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** (attempt - 1));
-      // Full jitter keeps many bots (or many spawns) from retrying in step.
-      const wait = opts.retryAfterMs?.(err) ?? Math.round(backoff / 2 + Math.random() * (backoff / 2));
+      const wait = opts.retryAfterMs?.(err) ?? backoffMs(opts, attempt, true);
       if (Date.now() - start + wait > opts.deadlineMs) throw err;
       await new Promise((r) => setTimeout(r, wait));
     }
