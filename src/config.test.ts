@@ -7,6 +7,16 @@ import { ConfigError, loadConfig } from "./config.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-config-"));
 
+/** The problems loadConfig reports for env, or none. */
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env, dir);
+    return [];
+  } catch (e) {
+    return (e as ConfigError).problems;
+  }
+}
+
 describe("configuration", () => {
   it("starts on the embedded default with no variables at all", () => {
     const c = loadConfig({}, dir);
@@ -74,14 +84,6 @@ describe("configuration: expiry and reconciler", () => {
 });
 
 describe("configuration: names and URLs an admin types", () => {
-  const problems = (env: Record<string, string>) => {
-    try {
-      loadConfig(env, dir);
-      return [];
-    } catch (e) {
-      return (e as ConfigError).problems;
-    }
-  };
 
   it("gives one accurate reason for each kind of bad public URL, and takes good ones", () => {
     expect(problems({ SPAWNBOT_PUBLIC_URL: "spawnbot.example.com:8443/x" })).toEqual(["SPAWNBOT_PUBLIC_URL: must start with https:// (or http://), e.g. https://spawnbot.example.com:8443/x"]);
@@ -183,14 +185,6 @@ describe("configuration: OpenRouter keys for spawns", () => {
   });
 
   it("refuses a bad amount, a default above the maximum, and a malformed management key without echoing it", () => {
-    const problems = (env: Record<string, string>) => {
-      try {
-        loadConfig(env, dir);
-        return [];
-      } catch (e) {
-        return (e as ConfigError).problems;
-      }
-    };
     expect(problems({ SPAWNBOT_SPAWN_BUDGET: "ten" })).toEqual(["SPAWNBOT_SPAWN_BUDGET: must be an amount in US dollars such as 10 or 2.50"]);
     expect(problems({ SPAWNBOT_MAX_SPAWN_BUDGET: "0" })).toEqual(["SPAWNBOT_MAX_SPAWN_BUDGET: must be more than 0"]);
     expect(problems({ SPAWNBOT_SPAWN_BUDGET: "50", SPAWNBOT_MAX_SPAWN_BUDGET: "20" })).toEqual([expect.stringMatching(/^SPAWNBOT_SPAWN_BUDGET: 50 is above SPAWNBOT_MAX_SPAWN_BUDGET \(20\)/)]);
