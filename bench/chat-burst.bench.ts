@@ -81,12 +81,12 @@ it("keeps to Slack's limits and delivers every final state within 60 s of its ru
   expect((await Promise.all(acks)).every((r) => r.status === 200)).toBe(true);
 
   // Bounded wait: every run ended and every final state reached Slack.
-  const endOf = (i: number) => {
-    const s = bot.store.findSpawn(nameOf(i), { platform: "slack" });
+  const endOf = async (i: number) => {
+    const s = await bot.store.findSpawn(nameOf(i), { platform: "slack" });
     return s && s.status !== "provisioning" ? { status: s.status, at: s.readyAt ?? s.deletedAt ?? Date.now() } : undefined;
   };
   while (Date.now() - started < DEADLINE_MS) {
-    const ended = Array.from({ length: SPAWNS }, (_, i) => endOf(i)).filter(Boolean).length;
+    const ended = (await Promise.all(Array.from({ length: SPAWNS }, (_, i) => endOf(i)))).filter(Boolean).length;
     if (ended === SPAWNS && deliveries().size === SPAWNS) break;
     await sleep(500);
   }
@@ -94,7 +94,7 @@ it("keeps to Slack's limits and delivers every final state within 60 s of its ru
   const lags: number[] = [];
   const statuses: Record<string, number> = {};
   for (let i = 0; i < SPAWNS; i++) {
-    const end = endOf(i);
+    const end = await endOf(i);
     statuses[end?.status ?? "unfinished"] = (statuses[end?.status ?? "unfinished"] ?? 0) + 1;
     const got = delivered.get(nameOf(i));
     if (end && got) lags.push(Math.max(0, got - end.at));
@@ -103,7 +103,7 @@ it("keeps to Slack's limits and delivers every final state within 60 s of its ru
   const byMethod: Record<string, number> = {};
   for (const c of slackFake.calls.slice(callsBefore)) byMethod[c.method] = (byMethod[c.method] ?? 0) + 1;
   const lag = summarize(lags);
-  const lastEnd = Math.max(...Array.from({ length: SPAWNS }, (_, i) => endOf(i)?.at ?? 0)) - started;
+  const lastEnd = Math.max(...(await Promise.all(Array.from({ length: SPAWNS }, (_, i) => endOf(i)))).map((end) => end?.at ?? 0)) - started;
   console.log(`machine: ${machine()}`);
   console.log(`${SPAWNS} spawns started within ${startedWithin} ms; runs ended: ${JSON.stringify(statuses)}, the last ${(lastEnd / 1000).toFixed(1)} s after the first command`);
   console.log(`Web API calls: ${calls} (${(calls / SPAWNS).toFixed(1)} per spawn) ${JSON.stringify(byMethod)}; 429s: ${slackFake.count429}`);

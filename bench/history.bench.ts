@@ -17,8 +17,8 @@ it("lists a channel with 100,000 past spawns quickly", async () => {
     model: "openai/gpt-5", size: null, zone: null, session: `past-${i}`, prompt: null, createdAt: started - (PAST - i) * 60_000, expiresAt: null,
   });
   for (let i = 0; i < PAST; i++) {
-    insert(i);
-    if (i % 2 === 0) bot.store.updateSpawn(`00000000-0000-4000-8000-${String(i).padStart(12, "0")}`, { status: "deleted", deletedAt: started });
+    await insert(i);
+    if (i % 2 === 0) await bot.store.updateSpawn(`00000000-0000-4000-8000-${String(i).padStart(12, "0")}`, { status: "deleted", deletedAt: started });
   }
   const seeded = Date.now() - started;
 

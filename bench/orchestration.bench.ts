@@ -53,8 +53,8 @@ it("adds little to the waits it cannot avoid (create, boot, install)", async () 
     const ms = Date.now() - started;
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain(`[${name}] ready`);
-    const spawn = bot.store.findSpawn(name, { platform: "console" })!;
-    const steps = bot.store.listSteps(spawn.id).filter((s) => s.startedAt !== null)
+    const spawn = (await bot.store.findSpawn(name, { platform: "console" }))!;
+    const steps = (await bot.store.listSteps(spawn.id)).filter((s) => s.startedAt !== null)
       .map((s) => `${s.name} ${s.startedAt! - started}→${s.endedAt! - started}`);
     console.log(`run ${n}: ready in ${ms} ms; waits ${waits} ms; overhead ${ms - waits} ms\n  steps (ms from the request): ${steps.join(", ")}`);
     overheads.push(ms - waits);

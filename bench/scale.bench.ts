@@ -62,7 +62,7 @@ it("runs 200 spawns at once in one process within memory and event-loop limits",
   let counts: Record<string, number> = {};
   while (Date.now() - started < DEADLINE_MS) {
     counts = {};
-    for (const c of bot.store.countSpawns()) counts[c.status] = (counts[c.status] ?? 0) + c.count;
+    for (const c of await bot.store.countSpawns()) counts[c.status] = (counts[c.status] ?? 0) + c.count;
     if ((counts.provisioning ?? 0) === 0) break;
     await sleep(1000);
   }

@@ -21,7 +21,7 @@ export function newHolderId(): string {
 export interface DataLease {
   holder: string;
   /** Stop heartbeating and give the lease up, so the next start need not wait for it to expire. */
-  release(): void;
+  release(): Promise<void>;
 }
 
 /**
@@ -29,9 +29,9 @@ export interface DataLease {
  * onLost runs if the lease is found taken over later (this process stalled past its expiry): the
  * caller must stop, because another process now owns the data.
  */
-export function holdDataLease(store: Store, opts: { dataDir: string; ttlMs: number; logger: Logger; onLost: () => void; holder?: string }): DataLease {
+export async function holdDataLease(store: Store, opts: { dataDir: string; ttlMs: number; logger: Logger; onLost: () => void; holder?: string }): Promise<DataLease> {
   const holder = opts.holder ?? newHolderId();
-  const taken = store.leases.acquire(DATA_LEASE, holder, opts.ttlMs);
+  const taken = await store.leases.acquire(DATA_LEASE, holder, opts.ttlMs);
   if (!taken.ok) {
     const { lease } = taken;
     const now = Date.now();
@@ -41,26 +41,30 @@ export function holdDataLease(store: Store, opts: { dataDir: string; ttlMs: numb
     );
   }
   if (taken.tookOver) opts.logger.warn({ previous: taken.tookOver.holder, lastHeartbeat: new Date(taken.tookOver.heartbeatAt).toISOString() }, "took over the data from a bot that stopped heartbeating");
-  const beat = setInterval(() => {
+  let stopped = false;
+  const renew = async () => {
     let ours: boolean;
     try {
-      ours = store.leases.renew(DATA_LEASE, holder, opts.ttlMs);
+      ours = await store.leases.renew(DATA_LEASE, holder, opts.ttlMs);
     } catch (err) {
       opts.logger.warn({ err }, "could not renew the data lease; trying again at the next heartbeat");
       return;
     }
-    if (ours) return;
+    if (ours || stopped) return;
     clearInterval(beat);
-    opts.logger.fatal({ holder: store.leases.get(DATA_LEASE)?.holder }, "another process took over the data after this one stalled; stopping");
+    const now = await store.leases.get(DATA_LEASE).catch(() => undefined);
+    opts.logger.fatal({ holder: now?.holder }, "another process took over the data after this one stalled; stopping");
     opts.onLost();
-  }, Math.max(1, Math.floor(opts.ttlMs / BEATS_PER_TTL)));
+  };
+  const beat = setInterval(() => void renew(), Math.max(1, Math.floor(opts.ttlMs / BEATS_PER_TTL)));
   beat.unref();
   return {
     holder,
-    release() {
+    async release() {
+      stopped = true;
       clearInterval(beat);
       try {
-        store.leases.release(DATA_LEASE, holder);
+        await store.leases.release(DATA_LEASE, holder);
       } catch (err) {
         opts.logger.warn({ err }, "could not release the data lease; the next start waits for it to expire");
       }

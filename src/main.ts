@@ -24,9 +24,9 @@ const LEASE_HELD_EXIT = 3; // another bot holds the data: not a crash (1) nor ba
 const LEASE_LOST_EXIT = 75; // EX_TEMPFAIL: taken over while stalled; a supervisor may start it again
 
 /** Readiness of the store: a query answers. */
-function storeAnswers(store: Store): boolean {
+async function storeAnswers(store: Store): Promise<boolean> {
   try {
-    store.countSpawns();
+    await store.countSpawns();
     return true;
   } catch {
     return false;
@@ -61,10 +61,10 @@ export async function main(): Promise<number> {
   let lease: DataLease;
   try {
     // Exit at once if another process took the data over: both acting on the same runs is worse than stopping.
-    lease = holdDataLease(store, { dataDir: config.dataDir, ttlMs: config.leaseTtlMs, logger, onLost: () => process.exit(LEASE_LOST_EXIT) });
+    lease = await holdDataLease(store, { dataDir: config.dataDir, ttlMs: config.leaseTtlMs, logger, onLost: () => process.exit(LEASE_LOST_EXIT) });
   } catch (err) {
     if (!(err instanceof DataLeaseHeldError)) throw err;
-    store.close();
+    await store.close();
     process.stderr.write(`${err.message}\n`);
     return LEASE_HELD_EXIT;
   }
@@ -109,9 +109,9 @@ export async function main(): Promise<number> {
   const code = await runUntilStopped(adapter, stopping, () => core.startUpkeep(upkeepSettings));
   await ops?.close();
   await gatewayServer?.close();
-  lease.release();
+  await lease.release();
   // A run still inside a step at the shutdown deadline may write once more before exit: keep the file open.
-  if (orchestrator.inFlight().length === 0) store.close();
+  if (orchestrator.inFlight().length === 0) await store.close();
   return code;
 }
 

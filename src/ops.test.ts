@@ -9,14 +9,14 @@ afterEach(async () => {
 });
 
 const metrics: MetricsSource = {
-  spawnCounts: () => [{ status: "ready", cloud: "hetzner", count: 3 }, { status: "failed", cloud: "aws", count: 1 }],
+  spawnCounts: async () => [{ status: "ready", cloud: "hetzner", count: 3 }, { status: "failed", cloud: "aws", count: 1 }],
   runsInFlight: () => 2,
-  recentTimesToReady: () => [3000, 1000, 2000],
+  recentTimesToReady: async () => [3000, 1000, 2000],
   chat: () => ({ platform: "slack", calls: 42, rateLimited: 1, inProgress: 3 }),
 };
 
 async function serve(platformConnected: boolean) {
-  const s = await startOpsServer(0, "127.0.0.1", { storeOpen: () => true, platformConnected: () => platformConnected }, metrics);
+  const s = await startOpsServer(0, "127.0.0.1", { storeOpen: async () => true, platformConnected: () => platformConnected }, metrics);
   close = s.close;
   return (path: string) => fetch(`http://127.0.0.1:${s.port}${path}`);
 }
@@ -69,7 +69,7 @@ describe("the ops endpoint", () => {
 
   it("serves a second ops server in the same process (the defaults are collected once)", async () => {
     const get = await serve(true);
-    const other = await startOpsServer(0, "127.0.0.1", { storeOpen: () => true, platformConnected: () => true }, { ...metrics, runsInFlight: () => 7 });
+    const other = await startOpsServer(0, "127.0.0.1", { storeOpen: async () => true, platformConnected: () => true }, { ...metrics, runsInFlight: () => 7 });
     try {
       const a = parsePrometheusText(await (await get("/metrics")).text());
       const b = parsePrometheusText(await (await fetch(`http://127.0.0.1:${other.port}/metrics`)).text());

@@ -7,16 +7,16 @@ import { collectDefaultMetrics, Counter, Gauge, Registry, Summary, type Metric }
 import type { SpawnCount } from "./bot/index.js";
 
 export interface OpsProbes {
-  storeOpen(): boolean;
+  storeOpen(): Promise<boolean>;
   platformConnected(): boolean;
 }
 
 /** What /metrics reports, read fresh on every scrape. */
 export interface MetricsSource {
-  spawnCounts(): SpawnCount[];
+  spawnCounts(): Promise<SpawnCount[]>;
   runsInFlight(): number;
   /** Milliseconds, newest first. */
-  recentTimesToReady(): number[];
+  recentTimesToReady(): Promise<number[]>;
   /** inProgress: requests acknowledged whose work is queued or running (a burst shows here first). */
   chat(): { platform: string; calls: number; rateLimited: number; inProgress: number } | undefined;
   /** Metrics kept where they happen (the orchestrator's step durations and cloud calls), served as they are. */
@@ -45,9 +45,10 @@ export function metricsRegistry(src: MetricsSource): Registry {
   const own = new Registry();
   new Gauge({
     name: "spawnbot_spawns", help: "Spawns recorded, by status and cloud.", labelNames: ["status", "cloud"] as const, registers: [own],
-    collect() {
+    async collect() {
+      const counts = await src.spawnCounts();
       this.reset();
-      for (const c of src.spawnCounts()) this.set({ status: c.status, cloud: c.cloud }, c.count);
+      for (const c of counts) this.set({ status: c.status, cloud: c.cloud }, c.count);
     },
   });
   new Gauge({
@@ -59,9 +60,10 @@ export function metricsRegistry(src: MetricsSource): Registry {
   new Summary({
     name: "spawnbot_time_to_ready_seconds", help: "Time from the request to a ready agent, over the most recent ready spawns.",
     percentiles: TIME_TO_READY_QUANTILES, registers: [own],
-    collect() {
+    async collect() {
+      const times = await src.recentTimesToReady();
       this.reset();
-      for (const ms of src.recentTimesToReady()) this.observe(ms / 1000);
+      for (const ms of times) this.observe(ms / 1000);
     },
   });
   // Counters kept by the chat adapter: copied at each scrape (reset, then set to the adapter's total).
@@ -99,9 +101,12 @@ export async function startOpsServer(port: number, host: string, probes: OpsProb
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
     if (path === "/healthz") return send(200, "application/json", JSON.stringify({ status: "ok" }));
     if (path === "/readyz") {
-      const checks = { store: probes.storeOpen(), platform: probes.platformConnected() };
-      const ok = checks.store && checks.platform;
-      return send(ok ? 200 : 503, "application/json", JSON.stringify({ status: ok ? "ready" : "not ready", ...checks }));
+      void probes.storeOpen().then((store) => {
+        const checks = { store, platform: probes.platformConnected() };
+        const ok = checks.store && checks.platform;
+        send(ok ? 200 : 503, "application/json", JSON.stringify({ status: ok ? "ready" : "not ready", ...checks }));
+      });
+      return;
     }
     if (path === "/metrics") {
       registry.metrics().then((body) => send(200, registry.contentType, body), () => send(500, "text/plain", "metrics unavailable\n"));

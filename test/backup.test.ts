@@ -18,8 +18,8 @@ beforeAll(async () => {
   backupCli = await bundleEntry("src/backup.ts", "backup");
 }, 120_000);
 
-afterEach(() => {
-  store?.close();
+afterEach(async () => {
+  await store?.close();
   store = undefined;
 });
 
@@ -46,18 +46,18 @@ describe("npm run backup", () => {
     store = openStore(path.join(dataDir, "spawnbot.db"));
     const committed: string[] = [];
     let i = 0;
-    const writeBatch = () => {
-      for (let n = 0; n < 20; n++) committed.push(store!.recordIntent(newSpawn(i++)).id);
+    const writeBatch = async () => {
+      for (let n = 0; n < 20; n++) committed.push((await store!.recordIntent(newSpawn(i++))).id);
     };
-    for (let n = 0; n < 100; n++) writeBatch(); // 2,000 spawns, most of them still in the -wal file
+    for (let n = 0; n < 100; n++) await writeBatch(); // 2,000 spawns, most of them still in the -wal file
     expect(existsSync(path.join(dataDir, "spawnbot.db-wal"))).toBe(true);
 
     const target = path.join(mkdtempSync(path.join(os.tmpdir(), "spawnbot-backup-out-")), "spawnbot-backup.db");
-    const before = [...committed]; // every one of these is committed: better-sqlite3 writes synchronously
+    const before = [...committed]; // every one of these is committed: each write was awaited, and better-sqlite3 writes synchronously
     let done = false;
     const backup = runBackup(dataDir, target).finally(() => (done = true));
     while (!done) {
-      writeBatch(); // the bot keeps writing while the backup runs
+      await writeBatch(); // the bot keeps writing while the backup runs
       await tick();
     }
     const result = await backup;
@@ -72,21 +72,22 @@ describe("npm run backup", () => {
     copyFileSync(target, path.join(restoredDir, "spawnbot.db"));
     const restored = openStore(path.join(restoredDir, "spawnbot.db"));
     try {
-      const missing = before.filter((id) => restored.getSpawn(id) === undefined);
+      const missing: string[] = [];
+      for (const id of before) if ((await restored.getSpawn(id)) === undefined) missing.push(id);
       expect(missing).toEqual([]);
-      expect(restored.getSpawn(before.at(-1)!)).toEqual(store.getSpawn(before.at(-1)!));
-      expect(restored.countSpawns().reduce((n, c) => n + c.count, 0)).toBe(count);
+      expect(await restored.getSpawn(before.at(-1)!)).toEqual(await store.getSpawn(before.at(-1)!));
+      expect((await restored.countSpawns()).reduce((n, c) => n + c.count, 0)).toBe(count);
       // The restored store takes writes again.
-      expect(restored.recordIntent(newSpawn(i++)).status).toBe("pending");
+      expect((await restored.recordIntent(newSpawn(i++))).status).toBe("pending");
     } finally {
-      restored.close();
+      await restored.close();
     }
   });
 
   it("never overwrites a file and changes nothing when refused", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-backup-"));
     store = openStore(path.join(dataDir, "spawnbot.db"));
-    store.recordIntent(newSpawn(1));
+    await store.recordIntent(newSpawn(1));
     const target = path.join(dataDir, "precious.txt");
     writeFileSync(target, "keep me");
     const r = await runBackup(dataDir, target);
@@ -100,52 +101,57 @@ describe("npm run backup", () => {
     expect(existsSync(path.join(dataDir, "b.db"))).toBe(false);
   });
 
-  it("a checkpoint brings the main file up to date, so even a plain copy of spawnbot.db holds the spawns", () => {
+  it("a checkpoint brings the main file up to date, so even a plain copy of spawnbot.db holds the spawns", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-backup-"));
     const file = path.join(dataDir, "spawnbot.db");
     store = openStore(file);
-    const ids = Array.from({ length: 50 }, (_, n) => store!.recordIntent(newSpawn(n)).id);
-    const copy = (name: string) => {
+    const ids: string[] = [];
+    for (let n = 0; n < 50; n++) ids.push((await store.recordIntent(newSpawn(n))).id);
+    const copy = async (name: string) => {
       const to = path.join(dataDir, name);
       copyFileSync(file, to); // what an admin's cp does: the main file without its -wal
       const s = openStore(to);
       try {
-        return ids.filter((id) => s.getSpawn(id)).length;
+        let found = 0;
+        for (const id of ids) if (await s.getSpawn(id)) found++;
+        return found;
       } finally {
-        s.close();
+        await s.close();
       }
     };
-    expect(copy("before.db")).toBeLessThan(ids.length); // still in the write-ahead log
-    store.checkpoint();
+    expect(await copy("before.db")).toBeLessThan(ids.length); // still in the write-ahead log
+    await store.checkpoint();
     expect(statSync(file).size).toBeGreaterThan(4096);
-    expect(copy("after.db")).toBe(ids.length);
+    expect(await copy("after.db")).toBe(ids.length);
   });
 
   it("the running bot checkpoints on its upkeep schedule, without anyone asking", async () => {
     const bot = makeBot({});
     const file = path.join(bot.dataDir, "spawnbot.db");
-    const ids = Array.from({ length: 50 }, (_, n) => bot.store.recordIntent(newSpawn(n)).id);
-    const plainCopyHolds = () => {
+    const ids: string[] = [];
+    for (let n = 0; n < 50; n++) ids.push((await bot.store.recordIntent(newSpawn(n))).id);
+    const plainCopyHolds = async () => {
       const to = path.join(bot.dataDir, `copy-${Date.now()}.db`);
       copyFileSync(file, to);
       const s = openStore(to);
       try {
-        return ids.every((id) => s.getSpawn(id));
+        for (const id of ids) if (!(await s.getSpawn(id))) return false;
+        return true;
       } finally {
-        s.close();
+        await s.close();
       }
     };
-    expect(plainCopyHolds()).toBe(false);
+    expect(await plainCopyHolds()).toBe(false);
     const HOUR = 3_600_000;
     const upkeep = bot.core.startUpkeep({ reminderMs: HOUR, sweepIntervalMs: HOUR, mode: "report", graceMs: HOUR, reconcileIntervalMs: HOUR, cleanupRetryMs: HOUR, walCheckpointMs: 50 });
     try {
       await until("a checkpoint of the write-ahead log", plainCopyHolds, 10_000);
-      const later = bot.store.recordIntent(newSpawn(99)).id; // and again for writes after the first pass
+      const later = (await bot.store.recordIntent(newSpawn(99))).id; // and again for writes after the first pass
       ids.push(later);
       await until("the next scheduled checkpoint", plainCopyHolds, 10_000);
     } finally {
       await upkeep.stop();
-      bot.store.close();
+      await bot.store.close();
     }
   });
 });

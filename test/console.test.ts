@@ -34,7 +34,7 @@ let host: string;
 beforeAll(async () => {
   sshd = await startSshd(USER);
   bot = makeBot();
-  authorizeUsers(sshd, bot.core, "console", [alice.id]);
+  await authorizeUsers(sshd, bot.core, "console", [alice.id]);
   host = `${USER}@127.0.0.1:${sshd.port}`;
   first = await type([
     `keys add ${sshd.clientKey("alice").publicKey}`,
@@ -66,13 +66,13 @@ describe("the console adapter at the end of piped input", () => {
     expect(first.out).not.toContain(FAKE_KEY);
   });
 
-  it("records the spawn in SQLite with its pinned host key and every step", () => {
-    const rec = bot.store.findSpawn("demo", { platform: "console", owner: { platform: "console", userId: "U1" } })!;
+  it("records the spawn in SQLite with its pinned host key and every step", async () => {
+    const rec = (await bot.store.findSpawn("demo", { platform: "console", owner: { platform: "console", userId: "U1" } }))!;
     expect(rec).toMatchObject({ status: "ready", agent: "testagent", cloud: "ssh", model: "openai/gpt-5.3-codex", hostKey: sshd.hostKey, sshPort: sshd.port });
-    const steps = bot.store.listSteps(rec.id);
+    const steps = await bot.store.listSteps(rec.id);
     expect(steps.find((s) => s.name === "launch")).toMatchObject({ state: "succeeded" });
     expect(steps.find((s) => s.name === "keys")).toMatchObject({ state: "succeeded", detail: "1 key added" });
-    expect(bot.store.listAudit().map((a) => a.action)).toEqual(expect.arrayContaining(["spawn", "keys-add"]));
+    expect((await bot.store.listAudit()).map((a) => a.action)).toEqual(expect.arrayContaining(["spawn", "keys-add"]));
   });
 
   it("shows the team's spawns newest first and the model in effect with the session's state", async () => {
@@ -93,7 +93,7 @@ describe("the console adapter at the end of piped input", () => {
     const { out } = await type(["delete asks"]);
     expect(out).toContain("asks was deleted by alice");
     expect(sessionAlive("asks")).toBe(false);
-    expect(bot.store.findSpawn("asks", { platform: "console" })?.status).toBe("deleted");
+    expect((await bot.store.findSpawn("asks", { platform: "console" }))?.status).toBe("deleted");
   });
 
   it("refuses a host whose key changed, and keeps the spawn rather than pretending it was deleted", async () => {
@@ -101,14 +101,14 @@ describe("the console adapter at the end of piped input", () => {
     const { out } = await type(["status demo", "delete demo"]);
     expect(out).toMatch(/cannot check the host: the host's key changed/);
     expect(out).toMatch(/could not delete demo: the host's key changed.*it is kept, try again/);
-    expect(bot.store.findSpawn("demo", { platform: "console" })?.status).toBe("ready");
+    expect((await bot.store.findSpawn("demo", { platform: "console" }))?.status).toBe("ready");
   });
 
   it("tells the user their own spawnbot key and the line to authorize it when the host refuses it", async () => {
     const stranger = makeBot();
     const { code, out } = await type([`spawn testagent ssh --host ${host} --name refused`], alice, { core: stranger.core });
     expect(code).toBe(1);
-    const line = stranger.core.userHostKeyLine({ platform: "console", userId: alice.id });
+    const line = await stranger.core.userHostKeyLine({ platform: "console", userId: alice.id });
     expect(out).toContain(`does not accept your spawnbot key. Authorize it on that host with: echo '${line}' >> ~/.ssh/authorized_keys`);
   });
 

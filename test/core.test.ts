@@ -58,7 +58,7 @@ describe("a dry run", () => {
     const conv = new RecordingConversation();
     await core.handle(request("spawn codex local --dry-run --name my-box --ttl 2h --steps github"), conv);
     expect(conv.lastPrivate()).toMatchObject({ kind: "plan", agent: "Codex CLI", cloud: "Local machine", name: "my-box", ttl: "2h", steps: ["github"] });
-    expect(store.listForChannel("test", "W1", "C1")).toEqual([]);
+    expect(await store.listForChannel("test", "W1", "C1")).toEqual([]);
     expect(conv.public).toEqual([]);
   });
 });
@@ -76,8 +76,8 @@ describe("bad input", () => {
         expect(v.usage).toBeTruthy();
       }
     }
-    expect(store.listForChannel("test", "W1", "C1")).toEqual([]);
-    expect(store.listAudit()).toEqual([]);
+    expect(await store.listForChannel("test", "W1", "C1")).toEqual([]);
+    expect(await store.listAudit()).toEqual([]);
   });
 
   it("refuses a cloud that is not set up yet with the list of those that are", async () => {
@@ -99,7 +99,7 @@ describe("keys", () => {
     await core.handle(request("keys"), conv);
     const lines = (conv.lastPrivate() as { lines: string[] }).lines;
     expect(lines.filter((l) => l.startsWith("SHA256:"))).toHaveLength(3);
-    const own = core.userHostKeyLine({ platform: "test", userId: "U1" });
+    const own = await core.userHostKeyLine({ platform: "test", userId: "U1" });
     expect(own).toMatch(/^ssh-ed25519 \S+ spawnbot-test-U1$/);
     expect(lines).toContain(own);
     // The bot's own key opens servers it made and shared hosts: members are not told to authorize it.
@@ -108,9 +108,9 @@ describe("keys", () => {
 
   it("gives every user their own spawnbot key, the same one every time, and shows admins the bot's key", async () => {
     const { core, botKey, dataDir } = makeBot({ admins: ["U9"] });
-    const alice = core.userHostKeyLine({ platform: "test", userId: "U1" });
-    expect(core.userHostKeyLine({ platform: "test", userId: "U1" })).toBe(alice);
-    expect(core.userHostKeyLine({ platform: "test", userId: "U2" })).not.toBe(alice);
+    const alice = await core.userHostKeyLine({ platform: "test", userId: "U1" });
+    expect(await core.userHostKeyLine({ platform: "test", userId: "U1" })).toBe(alice);
+    expect(await core.userHostKeyLine({ platform: "test", userId: "U2" })).not.toBe(alice);
     const conv = new RecordingConversation();
     await core.handle(request("keys", { id: "U9", name: "admin" }), conv);
     expect((conv.lastPrivate() as { lines: string[] }).lines).toContain(botKey.publicKey);
@@ -118,7 +118,7 @@ describe("keys", () => {
     const db = readFileSync(path.join(dataDir, "spawnbot.db"), "latin1") + (existsSync(path.join(dataDir, "spawnbot.db-wal")) ? readFileSync(path.join(dataDir, "spawnbot.db-wal"), "latin1") : "");
     expect(db).not.toContain("OPENSSH PRIVATE KEY");
     // A restarted bot on the same data reads the same key back.
-    expect(makeBot({ dataDir }).core.userHostKeyLine({ platform: "test", userId: "U1" })).toBe(alice);
+    expect(await makeBot({ dataDir }).core.userHostKeyLine({ platform: "test", userId: "U1" })).toBe(alice);
   });
 
   it("refuses a 2048-bit RSA key with what to use instead", async () => {
@@ -126,17 +126,17 @@ describe("keys", () => {
     const conv = new RecordingConversation();
     await core.handle(request(`keys add ${newKey("rsa", "2048")}`), conv);
     expect(conv.lastPrivate()).toMatchObject({ kind: "error", message: expect.stringContaining("2048 bits") });
-    expect(store.listUserKeys({ platform: "test", userId: "U1" })).toEqual([]);
+    expect(await store.listUserKeys({ platform: "test", userId: "U1" })).toEqual([]);
   });
 
   it("removes a key by fingerprint and records it in the audit log", async () => {
     const { core, store } = makeBot();
     const conv = new RecordingConversation();
     await core.handle(request(`keys add ${newKey("ed25519")}`), conv);
-    const fp = store.listUserKeys({ platform: "test", userId: "U1" })[0]!.fingerprint;
+    const fp = (await store.listUserKeys({ platform: "test", userId: "U1" }))[0]!.fingerprint;
     await core.handle(request(`keys remove ${fp}`), conv);
-    expect(store.listUserKeys({ platform: "test", userId: "U1" })).toEqual([]);
-    expect(store.listAudit().map((a) => a.action)).toEqual(["keys-remove", "keys-add"]);
+    expect(await store.listUserKeys({ platform: "test", userId: "U1" })).toEqual([]);
+    expect((await store.listAudit()).map((a) => a.action)).toEqual(["keys-remove", "keys-add"]);
   });
 });
 

@@ -76,13 +76,13 @@ function startBot(t: Trial, env: Record<string, string> = {}, apiUrl = t.fake.ur
 }
 
 /** Read the bot's SQLite file as it is now (the child may be writing it). */
-function snapshot(t: Trial, name: string): { rec: SpawnRecord | undefined; steps: StepRecord[]; live: SpawnRecord[] } {
+async function snapshot(t: Trial, name: string): Promise<{ rec: SpawnRecord | undefined; steps: StepRecord[]; live: SpawnRecord[] }> {
   const store = openStore(path.join(t.dataDir, "spawnbot.db"));
   try {
-    const rec = store.listAll("console").find((r) => r.name === name);
-    return { rec, steps: rec ? store.listSteps(rec.id) : [], live: store.listLive() };
+    const rec = (await store.listAll("console")).find((r) => r.name === name);
+    return { rec, steps: rec ? await store.listSteps(rec.id) : [], live: await store.listLive() };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -104,8 +104,8 @@ function sessionAlive(name: string): boolean {
 }
 
 /** The guarantees after a restart: the run went on to ready on its one server, the console says so truly. */
-function expectResumedReady(t: Trial, name: string, restarted: { out: string; resumeMs?: number }, point: string): void {
-  const { rec, steps } = snapshot(t, name);
+async function expectResumedReady(t: Trial, name: string, restarted: { out: string; resumeMs?: number }, point: string): Promise<void> {
+  const { rec, steps } = await snapshot(t, name);
   const servers = t.fake.servers();
   const ready = rec?.status === "ready" && servers.length === 1 && servers[0]!.tags["spawnbot-spawn-id"] === rec.id && sessionAlive(name);
   tally.push({ point, ready, resumeMs: restarted.resumeMs });
@@ -132,8 +132,8 @@ describe("SIGKILL at every step boundary, then restart", () => {
       bot.child.stdin!.write(`spawn testagent hetzner --name ${name}\n`);
       const { signal } = await bot.exited;
       expect(signal, bot.err()).toBe("SIGKILL");
-      expect(["pending", "provisioning"]).toContain(snapshot(t, name).rec?.status); // killed in flight
-      expectResumedReady(t, name, await restart(t, name), point);
+      expect(["pending", "provisioning"]).toContain((await snapshot(t, name)).rec?.status); // killed in flight
+      await expectResumedReady(t, name, await restart(t, name), point);
     } finally {
       killUserProcesses(USER);
       await t.fake.close();
@@ -151,8 +151,8 @@ describe("SIGKILL inside a step", () => {
       await until("the create call", () => t.fake.servers().length === 1);
       bot.child.kill("SIGKILL");
       await bot.exited;
-      expect(snapshot(t, name).rec?.serverId).toBeNull();
-      expectResumedReady(t, name, await restart(t, name), "mid-provision");
+      expect((await snapshot(t, name)).rec?.serverId).toBeNull();
+      await expectResumedReady(t, name, await restart(t, name), "mid-provision");
       expect(t.fake.calls.filter((c) => c.action === "POST /servers"), "no second server was made").toHaveLength(1);
       expect(t.fake.calls.filter((c) => c.action.startsWith("DELETE /servers/"))).toHaveLength(0);
     } finally {
@@ -167,12 +167,12 @@ describe("SIGKILL inside a step", () => {
       const name = "k-midinstall";
       const bot = startBot(t, { CRASH_SLOW_INSTALL_S: "4" });
       bot.child.stdin!.write(`spawn slowagent hetzner --name ${name}\n`);
-      await until("install running", () => snapshot(t, name).steps.find((s) => s.name === "install")?.state === "running", 30_000);
+      await until("install running", async () => (await snapshot(t, name)).steps.find((s) => s.name === "install")?.state === "running", 30_000);
       await new Promise((r) => setTimeout(r, 1000)); // inside the slow install
       bot.child.kill("SIGKILL");
       await bot.exited;
-      expectResumedReady(t, name, await restart(t, name), "mid-install");
-      expect(snapshot(t, name).steps.find((s) => s.name === "install")).toMatchObject({ state: "succeeded", detail: expect.stringContaining("resumed after the bot restarted") });
+      await expectResumedReady(t, name, await restart(t, name), "mid-install");
+      expect((await snapshot(t, name)).steps.find((s) => s.name === "install")).toMatchObject({ state: "succeeded", detail: expect.stringContaining("resumed after the bot restarted") });
     } finally {
       killUserProcesses(USER);
       await t.fake.close();
@@ -188,7 +188,7 @@ describe("a cloud that cannot be reached at restart", () => {
       const bot = startBot(t, { CRASH_AT: "install:running" });
       bot.child.stdin!.write(`spawn testagent hetzner --name ${name}\n`);
       await bot.exited;
-      expectResumedReady(t, name, await restart(t, name, { apiUrl: "http://127.0.0.1:1/v1" }), "cloud API unreachable at restart");
+      await expectResumedReady(t, name, await restart(t, name, { apiUrl: "http://127.0.0.1:1/v1" }), "cloud API unreachable at restart");
     } finally {
       killUserProcesses(USER);
       await t.fake.close();
@@ -204,13 +204,13 @@ describe("a server removed behind the bot's back while it was down", () => {
       const bot = startBot(t, { CRASH_AT: "install:running" });
       bot.child.stdin!.write(`spawn testagent hetzner --name ${name}\n`);
       await bot.exited;
-      const serverId = snapshot(t, name).rec!.serverId!;
+      const serverId = (await snapshot(t, name)).rec!.serverId!;
       // Someone deletes it in the provider's console.
       const res = await fetch(`${t.fake.url}/servers/${serverId}`, { method: "DELETE", headers: { Authorization: `Bearer ${t.fake.validToken}` } });
       expect(res.ok).toBe(true);
       await until("the server gone", () => t.fake.servers().length === 0);
       const { out } = await restart(t, name, { expectCode: 1 });
-      const { rec, live } = snapshot(t, name);
+      const { rec, live } = await snapshot(t, name);
       expect(rec?.status).toBe("failed");
       expect(rec?.error).toBe(`its server ${serverId} was removed while the bot restarted; spawn again`);
       expect(live).toEqual([]);
@@ -234,7 +234,7 @@ describe("a spawn that was ready before the crash", () => {
       bot.child.kill("SIGKILL");
       await bot.exited;
       const { out } = await restart(t, name);
-      const { rec, live } = snapshot(t, name);
+      const { rec, live } = await snapshot(t, name);
       expect(rec?.status).toBe("ready");
       expect(t.fake.servers().map((s) => s.tags["spawnbot-spawn-id"])).toEqual(live.map((r) => r.id));
       expect(sessionAlive(name)).toBe(true);
@@ -254,7 +254,7 @@ describe("sshd stopped in the middle of install and started again", () => {
       const name = "k-sshdstop";
       const bot = startBot(t, { CRASH_SLOW_INSTALL_S: "3" });
       bot.child.stdin!.write(`spawn slowagent hetzner --name ${name}\n`);
-      await until("install running", () => snapshot(t, name).steps.find((s) => s.name === "install")?.state === "running", 30_000);
+      await until("install running", async () => (await snapshot(t, name)).steps.find((s) => s.name === "install")?.state === "running", 30_000);
       await new Promise((r) => setTimeout(r, 1000));
       await sshd.stop();
       killUserProcesses(USER); // the connections of the stopped sshd go too
@@ -263,7 +263,7 @@ describe("sshd stopped in the middle of install and started again", () => {
       bot.child.stdin!.end();
       const { code } = await bot.exited;
       expect(code, bot.err()).toBe(0); // the console exits 0 when every spawn is ready
-      const { rec, steps } = snapshot(t, name);
+      const { rec, steps } = await snapshot(t, name);
       expect(rec?.status).toBe("ready");
       expect(steps.find((s) => s.name === "install")?.state).toBe("succeeded");
       expect(t.fake.servers()).toHaveLength(1); // its server, kept: the spawn is live
@@ -283,19 +283,19 @@ describe("SIGTERM", () => {
       const name = "k-sigterm";
       const bot = startBot(t, { CRASH_SLOW_INSTALL_S: "2", CRASH_GRACE_MS: "10000" });
       bot.child.stdin!.write(`spawn slowagent hetzner --name ${name}\n`);
-      await until("install running", () => snapshot(t, name).steps.find((s) => s.name === "install")?.state === "running", 30_000);
+      await until("install running", async () => (await snapshot(t, name)).steps.find((s) => s.name === "install")?.state === "running", 30_000);
       const sent = Date.now();
       bot.child.kill("SIGTERM");
       const { code } = await bot.exited;
       expect(Date.now() - sent).toBeLessThan(10_000);
       expect(code, bot.err()).toBe(0);
-      const { rec, steps } = snapshot(t, name);
+      const { rec, steps } = await snapshot(t, name);
       expect(steps.find((s) => s.name === "install")?.state).toBe("succeeded"); // reached the safe point
       expect(steps.find((s) => s.name === "env")?.state).toBe("pending"); // and went no further
       expect(rec?.status).toBe("provisioning");
       expect(bot.err()).toContain("runs stopped at a step boundary");
-      expectResumedReady(t, name, await restart(t, name), "SIGTERM at a step boundary");
-      expect(snapshot(t, name).steps.find((s) => s.name === "install")?.detail, "a finished step is not run again").not.toContain("resumed");
+      await expectResumedReady(t, name, await restart(t, name), "SIGTERM at a step boundary");
+      expect((await snapshot(t, name)).steps.find((s) => s.name === "install")?.detail, "a finished step is not run again").not.toContain("resumed");
     } finally {
       killUserProcesses(USER);
       await t.fake.close();
@@ -308,13 +308,13 @@ describe("SIGTERM", () => {
       const name = "k-deadline";
       const bot = startBot(t, { CRASH_SLOW_INSTALL_S: "30", CRASH_GRACE_MS: "1000" });
       bot.child.stdin!.write(`spawn slowagent hetzner --name ${name}\n`);
-      await until("install running", () => snapshot(t, name).steps.find((s) => s.name === "install")?.state === "running", 30_000);
+      await until("install running", async () => (await snapshot(t, name)).steps.find((s) => s.name === "install")?.state === "running", 30_000);
       const sent = Date.now();
       bot.child.kill("SIGTERM");
       await bot.exited;
       expect(Date.now() - sent).toBeLessThan(4000);
       expect(bot.err()).toMatch(/"runs":\[\{"spawnId":"[0-9a-f-]+","step":"install"\}\].*still inside a step at the shutdown deadline/);
-      expectResumedReady(t, name, await restart(t, name), "SIGTERM past the deadline");
+      await expectResumedReady(t, name, await restart(t, name), "SIGTERM past the deadline");
     } finally {
       killUserProcesses(USER);
       await t.fake.close();

@@ -95,7 +95,7 @@ describe("Cursor and the OpenRouter key", () => {
     const conv = new RecordingConversation();
     const errors = await bot.core.saveSettings(request(""), conv, { cursorKey: USERS_OWN_OPENROUTER_KEY });
     expect(errors.cursorKey).toContain("that is an OpenRouter key, which Cursor must never get");
-    expect(bot.store.chat.getUserSecret({ platform: "test", userId: "U1" }, CURSOR_KEY)).toBeUndefined();
+    expect(await bot.store.chat.getUserSecret({ platform: "test", userId: "U1" }, CURSOR_KEY)).toBeUndefined();
     expect((await bot.core.saveSettings(request(""), conv, { cursorKey: "short" })).cursorKey).toContain("does not look like a Cursor API key");
   });
 

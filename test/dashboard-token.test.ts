@@ -46,32 +46,32 @@ describe("dashboard tokens at rest", () => {
     expect(token, JSON.stringify(first)).toBeDefined();
     // The host's config has it (the agent needs it); the store only sealed.
     expect(readFileSync(path.join(home, ".dashagent/auth.json"), "utf8")).toContain(token!);
-    const rec = bot.store.findSpawn(names[0]!, { platform: "test" })!;
+    const rec = (await bot.store.findSpawn(names[0]!, { platform: "test" }))!;
     expect(Object.keys(rec.meta)).toEqual(["dashboardTokenSealed"]);
     expect(rec.meta.dashboardTokenSealed).toMatch(/^v1:/);
     expect((await connect(bot, names[0]!)).dashboardUrl).toBe(`http://localhost:18789/?token=${token}`);
     expect(dbBytes(bot)).not.toContain(token!);
-    bot.store.close();
+    await bot.store.close();
   }, 60_000);
 
   it("keeps a token an older version stored in clear working, sealed at start-up and gone from the file", async () => {
     const first = makeBot({ localHome: home, agents: [DASH_AGENT] });
     const legacyToken = "5eed".repeat(8);
-    const made = first.store.recordIntent({
+    const made = await first.store.recordIntent({
       id: crypto.randomUUID(), name: "legacy-dash", platform: "test", workspace: "W1", channel: "C1", ownerId: "U1", ownerName: "alice",
       agent: "dashagent", cloud: "local", model: null, size: null, zone: null, session: "legacy-dash", prompt: null,
       createdAt: Date.now(), expiresAt: null,
     });
-    first.store.updateSpawn(made.id, { status: "ready", address: "localhost", sshUser: "u", serverId: "local", meta: { dashboardToken: legacyToken } });
-    first.store.close();
+    await first.store.updateSpawn(made.id, { status: "ready", address: "localhost", sshUser: "u", serverId: "local", meta: { dashboardToken: legacyToken } });
+    await first.store.close();
     expect(dbBytes(first)).toContain(legacyToken); // what an older version left on disk
 
     // A restart: the start-up pass seals it.
     const bot = makeBot({ localHome: home, agents: [DASH_AGENT], dataDir: first.dataDir });
     await bot.core.recover({ startUp: true });
-    expect(Object.keys(bot.store.getSpawn(made.id)!.meta)).toEqual(["dashboardTokenSealed"]);
+    expect(Object.keys((await bot.store.getSpawn(made.id))!.meta)).toEqual(["dashboardTokenSealed"]);
     expect((await connect(bot, "legacy-dash")).dashboardUrl).toBe(`http://localhost:18789/?token=${legacyToken}`);
-    bot.store.close(); // the last connection checkpoints the WAL into the file
+    await bot.store.close(); // the last connection checkpoints the WAL into the file
     expect(dbBytes(bot)).not.toContain(legacyToken);
   });
 });

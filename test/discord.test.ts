@@ -57,7 +57,7 @@ function privateTo(user: { id: string }): string {
 }
 
 const spawnsOf = (user: { id: string }) => bot.store.listForOwner({ platform: "discord", userId: user.id }, { limit: 100 });
-const spawnNamed = (name: string) => spawnsOf(ALICE).find((s) => s.name === name);
+const spawnNamed = async (name: string) => (await spawnsOf(ALICE)).find((s) => s.name === name);
 const sessionAlive = (name: string) => spawnSync("su", ["-", USER, "-c", `tmux has-session -t =${name}`]).status === 0;
 const statusMessage = (name: string) => fake.channelMessages(fake.channelId).find((m) => m.embeds[0]?.author?.name === name);
 const threadOf = (messageId: string) => fake.threads.find((t) => t.starterMessageId === messageId);
@@ -66,7 +66,7 @@ const sshSpawn = (name: string) => ({ agent: "testagent", cloud: "ssh", host: `$
 /** Wait for a run to end and for every answer about it to be sent. */
 async function settled(name: string): Promise<string> {
   const rec = await until(`the spawn ${name}`, () => spawnNamed(name));
-  await until(`${name}'s run to end`, () => ["ready", "failed"].includes(bot.store.getSpawn(rec.id)!.status), 30_000);
+  await until(`${name}'s run to end`, async () => ["ready", "failed"].includes((await bot.store.getSpawn(rec.id))!.status), 30_000);
   await bot.core.idle();
   await discord.idle();
   return rec.id;
@@ -76,7 +76,7 @@ beforeAll(async () => {
   sshd = await startSshd(USER);
   fake = await startDiscordFake();
   bot = makeBot({ admins: [ADMIN.id] });
-  authorizeUsers(sshd, bot.core, "discord", [ALICE.id]);
+  await authorizeUsers(sshd, bot.core, "discord", [ALICE.id]);
   const agents = bot.orchestrator.agents.map((a) => ({ key: a.key, name: a.name }));
   await registerCommands({ token: fake.token, appId: fake.appId, apiUrl: fake.restApi, guildId: fake.guildId, agents });
   discord = new DiscordAdapter(bot.core, { token: fake.token, appId: fake.appId, apiUrl: fake.restApi }, logger);
@@ -127,8 +127,8 @@ describe("a spawn from Discord, end to end on the real sshd", () => {
     expect(ackMs).toBeLessThan(3000);
   });
 
-  it("starts the agent in a live tmux session", () => {
-    expect(bot.store.getSpawn(spawnId)!.status).toBe("ready");
+  it("starts the agent in a live tmux session", async () => {
+    expect((await bot.store.getSpawn(spawnId))!.status).toBe("ready");
     expect(sessionAlive("discord-e2e")).toBe(true);
   });
 
@@ -203,17 +203,17 @@ describe("a spawn from Discord, end to end on the real sshd", () => {
     });
 
     it("extend on the owner's click only, and act once on a click delivered twice", async () => {
-      const before = bot.store.getSpawn(spawnId)!.expiresAt!;
+      const before = (await bot.store.getSpawn(spawnId))!.expiresAt!;
       const bobs = click(BOB, rootId(), `spawn:extend:${spawnId}`);
       await until("bob's refusal", () => answerOf(bobs).includes("only alice or an admin can extend"));
-      expect(bot.store.getSpawn(spawnId)!.expiresAt).toBe(before);
-      const extends_ = () => bot.store.listAudit({ spawnId }).filter((a) => a.action === "extend").length;
+      expect((await bot.store.getSpawn(spawnId))!.expiresAt).toBe(before);
+      const extends_ = async () => (await bot.store.listAudit({ spawnId })).filter((a) => a.action === "extend").length;
       const alices = click(ALICE, rootId(), `spawn:extend:${spawnId}`);
       fake.redeliver(alices.id);
-      await until("the extend", () => extends_() === 1);
+      await until("the extend", async () => (await extends_()) === 1);
       await discord.idle();
-      expect(extends_()).toBe(1);
-      expect(bot.store.getSpawn(spawnId)!.expiresAt).toBeGreaterThan(before);
+      expect(await extends_()).toBe(1);
+      expect((await bot.store.getSpawn(spawnId))!.expiresAt).toBeGreaterThan(before);
       expect(fake.calls.filter((c) => c.path.startsWith(`/interactions/${alices.id}/`))).toHaveLength(1);
     });
 
@@ -226,7 +226,7 @@ describe("a spawn from Discord, end to end on the real sshd", () => {
       const prompt = fake.webhookMessages(bobs.token)[0]!;
       const yes = click(BOB, prompt.id, `spawn:delete-yes:${spawnId}:${rootId()}`);
       await until("bob's refusal", () => answerOf(yes).includes("only alice or an admin can delete"));
-      expect(bot.store.getSpawn(spawnId)!.status).toBe("ready");
+      expect((await bot.store.getSpawn(spawnId))!.status).toBe("ready");
       expect(sessionAlive("discord-e2e")).toBe(true);
     });
 
@@ -236,9 +236,9 @@ describe("a spawn from Discord, end to end on the real sshd", () => {
       const yes = prompts.map((p) => fake.webhookMessages(p.token)[0]!.id);
       const confirms = yes.map((id) => click(ALICE, id, `spawn:delete-yes:${spawnId}:${rootId()}`));
       for (const c of confirms) expect(await fake.waitForCallback(c.id)).toMatchObject({ type: 7 }); // the question loses its button
-      await until("the delete", () => bot.store.getSpawn(spawnId)!.status === "deleted");
+      await until("the delete", async () => (await bot.store.getSpawn(spawnId))!.status === "deleted");
       await discord.idle();
-      expect(bot.store.listAudit({ spawnId }).filter((a) => a.action === "delete")).toHaveLength(1);
+      expect((await bot.store.listAudit({ spawnId })).filter((a) => a.action === "delete")).toHaveLength(1);
       expect(sessionAlive("discord-e2e")).toBe(false);
       const root = await until("the deleted status", () => statusMessage("discord-e2e")?.embeds[0]?.description?.includes("was deleted") && statusMessage("discord-e2e"));
       expect(root.components).toEqual([]);
@@ -267,7 +267,7 @@ describe("redeliveries and rate limits", () => {
     const ref = command(ALICE, "spawn", sshSpawn("discord-twice"));
     fake.redeliver(ref.id);
     await settled("discord-twice");
-    expect(spawnsOf(ALICE).filter((s) => s.name === "discord-twice")).toHaveLength(1);
+    expect((await spawnsOf(ALICE)).filter((s) => s.name === "discord-twice")).toHaveLength(1);
     expect(fake.calls.filter((c) => c.path.startsWith(`/interactions/${ref.id}/`))).toHaveLength(1);
   });
 
@@ -304,7 +304,7 @@ describe("autocomplete", () => {
     // A value no user could pick never arrives (the fake, like Discord's client, refuses to send it).
     expect(() => command(ALICE, "spawn", { agent: "nonesuch", cloud: "ssh" })).toThrow(/not one of the registered choices/);
     const targets = fake.autocomplete({ user: ALICE, name: "spawn", subcommand: "status", focused: "target", value: "late" });
-    expect((await fake.waitForCallback(targets.id)).data!.choices).toEqual([expect.objectContaining({ value: spawnNamed("discord-late")!.id })]);
+    expect((await fake.waitForCallback(targets.id)).data!.choices).toEqual([expect.objectContaining({ value: (await spawnNamed("discord-late"))!.id })]);
     const bobs = fake.autocomplete({ user: BOB, name: "spawn", subcommand: "status", focused: "target", value: "" });
     expect((await fake.waitForCallback(bobs.id)).data!.choices).toEqual([]);
   });
@@ -336,18 +336,18 @@ describe("settings", () => {
     expect(body).toContain("line 2 of the default models");
     expect(body).toContain("model for codex");
     expect(body).not.toContain("sk-nope");
-    expect(secretOf()).toBeUndefined();
+    expect(await secretOf()).toBeUndefined();
   });
 
   it("saves the key sealed and answers privately with its last four characters only", async () => {
     const ref = track(ALICE, fake.modalSubmit({ user: ALICE, customId: "spawn:settings", fields: { api_key: USER_KEY, add_key: "", models: "codex=openai/gpt-5" } }));
     expect(await fake.waitForCallback(ref.id)).toMatchObject({ type: 5, data: { flags: EPHEMERAL } });
     await until("the answer", () => JSON.stringify(fake.webhookMessages(ref.token)).includes("ending in c0de"));
-    expect(secretOf()!.sealed).not.toContain(USER_KEY);
-    expect(secretOf()!.last4).toBe("c0de");
+    expect((await secretOf())!.sealed).not.toContain(USER_KEY);
+    expect((await secretOf())!.last4).toBe("c0de");
     const user = { platform: "discord", userId: ALICE.id };
-    expect(bot.store.getModelPreference(user, "codex")).toBe("openai/gpt-5");
-    expect(bot.store.getModelPreference(user, "testagent")).toBeUndefined(); // its line was left out of the form
+    expect(await bot.store.getModelPreference(user, "codex")).toBe("openai/gpt-5");
+    expect(await bot.store.getModelPreference(user, "testagent")).toBeUndefined(); // its line was left out of the form
     expect(JSON.stringify(fake.calls)).not.toContain(USER_KEY);
     expect(publicText()).not.toContain("c0de");
   });
@@ -389,12 +389,12 @@ describe("direct messages with the bot", () => {
     inDm(ALICE, "spawn", sshSpawn("dm-alice"));
     const aliceSpawn = await settled("dm-alice");
     inDm(BOB, "spawn", sshSpawn("dm-bob"));
-    const bobsSpawn = await until("bob's DM spawn", () => spawnsOf(BOB).find((s) => s.name === "dm-bob"));
-    await until("bob's run to end", () => ["ready", "failed"].includes(bot.store.getSpawn(bobsSpawn.id)!.status), 30_000);
+    const bobsSpawn = await until("bob's DM spawn", async () => (await spawnsOf(BOB)).find((s) => s.name === "dm-bob"));
+    await until("bob's run to end", async () => ["ready", "failed"].includes((await bot.store.getSpawn(bobsSpawn.id))!.status), 30_000);
     await bot.core.idle();
     await discord.idle();
-    expect(bot.store.getSpawn(aliceSpawn)).toMatchObject({ workspace: `dm:${ALICE.id}`, status: "ready" });
-    expect(bot.store.getSpawn(bobsSpawn.id)).toMatchObject({ workspace: `dm:${BOB.id}` });
+    expect(await bot.store.getSpawn(aliceSpawn)).toMatchObject({ workspace: `dm:${ALICE.id}`, status: "ready" });
+    expect(await bot.store.getSpawn(bobsSpawn.id)).toMatchObject({ workspace: `dm:${BOB.id}` });
 
     const alicesList = await answer(inDm(ALICE, "list"), "alice's list");
     expect(alicesList).toContain("dm-alice");

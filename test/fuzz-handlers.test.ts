@@ -55,7 +55,7 @@ beforeAll(async () => {
   process.on("unhandledRejection", onRejection);
   sshd = await startSshd(USER);
   bot = makeBot({ localHome });
-  authorizeUsers(sshd, bot.core, "test", ["U1"]);
+  await authorizeUsers(sshd, bot.core, "test", ["U1"]);
   catalog = { agents: bot.orchestrator.agents.map((a) => a.key), clouds: Object.keys(CLOUD_SETUP) };
 });
 
@@ -148,7 +148,7 @@ describe(`${INPUTS} generated hostile commands through the bot core`, () => {
       const conv = new RecordingConversation();
       const user = users[i % users.length]!;
       const rejectionsBefore = rejections.length;
-      const lastAudit = bot.store.listAudit({ limit: 1 })[0]?.id;
+      const lastAudit = (await bot.store.listAudit({ limit: 1 }))[0]?.id;
       await bot.core.handle(request(command, user, i % 5 === 0 ? "C2" : "C1"), conv).catch((err: unknown) => {
         throw new Error(`handle threw for ${context}: ${(err as Error).stack}`);
       });
@@ -161,7 +161,7 @@ describe(`${INPUTS} generated hostile commands through the bot core`, () => {
         expect(UNPRINTABLE.test(answer.message), `${context}: ${JSON.stringify(answer.message)}`).toBe(false);
         expect(answer.message.length, context).toBeLessThanOrEqual(MAX_ERROR_LENGTH);
         // Refused input changes nothing: no audited action happened (a policy refusal is itself audited).
-        const newRows = bot.store.listAudit({ limit: 10 }).filter((a) => lastAudit === undefined || a.id > lastAudit);
+        const newRows = (await bot.store.listAudit({ limit: 10 })).filter((a) => lastAudit === undefined || a.id > lastAudit);
         expect(newRows.map((a) => a.action).filter((a) => a !== "refused"), context).toEqual([]);
       }
       if (answer.kind !== "error") answeredByKind[inputs[i]!.kind] = (answeredByKind[inputs[i]!.kind] ?? 0) + 1;

@@ -33,7 +33,7 @@ describe(`${FORMS} generated hostile settings forms`, () => {
       const form = hostileForm(random, pool);
       const context = `seed ${SEED}, form #${i}: ${JSON.stringify(form).slice(0, 300)}`;
       const conv = new RecordingConversation();
-      const lastAudit = bot.store.listAudit({ limit: 1 })[0]?.id;
+      const lastAudit = (await bot.store.listAudit({ limit: 1 }))[0]?.id;
       const checked = bot.core.checkSettings(form);
       const errors = await bot.core.saveSettings(request("settings", { id: `U${i % 3}`, name: "alice" }), conv, form);
       expect(errors, context).toEqual(checked);
@@ -45,7 +45,7 @@ describe(`${FORMS} generated hostile settings forms`, () => {
       if (Object.keys(errors).length > 0) {
         refused++;
         expect([...conv.public, ...conv.private], context).toEqual([]);
-        expect(bot.store.listAudit({ limit: 1 })[0]?.id, context).toBe(lastAudit);
+        expect((await bot.store.listAudit({ limit: 1 }))[0]?.id, context).toBe(lastAudit);
       } else {
         expect(conv.private.length, context).toBeGreaterThanOrEqual(1);
         expect(JSON.stringify(conv.private), context).not.toMatch(/internal error/);

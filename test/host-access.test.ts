@@ -47,7 +47,7 @@ beforeAll(async () => {
   sshd = await startSshd(USER);
   bot = makeBot({ admins: [admin.id] });
   target = `${USER}@127.0.0.1:${sshd.port}`;
-  authorizeUsers(sshd, bot.core, "test", [alice.id]);
+  await authorizeUsers(sshd, bot.core, "test", [alice.id]);
   const c = await say(`spawn testagent ssh --host ${target} --name alices`);
   expect(outcomeOf(c)).toMatchObject({ outcome: "ready" });
 });
@@ -57,8 +57,8 @@ afterAll(async () => {
 });
 
 describe("a host adopted with --host", () => {
-  it("is reached with its adopter's own key, recorded with the spawn", () => {
-    const rec = bot.store.findSpawn("alices", { platform: "test" })!;
+  it("is reached with its adopter's own key, recorded with the spawn", async () => {
+    const rec = (await bot.store.findSpawn("alices", { platform: "test" }))!;
     expect(rec.status).toBe("ready");
     expect(rec.sshIdentity).toBe("owner");
   });
@@ -72,7 +72,7 @@ describe("a host adopted with --host", () => {
     const before = hostFiles();
     const c = await say(`spawn testagent ssh --host ${target} --name takeover-${who.id.toLowerCase()}-${channel.toLowerCase()}-${workspace.toLowerCase()}`, who, channel, workspace);
     expect(outcomeOf(c)).toMatchObject({ outcome: "failed" });
-    const line = bot.core.userHostKeyLine({ platform: "test", userId: who.id });
+    const line = await bot.core.userHostKeyLine({ platform: "test", userId: who.id });
     expect(JSON.stringify(c.statuses.at(-1))).toContain(`does not accept your spawnbot key. Authorize it on that host with: echo '${line}'`);
     expect(hostFiles()).toEqual(before);
   });
@@ -91,7 +91,7 @@ describe("a host adopted with --host", () => {
     const k = sshd.clientKey("mallory");
     const added = await say(`keys add ${k.publicKey}`, mallory);
     expect(privateText(added)).not.toContain("running spawn");
-    const fp = bot.store.listUserKeys({ platform: "test", userId: mallory.id })[0]!.fingerprint;
+    const fp = (await bot.store.listUserKeys({ platform: "test", userId: mallory.id }))[0]!.fingerprint;
     await say(`keys remove ${fp}`, mallory);
     expect(hostFiles()).toEqual(before);
   });
@@ -110,8 +110,8 @@ describe("hosts an admin shares with channels", () => {
   it("are for admins to add and remove", async () => {
     const c = await say(`hosts add ${target} --channel C2`, mallory);
     expect(privateText(c)).toContain("only admins can add shared hosts");
-    expect(bot.store.hosts.listSharedHosts("test", "W1")).toEqual([]);
-    expect(bot.store.listAudit({ limit: 1 })[0]).toMatchObject({ action: "refused", userId: mallory.id, detail: { code: "admins-only", attempted: "hosts-add" } });
+    expect(await bot.store.hosts.listSharedHosts("test", "W1")).toEqual([]);
+    expect((await bot.store.listAudit({ limit: 1 }))[0]).toMatchObject({ action: "refused", userId: mallory.id, detail: { code: "admins-only", attempted: "hosts-add" } });
   });
 
   it("let spawns in the named channels reach the host with the bot's key, and no other channel", async () => {
@@ -123,7 +123,7 @@ describe("hosts an admin shares with channels", () => {
 
     const inC2 = await say(`spawn testagent ssh --host ${target} --name shared-c2`, mallory, "C2");
     expect(outcomeOf(inC2)).toMatchObject({ outcome: "ready" });
-    expect(bot.store.findSpawn("shared-c2", { platform: "test" })!.sshIdentity).toBe("bot");
+    expect((await bot.store.findSpawn("shared-c2", { platform: "test" }))!.sshIdentity).toBe("bot");
     const inC3 = await say(`spawn testagent ssh --host ${target} --name shared-c3`, mallory, "C3");
     expect(outcomeOf(inC3)).toMatchObject({ outcome: "failed" });
     const otherWorkspace = await say(`spawn testagent ssh --host ${target} --name shared-w2`, mallory, "C2", "W2");
@@ -141,21 +141,21 @@ describe("hosts an admin shares with channels", () => {
 
 describe("host keys pinned per host", () => {
   it("refuses a changed key for every new spawn, and only the pin's owner or an admin accepts it", async () => {
-    const pinned = bot.store.hosts.getPin(`127.0.0.1:${sshd.port}`)!;
+    const pinned = (await bot.store.hosts.getPin(`127.0.0.1:${sshd.port}`))!;
     expect(pinned.owner).toEqual({ platform: "test", userId: alice.id });
     await sshd.rotateHostKey();
     const refused = await say(`spawn testagent ssh --host ${target} --name after-rotate`);
     expect(outcomeOf(refused)).toMatchObject({ outcome: "failed" });
     expect(JSON.stringify(refused.statuses.at(-1))).toContain("hosts trust");
-    expect(bot.store.hosts.getPin(`127.0.0.1:${sshd.port}`)!.hostKey).toBe(pinned.hostKey);
+    expect((await bot.store.hosts.getPin(`127.0.0.1:${sshd.port}`))!.hostKey).toBe(pinned.hostKey);
 
     const notTheirs = await say(`hosts trust ${target}`, mallory);
     expect(privateText(notTheirs)).toContain("only the person who first used this host");
-    expect(bot.store.hosts.getPin(`127.0.0.1:${sshd.port}`)!.hostKey).toBe(pinned.hostKey);
+    expect((await bot.store.hosts.getPin(`127.0.0.1:${sshd.port}`))!.hostKey).toBe(pinned.hostKey);
 
     const trusted = await say(`hosts trust ${target}`);
     expect(privateText(trusted)).toContain("is now trusted with host key");
-    expect(bot.store.hosts.getPin(`127.0.0.1:${sshd.port}`)!.hostKey).toBe(sshd.hostKey);
+    expect((await bot.store.hosts.getPin(`127.0.0.1:${sshd.port}`))!.hostKey).toBe(sshd.hostKey);
     const again = await say(`spawn testagent ssh --host ${target} --name after-trust`);
     expect(outcomeOf(again)).toMatchObject({ outcome: "ready" });
     // The earlier spawn on the host is reached with the accepted key too.

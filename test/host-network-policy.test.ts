@@ -83,7 +83,7 @@ describe("with the default policy (loopback refused)", () => {
     const log = readableLogger();
     lines = log.lines;
     bot = makeBot({ logger: log.logger, sshCloud: { sshWait: QUICK_SSH_WAIT } }); // no allowance: production's default
-    authorizeUsers(sshd, bot.core, "test", [alice.id]); // the real sshd would let alice in: only the policy stops it
+    await authorizeUsers(sshd, bot.core, "test", [alice.id]); // the real sshd would let alice in: only the policy stops it
     for (const [kind, port] of Object.entries(ports)) convs[kind] = await spawnOn(bot, `${USER}@127.0.0.1:${port}`);
   });
 
@@ -113,7 +113,7 @@ describe("with the default policy (loopback refused)", () => {
       const conv = await spawnOn(bot, host);
       expect(comparable(conv), host).toEqual(comparable(convs.ssh!));
     }
-    expect(bot.store.listForChannel("test", "W1", "C1").every((r) => r.status === "failed")).toBe(true);
+    expect((await bot.store.listForChannel("test", "W1", "C1")).every((r) => r.status === "failed")).toBe(true);
   });
 });
 
@@ -134,7 +134,7 @@ describe("with loopback allowed by the admin", () => {
     const log = readableLogger();
     lines = log.lines;
     bot = makeBot({ logger: log.logger, sshCloud: { ...LOOPBACK_ALLOWED(), sshWait: QUICK_SSH_WAIT, lookup: rebinding } });
-    authorizeUsers(sshd, bot.core, "test", [alice.id]);
+    await authorizeUsers(sshd, bot.core, "test", [alice.id]);
     for (const kind of ["closed", "silent", "http"]) convs[kind] = await spawnOn(bot, `${USER}@127.0.0.1:${ports[kind]}`);
     convs.dns = await spawnOn(bot, `${USER}@no-such-box.test:22`);
   }, 60_000);
@@ -162,7 +162,7 @@ describe("with loopback allowed by the admin", () => {
     expect(final.steps.find((s) => s.name === "provision")!.detail).toBe("existing host");
     expect(final.steps.find((s) => s.name === "wait-ssh")!.detail).toBe("existing host answered; its host key is pinned");
     expect(resolved).toEqual(["build-box.test"]);
-    const rec = bot.store.findSpawn("named", { platform: "test" })!;
+    const rec = (await bot.store.findSpawn("named", { platform: "test" }))!;
     expect(rec.address).toBe("127.0.0.1"); // what later connections (status, keys, delete) use: no second lookup
     for (const hidden of ["127.0.0.1", "build-box.test", String(sshd.port), sshd.hostKey.split(" ")[1]!]) {
       expect(channelText(conv)).not.toContain(hidden);
@@ -186,6 +186,6 @@ describe("with loopback allowed by the admin", () => {
     expect(JSON.stringify(own.private)).toContain(`host: ${USER}@127.0.0.1:${sshd.port} (only you see this)`);
     expect(own.public).toEqual([]);
     await bot.core.handle(request("delete named"), new RecordingConversation());
-    expect(bot.store.findSpawn("named", { platform: "test" })?.status).toBe("deleted");
+    expect((await bot.store.findSpawn("named", { platform: "test" }))?.status).toBe("deleted");
   });
 });

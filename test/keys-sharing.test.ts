@@ -33,7 +33,7 @@ let spawnConv: RecordingConversation;
 beforeAll(async () => {
   sshd = await startSshd(USER);
   bot = makeBot();
-  authorizeUsers(sshd, bot.core, "test", [alice.id]);
+  await authorizeUsers(sshd, bot.core, "test", [alice.id]);
   knownHosts = path.join(sshd.dir, "known_hosts_keys");
   writeFileSync(knownHosts, `[127.0.0.1]:${sshd.port} ${sshd.hostKey}\n`);
   spawnConv = await say(`spawn testagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name kdemo`);
@@ -61,7 +61,7 @@ describe("keys on running spawns", () => {
 
   it("removes a removed key, so it can no longer log in", async () => {
     const k = sshd.clientKey("alice-late");
-    const fp = bot.store.listUserKeys({ platform: "test", userId: "U1" })[0]!.fingerprint;
+    const fp = (await bot.store.listUserKeys({ platform: "test", userId: "U1" }))[0]!.fingerprint;
     const c = await say(`keys remove ${fp}`);
     expect(lastText(c)).toContain("removed from 1 running spawn");
     expect(canLogIn(k.privateKeyPath)).toBe(false);
@@ -75,7 +75,7 @@ describe("sharing a spawn", () => {
     await say(`keys add ${bobKey().publicKey}`, bob);
     const c = await say("share kdemo @U3", bob);
     expect(lastText(c)).toContain("only alice or an admin can share kdemo");
-    expect(bot.store.listShares(bot.store.findSpawn("kdemo", { platform: "test" })!.id)).toEqual([]);
+    expect(await bot.store.listShares((await bot.store.findSpawn("kdemo", { platform: "test" }))!.id)).toEqual([]);
   });
 
   it("installs the shared user's keys and shows them the connect details", async () => {
@@ -101,6 +101,6 @@ describe("sharing a spawn", () => {
     expect(canLogIn(sshd.clientKey("bob-later").privateKeyPath)).toBe(false);
     const seen = await say("connect kdemo", bob);
     expect(seen.private.at(-1)).toMatchObject({ kind: "error" });
-    expect(bot.store.listAudit().map((a) => a.action)).toEqual(expect.arrayContaining(["share", "unshare"]));
+    expect((await bot.store.listAudit()).map((a) => a.action)).toEqual(expect.arrayContaining(["share", "unshare"]));
   });
 });

@@ -35,7 +35,7 @@ describe("the local cloud", () => {
 
     await bot.core.handle(request(`delete ${names.ready}`), conv);
     expect(sessionAlive(names.ready)).toBe(false);
-    expect(bot.store.listAudit().map((a) => a.action)).toEqual(["delete", "spawn"]);
+    expect((await bot.store.listAudit()).map((a) => a.action)).toEqual(["delete", "spawn"]);
   });
 
   it("cancels a run still in flight at its next safe point and leaves nothing running", async () => {
@@ -46,7 +46,7 @@ describe("the local cloud", () => {
     expect(conv.public.at(-1)).toMatchObject({ kind: "text", lines: [expect.stringContaining("is being cancelled")] });
     await bot.core.idle();
     expect(conv.statuses.at(-1)!.result).toMatchObject({ outcome: "cancelled" });
-    expect(bot.store.findSpawn(names.cancel, { platform: "test" })?.status).toBe("cancelled");
+    expect((await bot.store.findSpawn(names.cancel, { platform: "test" }))?.status).toBe("cancelled");
     expect(sessionAlive(names.cancel)).toBe(false);
   });
 

@@ -124,20 +124,20 @@ describe("one bot per data dir", () => {
       // Past its start-up recovery: what is in flight from now on is the first bot's own.
       const deadline = Date.now() + 30_000;
       while (!firstLog.includes("spawnbot started") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(store.leases.get("data-owner")?.holder).toContain(`pid ${first.pid}`);
+      expect((await store.leases.get("data-owner"))?.holder).toContain(`pid ${first.pid}`);
       // A run the first bot has in flight: a second bot must not end it.
       const now = Date.now();
-      store.recordIntent({ id: "0b6c5f3e-1111-4222-8333-444455556666", name: "in-flight", platform: "console", workspace: "local", channel: "console", ownerId: "u", ownerName: "u",
+      await store.recordIntent({ id: "0b6c5f3e-1111-4222-8333-444455556666", name: "in-flight", platform: "console", workspace: "local", channel: "console", ownerId: "u", ownerName: "u",
         agent: "codex", cloud: "local", model: null, size: null, zone: null, session: "in-flight", prompt: null, createdAt: now, expiresAt: null });
-      store.updateSpawn("0b6c5f3e-1111-4222-8333-444455556666", { status: "provisioning" });
+      await store.updateSpawn("0b6c5f3e-1111-4222-8333-444455556666", { status: "provisioning" });
 
       const refused = second(dataDir);
       expect(refused.status).toBe(3);
       const lines = refused.stderr.toString().trim().split("\n");
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain(`another spawnbot holds the data in ${dataDir}: ${os.hostname()} pid ${first.pid}`);
-      expect(store.getSpawn("0b6c5f3e-1111-4222-8333-444455556666")!.status).toBe("provisioning");
-      expect(store.leases.get("data-owner")?.holder).toContain(`pid ${first.pid}`);
+      expect((await store.getSpawn("0b6c5f3e-1111-4222-8333-444455556666"))!.status).toBe("provisioning");
+      expect((await store.leases.get("data-owner"))?.holder).toContain(`pid ${first.pid}`);
 
       first.kill("SIGKILL");
       await new Promise((r) => first.once("exit", r));
@@ -147,10 +147,10 @@ describe("one bot per data dir", () => {
       expect(takeover.status, takeover.stderr.toString()).toBe(0);
       expect(takeover.stdout.toString() + takeover.stderr.toString()).toContain("took over the data from a bot that stopped heartbeating");
       // Only the holder runs recovery: now the interrupted run is dealt with.
-      expect(store.getSpawn("0b6c5f3e-1111-4222-8333-444455556666")!.status).not.toBe("provisioning");
+      expect((await store.getSpawn("0b6c5f3e-1111-4222-8333-444455556666"))!.status).not.toBe("provisioning");
       // An orderly stop gives the lease up: the next start need not wait.
-      expect(store.leases.get("data-owner")).toBeUndefined();
-      store.close();
+      expect(await store.leases.get("data-owner")).toBeUndefined();
+      await store.close();
     } finally {
       first.kill("SIGKILL");
     }
@@ -158,22 +158,22 @@ describe("one bot per data dir", () => {
 });
 
 describe("the data lease's refusal", () => {
-  it("names the holder and says how long until a killed holder's lease expires", () => {
+  it("names the holder and says how long until a killed holder's lease expires", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-lease-"));
     const store = openStore(path.join(dataDir, "spawnbot.db"));
     try {
-      store.leases.acquire(DATA_LEASE, "build-01 pid 4242 (abc123)", 30_000);
+      await store.leases.acquire(DATA_LEASE, "build-01 pid 4242 (abc123)", 30_000);
       let err: unknown;
       try {
-        holdDataLease(store, { dataDir, ttlMs: 30_000, logger: captureLogger(), onLost: () => undefined });
+        await holdDataLease(store, { dataDir, ttlMs: 30_000, logger: captureLogger(), onLost: () => undefined });
       } catch (e) {
         err = e;
       }
       expect(err).toBeInstanceOf(DataLeaseHeldError);
       expect((err as Error).message).toMatch(new RegExp(`^another spawnbot holds the data in ${dataDir}: build-01 pid 4242 \\(abc123\\), last heartbeat 0 s ago\\. Stop it first; if it was killed, start again after its lease expires in (29|30) s$`));
-      expect(store.leases.get(DATA_LEASE)?.holder).toBe("build-01 pid 4242 (abc123)");
+      expect((await store.leases.get(DATA_LEASE))?.holder).toBe("build-01 pid 4242 (abc123)");
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

@@ -19,7 +19,7 @@ beforeAll(async () => {
   sshd = await startSshd(USER);
   bot = makeBotOnHetznerFake({ fake, sshd, pollIntervalMs: 20, sshWait: { attempts: 3, baseDelayMs: 200, maxDelayMs: 500 } });
   const { orchestrator, store } = bot;
-  ops = await startOpsServer(0, "127.0.0.1", { storeOpen: () => true, platformConnected: () => true }, {
+  ops = await startOpsServer(0, "127.0.0.1", { storeOpen: async () => true, platformConnected: () => true }, {
     spawnCounts: () => store.countSpawns(), runsInFlight: () => orchestrator.inFlight().length,
     recentTimesToReady: () => store.recentTimesToReady(100), chat: () => undefined,
     own: orchestrator.metrics.all,

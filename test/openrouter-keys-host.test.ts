@@ -37,7 +37,7 @@ beforeAll(async () => {
   secrets.add(fake.managementKey);
   sshd = await startSshd(USER);
   bot = makeBot({ settings: { openrouterManagementKey: fake.managementKey, shareWorkspaceKey: false, openrouter: { api: fake.apiUrl } } });
-  authorizeUsers(sshd, bot.core, "test", ["U1"]);
+  await authorizeUsers(sshd, bot.core, "test", ["U1"]);
   conv = new RecordingConversation();
   // --prompt too: the test agent's prompt run echoes $OPENROUTER_API_KEY into its output on the host.
   await bot.core.handle(request(`spawn testagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name hostscan --prompt "say hi"`), conv);

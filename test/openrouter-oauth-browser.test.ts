@@ -70,7 +70,7 @@ afterAll(async () => {
   attacker?.closeAllConnections();
   attacker?.close();
   await fake?.close();
-  bot?.store.close();
+  await bot?.store.close();
 });
 
 describe("Connect OpenRouter in Chromium", () => {
@@ -85,11 +85,11 @@ describe("Connect OpenRouter in Chromium", () => {
     const button = page.getByRole("button", { name: "Continue to OpenRouter as alice" });
     expect(await button.evaluate((b) => getComputedStyle(b).backgroundColor)).toBe(BUTTON_BLUE);
     expect(await page.getAttribute('meta[name="viewport"]', "content")).toBe("width=device-width, initial-scale=1");
-    expect(storedKey("U1")).toBeUndefined();
+    expect(await storedKey("U1")).toBeUndefined();
 
     await Promise.all([page.waitForURL(/\/oauth\/openrouter\/[A-Za-z0-9_-]{43}\?code=/), button.click()]);
     expect(await page.textContent("h1")).toBe("OpenRouter connected");
-    expect(storedKey("U1")?.last4).toBe(fake.issuedKeys.at(-1)!.slice(-4));
+    expect((await storedKey("U1"))?.last4).toBe(fake.issuedKeys.at(-1)!.slice(-4));
     await page.reload();
     expect(await page.textContent("h1")).toBe("OpenRouter connected");
     await page.goto(link);
@@ -112,11 +112,11 @@ describe("Connect OpenRouter in Chromium", () => {
     await other.goto(`${attackerUrl}/?${new URLSearchParams({ to: link, csrf: csrf! })}`);
     await other.waitForURL(link);
     expect(await other.textContent("body")).toContain("only works on the page the chat link opened");
-    expect(bot.store.listAudit().filter((a) => a.action === "openrouter-connect-confirmed" && a.userId === "U2")).toEqual([]);
+    expect((await bot.store.listAudit()).filter((a) => a.action === "openrouter-connect-confirmed" && a.userId === "U2")).toEqual([]);
     // Bob's own click on the page he opened goes through.
     await Promise.all([page.waitForURL(/\?code=/), page.getByRole("button", { name: "Continue to OpenRouter as bob" }).click()]);
     expect(await page.textContent("h1")).toBe("OpenRouter connected");
-    expect(storedKey("U2")).toBeDefined();
+    expect(await storedKey("U2")).toBeDefined();
     await context.close();
   }, 60_000);
 });

@@ -80,7 +80,7 @@ async function setup(opts: { ttlMs?: number; withPublicUrl?: boolean } = {}): Pr
     close: async () => {
       await server.close();
       await fake.close();
-      bot.store.close();
+      await bot.store.close();
     },
   };
   open.push(h);
@@ -155,10 +155,10 @@ const callbackFor = (h: Harness, link: string) => `${h.publicUrl}/oauth/openrout
 const storedKey = (h: Harness, user = alice) => h.bot.store.chat.getUserSecret({ platform: "test", userId: user.id }, SECRET_NAME);
 
 /** Every byte of the store on disk, every chat message, note, audit row and log line. */
-function everywhere(h: Harness): string {
+async function everywhere(h: Harness): Promise<string> {
   const db = readdirSync(h.bot.dataDir).filter((f) => f.startsWith("spawnbot.db")).map((f) => readFileSync(path.join(h.bot.dataDir, f)).toString("latin1")).join("");
   const chat = JSON.stringify(h.convs.map((c) => [c.public, c.private, c.statuses]));
-  return [db, chat, JSON.stringify(h.notes), JSON.stringify(h.bot.store.listAudit()), h.logs.join("")].join("\n");
+  return [db, chat, JSON.stringify(h.notes), JSON.stringify(await h.bot.store.listAudit()), h.logs.join("")].join("\n");
 }
 
 describe("Connect OpenRouter", () => {
@@ -199,13 +199,13 @@ describe("Connect OpenRouter", () => {
     expect(h.fake.exchanges[0]!.body).toEqual({ code: expect.any(String), code_verifier: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), code_challenge_method: "S256" });
 
     const key = h.fake.issuedKeys[0]!;
-    const stored = storedKey(h);
+    const stored = await storedKey(h);
     expect(stored?.last4).toBe(key.slice(-4));
     expect(stored?.sealed).not.toContain(key);
     expect(h.notes).toEqual([{ userId: alice.id, view: expect.objectContaining({ kind: "text" }), place: { workspace: "W1", channel: "C1" } }]);
     expect(JSON.stringify(h.notes[0]!.view)).toContain(`ending in ${key.slice(-4)}`);
-    expect(h.bot.store.listAudit().map((a) => a.action)).toEqual(expect.arrayContaining(["openrouter-connect-start", "openrouter-connect-confirmed", "settings-api-key-set"]));
-    expect(h.bot.store.listAudit().map((a) => [a.action, a.detail])).toContainEqual(["settings-api-key-set", { via: "openrouter-oauth" }]);
+    expect((await h.bot.store.listAudit()).map((a) => a.action)).toEqual(expect.arrayContaining(["openrouter-connect-start", "openrouter-connect-confirmed", "settings-api-key-set"]));
+    expect((await h.bot.store.listAudit()).map((a) => [a.action, a.detail])).toContainEqual(["settings-api-key-set", { via: "openrouter-oauth" }]);
 
     const conv = new RecordingConversation();
     h.convs.push(conv);
@@ -216,7 +216,7 @@ describe("Connect OpenRouter", () => {
     expect(result?.outcome).toBe("ready");
     expect(readFileSync(path.join(h.home, ".spawnrc"), "utf8")).toContain(key);
 
-    expect(everywhere(h)).not.toContain(key);
+    expect(await everywhere(h)).not.toContain(key);
     expect(done.body).not.toContain(key);
     // The log has each page's outcome, but neither the key, the link's state nor the code from the URLs.
     const log = h.logs.join("");
@@ -238,18 +238,18 @@ describe("Connect OpenRouter", () => {
     }
     // Opening it changed nothing: no code exists at OpenRouter, no key, the link is unconfirmed.
     expect(h.fake.exchanges).toHaveLength(0);
-    expect(storedKey(h, alice)).toBeUndefined();
-    expect(storedKey(h, bob)).toBeUndefined();
+    expect(await storedKey(h, alice)).toBeUndefined();
+    expect(await storedKey(h, bob)).toBeUndefined();
     // A code sent straight to the callback, skipping the click, is refused and changes nothing.
     const skipped = await codeForChallenge(h, callbackFor(h, link), "x".repeat(43));
     const refused = await get(skipped);
     expect(refused.status).toBe(403);
     expect(refused.body).toContain("did not start from the bot&#39;s page");
     expect(h.fake.exchanges).toHaveLength(0);
-    expect(storedKey(h, alice)).toBeUndefined();
+    expect(await storedKey(h, alice)).toBeUndefined();
     // Alice's own click still works afterwards.
     expect((await signIn(link)).status).toBe(200);
-    expect(storedKey(h, alice)?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
+    expect((await storedKey(h, alice))?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
   });
 
   it("refuses a click that did not come from the page in the same browser, and changes nothing", async () => {
@@ -270,7 +270,7 @@ describe("Connect OpenRouter", () => {
     }
     expect((await fetch(link, { method: "PUT" })).status).toBe(405);
     expect((await fetch(link, { method: "HEAD" })).status).toBe(405);
-    expect(h.bot.store.listAudit().map((a) => a.action)).not.toContain("openrouter-connect-confirmed");
+    expect((await h.bot.store.listAudit()).map((a) => a.action)).not.toContain("openrouter-connect-confirmed");
     // None of that used the link up.
     expect((await clickContinue(link, page)).status).toBe(303);
   });
@@ -280,7 +280,7 @@ describe("Connect OpenRouter", () => {
     const link = await askLink(h);
     const first = await signIn(link);
     expect(first.status).toBe(200);
-    const before = storedKey(h);
+    const before = await storedKey(h);
 
     const reload = await get(first.callbackUrl);
     expect(reload.status).toBe(200);
@@ -298,7 +298,7 @@ describe("Connect OpenRouter", () => {
     expect((await get(foreign)).status).toBe(410);
 
     expect(h.fake.exchanges).toHaveLength(1); // neither the reload nor the replay reached OpenRouter
-    expect(storedKey(h)).toEqual(before);
+    expect(await storedKey(h)).toEqual(before);
     expect(h.notes).toHaveLength(1);
   });
 
@@ -324,7 +324,7 @@ describe("Connect OpenRouter", () => {
     expect(pages.map((p) => p.status)).toContain(200);
     expect(pages.map((p) => p.status).every((s) => s === 200 || s === 410)).toBe(true);
     expect(h.fake.exchanges).toHaveLength(1);
-    expect(storedKey(h)?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
+    expect((await storedKey(h))?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
   });
 
   it("gives each of 50 users their own key, and measures the callback's round trip", async () => {
@@ -336,12 +336,12 @@ describe("Connect OpenRouter", () => {
       const started = performance.now();
       expect((await get(consent.location!)).status).toBe(200);
       times.push(performance.now() - started);
-      expect(storedKey(h, user)?.last4).toBe(h.fake.issuedKeys[n]!.slice(-4));
+      expect((await storedKey(h, user))?.last4).toBe(h.fake.issuedKeys[n]!.slice(-4));
     }
     times.sort((a, b) => a - b);
     console.log(`Connect OpenRouter callback (state check, exchange with the fake, seal, store) over ${times.length}: p50 ${times[24]!.toFixed(1)} ms, max ${times.at(-1)!.toFixed(1)} ms`);
     expect(new Set(h.fake.issuedKeys).size).toBe(50);
-    expect(everywhere(h)).not.toMatch(/sk-or-v1-[0-9a-f]{64}/);
+    expect(await everywhere(h)).not.toMatch(/sk-or-v1-[0-9a-f]{64}/);
   });
 
   it("refuses an expired link on its page and its button, and stores nothing", async () => {
@@ -358,7 +358,7 @@ describe("Connect OpenRouter", () => {
     expect(late.status).toBe(410);
     expect(late.body).toContain("expired");
     expect(h.fake.exchanges).toHaveLength(0);
-    expect(storedKey(h)).toBeUndefined();
+    expect(await storedKey(h)).toBeUndefined();
     expect(h.notes).toEqual([]);
   });
 
@@ -370,12 +370,12 @@ describe("Connect OpenRouter", () => {
     const page = await get(callbackWithForeignCode);
     expect(page.status).toBe(502);
     expect(page.body).toContain("OpenRouter refused the sign-in (HTTP 403: Invalid code_verifier)");
-    expect(storedKey(h)).toBeUndefined();
+    expect(await storedKey(h)).toBeUndefined();
     expect(h.notes).toHaveLength(1);
     expect(h.notes[0]).toMatchObject({ userId: alice.id, view: { kind: "error", message: expect.stringContaining("Connect OpenRouter failed") } });
     expect((await get(callbackWithForeignCode)).status).toBe(410); // a failure's reload is not a success
     expect((await openLink(link)).status).toBe(410);
-    expect(storedKey(h)).toBeUndefined();
+    expect(await storedKey(h)).toBeUndefined();
   });
 
   it("never lands a code signed for another user's link on this user's account", async () => {
@@ -389,13 +389,13 @@ describe("Connect OpenRouter", () => {
     const page = await get(mixed);
     expect(page.status).toBe(502);
     expect(page.body).toContain("HTTP 403");
-    expect(storedKey(h, alice)).toBeUndefined();
-    expect(storedKey(h, bob)).toBeUndefined();
+    expect(await storedKey(h, alice)).toBeUndefined();
+    expect(await storedKey(h, bob)).toBeUndefined();
     // Bob's own sign-in still works, for Bob only.
     const consent = await get(bobAuth);
     expect((await get(consent.location!)).status).toBe(200);
-    expect(storedKey(h, bob)?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
-    expect(storedKey(h, alice)).toBeUndefined();
+    expect((await storedKey(h, bob))?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
+    expect(await storedKey(h, alice)).toBeUndefined();
     expect(h.notes.map((n) => [n.userId, n.view.kind])).toEqual([[alice.id, "error"], [bob.id, "text"]]);
   });
 
@@ -435,11 +435,11 @@ describe("Connect OpenRouter", () => {
     expect((await fetch(`${callback}?code=abc`, { method: "POST" })).status).toBe(405);
     expect((await fetch(`${callback}?code=abc`, { method: "HEAD" })).status).toBe(405);
     expect(h.fake.exchanges).toHaveLength(0);
-    expect(storedKey(h)).toBeUndefined();
+    expect(await storedKey(h)).toBeUndefined();
     // None of that used the link up.
     const consent = await get(authUrl);
     expect((await get(consent.location!)).status).toBe(200);
-    expect(storedKey(h)?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
+    expect((await storedKey(h))?.last4).toBe(h.fake.issuedKeys[0]!.slice(-4));
   });
 
   it("marks the page's cookie Secure when the public URL is https", async () => {
@@ -462,7 +462,7 @@ describe("Connect OpenRouter", () => {
     const page = await signIn(await askLink(h));
     expect(page.status).toBe(502);
     expect(page.body).toContain("HTTP 500");
-    expect(storedKey(h)).toBeUndefined();
+    expect(await storedKey(h)).toBeUndefined();
   });
 
   it("says what to set when the bot has no public URL, and makes no link", async () => {
@@ -470,7 +470,7 @@ describe("Connect OpenRouter", () => {
     const conv = new RecordingConversation();
     await h.bot.core.handle(request("settings openrouter"), conv);
     expect(conv.lastPrivate()).toMatchObject({ kind: "error", message: expect.stringContaining("SPAWNBOT_PUBLIC_URL") });
-    expect(h.bot.store.listAudit()).toEqual([]);
+    expect(await h.bot.store.listAudit()).toEqual([]);
   });
 
   it("reads OpenRouter's sign-in and API URLs from the environment, OpenRouter's own by default", () => {

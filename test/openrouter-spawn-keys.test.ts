@@ -56,8 +56,8 @@ async function spawnReady(bot: TestBot, cmd: string, conv = new RecordingConvers
   await bot.core.handle(request(cmd, alice), conv);
   await bot.core.idle();
   expect(conv.statuses.at(-1)?.result, lines(conv.private.at(-1))).toMatchObject({ outcome: "ready" });
-  const rec = bot.store.listForOwner({ platform: "test", userId: alice.id })[0]!;
-  return { rec, conv, key: bot.store.spawnKeys.getSpawnKey(rec.id)! };
+  const rec = (await bot.store.listForOwner({ platform: "test", userId: alice.id }))[0]!;
+  return { rec, conv, key: (await bot.store.spawnKeys.getSpawnKey(rec.id))! };
 }
 
 describe("a spawn of a member without their own key, with a management key", () => {
@@ -74,7 +74,7 @@ describe("a spawn of a member without their own key, with a management key", () 
     const spawnrc = readFileSync(path.join(home, ".spawnrc"), "utf8");
     expect(spawnrc).toContain(`OPENROUTER_API_KEY='${keyOf(key.keyHash)}'`);
     expect(spawnrc).not.toContain(FAKE_KEY);
-    expect(JSON.stringify(bot.store.getSpawn(rec.id))).not.toContain(keyOf(key.keyHash));
+    expect(JSON.stringify(await bot.store.getSpawn(rec.id))).not.toContain(keyOf(key.keyHash));
 
     // status reads the key's spend from OpenRouter.
     fake.spend(key.keyHash, 1.25);
@@ -82,15 +82,15 @@ describe("a spawn of a member without their own key, with a management key", () 
     expect(lines(conv.lastPrivate())).toContain("its own OpenRouter key: $1.25 spent of its $3.00 limit");
 
     await bot.core.handle(request(`extend ${n} 4h`, alice), conv);
-    const extended = bot.store.getSpawn(rec.id)!.expiresAt!;
+    const extended = (await bot.store.getSpawn(rec.id))!.expiresAt!;
     expect(fake.managed.get(key.keyHash)!.data.expires_at).toBe(new Date(extended).toISOString());
     expect(fake.managementCalls.filter((c) => c.method === "PATCH").at(-1)?.body).toEqual({ expires_at: new Date(extended).toISOString() });
-    expect(bot.store.spawnKeys.getSpawnKey(rec.id)?.expiresAt).toBe(extended);
+    expect((await bot.store.spawnKeys.getSpawnKey(rec.id))?.expiresAt).toBe(extended);
     expect(lines(conv.lastPrivate())).not.toContain("OpenRouter");
 
     await bot.core.handle(request(`delete ${n}`, alice), conv);
     expect(fake.managed.has(key.keyHash)).toBe(false);
-    expect(bot.store.spawnKeys.getSpawnKey(rec.id)?.deletedAt).not.toBeNull();
+    expect((await bot.store.spawnKeys.getSpawnKey(rec.id))?.deletedAt).not.toBeNull();
     // The whole lifecycle: create, read (status), move (extend), delete.
     expect([fake.managementCalls.find((c) => c.method === "POST" && c.status === 201 && (c.body as { name: string }).name.includes(n))?.method, ...callsFor(key.keyHash)])
       .toEqual(["POST", "GET", "PATCH", "DELETE"]);
@@ -108,7 +108,7 @@ describe("a spawn of a member without their own key, with a management key", () 
     await bot.core.handle(request(`spawn testagent local --name ${name("too-much")} --budget 500`, alice), conv);
     expect(conv.lastPrivate()).toMatchObject({ kind: "error", message: expect.stringContaining("--budget $500.00 is above this bot's most per spawn ($25.00)") });
     expect(fake.managementCalls.length).toBe(calls);
-    expect(bot.store.listLive()).toEqual([]);
+    expect(await bot.store.listLive()).toEqual([]);
   });
 
   it("tells the owner when OpenRouter keeps the key's old expiry on extend", async () => {
@@ -122,7 +122,7 @@ describe("a spawn of a member without their own key, with a management key", () 
       fake.patchExpiry = "accept";
     }
     expect(lines(conv.lastPrivate())).toContain("OpenRouter kept its key's old expiry, so the agent loses model access in 1h");
-    expect(bot.store.spawnKeys.getSpawnKey(rec.id)?.expiresAt).toBe(rec.expiresAt);
+    expect((await bot.store.spawnKeys.getSpawnKey(rec.id))?.expiresAt).toBe(rec.expiresAt);
     await bot.core.handle(request(`delete ${n}`, alice), conv);
     expect(fake.managed.has(key.keyHash)).toBe(false);
   });
@@ -131,7 +131,7 @@ describe("a spawn of a member without their own key, with a management key", () 
     const bot = keyBot();
     const { rec, key } = await spawnReady(bot, `spawn testagent local --name ${name("expires")} --ttl 1h`);
     expect(await bot.core.sweepExpiry({ reminderMs: 0 }, rec.expiresAt! + 1)).toMatchObject({ deleted: 1 });
-    expect(bot.store.getSpawn(rec.id)?.status).toBe("deleted");
+    expect((await bot.store.getSpawn(rec.id))?.status).toBe("deleted");
     expect(fake.managed.has(key.keyHash)).toBe(false);
   });
 
@@ -142,9 +142,9 @@ describe("a spawn of a member without their own key, with a management key", () 
     fake.failManagement(500);
     const before = Date.now();
     await bot.core.handle(request(`delete ${n}`, alice), new RecordingConversation());
-    expect(bot.store.getSpawn(rec.id)?.status).toBe("deleted"); // the spawn is gone; its key is owed
+    expect((await bot.store.getSpawn(rec.id))?.status).toBe("deleted"); // the spawn is gone; its key is owed
     expect(fake.managed.has(key.keyHash)).toBe(true);
-    const owed = bot.store.spawnKeys.getSpawnKey(rec.id)!;
+    const owed = (await bot.store.spawnKeys.getSpawnKey(rec.id))!;
     expect(owed).toMatchObject({ attempts: 1, deletedAt: null, lastError: expect.stringContaining("HTTP 500") });
     expect(owed.revokeAt).toBeGreaterThanOrEqual(before + 60_000);
     expect(await bot.core.retryKeyRevocations(before + 1_000)).toEqual({ deleted: 0, failed: 0 }); // not due yet
@@ -158,8 +158,8 @@ describe("a spawn of a member without their own key, with a management key", () 
     await bot.core.handle(request(`spawn brokenagent local --name ${name("broken")}`, alice), conv);
     await bot.core.idle();
     expect(conv.statuses.at(-1)?.result).toMatchObject({ outcome: "failed" });
-    const rec = bot.store.listForOwner({ platform: "test", userId: alice.id })[0]!;
-    const key = bot.store.spawnKeys.getSpawnKey(rec.id)!;
+    const rec = (await bot.store.listForOwner({ platform: "test", userId: alice.id }))[0]!;
+    const key = (await bot.store.spawnKeys.getSpawnKey(rec.id))!;
     expect(key.deletedAt).not.toBeNull();
     expect(fake.managed.has(key.keyHash)).toBe(false);
   }, 60_000);
@@ -172,7 +172,7 @@ describe("a spawn of a member without their own key, with a management key", () 
     await bot.core.handle(request(`delete ${n}`, alice), conv);
     await bot.core.idle();
     expect(conv.statuses.at(-1)?.result).toMatchObject({ outcome: "cancelled" });
-    const key = bot.store.spawnKeys.getSpawnKey(bot.store.findSpawn(n, { platform: "test" })!.id)!;
+    const key = (await bot.store.spawnKeys.getSpawnKey((await bot.store.findSpawn(n, { platform: "test" }))!.id))!;
     expect(fake.managed.has(key.keyHash)).toBe(false);
   });
 
@@ -185,7 +185,7 @@ describe("a spawn of a member without their own key, with a management key", () 
       kind: "error", message: expect.stringContaining("could not make this spawn's own OpenRouter key (OpenRouter's key API answered HTTP 401: Invalid credentials)"),
     });
     expect(conv.statuses).toEqual([]);
-    expect(bot.store.listLive()).toEqual([]);
+    expect(await bot.store.listLive()).toEqual([]);
     expect(lines(conv.lastPrivate())).not.toContain("9999999999");
   });
 });
@@ -196,18 +196,18 @@ describe("crash clean-up", () => {
     const api = new OpenRouterManagement(fake.apiUrl, fake.managementKey);
     const leftovers = [];
     for (const [n, status] of [[name("crashed"), "provisioning"], [name("ended"), "failed"]] as const) {
-      const rec = first.store.recordIntent({
+      const rec = await first.store.recordIntent({
         id: crypto.randomUUID(), name: n, platform: "test", workspace: "W1", channel: "C1", ownerId: alice.id, ownerName: alice.name,
         agent: "testagent", cloud: "local", model: "m", size: null, zone: null, session: n, prompt: null, createdAt: Date.now(), expiresAt: Date.now() + 3_600_000,
       });
       // What handleSpawn leaves when the process dies: the key made and recorded, the run cut short.
       const { data } = await api.createKey({ name: `spawnbot ${n} alice ${rec.id.slice(0, 8)}`, limitUsd: 10, expiresAt: rec.expiresAt });
-      first.store.spawnKeys.recordSpawnKey({ spawnId: rec.id, keyHash: data.hash, limitUsd: 10, expiresAt: rec.expiresAt, createdAt: Date.now() });
-      first.store.updateSpawn(rec.id, { status });
-      STEPS.forEach((s, i) => first.store.markStep(rec.id, i, s.name, i === 0 ? "running" : "pending", null));
+      await first.store.spawnKeys.recordSpawnKey({ spawnId: rec.id, keyHash: data.hash, limitUsd: 10, expiresAt: rec.expiresAt, createdAt: Date.now() });
+      await first.store.updateSpawn(rec.id, { status });
+      for (const [i, s] of STEPS.entries()) await first.store.markStep(rec.id, i, s.name, i === 0 ? "running" : "pending", null);
       leftovers.push({ rec, hash: data.hash });
     }
-    first.store.close();
+    await first.store.close();
 
     const restarted = keyBot({}, { dataDir: first.dataDir });
     const report = await restarted.core.recover({ startUp: true });
@@ -217,7 +217,8 @@ describe("crash clean-up", () => {
     expect(fake.managed.has(leftovers[1]!.hash)).toBe(true);
     expect(await restarted.core.retryKeyRevocations()).toEqual({ deleted: 1, failed: 0 });
     expect(fake.managed.has(leftovers[1]!.hash)).toBe(false);
-    expect(leftovers.every((l) => restarted.store.spawnKeys.getSpawnKey(l.rec.id)?.deletedAt !== null)).toBe(true);
+    const keys = await Promise.all(leftovers.map((l) => restarted.store.spawnKeys.getSpawnKey(l.rec.id)));
+    expect(keys.every((k) => k?.deletedAt !== null)).toBe(true);
   });
 });
 
@@ -226,18 +227,18 @@ describe("crash clean-up of a key made but not yet recorded", () => {
     const first = keyBot();
     const api = new OpenRouterManagement(fake.apiUrl, fake.managementKey);
     const n = name("unrecorded");
-    const rec = first.store.recordIntent({
+    const rec = await first.store.recordIntent({
       id: crypto.randomUUID(), name: n, platform: "test", workspace: "W1", channel: "C1", ownerId: alice.id, ownerName: alice.name,
       agent: "testagent", cloud: "local", model: "m", size: null, zone: null, session: n, prompt: null, createdAt: Date.now(), expiresAt: Date.now() + 3_600_000,
     });
     // The process died after OpenRouter answered and before the hash was stored: the spawn is still "pending".
     const made = await api.createKey({ name: `spawnbot ${n} alice ${rec.id.slice(0, 8)}`, limitUsd: 10, expiresAt: rec.expiresAt });
     const someoneElses = await api.createKey({ name: `ci key for ${n}`, limitUsd: 1, expiresAt: null });
-    first.store.close();
+    await first.store.close();
 
     const restarted = keyBot({}, { dataDir: first.dataDir });
     await restarted.core.recover({ startUp: true });
-    expect(restarted.store.getSpawn(rec.id)?.status).toBe("failed");
+    expect((await restarted.store.getSpawn(rec.id))?.status).toBe("failed");
     expect(fake.managed.has(made.data.hash)).toBe(false);
     expect(fake.managed.has(someoneElses.data.hash)).toBe(true);
   });
@@ -249,7 +250,7 @@ describe("without a management key", () => {
     const conv = new RecordingConversation();
     await bot.core.handle(request(`spawn testagent local --name ${name("refused")}`, alice), conv);
     expect(conv.lastPrivate()).toMatchObject({ kind: "error", message: expect.stringContaining("does not hand its workspace OpenRouter key to spawns: add your own key with `settings`") });
-    expect(bot.store.listAll("test")).toEqual([]);
+    expect(await bot.store.listAll("test")).toEqual([]);
 
     const none = keyBot({ openrouterManagementKey: undefined, openrouterApiKey: undefined });
     await none.core.handle(request(`spawn testagent local --name ${name("refused2")}`, alice), conv);
@@ -262,7 +263,7 @@ describe("without a management key", () => {
     const n = name("shared");
     const { rec } = await spawnReady(bot, `spawn testagent local --name ${n}`);
     expect(readFileSync(path.join(home, ".spawnrc"), "utf8")).toContain(FAKE_KEY);
-    expect(bot.store.spawnKeys.getSpawnKey(rec.id)).toBeUndefined();
+    expect(await bot.store.spawnKeys.getSpawnKey(rec.id)).toBeUndefined();
     expect(fake.managementCalls.length).toBe(calls);
     await bot.core.handle(request(`delete ${n}`, alice), new RecordingConversation());
   });
@@ -278,7 +279,7 @@ describe("a member with their own key", () => {
     const n = name("mine");
     const { rec } = await spawnReady(bot, `spawn testagent local --name ${n} --budget 5`, conv);
     expect(readFileSync(path.join(home, ".spawnrc"), "utf8")).toContain(own);
-    expect(bot.store.spawnKeys.getSpawnKey(rec.id)).toBeUndefined();
+    expect(await bot.store.spawnKeys.getSpawnKey(rec.id)).toBeUndefined();
     expect(fake.managementCalls.length).toBe(calls);
     expect(lines(conv.private.find((v) => lines(v).includes("--budget")))).toContain("--budget applies only to keys the bot makes for a spawn; your own key's limits are set at openrouter.ai/keys");
     await bot.core.handle(request(`delete ${n}`, alice), conv);

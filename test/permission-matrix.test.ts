@@ -61,24 +61,24 @@ async function say(a: Actor, text: string): Promise<RecordingConversation> {
   return conv;
 }
 
-const spawnOf = (name: string) => bot.store.findSpawn(name, { platform: "test", workspace: "W1" })!;
-const snapshot = (name: string) => { const s = spawnOf(name); return JSON.stringify([s, bot.store.listShares(s.id), bot.store.countLive({ platform: "test", workspace: "W1" })]); };
+const spawnOf = async (name: string) => (await bot.store.findSpawn(name, { platform: "test", workspace: "W1" }))!;
+const snapshot = async (name: string) => { const s = await spawnOf(name); return JSON.stringify([s, await bot.store.listShares(s.id), await bot.store.countLive({ platform: "test", workspace: "W1" })]); };
 
 /** Run one command and classify what the user got: ok, not-found or the refusal code. */
 async function outcome(a: Actor, text: string, watch = MAIN): Promise<string> {
-  const lastId = bot.store.listAudit({ limit: 1 })[0]?.id ?? 0;
-  const before = snapshot(watch);
+  const lastId = (await bot.store.listAudit({ limit: 1 }))[0]?.id ?? 0;
+  const before = await snapshot(watch);
   const conv = await say(a, text);
   const reply = conv.lastPrivate();
-  const refused = bot.store.listAudit({ limit: 5 }).find((e) => e.id > lastId && e.action === "refused");
+  const refused = (await bot.store.listAudit({ limit: 5 })).find((e) => e.id > lastId && e.action === "refused");
   if (refused) {
     expect(reply).toMatchObject({ kind: "error", message: expect.not.stringContaining("\n") });
-    expect(snapshot(watch)).toBe(before); // a refusal changes nothing
+    expect(await snapshot(watch)).toBe(before); // a refusal changes nothing
     expect(refused).toMatchObject({ userId: a.user.id, workspace: a.workspace, channel: a.channel });
     return String(refused.detail.code);
   }
   if (reply?.kind === "error") {
-    expect(snapshot(watch)).toBe(before);
+    expect(await snapshot(watch)).toBe(before);
     return reply.message.startsWith("no spawn called") ? "not-found" : `error: ${reply.message}`;
   }
   return "ok";
@@ -110,14 +110,14 @@ describe("the permission matrix", () => {
   it("lets only the owner and admins delete: others are refused and the spawn survives", async () => {
     for (const key of ["member", "otherChannel", "sharedWith"] as const) expect(await outcome(ACTORS[key], `delete ${MAIN}`)).toBe("not-owner");
     expect(await outcome(ACTORS.otherWorkspace, `delete ${MAIN}`)).toBe("not-found");
-    expect(spawnOf(MAIN).status).toBe("ready");
+    expect((await spawnOf(MAIN)).status).toBe("ready");
     expect(await outcome(ACTORS.admin, `delete ${MAIN}`)).toBe("ok");
     expect(await outcome(ACTORS.owner, `delete ${SPARE}`, SPARE)).toBe("ok");
-    expect([spawnOf(MAIN).status, spawnOf(SPARE).status]).toEqual(["deleted", "deleted"]);
+    expect([(await spawnOf(MAIN)).status, (await spawnOf(SPARE)).status]).toEqual(["deleted", "deleted"]);
   });
 
-  it("audited every change and every refusal with who, where and when, and no secret", () => {
-    const rows = bot.store.listAudit({ limit: 500 });
+  it("audited every change and every refusal with who, where and when, and no secret", async () => {
+    const rows = await bot.store.listAudit({ limit: 500 });
     const count = (action: string) => rows.filter((r) => r.action === action).length;
     expect({ spawn: count("spawn"), share: count("share"), unshare: count("unshare"), extend: count("extend"), delete: count("delete") })
       .toEqual({ spawn: 2, share: 3, unshare: 2, extend: 2, delete: 2 });
@@ -157,8 +157,8 @@ describe("what is allowed where the user is", () => {
     const conv = new RecordingConversation();
     await off.core.handle(req(ACTORS.owner, `spawn testagent local --name off-${tag}`), conv);
     expect(conv.lastPrivate()).toMatchObject({ kind: "error", message: expect.stringContaining("SPAWNBOT_ENABLE_LOCAL=true") });
-    expect(off.store.listForChannel("test", "W1", "C1")).toEqual([]);
-    expect(off.store.listAudit().map((a) => [a.action, a.detail.code])).toEqual([["refused", "local-disabled"]]);
+    expect(await off.store.listForChannel("test", "W1", "C1")).toEqual([]);
+    expect((await off.store.listAudit()).map((a) => [a.action, a.detail.code])).toEqual([["refused", "local-disabled"]]);
   });
 });
 
@@ -170,7 +170,7 @@ describe("the audit log", () => {
     const keyFile = path.join(mkdtempSync(path.join(os.tmpdir(), "spawnbot-pol-key-")), "k");
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "bob@laptop", "-f", keyFile]);
     await run(`keys add ${readFileSync(`${keyFile}.pub`, "utf8").trim()}`);
-    await run(`keys remove ${b.store.listUserKeys({ platform: "test", userId: a.user.id })[0]!.fingerprint}`);
+    await run(`keys remove ${(await b.store.listUserKeys({ platform: "test", userId: a.user.id }))[0]!.fingerprint}`);
     await run("prefs model codex openai/gpt-5");
     await run("prefs model codex --clear");
     const userKey = `sk-or-v1-${"fedcba9876543210".repeat(4)}`;
@@ -180,7 +180,7 @@ describe("the audit log", () => {
     await run(`delete ${CANCELLED}`); // still being made: cancelled
     await b.core.idle();
     await run("spawn testagent ssh --host sbpol@127.0.0.1 --dry-run"); // ssh is not allowed in C1
-    const rows = b.store.listAudit({ limit: 100 }).reverse();
+    const rows = (await b.store.listAudit({ limit: 100 })).reverse();
     expect(rows.map((r) => r.action)).toEqual([
       "keys-add", "keys-remove", "prefs-model-set", "prefs-model-clear", "settings-api-key-set", "prefs-model-set", "settings-api-key-clear",
       "spawn", "cancel", "refused",

@@ -16,8 +16,8 @@ const USER = "sbt-pipeline";
 let sshd: TestSshd;
 const journal = { steps: [] as { name: string; state: string; detail?: string | null }[], spawn: {} as Record<string, unknown> };
 const memoryJournal: RunJournal = {
-  markStep: (_id, _seq, name, state, detail) => journal.steps.push({ name, state, detail }),
-  updateSpawn: (_id, patch) => Object.assign(journal.spawn, patch),
+  markStep: async (_id, _seq, name, state, detail) => journal.steps.push({ name, state, detail }),
+  updateSpawn: async (_id, patch) => Object.assign(journal.spawn, patch),
 };
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-"));
 const botKey = loadOrCreateBotKey(dataDir);

@@ -31,7 +31,7 @@ beforeAll(async () => {
   sshd = await startSshd(USER);
   shareNpmRegistrySettings(sshd.home);
   bot = makeBot();
-  authorizeUsers(sshd, bot.core, "test", ["U1"]);
+  await authorizeUsers(sshd, bot.core, "test", ["U1"]);
   await bot.core.handle(request(`spawn codex ssh --host ${USER}@127.0.0.1:${sshd.port} --name cdx -m anthropic/claude-sonnet-4.5`), conv);
   await bot.core.idle();
 }, 600_000);

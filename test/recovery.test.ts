@@ -27,15 +27,15 @@ const asUser = (cmd: string) => spawnSync("su", ["-", USER, "-c", cmd]).status;
 const sessionAlive = (name: string) => asUser(`tmux has-session -t =${name}`) === 0;
 
 /** A spawn on the adopted test host that a crash left in flight with the given step running. */
-function interrupted(bot: TestBot, name: string, runningStep: string) {
-  const rec = bot.store.recordIntent({
+async function interrupted(bot: TestBot, name: string, runningStep: string) {
+  const rec = await bot.store.recordIntent({
     id: `00000000-0000-4000-8000-${name.padStart(12, "0").slice(-12)}`, name, platform: "test", workspace: "W1", channel: "C1",
     ownerId: "U1", ownerName: "alice", agent: "testagent", cloud: "ssh", model: "m", size: null, zone: null, session: name,
     prompt: null, createdAt: Date.now(), expiresAt: null,
   });
-  bot.store.updateSpawn(rec.id, { status: "provisioning", serverId: `${USER}@127.0.0.1:${sshd.port}`, address: "127.0.0.1", sshUser: USER, sshPort: sshd.port });
+  await bot.store.updateSpawn(rec.id, { status: "provisioning", serverId: `${USER}@127.0.0.1:${sshd.port}`, address: "127.0.0.1", sshUser: USER, sshPort: sshd.port });
   const cut = STEPS.findIndex((s) => s.name === runningStep);
-  STEPS.forEach((s, i) => bot.store.markStep(rec.id, i, s.name, i < cut ? "succeeded" : i === cut ? "running" : "pending", null));
+  for (const [i, s] of STEPS.entries()) await bot.store.markStep(rec.id, i, s.name, i < cut ? "succeeded" : i === cut ? "running" : "pending", null);
   return rec;
 }
 
@@ -52,18 +52,18 @@ describe("recovery on an adopted host", () => {
     const bot = makeBot();
     sshd.authorize(bot.botKey.publicKey);
     asUser("tmux new-session -d -s launched 'sleep 600'; tmux new-session -d -s early 'sleep 600'");
-    const launched = interrupted(bot, "launched", "launch");
-    const early = interrupted(bot, "early", "install"); // never reached launch: a session named "early" is not its own
+    const launched = await interrupted(bot, "launched", "launch");
+    const early = await interrupted(bot, "early", "install"); // never reached launch: a session named "early" is not its own
 
     const report = await bot.core.recover({ startUp: true });
     expect(report).toEqual({ resumed: [], ended: expect.arrayContaining([launched.id, early.id]), deleted: [], pending: [] });
     expect(sessionAlive("launched")).toBe(false);
     expect(sessionAlive("early")).toBe(true);
     for (const rec of [launched, early]) {
-      expect(bot.store.getSpawn(rec.id)).toMatchObject({ status: "failed", error: expect.stringMatching(/^the bot restarted during ".*" and could not continue it \(it was started by an older version of spawnbot/) });
-      expect(bot.store.listSteps(rec.id).filter((s) => s.state === "running" || s.state === "pending")).toEqual([]);
+      expect(await bot.store.getSpawn(rec.id)).toMatchObject({ status: "failed", error: expect.stringMatching(/^the bot restarted during ".*" and could not continue it \(it was started by an older version of spawnbot/) });
+      expect((await bot.store.listSteps(rec.id)).filter((s) => s.state === "running" || s.state === "pending")).toEqual([]);
     }
-    expect(bot.store.listSteps(launched.id).find((s) => s.name === "launch")).toMatchObject({ state: "failed", detail: "interrupted: the bot restarted" });
+    expect((await bot.store.listSteps(launched.id)).find((s) => s.name === "launch")).toMatchObject({ state: "failed", detail: "interrupted: the bot restarted" });
 
     // Recovery ran before the adapter attached: its messages wait for the outlet, then arrive.
     const outlet = new RecordingOutlet();
@@ -72,28 +72,28 @@ describe("recovery on an adopted host", () => {
     expect(outlet.statuses.map((v) => [v.name, v.status, v.result?.outcome])).toEqual(expect.arrayContaining([["launched", "failed", "failed"], ["early", "failed", "failed"]]));
     expect(outlet.notes).toHaveLength(2);
     expect(outlet.notes.every((n) => n.userId === "U1" && n.view.kind === "error")).toBe(true);
-    bot.store.close();
+    await bot.store.close();
   });
 
   it("keeps a spawn whose host cannot be reached cleanup pending, and a later pass finishes it", async () => {
     const bot = makeBot();
     sshd.authorize(bot.botKey.publicKey);
     asUser("tmux new-session -d -s blocked 'sleep 600'");
-    const rec = interrupted(bot, "blocked", "launch");
+    const rec = await interrupted(bot, "blocked", "launch");
     await sshd.stop();
     try {
       const first = await bot.core.recover({ startUp: true });
       expect(first.pending).toEqual([rec.id]);
-      expect(bot.store.getSpawn(rec.id)).toMatchObject({ status: "deleting", error: expect.stringMatching(/^cleanup pending: /) });
+      expect(await bot.store.getSpawn(rec.id)).toMatchObject({ status: "deleting", error: expect.stringMatching(/^cleanup pending: /) });
       expect(sessionAlive("blocked")).toBe(true);
     } finally {
       await sshd.start();
     }
     const later = await bot.core.recover({ startUp: false });
     expect(later.ended).toEqual([rec.id]);
-    expect(bot.store.getSpawn(rec.id)?.status).toBe("failed");
+    expect((await bot.store.getSpawn(rec.id))?.status).toBe("failed");
     expect(sessionAlive("blocked")).toBe(false);
-    bot.store.close();
+    await bot.store.close();
   }, 30_000);
 });
 
@@ -111,17 +111,17 @@ describe("a failed run whose server cannot be deleted", () => {
       const conv = new RecordingConversation();
       await bot.core.handle(request("spawn testagent hetzner --name taken"), conv);
       await bot.core.idle();
-      const rec = bot.store.listAll("test").find((r) => r.name === "taken")!;
+      const rec = (await bot.store.listAll("test")).find((r) => r.name === "taken")!;
       expect(rec).toMatchObject({ status: "deleting", error: expect.stringMatching(/^cleanup pending: a tmux session named taken already runs .*insufficient permissions/) });
       expect(fake.servers()).toHaveLength(1);
       expect(conv.statuses.at(-1)?.result?.message).toMatch(/^taken: cleanup pending: /);
 
       const pass = await bot.core.recover({ startUp: false });
       expect(pass.ended).toEqual([rec.id]);
-      expect(bot.store.getSpawn(rec.id)).toMatchObject({ status: "failed", error: expect.stringMatching(/^a tmux session named taken already runs/) });
+      expect(await bot.store.getSpawn(rec.id)).toMatchObject({ status: "failed", error: expect.stringMatching(/^a tmux session named taken already runs/) });
       expect(fake.servers()).toEqual([]);
       expect(sessionAlive("taken")).toBe(true); // not this spawn's session: it never started one
-      bot.store.close();
+      await bot.store.close();
     } finally {
       asUser("tmux kill-session -t =taken");
       await fake.close();

@@ -73,7 +73,7 @@ async function say(text: string, who = alice): Promise<RecordingConversation> {
 
 const linkOf = (c: RecordingConversation) => (c.private.find((v) => v.kind === "connect") as ConnectView).gatewayUrl!;
 const get = async (link: string, sub = "") => (await fetch(`${link.replace(/#.*$/, "").replace(/\/$/, "")}/${sub}`)).status;
-const spawnOf = (name: string) => bot.store.findSpawn(name, { platform: "test" })!;
+const spawnOf = async (name: string) => (await bot.store.findSpawn(name, { platform: "test" }))!;
 
 beforeAll(async () => {
   sshd = await startSshd(USER);
@@ -92,7 +92,7 @@ beforeAll(async () => {
   gatewayServer = await startGatewayServer(gateway, 0);
   bot = makeBot({ agents: [daemonAgent(port)], publicUrl: `http://127.0.0.1:${gatewayServer.port}` });
   bot.core.attachGateway(gateway);
-  authorizeUsers(sshd, bot.core, "test", [alice.id]); // alice adopts her host with her own spawnbot key
+  await authorizeUsers(sshd, bot.core, "test", [alice.id]); // alice adopts her host with her own spawnbot key
 
   // What the user had: one of alice's keys and someone else's in authorized_keys, and a config
   // file of their own where the agent writes its own.
@@ -124,15 +124,15 @@ afterAll(async () => {
 });
 
 describe("the spawns being taken back", () => {
-  it("are ready, with the agent's daemons running and only the new key added, marked", () => {
-    expect(spawnOf("rv1").status).toBe("ready");
-    expect(spawnOf("rv2").status).toBe("ready");
+  it("are ready, with the agent's daemons running and only the new key added, marked", async () => {
+    expect((await spawnOf("rv1")).status).toBe("ready");
+    expect((await spawnOf("rv2")).status).toBe("ready");
     expect(running(DAEMONS)).toHaveLength(DAEMONS.length);
     const keys = read(".ssh/authorized_keys")!;
     expect(keys.startsWith(before.get(".ssh/authorized_keys")!)).toBe(true);
     expect(keys.split("\n").filter((l) => l.includes("alice-laptop"))).toEqual([
-      expect.stringMatching(new RegExp(`alice-laptop spawnbot-spawn=${spawnOf("rv1").id}$`)),
-      expect.stringMatching(new RegExp(`alice-laptop spawnbot-spawn=${spawnOf("rv2").id}$`)),
+      expect.stringMatching(new RegExp(`alice-laptop spawnbot-spawn=${(await spawnOf("rv1")).id}$`)),
+      expect.stringMatching(new RegExp(`alice-laptop spawnbot-spawn=${(await spawnOf("rv2")).id}$`)),
     ]);
     expect(keys.split("\n").filter((l) => l.includes("alice-own"))).toHaveLength(1);
   });
@@ -146,7 +146,7 @@ describe("unshare", () => {
     bobLink = linkOf(await say("connect rv1", bob));
     expect(bobLink).not.toBe(aliceLink);
     expect(await get(bobLink)).toBe(200);
-    expect(bot.store.findTunnelToken(hashOf(bobLink))?.user).toEqual({ platform: "test", userId: "U2" });
+    expect((await bot.store.findTunnelToken(hashOf(bobLink)))?.user).toEqual({ platform: "test", userId: "U2" });
     expect(read(".ssh/authorized_keys")).toContain(" bob spawnbot-spawn=");
   });
 
@@ -171,8 +171,8 @@ describe("a link given to a shared user", () => {
     await say("share rv1 @U2");
     const link = linkOf(await say("connect rv1", bob));
     expect(await get(link)).toBe(200);
-    bot.store.removeShare(spawnOf("rv1").id, { platform: "test", userId: "U2" }); // the share gone, the link not revoked
-    expect(bot.store.findTunnelToken(hashOf(link))?.revokedAt).toBeNull();
+    await bot.store.removeShare((await spawnOf("rv1")).id, { platform: "test", userId: "U2" }); // the share gone, the link not revoked
+    expect((await bot.store.findTunnelToken(hashOf(link)))?.revokedAt).toBeNull();
     expect(await get(link)).toBe(404);
     expect(await get(aliceLink)).toBe(200);
     await say("share rv1 @U2");
@@ -185,15 +185,15 @@ describe("delete on an existing host, while another spawn lives on the same host
   it("stops every process the agent started, detached daemons too, and keeps the other spawn's session", async () => {
     const c = await say("delete rv1");
     expect(JSON.stringify(c.public)).toContain("rv1 was deleted");
-    expect(spawnOf("rv1").status).toBe("deleted");
+    expect((await spawnOf("rv1")).status).toBe("deleted");
     expect(running(DAEMONS)).toEqual([]);
     expect(sessionAlive("rv1")).toBe(false);
     expect(sessionAlive("rv2")).toBe(true);
   });
 
-  it("removes its own key lines and puts back the user's config file, but keeps what rv2 shares", () => {
+  it("removes its own key lines and puts back the user's config file, but keeps what rv2 shares", async () => {
     const keys = read(".ssh/authorized_keys")!;
-    expect(keys.split("\n").filter((l) => l.includes("spawnbot-spawn="))).toEqual([expect.stringContaining(spawnOf("rv2").id)]);
+    expect(keys.split("\n").filter((l) => l.includes("spawnbot-spawn="))).toEqual([expect.stringContaining((await spawnOf("rv2")).id)]);
     expect(read(OWN_CONFIG)).toBe(before.get(OWN_CONFIG));
     expect(read(".spawnrc")).toContain("written by spawnbot");
     expect(read(".bashrc")).toContain("# added by spawnbot");
@@ -205,7 +205,7 @@ describe("delete on an existing host, while another spawn lives on the same host
 
 describe("expiry of the last spawn on the host user", () => {
   it("leaves the host as it was: authorized_keys and rc files byte for byte, no ~/.spawnrc, no config, no process", async () => {
-    const rv2 = spawnOf("rv2");
+    const rv2 = await spawnOf("rv2");
     const report = await bot.core.sweepExpiry({ reminderMs: 0 }, rv2.expiresAt! + 1);
     expect(report).toMatchObject({ deleted: 1, failed: 0 });
     for (const [file, text] of before) expect(read(file), file).toBe(text);
@@ -252,7 +252,7 @@ describe("delete on the local cloud (the bot's own host)", () => {
     expect(mine()).toBe("");
     expect(existsSync(path.join(localHome, ".spawnrc"))).toBe(false);
     expect(existsSync(path.join(localHome, ".testagent/config.json"))).toBe(false);
-    local.store.close();
+    await local.store.close();
   });
 });
 

@@ -20,7 +20,7 @@ beforeAll(async () => {
   for (const f of [...RC_FILES, "/root/.spawnrc"]) saved.set(f, existsSync(f) ? readFileSync(f, "utf8") : undefined);
   sshd = await startSshd("sbt-rootcheck");
   bot = makeBot();
-  authorizeUsers(sshd, bot.core, "test", ["U1"]);
+  await authorizeUsers(sshd, bot.core, "test", ["U1"]);
   await bot.core.handle(request(`spawn testagent ssh --host root@127.0.0.1:${sshd.port} --name ${SESSION}`), conv);
   await bot.core.idle();
 }, 120_000);

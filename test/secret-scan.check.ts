@@ -7,8 +7,8 @@ import { scanCapture } from "./support/secret-scan.js";
 import { FAKE_KEY } from "./support/test-agent.js";
 
 describe("the suite's secret scan", () => {
-  it("finds no secret in any log line, chat message or audit row the suite produced", () => {
-    const report = scanCapture(CAPTURE_DIR, [FAKE_KEY]);
+  it("finds no secret in any log line, chat message or audit row the suite produced", async () => {
+    const report = await scanCapture(CAPTURE_DIR, [FAKE_KEY]);
     const { findings, ...counts } = report;
     console.log(`secret scan: ${JSON.stringify(counts)}, ${findings.length} finding(s)`);
     expect(findings, "secret values in what the suite logged, sent or audited (secrets masked)").toEqual([]);

@@ -55,7 +55,7 @@ describe("the OpenRouter key in settings", () => {
     expect(JSON.stringify(conv.private)).toContain("ending in c3d4");
     expect(JSON.stringify(conv.private)).not.toContain(ALICE_KEY);
     expect(storeBytes(bot.dataDir)).not.toContain(ALICE_KEY);
-    expect(JSON.stringify(bot.store.listAudit())).not.toContain(ALICE_KEY);
+    expect(JSON.stringify(await bot.store.listAudit())).not.toContain(ALICE_KEY);
 
     await bot.core.handle(request("settings"), conv);
     expect(conv.lastPrivate()).toMatchObject({ kind: "settings", apiKey: { source: "yours", last4: "c3d4" } });
@@ -73,7 +73,7 @@ describe("the OpenRouter key in settings", () => {
     await bot.core.saveSettings(request(""), conv, { apiKey: ALICE_KEY });
     await bot.core.handle(request("spawn testagent local", bob), conv);
     expect(conv.lastPrivate()).toMatchObject({ kind: "error", message: expect.stringContaining("no OpenRouter API key: add yours with `settings`") });
-    expect(bot.store.listForOwner({ platform: "test", userId: bob.id })).toEqual([]);
+    expect(await bot.store.listForOwner({ platform: "test", userId: bob.id })).toEqual([]);
   });
 
   it("refuses a key pasted into a command, without echoing it, and changes nothing", async () => {
@@ -85,8 +85,8 @@ describe("the OpenRouter key in settings", () => {
       expect(answer).toMatchObject({ kind: "error", message: expect.stringContaining("never paste one into a chat message") });
       expect(JSON.stringify(answer)).not.toContain("a1b2c3d4");
     }
-    expect(bot.store.listForOwner({ platform: "test", userId: "U1" })).toEqual([]);
-    expect(bot.store.chat.getUserSecret({ platform: "test", userId: "U1" }, "openrouter-api-key")).toBeUndefined();
+    expect(await bot.store.listForOwner({ platform: "test", userId: "U1" })).toEqual([]);
+    expect(await bot.store.chat.getUserSecret({ platform: "test", userId: "U1" }, "openrouter-api-key")).toBeUndefined();
   });
 
   it("rejects a bad form field by field and changes nothing", async () => {
@@ -97,7 +97,7 @@ describe("the OpenRouter key in settings", () => {
     });
     expect(Object.keys(errors).sort()).toEqual(["addKey", "apiKey", "model:codex"]);
     expect(JSON.stringify(errors)).not.toContain("not-a-key-at-all");
-    expect(bot.store.listModelPreferences({ platform: "test", userId: "U1" })).toEqual([]);
+    expect(await bot.store.listModelPreferences({ platform: "test", userId: "U1" })).toEqual([]);
     expect(conv.private).toEqual([]);
   });
 
@@ -109,11 +109,11 @@ describe("the OpenRouter key in settings", () => {
     const pub = readFileSync(path.join(dir, "k.pub"), "utf8").trim();
     expect(await bot.core.saveSettings(request(""), conv, { models: { codex: "openai/gpt-5", claude: "" }, addKey: pub })).toEqual({});
     const user = { platform: "test", userId: "U1" };
-    expect(bot.store.listModelPreferences(user)).toEqual([{ agent: "codex", model: "openai/gpt-5" }]);
-    expect(bot.store.listUserKeys(user)).toHaveLength(1);
+    expect(await bot.store.listModelPreferences(user)).toEqual([{ agent: "codex", model: "openai/gpt-5" }]);
+    expect(await bot.store.listUserKeys(user)).toHaveLength(1);
     await bot.core.saveSettings(request(""), conv, { models: { codex: "" } });
-    expect(bot.store.listModelPreferences(user)).toEqual([]);
-    const view = bot.core.homeView(request(""));
+    expect(await bot.store.listModelPreferences(user)).toEqual([]);
+    const view = await bot.core.homeView(request(""));
     expect(view.settings.models.find((m) => m.agent === "codex")).toMatchObject({ saved: undefined, defaultModel: "openai/gpt-5.3-codex" });
   });
 });
@@ -122,30 +122,30 @@ describe("extend", () => {
   it("pushes a live spawn's expiry back for its owner only, and refuses bad durations", async () => {
     const bot = makeBot();
     const now = Date.now();
-    const rec = bot.store.recordIntent({
+    const rec = await bot.store.recordIntent({
       id: "3f0e7a52-0000-4000-8000-000000000001", name: "box-one", platform: "test", workspace: "W1", channel: "C1", ownerId: "U1", ownerName: "alice",
       agent: "codex", cloud: "local", model: "openai/gpt-5", size: null, zone: null, session: "box-one", prompt: null, createdAt: now, expiresAt: now + 3600_000,
     });
     const conv = new RecordingConversation();
     await bot.core.handle(request("extend box-one 4h"), conv);
     expect(conv.lastPrivate()).toMatchObject({ kind: "text", lines: ["box-one now expires in 5h"] });
-    expect(bot.store.getSpawn(rec.id)!.expiresAt).toBeGreaterThanOrEqual(now + 5 * 3600_000);
+    expect((await bot.store.getSpawn(rec.id))!.expiresAt).toBeGreaterThanOrEqual(now + 5 * 3600_000);
 
     await bot.core.handle(request("extend box-one", bob), conv);
     expect(conv.lastPrivate()).toMatchObject({ kind: "error", message: "only alice or an admin can extend box-one" });
     await bot.core.handle(request("extend box-one soon"), conv);
     expect(conv.lastPrivate()).toMatchObject({ kind: "error", message: expect.stringContaining("is not a duration") });
-    expect(bot.store.getSpawn(rec.id)!.expiresAt).toBeLessThan(now + 6 * 3600_000);
+    expect((await bot.store.getSpawn(rec.id))!.expiresAt).toBeLessThan(now + 6 * 3600_000);
   });
 });
 
 describe("deliveries", () => {
-  it("are claimed once, and forgotten after the memory window", () => {
+  it("are claimed once, and forgotten after the memory window", async () => {
     const bot = makeBot();
-    expect(bot.core.claimDelivery("slack", "T1:trigger-1")).toBe(true);
-    expect(bot.core.claimDelivery("slack", "T1:trigger-1")).toBe(false);
-    expect(bot.core.claimDelivery("discord", "T1:trigger-1")).toBe(true);
+    expect(await bot.core.claimDelivery("slack", "T1:trigger-1")).toBe(true);
+    expect(await bot.core.claimDelivery("slack", "T1:trigger-1")).toBe(false);
+    expect(await bot.core.claimDelivery("discord", "T1:trigger-1")).toBe(true);
     const at = Date.now() + 16 * 60_000;
-    expect(bot.store.chat.claimDelivery("slack:T1:trigger-1", 15 * 60_000, at)).toBe(true);
+    expect(await bot.store.chat.claimDelivery("slack:T1:trigger-1", 15 * 60_000, at)).toBe(true);
   });
 });

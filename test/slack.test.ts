@@ -73,7 +73,7 @@ beforeAll(async () => {
   sshd = await startSshd(USER);
   fake = await startSlackFake({ enforceLimits: true });
   bot = makeBot({ admins: [ADMIN] });
-  authorizeUsers(sshd, bot.core, "slack", [D.userId, "U0DAVE", "U0CAROL"]);
+  await authorizeUsers(sshd, bot.core, "slack", [D.userId, "U0DAVE", "U0CAROL"]);
   slack = new SlackAdapter(bot.core, { botToken: fake.botToken, signingSecret: SIGNING_SECRET, apiUrl: fake.apiUrl, port: 0 }, logger);
   await slack.start();
   url = `http://127.0.0.1:${slack.port}/slack/events`;
@@ -112,8 +112,8 @@ describe("Slack over HTTP: requests are signed", () => {
     expect((await command("spawn testagent ssh --host a@127.0.0.1 --name stale", {}, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 })).status).toBe(401);
     await new Promise((r) => setTimeout(r, 200));
     expect(fake.calls.length).toBe(before);
-    expect(spawnsOf(D.userId).map((s) => s.name)).not.toContain("bad-sig");
-    expect(spawnsOf(D.userId).map((s) => s.name)).not.toContain("stale");
+    expect((await spawnsOf(D.userId)).map((s) => s.name)).not.toContain("bad-sig");
+    expect((await spawnsOf(D.userId)).map((s) => s.name)).not.toContain("stale");
   });
 
   it("acks within Slack's 3 seconds even while a spawn runs", async () => {
@@ -140,9 +140,9 @@ describe("a spawn from Slack, end to end on the real sshd", () => {
     const callsBefore = slack.counts.calls;
     const res = await command(`spawn testagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name slack-e2e --model openai/gpt-5`);
     expect(res.status).toBe(200);
-    const rec = await until("the spawn record", () => spawnsOf(D.userId).find((s) => s.name === "slack-e2e"));
+    const rec = await until("the spawn record", async () => (await spawnsOf(D.userId)).find((s) => s.name === "slack-e2e"));
     spawnId = rec.id;
-    await until("the run to end", () => ["ready", "failed"].includes(bot.store.getSpawn(spawnId)!.status));
+    await until("the run to end", async () => ["ready", "failed"].includes((await bot.store.getSpawn(spawnId))!.status));
     await bot.core.idle();
     await slack.idle();
     await until("the result in the thread", () => fake.messages(D.channelId).find((m) => m.thread_ts && m.text?.includes("is ready")));
@@ -150,8 +150,8 @@ describe("a spawn from Slack, end to end on the real sshd", () => {
     rootTs = fake.messages(D.channelId).find((m) => !m.thread_ts || m.thread_ts === m.ts)!.ts;
   });
 
-  it("starts the agent in a live tmux session", () => {
-    expect(bot.store.getSpawn(spawnId)!.status).toBe("ready");
+  it("starts the agent in a live tmux session", async () => {
+    expect((await bot.store.getSpawn(spawnId))!.status).toBe("ready");
     expect(sessionAlive("slack-e2e")).toBe(true);
   });
 
@@ -209,32 +209,32 @@ describe("a spawn from Slack, end to end on the real sshd", () => {
   });
 
   it("pushes the expiry on Extend for the owner only", async () => {
-    const before = bot.store.getSpawn(spawnId)!.expiresAt!;
+    const before = (await bot.store.getSpawn(spawnId))!.expiresAt!;
     await click("spawn_extend", spawnId, rootTs, BOB);
     await until("bob's refusal", () => privateTo(BOB).includes("only alice or an admin can extend"));
-    expect(bot.store.getSpawn(spawnId)!.expiresAt).toBe(before);
+    expect((await bot.store.getSpawn(spawnId))!.expiresAt).toBe(before);
     await click("spawn_extend", spawnId, rootTs);
-    await until("the new expiry", () => bot.store.getSpawn(spawnId)!.expiresAt! > before);
+    await until("the new expiry", async () => (await bot.store.getSpawn(spawnId))!.expiresAt! > before);
   });
 
   it("does not act twice on a redelivered click", async () => {
-    const audits = () => bot.store.listAudit({ spawnId }).filter((a) => a.action === "extend").length;
-    const before = audits();
+    const audits = async () => (await bot.store.listAudit({ spawnId })).filter((a) => a.action === "extend").length;
+    const before = await audits();
     const trigger = "13345224609.738474920.8088930838d88f008e0";
     await click("spawn_extend", spawnId, rootTs, D.userId, trigger);
     await click("spawn_extend", spawnId, rootTs, D.userId, trigger);
-    await until("the extend", () => audits() === before + 1);
+    await until("the extend", async () => (await audits()) === before + 1);
     await slack.idle();
-    expect(audits()).toBe(before + 1);
+    expect(await audits()).toBe(before + 1);
   });
 
   it("deletes once on a double click of Delete, and the status message says deleted", async () => {
     await click("spawn_delete", spawnId, rootTs, BOB);
     await until("bob's refusal", () => privateTo(BOB).includes("only alice or an admin can delete"));
     await Promise.all([click("spawn_delete", spawnId, rootTs), click("spawn_delete", spawnId, rootTs)]);
-    await until("the delete", () => bot.store.getSpawn(spawnId)!.status === "deleted");
+    await until("the delete", async () => (await bot.store.getSpawn(spawnId))!.status === "deleted");
     await slack.idle();
-    expect(bot.store.listAudit({ spawnId }).filter((a) => a.action === "delete")).toHaveLength(1);
+    expect((await bot.store.listAudit({ spawnId })).filter((a) => a.action === "delete")).toHaveLength(1);
     expect(sessionAlive("slack-e2e")).toBe(false);
     const root = await until("the deleted root", () => fake.messages(D.channelId).find((m) => m.ts === rootTs && m.text?.includes("was deleted")));
     expect(JSON.stringify(root.blocks)).not.toContain("spawn_delete");
@@ -258,8 +258,8 @@ describe("retries", () => {
     fake.rateLimitNext("chat.postMessage", 1, 2);
     const before = fake.count429;
     await command(`spawn testagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name limited`);
-    const rec = await until("the spawn", () => spawnsOf(D.userId).find((s) => s.name === "limited"));
-    await until("the run to end", () => bot.store.getSpawn(rec.id)!.status === "ready");
+    const rec = await until("the spawn", async () => (await spawnsOf(D.userId)).find((s) => s.name === "limited"));
+    await until("the run to end", async () => (await bot.store.getSpawn(rec.id))!.status === "ready");
     await bot.core.idle();
     await until("the final state", () => fake.messages(D.channelId).find((m) => m.text?.includes("alice spawned Test Agent") && m.text.includes("limited is ready")), 30_000);
     expect(fake.count429 - before).toBe(2);
@@ -271,8 +271,8 @@ describe("a status post that waits (a busy channel)", () => {
   it("goes out once with the final state and the mention when the run ended meanwhile, with no separate result note", async () => {
     fake.rateLimitNext("chat.postMessage", 6, 1); // the status post waits 6 s; the run ends meanwhile
     await command(`spawn testagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name waited`);
-    const rec = await until("the spawn", () => spawnsOf(D.userId).find((s) => s.name === "waited"));
-    await until("the run to end", () => bot.store.getSpawn(rec.id)!.status === "ready");
+    const rec = await until("the spawn", async () => (await spawnsOf(D.userId)).find((s) => s.name === "waited"));
+    await until("the run to end", async () => (await bot.store.getSpawn(rec.id))!.status === "ready");
     await bot.core.idle();
     const root = await until("the status message", () => fake.messages(D.channelId).find((m) => !m.thread_ts && JSON.stringify(m.blocks ?? "").includes("`waited`")), 30_000);
     await slack.idle();
@@ -287,8 +287,8 @@ describe("a channel the bot cannot post in", () => {
   it("follows the run in the requester's DM instead, never failing the spawn", async () => {
     fake.blockChannel("C0LOCKED", "not_in_channel");
     await command(`spawn testagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name dm-status`, { channel_id: "C0LOCKED", user_id: "U0DAVE", user_name: "dave" });
-    const rec = await until("the spawn", () => spawnsOf("U0DAVE").find((s) => s.name === "dm-status"));
-    await until("the run to end", () => bot.store.getSpawn(rec.id)!.status === "ready");
+    const rec = await until("the spawn", async () => (await spawnsOf("U0DAVE")).find((s) => s.name === "dm-status"));
+    await until("the run to end", async () => (await bot.store.getSpawn(rec.id))!.status === "ready");
     await bot.core.idle();
     await slack.idle();
     const dm = await until("the status in the DM", () => fake.dms("U0DAVE").find((m) => m.text?.includes("dave spawned Test Agent")));
@@ -313,7 +313,7 @@ describe("settings and App Home", () => {
     expect(body.response_action).toBe("errors");
     expect(Object.keys(body.errors).sort()).toEqual(["api_key", "model__codex"]);
     expect(JSON.stringify(body)).not.toContain("sk-nope");
-    expect(bot.store.chat.getUserSecret({ platform: "slack", userId: D.userId }, "openrouter-api-key")).toBeUndefined();
+    expect(await bot.store.chat.getUserSecret({ platform: "slack", userId: D.userId }, "openrouter-api-key")).toBeUndefined();
   });
 
   it("saves the key sealed, answers privately with its last four characters only, and refreshes the home", async () => {
@@ -322,11 +322,11 @@ describe("settings and App Home", () => {
     expect(res.status).toBe(200);
     await until("the saved key", () => bot.store.chat.getUserSecret({ platform: "slack", userId: D.userId }, "openrouter-api-key"));
     await slack.idle();
-    expect(bot.store.chat.getUserSecret({ platform: "slack", userId: D.userId }, "openrouter-api-key")!.sealed).not.toContain(USER_KEY);
+    expect((await bot.store.chat.getUserSecret({ platform: "slack", userId: D.userId }, "openrouter-api-key"))!.sealed).not.toContain(USER_KEY);
     expect(privateTo(D.userId)).toContain("ending in c0de");
     expect(JSON.stringify(fake.calls)).not.toContain(USER_KEY);
     expect(JSON.stringify(fake.homeViews.get(D.userId))).toContain("yours, ending in c0de");
-    expect(bot.store.getModelPreference({ platform: "slack", userId: D.userId }, "codex")).toBe("openai/gpt-5");
+    expect(await bot.store.getModelPreference({ platform: "slack", userId: D.userId }, "codex")).toBe("openai/gpt-5");
   });
 
   it("runs Connect OpenRouter from its Home button and answers privately (here: the public URL to set)", async () => {
@@ -349,10 +349,10 @@ describe("settings and App Home", () => {
   });
 
   it("extends a spawn from its Home button: the answer comes privately and the Home tab is published again", async () => {
-    const rec = await until("a live spawn", () => spawnsOf(D.userId).find((s) => s.name === "limited" && s.expiresAt));
+    const rec = await until("a live spawn", async () => (await spawnsOf(D.userId)).find((s) => s.name === "limited" && s.expiresAt));
     const published = fake.calls.filter((c) => c.method === "views.publish").length;
     expect((await homeClick("spawn_extend", rec.id)).status).toBe(200);
-    await until("the new expiry", () => bot.store.getSpawn(rec.id)!.expiresAt! > rec.expiresAt!);
+    await until("the new expiry", async () => (await bot.store.getSpawn(rec.id))!.expiresAt! > rec.expiresAt!);
     await until("the private answer", () => privateTo(D.userId).includes("limited now expires in"));
     await until("the Home tab again", () => fake.calls.filter((c) => c.method === "views.publish").length > published);
     expect(publicText()).not.toContain("limited now expires in");
@@ -375,11 +375,11 @@ describe("Slack over Socket Mode", () => {
     const ack = await fake.sendEnvelope("slash_commands", payload, { envelopeId: "env-socket-1" });
     expect(ack.envelope_id).toBe("env-socket-1");
     await fake.sendEnvelope("slash_commands", payload, { envelopeId: "env-socket-1", retryAttempt: 1, retryReason: "timeout" });
-    const rec = await until("the spawn", () => spawnsOf("U0CAROL").find((s) => s.name === "socket-e2e"));
-    await until("the run to end", () => bot.store.getSpawn(rec.id)!.status === "ready");
+    const rec = await until("the spawn", async () => (await spawnsOf("U0CAROL")).find((s) => s.name === "socket-e2e"));
+    await until("the run to end", async () => (await bot.store.getSpawn(rec.id))!.status === "ready");
     await bot.core.idle();
     await socket.idle();
-    expect(spawnsOf("U0CAROL")).toHaveLength(1);
+    expect(await spawnsOf("U0CAROL")).toHaveLength(1);
     expect(sessionAlive("socket-e2e")).toBe(true);
     await until("the result note", () => fake.messages(D.channelId).some((m) => m.text?.includes("<@U0CAROL> socket-e2e is ready")));
     expect(JSON.stringify(fake.responses)).toContain("tmux attach -t 'socket-e2e'");

@@ -38,16 +38,16 @@ async function spawn(bot: TestBot, who: Who, name: string): Promise<RecordingCon
   return conv;
 }
 
-const recorded = (bot: TestBot) => bot.store.listAll("test", { limit: 1000 }).length;
-const lastRefusal = (bot: TestBot) => bot.store.listAudit({ limit: 1 })[0];
+const recorded = async (bot: TestBot) => (await bot.store.listAll("test", { limit: 1000 })).length;
+const lastRefusal = async (bot: TestBot) => (await bot.store.listAudit({ limit: 1 }))[0];
 
 async function expectRefused(bot: TestBot, who: Who, name: string, code: string, message: RegExp): Promise<void> {
-  const before = recorded(bot);
+  const before = await recorded(bot);
   const conv = await spawn(bot, who, name);
   expect(conv.lastPrivate()).toMatchObject({ kind: "error", message: expect.stringMatching(message) });
   expect(conv.statuses).toEqual([]);
-  expect(recorded(bot)).toBe(before); // nothing recorded, nothing started
-  expect(lastRefusal(bot)).toMatchObject({ action: "refused", userId: who.user.id, detail: { code, attempted: "spawn" } });
+  expect(await recorded(bot)).toBe(before); // nothing recorded, nothing started
+  expect(await lastRefusal(bot)).toMatchObject({ action: "refused", userId: who.user.id, detail: { code, attempted: "spawn" } });
 }
 
 const ready = (conv: RecordingConversation) => expect(conv.statuses.at(-1)?.result).toMatchObject({ outcome: "ready" });
@@ -72,25 +72,25 @@ describe("live spawns", () => {
     await expectRefused(bot, bob, "w4", "live-limit-workspace", /^this workspace already has 3 live spawns, the most it may have/);
     await expectRefused(bot, root, "w5", "live-limit-workspace", /SPAWNBOT_MAX_LIVE_PER_WORKSPACE/);
     ready(await spawn(bot, dave, "w6"));
-    expect(bot.store.countLive({ platform: "test", workspace: "W1" })).toBe(3);
+    expect(await bot.store.countLive({ platform: "test", workspace: "W1" })).toBe(3);
   });
 });
 
 describe("spawns per rolling hour", () => {
   /** A spawn started `ago` ms before now that has since ended, as the store keeps it. */
-  function startedBefore(bot: TestBot, who: Who, ago: number, name: string): void {
+  async function startedBefore(bot: TestBot, who: Who, ago: number, name: string): Promise<void> {
     const at = Date.now() - ago;
-    const rec = bot.store.recordIntent({
+    const rec = await bot.store.recordIntent({
       id: crypto.randomUUID(), name, platform: "test", workspace: who.workspace, channel: who.channel, ownerId: who.user.id, ownerName: who.user.name,
       agent: "testagent", cloud: "local", model: null, size: null, zone: null, session: name, prompt: null, createdAt: at, expiresAt: null,
     });
-    bot.store.updateSpawn(rec.id, { status: "deleted", deletedAt: at + 60_000 });
+    await bot.store.updateSpawn(rec.id, { status: "deleted", deletedAt: at + 60_000 });
   }
 
   it("counts a user's starts in the last hour, ended ones too, and says when the next one fits", async () => {
     const bot = botWith({ hourlyPerUser: 2, hourlyPerWorkspace: 3 });
-    startedBefore(bot, alice, 2 * 3_600_000, "old"); // outside the window: does not count
-    startedBefore(bot, alice, 50 * 60_000, "h0");
+    await startedBefore(bot, alice, 2 * 3_600_000, "old"); // outside the window: does not count
+    await startedBefore(bot, alice, 50 * 60_000, "h0");
     ready(await spawn(bot, alice, "h1"));
     await expectRefused(bot, alice, "h2", "hourly-limit-user", /^you started 2 spawns in the last hour, the most one person may; try again in (10m|9m)$/);
     // The workspace limit is separate: bob's first start fits (3 in W1), his second does not.
@@ -101,7 +101,7 @@ describe("spawns per rolling hour", () => {
 
   it("applies no limit when a limit is 0", async () => {
     const bot = botWith({});
-    for (let i = 0; i < 12; i++) startedBefore(bot, alice, 60_000, `z${i}`);
+    for (let i = 0; i < 12; i++) await startedBefore(bot, alice, 60_000, `z${i}`);
     const conv = new RecordingConversation();
     await bot.core.handle({ platform: "test", workspace: "W1", channel: "C1", user: alice.user, text: "spawn testagent local --dry-run" }, conv);
     expect(conv.lastPrivate()).toMatchObject({ kind: "plan" });

@@ -31,7 +31,7 @@ describe("a step that times out", () => {
       pollIntervalMs: 20, requestTimeoutMs: REQUEST_TIMEOUT_MS, apiRetry: { baseDelayMs: 50, maxDelayMs: 200 },
     });
     const states: string[] = [];
-    const journal: RunJournal = { markStep: (_id, _seq, name, state, detail) => states.push(`${name}:${state}${detail ? `:${detail}` : ""}`), updateSpawn: () => undefined };
+    const journal: RunJournal = { markStep: async (_id, _seq, name, state, detail) => states.push(`${name}:${state}${detail ? `:${detail}` : ""}`), updateSpawn: async () => undefined };
     const orchestrator = new Orchestrator({
       journal, botKey, logger: captureLogger(), sealer: loadSecretBox(dataDir), clouds: [cloud], agents: [TEST_AGENT], stepTimeoutsMs: { provision: PROVISION_TIMEOUT_MS },
     });

@@ -160,7 +160,7 @@ beforeAll(async () => {
   const logger = captureLogger();
   const dashAgent = { ...TEST_AGENT, key: "dashagent", name: "Dashboard Agent", dashboard: { port: dashboardPort, path: "/" } };
   bot = makeBot({ agents: [dashAgent], publicUrl: `http://127.0.0.1:${publicPort}`, logger, settings: { tunnelDomain: DOMAIN } });
-  authorizeUsers(sshd, bot.core, "test", ["U1"]);
+  await authorizeUsers(sshd, bot.core, "test", ["U1"]);
   // The bot's public server as main.ts starts it with SPAWNBOT_TUNNEL_DOMAIN, and a second one
   // without, for the fallback path form (a token works in either form).
   servers.push(await startPublicServer(bot.core, { port: publicPort, host: "127.0.0.1", tunnelDomain: DOMAIN }, logger));
@@ -190,7 +190,7 @@ afterAll(async () => {
   for (const s of servers) await s.close();
   dashboard?.closeAllConnections();
   dashboard?.close();
-  bot?.store.close();
+  await bot?.store.close();
   killUserProcesses(USER);
   await sshd?.stop();
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });

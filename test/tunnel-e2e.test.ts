@@ -33,7 +33,7 @@ beforeAll(async () => {
   gatewayServer = await startGatewayServer(gateway, 0);
   bot = makeBot({ agents: [dashAgent], publicUrl: `http://127.0.0.1:${gatewayServer.port}` });
   bot.core.attachGateway(gateway);
-  authorizeUsers(sshd, bot.core, "test", ["U1"]);
+  await authorizeUsers(sshd, bot.core, "test", ["U1"]);
   await bot.core.handle(request(`spawn dashagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name dash`), conv);
   await bot.core.idle();
   link = (conv.private.find((v) => v.kind === "connect") as ConnectView).gatewayUrl!;
@@ -57,9 +57,9 @@ describe("the dashboard link through the bot's gateway", () => {
     expect(await res.text()).toBe("dashboard at /status?x=1");
   });
 
-  it("stores only the token's hash", () => {
+  it("stores only the token's hash", async () => {
     const token = link.split("/t/")[1]!.split("/")[0]!;
-    expect(bot.store.findTunnelToken(token)).toBeUndefined();
+    expect(await bot.store.findTunnelToken(token)).toBeUndefined();
   });
 
   it("gives the owner a fresh working link with connect", async () => {

@@ -37,7 +37,7 @@ let streamLeftEarly = false;
 
 /** The store's side of tokens, as the bot would keep it: hash → spawn, with expiry and revocation. */
 const tokens = new Map<string, { target: TunnelTarget; expiresAt: number; revoked: boolean }>();
-function resolve(hash: string): TunnelTarget | undefined {
+async function resolve(hash: string): Promise<TunnelTarget | undefined> {
   const row = tokens.get(hash);
   if (!row || row.revoked || row.expiresAt <= Date.now()) return undefined;
   return row.target;
@@ -436,7 +436,7 @@ describe("tunnel gateway", () => {
 
   it("answers 500 with an error id when the token lookup fails", async () => {
     const { origin } = await openGateway({
-      resolve: () => {
+      resolve: async () => {
         throw new Error("database is locked");
       },
     });

@@ -23,13 +23,13 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  bot.store.close();
+  await bot.store.close();
   await clouds.close();
 });
 
 /** A ready spawn on Hetzner asked for in a chat, expiring in 20 minutes. */
-function spawnFrom(where: { platform: string; workspace: string; channel: string; ownerId: string; ownerName: string }) {
-  const rec = readySpawn(bot, { cloud: "hetzner", serverId: null, expiresAt: T0 + 20 * 60_000, now: T0, where, name: "chatty" });
+async function spawnFrom(where: { platform: string; workspace: string; channel: string; ownerId: string; ownerName: string }) {
+  const rec = await readySpawn(bot, { cloud: "hetzner", serverId: null, expiresAt: T0 + 20 * 60_000, now: T0, where, name: "chatty" });
   return bot.store.updateSpawn(rec.id, { serverId: String(clouds.hetzner.addServer(rec.name, botLabels(rec.id))) });
 }
 
@@ -49,13 +49,13 @@ describe("Slack outlet", () => {
   });
 
   it("DMs the owner a reminder and edits the spawn's status message when it expires", async () => {
-    const rec = spawnFrom({ platform: "slack", workspace: D.teamId, channel: D.channelId, ownerId: D.userId, ownerName: D.userName });
+    const rec = await spawnFrom({ platform: "slack", workspace: D.teamId, channel: D.channelId, ownerId: D.userId, ownerName: D.userName });
     // The run posted the status message (as chat.postMessage) and kept where it is.
     const posted = await fetch(`${fake.apiUrl}chat.postMessage`, {
       method: "POST", headers: { authorization: `Bearer ${fake.botToken}`, "content-type": "application/json" },
       body: JSON.stringify({ channel: D.channelId, text: "alice spawned Test Agent on Hetzner" }),
     }).then((r) => r.json() as Promise<{ ts: string }>);
-    bot.core.messageRefs("slack").save(rec.id, { team: D.teamId, channel: D.channelId, ts: posted.ts });
+    await bot.core.messageRefs("slack").save(rec.id, { team: D.teamId, channel: D.channelId, ts: posted.ts });
 
     await bot.core.sweepExpiry(SETTINGS, T0);
     expect(fake.dms(D.userId).map((m) => m.text)).toEqual([expect.stringContaining("chatty expires in 20m")]);
@@ -88,12 +88,12 @@ describe("Discord outlet", () => {
   it("DMs the owner a reminder and edits the spawn's status message when it expires", async () => {
     const alice = { id: "400000000000000001", username: "alice" };
     fake.addUser(alice);
-    const rec = spawnFrom({ platform: "discord", workspace: fake.guildId, channel: fake.channelId, ownerId: alice.id, ownerName: alice.username });
+    const rec = await spawnFrom({ platform: "discord", workspace: fake.guildId, channel: fake.channelId, ownerId: alice.id, ownerName: alice.username });
     const posted = await fetch(`${fake.restApi}/v10/channels/${fake.channelId}/messages`, {
       method: "POST", headers: { authorization: `Bot ${fake.token}`, "content-type": "application/json" },
       body: JSON.stringify({ content: "alice spawned Test Agent on Hetzner" }),
     }).then((r) => r.json() as Promise<{ id: string }>);
-    bot.core.messageRefs("discord").save(rec.id, { channel: fake.channelId, message: posted.id });
+    await bot.core.messageRefs("discord").save(rec.id, { channel: fake.channelId, message: posted.id });
 
     await bot.core.sweepExpiry(SETTINGS, T0);
     expect(JSON.stringify(fake.dms(alice.id))).toContain("chatty expires in 20m");

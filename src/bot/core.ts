@@ -114,12 +114,12 @@ export class BotCore {
   }
 
   /** What a user's home shows: their spawns and settings. */
-  homeView(req: Pick<ChatRequest, "platform" | "user">): HomeView {
-    return secrets.redactDeep(homeView(this.ctx, { platform: req.platform, userId: req.user.id }));
+  async homeView(req: Pick<ChatRequest, "platform" | "user">): Promise<HomeView> {
+    return secrets.redactDeep(await homeView(this.ctx, { platform: req.platform, userId: req.user.id }));
   }
 
   /** True the first time a platform delivery id is seen; a retry or redelivery gets false. */
-  claimDelivery(platform: string, deliveryId: string): boolean {
+  claimDelivery(platform: string, deliveryId: string): Promise<boolean> {
     return this.deps.store.chat.claimDelivery(`${platform}:${deliveryId}`, DELIVERY_MEMORY_MS);
   }
 
@@ -133,8 +133,8 @@ export class BotCore {
   }
 
   /** The public line of a user's own spawnbot key for hosts they adopt (made on first need). */
-  userHostKeyLine(user: UserRef): string {
-    return userHostKey(this.ctx, user).publicKey;
+  async userHostKeyLine(user: UserRef): Promise<string> {
+    return (await userHostKey(this.ctx, user)).publicKey;
   }
 
   isAdmin(userId: string): boolean {
@@ -146,24 +146,24 @@ export class BotCore {
   }
 
   /** What deleting this spawn does (for a Delete confirmation built at click time); undefined for an unknown id. */
-  removalKind(spawnId: string): RemovalKind | undefined {
-    const rec = this.ctx.store.getSpawn(spawnId);
+  async removalKind(spawnId: string): Promise<RemovalKind | undefined> {
+    const rec = await this.ctx.store.getSpawn(spawnId);
     return rec ? removalKindOf(this.ctx.orchestrator.cloud(rec.cloud)) : undefined;
   }
 
   /** The tunnel gateway's lookup: a token hash to a live spawn's dashboard, or undefined. */
-  resolveTunnel(tokenHash: string): TunnelTarget | undefined {
+  resolveTunnel(tokenHash: string): Promise<TunnelTarget | undefined> {
     return resolveTunnel(this.ctx, tokenHash);
   }
 
   /** The Connect OpenRouter link was opened (see openrouter-connect.ts): whose account it is for. Changes nothing. */
   async connectOpenRouterPage(state: string): Promise<CallbackAnswer> {
-    return this.connectPageAnswer("page", async () => connectPage(this.ctx, state));
+    return this.connectPageAnswer("page", () => connectPage(this.ctx, state));
   }
 
   /** "Continue to OpenRouter" was clicked on that page: where the browser goes next. */
   async confirmConnectOpenRouter(state: string): Promise<ConfirmAnswer> {
-    return this.connectPageAnswer("confirmation", async () => confirmConnect(this.ctx, state));
+    return this.connectPageAnswer("confirmation", () => confirmConnect(this.ctx, state));
   }
 
   /** The browser is back from OpenRouter's sign-in: what its page says. */

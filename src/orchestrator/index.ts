@@ -144,7 +144,11 @@ export class Orchestrator {
     const { spawnId } = rec;
     if (spawnId === undefined) return undefined; // every stored spawn's record carries its id (spawn-access.ts)
     const found = readDashboardToken(this.deps.sealer, spawnId, rec.meta);
-    if (found?.legacy) this.deps.journal.updateSpawn(spawnId, { meta: withSealedToken(this.deps.sealer, spawnId, rec.meta, found.token) });
+    if (found?.legacy) {
+      // Sealing the old clear token can wait; the token itself is known now.
+      this.deps.journal.updateSpawn(spawnId, { meta: withSealedToken(this.deps.sealer, spawnId, rec.meta, found.token) })
+        .catch((err: unknown) => this.deps.logger.warn({ err, spawnId }, "could not seal a dashboard token left in clear"));
+    }
     return found?.token;
   }
 

@@ -33,7 +33,7 @@ export interface RunPlan {
    * on an adopted host: files they share (~/.spawnrc, their config files) stay. Without it the
    * clean-up keeps every shared file.
    */
-  agentsSharingHost?: () => readonly Pick<AgentSpec, "configFiles">[];
+  agentsSharingHost?: () => Promise<readonly Pick<AgentSpec, "configFiles">[]>;
   /** The key that reaches the host; the bot's own key when absent (servers the bot creates). */
   sshAuth?: BotKey;
   /** Adopted hosts: their host key is pinned per host across spawns, in the bot core's store. */
@@ -60,11 +60,11 @@ export interface ResumePoint {
 
 /** Host keys pinned per SSH endpoint ("host:port"), kept outside the run. */
 export interface HostPins {
-  pinned(endpoint: string): string | undefined;
+  pinned(endpoint: string): Promise<string | undefined>;
   /** Pin a first-seen key; returns the key in force (another spawn may have pinned first). */
-  pin(endpoint: string, hostKey: string): string;
+  pin(endpoint: string, hostKey: string): Promise<string>;
   /** The endpoint presented another key than its pin: remember it for the owner to review. */
-  refused(endpoint: string, seenKey: string): void;
+  refused(endpoint: string, seenKey: string): Promise<void>;
 }
 
 export type StepState = "pending" | "running" | "succeeded" | "warned" | "failed" | "skipped";
@@ -80,13 +80,13 @@ export interface StepEvent {
 
 /** Where a run persists its progress as it happens (the store satisfies this). */
 export interface RunJournal {
-  markStep(spawnId: string, seq: number, name: string, state: StepState, detail?: string | null, at?: number): unknown;
+  markStep(spawnId: string, seq: number, name: string, state: StepState, detail?: string | null, at?: number): Promise<unknown>;
   updateSpawn(id: string, patch: {
     status?: "provisioning" | "ready" | "failed" | "cancelled" | "deleting" | "deleted";
     serverId?: string | null; address?: string | null; sshUser?: string | null; sshPort?: number | null;
     hostKey?: string | null; error?: string | null; readyAt?: number | null; deletedAt?: number | null;
     meta?: Record<string, string>;
-  }): unknown;
+  }): Promise<unknown>;
 }
 
 export interface ConnectInfo {

@@ -8,7 +8,7 @@ import { tmuxKillCommand } from "./launch.js";
 import { cleanupPending } from "./leftovers.js";
 import { isRetryable } from "./retryable.js";
 import { backoffMs } from "./retry.js";
-import type { RunContext, RunDeps, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
+import type { RunContext, RunDeps, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 
 export interface Run {
   spawnId: string;
@@ -40,7 +40,7 @@ export function startRun(plan: RunPlan, deps: RunDeps): Run {
   // A run's end never rejects: a journal write that throws (disk full, SQLITE_BUSY past the busy
   // timeout) is logged with an id and the run ends failed, instead of an unhandled rejection that
   // would take the process and every other run with it.
-  const done = execute(plan, deps, events, controller.signal, () => suspended).catch((err: unknown): RunResult => {
+  const done = execute(plan, { ...deps, journal: inOrder(deps.journal) }, events, controller.signal, () => suspended).catch((err: unknown): RunResult => {
     const id = randomBytes(4).toString("hex");
     deps.logger.error({ err, errorId: id, spawnId: plan.spawnId }, "run crashed outside its steps");
     return { spawnId: plan.spawnId, outcome: "failed", error: `internal error (id ${id}); the bot log has the details` };
@@ -48,11 +48,30 @@ export function startRun(plan: RunPlan, deps: RunDeps): Run {
   return { spawnId: plan.spawnId, events, done, cancel: () => controller.abort(), suspend: () => { suspended = true; } };
 }
 
+/**
+ * The run's journal with its writes applied one after another, in the order the run made them:
+ * a step's "running" never lands after its "succeeded", whatever store stands behind. Once a write
+ * fails every later one fails too, so the run's last write (awaited) reports a broken journal.
+ */
+function inOrder(journal: RunJournal): RunJournal {
+  let last: Promise<unknown> = Promise.resolve();
+  const queue = <T>(write: () => Promise<T>): Promise<T> => {
+    const next = last.then(write);
+    last = next;
+    return next;
+  };
+  return {
+    markStep: (...args) => queue(() => journal.markStep(...args)),
+    updateSpawn: (...args) => queue(() => journal.updateSpawn(...args)),
+  };
+}
+
 async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signal: AbortSignal, suspended: () => boolean): Promise<RunResult> {
   const log = deps.logger.child({ spawnId: plan.spawnId });
   const emit = (step: string, stepSeq: number, state: StepState, message?: string) => {
     const at = Date.now();
-    deps.journal.markStep(plan.spawnId, stepSeq, step, state, message ?? null, at);
+    // Not awaited here; inOrder keeps the writes in order and the run's last write awaits them all.
+    void deps.journal.markStep(plan.spawnId, stepSeq, step, state, message ?? null, at).catch(() => undefined);
     const ev: StepEvent = { spawnId: plan.spawnId, seq: stepSeq, step, state, message, at };
     events.emit("step", ev);
   };
@@ -73,7 +92,7 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
       }
       : Reflect.get(target, key),
   });
-  deps.journal.updateSpawn(plan.spawnId, { status: "provisioning" });
+  await deps.journal.updateSpawn(plan.spawnId, { status: "provisioning" });
   // A step starts as soon as the steps it needs have ended (succeeded, warned or skipped), so
   // independent steps overlap and the critical path, not the sum, sets the time to ready.
   const ended = new Set<string>(resume?.ended ?? []);
@@ -81,7 +100,7 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
   // Steps that do not apply to this plan (no --prompt, no dashboard) show as skipped from the start;
   // a resumed run keeps the checklist of what already ended.
   STEPS.forEach((s, i) => {
-    if (!ended.has(s.name)) deps.journal.markStep(plan.spawnId, i, s.name, s.applies && !s.applies(ctx) ? "skipped" : "pending", null);
+    if (!ended.has(s.name)) void deps.journal.markStep(plan.spawnId, i, s.name, s.applies && !s.applies(ctx) ? "skipped" : "pending", null).catch(() => undefined);
   });
   const waiting = STEPS.map((step, i) => ({ step, i, needs: needsOf(step, i) })).filter((w) => !ended.has(w.step.name));
   const running = new Map<string, Promise<void>>();
@@ -215,7 +234,7 @@ async function finish(ctx: RunContext, outcome: "ready" | "failed" | "cancelled"
   const leftover = outcome !== "ready" ? await cleanUp(ctx) : undefined;
   await ctx.host?.close().catch(() => undefined);
   const now = Date.now();
-  deps.journal.updateSpawn(plan.spawnId, outcome === "ready"
+  await deps.journal.updateSpawn(plan.spawnId, outcome === "ready"
     ? { status: "ready", readyAt: now, error: null }
     : leftover !== undefined ? cleanupPending(error ?? outcome, leftover, Boolean(ctx.sessionStarted))
     : { status: outcome, error: error ?? null, deletedAt: now });
@@ -240,7 +259,7 @@ async function cleanUp(ctx: RunContext): Promise<string | undefined> {
     if (plan.cloud.adopted && ctx.host) {
       await cleanUpAdoptedHost(ctx.host, {
         spawnId: plan.spawnId, session: plan.session, agent: plan.agent, killSession: Boolean(ctx.sessionStarted),
-        keys: plan.cloud.access === "ssh", marked: true, otherAgents: plan.agentsSharingHost?.() ?? [plan.agent],
+        keys: plan.cloud.access === "ssh", marked: true, otherAgents: (await plan.agentsSharingHost?.()) ?? [plan.agent],
       });
       return undefined;
     }

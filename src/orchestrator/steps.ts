@@ -98,19 +98,19 @@ async function connectFirst(ctx: RunContext, target: { host: string; port: numbe
   // A resumed run that had pinned its server's key already holds it to that key.
   if (!pins) return connectWithRetry(target, { ...identity(ctx), pinnedHostKey: ctx.hostKey }, plan.cloud.sshWait, ctx.signal);
   const endpoint = `${target.host}:${target.port}`;
-  const pinned = pins.pinned(endpoint);
+  const pinned = await pins.pinned(endpoint);
   let ssh: SshHost;
   try {
     ssh = await connectWithRetry(target, { ...identity(ctx), pinnedHostKey: pinned }, plan.cloud.sshWait, ctx.signal);
   } catch (err) {
     if (!(err instanceof HostKeyChangedError)) throw err;
-    pins.refused(endpoint, err.seenKey);
+    await pins.refused(endpoint, err.seenKey);
     throw new HostKeyChangedError(err.host, err.expected, err.got, err.seenKey, REBUILT_HOST);
   }
-  const inForce = pins.pin(endpoint, ssh.hostKey);
+  const inForce = await pins.pin(endpoint, ssh.hostKey);
   if (inForce !== ssh.hostKey) { // another spawn pinned a different key in the meantime
     await ssh.close();
-    pins.refused(endpoint, ssh.hostKey);
+    await pins.refused(endpoint, ssh.hostKey);
     throw new HostKeyChangedError(endpoint, fingerprintOf(inForce), fingerprintOf(ssh.hostKey), ssh.hostKey, REBUILT_HOST);
   }
   return ssh;
@@ -163,7 +163,7 @@ export const STEPS: readonly StepDef[] = [
       const { plan } = ctx;
       ctx.server = await plan.cloud.createServer(serverSpec(plan), ctx.signal);
       const s = ctx.server;
-      ctx.deps.journal.updateSpawn(plan.spawnId, { serverId: s.serverId, address: s.address, sshUser: s.sshUser, sshPort: s.sshPort });
+      await ctx.deps.journal.updateSpawn(plan.spawnId, { serverId: s.serverId, address: s.address, sshUser: s.sshUser, sshPort: s.sshPort });
       return placeOf(plan.cloud) ?? `${s.sshUser}@${s.address}:${s.sshPort}`;
     },
   },
@@ -183,7 +183,7 @@ export const STEPS: readonly StepDef[] = [
         const address = plan.cloud.resolveAddress ? await plan.cloud.resolveAddress(server) : server.address;
         if (address !== server.address) {
           ctx.server = { ...server, address };
-          ctx.deps.journal.updateSpawn(plan.spawnId, { address });
+          await ctx.deps.journal.updateSpawn(plan.spawnId, { address });
         }
         ssh = await connectFirst(ctx, { host: address, port: server.sshPort, user: server.sshUser });
       } catch (err) {
@@ -191,7 +191,7 @@ export const STEPS: readonly StepDef[] = [
       }
       ctx.host = ssh;
       ctx.hostKey = ssh.hostKey;
-      ctx.deps.journal.updateSpawn(plan.spawnId, { hostKey: ssh.hostKey });
+      await ctx.deps.journal.updateSpawn(plan.spawnId, { hostKey: ssh.hostKey });
       // A host key fingerprint finds a server in internet-wide scans: an existing host's stays private.
       return placeOf(plan.cloud) ? "existing host answered; its host key is pinned" : `host key ${fingerprintOf(ssh.hostKey)} pinned`;
     },
@@ -264,7 +264,7 @@ export const STEPS: readonly StepDef[] = [
     async run(ctx) {
       await reconnectIfLost(ctx);
       const { agent, model } = ctx.plan;
-      const token = ctx.plan.agent.dashboard ? dashboardToken(ctx) : "";
+      const token = ctx.plan.agent.dashboard ? await dashboardToken(ctx) : "";
       // On a host the user keeps, their own versions of these files come back when the spawn goes.
       if (ctx.plan.cloud.adopted && agent.configFiles.length) {
         await mustRun(ctx, keepOriginalsCommand(agent.configFiles.map((f) => f.path)), "keeping the host's own config files");
@@ -361,12 +361,12 @@ export const STEPS: readonly StepDef[] = [
     needs: ["launch", "prompt"],
     async run(ctx) {
       const { plan, server } = ctx;
-      const token = plan.agent.dashboard ? dashboardToken(ctx) : undefined;
+      const token = plan.agent.dashboard ? await dashboardToken(ctx) : undefined;
       ctx.connect = buildConnectInfoFor({
         access: plan.cloud.access, session: plan.session, address: server?.address ?? null, sshUser: server?.sshUser ?? null,
         sshPort: server?.sshPort ?? null, hostKey: ctx.hostKey ?? null, dashboard: plan.agent.dashboard, dashboardToken: token,
       });
-      if (token) ctx.deps.journal.updateSpawn(plan.spawnId, { meta: withSealedToken(ctx.deps.sealer, plan.spawnId, {}, token) });
+      if (token) await ctx.deps.journal.updateSpawn(plan.spawnId, { meta: withSealedToken(ctx.deps.sealer, plan.spawnId, {}, token) });
       return "sent privately to the requester";
     },
   },
@@ -378,11 +378,12 @@ export const STEPS: readonly StepDef[] = [
  * is made, so a run resumed after a restart writes the same token its config file already holds.
  */
 const tokens = new WeakMap<RunContext["plan"], string>();
-function dashboardToken(ctx: RunContext): string {
+async function dashboardToken(ctx: RunContext): Promise<string> {
   let t = tokens.get(ctx.plan) ?? ctx.plan.resume?.dashboardToken;
   if (!t) {
     t = randomBytes(16).toString("hex");
-    ctx.deps.journal.updateSpawn(ctx.plan.spawnId, { meta: withSealedToken(ctx.deps.sealer, ctx.plan.spawnId, {}, t) });
+    tokens.set(ctx.plan, t); // before the write: the two steps that need it may ask at once
+    await ctx.deps.journal.updateSpawn(ctx.plan.spawnId, { meta: withSealedToken(ctx.deps.sealer, ctx.plan.spawnId, {}, t) });
   }
   tokens.set(ctx.plan, t);
   return t;

@@ -34,7 +34,7 @@ export function describeAdapterContract(name: string, open: () => Promise<Adapte
         const spawn = `ct-${d.platform.slice(0, 3)}-${Math.random().toString(36).slice(2, 6)}`;
         await d.spawn(spawn);
         await d.settle();
-        const rec = d.bot.store.listAll(d.platform).find((r) => r.name === spawn);
+        const rec = (await d.bot.store.listAll(d.platform)).find((r) => r.name === spawn);
         expect(rec?.status, rec?.error ?? "").toBe("ready");
         // The status shows where the request was made; the attach command only to the requester.
         expect(d.publicText()).toContain(spawn);
@@ -53,17 +53,17 @@ export function describeAdapterContract(name: string, open: () => Promise<Adapte
         expect(d.privateText().slice(beforeConnect)).toContain(`tmux attach -t '${spawn}'`);
         if (d.shared) expect(d.publicText()).not.toContain("tmux attach");
 
-        const audits = d.bot.store.listAudit({ limit: 1000 }).length;
+        const audits = (await d.bot.store.listAudit({ limit: 1000 })).length;
         const beforeRefusal = d.privateText().length;
         await d.refused();
         await d.settle();
         expect(d.privateText().slice(beforeRefusal)).toContain("no spawn called nosuch-spawn here");
         if (d.shared) expect(d.publicText()).not.toContain("nosuch-spawn");
-        expect(d.bot.store.listAudit({ limit: 1000 }).length).toBe(audits); // nothing happened
+        expect((await d.bot.store.listAudit({ limit: 1000 })).length).toBe(audits); // nothing happened
 
         await d.delete(spawn);
         await d.settle();
-        expect(d.bot.store.getSpawn(rec!.id)?.status).toBe("deleted");
+        expect((await d.bot.store.getSpawn(rec!.id))?.status).toBe("deleted");
       } finally {
         await d.close();
       }

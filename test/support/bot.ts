@@ -70,8 +70,8 @@ export function makeBot(opts: {
 }
 
 /** Authorize users' own spawnbot keys on a test host, as each of them would on their machine. */
-export function authorizeUsers(host: { authorize(publicKey: string): void }, core: BotCore, platform: string, userIds: readonly string[]): void {
-  for (const userId of userIds) host.authorize(core.userHostKeyLine({ platform, userId }));
+export async function authorizeUsers(host: { authorize(publicKey: string): void }, core: BotCore, platform: string, userIds: readonly string[]): Promise<void> {
+  for (const userId of userIds) host.authorize(await core.userHostKeyLine({ platform, userId }));
 }
 
 /** Everything a chat would show, split by who could see it. */

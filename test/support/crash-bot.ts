@@ -37,13 +37,13 @@ function crashingJournal(journal: RunJournal, at: string | undefined): RunJourna
   const [what, state] = at.split(":");
   const die = () => process.kill(process.pid, "SIGKILL");
   return {
-    markStep(spawnId, seq, name, s, detail, when) {
-      const r = journal.markStep(spawnId, seq, name, s, detail, when);
+    async markStep(spawnId, seq, name, s, detail, when) {
+      const r = await journal.markStep(spawnId, seq, name, s, detail, when);
       if (name === what && s === state) die();
       return r;
     },
-    updateSpawn(id, patch) {
-      const r = journal.updateSpawn(id, patch);
+    async updateSpawn(id, patch) {
+      const r = await journal.updateSpawn(id, patch);
       if (what === "spawn" && patch.status === state) die();
       return r;
     },

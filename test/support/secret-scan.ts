@@ -44,7 +44,7 @@ function readLines(dir: string, kind: string): { file: string; line: string; n: 
 }
 
 /** Scan a capture directory; `known` adds secrets beyond those the suite registered there. */
-export function scanCapture(dir: string, known: readonly string[] = []): SecretScanReport {
+export async function scanCapture(dir: string, known: readonly string[] = []): Promise<SecretScanReport> {
   const values = new Set([...readLines(dir, "secrets").map((l) => JSON.parse(l.line) as string), ...known]);
   const secrets = [...values].filter((s) => s.length >= MIN_SECRET_LENGTH);
   // Each secret as it may appear: raw, inside a JSON string, URL-encoded. Longest first.
@@ -75,12 +75,12 @@ export function scanCapture(dir: string, known: readonly string[] = []): SecretS
   for (const file of storeFiles) {
     const store = openStore(file);
     try {
-      for (const row of store.listAudit({ limit: Number.MAX_SAFE_INTEGER })) {
+      for (const row of await store.listAudit({ limit: Number.MAX_SAFE_INTEGER })) {
         auditRows++;
         check(`${file} audit #${row.id}`, JSON.stringify(row));
       }
     } finally {
-      store.close();
+      await store.close();
     }
   }
   return { secrets: secrets.length, logLines: logs.length, messages: messages.length, stores: storeFiles.length, auditRows, findings };

@@ -70,15 +70,15 @@ export function recordOutlet(bot: TestBot): Sent {
 }
 
 /** A spawn as a finished run leaves it in the store. */
-export function readySpawn(bot: TestBot, o: {
+export async function readySpawn(bot: TestBot, o: {
   cloud: string; serverId: string | null; id?: string; name?: string; expiresAt?: number | null; status?: SpawnStatus; now?: number;
   /** Where it was asked for and by whom (default: the test platform, W1/C1, alice). */
   where?: { platform: string; workspace: string; channel: string; ownerId: string; ownerName: string };
-}): SpawnRecord {
+}): Promise<SpawnRecord> {
   const id = o.id ?? randomUUID();
   const name = o.name ?? `s-${id.slice(0, 8)}`;
   const now = o.now ?? Date.now();
-  bot.store.recordIntent({
+  await bot.store.recordIntent({
     id, name, platform: PLATFORM, workspace: "W1", channel: "C1", ownerId: OWNER.id, ownerName: OWNER.name, ...o.where, agent: "testagent", cloud: o.cloud,
     model: "openai/gpt-4o-mini", size: null, zone: null, session: name, prompt: null, createdAt: now, expiresAt: o.expiresAt === undefined ? now + 86_400_000 : o.expiresAt,
   });
@@ -91,8 +91,8 @@ export function botLabels(spawnId: string): Record<string, string> {
 }
 
 /** No message, status view or audit line holds a cloud token or the OpenRouter key. */
-export function secretsIn(fakes: Fakes, bot: TestBot, sent: Sent): string[] {
-  const everything = JSON.stringify([sent.notes, sent.statuses, bot.store.listAudit({ limit: 1000 }), bot.store.listLive()]);
+export async function secretsIn(fakes: Fakes, bot: TestBot, sent: Sent): Promise<string[]> {
+  const everything = JSON.stringify([sent.notes, sent.statuses, await bot.store.listAudit({ limit: 1000 }), await bot.store.listLive()]);
   return [fakes.hetzner.validToken, fakes.digitalocean.validToken, FAKE_KEY].filter((s) => everything.includes(s));
 }
 
@@ -104,6 +104,6 @@ export async function upkeepBot(): Promise<{ fakes: Fakes; bot: TestBot; sent: S
 }
 
 export async function closeUpkeepBot(fakes: Fakes, bot: TestBot): Promise<void> {
-  bot.store.close();
+  await bot.store.close();
   await fakes.close();
 }

@@ -28,8 +28,8 @@ export interface ThreadNote {
 }
 
 export interface MessageRefStore {
-  get(spawnId: string): MessageRef | undefined;
-  save(spawnId: string, ref: MessageRef): void;
+  get(spawnId: string): Promise<MessageRef | undefined>;
+  save(spawnId: string, ref: MessageRef): Promise<void>;
 }
 
 interface Entry {
@@ -50,18 +50,22 @@ export class StatusThreads {
   async show(view: StatusView, target: MessageRef): Promise<void> {
     let entry = this.entries.get(view.spawnId);
     if (!entry) {
-      const stored = this.refs.get(view.spawnId);
       let made: Entry | undefined; // set below; the post reads its newest view when it is sent
-      const ref = stored ? Promise.resolve(stored) : this.platform.post(view, target, () => made?.latest ?? view).then((r) => {
-        this.refs.save(view.spawnId, r);
-        return r;
-      });
+      // The entry is made before the first await, so a second view of the spawn waits on this
+      // lookup-or-post instead of posting a second root message.
+      const found = (async () => {
+        const stored = await this.refs.get(view.spawnId);
+        if (stored) return { ref: stored, posted: false };
+        const r = await this.platform.post(view, target, () => made?.latest ?? view);
+        await this.refs.save(view.spawnId, r);
+        return { ref: r, posted: true };
+      })();
+      const ref = found.then((f) => f.ref);
       entry = { ref, latest: view, notes: Promise.resolve() };
       made = entry;
       this.entries.set(view.spawnId, entry);
       ref.catch(() => this.entries.delete(view.spawnId)); // a failed post may be tried again by the next view
-      await ref;
-      if (!stored) return this.addNotes(entry, view);
+      if ((await found).posted) return this.addNotes(entry, view);
     }
     entry.latest = view;
     const ref = await entry.ref;
@@ -75,14 +79,14 @@ export class StatusThreads {
   private addNotes(entry: Entry, view: StatusView): Promise<void> {
     const run = entry.notes.then(async () => {
       const ref = await entry.ref;
-      const stored = this.refs.get(view.spawnId) ?? ref;
+      const stored = (await this.refs.get(view.spawnId)) ?? ref;
       const posted = new Set((stored[NOTES_FIELD] ?? "").split(",").filter(Boolean));
       for (const note of threadNotes(view)) {
         const id = noteId(note);
         if (posted.has(id)) continue;
         await this.platform.reply(ref, note, view);
         posted.add(id);
-        this.refs.save(view.spawnId, { ...stored, [NOTES_FIELD]: [...posted].join(",") });
+        await this.refs.save(view.spawnId, { ...stored, [NOTES_FIELD]: [...posted].join(",") });
       }
     });
     entry.notes = run.catch(() => undefined);

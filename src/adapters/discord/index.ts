@@ -111,7 +111,7 @@ export class DiscordAdapter implements ChatAdapter {
     if (!i.isChatInputCommand() && !i.isButton() && !i.isModalSubmit()) return;
     this.work.startNow(async () => {
       // A gateway resume may deliver an interaction again: only its first delivery is acted on.
-      if (!this.core.claimDelivery(PLATFORM, i.id)) return;
+      if (!(await this.core.claimDelivery(PLATFORM, i.id))) return;
       if (i.isChatInputCommand()) await this.onCommand(i);
       else if (i.isButton()) await this.onButton(i);
       else await this.onModal(i);
@@ -122,7 +122,7 @@ export class DiscordAdapter implements ChatAdapter {
     const invoked = readOptions(i.options.data);
     const req = this.request(i, "");
     // A modal must be the first answer to its interaction: no defer before it.
-    if (invoked.path[0] === "settings" && invoked.values.openrouter !== true) return void (await i.showModal(settingsModal(this.core.homeView(req).settings)));
+    if (invoked.path[0] === "settings" && invoked.values.openrouter !== true) return void (await i.showModal(settingsModal((await this.core.homeView(req)).settings)));
     await i.deferReply({ flags: MessageFlags.Ephemeral });
     const conv = this.conversations.for(this.origin(i));
     const command = i.commandName === COMMAND_NAME ? commandText(invoked) : undefined;
@@ -141,7 +141,7 @@ export class DiscordAdapter implements ChatAdapter {
     const name = i.message.embeds[0]?.author?.name ?? "this spawn";
     if (button.action === BUTTONS.delete) {
       // Nothing is deleted on the first click: the clicker confirms privately; the core then decides.
-      const removal = this.core.removalKind(button.spawnId);
+      const removal = await this.core.removalKind(button.spawnId);
       await i.reply({ ...replyOptions(deleteConfirmation(button.spawnId, name, i.message.id, removal)), flags: MessageFlags.Ephemeral });
       return;
     }
@@ -166,7 +166,7 @@ export class DiscordAdapter implements ChatAdapter {
       const f = i.fields.fields.get(id);
       return f && "value" in f && typeof f.value === "string" ? f.value : "";
     };
-    const { input, errors } = readSettings(field, this.core.homeView(req).settings.models);
+    const { input, errors } = readSettings(field, (await this.core.homeView(req)).settings.models);
     const problems = { ...errors, ...this.core.checkSettings(input) };
     if (Object.keys(problems).length > 0) {
       // A Discord modal cannot show errors beside its fields: say what to fix, privately, and save nothing.
@@ -183,7 +183,7 @@ export class DiscordAdapter implements ChatAdapter {
   private async autocomplete(i: AutocompleteInteraction): Promise<void> {
     const focused = i.options.getFocused(true);
     const { values } = readOptions(i.options.data);
-    const home = this.core.homeView(this.request(i, ""));
+    const home = await this.core.homeView(this.request(i, ""));
     await i.respond(suggest(focused.name, String(focused.value), values, home));
   }
 

@@ -154,8 +154,8 @@ export class SlackAdapter implements ChatAdapter {
       await ack();
       const b = body as unknown as ActionBody;
       const delivery = this.deliveryOf(b);
-      if (!b.trigger_id || (delivery && !this.core.claimDelivery(PLATFORM, delivery))) return;
-      const settings = this.core.homeView({ platform: PLATFORM, user: this.userOf(b) }).settings;
+      if (!b.trigger_id || (delivery && !(await this.core.claimDelivery(PLATFORM, delivery)))) return;
+      const settings = (await this.core.homeView({ platform: PLATFORM, user: this.userOf(b) })).settings;
       // A trigger_id opens a modal only within 3 s: this one does not wait its turn.
       this.intake.startNow(() => this.api.openView(this.teamOf(b), b.trigger_id!, settingsModal(settings, JSON.stringify({ channel: "" }))));
     });
@@ -202,8 +202,8 @@ export class SlackAdapter implements ChatAdapter {
     if (fromHome || verb !== "connect") await this.publishHome(team, b.user.id);
   }
 
-  private publishHome(team: string, user: string): Promise<void> {
-    return this.api.publishHome(team, user, homeTab(this.core.homeView({ platform: PLATFORM, user: { id: user, name: user } })));
+  private async publishHome(team: string, user: string): Promise<void> {
+    return this.api.publishHome(team, user, homeTab(await this.core.homeView({ platform: PLATFORM, user: { id: user, name: user } })));
   }
 
   /** Each interaction has its own trigger_id: a redelivery repeats it, a second click does not. */
@@ -213,12 +213,12 @@ export class SlackAdapter implements ChatAdapter {
 
   /**
    * Work for after the ack, in arrival order: first claim the delivery (so a retry or redelivery
-   * acts once), then do it. The claim is a SQLite write; outside the ack handler it does not hold
+   * acts once), then do it. The claim is a store write; outside the ack handler it does not hold
    * up the acks of a burst.
    */
   private later(delivery: string | undefined, work: () => Promise<unknown>): void {
     this.intake.add(async () => {
-      if (delivery === undefined || this.core.claimDelivery(PLATFORM, delivery)) await work();
+      if (delivery === undefined || (await this.core.claimDelivery(PLATFORM, delivery))) await work();
     });
   }
 

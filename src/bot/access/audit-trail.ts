@@ -6,8 +6,8 @@ import type { CoreContext, Invocation } from "../context.js";
 
 export function auditAction(
   ctx: CoreContext, inv: Pick<Invocation, "req" | "user">, action: string, what: { spawnId?: string; detail?: Record<string, unknown> } = {},
-): void {
-  ctx.store.audit({
+): Promise<void> {
+  return ctx.store.audit({
     platform: inv.req.platform, workspace: inv.req.workspace, channel: inv.req.channel, userId: inv.user.userId,
     action, spawnId: what.spawnId ?? null, detail: secrets.redactDeep(what.detail ?? {}),
   });

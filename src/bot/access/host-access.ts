@@ -28,8 +28,8 @@ const opened = new Map<string, BotKey>();
 const MAX_OPENED = 1000; // one entry per user with adopted hosts; cleared when full rather than grown
 
 /** The user's own spawnbot key for hosts they adopt; made and sealed on first need. */
-export function userHostKey(ctx: CoreContext, user: UserRef): BotKey {
-  const stored = ctx.store.chat.getUserSecret(user, HOST_KEY_SECRET);
+export async function userHostKey(ctx: CoreContext, user: UserRef): Promise<BotKey> {
+  const stored = await ctx.store.chat.getUserSecret(user, HOST_KEY_SECRET);
   if (stored) {
     const cached = opened.get(stored.sealed);
     if (cached) return cached;
@@ -44,23 +44,23 @@ export function userHostKey(ctx: CoreContext, user: UserRef): BotKey {
     }
   }
   const made = generateSshIdentity(keyComment(user));
-  ctx.store.chat.saveUserSecret(user, HOST_KEY_SECRET, { sealed: ctx.secretBox.seal(made.privateKey, sealContext(user)), last4: "", updatedAt: Date.now() });
+  await ctx.store.chat.saveUserSecret(user, HOST_KEY_SECRET, { sealed: ctx.secretBox.seal(made.privateKey, sealContext(user)), last4: "", updatedAt: Date.now() });
   return made;
 }
 
 /** A host an admin shared with the channel this request came from, if --host names one. */
-export function sharedHostHere(ctx: CoreContext, inv: Invocation, host: HostSpec): SharedHost | undefined {
+export async function sharedHostHere(ctx: CoreContext, inv: Invocation, host: HostSpec): Promise<SharedHost | undefined> {
   const target = hostTarget(host);
-  return ctx.store.hosts.listSharedHosts(inv.req.platform, inv.req.workspace).find((h) => h.target === target && h.channels.includes(inv.req.channel));
+  return (await ctx.store.hosts.listSharedHosts(inv.req.platform, inv.req.workspace)).find((h) => h.target === target && h.channels.includes(inv.req.channel));
 }
 
 /** Which key a new spawn on an adopted host uses: the bot's for a shared host, else the requester's own. */
-export function adoptionOf(ctx: CoreContext, inv: Invocation, host: HostSpec): { sshIdentity: SpawnRecord["sshIdentity"] } {
-  return { sshIdentity: sharedHostHere(ctx, inv, host) ? "bot" : "owner" };
+export async function adoptionOf(ctx: CoreContext, inv: Invocation, host: HostSpec): Promise<{ sshIdentity: SpawnRecord["sshIdentity"] }> {
+  return { sshIdentity: (await sharedHostHere(ctx, inv, host)) ? "bot" : "owner" };
 }
 
 /** The key that reaches a spawn's host, from its record (undefined: the bot's own). */
-export function hostAuthOf(ctx: CoreContext, rec: SpawnRecord): BotKey | undefined {
+export async function hostAuthOf(ctx: CoreContext, rec: SpawnRecord): Promise<BotKey | undefined> {
   return rec.sshIdentity === "owner" ? userHostKey(ctx, { platform: rec.platform, userId: rec.ownerId }) : undefined;
 }
 
@@ -68,8 +68,8 @@ export function hostAuthOf(ctx: CoreContext, rec: SpawnRecord): BotKey | undefin
 export function hostPinsFor(ctx: CoreContext, owner: UserRef): HostPins {
   const hosts = ctx.store.hosts;
   return {
-    pinned: (endpoint) => hosts.getPin(endpoint)?.hostKey,
-    pin: (endpoint, hostKey) => hosts.pinHostKey(endpoint, hostKey, owner).hostKey,
+    pinned: async (endpoint) => (await hosts.getPin(endpoint))?.hostKey,
+    pin: async (endpoint, hostKey) => (await hosts.pinHostKey(endpoint, hostKey, owner)).hostKey,
     refused: (endpoint, seenKey) => hosts.noteSeenKey(endpoint, seenKey),
   };
 }

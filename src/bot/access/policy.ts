@@ -6,7 +6,7 @@ import { isAllowedAt, allowedAt, ALLOW_ALL, type AllowRules } from "./allowlist.
 import { auditAction } from "./audit-trail.js";
 import type { CoreContext, Invocation } from "../context.js";
 import { formatDuration } from "../views/format.js";
-import { LIVE_STATUSES, type SpawnRecord } from "../store/index.js";
+import { LIVE_STATUSES, StoreLimitError, type IntentLimits, type SpawnRecord } from "../store/index.js";
 import { error, type ErrorView } from "../views/views.js";
 import type { ListScope } from "../grammar/commands.js";
 
@@ -70,12 +70,14 @@ export function policyOf(ctx: CoreContext): PolicySettings {
  * this action on, the answer lists their ids instead. Ended namesakes do not get in the way of
  * the one live spawn of that name, except for `delete`, where the wrong choice costs the most.
  */
-export function findSpawn(ctx: CoreContext, inv: Invocation, ref: string, action: SpawnAction): { rec: SpawnRecord } | { answer: ErrorView } {
-  const rec = ctx.store.findSpawn(ref, { owner: inv.user, platform: inv.req.platform, workspace: inv.req.workspace });
+export async function findSpawn(ctx: CoreContext, inv: Invocation, ref: string, action: SpawnAction): Promise<{ rec: SpawnRecord } | { answer: ErrorView }> {
+  const rec = await ctx.store.findSpawn(ref, { owner: inv.user, platform: inv.req.platform, workspace: inv.req.workspace });
   if (!rec) return { answer: notFound(ref) };
   if (rec.name !== ref || rec.id === ref) return { rec }; // by id or id prefix: exactly one
-  const namesakes = ctx.store.findSpawnsByName(ref, { owner: inv.user, platform: inv.req.platform, workspace: inv.req.workspace })
-    .filter((r) => r.status !== "deleted" && !decideOnSpawn(ctx, inv, action, r));
+  const namesakes: SpawnRecord[] = [];
+  for (const r of await ctx.store.findSpawnsByName(ref, { owner: inv.user, platform: inv.req.platform, workspace: inv.req.workspace })) {
+    if (r.status !== "deleted" && !(await decideOnSpawn(ctx, inv, action, r))) namesakes.push(r);
+  }
   if (namesakes.length <= 1) return { rec: namesakes[0] ?? rec };
   const live = namesakes.filter((r) => LIVE_STATUSES.includes(r.status));
   if (action !== "delete" && live.length === 1) return { rec: live[0]! };
@@ -89,19 +91,19 @@ const ID_SHOWN = 8; // the id prefix `list` shows; any 4 or more characters of a
 
 export const notFound = (ref: string) => error(`no spawn called ${ref} here; \`list\` shows the channel's spawns`);
 
-function relations(ctx: CoreContext, inv: Invocation, rec: SpawnRecord): Set<Relation> {
+async function relations(ctx: CoreContext, inv: Invocation, rec: SpawnRecord): Promise<Set<Relation>> {
   const out = new Set<Relation>();
   if (rec.platform !== inv.req.platform || rec.workspace !== inv.req.workspace) return out;
   if (rec.ownerId === inv.user.userId) out.add("owner");
   if (inv.isAdmin) out.add("admin");
   if (rec.channel === inv.req.channel) out.add("channel");
-  if (ctx.store.listShares(rec.id).some((u) => u.platform === inv.user.platform && u.userId === inv.user.userId)) out.add("shared");
+  if ((await ctx.store.listShares(rec.id)).some((u) => u.platform === inv.user.platform && u.userId === inv.user.userId)) out.add("shared");
   return out;
 }
 
 /** May this user take this action on this spawn? */
-export function decideOnSpawn(ctx: CoreContext, inv: Invocation, action: SpawnAction, rec: SpawnRecord): Refusal | undefined {
-  const mine = relations(ctx, inv, rec);
+export async function decideOnSpawn(ctx: CoreContext, inv: Invocation, action: SpawnAction, rec: SpawnRecord): Promise<Refusal | undefined> {
+  const mine = await relations(ctx, inv, rec);
   if (WHO_MAY[action].some((r) => mine.has(r))) return undefined;
   const owner = rec.ownerName;
   switch (action) {
@@ -129,8 +131,11 @@ export function decideList(inv: Invocation, scope: ListScope): Refusal | undefin
   return { code: "admins-only", message: "only admins can list every spawn; use `list` for this channel or `list --mine`" };
 }
 
-/** May this user start this agent on this cloud here, now? Checked again for each real start. */
-export function decideSpawn(ctx: CoreContext, inv: Invocation, agent: string, cloud: string): Refusal | undefined {
+/**
+ * May this user start this agent on this cloud here, now? The limits are checked again, atomically,
+ * when the spawn is recorded (intentLimits and limitRefusal below).
+ */
+export async function decideSpawn(ctx: CoreContext, inv: Invocation, agent: string, cloud: string): Promise<Refusal | undefined> {
   const p = policyOf(ctx);
   const place = { workspace: inv.req.workspace, channel: inv.req.channel };
   if (cloud === "local" && !p.enableLocal) {
@@ -145,28 +150,44 @@ export function decideSpawn(ctx: CoreContext, inv: Invocation, agent: string, cl
   return decideLimits(ctx, inv, p.limits);
 }
 
-function decideLimits(ctx: CoreContext, inv: Invocation, limits: SpawnLimits): Refusal | undefined {
+async function decideLimits(ctx: CoreContext, inv: Invocation, limits: SpawnLimits): Promise<Refusal | undefined> {
   const user = { platform: inv.req.platform, ownerId: inv.user.userId };
   const workspace = { platform: inv.req.platform, workspace: inv.req.workspace };
-  if (limits.livePerUser > 0 && ctx.store.countLive(user) >= limits.livePerUser) {
-    return { code: "live-limit-user", message: `you already have ${limits.livePerUser} live spawns, the most one person may have; delete one (\`list --mine\`) and try again` };
+  if (limits.livePerUser > 0 && (await ctx.store.countLive(user)) >= limits.livePerUser) return limitRefusal(ctx, new StoreLimitError("live-owner", null));
+  if (limits.livePerWorkspace > 0 && (await ctx.store.countLive(workspace)) >= limits.livePerWorkspace) return limitRefusal(ctx, new StoreLimitError("live-workspace", null));
+  const since = Date.now() - HOUR_MS;
+  for (const [scope, limit, which] of [[user, limits.hourlyPerUser, "starts-owner"], [workspace, limits.hourlyPerWorkspace, "starts-workspace"]] as const) {
+    if (limit <= 0) continue;
+    const { count, oldest } = await ctx.store.countStartedSince(scope, since);
+    if (count >= limit) return limitRefusal(ctx, new StoreLimitError(which, oldest));
   }
-  if (limits.livePerWorkspace > 0 && ctx.store.countLive(workspace) >= limits.livePerWorkspace) {
-    return { code: "live-limit-workspace", message: `this workspace already has ${limits.livePerWorkspace} live spawns, the most it may have; delete one (\`list\`) or ask an admin to raise SPAWNBOT_MAX_LIVE_PER_WORKSPACE` };
-  }
-  const now = Date.now();
-  const since = now - HOUR_MS;
-  const hourly = (scope: typeof user | typeof workspace, limit: number) => {
-    if (limit <= 0) return undefined;
-    const { count, oldest } = ctx.store.countStartedSince(scope, since);
-    // The oldest start in the window is the first to leave it; then one more start fits.
-    return count >= limit ? formatDuration(Math.max(60_000, (oldest ?? now) + HOUR_MS - now)) : undefined;
-  };
-  const userWait = hourly(user, limits.hourlyPerUser);
-  if (userWait) return { code: "hourly-limit-user", message: `you started ${limits.hourlyPerUser} spawns in the last hour, the most one person may; try again in ${userWait}` };
-  const wsWait = hourly(workspace, limits.hourlyPerWorkspace);
-  if (wsWait) return { code: "hourly-limit-workspace", message: `this workspace started ${limits.hourlyPerWorkspace} spawns in the last hour, the most it may; try again in ${wsWait}` };
   return undefined;
+}
+
+/** The limits the store holds a new spawn to, checked with its insert (recordIntent). */
+export function intentLimits(ctx: CoreContext, now = Date.now()): IntentLimits {
+  const { limits } = policyOf(ctx);
+  return {
+    livePerOwner: limits.livePerUser, livePerWorkspace: limits.livePerWorkspace,
+    startsPerOwner: limits.hourlyPerUser, startsPerWorkspace: limits.hourlyPerWorkspace, startsSince: now - HOUR_MS,
+  };
+}
+
+/** The refusal for a limit the store found reached. */
+export function limitRefusal(ctx: CoreContext, reached: StoreLimitError, now = Date.now()): Refusal {
+  const { limits } = policyOf(ctx);
+  // The oldest start in the window is the first to leave it; then one more start fits.
+  const wait = () => formatDuration(Math.max(60_000, (reached.oldest ?? now) + HOUR_MS - now));
+  switch (reached.limit) {
+    case "live-owner":
+      return { code: "live-limit-user", message: `you already have ${limits.livePerUser} live spawns, the most one person may have; delete one (\`list --mine\`) and try again` };
+    case "live-workspace":
+      return { code: "live-limit-workspace", message: `this workspace already has ${limits.livePerWorkspace} live spawns, the most it may have; delete one (\`list\`) or ask an admin to raise SPAWNBOT_MAX_LIVE_PER_WORKSPACE` };
+    case "starts-owner":
+      return { code: "hourly-limit-user", message: `you started ${limits.hourlyPerUser} spawns in the last hour, the most one person may; try again in ${wait()}` };
+    case "starts-workspace":
+      return { code: "hourly-limit-workspace", message: `this workspace started ${limits.hourlyPerWorkspace} spawns in the last hour, the most it may; try again in ${wait()}` };
+  }
 }
 
 function describe(allowed: readonly string[] | "*"): string {
@@ -193,6 +214,6 @@ export function allowedHere(ctx: CoreContext, inv: Invocation): { cloud(key: str
 export async function refuse(
   ctx: CoreContext, inv: Invocation, refusal: Refusal, attempted: { action: string; spawnId?: string; detail?: Record<string, unknown> },
 ): Promise<void> {
-  auditAction(ctx, inv, "refused", { spawnId: attempted.spawnId, detail: { code: refusal.code, attempted: attempted.action, ...attempted.detail } });
+  await auditAction(ctx, inv, "refused", { spawnId: attempted.spawnId, detail: { code: refusal.code, attempted: attempted.action, ...attempted.detail } });
   return inv.conv.whisper(error(refusal.message));
 }

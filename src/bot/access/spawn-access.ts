@@ -5,12 +5,12 @@ import type { CoreContext } from "../context.js";
 import { hostAuthOf, hostEndpoint } from "./host-access.js";
 import type { SpawnRecord, Store } from "../store/index.js";
 
-export function hostRecord(ctx: CoreContext, rec: SpawnRecord): HostRecord {
+export async function hostRecord(ctx: CoreContext, rec: SpawnRecord): Promise<HostRecord> {
   // An adopted host's key is pinned per host: a key its owner accepted since (`hosts trust`) applies.
-  const pin = rec.cloud === "ssh" && rec.address && rec.sshPort ? ctx.store.hosts.getPin(hostEndpoint(rec.address, rec.sshPort))?.hostKey : undefined;
+  const pin = rec.cloud === "ssh" && rec.address && rec.sshPort ? (await ctx.store.hosts.getPin(hostEndpoint(rec.address, rec.sshPort)))?.hostKey : undefined;
   return {
     spawnId: rec.id, markedHost: rec.markedHost, cloud: rec.cloud, agent: rec.agent, serverId: rec.serverId, address: rec.address,
-    sshUser: rec.sshUser, sshPort: rec.sshPort, hostKey: pin ?? rec.hostKey, session: rec.session, meta: rec.meta, sshAuth: hostAuthOf(ctx, rec),
+    sshUser: rec.sshUser, sshPort: rec.sshPort, hostKey: pin ?? rec.hostKey, session: rec.session, meta: rec.meta, sshAuth: await hostAuthOf(ctx, rec),
   };
 }
 
@@ -20,8 +20,8 @@ export function hostRecord(ctx: CoreContext, rec: SpawnRecord): HostRecord {
  * A spawn whose host is not known yet does not count, nor one being deleted itself (two deletes
  * at once must not each keep the shared files for the other).
  */
-export function neighboursOnHost(store: Store, rec: Pick<SpawnRecord, "id" | "cloud" | "address" | "sshPort" | "sshUser">): SpawnRecord[] {
+export async function neighboursOnHost(store: Store, rec: Pick<SpawnRecord, "id" | "cloud" | "address" | "sshPort" | "sshUser">): Promise<SpawnRecord[]> {
   if (!rec.address) return [];
-  return store.listLive().filter((o) =>
+  return (await store.listLive()).filter((o) =>
     o.id !== rec.id && o.status !== "deleting" && o.cloud === rec.cloud && o.address === rec.address && o.sshPort === rec.sshPort && o.sshUser === rec.sshUser);
 }

@@ -28,10 +28,10 @@ export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListS
     : scope === "mine" ? { platform: inv.user.platform, ownerId: inv.user.userId }
     : { platform: req.platform, workspace: req.workspace, channel: req.channel };
   const paging = { filter, limit: LIST_PAGE_SIZE, offset: (page - 1) * LIST_PAGE_SIZE };
-  const rows = scope === "all" ? ctx.store.listAll(req.platform, paging)
+  const rows = await (scope === "all" ? ctx.store.listAll(req.platform, paging)
     : scope === "mine" ? ctx.store.listForOwner(inv.user, paging)
-    : ctx.store.listForChannel(req.platform, req.workspace, req.channel, paging);
-  const total = ctx.store.countListed(where, filter);
+    : ctx.store.listForChannel(req.platform, req.workspace, req.channel, paging));
+  const total = await ctx.store.countListed(where, filter);
   const title = scope === "all" ? "All spawns" : scope === "mine" ? "Your spawns" : "Spawns in this channel";
   const pages = Math.max(1, Math.ceil(total / LIST_PAGE_SIZE));
   const more = page < pages;
@@ -51,15 +51,15 @@ export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListS
 }
 
 export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
-  const found = find(ctx, inv, ref, "status");
+  const found = await find(ctx, inv, ref, "status");
   if ("answer" in found) return inv.conv.whisper(found.answer);
   const { rec } = found;
-  const refusal = decideOnSpawn(ctx, inv, "status", rec);
+  const refusal = await decideOnSpawn(ctx, inv, "status", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "status", spawnId: rec.id });
   const agent = ctx.orchestrator.agent(rec.agent);
   const facts = [`model in effect: ${rec.model ?? "none"}${agent ? ` (${agent.modelWiring})` : ""}`];
   if (rec.expiresAt && LIVE_STATUSES.includes(rec.status)) facts.push(`expires in ${formatDuration(Math.max(0, rec.expiresAt - Date.now()))}`);
-  const host = privateHostFact(ctx, inv, rec);
+  const host = await privateHostFact(ctx, inv, rec);
   if (host) facts.push(host);
   if (rec.error && LIVE_STATUSES.includes(rec.status)) facts.push(`${rec.error}; the bot keeps trying`); // a failed delete, queued for retry
   if (LIVE_STATUSES.includes(rec.status)) {
@@ -68,65 +68,65 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
   }
   if (rec.status === "ready") {
     try {
-      const { sessionAlive } = await ctx.orchestrator.probe(hostRecord(ctx, rec));
+      const { sessionAlive } = await ctx.orchestrator.probe(await hostRecord(ctx, rec));
       facts.push(sessionAlive ? `agent session ${rec.session} is running` : `agent session ${rec.session} is not running`);
     } catch (err) {
       facts.push(`cannot check the host: ${(err as Error).message}`);
     }
   }
-  return inv.conv.whisper(statusViewOf(ctx, rec, facts));
+  return inv.conv.whisper(await statusViewOf(ctx, rec, facts));
 }
 
 /**
  * An existing host's address, for those who may see its connect details anyway (owner, admin,
  * shared): the channel's checklist says only "existing host", and `status` is private to the asker.
  */
-function privateHostFact(ctx: CoreContext, inv: Invocation, rec: SpawnRecord): string | undefined {
+async function privateHostFact(ctx: CoreContext, inv: Invocation, rec: SpawnRecord): Promise<string | undefined> {
   const cloud = ctx.orchestrator.cloud(rec.cloud);
-  if (!cloud?.adopted || cloud.access !== "ssh" || !rec.address || decideOnSpawn(ctx, inv, "connect", rec)) return undefined;
+  if (!cloud?.adopted || cloud.access !== "ssh" || !rec.address || (await decideOnSpawn(ctx, inv, "connect", rec))) return undefined;
   const address = rec.address.includes(":") ? `[${rec.address}]` : rec.address;
   return `host: ${rec.sshUser ?? "?"}@${address}:${rec.sshPort ?? 22} (only you see this)`;
 }
 
 export async function handleConnect(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
-  const found = find(ctx, inv, ref, "connect");
+  const found = await find(ctx, inv, ref, "connect");
   if ("answer" in found) return inv.conv.whisper(found.answer);
   const { rec } = found;
-  const refusal = decideOnSpawn(ctx, inv, "connect", rec);
+  const refusal = await decideOnSpawn(ctx, inv, "connect", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "connect", spawnId: rec.id });
   if (rec.status !== "ready") return inv.conv.whisper(error(`${rec.name} is ${rec.status}, not ready; \`status ${rec.name}\` shows why`));
-  const c = ctx.orchestrator.connectInfo(hostRecord(ctx, rec));
+  const c = ctx.orchestrator.connectInfo(await hostRecord(ctx, rec));
   const view: ConnectView = {
     kind: "connect", spawnId: rec.id, name: rec.name, attachCommand: c.attachCommand, knownHostsLine: c.knownHostsLine,
     hostKeyFingerprint: c.hostKeyFingerprint, tunnelCommand: c.dashboard?.tunnelCommand, dashboardUrl: c.dashboard?.localUrl,
-    gatewayUrl: mintGatewayUrl(ctx, rec, inv.user),
+    gatewayUrl: await mintGatewayUrl(ctx, rec, inv.user),
   };
   return inv.conv.whisper(view);
 }
 
 export async function handleExtend(ctx: CoreContext, inv: Invocation, ref: string, byMs?: number): Promise<void> {
-  const found = find(ctx, inv, ref, "extend");
+  const found = await find(ctx, inv, ref, "extend");
   if ("answer" in found) return inv.conv.whisper(found.answer);
   const { rec } = found;
-  const refusal = decideOnSpawn(ctx, inv, "extend", rec);
+  const refusal = await decideOnSpawn(ctx, inv, "extend", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "extend", spawnId: rec.id });
   if (!LIVE_STATUSES.includes(rec.status) || rec.status === "deleting") return inv.conv.whisper(error(`${rec.name} is ${rec.status}; only a live spawn can be extended`));
   const now = Date.now();
   const step = byMs ?? ctx.settings.defaultTtlMs;
   // Pushed from the later of now and the current expiry, never more than the --ttl ceiling from now.
   const expiresAt = Math.min(Math.max(rec.expiresAt ?? now, now) + step, now + MAX_DURATION_MS);
-  ctx.store.updateSpawn(rec.id, { expiresAt });
-  auditAction(ctx, inv, "extend", { spawnId: rec.id, detail: { name: rec.name, expiresAt } });
+  await ctx.store.updateSpawn(rec.id, { expiresAt });
+  await auditAction(ctx, inv, "extend", { spawnId: rec.id, detail: { name: rec.name, expiresAt } });
   const capped = expiresAt === now + MAX_DURATION_MS ? ` (the most a spawn can live from now is ${formatDuration(MAX_DURATION_MS)})` : "";
   const keyNote = await moveSpawnKeyExpiry(ctx, rec, expiresAt);
   return inv.conv.whisper(text([`${rec.name} now expires in ${formatDuration(expiresAt - now)}${capped}`, ...(keyNote ? [keyNote] : [])]));
 }
 
 export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: string): Promise<void> {
-  const found = find(ctx, inv, ref, "delete");
+  const found = await find(ctx, inv, ref, "delete");
   if ("answer" in found) return inv.conv.whisper(found.answer);
   const { rec } = found;
-  const refusal = decideOnSpawn(ctx, inv, "delete", rec);
+  const refusal = await decideOnSpawn(ctx, inv, "delete", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "delete", spawnId: rec.id });
   const outcome = await removeSpawn(ctx, rec, { platform: inv.req.platform, userId: inv.user.userId, workspace: inv.req.workspace, channel: inv.req.channel });
   switch (outcome.kind) {
@@ -138,7 +138,7 @@ export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: strin
       // Nothing is marked deleted unless it was: the spawn stays visible and the bot tries again.
       return inv.conv.whisper(error(`could not delete ${rec.name}: ${outcome.reason}; it is kept, try again (the bot itself retries in ${formatDuration(outcome.retryAt - Date.now())})`));
     case "deleted":
-      await inv.conv.status(statusViewOf(ctx, outcome.rec)); // the spawn's status message says so too
+      await inv.conv.status(await statusViewOf(ctx, outcome.rec)); // the spawn's status message says so too
       return inv.conv.say(text(`${rec.name} was deleted by ${inv.req.user.name}`));
   }
 }
@@ -149,7 +149,7 @@ export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: strin
  */
 async function dismiss(ctx: CoreContext, inv: Invocation, rec: SpawnRecord): Promise<void> {
   if (rec.status !== "failed" && rec.status !== "cancelled") return inv.conv.whisper(error(`${rec.name} is already ${rec.status}; nothing to delete`));
-  if (!ctx.store.dismissSpawn(rec.id)) return inv.conv.whisper(text(`${rec.name} (${rec.status}) was already dismissed; \`list\` no longer shows it`));
-  auditAction(ctx, inv, "dismiss", { spawnId: rec.id, detail: { name: rec.name, status: rec.status } });
+  if (!(await ctx.store.dismissSpawn(rec.id))) return inv.conv.whisper(text(`${rec.name} (${rec.status}) was already dismissed; \`list\` no longer shows it`));
+  await auditAction(ctx, inv, "dismiss", { spawnId: rec.id, detail: { name: rec.name, status: rec.status } });
   return inv.conv.whisper(text(`${rec.name} (${rec.status}) is dismissed: \`list\` no longer shows it, and its record stays in the audit log`));
 }

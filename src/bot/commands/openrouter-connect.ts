@@ -70,7 +70,7 @@ const usedUp = (rec: OAuthStateRecord): CallbackAnswer => fail(410, rec.connecte
   : `this sign-in link was already used; ${NEW_LINK}`, "Link already used");
 
 /** The pending sign-in for a state from a URL; undefined for a malformed or unknown one. */
-function findState(ctx: CoreContext, state: string): OAuthStateRecord | undefined {
+async function findState(ctx: CoreContext, state: string): Promise<OAuthStateRecord | undefined> {
   return STATE_RE.test(state) ? ctx.store.oauth.findOAuthState(sha256(state)) : undefined;
 }
 
@@ -85,11 +85,11 @@ export async function handleConnectOpenRouter(ctx: CoreContext, inv: Invocation)
   const stateHash = sha256(state);
   const now = Date.now();
   const ttlMs = ctx.settings.oauthStateTtlMs ?? OAUTH_STATE_TTL_MS;
-  ctx.store.oauth.saveOAuthState({
+  await ctx.store.oauth.saveOAuthState({
     stateHash, user: inv.user, userName: inv.req.user.name, workspace: inv.req.workspace, channel: inv.req.channel,
     sealedVerifier: ctx.secretBox.seal(verifier, verifierContext(stateHash, inv.user)), createdAt: now, expiresAt: now + ttlMs,
   });
-  auditAction(ctx, inv, "openrouter-connect-start");
+  await auditAction(ctx, inv, "openrouter-connect-start");
   const minutes = Math.max(1, Math.round(ttlMs / 60_000));
   return inv.conv.whisper(text([
     `Open this link, check that it names you, continue to OpenRouter, sign in and approve spawnbot: ${publicUrl}${OPENROUTER_CONNECT_PREFIX}${state}`,
@@ -98,8 +98,8 @@ export async function handleConnectOpenRouter(ctx: CoreContext, inv: Invocation)
 }
 
 /** GET of the link: whose account the key goes to, or why the link cannot be used. Changes nothing. */
-export function connectPage(ctx: CoreContext, state: string): CallbackAnswer {
-  const rec = findState(ctx, state);
+export async function connectPage(ctx: CoreContext, state: string): Promise<CallbackAnswer> {
+  const rec = await findState(ctx, state);
   if (!rec) return fail(404, `this sign-in link is unknown; ${NEW_LINK}`);
   if (rec.confirmedAt !== null || rec.usedAt !== null) return usedUp(rec);
   const now = Date.now();
@@ -114,14 +114,14 @@ export function connectPage(ctx: CoreContext, state: string): CallbackAnswer {
 }
 
 /** The POST from the confirmation page (its CSRF check done by the HTTP side): use the click up and go to OpenRouter. */
-export function confirmConnect(ctx: CoreContext, state: string): ConfirmAnswer {
-  const rec = findState(ctx, state);
+export async function confirmConnect(ctx: CoreContext, state: string): Promise<ConfirmAnswer> {
+  const rec = await findState(ctx, state);
   if (!rec) return fail(404, `this sign-in link is unknown; ${NEW_LINK}`);
   const now = Date.now();
   if (rec.confirmedAt === null && rec.usedAt === null && rec.expiresAt <= now) return fail(410, `this sign-in link has expired; ${NEW_LINK}`);
-  if (!ctx.store.oauth.confirmOAuthState(rec.stateHash, now)) return usedUp(rec);
+  if (!(await ctx.store.oauth.confirmOAuthState(rec.stateHash, now))) return usedUp(rec);
   const verifier = ctx.secretBox.open(rec.sealedVerifier, verifierContext(rec.stateHash, rec.user));
-  ctx.store.audit({ platform: rec.user.platform, workspace: rec.workspace, channel: rec.channel, userId: rec.user.userId, action: "openrouter-connect-confirmed", detail: {} });
+  await ctx.store.audit({ platform: rec.user.platform, workspace: rec.workspace, channel: rec.channel, userId: rec.user.userId, action: "openrouter-connect-confirmed", detail: {} });
   // The state rides in the callback's path: OpenRouter documents only that it adds ?code=, not
   // whether a query already on callback_url survives.
   const link = new URL(urls(ctx).auth);
@@ -137,7 +137,7 @@ export function confirmConnect(ctx: CoreContext, state: string): ConfirmAnswer {
  * cannot race it. A reload of the success page (same code) says it is done, not that it failed.
  */
 export async function completeConnectOpenRouter(ctx: CoreContext, state: string, code: string | undefined): Promise<CallbackAnswer> {
-  const rec = findState(ctx, state);
+  const rec = await findState(ctx, state);
   if (!rec) return fail(404, `this sign-in link is unknown; ${NEW_LINK}`);
   const codeHash = code === undefined ? undefined : sha256(code);
   if (rec.usedAt !== null) {
@@ -151,7 +151,7 @@ export async function completeConnectOpenRouter(ctx: CoreContext, state: string,
   // Not registered with the redactor: it goes only to OpenRouter, is spent with its code, and
   // registering every one would grow the redactor for the life of the process.
   const verifier = ctx.secretBox.open(rec.sealedVerifier, verifierContext(rec.stateHash, rec.user));
-  if (!ctx.store.oauth.consumeOAuthState(rec.stateHash, codeHash, now)) return usedUp(rec);
+  if (!(await ctx.store.oauth.consumeOAuthState(rec.stateHash, codeHash, now))) return usedUp(rec);
   const place = { workspace: rec.workspace, channel: rec.channel };
   const outlet = ctx.outlets.get(rec.user.platform);
   // The chat note is a courtesy: the page says the same, so a platform hiccup must not fail the sign-in.
@@ -160,13 +160,13 @@ export async function completeConnectOpenRouter(ctx: CoreContext, state: string,
   });
   const exchanged = await exchangeCode(urls(ctx).api, code, verifier);
   if ("problem" in exchanged) {
-    ctx.store.audit({ platform: rec.user.platform, ...place, userId: rec.user.userId, action: "openrouter-connect-failed", detail: { problem: exchanged.problem } });
+    await ctx.store.audit({ platform: rec.user.platform, ...place, userId: rec.user.userId, action: "openrouter-connect-failed", detail: { problem: exchanged.problem } });
     ctx.log.warn({ userId: rec.user.userId, problem: exchanged.problem }, "Connect OpenRouter: the code exchange failed");
     await tell(error(`Connect OpenRouter failed: ${exchanged.problem}; try again with \`settings openrouter\``));
     return fail(502, `${exchanged.problem}; ${NEW_LINK}`);
   }
-  saveApiKey(ctx, rec.user, place, exchanged.key, "openrouter-oauth");
-  ctx.store.oauth.markOAuthConnected(rec.stateHash);
+  await saveApiKey(ctx, rec.user, place, exchanged.key, "openrouter-oauth");
+  await ctx.store.oauth.markOAuthConnected(rec.stateHash);
   const last4 = exchanged.key.slice(-4);
   await tell(text(`OpenRouter is connected: your new key ending in ${last4} is saved (encrypted) and used by your new spawns`, "Connect OpenRouter"));
   return connected();

@@ -8,7 +8,7 @@ import { inspectPublicKey } from "../access/ssh-keys.js";
 import { error, text } from "../views/views.js";
 
 export async function handlePrefsShow(ctx: CoreContext, inv: Invocation): Promise<void> {
-  const prefs = ctx.store.listModelPreferences(inv.user);
+  const prefs = await ctx.store.listModelPreferences(inv.user);
   const lines = prefs.length
     ? prefs.map((p) => `${p.agent}: ${p.model}`)
     : ["no saved models; each agent uses its default (see `agents`)"];
@@ -18,27 +18,27 @@ export async function handlePrefsShow(ctx: CoreContext, inv: Invocation): Promis
 
 export async function handlePrefsSet(ctx: CoreContext, inv: Invocation, agent: string, model: string): Promise<void> {
   if (!ctx.orchestrator.agent(agent)) return inv.conv.whisper(error(`the ${agent} agent is not available on this bot; see \`agents\``));
-  ctx.store.setModelPreference(inv.user, agent, model);
-  auditAction(ctx, inv, "prefs-model-set", { detail: { agent, model } });
+  await ctx.store.setModelPreference(inv.user, agent, model);
+  await auditAction(ctx, inv, "prefs-model-set", { detail: { agent, model } });
   return inv.conv.whisper(text(`your ${agent} spawns now use ${model} unless you pass --model`));
 }
 
 export async function handlePrefsClear(ctx: CoreContext, inv: Invocation, agent: string): Promise<void> {
-  const removed = ctx.store.clearModelPreference(inv.user, agent);
+  const removed = await ctx.store.clearModelPreference(inv.user, agent);
   if (!removed) return inv.conv.whisper(text(`you had no saved model for ${agent}; nothing changed`));
-  auditAction(ctx, inv, "prefs-model-clear", { detail: { agent } });
+  await auditAction(ctx, inv, "prefs-model-clear", { detail: { agent } });
   const fallback = ctx.orchestrator.agent(agent)?.defaultModel;
   return inv.conv.whisper(text(`your saved model for ${agent} was removed${fallback ? `; it is back to ${fallback}` : ""}`));
 }
 
 export async function handleKeysList(ctx: CoreContext, inv: Invocation, botPublicKey: string): Promise<void> {
-  const keys = ctx.store.listUserKeys(inv.user);
+  const keys = await ctx.store.listUserKeys(inv.user);
   const lines = keys.length
     ? keys.map((k) => `${k.fingerprint}  ${k.keyType}${k.comment ? `  ${k.comment}` : ""}`)
     : ["you have no SSH keys on file; add one with `keys add <contents of ~/.ssh/id_ed25519.pub>`"];
   lines.push(
     "", "Your spawnbot key: to spawn on a machine of yours (`--host user@host`), add this line to that user's ~/.ssh/authorized_keys. Only your spawns use it:",
-    userHostKey(ctx, inv.user).publicKey,
+    (await userHostKey(ctx, inv.user)).publicKey,
   );
   if (inv.isAdmin) lines.push("", "spawnbot's own key (admins: authorize it on a host you share with channels by `hosts add`):", botPublicKey);
   return inv.conv.whisper(text(lines, "Your SSH keys"));
@@ -47,8 +47,8 @@ export async function handleKeysList(ctx: CoreContext, inv: Invocation, botPubli
 export async function handleKeysAdd(ctx: CoreContext, inv: Invocation, line: string): Promise<void> {
   const info = inspectPublicKey(line);
   if ("error" in info) return inv.conv.whisper(error(info.error));
-  ctx.store.addUserKey(inv.user, { fingerprint: info.fingerprint, publicKey: info.publicKey, keyType: info.keyType, comment: info.comment });
-  auditAction(ctx, inv, "keys-add", { detail: { fingerprint: info.fingerprint } });
+  await ctx.store.addUserKey(inv.user, { fingerprint: info.fingerprint, publicKey: info.publicKey, keyType: info.keyType, comment: info.comment });
+  await auditAction(ctx, inv, "keys-add", { detail: { fingerprint: info.fingerprint } });
   const pushed = await pushKeys(ctx, inv, { add: [info.publicKey] });
   return inv.conv.whisper(text([`added ${info.keyType} key ${info.fingerprint}; it is installed on your new spawns${pushed.summary}`, ...pushed.failures]));
 }
@@ -58,14 +58,14 @@ export async function handleKeysAdd(ctx: CoreContext, inv: Invocation, line: str
  * with them). A host that cannot be reached is reported, not fatal: the key list is the truth.
  */
 async function pushKeys(ctx: CoreContext, inv: Invocation, change: { add?: string[]; remove?: string[] }): Promise<{ summary: string; failures: string[] }> {
-  const shared = ctx.store.listSharedWith(inv.user).map((id) => ctx.store.getSpawn(id));
-  const targets = [...ctx.store.listForOwner(inv.user, { limit: 10_000 }), ...shared]
+  const shared = await Promise.all((await ctx.store.listSharedWith(inv.user)).map((id) => ctx.store.getSpawn(id)));
+  const targets = [...(await ctx.store.listForOwner(inv.user, { limit: 10_000 })), ...shared]
     .filter((r): r is NonNullable<typeof r> => r !== undefined && r.status === "ready" && ctx.orchestrator.cloud(r.cloud)?.access === "ssh");
   const failures: string[] = [];
   let done = 0;
   for (const rec of targets) {
     try {
-      await ctx.orchestrator.updateKeys(hostRecord(ctx, rec), change);
+      await ctx.orchestrator.updateKeys(await hostRecord(ctx, rec), change);
       done++;
     } catch (err) {
       failures.push(`could not update ${rec.name}: ${(err as Error).message}`);
@@ -76,9 +76,9 @@ async function pushKeys(ctx: CoreContext, inv: Invocation, change: { add?: strin
 }
 
 export async function handleKeysRemove(ctx: CoreContext, inv: Invocation, fingerprint: string): Promise<void> {
-  const key = ctx.store.listUserKeys(inv.user).find((k) => k.fingerprint === fingerprint);
-  if (!key || !ctx.store.removeUserKey(inv.user, fingerprint)) return inv.conv.whisper(error(`you have no key ${fingerprint}; \`keys\` lists yours`));
-  auditAction(ctx, inv, "keys-remove", { detail: { fingerprint } });
+  const key = (await ctx.store.listUserKeys(inv.user)).find((k) => k.fingerprint === fingerprint);
+  if (!key || !(await ctx.store.removeUserKey(inv.user, fingerprint))) return inv.conv.whisper(error(`you have no key ${fingerprint}; \`keys\` lists yours`));
+  await auditAction(ctx, inv, "keys-remove", { detail: { fingerprint } });
   const pushed = await pushKeys(ctx, inv, { remove: [key.publicKey] });
   return inv.conv.whisper(text([`removed key ${fingerprint}; new spawns will not get it${pushed.summary}`, ...pushed.failures]));
 }

@@ -6,12 +6,12 @@ import type { SpawnCommand } from "../grammar/commands.js";
 import type { CoreContext, Invocation } from "../context.js";
 import { auditAction } from "../access/audit-trail.js";
 import { formatDuration } from "../views/format.js";
-import { decideSpawn, refuse } from "../access/policy.js";
+import { decideSpawn, intentLimits, limitRefusal, refuse } from "../access/policy.js";
 import { adoptionOf } from "../access/host-access.js";
 import { followRun, startSpawnRun } from "../spawns/spawn-run.js";
 import { chooseSpawnKey, mintSpawnKey } from "../spawns/spawn-api-keys.js";
 import { agentKeyFor } from "./user-settings.js";
-import { StoreConflictError, type SpawnRecord } from "../store/index.js";
+import { StoreConflictError, StoreLimitError, type SpawnRecord } from "../store/index.js";
 import { error, text, type PlanView } from "../views/views.js";
 
 export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnCommand): Promise<void> {
@@ -23,9 +23,9 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     return inv.conv.whisper(error(`the ${cmd.cloud} cloud is not set up on this bot (an admin can ${ctx.cloudSetup[cmd.cloud] ?? "configure it"}); available clouds: ${have}`));
   }
   // Dry runs are held to the same policy: a plan that would be refused says so now.
-  const refusal = decideSpawn(ctx, inv, agent.key, cloud.key);
+  const refusal = await decideSpawn(ctx, inv, agent.key, cloud.key);
   if (refusal) return refuse(ctx, inv, refusal, { action: cmd.dryRun ? "spawn-dry-run" : "spawn", detail: { agent: agent.key, cloud: cloud.key } });
-  const { model, source } = resolveModel(ctx, inv, cmd, agent);
+  const { model, source } = await resolveModel(ctx, inv, cmd, agent);
   const name = cmd.name ?? `${agent.key}-${randomBytes(2).toString("hex")}`;
   const ttlMs = cmd.ttlMs ?? ctx.settings.defaultTtlMs;
 
@@ -43,26 +43,28 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
   // An agent with its own vendor key (Cursor) never gets an OpenRouter key, not even one made for
   // the spawn: only the user's own key for that vendor (see spawn-run.ts).
   const { ownKey } = agent;
-  const keyChoice = ownKey ? undefined : chooseSpawnKey(ctx, inv.user, cmd.budgetUsd);
+  const keyChoice = ownKey ? undefined : await chooseSpawnKey(ctx, inv.user, cmd.budgetUsd);
   if (keyChoice?.kind === "refused") return inv.conv.whisper(error(keyChoice.message));
 
   // An existing host is reached with the requester's own key, or the bot's for a host an admin shared here.
-  const adoption = cmd.host ? adoptionOf(ctx, inv, cmd.host) : undefined;
+  const adoption = cmd.host ? await adoptionOf(ctx, inv, cmd.host) : undefined;
   let rec: SpawnRecord;
   const now = Date.now();
-  // No await since decideSpawn above: its counts still hold when the intent is recorded.
+  // The limits are checked again with the insert, in one transaction: requests racing for the
+  // last place (here or on another replica) cannot both get it.
   try {
-    rec = ctx.store.recordIntent({
+    rec = await ctx.store.recordIntent({
       id: randomUUID(), name, platform: inv.req.platform, workspace: inv.req.workspace, channel: inv.req.channel,
       ownerId: inv.user.userId, ownerName: inv.req.user.name, agent: agent.key, cloud: cloud.key, model,
       size: cmd.size ?? null, zone: cmd.zone ?? null, session: name, prompt: cmd.prompt ?? null,
       createdAt: now, expiresAt: now + ttlMs, sshIdentity: adoption?.sshIdentity, options: { host: cmd.host, steps: cmd.steps },
-    });
+    }, intentLimits(ctx, now));
   } catch (err) {
+    if (err instanceof StoreLimitError) return refuse(ctx, inv, limitRefusal(ctx, err, now), { action: "spawn", detail: { agent: agent.key, cloud: cloud.key } });
     if (err instanceof StoreConflictError) return inv.conv.whisper(error(`you already have a live spawn named ${name}; pick another --name or delete it first`));
     throw err;
   }
-  auditAction(ctx, inv, "spawn", { spawnId: rec.id, detail: { agent: agent.key, cloud: cloud.key, model, name, openrouterKey: keyChoice?.kind ?? "none" } });
+  await auditAction(ctx, inv, "spawn", { spawnId: rec.id, detail: { agent: agent.key, cloud: cloud.key, model, name, openrouterKey: keyChoice?.kind ?? "none" } });
 
   let apiKey: string | undefined;
   if (!keyChoice) {
@@ -71,7 +73,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     const minted = await mintSpawnKey(ctx, rec, keyChoice.budgetUsd);
     if ("problem" in minted) {
       const reason = `could not make this spawn's own OpenRouter key (${minted.problem}); nothing was started, try again in a minute or add your own key with \`settings\``;
-      ctx.store.updateSpawn(rec.id, { status: "failed", error: reason, deletedAt: Date.now() });
+      await ctx.store.updateSpawn(rec.id, { status: "failed", error: reason, deletedAt: Date.now() });
       return inv.conv.whisper(error(reason));
     }
     apiKey = minted.apiKey;
@@ -83,20 +85,20 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     }
   }
 
-  const ownerKeys = ctx.store.listUserKeys(inv.user).map((k) => k.publicKey);
+  const ownerKeys = (await ctx.store.listUserKeys(inv.user)).map((k) => k.publicKey);
   if (ownerKeys.length === 0 && cloud.access === "ssh") {
     await inv.conv.whisper(text(`you have no SSH key on file, so you cannot log in to ${name} yet: add yours with \`keys add <contents of ~/.ssh/id_ed25519.pub>\` and it is installed on ${name} too`));
   }
-  if (ownKey && !agentKeyFor(ctx, inv.user, ownKey.secret)) {
+  if (ownKey && !(await agentKeyFor(ctx, inv.user, ownKey.secret))) {
     await inv.conv.whisper(text(`${agent.name} never gets the OpenRouter key and you have no ${ownKey.label} saved, so ${name} starts without one: save yours in \`settings\`, or log in from its session`));
   }
-  const run = startSpawnRun(ctx, rec, apiKey);
+  const run = await startSpawnRun(ctx, rec, apiKey);
   await followRun(ctx, rec, run, inv.conv);
 }
 
-function resolveModel(ctx: CoreContext, inv: Invocation, cmd: SpawnCommand, agent: AgentSpec): { model: string; source: PlanView["modelSource"] } {
+async function resolveModel(ctx: CoreContext, inv: Invocation, cmd: SpawnCommand, agent: AgentSpec): Promise<{ model: string; source: PlanView["modelSource"] }> {
   if (cmd.model) return { model: cmd.model, source: "flag" };
-  const saved = ctx.store.getModelPreference(inv.user, agent.key);
+  const saved = await ctx.store.getModelPreference(inv.user, agent.key);
   if (saved) return { model: saved, source: "preference" };
   return { model: agent.defaultModel, source: "default" };
 }

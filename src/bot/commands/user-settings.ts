@@ -41,8 +41,8 @@ export type SettingsErrors = Record<string, string>;
 const sealContext = (user: UserRef, name = OPENROUTER_KEY) => `${user.platform}:${user.userId}:${name}`;
 
 /** The user's own OpenRouter key, registered with the redactor; undefined when they have none (see spawn-api-keys.ts). */
-export function ownApiKey(ctx: CoreContext, user: UserRef): string | undefined {
-  const stored = ctx.store.chat.getUserSecret(user, OPENROUTER_KEY);
+export async function ownApiKey(ctx: CoreContext, user: UserRef): Promise<string | undefined> {
+  const stored = await ctx.store.chat.getUserSecret(user, OPENROUTER_KEY);
   if (!stored) return undefined;
   try {
     const key = ctx.secretBox.open(stored.sealed, sealContext(user));
@@ -56,8 +56,8 @@ export function ownApiKey(ctx: CoreContext, user: UserRef): string | undefined {
 }
 
 /** The user's own key for an agent with `ownKey` (e.g. Cursor), registered with the redactor; undefined when none is saved. */
-export function agentKeyFor(ctx: CoreContext, user: UserRef, secretName: string): string | undefined {
-  const stored = ctx.store.chat.getUserSecret(user, secretName);
+export async function agentKeyFor(ctx: CoreContext, user: UserRef, secretName: string): Promise<string | undefined> {
+  const stored = await ctx.store.chat.getUserSecret(user, secretName);
   if (!stored) return undefined;
   try {
     const key = ctx.secretBox.open(stored.sealed, sealContext(user, secretName));
@@ -80,28 +80,28 @@ function botKeySource(ctx: CoreContext): "per-spawn" | "workspace" | "none" {
 }
 
 /** Seal and keep a user's OpenRouter key (from the form, or from Connect OpenRouter), and audit it where it was asked for. */
-export function saveApiKey(ctx: CoreContext, user: UserRef, place: ChatPlace, apiKey: string, via?: string): void {
+export async function saveApiKey(ctx: CoreContext, user: UserRef, place: ChatPlace, apiKey: string, via?: string): Promise<void> {
   secrets.add(apiKey);
-  ctx.store.chat.saveUserSecret(user, OPENROUTER_KEY, { sealed: ctx.secretBox.seal(apiKey, sealContext(user)), last4: apiKey.slice(-4), updatedAt: Date.now() });
+  await ctx.store.chat.saveUserSecret(user, OPENROUTER_KEY, { sealed: ctx.secretBox.seal(apiKey, sealContext(user)), last4: apiKey.slice(-4), updatedAt: Date.now() });
   // Never the key in the audit log, not even its last four characters.
-  ctx.store.audit({ platform: user.platform, ...place, userId: user.userId, action: "settings-api-key-set", detail: via ? { via } : {} });
+  await ctx.store.audit({ platform: user.platform, ...place, userId: user.userId, action: "settings-api-key-set", detail: via ? { via } : {} });
 }
 
-export function settingsView(ctx: CoreContext, user: UserRef): SettingsView {
-  const stored = ctx.store.chat.getUserSecret(user, OPENROUTER_KEY);
-  const cursor = ctx.store.chat.getUserSecret(user, CURSOR_KEY);
-  const saved = new Map(ctx.store.listModelPreferences(user).map((p) => [p.agent, p.model]));
+export async function settingsView(ctx: CoreContext, user: UserRef): Promise<SettingsView> {
+  const stored = await ctx.store.chat.getUserSecret(user, OPENROUTER_KEY);
+  const cursor = await ctx.store.chat.getUserSecret(user, CURSOR_KEY);
+  const saved = new Map((await ctx.store.listModelPreferences(user)).map((p) => [p.agent, p.model]));
   return {
     kind: "settings",
     apiKey: stored ? { source: "yours", last4: stored.last4 } : { source: botKeySource(ctx) },
     ...(cursor ? { cursorKey: { last4: cursor.last4 } } : {}),
-    keys: ctx.store.listUserKeys(user).map((k) => ({ fingerprint: k.fingerprint, keyType: k.keyType, comment: k.comment })),
+    keys: (await ctx.store.listUserKeys(user)).map((k) => ({ fingerprint: k.fingerprint, keyType: k.keyType, comment: k.comment })),
     models: ctx.orchestrator.agents.map((a) => ({ agent: a.key, name: a.name, saved: saved.get(a.key), defaultModel: a.defaultModel })),
   };
 }
 
 export async function handleSettings(ctx: CoreContext, inv: Invocation): Promise<void> {
-  return inv.conv.whisper(settingsView(ctx, inv.user));
+  return inv.conv.whisper(await settingsView(ctx, inv.user));
 }
 
 /** Check every field first; change nothing unless all are valid. */
@@ -142,33 +142,33 @@ export async function saveSettings(ctx: CoreContext, inv: Invocation, input: Set
   const done: string[] = [];
   const apiKey = input.apiKey?.trim();
   if (apiKey) {
-    saveApiKey(ctx, user, { workspace: inv.req.workspace, channel: inv.req.channel }, apiKey);
+    await saveApiKey(ctx, user, { workspace: inv.req.workspace, channel: inv.req.channel }, apiKey);
     done.push(`your OpenRouter key ending in ${apiKey.slice(-4)} is saved (encrypted) and used by your new spawns`);
-  } else if (input.clearApiKey && ctx.store.chat.deleteUserSecret(user, OPENROUTER_KEY)) {
-    audit("settings-api-key-clear");
+  } else if (input.clearApiKey && (await ctx.store.chat.deleteUserSecret(user, OPENROUTER_KEY))) {
+    await audit("settings-api-key-clear");
     done.push(botProvidesKey(ctx) ? "your OpenRouter key was removed; your spawns use the bot's key" : "your OpenRouter key was removed; add one before your next spawn");
   }
   const cursorKey = input.cursorKey?.trim();
   if (cursorKey) {
     secrets.add(cursorKey);
-    ctx.store.chat.saveUserSecret(user, CURSOR_KEY, { sealed: ctx.secretBox.seal(cursorKey, sealContext(user, CURSOR_KEY)), last4: cursorKey.slice(-4), updatedAt: Date.now() });
-    audit("settings-cursor-key-set");
+    await ctx.store.chat.saveUserSecret(user, CURSOR_KEY, { sealed: ctx.secretBox.seal(cursorKey, sealContext(user, CURSOR_KEY)), last4: cursorKey.slice(-4), updatedAt: Date.now() });
+    await audit("settings-cursor-key-set");
     done.push(`your Cursor key ending in ${cursorKey.slice(-4)} is saved (encrypted) and used by your new Cursor spawns`);
-  } else if (input.clearCursorKey && ctx.store.chat.deleteUserSecret(user, CURSOR_KEY)) {
-    audit("settings-cursor-key-clear");
+  } else if (input.clearCursorKey && (await ctx.store.chat.deleteUserSecret(user, CURSOR_KEY))) {
+    await audit("settings-cursor-key-clear");
     done.push("your Cursor key was removed; Cursor spawns run without one until you log in from their session");
   }
   for (const [agent, raw] of Object.entries(input.models ?? {})) {
     const model = raw.trim();
-    const current = ctx.store.getModelPreference(user, agent);
+    const current = await ctx.store.getModelPreference(user, agent);
     if (model === (current ?? "")) continue;
     if (model === "") {
-      ctx.store.clearModelPreference(user, agent);
-      audit("prefs-model-clear", { agent });
+      await ctx.store.clearModelPreference(user, agent);
+      await audit("prefs-model-clear", { agent });
       done.push(`${agent} is back to its default model`);
     } else {
-      ctx.store.setModelPreference(user, agent, model);
-      audit("prefs-model-set", { agent, model });
+      await ctx.store.setModelPreference(user, agent, model);
+      await audit("prefs-model-set", { agent, model });
       done.push(`${agent} now uses ${model}`);
     }
   }
@@ -179,8 +179,8 @@ export async function saveSettings(ctx: CoreContext, inv: Invocation, input: Set
 }
 
 /** A user's home: their spawns (live first, then the recent past) and their settings. */
-export function homeView(ctx: CoreContext, user: UserRef): HomeView {
-  const rows = ctx.store.listForOwner(user, { limit: HOME_ROWS });
+export async function homeView(ctx: CoreContext, user: UserRef): Promise<HomeView> {
+  const rows = await ctx.store.listForOwner(user, { limit: HOME_ROWS });
   const live = (r: (typeof rows)[number]) => LIVE_STATUSES.includes(r.status);
   return {
     kind: "home",
@@ -188,7 +188,7 @@ export function homeView(ctx: CoreContext, user: UserRef): HomeView {
       id: r.id, name: r.name, agent: r.agent, cloud: r.cloud, model: r.model ?? "", status: r.status, owner: r.ownerName,
       createdAt: r.createdAt, expiresAt: r.expiresAt, live: live(r), removal: removalKindOf(ctx.orchestrator.cloud(r.cloud)),
     })),
-    total: ctx.store.countListed({ platform: user.platform, ownerId: user.userId }),
-    settings: settingsView(ctx, user),
+    total: await ctx.store.countListed({ platform: user.platform, ownerId: user.userId }),
+    settings: await settingsView(ctx, user),
   };
 }

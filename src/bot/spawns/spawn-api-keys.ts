@@ -31,8 +31,8 @@ export function spawnBudget(ctx: CoreContext): { defaultUsd: number; maxUsd: num
 }
 
 /** The key a new spawn of this user gets, or why it gets none. budgetUsd is --budget, if given. */
-export function chooseSpawnKey(ctx: CoreContext, user: UserRef, budgetUsd?: number): KeyChoice {
-  const own = ownApiKey(ctx, user);
+export async function chooseSpawnKey(ctx: CoreContext, user: UserRef, budgetUsd?: number): Promise<KeyChoice> {
+  const own = await ownApiKey(ctx, user);
   if (own) return { kind: "own", apiKey: own };
   const s = ctx.settings;
   if (s.openrouterManagementKey) {
@@ -65,8 +65,8 @@ const spawnKeyContext = (spawnId: string) => `spawn:${spawnId}:openrouter-key`;
  * The key a restarted bot gives a run it continues: the spawn's own key (opened from its seal),
  * else what a new spawn of the owner would get now; undefined when there is none to give.
  */
-export function resumedSpawnKey(ctx: CoreContext, rec: SpawnRecord): string | undefined {
-  const made = ctx.store.spawnKeys.getSpawnKey(rec.id);
+export async function resumedSpawnKey(ctx: CoreContext, rec: SpawnRecord): Promise<string | undefined> {
+  const made = await ctx.store.spawnKeys.getSpawnKey(rec.id);
   if (made) {
     if (!made.sealedKey || made.deletedAt !== null) return undefined;
     try {
@@ -78,7 +78,7 @@ export function resumedSpawnKey(ctx: CoreContext, rec: SpawnRecord): string | un
       return undefined;
     }
   }
-  const choice = chooseSpawnKey(ctx, { platform: rec.platform, userId: rec.ownerId });
+  const choice = await chooseSpawnKey(ctx, { platform: rec.platform, userId: rec.ownerId });
   return choice.kind === "own" || choice.kind === "workspace" ? choice.apiKey : undefined;
 }
 
@@ -88,7 +88,7 @@ export async function mintSpawnKey(ctx: CoreContext, rec: SpawnRecord, budgetUsd
   if (!api) return { problem: "the bot has no OpenRouter management key" };
   try {
     const { key, data } = await api.createKey({ name: spawnKeyName(rec), limitUsd: budgetUsd, expiresAt: rec.expiresAt });
-    ctx.store.spawnKeys.recordSpawnKey({
+    await ctx.store.spawnKeys.recordSpawnKey({
       spawnId: rec.id, keyHash: data.hash, limitUsd: budgetUsd, expiresAt: rec.expiresAt, createdAt: Date.now(),
       sealedKey: ctx.secretBox.seal(key, spawnKeyContext(rec.id)),
     });
@@ -106,7 +106,7 @@ export async function mintSpawnKey(ctx: CoreContext, rec: SpawnRecord, budgetUsd
  * expiry could not be moved (their agent loses model access at the old time), else undefined.
  */
 export async function moveSpawnKeyExpiry(ctx: CoreContext, rec: SpawnRecord, expiresAt: number): Promise<string | undefined> {
-  const key = ctx.store.spawnKeys.getSpawnKey(rec.id);
+  const key = await ctx.store.spawnKeys.getSpawnKey(rec.id);
   const api = management(ctx);
   if (!key || key.deletedAt !== null || key.revokeAt !== null || !api) return undefined;
   const old = key.expiresAt === null ? "" : ` in ${formatDuration(Math.max(0, key.expiresAt - Date.now()))}`;
@@ -123,13 +123,13 @@ export async function moveSpawnKeyExpiry(ctx: CoreContext, rec: SpawnRecord, exp
     ctx.log.warn({ spawnId: rec.id, asked: expiresAt, answered: moved.expiresAt }, "OpenRouter kept the key's old expiry");
     return `OpenRouter kept its key's old expiry, so the agent loses model access${old}; set OPENROUTER_API_KEY on the host or spawn again for longer`;
   }
-  ctx.store.spawnKeys.setSpawnKeyExpiry(rec.id, expiresAt);
+  await ctx.store.spawnKeys.setSpawnKeyExpiry(rec.id, expiresAt);
   return undefined;
 }
 
 /** What `status` says of the spawn's own key: spend against its limit, read from OpenRouter. */
 export async function spawnKeyFact(ctx: CoreContext, rec: SpawnRecord): Promise<string | undefined> {
-  const key = ctx.store.spawnKeys.getSpawnKey(rec.id);
+  const key = await ctx.store.spawnKeys.getSpawnKey(rec.id);
   const api = management(ctx);
   if (!key || key.deletedAt !== null || !api) return undefined;
   try {
@@ -147,24 +147,24 @@ export async function spawnKeyFact(ctx: CoreContext, rec: SpawnRecord): Promise<
  * killed in between still deletes it.
  */
 export async function revokeSpawnKey(ctx: CoreContext, spawnId: string, now = Date.now()): Promise<"deleted" | "failed" | "none"> {
-  const key = ctx.store.spawnKeys.getSpawnKey(spawnId);
+  const key = await ctx.store.spawnKeys.getSpawnKey(spawnId);
   if (!key || key.deletedAt !== null) return "none";
-  ctx.store.spawnKeys.markRevokeDue(spawnId, now);
+  await ctx.store.spawnKeys.markRevokeDue(spawnId, now);
   const api = management(ctx);
   if (!api) {
     // The management key was removed from the config: the key still expires with its spawn.
-    ctx.store.spawnKeys.recordRevokeFailure(spawnId, "no OpenRouter management key configured", (n) => now + retryDelay(n));
+    await ctx.store.spawnKeys.recordRevokeFailure(spawnId, "no OpenRouter management key configured", (n) => now + retryDelay(n));
     ctx.log.error({ spawnId, keyHash: key.keyHash }, "cannot delete a spawn's OpenRouter key: OPENROUTER_MANAGEMENT_KEY is not set");
     return "failed";
   }
   try {
     const outcome = await api.deleteKey(key.keyHash);
-    ctx.store.spawnKeys.markKeyDeleted(spawnId, now);
+    await ctx.store.spawnKeys.markKeyDeleted(spawnId, now);
     ctx.log.info({ spawnId, keyHash: key.keyHash, outcome }, "deleted the spawn's OpenRouter key");
     return "deleted";
   } catch (err) {
     const problem = secrets.redact((err as Error).message);
-    const r = ctx.store.spawnKeys.recordRevokeFailure(spawnId, problem, (n) => now + retryDelay(n));
+    const r = await ctx.store.spawnKeys.recordRevokeFailure(spawnId, problem, (n) => now + retryDelay(n));
     ctx.log.warn({ spawnId, keyHash: key.keyHash, problem, attempts: r?.attempts }, "could not delete the spawn's OpenRouter key; it will be retried");
     return "failed";
   }
@@ -178,7 +178,8 @@ export async function revokeSpawnKey(ctx: CoreContext, spawnId: string, now = Da
  */
 export async function revokeUnrecordedKeys(ctx: CoreContext, recs: readonly SpawnRecord[]): Promise<number> {
   const api = management(ctx);
-  const orphans = recs.filter((r) => r.status === "pending" && !ctx.store.spawnKeys.getSpawnKey(r.id));
+  const orphans: SpawnRecord[] = [];
+  for (const r of recs) if (r.status === "pending" && !(await ctx.store.spawnKeys.getSpawnKey(r.id))) orphans.push(r);
   if (!api || orphans.length === 0) return 0;
   const names = new Map(orphans.map((r) => [spawnKeyName(r), r]));
   let deleted = 0;
@@ -200,7 +201,7 @@ export async function revokeUnrecordedKeys(ctx: CoreContext, recs: readonly Spaw
 /** The upkeep's pass: delete every key whose delete is due or whose spawn ended without one. */
 export async function retryKeyRevocations(ctx: CoreContext, now = Date.now()): Promise<{ deleted: number; failed: number }> {
   const report = { deleted: 0, failed: 0 };
-  for (const key of ctx.store.spawnKeys.listKeysToRevoke(now)) {
+  for (const key of await ctx.store.spawnKeys.listKeysToRevoke(now)) {
     const outcome = await revokeSpawnKey(ctx, key.spawnId, now);
     if (outcome === "deleted") report.deleted++;
     if (outcome === "failed") report.failed++;

@@ -3,6 +3,7 @@
 // the server was already gone); a failed delete keeps the spawn visible with its error and is
 // queued for the expiry sweep to try again, with a backoff that doubles up to a ceiling. The
 // spawn's own OpenRouter key (if the bot made one) is deleted with it.
+import { randomUUID } from "node:crypto";
 import { backoffMs } from "../../orchestrator/index.js";
 import { secrets } from "../../secrets.js";
 import type { CoreContext } from "../context.js";
@@ -34,8 +35,13 @@ export type RemovalOutcome =
   | { kind: "deleted"; rec: SpawnRecord }
   | { kind: "failed"; rec: SpawnRecord; reason: string; retryAt: number };
 
-/** Deletes going on per bot, so a second click or an overlapping sweep does not start another. */
-const inFlight = new WeakMap<CoreContext, Set<string>>();
+/**
+ * A delete holds a lease on its spawn in the store, so a second click, an overlapping sweep or
+ * another replica does not start another. A process killed mid-delete leaves the lease to expire:
+ * longer than any delete takes (the clouds' calls time out well within it).
+ */
+const DELETE_LEASE_MS = 10 * 60_000;
+const deleteLease = (spawnId: string) => `delete:${spawnId}`;
 
 export function retryDelay(attempts: number): number {
   return backoffMs({ baseDelayMs: DELETE_RETRY_BASE_MS, maxDelayMs: DELETE_RETRY_MAX_MS }, attempts);
@@ -48,41 +54,42 @@ export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: Rem
       action, spawnId: rec.id, detail: secrets.redactDeep({ name: rec.name, ...detail }),
     });
   if (ctx.orchestrator.cancel(rec.id)) {
-    audit("cancel");
+    await audit("cancel");
     return { kind: "cancelling" };
   }
   if (rec.status === "deleted" || rec.status === "failed" || rec.status === "cancelled") return { kind: "ended", rec };
-  let busy = inFlight.get(ctx);
-  if (!busy) inFlight.set(ctx, (busy = new Set()));
-  if (busy.has(rec.id)) return { kind: "busy" };
-  busy.add(rec.id);
+  const holder = randomUUID(); // this removal alone: not even this process's other deletes share it
+  if (!(await ctx.store.leases.acquire(deleteLease(rec.id), holder, DELETE_LEASE_MS, now)).ok) return { kind: "busy" };
   try {
+    // Read again under the lease: a delete that just finished elsewhere leaves nothing to do.
+    const current = await ctx.store.getSpawn(rec.id);
+    if (!current || current.status === "deleted" || current.status === "failed" || current.status === "cancelled") return { kind: "ended", rec: current ?? rec };
     // A spawn left "deleting" by a process that stopped mid-delete goes back to "ready" if this try fails.
     const before = rec.status === "deleting" ? "ready" : rec.status;
-    ctx.store.updateSpawn(rec.id, { status: "deleting" });
+    await ctx.store.updateSpawn(rec.id, { status: "deleting" });
     await revokeTunnels(ctx, rec.id); // links die with the spawn, even if the server delete must be retried
     try {
-      await ctx.orchestrator.teardown(hostRecord(ctx, rec), neighboursOnHost(ctx.store, rec));
+      await ctx.orchestrator.teardown(await hostRecord(ctx, rec), await neighboursOnHost(ctx.store, rec));
     } catch (err) {
       const reason = secrets.redact((err as Error).message); // it is stored, audited and shown
-      const retry = ctx.store.upkeep.recordDeleteFailure(rec.id, actor.userId, reason, (n) => now + retryDelay(n));
-      const kept = ctx.store.updateSpawn(rec.id, { status: before, error: `delete failed: ${reason}` });
-      audit("delete-failed", { reason, attempts: retry.attempts });
+      const retry = await ctx.store.upkeep.recordDeleteFailure(rec.id, actor.userId, reason, (n) => now + retryDelay(n));
+      const kept = await ctx.store.updateSpawn(rec.id, { status: before, error: `delete failed: ${reason}` });
+      await audit("delete-failed", { reason, attempts: retry.attempts });
       return { kind: "failed", rec: kept, reason, retryAt: retry.nextAt };
     }
-    ctx.store.upkeep.clearDeleteRetry(rec.id);
-    const deleted = ctx.store.updateSpawn(rec.id, { status: "deleted", deletedAt: now, error: null });
-    audit("delete");
+    await ctx.store.upkeep.clearDeleteRetry(rec.id);
+    const deleted = await ctx.store.updateSpawn(rec.id, { status: "deleted", deletedAt: now, error: null });
+    await audit("delete");
     await revokeSpawnKey(ctx, rec.id, now); // never throws: a failed delete of the key is retried on its own
     return { kind: "deleted", rec: deleted };
   } finally {
-    busy.delete(rec.id);
+    await ctx.store.leases.release(deleteLease(rec.id), holder).catch((err: unknown) => ctx.log.warn({ err, spawnId: rec.id }, "could not release a delete's lease; it expires by itself"));
   }
 }
 
 /** The spawn's status view as its status message shows it. */
-export function statusViewOf(ctx: CoreContext, rec: SpawnRecord, facts?: string[]): StatusView {
+export async function statusViewOf(ctx: CoreContext, rec: SpawnRecord, facts?: string[]): Promise<StatusView> {
   const cloud = ctx.orchestrator.cloud(rec.cloud);
   const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: cloud?.title ?? rec.cloud, removal: removalKindOf(cloud) };
-  return buildStatusView(rec, ctx.store.listSteps(rec.id), names, facts);
+  return buildStatusView(rec, await ctx.store.listSteps(rec.id), names, facts);
 }

@@ -16,7 +16,7 @@ import { removalKindOf, type ConnectView, type StatusView, type View } from "../
 const REDRAW_EVERY_MS = 100;
 
 /** Start (or, with resume, continue) the run of a recorded spawn. Throws if its agent or cloud is gone from this bot. */
-export function startSpawnRun(ctx: CoreContext, rec: SpawnRecord, apiKey: string | undefined, resume?: ResumePoint): Run {
+export async function startSpawnRun(ctx: CoreContext, rec: SpawnRecord, apiKey: string | undefined, resume?: ResumePoint): Promise<Run> {
   const agent = ctx.orchestrator.agent(rec.agent);
   const cloud = ctx.orchestrator.cloud(rec.cloud);
   if (!agent || !cloud) throw new Error(`the ${agent ? `${rec.cloud} cloud` : `${rec.agent} agent`} is not configured on this bot`);
@@ -26,12 +26,12 @@ export function startSpawnRun(ctx: CoreContext, rec: SpawnRecord, apiKey: string
     size: rec.size ?? undefined, zone: rec.zone ?? undefined, host: rec.options?.host,
     steps: rec.options?.steps ?? [], prompt: rec.prompt ?? undefined,
     // An agent with its own vendor key (Cursor) gets no OpenRouter key, only the owner's own key for that vendor.
-    apiKey: agent.ownKey ? undefined : apiKey, agentKey: agent.ownKey ? agentKeyFor(ctx, owner, agent.ownKey.secret) : undefined,
-    ownerKeys: ctx.store.listUserKeys(owner).map((k) => k.publicKey),
+    apiKey: agent.ownKey ? undefined : apiKey, agentKey: agent.ownKey ? await agentKeyFor(ctx, owner, agent.ownKey.secret) : undefined,
+    ownerKeys: (await ctx.store.listUserKeys(owner)).map((k) => k.publicKey),
     tags: { "spawnbot-spawn-id": rec.id, "spawnbot-owner": rec.ownerId },
-    sshAuth: hostAuthOf(ctx, rec), hostPins: rec.cloud === "ssh" ? hostPinsFor(ctx, owner) : undefined,
+    sshAuth: await hostAuthOf(ctx, rec), hostPins: rec.cloud === "ssh" ? hostPinsFor(ctx, owner) : undefined,
     resume,
-    agentsSharingHost: () => neighboursOnHost(ctx.store, ctx.store.getSpawn(rec.id) ?? rec).map((n) => ctx.orchestrator.agent(n.agent) ?? { configFiles: [] }),
+    agentsSharingHost: async () => (await neighboursOnHost(ctx.store, (await ctx.store.getSpawn(rec.id)) ?? rec)).map((n) => ctx.orchestrator.agent(n.agent) ?? { configFiles: [] }),
   });
 }
 
@@ -48,7 +48,7 @@ export interface RunAudience {
 export async function followRun(ctx: CoreContext, rec: SpawnRecord, run: Run, to: RunAudience): Promise<void> {
   const cloud = ctx.orchestrator.cloud(rec.cloud);
   const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: cloud?.title ?? rec.cloud, removal: removalKindOf(cloud) };
-  const redraw = () => to.status(buildStatusView(ctx.store.getSpawn(rec.id)!, ctx.store.listSteps(rec.id), names));
+  const redraw = async () => to.status(buildStatusView((await ctx.store.getSpawn(rec.id))!, await ctx.store.listSteps(rec.id), names));
   // The first status message may wait in a busy channel: follow the run meanwhile, so the post
   // carries the newest state when it goes out (the final one, if the run ended by then).
   const first = redraw();
@@ -86,7 +86,7 @@ async function deliverResult(ctx: CoreContext, rec: SpawnRecord, result: RunResu
   const view: ConnectView = {
     kind: "connect", spawnId: rec.id, name: rec.name, attachCommand: c.attachCommand, knownHostsLine: c.knownHostsLine,
     hostKeyFingerprint: c.hostKeyFingerprint, tunnelCommand: c.dashboard?.tunnelCommand, dashboardUrl: c.dashboard?.localUrl,
-    gatewayUrl: mintGatewayUrl(ctx, ctx.store.getSpawn(rec.id) ?? rec, { platform: rec.platform, userId: rec.ownerId }), promptOutput: result.prompt,
+    gatewayUrl: await mintGatewayUrl(ctx, (await ctx.store.getSpawn(rec.id)) ?? rec, { platform: rec.platform, userId: rec.ownerId }), promptOutput: result.prompt,
   };
   await to.whisper(view);
 }

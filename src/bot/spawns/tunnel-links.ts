@@ -7,13 +7,14 @@ import { hostRecord } from "../access/spawn-access.js";
 import type { SpawnRecord, UserRef } from "../store/index.js";
 
 /** A new gateway link to a ready spawn's dashboard for one user, or undefined when there is none to give. */
-export function mintGatewayUrl(ctx: CoreContext, rec: SpawnRecord, user: UserRef): string | undefined {
+export async function mintGatewayUrl(ctx: CoreContext, rec: SpawnRecord, user: UserRef): Promise<string | undefined> {
   const publicUrl = ctx.settings.publicUrl;
   const dashboard = ctx.orchestrator.agent(rec.agent)?.dashboard;
-  if (!publicUrl || !dashboard || !ctx.orchestrator.tunnelTarget(rec.id, hostRecord(ctx, rec))) return undefined;
+  const host = await hostRecord(ctx, rec);
+  if (!publicUrl || !dashboard || !ctx.orchestrator.tunnelTarget(rec.id, host)) return undefined;
   const { token, hash } = newTunnelToken();
-  ctx.store.saveTunnelToken({ tokenHash: hash, spawnId: rec.id, user, createdAt: Date.now(), expiresAt: rec.expiresAt, revokedAt: null });
-  const path = dashboard.path.replace("{token}", ctx.orchestrator.dashboardToken(hostRecord(ctx, rec)) ?? "");
+  await ctx.store.saveTunnelToken({ tokenHash: hash, spawnId: rec.id, user, createdAt: Date.now(), expiresAt: rec.expiresAt, revokedAt: null });
+  const path = dashboard.path.replace("{token}", ctx.orchestrator.dashboardToken(host) ?? "");
   const rooted = path.startsWith("/") ? path : `/${path}`;
   const domain = ctx.settings.tunnelDomain;
   // Each dashboard on its own origin when a tunnel domain is set; the shared-origin path form otherwise.
@@ -21,34 +22,34 @@ export function mintGatewayUrl(ctx: CoreContext, rec: SpawnRecord, user: UserRef
 }
 
 /** The gateway's only way in: a token hash to a target, for live, unexpired, unrevoked tokens. */
-export function resolveTunnel(ctx: CoreContext, tokenHash: string, now = Date.now()): TunnelTarget | undefined {
-  const t = ctx.store.findTunnelToken(tokenHash);
+export async function resolveTunnel(ctx: CoreContext, tokenHash: string, now = Date.now()): Promise<TunnelTarget | undefined> {
+  const t = await ctx.store.findTunnelToken(tokenHash);
   if (!t || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) return undefined;
-  const rec = ctx.store.getSpawn(t.spawnId);
+  const rec = await ctx.store.getSpawn(t.spawnId);
   if (!rec || rec.status !== "ready") return undefined;
-  if (t.user && !stillMayReach(ctx, rec, t.user)) return undefined;
-  return ctx.orchestrator.tunnelTarget(rec.id, hostRecord(ctx, rec));
+  if (t.user && !(await stillMayReach(ctx, rec, t.user))) return undefined;
+  return ctx.orchestrator.tunnelTarget(rec.id, await hostRecord(ctx, rec));
 }
 
 /**
  * The user a link was given to still has the spawn: its owner, an admin, or someone it is still
  * shared with. Unshare revokes their links anyway; this holds even if that revocation was cut short.
  */
-function stillMayReach(ctx: CoreContext, rec: SpawnRecord, user: UserRef): boolean {
+async function stillMayReach(ctx: CoreContext, rec: SpawnRecord, user: UserRef): Promise<boolean> {
   if (user.platform === rec.platform && user.userId === rec.ownerId) return true;
   if (ctx.settings.admins.includes(user.userId)) return true;
-  return ctx.store.listShares(rec.id).some((u) => u.platform === user.platform && u.userId === user.userId);
+  return (await ctx.store.listShares(rec.id)).some((u) => u.platform === user.platform && u.userId === user.userId);
 }
 
 /** Revoke a spawn's links and drop the gateway's connection to it. */
 export async function revokeTunnels(ctx: CoreContext, spawnId: string): Promise<void> {
-  ctx.store.revokeTunnelTokens(spawnId);
+  await ctx.store.revokeTunnelTokens(spawnId);
   await ctx.gateway?.closeSpawn(spawnId);
 }
 
 /** Revoke the links of a spawn given to one user (unshare) and cut what is open through them now. */
 export async function revokeUserTunnels(ctx: CoreContext, spawnId: string, user: UserRef): Promise<number> {
-  const hashes = ctx.store.revokeUserTunnelTokens(spawnId, user);
+  const hashes = await ctx.store.revokeUserTunnelTokens(spawnId, user);
   if (hashes.length) await ctx.gateway?.closeTokens(hashes);
   return hashes.length;
 }

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import Database from "better-sqlite3";
-import { openStore } from "./index.js";
+import { openSqliteStore as openStore } from "./sqlite-store.js";
 import { MIGRATIONS } from "./migrations.js";
 
 function storeWithSpawn() {

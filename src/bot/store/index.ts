@@ -1,7 +1,8 @@
-// The store's door: open a SQLite-backed Store and the record types it speaks in.
+// The store's door: open a SQLite-backed Store (asynchronous, like any store) and the record types it speaks in.
 // Callers use named functions (recordIntent, markStep, listForChannel); no SQL leaves this folder.
 
 import { openSqliteStore } from "./sqlite-store.js";
+import { promised } from "./promised.js";
 import type { Store } from "./types.js";
 
 export * from "./types.js";
@@ -17,5 +18,5 @@ export type { SpawnKeyRecord, SpawnKeyState } from "./spawn-key-tables.js";
  * Several processes may open the same file: writers wait for each other up to 5 s.
  */
 export function openStore(path: string): Store {
-  return openSqliteStore(path);
+  return promised(openSqliteStore(path));
 }

@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { openStore } from "./index.js";
+import { openSqliteStore as openStore } from "./sqlite-store.js";
 
 const alice = { platform: "test", userId: "U1" };
 const bob = { platform: "test", userId: "U2" };

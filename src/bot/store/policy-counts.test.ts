@@ -4,7 +4,8 @@ import os from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openStore, type NewSpawn, type Store } from "./index.js";
+import { type NewSpawn, type SyncStore as Store } from "./index.js";
+import { openSqliteStore as openStore } from "./sqlite-store.js";
 import { COUNT_SQL } from "./policy-counts.js";
 
 const NOW = 1_767_225_600_000;

@@ -1,4 +1,4 @@
-// The SQLite implementation of Store: one better-sqlite3 connection per Store, WAL mode,
+// The SQLite implementation of the store (SyncStore; index.ts lifts it into the async Store): one better-sqlite3 connection per Store, WAL mode,
 // every statement prepared once at open. All of spawnbot's SQL lives in this folder.
 // Writes use run() and read back with a SELECT: an INSERT … RETURNING read with get() left the
 // WAL unable to reset (765 MB after 20,000 inserts with better-sqlite3 12), so no RETURNING here.
@@ -19,7 +19,10 @@ import { SpawnKeyTables } from "./spawn-key-tables.js";
 import {
   LIVE_STATUSES,
   StoreConflictError,
+  StoreLimitError,
   StoreNotFoundError,
+  type IntentLimit,
+  type IntentLimits,
   type AuditEntry,
   type CountScope,
   type ListOptions,
@@ -32,7 +35,7 @@ import {
   type SpawnStatus,
   type StepRecord,
   type StepState,
-  type Store,
+  type SyncStore,
   type TunnelTokenRecord,
   type UserKey,
   type UserRef,
@@ -97,7 +100,7 @@ export const LIST_FOR_CHANNEL_SQL = `SELECT * FROM spawns WHERE platform = @plat
   AND channel = @channel AND ${SHOWN_SQL} AND ${FILTER_SQL} ${NEWEST_FIRST} ${PAGE_SQL}`;
 const LIVE_SQL = `status IN (${LIVE_STATUSES.map((s) => `'${s}'`).join(", ")})`;
 
-export function openSqliteStore(path: string): Store {
+export function openSqliteStore(path: string): SyncStore {
   if (path !== ":memory:") protectDatabaseFiles(path);
   const db = new Database(path);
   try {
@@ -161,7 +164,7 @@ function prepareStatements(db: Database.Database) {
   };
 }
 
-class SqliteStore implements Store {
+class SqliteStore implements SyncStore {
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly access: AccessTables;
   private readonly users: UserTables;
@@ -226,7 +229,31 @@ class SqliteStore implements Store {
     return this.access.revokeUserTunnelTokens(spawnId, user, at);
   }
 
-  recordIntent(spawn: NewSpawn): SpawnRecord {
+  recordIntent(spawn: NewSpawn, limits?: IntentLimits): SpawnRecord {
+    // IMMEDIATE: the write lock is taken before the counts, so another process cannot count the
+    // same free place in between.
+    this.db.transaction(() => {
+      if (limits) this.holdToLimits(spawn, limits);
+      this.insertIntent(spawn);
+    }).immediate();
+    return this.getSpawn(spawn.id)!;
+  }
+
+  private holdToLimits(spawn: NewSpawn, limits: IntentLimits): void {
+    const owner = { platform: spawn.platform, ownerId: spawn.ownerId };
+    const workspace = { platform: spawn.platform, workspace: spawn.workspace };
+    if (limits.livePerOwner > 0 && this.counts.countLive(owner) >= limits.livePerOwner) throw new StoreLimitError("live-owner", null);
+    if (limits.livePerWorkspace > 0 && this.counts.countLive(workspace) >= limits.livePerWorkspace) throw new StoreLimitError("live-workspace", null);
+    const starts = (scope: CountScope, limit: number, which: IntentLimit) => {
+      if (limit <= 0) return;
+      const { count, oldest } = this.counts.countStartedSince(scope, limits.startsSince);
+      if (count >= limit) throw new StoreLimitError(which, oldest);
+    };
+    starts(owner, limits.startsPerOwner, "starts-owner");
+    starts(workspace, limits.startsPerWorkspace, "starts-workspace");
+  }
+
+  private insertIntent(spawn: NewSpawn): void {
     this.guardName(() => spawn.name, () =>
       this.sql.insertSpawn.run({
         id: spawn.id, name: spawn.name, platform: spawn.platform, workspace: spawn.workspace,
@@ -237,7 +264,6 @@ class SqliteStore implements Store {
         options: spawn.options ? JSON.stringify(spawn.options) : null,
       }),
     );
-    return this.getSpawn(spawn.id)!;
   }
 
   updateSpawn(id: string, patch: SpawnPatch): SpawnRecord {

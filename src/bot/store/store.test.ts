@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openStore, StoreConflictError, StoreNotFoundError, type NewSpawn, type Store } from "./index.js";
+import { StoreConflictError, StoreNotFoundError, type NewSpawn, type SyncStore as Store } from "./index.js";
+import { openSqliteStore as openStore } from "./sqlite-store.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.js";
 import { LIST_FOR_CHANNEL_SQL } from "./sqlite-store.js";
 

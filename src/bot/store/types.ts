@@ -1,5 +1,7 @@
 // The records the store keeps and the Store interface the rest of the bot calls.
-// No SQL here; sqlite-store.ts implements this interface.
+// No SQL here. The methods are declared once, in the shape SQLite answers them (SyncStore);
+// the Store the bot calls is their asynchronous form (Promised<SyncStore>), the seam a shared
+// database (PostgreSQL) implements. sqlite-store.ts implements SyncStore and promised.ts lifts it.
 import type { ChatState } from "./chat-tables.js";
 import type { UpkeepState } from "./upkeep-tables.js";
 import type { OAuthState } from "./oauth-tables.js";
@@ -157,12 +159,47 @@ export class StoreConflictError extends Error {
   override name = "StoreConflictError";
 }
 
+/**
+ * Limits recordIntent holds a new spawn to, counted in the same transaction as the insert, so
+ * two requests at once (on one bot or on several) cannot both take the last place. 0: no limit.
+ */
+export interface IntentLimits {
+  livePerOwner: number;
+  livePerWorkspace: number;
+  startsPerOwner: number;
+  startsPerWorkspace: number;
+  /** Starts are counted from this time on (a rolling window). */
+  startsSince: number;
+}
+
+export type IntentLimit = "live-owner" | "live-workspace" | "starts-owner" | "starts-workspace";
+
+/** recordIntent refused: a limit is reached. oldest: the oldest start in the window (starts limits). */
+export class StoreLimitError extends Error {
+  override name = "StoreLimitError";
+  constructor(readonly limit: IntentLimit, readonly oldest: number | null) {
+    super(`spawn limit reached: ${limit}`);
+  }
+}
+
 /** updateSpawn was given an id the store does not know. */
 export class StoreNotFoundError extends Error {
   override name = "StoreNotFoundError";
 }
 
-export interface Store {
+/**
+ * Every method of T (and of the objects it holds, like store.chat) returning a Promise of what
+ * it returns. A store over a network database implements Promised<SyncStore> directly.
+ */
+export type Promised<T> = {
+  readonly [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : Promised<T[K]>;
+};
+
+/** The store the bot calls: every read and write is asynchronous. */
+export type Store = Promised<SyncStore>;
+
+/** The store's methods in their synchronous form (SQLite answers them in-process). */
+export interface SyncStore {
   /** Users' sealed secrets, handled deliveries and status message references (chat-tables.ts). */
   readonly chat: ChatState;
   /** Expiry reminders sent, failed deletes to retry, orphan servers seen (upkeep-tables.ts). */
@@ -175,8 +212,11 @@ export interface Store {
   readonly leases: LeaseState;
   /** The OpenRouter keys made for spawns, and the deletes still owed (spawn-key-tables.ts). */
   readonly spawnKeys: SpawnKeyState;
-  /** Status "pending"; throws StoreConflictError when the owner already has a live spawn with that name. */
-  recordIntent(spawn: NewSpawn): SpawnRecord;
+  /**
+   * Status "pending"; throws StoreConflictError when the owner already has a live spawn with that
+   * name, StoreLimitError when a limit would be crossed (checked with the insert, atomically).
+   */
+  recordIntent(spawn: NewSpawn, limits?: IntentLimits): SpawnRecord;
   /** Throws StoreNotFoundError if id is unknown, StoreConflictError if a status change revives a taken name. */
   updateSpawn(id: string, patch: SpawnPatch): SpawnRecord;
   getSpawn(id: string): SpawnRecord | undefined;

@@ -29,21 +29,21 @@ export interface SweepReport {
 export async function sweepExpiry(ctx: CoreContext, settings: ExpirySettings, now = Date.now()): Promise<SweepReport> {
   const report: SweepReport = { reminded: 0, deleted: 0, failed: 0 };
   const upkeep = ctx.store.upkeep;
-  const reminded = upkeep.remindedExpiries();
-  const retries = new Map(upkeep.listDeleteRetries().map((r) => [r.spawnId, r]));
+  const reminded = await upkeep.remindedExpiries();
+  const retries = new Map((await upkeep.listDeleteRetries()).map((r) => [r.spawnId, r]));
   const toDelete: SpawnRecord[] = [];
   const running = new Set(ctx.orchestrator.inFlight().map((r) => r.spawnId));
   let asked = cancelAsked.get(ctx);
   if (!asked) cancelAsked.set(ctx, (asked = new Set()));
   for (const id of asked) if (!running.has(id)) asked.delete(id);
-  for (const rec of ctx.store.listLive()) {
+  for (const rec of await ctx.store.listLive()) {
     if (asked.has(rec.id)) continue;
     const retry = retries.get(rec.id);
     retries.delete(rec.id);
     if (retry && retry.actor === ACTOR && rec.expiresAt !== null && rec.expiresAt > now) {
       // Extended after its expiry delete failed: the owner wants it kept.
-      upkeep.clearDeleteRetry(rec.id);
-      ctx.store.updateSpawn(rec.id, { error: null });
+      await upkeep.clearDeleteRetry(rec.id);
+      await ctx.store.updateSpawn(rec.id, { error: null });
     } else if (retry) {
       if (retry.nextAt <= now) toDelete.push(rec);
       continue; // a spawn whose delete failed is not reminded: it is going anyway
@@ -56,12 +56,12 @@ export async function sweepExpiry(ctx: CoreContext, settings: ExpirySettings, no
       toDelete.push(rec);
     } else if (rec.expiresAt - settings.reminderMs <= now && reminded.get(rec.id) !== rec.expiresAt) {
       if (await notifyOwner(ctx, rec, reminder(rec, now))) {
-        upkeep.markReminded(rec.id, rec.expiresAt, now);
+        await upkeep.markReminded(rec.id, rec.expiresAt, now);
         report.reminded++;
       }
     }
   }
-  for (const stale of retries.keys()) upkeep.clearDeleteRetry(stale); // its spawn ended another way
+  for (const stale of retries.keys()) await upkeep.clearDeleteRetry(stale); // its spawn ended another way
   await forEachLimited(toDelete, DELETES_AT_ONCE, async (rec) => {
     const outcome = await expire(ctx, rec, now);
     if (outcome === "deleted") report.deleted++;
@@ -87,7 +87,7 @@ async function expire(ctx: CoreContext, rec: SpawnRecord, now: number): Promise<
   } else if (outcome.kind === "failed") {
     ctx.log.warn({ spawnId: rec.id, reason: outcome.reason }, "delete failed; it will be retried");
     // Told once, on the first failure: later retries only log, so an outage does not flood the owner.
-    if (ctx.store.upkeep.getDeleteRetry(rec.id)?.attempts === 1) {
+    if ((await ctx.store.upkeep.getDeleteRetry(rec.id))?.attempts === 1) {
       await notifyOwner(ctx, rec, error(`${rec.name} ${expired ? "expired but " : ""}could not be deleted: ${outcome.reason}; the bot keeps trying every few minutes`));
     }
   } else if (outcome.kind === "cancelling") {
@@ -113,7 +113,7 @@ export async function notifyOwner(ctx: CoreContext, rec: SpawnRecord, view: View
 /** Redraw a spawn's status message where it was asked for. */
 export async function redraw(ctx: CoreContext, rec: SpawnRecord): Promise<void> {
   try {
-    await ctx.outlets.get(rec.platform)?.status({ workspace: rec.workspace, channel: rec.channel }, statusViewOf(ctx, rec));
+    await ctx.outlets.get(rec.platform)?.status({ workspace: rec.workspace, channel: rec.channel }, await statusViewOf(ctx, rec));
   } catch (err) {
     ctx.log.warn({ err, spawnId: rec.id }, "could not redraw the spawn's status message");
   }

@@ -54,7 +54,7 @@ async function reconcileCloud(ctx: CoreContext, cloud: Cloud, settings: Reconcil
   pass.servers = servers.length;
   // Read after the list: a spawn's intent is recorded before its server is made, so every listed
   // server of a spawn being made already has its live record here.
-  const live = ctx.store.listLive().filter((r) => r.cloud === cloud.key);
+  const live = (await ctx.store.listLive()).filter((r) => r.cloud === cloud.key);
   const byServer = new Map(live.filter((r) => r.serverId).map((r) => [r.serverId!, r]));
   const beingMade = new Set(live.filter((r) => !r.serverId).map((r) => r.id));
   const upkeep = ctx.store.upkeep;
@@ -63,11 +63,11 @@ async function reconcileCloud(ctx: CoreContext, cloud: Cloud, settings: Reconcil
     seen.add(server.serverId);
     if (byServer.has(server.serverId) || (server.spawnId && beingMade.has(server.spawnId))) continue;
     pass.orphans++;
-    const orphan = upkeep.seeOrphan(cloud.key, server.serverId, server.spawnId ?? null, now);
+    const orphan = await upkeep.seeOrphan(cloud.key, server.serverId, server.spawnId ?? null, now);
     const deleteAt = orphan.firstSeen + settings.graceMs;
     if (orphan.reportedAt === null) {
       await tellAdmins(ctx, orphanReport(cloud, server, settings, deleteAt - now));
-      upkeep.markOrphanReported(cloud.key, server.serverId, now);
+      await upkeep.markOrphanReported(cloud.key, server.serverId, now);
     }
     if (settings.mode !== "delete" || now < deleteAt) continue;
     const detail = { cloud: cloud.key, serverId: server.serverId, firstSeen: orphan.firstSeen };
@@ -75,15 +75,15 @@ async function reconcileCloud(ctx: CoreContext, cloud: Cloud, settings: Reconcil
       ctx.store.audit({ platform: BOT_PLATFORM, userId: ACTOR, action, spawnId: server.spawnId ?? null, detail: { ...detail, ...extra } }, now);
     try {
       await cloud.deleteServer(server.serverId); // an already-gone server counts as deleted
-      upkeep.forgetOrphan(cloud.key, server.serverId);
-      audit("orphan-deleted");
+      await upkeep.forgetOrphan(cloud.key, server.serverId);
+      await audit("orphan-deleted");
       pass.deleted++;
     } catch (err) {
-      audit("orphan-delete-failed", { reason: secrets.redact((err as Error).message) });
+      await audit("orphan-delete-failed", { reason: secrets.redact((err as Error).message) });
       ctx.log.warn({ cloud: cloud.key, serverId: server.serverId, reason: (err as Error).message }, "could not delete an orphan server; trying again next pass");
     }
   }
-  for (const o of upkeep.listOrphans(cloud.key)) if (!seen.has(o.serverId)) upkeep.forgetOrphan(cloud.key, o.serverId);
+  for (const o of await upkeep.listOrphans(cloud.key)) if (!seen.has(o.serverId)) await upkeep.forgetOrphan(cloud.key, o.serverId);
   for (const rec of live) {
     if (rec.status !== "ready" || !rec.serverId || seen.has(rec.serverId)) continue;
     if (await vanished(ctx, cloud, rec)) {
@@ -106,8 +106,8 @@ async function vanished(ctx: CoreContext, cloud: Cloud, rec: SpawnRecord): Promi
 
 async function markVanished(ctx: CoreContext, cloud: Cloud, rec: SpawnRecord, now: number): Promise<void> {
   const reason = `its server vanished from ${cloud.title} (deleted outside the bot?)`;
-  const marked = ctx.store.updateSpawn(rec.id, { status: "failed", error: reason });
-  ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: ACTOR, action: "server-vanished", spawnId: rec.id, detail: { name: rec.name, cloud: cloud.key, serverId: rec.serverId } }, now);
+  const marked = await ctx.store.updateSpawn(rec.id, { status: "failed", error: reason });
+  await ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: ACTOR, action: "server-vanished", spawnId: rec.id, detail: { name: rec.name, cloud: cloud.key, serverId: rec.serverId } }, now);
   await redraw(ctx, marked);
   await notifyOwner(ctx, rec, text(`${rec.name} is no longer usable: ${reason}. Start a new one with \`spawn ${rec.agent} ${rec.cloud}\`.`));
 }

@@ -69,9 +69,9 @@ export class Announcer {
 export async function recoverSpawns(ctx: CoreContext, announcer: Announcer, opts: { startUp: boolean }): Promise<RecoveryReport> {
   const report: RecoveryReport = { resumed: [], ended: [], deleted: [], pending: [] };
   const running = new Set(ctx.orchestrator.inFlight().map((r) => r.spawnId));
-  const live = ctx.store.listLive();
+  const live = await ctx.store.listLive();
   // Dashboard tokens an older version kept in clear are sealed on first read: read them all now.
-  if (opts.startUp) for (const rec of live) ctx.orchestrator.dashboardToken(hostRecord(ctx, rec));
+  if (opts.startUp) for (const rec of live) ctx.orchestrator.dashboardToken(await hostRecord(ctx, rec));
   if (opts.startUp) await revokeUnrecordedKeys(ctx, live.filter((r) => !running.has(r.id)));
   for (const found of live) {
     if (running.has(found.id) || found.status === "ready") continue;
@@ -83,7 +83,7 @@ export async function recoverSpawns(ctx: CoreContext, announcer: Announcer, opts
         report.resumed.push(rec.id);
         continue;
       }
-      rec = endInterruptedRun(ctx, rec, why);
+      rec = await endInterruptedRun(ctx, rec, why);
     }
     const outcome = await removeWhatItMade(ctx, announcer, rec);
     report[outcome].push(rec.id);
@@ -100,21 +100,21 @@ export async function recoverSpawns(ctx: CoreContext, announcer: Announcer, opts
 async function resumeRun(ctx: CoreContext, announcer: Announcer, rec: SpawnRecord): Promise<string | undefined> {
   if (rec.options === null) return "it was started by an older version of spawnbot, which cannot continue it";
   if (!ctx.orchestrator.agent(rec.agent) || !ctx.orchestrator.cloud(rec.cloud)) return `the ${rec.agent} agent or the ${rec.cloud} cloud is no longer configured on this bot`;
-  const apiKey = resumedSpawnKey(ctx, rec);
+  const apiKey = await resumedSpawnKey(ctx, rec);
   if (!apiKey) return "no OpenRouter key to give it is left (the owner's key was removed, or the bot's key settings changed)";
-  const steps = ctx.store.listSteps(rec.id);
+  const steps = await ctx.store.listSteps(rec.id);
   const ended = steps.filter((s) => s.state === "succeeded" || s.state === "warned" || s.state === "skipped").map((s) => s.name);
   const server = ended.includes("provision") && rec.serverId && rec.address && rec.sshUser && rec.sshPort
     ? { serverId: rec.serverId, address: rec.address, sshUser: rec.sshUser, sshPort: rec.sshPort }
     : undefined;
   if (ended.includes("provision") && !server) return "its server was not recorded";
-  const run = startSpawnRun(ctx, rec, apiKey, {
+  const run = await startSpawnRun(ctx, rec, apiKey, {
     ended, interrupted: steps.filter((s) => s.state === "running").map((s) => s.name), server, hostKey: rec.hostKey ?? undefined,
     sessionMayExist: steps.some((s) => s.name === "launch" && s.state !== "pending" && s.state !== "skipped"),
     dashboardToken: readDashboardToken(ctx.secretBox, rec.id, rec.meta)?.token,
   });
   ctx.log.info({ spawnId: rec.id, ended }, "resuming a run the bot restart interrupted");
-  ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: "spawnbot", action: "resume", spawnId: rec.id, detail: { name: rec.name, ended } });
+  await ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: "spawnbot", action: "resume", spawnId: rec.id, detail: { name: rec.name, ended } });
   const place = { workspace: rec.workspace, channel: rec.channel };
   await followRun(ctx, rec, run, {
     status: (view) => announcer.send(rec.platform, (outlet) => outlet.status(place, view)),
@@ -124,8 +124,8 @@ async function resumeRun(ctx: CoreContext, announcer: Announcer, rec: SpawnRecor
 }
 
 /** Make the checklist true and record why the spawn will fail, before anything is removed. */
-function endInterruptedRun(ctx: CoreContext, rec: SpawnRecord, why: string): SpawnRecord {
-  const steps = ctx.store.listSteps(rec.id);
+async function endInterruptedRun(ctx: CoreContext, rec: SpawnRecord, why: string): Promise<SpawnRecord> {
+  const steps = await ctx.store.listSteps(rec.id);
   const cut = steps.find((s) => s.state === "running");
   // Steps overlap, so "the last one done" is the one that ended last, not the last in the list.
   const lastDone = steps.filter((s) => s.state === "succeeded" || s.state === "warned")
@@ -133,8 +133,8 @@ function endInterruptedRun(ctx: CoreContext, rec: SpawnRecord, why: string): Spa
   const launchBegan = steps.some((s) => s.name === "launch" && s.state !== "pending" && s.state !== "skipped");
   const at = Date.now();
   for (const s of steps) {
-    if (s.state === "running") ctx.store.markStep(rec.id, s.seq, s.name, "failed", INTERRUPTED_DETAIL, at);
-    if (s.state === "pending") ctx.store.markStep(rec.id, s.seq, s.name, "skipped", null, at);
+    if (s.state === "running") await ctx.store.markStep(rec.id, s.seq, s.name, "failed", INTERRUPTED_DETAIL, at);
+    if (s.state === "pending") await ctx.store.markStep(rec.id, s.seq, s.name, "skipped", null, at);
   }
   const title = (name: string) => STEP_TITLES.get(name) ?? name;
   const when = cut ? `during "${title(cut.name)}"` : lastDone ? `after "${title(lastDone.name)}"` : "before its run began";
@@ -153,25 +153,25 @@ async function removeWhatItMade(ctx: CoreContext, announcer: Announcer, rec: Spa
   await revokeSpawnKey(ctx, rec.id);
   try {
     await revokeTunnels(ctx, rec.id);
-    const { removed } = await ctx.orchestrator.recoverServer({ ...hostRecord(ctx, rec), spawnId: rec.id, sessionMayExist }, neighboursOnHost(ctx.store, rec));
-    audit("recover", { removed });
+    const { removed } = await ctx.orchestrator.recoverServer({ ...(await hostRecord(ctx, rec)), spawnId: rec.id, sessionMayExist }, await neighboursOnHost(ctx.store, rec));
+    await audit("recover", { removed });
   } catch (err) {
     const message = (err as Error).message;
     const wasPending = rec.error?.startsWith(CLEANUP_PENDING);
-    const updated = ctx.store.updateSpawn(rec.id, {
+    const updated = await ctx.store.updateSpawn(rec.id, {
       error: `${CLEANUP_PENDING}: could not remove what ${rec.name} made on ${rec.cloud} (${message}); the bot keeps retrying, or delete it there by hand`,
     });
     ctx.log.warn({ spawnId: rec.id, err }, "recovery could not remove what a spawn made; retrying later");
     if (!wasPending) {
-      audit("recover-failed", { reason: message });
+      await audit("recover-failed", { reason: message });
       await announce(ctx, announcer, updated, error(`${rec.name}: ${updated.error}`));
     }
     return "pending";
   }
   const now = Date.now();
   const done = reason !== undefined
-    ? ctx.store.updateSpawn(rec.id, { status: "failed", error: reason, deletedAt: now })
-    : ctx.store.updateSpawn(rec.id, { status: "deleted", error: null, deletedAt: now });
+    ? await ctx.store.updateSpawn(rec.id, { status: "failed", error: reason, deletedAt: now })
+    : await ctx.store.updateSpawn(rec.id, { status: "deleted", error: null, deletedAt: now });
   await announce(ctx, announcer, done, reason !== undefined
     ? error(`${rec.name} failed: ${reason}`)
     : text(`${rec.name} was deleted (the delete was finished after the bot restarted)`));
@@ -182,7 +182,7 @@ async function removeWhatItMade(ctx: CoreContext, announcer: Announcer, rec: Spa
 async function announce(ctx: CoreContext, announcer: Announcer, rec: SpawnRecord, note: View): Promise<void> {
   const cloud = ctx.orchestrator.cloud(rec.cloud);
   const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: cloud?.title ?? rec.cloud, removal: removalKindOf(cloud) };
-  const view = buildStatusView(rec, ctx.store.listSteps(rec.id), names);
+  const view = buildStatusView(rec, await ctx.store.listSteps(rec.id), names);
   const place = { workspace: rec.workspace, channel: rec.channel };
   await announcer.send(rec.platform, async (outlet) => {
     await outlet.status(place, view);

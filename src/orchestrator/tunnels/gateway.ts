@@ -35,7 +35,8 @@ type Route =
   | { kind: "fail"; code: TunnelFailureCode; retryAfter?: number }
   | { kind: "internal"; id: string }
   | { kind: "redirect"; location: string }
-  | { kind: "proxy"; target: TunnelTarget; ctx: TunnelContext; path: string };
+  | { kind: "proxy"; target: TunnelTarget; ctx: TunnelContext; path: string }
+  | { kind: "lookup"; token: string; where: () => { path: string; prefix?: string } | { redirect: string } };
 
 type ProxyRoute = Extract<Route, { kind: "proxy" }>;
 
@@ -58,32 +59,29 @@ export class TunnelGateway {
    * `/t/…` path. Lets the caller serve the bot's own pages on the same server for the rest.
    */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
-    const route = this.route(req);
-    switch (route.kind) {
-      case "not-ours":
-        return false;
-      case "proxy":
-        this.proxyHttp(req, res, route).catch((err: unknown) => this.internalError(res, route.target.spawnId, err));
-        return true;
-      default:
+    const found = this.route(req);
+    if (found.kind === "not-ours") return false;
+    void this.lookUp(found).then(async (route) => {
+      if (route.kind !== "proxy") {
         req.resume(); // the body goes nowhere: drain it so the connection can be reused
-        writeAnswer(res, answerFor(route));
-        return true;
-    }
+        return writeAnswer(res, answerFor(route));
+      }
+      await this.proxyHttp(req, res, route).catch((err: unknown) => this.internalError(res, route.target.spawnId, err));
+    });
+    return true;
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const route = this.route(req);
-    if (route.kind === "not-ours") return false;
+    const found = this.route(req);
+    if (found.kind === "not-ours") return false;
     socket.on("error", () => socket.destroy()); // a browser leaving mid-handshake is not an error of ours
-    if (route.kind === "proxy") {
-      this.proxyUpgrade(req, socket, head, route).catch((err: unknown) => {
+    void this.lookUp(found).then(async (route) => {
+      if (route.kind !== "proxy") return writeRawAnswer(socket, answerFor(route));
+      await this.proxyUpgrade(req, socket, head, route).catch((err: unknown) => {
         const id = this.logInternal(route.target.spawnId, err);
         writeRawAnswer(socket, internalAnswer(id));
       });
-    } else {
-      writeRawAnswer(socket, answerFor(route));
-    }
+    });
     return true;
   }
 
@@ -144,10 +142,17 @@ export class TunnelGateway {
   private routeToken(token: string, wellFormed: boolean, where: () => { path: string; prefix?: string } | { redirect: string }): Route {
     if (this.closed) return { kind: "fail", code: "SHUTTING_DOWN" };
     if (!wellFormed) return { kind: "fail", code: "NOT_FOUND" };
+    return { kind: "lookup", token, where };
+  }
+
+  /** A well-formed token's route: its target from the store (asynchronous), then the rate limit. */
+  private async lookUp(route: Exclude<Route, { kind: "not-ours" }>): Promise<Exclude<Route, { kind: "not-ours" | "lookup" }>> {
+    if (route.kind !== "lookup") return route;
+    const { token, where } = route;
     const hash = hashTunnelToken(token);
     let target: TunnelTarget | undefined;
     try {
-      target = this.opts.resolve(hash);
+      target = await this.opts.resolve(hash);
     } catch (err) {
       return { kind: "internal", id: this.logInternal(undefined, err) };
     }
@@ -254,7 +259,7 @@ interface Answer {
   headers?: Record<string, string>;
 }
 
-function answerFor(route: Exclude<Route, { kind: "not-ours" | "proxy" }>): Answer {
+function answerFor(route: Exclude<Route, { kind: "not-ours" | "proxy" | "lookup" }>): Answer {
   if (route.kind === "internal") return internalAnswer(route.id);
   if (route.kind === "redirect") return { status: 308, body: "moved: follow the Location header", headers: { Location: route.location } };
   const { status, body } = FAILURES[route.code];

@@ -15,7 +15,7 @@ export interface TunnelLogger {
 
 export interface TunnelGatewayOptions {
   /** The only way the gateway learns about tokens: hash in, target out; undefined = unknown, expired or revoked. Never called with the raw token. */
-  resolve(tokenHash: string): TunnelTarget | undefined;
+  resolve(tokenHash: string): Promise<TunnelTarget | undefined>;
   /**
    * `tunnels.example.com` when `*.tunnels.example.com` points at the gateway: each tunnel is then
    * served at `<token>.<domain>` on its own origin, and `/t/<token>/` is refused. Without it, the
