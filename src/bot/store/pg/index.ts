@@ -2,3 +2,4 @@
 export { openPgStore, PgStore, type PgStoreOptions } from "./pg-store.js";
 export type { AsyncStore, Promised, PromisedMethods } from "./async-store.js";
 export { DEFAULT_STATEMENT_TIMEOUT_MS } from "./pool.js";
+export { copySqliteToPostgres, StoreCopyError, type CopyResult } from "./copy-from-sqlite.js";
