@@ -1,7 +1,7 @@
 // The PostgreSQL store beyond the contract: it answers a long scripted session exactly as the SQLite
 // store does, replicas racing on one database never both win a check-then-write, migrations run
 // once when replicas start together, and statements stop at the configured timeout.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -32,8 +32,9 @@ async function freshPg(url?: string): Promise<PgStore> {
   return store;
 }
 
-function freshSqlite(): Store {
-  return openStore(path.join(mkdtempSync(path.join(os.tmpdir(), "spawnbot-pg-parity-")), "spawnbot.db"));
+function freshSqlite(): { store: Store; dir: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-sqlite-parity-"));
+  return { store: openStore(path.join(dir, "spawnbot.db")), dir };
 }
 
 const ALICE = { platform: "slack", userId: "U024BE7LH" };
@@ -151,8 +152,9 @@ async function session(store: Store | AsyncStore): Promise<unknown[]> {
 describe("the PostgreSQL store", () => {
   it("answers a long session exactly as the SQLite store does (records, order, counts, numbers not strings)", async () => {
     const sqlite = freshSqlite();
-    const expected = await session(sqlite);
-    sqlite.close();
+    const expected = await session(sqlite.store);
+    sqlite.store.close();
+    rmSync(sqlite.dir, { recursive: true, force: true });
     const actual = await session(await freshPg());
     for (let i = 0; i < expected.length; i++) expect(actual[i]).toStrictEqual(expected[i]);
     expect(actual).toHaveLength(expected.length);

@@ -2,8 +2,8 @@
 // port on 127.0.0.1 with its socket inside that dir, stopped and removed afterwards. Never the
 // cluster Debian's package starts on 5432. Runs the server as the `postgres` system user, because
 // the tests run as root and PostgreSQL refuses to.
-import { execFile } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -65,10 +65,25 @@ export async function startPostgres(): Promise<TestPostgres> {
   chmodSync(dir, 0o700);
   const port = await freePort();
   let started = false;
+  const pgCtlStop = (mode: string) => ["-D", dataDir, "-m", mode, "-w", "stop"];
+  // A worker that exits without afterAll (killed on a timeout) must not leave a server behind.
+  const stopOnExit = () => {
+    if (!started) return;
+    const argv = pgCtlStop("immediate");
+    try {
+      if (process.getuid?.() === 0) execFileSync("runuser", ["-u", SERVER_USER, "--", path.join(bin, "pg_ctl"), ...argv], { stdio: "ignore" });
+      else execFileSync(path.join(bin, "pg_ctl"), argv, { stdio: "ignore" });
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", stopOnExit);
   const stop = async () => {
+    process.off("exit", stopOnExit);
     if (started) {
       started = false;
-      await asServerUser(path.join(bin, "pg_ctl"), ["-D", dataDir, "-m", "fast", "-w", "stop"]).catch(() => undefined);
+      await asServerUser(path.join(bin, "pg_ctl"), pgCtlStop("fast")).catch(() => undefined);
     }
     rmSync(dir, { recursive: true, force: true });
   };
@@ -88,8 +103,10 @@ export async function startPostgres(): Promise<TestPostgres> {
     await asServerUser(path.join(bin, "pg_ctl"), ["-D", dataDir, "-o", options, "-l", path.join(dir, "server.log"), "-t", String(START_TIMEOUT_S), "-w", "start"]);
     started = true;
   } catch (err) {
+    const log = path.join(dir, "server.log");
+    const tail = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").slice(-5).join("\n") : "";
     await stop();
-    throw err;
+    throw tail ? new Error(`${(err as Error).message}\nserver log:\n${tail}`) : err;
   }
   const url = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`;
   let databases = 0;

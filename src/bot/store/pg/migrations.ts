@@ -302,6 +302,9 @@ export const PG_MIGRATIONS: readonly Migration[] = [
 
 export const PG_SCHEMA_VERSION = Math.max(...PG_MIGRATIONS.map((m) => m.version));
 
+// Migrations may rewrite whole tables, and a replica waits here while another migrates: more than a
+// request's statement timeout, yet bounded so a stuck start-up still ends with an error.
+const MIGRATION_STATEMENT_TIMEOUT = "5min";
 // Any constant both replicas agree on; pg_advisory_lock takes a bigint. "spawnbot" in ASCII.
 const MIGRATION_LOCK_KEY = "8318255677334253428";
 
@@ -324,6 +327,7 @@ export async function migratePg(db: Db): Promise<void> {
     throw new Error(`the PostgreSQL migrations stop at ${PG_SCHEMA_VERSION} but the SQLite ones at ${SCHEMA_VERSION}: add the missing twin to src/bot/store/pg/migrations.ts`);
   }
   await db.transaction(async (conn) => {
+    await conn.query(`SET LOCAL statement_timeout = '${MIGRATION_STATEMENT_TIMEOUT}'`);
     // A transaction-level lock on the one connection: released by COMMIT or ROLLBACK, never leaked.
     await conn.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK_KEY]);
     await conn.query(`CREATE TABLE IF NOT EXISTS schema_version (
