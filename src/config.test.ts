@@ -193,3 +193,26 @@ describe("configuration: OpenRouter keys for spawns", () => {
     expect(JSON.stringify(leaked)).not.toContain("management secret");
   });
 });
+
+describe("configuration: the database", () => {
+  it("uses the embedded SQLite store unless a PostgreSQL URL is given, with a 10 s statement timeout by default", () => {
+    expect(loadConfig({}, dir).database).toBeUndefined();
+    const url = "postgres://spawnbot:s3cret-pass@db.internal:5432/spawnbot";
+    expect(loadConfig({ SPAWNBOT_DATABASE_URL: url }, dir).database).toEqual({ url, statementTimeoutMs: 10_000 });
+    expect(loadConfig({ SPAWNBOT_DATABASE_URL: "postgresql://db.internal/spawnbot", SPAWNBOT_DATABASE_STATEMENT_TIMEOUT: "30s" }, dir).database)
+      .toEqual({ url: "postgresql://db.internal/spawnbot", statementTimeoutMs: 30_000 });
+  });
+
+  it("refuses a URL that is not PostgreSQL's, or a bad timeout, without repeating the URL's password", () => {
+    const found = problems({ SPAWNBOT_DATABASE_URL: "mysql://root:hunter2-secret@db/spawnbot", SPAWNBOT_DATABASE_STATEMENT_TIMEOUT: "soon" });
+    expect(found).toEqual([
+      expect.stringMatching(/^SPAWNBOT_DATABASE_URL: must be a postgres:\/\/ \(or postgresql:\/\/\) URL/),
+      expect.stringMatching(/^SPAWNBOT_DATABASE_STATEMENT_TIMEOUT: must be a duration/),
+    ]);
+    expect(problems({ SPAWNBOT_DATABASE_URL: "postgres//user:hunter2-secret@db" })).toEqual([expect.stringMatching(/^SPAWNBOT_DATABASE_URL: is not a valid URL/)]);
+    expect(problems({ SPAWNBOT_DATABASE_URL: "postgres:///spawnbot" })).toEqual([expect.stringMatching(/^SPAWNBOT_DATABASE_URL: must name the database host/)]);
+    for (const env of [{ SPAWNBOT_DATABASE_URL: "mysql://root:hunter2-secret@db/spawnbot" }, { SPAWNBOT_DATABASE_URL: "postgres//user:hunter2-secret@db" }]) {
+      expect(problems(env).join("\n")).not.toContain("hunter2");
+    }
+  });
+});

@@ -68,6 +68,24 @@ export function publicUrlProblem(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * One reason a database URL is unusable, or undefined when it is fine. Never repeats the URL: it
+ * may carry the database password.
+ */
+export function databaseUrlProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return "is not a valid URL; write it as postgres://USER:PASSWORD@HOST:5432/DATABASE";
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    return "must be a postgres:// (or postgresql://) URL; leave it unset for the embedded SQLite store in SPAWNBOT_DATA_DIR";
+  }
+  if (!url.hostname) return "must name the database host, as in postgres://USER:PASSWORD@HOST:5432/DATABASE";
+  return undefined;
+}
+
 // A comma-separated list of CIDR ranges, one problem reported per bad entry.
 const networksText = v.pipe(
   v.string(),
@@ -90,6 +108,8 @@ const limitText = v.pipe(v.string(), v.trim(), v.regex(/^\d{1,6}$/, "must be a w
 /** The variables spawnbot reads; the README's configuration reference mirrors this table. */
 const ConfigSchema = v.object({
   SPAWNBOT_DATA_DIR: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty")), "./data"),
+  SPAWNBOT_DATABASE_URL: v.optional(v.pipe(v.string(), v.trim(), v.check((s) => databaseUrlProblem(s) === undefined, (issue) => databaseUrlProblem(String(issue.input)) ?? "invalid URL"))),
+  SPAWNBOT_DATABASE_STATEMENT_TIMEOUT: v.optional(durationText, "10s"),
   SPAWNBOT_ADAPTER: v.optional(v.picklist(["console", "slack", "discord"], "must be console, slack or discord"), "console"),
   SPAWNBOT_LOG_LEVEL: v.optional(
     v.picklist(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "must be one of fatal, error, warn, info, debug, trace, silent"),
@@ -185,6 +205,11 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(ConfigSchema.entr
 
 export interface Config {
   dataDir: string;
+  /**
+   * SPAWNBOT_DATABASE_URL: a PostgreSQL database instead of the SQLite file in dataDir (the URL
+   * may hold a password: never log it), and SPAWNBOT_DATABASE_STATEMENT_TIMEOUT for each statement.
+   */
+  database?: { url: string; statementTimeoutMs: number };
   adapter: "console" | "slack" | "discord";
   /** SPAWNBOT_SECRET_KEY, when set; otherwise the data dir's key file is used. */
   secretKey?: Buffer;
@@ -271,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const adapter = c.SPAWNBOT_ADAPTER;
   return {
     dataDir: path.resolve(cwd, c.SPAWNBOT_DATA_DIR),
+    database: c.SPAWNBOT_DATABASE_URL ? { url: c.SPAWNBOT_DATABASE_URL, statementTimeoutMs: c.SPAWNBOT_DATABASE_STATEMENT_TIMEOUT } : undefined,
     adapter,
     // The console shows each step on stdout already; its log keeps to warnings unless asked.
     logLevel: c.SPAWNBOT_LOG_LEVEL ?? (adapter === "console" ? "warn" : "info"),

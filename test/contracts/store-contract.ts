@@ -4,9 +4,11 @@
 // it passes too. Every call is awaited, so an asynchronous store runs the same suite unchanged.
 import { describe, expect, it } from "vitest";
 import { StoreConflictError, StoreNotFoundError, type NewSpawn, type Store } from "../../src/bot/store/index.js";
+import type { AsyncStore } from "../../src/bot/store/pg/index.js";
 
 export interface StoreSubject {
-  open(): Promise<Store> | Store;
+  /** The synchronous SQLite store today, or a store whose every method returns a Promise (PostgreSQL). */
+  open(): Promise<Store | AsyncStore> | Store | AsyncStore;
 }
 
 const ALICE = { platform: "test", userId: "U1" };
