@@ -1,7 +1,7 @@
 // Start-up: config → logger → store → bot key → orchestrator → bot core → adapter.
 import os from "node:os";
 import type { ChatAdapter } from "./bot/index.js";
-import { BotCore } from "./bot/index.js";
+import { BotCore, openPgStore } from "./bot/index.js";
 import { loadSecretBox } from "./bot/index.js";
 import type { Store } from "./bot/index.js";
 import { ConsoleAdapter } from "./adapters/console/index.js";
@@ -53,7 +53,7 @@ export async function main(): Promise<number> {
   secrets.add(process.env.AWS_SESSION_TOKEN);
   for (const value of [config.slack?.botToken, config.slack?.appToken, config.slack?.signingSecret, config.discord?.token]) secrets.add(value);
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-  const store = openDataStore(config.dataDir, DATABASE_FILE);
+  const store = await openConfiguredStore(config);
   if (typeof store === "string") {
     process.stderr.write(`${store}\n`); // one line naming the path and the user: an admin's error, not a crash
     return 2;
@@ -113,6 +113,19 @@ export async function main(): Promise<number> {
   // A run still inside a step at the shutdown deadline may write once more before exit: keep the file open.
   if (orchestrator.inFlight().length === 0) await store.close();
   return code;
+}
+
+/** PostgreSQL when SPAWNBOT_DATABASE_URL is set, else the SQLite file in the data dir; a string is the one line to print instead. */
+async function openConfiguredStore(config: Config): Promise<Store | string> {
+  if (!config.database) return openDataStore(config.dataDir, DATABASE_FILE);
+  const { url, statementTimeoutMs } = config.database;
+  const password = new URL(url).password;
+  if (password) secrets.add(decodeURIComponent(password));
+  try {
+    return await openPgStore(url, { statementTimeoutMs });
+  } catch (err) {
+    return `spawnbot cannot start: the PostgreSQL database of SPAWNBOT_DATABASE_URL cannot be used (${secrets.redact((err as Error).message)})`;
+  }
 }
 
 /** At the console, the person at the keyboard runs the bot: they are its admin. */

@@ -4,8 +4,10 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/bot/store/index.js";
+import { openPgStore } from "../src/bot/store/pg/index.js";
+import { startPostgres, type TestPostgres } from "./support/postgres.js";
 import { DATA_LEASE, DataLeaseHeldError, holdDataLease } from "../src/data-lease.js";
 import { captureLogger } from "./support/capture.js";
 import { signedPost, slashCommandBody, startSlackFake } from "./fakes/slack-fake.js";
@@ -175,5 +177,41 @@ describe("the data lease's refusal", () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe("npm start on PostgreSQL (SPAWNBOT_DATABASE_URL)", () => {
+  let pg: TestPostgres;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  });
+  afterAll(async () => {
+    await pg?.stop();
+  });
+
+  it("keeps what the bot records in the database, not in a SQLite file, and a restarted bot reads it back", async () => {
+    const url = await pg.createDatabase();
+    const first = runBot("prefs model codex openai/gpt-5.3-codex\n", { SPAWNBOT_DATABASE_URL: url });
+    expect(first.err).toBe("");
+    expect(first.code).toBe(0);
+    expect(existsSync(path.join(first.dataDir, "spawnbot.db"))).toBe(false);
+    const store = await openPgStore(url);
+    try {
+      expect(await store.listModelPreferences({ platform: "console", userId: os.userInfo().username })).toEqual([{ agent: "codex", model: "openai/gpt-5.3-codex" }]);
+      expect(await store.leases.get(DATA_LEASE)).toBeUndefined(); // an orderly stop gives the lease up
+    } finally {
+      await store.close();
+    }
+    const second = runBot("prefs\n", { SPAWNBOT_DATABASE_URL: url });
+    expect(second.out).toContain("codex: openai/gpt-5.3-codex");
+  });
+
+  it("refuses to start with one line when the database cannot be reached, never showing its password", () => {
+    const { code, out, err } = runBot("help\n", { SPAWNBOT_DATABASE_URL: "postgres://spawnbot:hunter2-very-secret@127.0.0.1:1/spawnbot" });
+    expect(code).toBe(2);
+    expect(out).toBe("");
+    expect(err.trim().split("\n")).toHaveLength(1);
+    expect(err).toMatch(/^spawnbot cannot start: the PostgreSQL database of SPAWNBOT_DATABASE_URL cannot be used/);
+    expect(err).not.toContain("hunter2-very-secret");
   });
 });

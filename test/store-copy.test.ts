@@ -8,6 +8,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, type NewSpawn, type Store } from "../src/bot/store/index.js";
+import { openSqliteStore } from "../src/bot/store/sqlite-store.js";
 import { openPgStore, type PgStore } from "../src/bot/store/pg/index.js";
 import { bundleEntry } from "./support/bundle.js";
 import { freePort } from "./support/free-port.js";
@@ -50,7 +51,7 @@ function spawnAt(n: number, over: Partial<NewSpawn> = {}): NewSpawn {
 /** A data dir as a team's bot leaves it: live and ended spawns, history, keys, secrets, a lease. */
 function teamDataDir(): { dir: string; ids: string[] } {
   const dir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-copy-"));
-  const store = openStore(path.join(dir, "spawnbot.db"));
+  const store = openSqliteStore(path.join(dir, "spawnbot.db")); // written as the bot left it, synchronously
   const ids: string[] = [];
   for (let n = 1; n <= 5; n++) ids.push(store.recordIntent(spawnAt(n, n === 5 ? { createdAt: T0 + 4000 } : {})).id); // 4 and 5: the same ms
   store.updateSpawn(ids[0]!, { status: "ready", serverId: "58512401", address: "198.51.100.4", sshUser: "root", sshPort: 22, hostKey: "ssh-ed25519 AAAAC3Nza", readyAt: T0 + 90_000, meta: { dashboardPort: "18789", dashboardToken: "v1.sealed-token" } });
@@ -102,7 +103,7 @@ describe("npm run store:copy", () => {
     const { dir, ids } = teamDataDir();
     const sqlite = openStore(path.join(dir, "spawnbot.db"));
     const before = await view(sqlite, ids);
-    sqlite.close();
+    await sqlite.close();
     const url = await server.createDatabase();
 
     const r = await runCopy(dir, url);

@@ -8,7 +8,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, StoreConflictError, type NewSpawn, type Store } from "../src/bot/store/index.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "../src/bot/store/migrations.js";
-import { openPgStore, type AsyncStore, type PgStore } from "../src/bot/store/pg/index.js";
+import { openPgStore, type PgStore } from "../src/bot/store/pg/index.js";
 import { PG_MIGRATIONS } from "../src/bot/store/pg/migrations.js";
 import { createPool } from "../src/bot/store/pg/pool.js";
 import { freePort } from "./support/free-port.js";
@@ -51,7 +51,7 @@ function spawnAt(n: number, over: Partial<NewSpawn> = {}): NewSpawn {
 }
 
 /** Drive a store through most of its surface; every answer goes into the transcript. */
-async function session(store: Store | AsyncStore): Promise<unknown[]> {
+async function session(store: Store): Promise<unknown[]> {
   const t: unknown[] = [];
   const note = async (label: string, value: unknown) => t.push([label, await value]);
   for (let n = 1; n <= 6; n++) await note(`intent ${n}`, store.recordIntent(spawnAt(n, n === 4 ? { ownerId: BOB.userId, ownerName: "bob", name: "spawn-1" } : {})));

@@ -19,4 +19,4 @@ export { loadSecretBox, parseSecretKey } from "./access/secret-box.js";
 export { parseAllowRules, unknownNames, type AllowRules } from "./access/allowlist.js";
 export { openStore, type SpawnCount, type Store } from "./store/index.js";
 export { BackupError, backupDatabase } from "./store/backup.js";
-export { copySqliteToPostgres, StoreCopyError } from "./store/pg/index.js";
+export { copySqliteToPostgres, openPgStore, StoreCopyError } from "./store/pg/index.js";

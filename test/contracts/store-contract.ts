@@ -3,12 +3,11 @@
 // back. SQLite runs it today (test/store-contract.test.ts); a shared database's store is done when
 // it passes too. Every call is awaited, so an asynchronous store runs the same suite unchanged.
 import { describe, expect, it } from "vitest";
-import { StoreConflictError, StoreNotFoundError, type NewSpawn, type Store } from "../../src/bot/store/index.js";
-import type { AsyncStore } from "../../src/bot/store/pg/index.js";
+import { StoreConflictError, StoreLimitError, StoreNotFoundError, type IntentLimits, type NewSpawn, type Store } from "../../src/bot/store/index.js";
 
 export interface StoreSubject {
   /** The synchronous SQLite store today, or a store whose every method returns a Promise (PostgreSQL). */
-  open(): Promise<Store | AsyncStore> | Store | AsyncStore;
+  open(): Promise<Store> | Store;
 }
 
 const ALICE = { platform: "test", userId: "U1" };
@@ -32,6 +31,30 @@ export function describeStoreContract(name: string, subject: StoreSubject): void
       await store.recordIntent(intent({ name: "fix-login", ownerId: BOB.userId, ownerName: "bob" })); // another owner's
       await store.updateSpawn(first.id, { status: "deleted", deletedAt: Date.now() });
       expect((await store.recordIntent(intent({ name: "fix-login" }))).status).toBe("pending");
+    });
+
+    it("admits a spawn within its limits only, counting and inserting at once: of 8 racing for the last place, one gets it", async () => {
+      const store = await subject.open();
+      const workspace = `W-${crypto.randomUUID()}`;
+      const none: IntentLimits = { livePerOwner: 0, livePerWorkspace: 0, startsPerOwner: 0, startsPerWorkspace: 0, startsSince: 0 };
+      const limits = { ...none, livePerWorkspace: 3 };
+      await store.recordIntent(intent({ workspace }), limits);
+      await store.recordIntent(intent({ workspace, ownerId: BOB.userId }), limits);
+      const raced = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => store.recordIntent(intent({ workspace, ownerId: `U${10 + i}` }), limits)));
+      expect(raced.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      const refusals = raced.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+      expect(refusals.every((e) => e instanceof StoreLimitError && e.limit === "live-workspace")).toBe(true);
+      expect(await store.countLive({ platform: "test", workspace })).toBe(3);
+      // Starts in the window: the oldest one's time comes back, so the user hears when one more fits.
+      const t0 = Date.now() - 30 * 60_000;
+      const other = `W-${crypto.randomUUID()}`;
+      await store.recordIntent(intent({ workspace: other, ownerId: "U99", createdAt: t0 }), none);
+      await store.recordIntent(intent({ workspace: other, ownerId: "U99", createdAt: t0 + 1000 }), none);
+      const hourly = { ...none, startsPerOwner: 2, startsSince: t0 - 1 };
+      const refused = await store.recordIntent(intent({ workspace: other, ownerId: "U99" }), hourly).then(() => undefined, (e: unknown) => e);
+      expect(refused).toBeInstanceOf(StoreLimitError);
+      expect(refused).toMatchObject({ limit: "starts-owner", oldest: t0 });
+      expect(await store.countStartedSince({ platform: "test", ownerId: "U99" }, t0 - 1)).toEqual({ count: 2, oldest: t0 });
     });
 
     it("refuses to update a spawn it does not know", async () => {

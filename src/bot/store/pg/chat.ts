@@ -3,12 +3,12 @@
 // retry, exactly one sees its row inserted.
 import type { ChatState, SealedSecret } from "../chat-tables.js";
 import type { UserRef } from "../types.js";
-import type { PromisedMethods } from "./async-store.js";
+import type { Promised } from "../types.js";
 import type { Db } from "./pool.js";
 
 const FORGET_EVERY_MS = 10_000; // as the SQLite store: old deliveries go at most this much later
 
-export class PgChatTables implements PromisedMethods<ChatState> {
+export class PgChatTables implements Promised<ChatState> {
   private lastForget = -Infinity;
 
   constructor(private readonly db: Db) {}

@@ -4,7 +4,7 @@
 import * as v from "valibot";
 import type { HostPin, HostState, SharedHost } from "../host-tables.js";
 import type { UserRef } from "../types.js";
-import type { PromisedMethods } from "./async-store.js";
+import type { Promised } from "../types.js";
 import type { Db } from "./pool.js";
 
 interface PinRow { endpoint: string; host_key: string; owner_platform: string; owner_id: string; pinned_at: number; seen_key: string | null }
@@ -12,7 +12,7 @@ interface SharedRow { platform: string; workspace: string; target: string; chann
 
 const ChannelsSchema = v.array(v.string());
 
-export class PgHostTables implements PromisedMethods<HostState> {
+export class PgHostTables implements Promised<HostState> {
   constructor(private readonly db: Db) {}
 
   async getPin(endpoint: string): Promise<HostPin | undefined> {

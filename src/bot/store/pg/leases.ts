@@ -2,14 +2,14 @@
 // transaction that locks the row (inserting it first when missing), so of two replicas asking at
 // once exactly one gets it and the other is told who holds it.
 import type { Lease, LeaseState } from "../lease-tables.js";
-import type { PromisedMethods } from "./async-store.js";
+import type { Promised } from "../types.js";
 import type { Db } from "./pool.js";
 
 interface LeaseRow { name: string; holder: string; acquired_at: number; heartbeat_at: number; expires_at: number }
 
 type Acquired = { ok: true; lease: Lease; tookOver?: Lease } | { ok: false; lease: Lease };
 
-export class PgLeaseTables implements PromisedMethods<LeaseState> {
+export class PgLeaseTables implements Promised<LeaseState> {
   constructor(private readonly db: Db) {}
 
   acquire(name: string, holder: string, ttlMs: number, now = Date.now()): Promise<Acquired> {

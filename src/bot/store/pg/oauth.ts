@@ -1,7 +1,7 @@
 // Pending Connect OpenRouter sign-ins in PostgreSQL. Confirming and consuming a state are single
 // conditional UPDATEs: of two replicas handed the same link, one sees its row change.
 import type { NewOAuthState, OAuthState, OAuthStateRecord } from "../oauth-tables.js";
-import type { PromisedMethods } from "./async-store.js";
+import type { Promised } from "../types.js";
 import type { Db } from "./pool.js";
 
 interface StateRow {
@@ -13,7 +13,7 @@ interface StateRow {
 /** Used and expired rows stay this long, so a replayed link is told "already used", then go (as SQLite). */
 const KEEP_ENDED_MS = 24 * 3_600_000;
 
-export class PgOAuthTables implements PromisedMethods<OAuthState> {
+export class PgOAuthTables implements Promised<OAuthState> {
   constructor(private readonly db: Db) {}
 
   saveOAuthState(r: NewOAuthState): Promise<void> {

@@ -5,7 +5,9 @@
 import {
   LIVE_STATUSES,
   StoreConflictError,
+  StoreLimitError,
   StoreNotFoundError,
+  type IntentLimits,
   type AuditEntry,
   type CountScope,
   type ListOptions,
@@ -22,7 +24,7 @@ import {
   type UserRef,
 } from "../types.js";
 import { PgAccessTables } from "./access.js";
-import type { AsyncStore } from "./async-store.js";
+import type { Store } from "../types.js";
 import { PgChatTables } from "./chat.js";
 import { PgHostTables } from "./hosts.js";
 import { PgLeaseTables } from "./leases.js";
@@ -74,7 +76,7 @@ export async function openPgStore(url: string, opts: PgStoreOptions = {}): Promi
   }
 }
 
-export class PgStore implements AsyncStore {
+export class PgStore implements Store {
   private readonly db: Db;
   private readonly access: PgAccessTables;
   private readonly users: PgUserTables;
@@ -114,8 +116,29 @@ export class PgStore implements AsyncStore {
   listUserKeys(user: UserRef) { return this.users.listUserKeys(user); }
   removeUserKey(user: UserRef, fingerprint: string) { return this.users.removeUserKey(user, fingerprint); }
 
-  async recordIntent(spawn: NewSpawn): Promise<SpawnRecord> {
-    const { rows } = await this.guardName(spawn.name, () => this.db.query<SpawnRow>(`INSERT INTO spawns (id, name, platform, workspace, channel,
+  async recordIntent(spawn: NewSpawn, limits?: IntentLimits): Promise<SpawnRecord> {
+    if (!limits) return this.insertIntent(this.db, spawn);
+    return this.db.transaction(async (tx) => {
+      // One admission at a time per owner and per workspace, on every replica, so two requests
+      // cannot both count the same last place. Owners are lock class 1 and workspaces class 2,
+      // always taken in that order (no deadlock between two admissions).
+      await tx.query("SELECT pg_advisory_xact_lock(1, hashtext($1))", [`${spawn.platform}:${spawn.ownerId}`]);
+      await tx.query("SELECT pg_advisory_xact_lock(2, hashtext($1))", [`${spawn.platform}:${spawn.workspace}`]);
+      const owner = { platform: spawn.platform, ownerId: spawn.ownerId };
+      const workspace = { platform: spawn.platform, workspace: spawn.workspace };
+      if (limits.livePerOwner > 0 && (await countLiveIn(tx, owner)) >= limits.livePerOwner) throw new StoreLimitError("live-owner", null);
+      if (limits.livePerWorkspace > 0 && (await countLiveIn(tx, workspace)) >= limits.livePerWorkspace) throw new StoreLimitError("live-workspace", null);
+      for (const [scope, limit, which] of [[owner, limits.startsPerOwner, "starts-owner"], [workspace, limits.startsPerWorkspace, "starts-workspace"]] as const) {
+        if (limit <= 0) continue;
+        const { count, oldest } = await countStartedIn(tx, scope, limits.startsSince);
+        if (count >= limit) throw new StoreLimitError(which, oldest);
+      }
+      return this.insertIntent(tx, spawn);
+    });
+  }
+
+  private async insertIntent(db: Db, spawn: NewSpawn): Promise<SpawnRecord> {
+    const { rows } = await this.guardName(spawn.name, () => db.query<SpawnRow>(`INSERT INTO spawns (id, name, platform, workspace, channel,
       owner_id, owner_name, agent, cloud, model, size, zone, status, session, prompt, meta, created_at, expires_at, ssh_identity, options)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14, $15, $16, $17, $18, $19) RETURNING *`, [
       spawn.id, spawn.name, spawn.platform, spawn.workspace, spawn.channel, spawn.ownerId, spawn.ownerName, spawn.agent,
@@ -226,18 +249,12 @@ export class PgStore implements AsyncStore {
     return rows.map((r) => r.ms);
   }
 
-  async countLive(scope: CountScope): Promise<number> {
-    const [column, value] = "ownerId" in scope ? ["owner_id", scope.ownerId] : ["workspace", scope.workspace];
-    const { rows } = await this.db.query<{ n: number }>(`SELECT count(*) AS n FROM spawns WHERE platform = $1 AND ${column} = $2 AND ${LIVE_SQL}`,
-      [scope.platform, value]);
-    return rows[0]!.n;
+  countLive(scope: CountScope): Promise<number> {
+    return countLiveIn(this.db, scope);
   }
 
-  async countStartedSince(scope: CountScope, since: number): Promise<{ count: number; oldest: number | null }> {
-    const [column, value] = "ownerId" in scope ? ["owner_id", scope.ownerId] : ["workspace", scope.workspace];
-    const { rows } = await this.db.query<{ n: number; oldest: number | null }>(`SELECT count(*) AS n, min(created_at) AS oldest FROM spawns
-      WHERE platform = $1 AND ${column} = $2 AND created_at >= $3`, [scope.platform, value, since]);
-    return { count: rows[0]!.n, oldest: rows[0]!.oldest };
+  countStartedSince(scope: CountScope, since: number): Promise<{ count: number; oldest: number | null }> {
+    return countStartedIn(this.db, scope, since);
   }
 
   async markStep(
@@ -316,4 +333,18 @@ function listParams(opts: ListOptions | undefined): { pattern: string | null; li
     limit: clampLimit(opts?.limit),
     offset: Math.max(0, Math.floor(opts?.offset ?? 0)) || 0,
   };
+}
+
+async function countLiveIn(db: Db, scope: CountScope): Promise<number> {
+  const [column, value] = "ownerId" in scope ? ["owner_id", scope.ownerId] : ["workspace", scope.workspace];
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*) AS n FROM spawns WHERE platform = $1 AND ${column} = $2 AND ${LIVE_SQL}`,
+    [scope.platform, value]);
+  return rows[0]!.n;
+}
+
+async function countStartedIn(db: Db, scope: CountScope, since: number): Promise<{ count: number; oldest: number | null }> {
+  const [column, value] = "ownerId" in scope ? ["owner_id", scope.ownerId] : ["workspace", scope.workspace];
+  const { rows } = await db.query<{ n: number; oldest: number | null }>(`SELECT count(*) AS n, min(created_at) AS oldest FROM spawns
+    WHERE platform = $1 AND ${column} = $2 AND created_at >= $3`, [scope.platform, value, since]);
+  return { count: rows[0]!.n, oldest: rows[0]!.oldest };
 }

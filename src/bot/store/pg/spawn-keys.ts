@@ -1,7 +1,7 @@
 // The OpenRouter keys made for spawns and the deletes still owed, in PostgreSQL. Counting a failed
 // delete reads and writes the row under its lock in one transaction.
 import type { SpawnKeyRecord, SpawnKeyState } from "../spawn-key-tables.js";
-import type { PromisedMethods } from "./async-store.js";
+import type { Promised } from "../types.js";
 import type { Db } from "./pool.js";
 
 interface Row {
@@ -9,7 +9,7 @@ interface Row {
   revoke_at: number | null; attempts: number; last_error: string | null; deleted_at: number | null; sealed_key: string | null;
 }
 
-export class PgSpawnKeyTables implements PromisedMethods<SpawnKeyState> {
+export class PgSpawnKeyTables implements Promised<SpawnKeyState> {
   constructor(private readonly db: Db) {}
 
   async recordSpawnKey(r: Pick<SpawnKeyRecord, "spawnId" | "keyHash" | "limitUsd" | "expiresAt" | "createdAt"> & { sealedKey?: string }): Promise<void> {

@@ -1,13 +1,13 @@
 // Expiry reminders sent, failed deletes to retry and orphan servers seen, in PostgreSQL. Counting a
 // failed delete's attempts reads and writes its row inside one transaction that holds the row lock.
 import type { DeleteRetry, OrphanServer, UpkeepState } from "../upkeep-tables.js";
-import type { PromisedMethods } from "./async-store.js";
+import type { Promised } from "../types.js";
 import type { Db } from "./pool.js";
 
 interface RetryRow { spawn_id: string; actor: string; attempts: number; next_at: number; last_error: string }
 interface OrphanRow { cloud: string; server_id: string; spawn_id: string | null; first_seen: number; reported_at: number | null }
 
-export class PgUpkeepTables implements PromisedMethods<UpkeepState> {
+export class PgUpkeepTables implements Promised<UpkeepState> {
   constructor(private readonly db: Db) {}
 
   async remindedExpiries(): Promise<Map<string, number>> {
