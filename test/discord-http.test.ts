@@ -183,9 +183,21 @@ describe("redeliveries", () => {
     fake.redeliver(ref.id);
     await settled("dhttp-twice");
     expect(spawnsNamed("dhttp-twice")).toHaveLength(1);
+    // Acted on twice, the second would be refused for the name the first took, in the same private reply.
+    expect(answersTo(ref)).not.toContain("already have a live spawn");
+    expect(answersTo(ref)).toContain("tmux attach -t 'dhttp-twice'");
     const [first, second] = deliveriesOf(ref);
     expect(first).toMatchObject({ status: 200, accepted: true });
     // The retry gets a plain deferral (Discord keeps the first answer it took).
     expect(second).toMatchObject({ status: 200, body: { type: 5, data: { flags: EPHEMERAL } } });
+  });
+});
+
+describe("the transport itself", () => {
+  it("answered every interaction POSTed in time, and the fake met nothing it did not understand", async () => {
+    await fake.httpIdle();
+    expect(fake.httpDeliveries.filter((d) => d.status === 0)).toEqual([]); // 0: no response within Discord's 3 s
+    expect(fake.httpDeliveries.filter((d) => !d.accepted && d.status === 200).map((d) => d.error)).toEqual(["40060 Interaction has already been acknowledged."]);
+    expect(fake.internalErrors).toEqual([]);
   });
 });
