@@ -61,7 +61,7 @@ export class FirstAnswers {
   }
 }
 
-/** What Discord answers a callback sent without ?with_response=true: 204, no body. */
+/** What Discord answers a callback sent without ?with_response=true (the adapter never asks for the response): 204, no body. */
 function noContent(): ResponseLike {
   const empty = new Response(null, { status: 204 });
   return { body: null, bodyUsed: false, headers: empty.headers, ok: true, status: 204, statusText: "No Content", arrayBuffer: () => empty.arrayBuffer(), json: () => empty.json(), text: () => empty.text() };
