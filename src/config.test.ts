@@ -63,6 +63,20 @@ describe("configuration", () => {
     expect(JSON.stringify(problems({ SLACK_BOT_TOKEN: "xoxp-user-token-secret" }))).not.toContain("user-token-secret");
   });
 
+  it("takes Discord interactions over the gateway unless the http transport is chosen with the public key and a public URL", () => {
+    const discord = { SPAWNBOT_ADAPTER: "discord", DISCORD_TOKEN: "MTAwMDAwMDAwMDAwMDAwMDAx.fake.token-value", DISCORD_APP_ID: "100000000000000001" };
+    expect(loadConfig(discord, dir).discord).toMatchObject({ transport: "gateway", publicKey: undefined });
+    expect(problems({ ...discord, SPAWNBOT_DISCORD_TRANSPORT: "http" })).toEqual([
+      expect.stringMatching(/^SPAWNBOT_DISCORD_PUBLIC_KEY: is required for the http transport/),
+      expect.stringMatching(/^SPAWNBOT_PUBLIC_URL: is required for the http transport: Discord posts interactions to <SPAWNBOT_PUBLIC_URL>\/discord\/interactions/),
+    ]);
+    expect(problems({ ...discord, SPAWNBOT_DISCORD_TRANSPORT: "webhook" })).toEqual(["SPAWNBOT_DISCORD_TRANSPORT: must be gateway or http"]);
+    expect(problems({ ...discord, SPAWNBOT_DISCORD_PUBLIC_KEY: "abc123" })).toEqual([expect.stringMatching(/^SPAWNBOT_DISCORD_PUBLIC_KEY: must be the application's public key, 64 hex digits/)]);
+    const key = "A".repeat(64);
+    const http = loadConfig({ ...discord, SPAWNBOT_DISCORD_TRANSPORT: "http", SPAWNBOT_DISCORD_PUBLIC_KEY: key, SPAWNBOT_PUBLIC_URL: "https://spawnbot.example.com" }, dir);
+    expect(http.discord).toMatchObject({ transport: "http", publicKey: "a".repeat(64) });
+  });
+
   it("reads SPAWNBOT_SECRET_KEY as 32 bytes and refuses anything else", () => {
     expect(loadConfig({ SPAWNBOT_SECRET_KEY: "ab".repeat(32) }, dir).secretKey?.length).toBe(32);
     expect(() => loadConfig({ SPAWNBOT_SECRET_KEY: "hunter2" }, dir)).toThrow(/SPAWNBOT_SECRET_KEY: must be 32 bytes/);

@@ -150,6 +150,9 @@ const ConfigSchema = v.object({
   DISCORD_TOKEN: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^[A-Za-z0-9._-]{20,200}$/, "must be the bot token from the Developer Portal"))),
   DISCORD_APP_ID: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^\d{15,22}$/, "must be the application id (a snowflake)"))),
   DISCORD_API_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://discord.com/api"))),
+  // How interactions arrive: over the gateway (one connection), or as signed POSTs to the Interactions Endpoint URL (any replica).
+  SPAWNBOT_DISCORD_TRANSPORT: v.optional(v.picklist(["gateway", "http"], "must be gateway or http"), "gateway"),
+  SPAWNBOT_DISCORD_PUBLIC_KEY: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^[0-9a-fA-F]{64}$/, "must be the application's public key, 64 hex digits (Developer Portal → General Information → Public Key)"))),
   SPAWNBOT_CLOUD_INIT_TIMEOUT: v.optional(durationText, "10m"),
   // Upkeep: the expiry sweep (reminders, deletes at expiry, retries of failed deletes) and the reconciler.
   SPAWNBOT_EXPIRY_REMINDER: v.optional(durationText, "1h"),
@@ -214,7 +217,7 @@ export interface Config {
   /** SPAWNBOT_SECRET_KEY, when set; otherwise the data dir's key file is used. */
   secretKey?: Buffer;
   slack?: { botToken: string; appToken?: string; signingSecret?: string; apiUrl?: string; port: number };
-  discord?: { token: string; appId: string; apiUrl?: string };
+  discord?: { token: string; appId: string; apiUrl?: string; transport: "gateway" | "http"; publicKey?: string };
   logLevel: string;
   logFormat: "pretty" | "json";
   admins: string[];
@@ -305,7 +308,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     slack: adapter === "slack" ? {
       botToken: c.SLACK_BOT_TOKEN!, appToken: c.SLACK_APP_TOKEN, signingSecret: c.SLACK_SIGNING_SECRET, apiUrl: c.SLACK_API_URL, port: c.SLACK_PORT as number,
     } : undefined,
-    discord: adapter === "discord" ? { token: c.DISCORD_TOKEN!, appId: c.DISCORD_APP_ID!, apiUrl: c.DISCORD_API_URL } : undefined,
+    discord: adapter === "discord" ? {
+      token: c.DISCORD_TOKEN!, appId: c.DISCORD_APP_ID!, apiUrl: c.DISCORD_API_URL,
+      transport: c.SPAWNBOT_DISCORD_TRANSPORT, publicKey: c.SPAWNBOT_DISCORD_PUBLIC_KEY?.toLowerCase(),
+    } : undefined,
     admins: c.SPAWNBOT_ADMINS.split(",").map((s) => s.trim()).filter(Boolean),
     enableLocal: c.SPAWNBOT_ENABLE_LOCAL ?? adapter === "console",
     defaultTtlMs: c.SPAWNBOT_DEFAULT_TTL,
@@ -361,6 +367,10 @@ function adapterProblems(c: v.InferOutput<typeof ConfigSchema>): string[] {
   if (c.SPAWNBOT_ADAPTER === "discord") {
     if (!c.DISCORD_TOKEN) problems.push("DISCORD_TOKEN: is required for the discord adapter (Developer Portal → Bot → Token)");
     if (!c.DISCORD_APP_ID) problems.push("DISCORD_APP_ID: is required for the discord adapter (Developer Portal → General Information → Application ID)");
+    if (c.SPAWNBOT_DISCORD_TRANSPORT === "http") {
+      if (!c.SPAWNBOT_DISCORD_PUBLIC_KEY) problems.push("SPAWNBOT_DISCORD_PUBLIC_KEY: is required for the http transport (Developer Portal → General Information → Public Key)");
+      if (!c.SPAWNBOT_PUBLIC_URL) problems.push("SPAWNBOT_PUBLIC_URL: is required for the http transport: Discord posts interactions to <SPAWNBOT_PUBLIC_URL>/discord/interactions");
+    }
   }
   return problems;
 }

@@ -85,14 +85,17 @@ export async function main(): Promise<number> {
       openrouterManagementKey: config.openrouterManagementKey, shareWorkspaceKey: config.shareWorkspaceKey, spawnBudget: config.spawnBudget,
     },
   });
-  const gatewayServer = config.gateway ? await startPublicServer(core, config.gateway, logger) : undefined;
+  // Made before the public server, which serves the Discord interactions endpoint; an adapter takes
+  // nothing until it is started below (that endpoint answers 503 until then).
+  const adapter: ChatAdapter = config.slack ? new SlackAdapter(core, config.slack, logger.child({ adapter: "slack" }))
+    : config.discord ? new DiscordAdapter(core, config.discord, logger.child({ adapter: "discord" }))
+    : new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
+  const adapterRoutes = adapter instanceof DiscordAdapter && adapter.interactionsRoute ? [adapter.interactionsRoute] : [];
+  const gatewayServer = config.gateway ? await startPublicServer(core, config.gateway, logger, adapterRoutes) : undefined;
   // Before any adapter takes commands: end what a killed or stopped bot left in flight.
   await recoverAtStartUp(core, logger);
   const stopping = { orchestrator, graceMs: config.shutdownGraceMs, logger };
   logger.info({ dataDir: config.dataDir, adapter: config.adapter, gateway: config.gateway?.publicUrl }, "spawnbot started");
-  const adapter: ChatAdapter = config.slack ? new SlackAdapter(core, config.slack, logger.child({ adapter: "slack" }))
-    : config.discord ? new DiscordAdapter(core, config.discord, logger.child({ adapter: "discord" }))
-    : new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
   // Chat platforms' call counts for /metrics (the console makes no platform calls).
   const chat = adapter instanceof SlackAdapter || adapter instanceof DiscordAdapter ? adapter : undefined;
   const ops = config.ops ? await startOpsServer(config.ops.port, config.ops.host, {

@@ -1,6 +1,7 @@
 // The adapter contract (test/contracts/adapter-contract.ts) on the three adapters, each through its
 // real transport: the console over its input and output streams, Slack with real Bolt against the
-// wire-level fake Slack (signed HTTP), Discord with discord.js against the fake gateway and REST.
+// wire-level fake Slack (signed HTTP), Discord with discord.js against the fake gateway and REST,
+// and Discord again over its HTTP transport (signed POSTs to the bot's public server).
 // Spawns go to the local cloud, in a home of their own.
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
@@ -10,6 +11,7 @@ import { ConsoleAdapter } from "../src/adapters/console/index.js";
 import { DiscordAdapter } from "../src/adapters/discord/index.js";
 import { registerCommands } from "../src/adapters/discord/register.js";
 import { SlackAdapter } from "../src/adapters/slack/index.js";
+import { startPublicServer } from "../src/public-server.js";
 import { describeAdapterContract, type AdapterDriver } from "./contracts/adapter-contract.js";
 import { startDiscordFake } from "./fakes/discord-fake.js";
 import { SLACK_FAKE_DEFAULTS as D, signedPost, slashCommandBody, startSlackFake } from "./fakes/slack-fake.js";
@@ -92,14 +94,17 @@ describeAdapterContract("Slack (HTTP mode)", async () => {
   } satisfies AdapterDriver;
 });
 
-describeAdapterContract("Discord (gateway)", async () => {
+for (const transport of ["gateway", "http"] as const) describeAdapterContract(transport === "gateway" ? "Discord (gateway)" : "Discord (HTTP interactions)", async () => {
   const bot = localBot();
   const fake = await startDiscordFake();
   const alice = { id: "400000000000000011", username: "alice" };
   const agents = bot.orchestrator.agents.map((a) => ({ key: a.key, name: a.name }));
   await registerCommands({ token: fake.token, appId: fake.appId, apiUrl: fake.restApi, guildId: fake.guildId, agents });
-  const discord = new DiscordAdapter(bot.core, { token: fake.token, appId: fake.appId, apiUrl: fake.restApi }, captureLogger());
+  const logger = captureLogger();
+  const discord = new DiscordAdapter(bot.core, { token: fake.token, appId: fake.appId, apiUrl: fake.restApi, transport, publicKey: fake.publicKeyHex }, logger);
+  const server = transport === "http" ? await startPublicServer(bot.core, { port: 0, host: "127.0.0.1" }, logger, [discord.interactionsRoute!]) : undefined;
   await discord.start();
+  if (server) await fake.setInteractionsEndpoint(`http://127.0.0.1:${server.port}/discord/interactions`);
   const tokens: string[] = [];
   const command = async (subcommand: string, options: Record<string, string> = {}) => {
     tokens.push(fake.chatInput({ user: alice, name: "spawn", subcommand, options }).token);
@@ -115,7 +120,7 @@ describeAdapterContract("Discord (gateway)", async () => {
     delete: () => command("delete", { target: name }),
     refused: () => command("connect", { target: "nosuch-spawn" }),
     publicText, privateText,
-    settle: () => quiet(bot, () => privateText() + publicText(), () => discord.idle()),
-    close: async () => { await discord.stop(2000); await fake.close(); },
+    settle: () => quiet(bot, () => privateText() + publicText(), async () => { await fake.httpIdle(); await discord.idle(); }),
+    close: async () => { await discord.stop(2000); await server?.close(); await fake.close(); },
   } satisfies AdapterDriver;
 });

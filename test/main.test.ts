@@ -11,6 +11,7 @@ import { startPostgres, type TestPostgres } from "./support/postgres.js";
 import { DATA_LEASE, DataLeaseHeldError, holdDataLease } from "../src/data-lease.js";
 import { captureLogger } from "./support/capture.js";
 import { signedPost, slashCommandBody, startSlackFake } from "./fakes/slack-fake.js";
+import { startDiscordFake } from "./fakes/discord-fake.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const MAIN = path.join(ROOT, "dist", "main.js");
@@ -103,6 +104,46 @@ describe("npm start with SPAWNBOT_ADAPTER=slack", () => {
       child.kill("SIGTERM");
       expect(await exited, stderr).toBe(0);
       expect(stderr).not.toContain(fake.botToken);
+    } finally {
+      child.kill("SIGKILL");
+      await fake.close();
+    }
+  });
+});
+
+describe("npm start with SPAWNBOT_ADAPTER=discord and the http transport", () => {
+  it("serves signed interactions on the public server without a gateway connection, and stops cleanly on SIGTERM", async () => {
+    const fake = await startDiscordFake({ token: "fake-bot-token-for-the-main-test" });
+    const port = 20_000 + (process.pid % 20_000) + 2; // beside the Slack test's two ports
+    const opsPort = port + 1;
+    const child = spawn(process.execPath, [MAIN], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", SPAWNBOT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "spawnbot-main-")),
+        SPAWNBOT_ADAPTER: "discord", DISCORD_TOKEN: fake.token, DISCORD_APP_ID: fake.appId, DISCORD_API_URL: fake.restApi,
+        SPAWNBOT_DISCORD_TRANSPORT: "http", SPAWNBOT_DISCORD_PUBLIC_KEY: fake.publicKeyHex,
+        SPAWNBOT_PUBLIC_URL: `http://127.0.0.1:${port}`, SPAWNBOT_GATEWAY_PORT: String(port), SPAWNBOT_OPS_PORT: String(opsPort),
+      },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 30_000;
+      let ready = 0;
+      while (Date.now() < deadline && ready !== 200) {
+        ready = await fetch(`http://127.0.0.1:${opsPort}/readyz`).then((r) => r.status, () => 0);
+        if (ready !== 200) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(ready, stderr).toBe(200);
+      await fake.setInteractionsEndpoint(`http://127.0.0.1:${port}/discord/interactions`);
+      const ref = fake.chatInput({ user: { id: "400000000000000031", username: "alice" }, name: "spawn", subcommand: "agents" });
+      await fake.waitFor(() => JSON.stringify(fake.webhookMessages(ref.token)).includes("openclaw"), 10_000, "the agents list");
+      expect(fake.httpDeliveries).toEqual([expect.objectContaining({ status: 200, accepted: true })]);
+      expect(fake.identifiedIntents).toBeNull(); // no gateway session was opened
+      child.kill("SIGTERM");
+      expect(await exited, stderr).toBe(0);
+      expect(stderr).not.toContain(fake.token);
     } finally {
       child.kill("SIGKILL");
       await fake.close();

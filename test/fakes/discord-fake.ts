@@ -15,12 +15,18 @@
 // - A 429 is Discord's RatelimitedResponse: body {message, retry_after (float seconds), global,
 //   code}, a Retry-After header in whole seconds (rounded up; discord.js waits by it),
 //   X-RateLimit-Scope, and for a global limit X-RateLimit-Global instead of the bucket headers.
+// - Interactions go over the gateway, or, once a test sets an Interactions Endpoint URL (checked as
+//   the Developer Portal does: signed PING → PONG, bad signature → 401), as Ed25519-signed POSTs to
+//   it (discord-interactions-http.ts); the response is the interaction's first answer. Requests that
+//   answer an interaction whose POST is still in flight wait for it: Discord takes the response as
+//   the answer before anything the bot sends after it.
 // Deliberate simplifications: one shard; no MESSAGE_CREATE echo of the bot's own messages.
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, WebSocket } from "ws";
 import { captureMessage, captureSecret } from "../support/capture.js";
+import { newAppKeyPair, signedPost, verifyEndpoint, type PostResult, type SignedPostOptions } from "./discord-interactions-http.js";
 
 // Discord's payloads are deep and loosely typed; the fake treats them as plain JSON.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -55,6 +61,8 @@ export interface FakeMessage {
 }
 export interface FakeThread { id: string; parentId: string; name: string; starterMessageId: string | null; raw: Json }
 export interface InteractionRef { id: string; token: string }
+/** One interaction POSTed to the endpoint: the HTTP answer, and whether it was taken as the interaction's first answer. */
+export interface HttpDelivery { interactionId: string; status: number; body: unknown; accepted: boolean; error?: string }
 
 /** Who interacts, and where: a guild channel (default: the configured one) or a DM channel. */
 export interface InteractionOpts {
@@ -180,6 +188,14 @@ export class DiscordFake {
   identifiedIntents: number | null = null;
   /** Exceptions thrown by the fake itself (answered 500); a test can assert this stays empty. */
   readonly internalErrors: unknown[] = [];
+  /** The application's public key (hex), as the Developer Portal shows it; its private half signs HTTP interactions. */
+  readonly publicKeyHex: string;
+  /** Every interaction POSTed to the Interactions Endpoint URL, in order. */
+  readonly httpDeliveries: HttpDelivery[] = [];
+  private readonly appKey: ReturnType<typeof newAppKeyPair>["privateKey"];
+  private endpointUrl: string | undefined;
+  /** Interactions whose POST awaits its response, by id. */
+  private readonly answering = new Map<string, Promise<void>>();
 
   private readonly opts: Required<Omit<DiscordFakeOptions, "guild" | "token" | "appId" | "botUserId">>;
   private readonly server = http.createServer((req, res) => void this.onRequest(req, res));
@@ -204,6 +220,7 @@ export class DiscordFake {
 
   constructor(options: DiscordFakeOptions = {}) {
     this.token = options.token ?? "fake-bot-token";
+    ({ privateKey: this.appKey, publicKeyHex: this.publicKeyHex } = newAppKeyPair());
     captureSecret(this.token); // the suite's secret scan looks for it in everything the bot logged or sent
     this.appId = options.appId ?? "100000000000000001";
     this.botUserId = options.botUserId ?? this.appId;
@@ -356,8 +373,15 @@ export class DiscordFake {
 
   // ---- interactions (INTERACTION_CREATE over the gateway) -------------------------------------
 
-  chatInput(o: CommandOpts): InteractionRef {
-    return this.interaction(2, o, this.commandData(o, undefined, true));
+  /** A slash command; with deliver false it is only made (for a test that posts it itself). */
+  chatInput(o: CommandOpts, deliver = true): InteractionRef {
+    return this.interaction(2, o, this.commandData(o, undefined, true), undefined, deliver);
+  }
+  /** The interaction as Discord sends it (over the gateway or by POST). */
+  payloadOf(interactionId: string): Json {
+    const payload = this.interactions.get(interactionId)?.payload;
+    if (!payload) throw new Error(`discord-fake: no interaction ${interactionId}`);
+    return structuredClone(payload);
   }
   /**
    * Send an interaction's INTERACTION_CREATE again, same id and token: what a gateway resume or a
@@ -366,7 +390,62 @@ export class DiscordFake {
   redeliver(interactionId: string): void {
     const row = this.interactions.get(interactionId);
     if (!row?.payload) throw new Error(`discord-fake: no interaction ${interactionId} to deliver again`);
-    this.dispatch("INTERACTION_CREATE", row.payload);
+    this.deliver(row);
+  }
+
+  // ---- the HTTP transport (an Interactions Endpoint URL) ----------------------------------------
+
+  /**
+   * Save the app's Interactions Endpoint URL as the Developer Portal does: it must answer a signed
+   * PING with a PONG and a badly signed request with 401, else this throws the portal's refusal.
+   * From then on interactions are POSTed to it instead of sent over the gateway.
+   */
+  async setInteractionsEndpoint(url: string): Promise<void> {
+    await verifyEndpoint(url, this.appKey, () => ({
+      id: this.snowflake(), application_id: this.appId, type: 1, version: 1, entitlements: [],
+      token: `aW50ZXJhY3Rpb246${randomBytes(48).toString("base64url")}`,
+      user: { id: "643945264868098049", username: "discord", discriminator: "0", global_name: "Discord", avatar: null, system: true },
+    }));
+    this.endpointUrl = url;
+  }
+  /** POST a payload to the endpoint, signed by the app's key unless opts say otherwise (forged, stale, unsigned). */
+  postToEndpoint(payload: Json, opts: SignedPostOptions = {}): Promise<PostResult> {
+    if (!this.endpointUrl) throw new Error("discord-fake: no Interactions Endpoint URL is set");
+    return signedPost(this.endpointUrl, payload, this.appKey, opts);
+  }
+  /** Resolves once every interaction POSTed so far has its answer (or its failure) recorded. */
+  async httpIdle(): Promise<void> {
+    while (this.answering.size > 0) await Promise.all([...this.answering.values()]);
+  }
+
+  private deliver(row: InteractionRow): void {
+    if (!this.endpointUrl) return this.dispatch("INTERACTION_CREATE", row.payload!);
+    const posted = this.postToEndpoint(row.payload!, { timeoutMs: this.opts.callbackWindowMs })
+      .then((res) => this.takeHttpAnswer(row, res), (err: Error) => this.httpDeliveries.push({ interactionId: row.id, status: 0, body: undefined, accepted: false, error: err.message }))
+      .then(() => undefined);
+    const done = posted.finally(() => {
+      if (this.answering.get(row.id) === done) this.answering.delete(row.id);
+    });
+    this.answering.set(row.id, done);
+  }
+
+  /** The response to a POSTed interaction is its first answer, checked like a callback. */
+  private takeHttpAnswer(row: InteractionRow, res: PostResult): void {
+    const delivery: HttpDelivery = { interactionId: row.id, status: res.status, body: res.body, accepted: false };
+    this.httpDeliveries.push(delivery);
+    if (res.status !== 200) return void (delivery.error = `the endpoint answered ${res.status}`);
+    try {
+      this.callback({ params: [row.id, row.token], query: new URLSearchParams(), body: (res.body ?? {}) as Json, files: [] });
+      delivery.accepted = true;
+    } catch (e) {
+      delivery.error = e instanceof ApiError ? `${e.code} ${e.message}` : String(e);
+    }
+  }
+
+  /** The POST still waiting for its response, if this request answers that interaction. */
+  private answerInFlight(path: string): Promise<void> | undefined {
+    const id = /^\/interactions\/(\d+)\//.exec(path)?.[1] ?? this.byToken.get(/^\/webhooks\/\d+\/([^/]+)/.exec(path)?.[1] ?? "")?.id;
+    return id === undefined ? undefined : this.answering.get(id);
   }
   /** An autocomplete request while `focused` holds the partly typed `value`. */
   autocomplete(o: CommandOpts & { focused: string; value: string }): InteractionRef {
@@ -546,7 +625,7 @@ export class DiscordFake {
     return { id: cmd?.id ?? this.snowflake(), name: o.name, type: 1, options, ...(cmd?.guild_id ? { guild_id: cmd.guild_id } : {}) };
   }
 
-  private interaction(type: number, o: InteractionOpts, data: Json, component?: MessageRow): InteractionRef {
+  private interaction(type: number, o: InteractionOpts, data: Json, component?: MessageRow, deliver = true): InteractionRef {
     const user = this.addUser(o.user);
     const guildChannel = o.guildId && !o.channelId
       ? [...this.channels.values()].find((c) => c.guild_id === o.guildId && c.type === 0)
@@ -574,7 +653,7 @@ export class DiscordFake {
       entitlements: [], authorizing_integration_owners: { "0": guildId ?? "0" }, context: guildId ? 0 : 1,
       attachment_size_limit: 10 * 1024 * 1024, ...where, ...(component ? { message: component.raw } : {}),
     };
-    this.dispatch("INTERACTION_CREATE", row.payload);
+    if (deliver) this.deliver(row);
     return { id, token };
   }
 
@@ -596,6 +675,7 @@ export class DiscordFake {
     let body: unknown;
     let headers: Record<string, string> = {};
     try {
+      await this.answerInFlight(path);
       const { json, files } = parseBody(req.headers["content-type"], Buffer.concat(chunks));
       call.body = json;
       if (json !== undefined) captureMessage(`discord ${key}`, json); // what the bot sent, for the secret scan
@@ -684,7 +764,7 @@ export class DiscordFake {
     on("GET", "/users/@me", true, () => ok({ ...bot, verified: true, mfa_enabled: false, email: null, locale: "en-US" }));
     on("GET", "/applications/@me", true, () => ok({
       id: this.appId, name: this.opts.botUsername, icon: null, description: "", summary: "", bot_public: true,
-      bot_require_code_grant: false, verify_key: "0".repeat(64), flags: 0, team: null, owner: bot, bot,
+      bot_require_code_grant: false, verify_key: this.publicKeyHex, flags: 0, team: null, owner: bot, bot,
       approximate_guild_count: this.guilds.size, integration_types_config: { "0": {} }, tags: [],
     }));
     on("POST", "/users/@me/channels", true, ({ body }) => {

@@ -1,11 +1,12 @@
-// The Discord adapter: a discord.js gateway client with only the Guilds intent (no privileged
-// intent: everything arrives as interactions). Every slash command, click and form is answered
-// first (deferred within Discord's 3 s), claimed once by its interaction id so a redelivery
-// never acts twice, and handed to the bot core in the background.
+// The Discord adapter: interactions arrive over the gateway (a discord.js client with only the
+// Guilds intent: no privileged intent) or, with the HTTP transport, as signed POSTs to the app's
+// Interactions Endpoint URL, which any replica can serve. Every slash command, click and form is
+// answered first (deferred within Discord's 3 s), claimed once by its interaction id so a
+// redelivery never acts twice, and handed to the bot core in the background.
 import { NEVER_ENDS, type ChatAdapter } from "../../bot/index.js";
 import { once } from "node:events";
 import {
-  Client, Events, GatewayIntentBits, MessageFlags,
+  Client, DefaultRestOptions, Events, GatewayIntentBits, MessageFlags, Routes,
   type AutocompleteInteraction, type ButtonInteraction, type ChatInputCommandInteraction, type Interaction, type ModalSubmitInteraction,
 } from "discord.js";
 import type { BotCore } from "../../bot/index.js";
@@ -17,6 +18,10 @@ import { DiscordApi } from "./api.js";
 import { suggest } from "./autocomplete.js";
 import { COMMAND_NAME, commandText, readOptions } from "./commands.js";
 import { DiscordConversations, replyOptions, type Origin } from "./conversation.js";
+import { FirstAnswers } from "./first-answers.js";
+import { HttpInteractions, type Outcome } from "./http-transport.js";
+import { interactionsEndpoint, type Route } from "./interactions-endpoint.js";
+import { discordPublicKey } from "./signature.js";
 import { BUTTONS, deleteConfirmation, message, parseButtonId } from "./render.js";
 import { errorLines, readSettings, SETTINGS_MODAL_ID, settingsModal } from "./settings-form.js";
 
@@ -26,6 +31,10 @@ export interface DiscordOptions {
   appId: string;
   /** REST base, e.g. http://127.0.0.1:PORT/api for a test double; Discord's own by default. */
   apiUrl?: string;
+  /** How interactions arrive: the gateway (the default), or HTTP POSTs to the Interactions Endpoint URL. */
+  transport?: "gateway" | "http";
+  /** The application's public key, 64 hex digits: checks every HTTP interaction's signature (http transport). */
+  publicKey?: string;
 }
 
 const PLATFORM = "discord";
@@ -48,20 +57,45 @@ export class DiscordAdapter implements ChatAdapter {
   private readonly conversations: DiscordConversations;
   // Each interaction's own first answer (defer, modal, reply) is part of its work, so nothing waits its turn.
   private readonly work = new Intake((err) => this.log.error({ err }, "Discord interaction failed"));
+  /** With the HTTP transport: the interactions endpoint's requests and their first answers. */
+  private readonly http?: { interactions: HttpInteractions; route: Route };
+  private started = false;
   private stopping = false;
 
   constructor(private readonly core: BotCore, private readonly opts: DiscordOptions, private readonly log: Logger) {
-    this.client = new Client({ intents: [GatewayIntentBits.Guilds], rest: opts.apiUrl ? { api: opts.apiUrl } : {}, allowedMentions: { parse: [] } });
+    const answers = opts.transport === "http" ? new FirstAnswers() : undefined;
+    this.client = new Client({
+      intents: [GatewayIntentBits.Guilds], allowedMentions: { parse: [] },
+      rest: {
+        ...(opts.apiUrl ? { api: opts.apiUrl } : {}),
+        ...(answers ? { makeRequest: answers.requestFunction(DefaultRestOptions.makeRequest) } : {}),
+      },
+    });
     this.api = new DiscordApi(this.client.rest, log);
     this.conversations = new DiscordConversations(this.api, log, core.messageRefs(PLATFORM));
-    this.client.on(Events.InteractionCreate, (i) => this.onInteraction(i));
+    if (answers) {
+      const publicKey = discordPublicKey(opts.publicKey ?? "");
+      if (!publicKey) throw new Error("the Discord HTTP transport needs the application's public key (64 hex digits)");
+      const interactions = new HttpInteractions(this.client, answers, { accepting: () => this.connected, serve: (i) => this.onInteraction(i) }, log);
+      this.http = { interactions, route: interactionsEndpoint(publicKey, (payload) => interactions.receive(payload), log) };
+    } else {
+      this.client.on(Events.InteractionCreate, (i) => void this.onInteraction(i));
+    }
     this.client.on(Events.Error, (err) => log.error({ err }, "Discord client error"));
     this.client.on(Events.Warn, (warning) => log.warn({ warning }, "Discord client warning"));
   }
 
-  /** Logged in and the gateway session is ready. */
+  /** Gateway: logged in and the session is ready. HTTP: started and not stopping. */
   get connected(): boolean {
-    return this.client.isReady();
+    return this.http ? this.started && !this.stopping : this.client.isReady();
+  }
+
+  /**
+   * The interactions endpoint for the bot's public server (POST /discord/interactions), with the
+   * HTTP transport; it answers 503 until start() has attached the adapter to the core.
+   */
+  get interactionsRoute(): Route | undefined {
+    return this.http?.route;
   }
 
   /** REST calls made, 429s met and status edits coalesced, for tests and metrics. */
@@ -75,9 +109,7 @@ export class DiscordAdapter implements ChatAdapter {
   }
 
   async start(): Promise<void> {
-    const ready = once(this.client, Events.ClientReady);
-    await this.client.login(this.opts.token);
-    await ready;
+    const appId = this.http ? await this.startHttp() : await this.startGateway();
     // Reminders, reports and redraws outside a request: a DM, and the spawn's status message, both
     // with the bot token through the adapter's outbox (no interaction token lives that long).
     this.core.attachOutlet({
@@ -85,11 +117,29 @@ export class DiscordAdapter implements ChatAdapter {
       notify: async (userId, view) => void (await this.api.dm(userId, message(view))),
       status: (place, view) => this.conversations.threads.show(view, { channel: place.channel }),
     });
-    const appId = this.client.application?.id;
     if (appId !== this.opts.appId) {
       this.log.warn({ appId, configured: this.opts.appId }, "DISCORD_APP_ID is not this bot's application: commands registered for it never reach this bot");
     }
-    this.log.info({ user: this.client.user?.tag, guilds: this.client.guilds.cache.size }, "Discord adapter connected");
+    this.started = true;
+    this.log.info({ transport: this.http ? "http" : "gateway", user: this.client.user?.tag, guilds: this.client.guilds.cache.size }, "Discord adapter connected");
+  }
+
+  /** Log in to the gateway; the application's id. */
+  private async startGateway(): Promise<string | undefined> {
+    const ready = once(this.client, Events.ClientReady);
+    await this.client.login(this.opts.token);
+    await ready;
+    return this.client.application?.id;
+  }
+
+  /** No gateway: the bot token serves REST only, and GET /applications/@me checks it (a bad token fails here). */
+  private async startHttp(): Promise<string> {
+    this.client.rest.setToken(this.opts.token);
+    const app = (await this.client.rest.get(Routes.currentApplication())) as { id: string; verify_key?: string };
+    if (app.verify_key !== undefined && app.verify_key.toLowerCase() !== this.opts.publicKey?.toLowerCase()) {
+      this.log.error({ appId: app.id }, "SPAWNBOT_DISCORD_PUBLIC_KEY is not this application's public key: every interaction will be refused (401)");
+    }
+    return app.id;
   }
 
   /** Stop taking interactions, let the answers in flight finish (bounded by timeoutMs), then disconnect. */
@@ -105,16 +155,32 @@ export class DiscordAdapter implements ChatAdapter {
     await this.work.idle();
   }
 
-  private onInteraction(i: Interaction): void {
-    if (this.stopping) return;
-    if (i.isAutocomplete()) return this.work.startNow(() => this.autocomplete(i));
-    if (!i.isChatInputCommand() && !i.isButton() && !i.isModalSubmit()) return;
-    this.work.startNow(async () => {
-      // A gateway resume may deliver an interaction again: only its first delivery is acted on.
-      if (!(await this.core.claimDelivery(PLATFORM, i.id))) return;
+  /** Serve an interaction from either transport; undefined when it is not a kind the bot takes. */
+  private onInteraction(i: Interaction): Promise<Outcome> | undefined {
+    if (this.stopping) return undefined;
+    if (i.isAutocomplete()) return this.take(async () => (await this.autocomplete(i), "acted"));
+    if (!i.isChatInputCommand() && !i.isButton() && !i.isModalSubmit()) return undefined;
+    return this.take(async () => {
+      // A gateway resume (or a retried POST) may deliver an interaction again: only its first delivery is acted on.
+      if (!(await this.core.claimDelivery(PLATFORM, i.id))) return "duplicate";
       if (i.isChatInputCommand()) await this.onCommand(i);
       else if (i.isButton()) await this.onButton(i);
       else await this.onModal(i);
+      return "acted";
+    });
+  }
+
+  /** Start a job at once; resolves with how it ended (a failure is logged by the intake). */
+  private take(job: () => Promise<Outcome>): Promise<Outcome> {
+    return new Promise((resolve) => {
+      this.work.startNow(async () => {
+        let outcome: Outcome = "failed";
+        try {
+          outcome = await job();
+        } finally {
+          resolve(outcome);
+        }
+      });
     });
   }
 
