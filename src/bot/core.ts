@@ -23,6 +23,7 @@ import { sweepExpiry, type ExpirySettings, type SweepReport } from "./upkeep/exp
 import { reconcile, type CloudPass, type ReconcileSettings } from "./upkeep/reconciler.js";
 import { startUpkeep, type Upkeep, type UpkeepSettings } from "./upkeep/upkeep.js";
 import { resolveTunnel } from "./spawns/tunnel-links.js";
+import { OpenRouterModels } from "./spawns/openrouter-models.js";
 import type { Store, UserRef } from "./store/index.js";
 import { userHostKey } from "./access/host-access.js";
 import { handleSettings, homeView, saveSettings, validateSettings, type SettingsErrors, type SettingsInput } from "./commands/user-settings.js";
@@ -64,6 +65,7 @@ export class BotCore {
     };
     this.ctx = {
       store: deps.store, orchestrator: deps.orchestrator, settings: deps.settings, secretBox: deps.secretBox, log: deps.logger, catalog, cloudSetup: CLOUD_SETUP, outlets: new Map(),
+      models: deps.settings.openrouter?.api ? new OpenRouterModels(deps.settings.openrouter.api, deps.logger) : undefined,
       track: (work) => {
         // Only a run's work resolves with a value (its outcome); other background work adds none.
         const p = work.then((r) => void (r !== undefined && this.outcomes.push(r)), (err) => deps.logger.error({ err }, "background work failed"));

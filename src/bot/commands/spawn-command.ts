@@ -11,6 +11,7 @@ import { adoptionOf } from "../access/host-access.js";
 import { followRun, startSpawnRun } from "../spawns/spawn-run.js";
 import { chooseSpawnKey, mintSpawnKey } from "../spawns/spawn-api-keys.js";
 import { agentKeyFor } from "./user-settings.js";
+import { modelProblem } from "../spawns/openrouter-models.js";
 import { StoreConflictError, type SpawnRecord } from "../store/index.js";
 import { error, text, type PlanView } from "../views/views.js";
 
@@ -22,6 +23,10 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     const have = ctx.orchestrator.clouds.map((c) => c.key).join(", ");
     return inv.conv.whisper(error(`the ${cmd.cloud} cloud is not set up on this bot (an admin can ${ctx.cloudSetup[cmd.cloud] ?? "configure it"}); available clouds: ${have}`));
   }
+  // Only a model typed now is checked against OpenRouter's list: a saved one was checked when saved.
+  // Checked before the policy: nothing may be awaited between decideSpawn and recording the intent.
+  const problem = cmd.model ? await modelProblem(ctx.models, cmd.model) : undefined;
+  if (problem) return inv.conv.whisper(error(problem, "spawn <agent> <cloud> --model <provider/model>"));
   // Dry runs are held to the same policy: a plan that would be refused says so now.
   const refusal = decideSpawn(ctx, inv, agent.key, cloud.key);
   if (refusal) return refuse(ctx, inv, refusal, { action: cmd.dryRun ? "spawn-dry-run" : "spawn", detail: { agent: agent.key, cloud: cloud.key } });

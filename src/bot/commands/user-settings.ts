@@ -10,6 +10,7 @@ import { handleKeysAdd } from "./settings-commands.js";
 import { LIVE_STATUSES, type UserRef } from "../store/index.js";
 import { inspectPublicKey } from "../access/ssh-keys.js";
 import { excerpt } from "../grammar/tokenize.js";
+import { modelProblem } from "../spawns/openrouter-models.js";
 import { removalKindOf, text, type HomeView, type SettingsView } from "../views/views.js";
 
 const OPENROUTER_KEY = "openrouter-api-key";
@@ -137,6 +138,12 @@ export function validateSettings(ctx: CoreContext, input: SettingsInput): Settin
 export async function saveSettings(ctx: CoreContext, inv: Invocation, input: SettingsInput): Promise<SettingsErrors> {
   const errors = validateSettings(ctx, input);
   if (Object.keys(errors).length > 0) return errors;
+  // Models not on OpenRouter's list are refused here: checking the form (validateSettings) must not wait on OpenRouter.
+  for (const [agent, model] of Object.entries(input.models ?? {})) {
+    const problem = model.trim() === "" ? undefined : await modelProblem(ctx.models, model.trim());
+    if (problem) errors[`model:${agent}`] = problem;
+  }
+  if (Object.keys(errors).length > 0) return errors;
   const { user } = inv;
   const audit = (action: string, detail: Record<string, unknown> = {}) => auditAction(ctx, inv, action, { detail });
   const done: string[] = [];
@@ -190,5 +197,6 @@ export function homeView(ctx: CoreContext, user: UserRef): HomeView {
     })),
     total: ctx.store.countListed({ platform: user.platform, ownerId: user.userId }),
     settings: settingsView(ctx, user),
+    modelIds: ctx.models?.cached() ?? [],
   };
 }

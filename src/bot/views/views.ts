@@ -156,6 +156,8 @@ export interface HomeView {
   /** How many spawns the user has in all (spawns holds the newest few). */
   total: number;
   settings: SettingsView;
+  /** OpenRouter's model ids as last read (empty until read, or when the bot has no model list): for autocomplete. */
+  modelIds?: readonly string[];
 }
 
 export type View = StatusView | ConnectView | ListView | PlanView | TextView | ErrorView | SettingsView;
