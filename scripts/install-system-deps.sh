@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need: a real OpenSSH server and tmux (plus the ssh
-# client and procps that come with them), and Chromium for the real-browser tunnel test
+# client and procps that come with them), cron (crontab, for the boot hook), and Chromium for the real-browser tunnel test
 # (driven by playwright-core; never `npx playwright install`). Needs root, or passwordless sudo. Safe to re-run.
 set -euo pipefail
 need=()
@@ -8,9 +8,10 @@ need=()
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v pgrep >/dev/null 2>&1 || need+=(procps)
+command -v crontab >/dev/null 2>&1 || need+=(cron) # the boot hook's crontab (test/restart.test.ts)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "system packages: openssh-server, tmux, procps and chromium are installed"
+  echo "system packages: openssh-server, tmux, procps, cron and chromium are installed"
   exit 0
 fi
 sudo=""

@@ -19,6 +19,7 @@ import { handleShare } from "./commands/share-commands.js";
 import { handleHostsAdd, handleHostsList, handleHostsRemove, handleHostsTrust } from "./commands/host-commands.js";
 import { retryKeyRevocations } from "./spawns/spawn-api-keys.js";
 import { handleSpawn } from "./commands/spawn-command.js";
+import { handleRestart } from "./commands/restart-command.js";
 import { sweepExpiry, type ExpirySettings, type SweepReport } from "./upkeep/expiry.js";
 import { reconcile, type CloudPass, type ReconcileSettings } from "./upkeep/reconciler.js";
 import { startUpkeep, type Upkeep, type UpkeepSettings } from "./upkeep/upkeep.js";
@@ -228,6 +229,7 @@ export class BotCore {
       case "list": return handleList(ctx, inv, cmd.scope, cmd.filter, cmd.page);
       case "status": return handleStatus(ctx, inv, cmd.target);
       case "connect": return handleConnect(ctx, inv, cmd.target);
+      case "restart": return handleRestart(ctx, inv, cmd.target);
       case "extend": return handleExtend(ctx, inv, cmd.target, cmd.byMs);
       case "settings": return handleSettings(ctx, inv);
       case "settings-openrouter": return handleConnectOpenRouter(ctx, inv);

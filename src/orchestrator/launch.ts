@@ -53,6 +53,8 @@ export function renderPromptRunner(session: string, promptCommand: string, pream
 # spawnbot: run the agent once on the prompt in prompt.txt, then keep the session open.
 ${preamble}source "$HOME/.spawnrc" 2>/dev/null
 cd "$HOME" || exit 1
+# The prompt already ran: a restart or a reboot brings back the session to read it, not the run.
+[ -s "${dir}/exit-code" ] && exec bash -l
 SPAWN_PROMPT="$(cat "${dir}/prompt.txt")"
 export SPAWN_PROMPT
 # The output may quote code and secrets the agent saw: 0600, made before anything is written.

@@ -68,8 +68,12 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
   }
   if (rec.status === "ready") {
     try {
-      const { sessionAlive } = await ctx.orchestrator.probe(hostRecord(ctx, rec));
-      facts.push(sessionAlive ? `agent session ${rec.session} is running` : `agent session ${rec.session} is not running`);
+      const health = await ctx.orchestrator.probe(hostRecord(ctx, rec));
+      facts.push(health.sessionAlive ? `agent session ${rec.session} is running` : `agent session ${rec.session} is not running; \`restart ${rec.name}\` brings it back`);
+      if (health.dashboard) {
+        const { port, answering } = health.dashboard;
+        facts.push(answering ? `dashboard on port ${port} is answering` : `dashboard on port ${port} is not answering; \`restart ${rec.name}\` brings it back`);
+      }
     } catch (err) {
       facts.push(`cannot check the host: ${(err as Error).message}`);
     }

@@ -34,6 +34,8 @@ export type Command =
   | { kind: "status"; target: string }
   | { kind: "delete"; target: string }
   | { kind: "connect"; target: string }
+  /** Bring back the agent's session and dashboard where they are gone. */
+  | { kind: "restart"; target: string }
   /** Push the expiry back by byMs (the default time to live when absent). */
   | { kind: "extend"; target: string; byMs?: number }
   /** `user` is a platform user id (from @name, or Slack's <@U123|name>). */

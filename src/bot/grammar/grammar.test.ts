@@ -365,6 +365,12 @@ describe("list, status, delete and connect", () => {
     expect(ok("connect Box-7")).toEqual({ kind: "connect", target: "Box-7" });
   });
 
+  it("reads restart and its aliases fix and repair, with one target", () => {
+    for (const verb of ["restart", "fix", "repair"]) expect(ok(`${verb} fix-login`)).toEqual({ kind: "restart", target: "fix-login" });
+    expect(error("restart a b")).toContain("unexpected extra word 'b'");
+    expect(refused("restart").usage).toBe(USAGE.restart);
+  });
+
   it("does not read ssh as connect: ssh is a cloud", () => {
     expect(refused("ssh my-box").usage).toBe(USAGE.spawn);
   });
@@ -630,6 +636,7 @@ function expectFollowsRules(command: Command): void {
     case "status":
     case "delete":
     case "connect":
+    case "restart":
       expect(PLAIN(/^[a-zA-Z0-9-]{1,63}$/)(command.target)).toBe(true);
       return;
     case "prefs-model-set":

@@ -79,6 +79,7 @@ const PARSERS: Record<CommandName, (args: Token[], catalog: GrammarCatalog) => C
   status: (args) => ({ kind: "status", target: parseTarget(args, "status") }),
   delete: (args) => ({ kind: "delete", target: parseTarget(args, "delete") }),
   connect: (args) => ({ kind: "connect", target: parseTarget(args, "connect") }),
+  restart: (args) => ({ kind: "restart", target: parseTarget(args, "restart") }),
   extend: parseExtend,
   share: (args) => ({ kind: "share", ...parseShare(args, "share") }),
   unshare: (args) => ({ kind: "unshare", ...parseShare(args, "unshare") }),
@@ -376,7 +377,7 @@ function parsePage(value: string | true | undefined, usage: string): { page?: nu
   return { page };
 }
 
-function parseTarget(args: Token[], command: "status" | "delete" | "connect" | "extend", extraAllowed = 0): string {
+function parseTarget(args: Token[], command: "status" | "delete" | "connect" | "restart" | "extend", extraAllowed = 0): string {
   const usage = usageFor(command);
   const { positionals } = splitArguments(args, [], command);
   const target = positionals[0];
