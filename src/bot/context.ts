@@ -35,6 +35,8 @@ export interface CoreSettings {
   policy?: PolicySettings;
   /** Where Connect OpenRouter signs in and trades its code (OpenRouter's own unless overridden, for tests). */
   openrouter?: { api?: string; auth?: string };
+  /** Where `--repo owner/name` is cloned from (SPAWNBOT_GIT_BASE_URL); https://github.com unless set. */
+  gitBaseUrl?: string;
   /** How long a Connect OpenRouter link stays valid (10 minutes unless set). */
   oauthStateTtlMs?: number;
 }

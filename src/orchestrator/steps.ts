@@ -17,6 +17,7 @@ import { spawnKeyMark } from "./authorized-keys.js";
 import { keepOriginalsCommand } from "./host-cleanup.js";
 import { agentValues, fillTemplate, installScript, prepareHostScript, SHARED_STEPS } from "./host-scripts.js";
 import type { RunContext } from "./run-types.js";
+import { CLONE_EXIT, cloneScript, credentialLine, credentialPath } from "./repo-clone.js";
 import { installBootHookCommand, NO_CRONTAB_EXIT, renderStartScript, servicesStartCommand, startScriptPath } from "./revival.js";
 
 export type StepOutcome = void | string | { warn: string };
@@ -307,8 +308,30 @@ export const STEPS: readonly StepDef[] = [
     },
   },
   {
+    name: "repo", title: "Clone the repository", fatal: true, attempts: 2, retryDelayMs: 5 * SECOND, timeoutMs: 10 * MINUTE,
+    needs: ["install"], // the host is prepared (and git installed where it can be) first
+    applies: (ctx) => Boolean(ctx.plan.repo),
+    async run(ctx) {
+      await reconnectIfLost(ctx);
+      const { spawnId } = ctx.plan;
+      const repo = ctx.plan.repo!;
+      const shown = `${repo.display}${repo.ref ? `@${repo.ref}` : ""}`;
+      ctx.progress(`cloning ${shown}`);
+      await mustRun(ctx, `mkdir -p "$HOME/.spawnbot" && chmod 700 "$HOME/.spawnbot"`, "making ~/.spawnbot");
+      if (repo.token) await host(ctx).writeFile(credentialPath(spawnId), credentialLine(repo.url, repo.token), 0o600);
+      const r = await host(ctx).run(cloneScript(spawnId, repo, Boolean(repo.token)), { timeoutMs: 9 * MINUTE, signal: ctx.signal, onOutput: (chunk) => ctx.log.debug({ chunk }, "cloning") });
+      if (r.code === 0) return `${shown} in ~/${repo.dir}${r.stdout.includes("already cloned") ? " (already cloned)" : ""}`;
+      const tail = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-2).join(" / ");
+      if (r.code === CLONE_EXIT.NO_GIT || r.code === CLONE_EXIT.TAKEN) throw new CloudError("REPO", tail);
+      const hint = repo.token ? "check that the git token in your `settings` can read it" : "for a private repository, save a git token in your `settings`";
+      if (r.code === CLONE_EXIT.CHECKOUT) throw new CloudError("REPO", `${repo.ref} was not found in ${repo.display} (${tail})`);
+      // A clone that failed may be a network hiccup: the step tries again before it fails the run.
+      throw new Error(`cloning ${repo.display} failed: ${tail || `exit ${r.code}`}; ${hint}`);
+    },
+  },
+  {
     name: "launch", title: "Launch in tmux", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: MINUTE,
-    needs: ["install", "env", "keys", "configure", "optional-steps", "pre-launch"],
+    needs: ["install", "env", "keys", "configure", "optional-steps", "pre-launch", "repo"],
     async run(ctx) {
       await reconnectIfLost(ctx);
       const { agent, session, prompt, model } = ctx.plan;
@@ -325,10 +348,10 @@ export const STEPS: readonly StepDef[] = [
       if (prompt !== undefined) {
         await host(ctx).writeFile(`${dir}/prompt.txt`, prompt, 0o600);
         script = `${dir}/prompt.sh`;
-        await host(ctx).writeFile(script, renderPromptRunner(session, fillTemplate(agent.promptCommand!, agentValues(agent, model)), preamble), 0o700);
+        await host(ctx).writeFile(script, renderPromptRunner(session, fillTemplate(agent.promptCommand!, agentValues(agent, model)), preamble, ctx.plan.repo?.dir), 0o700);
       } else {
         script = `${dir}/launch.sh`;
-        await host(ctx).writeFile(script, renderRestartLoop(fillTemplate(agent.launch, agentValues(agent, model)), preamble), 0o700);
+        await host(ctx).writeFile(script, renderRestartLoop(fillTemplate(agent.launch, agentValues(agent, model)), preamble, ctx.plan.repo?.dir), 0o700);
       }
       // What `restart` and the boot hook run to bring the session (and the agent's services) back.
       await host(ctx).writeFile(startScriptPath(session), renderStartScript({ spawnId: ctx.plan.spawnId, session, agent }), 0o700);

@@ -16,6 +16,7 @@ export const COMMAND_NAME = "spawn";
 const OPTION_ABOUT: Partial<Record<SpawnFlagKey, string>> = {
   steps: "optional setup steps to run, comma-separated, e.g. github,auto-update",
   prompt: "task to start the agent on, e.g. fix the failing tests",
+  repo: "git repository to work in, as owner/name[@ref] or an https URL",
 };
 
 const LIST_SCOPES = new Map([["channel", ""], ["mine", "--mine"], ["all", "--all"]]);

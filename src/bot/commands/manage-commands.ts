@@ -58,6 +58,8 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
   if (refusal) return refuse(ctx, inv, refusal, { action: "status", spawnId: rec.id });
   const agent = ctx.orchestrator.agent(rec.agent);
   const facts = [`model in effect: ${rec.model ?? "none"}${agent ? ` (${agent.modelWiring})` : ""}`];
+  const repo = rec.options?.repo;
+  if (repo) facts.push(`repository: ${repo.display} at ${repo.ref ?? "its default branch"}, in ~/${repo.dir} (where the agent starts)`);
   if (rec.expiresAt && LIVE_STATUSES.includes(rec.status)) facts.push(`expires in ${formatDuration(Math.max(0, rec.expiresAt - Date.now()))}`);
   const host = privateHostFact(ctx, inv, rec);
   if (host) facts.push(host);

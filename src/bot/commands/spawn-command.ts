@@ -5,13 +5,14 @@ import type { AgentSpec } from "../../orchestrator/index.js";
 import type { SpawnCommand } from "../grammar/commands.js";
 import type { CoreContext, Invocation } from "../context.js";
 import { auditAction } from "../access/audit-trail.js";
-import { formatDuration } from "../views/format.js";
+import { formatDuration, repoLabel } from "../views/format.js";
 import { decideSpawn, refuse } from "../access/policy.js";
 import { adoptionOf } from "../access/host-access.js";
 import { followRun, startSpawnRun } from "../spawns/spawn-run.js";
 import { chooseSpawnKey, mintSpawnKey } from "../spawns/spawn-api-keys.js";
 import { agentKeyFor } from "./user-settings.js";
 import { modelProblem } from "../spawns/openrouter-models.js";
+import { gitBaseOf, resolveRepo } from "../spawns/repos.js";
 import { StoreConflictError, type SpawnRecord } from "../store/index.js";
 import { error, text, type PlanView } from "../views/views.js";
 
@@ -33,6 +34,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
   const { model, source } = resolveModel(ctx, inv, cmd, agent);
   const name = cmd.name ?? `${agent.key}-${randomBytes(2).toString("hex")}`;
   const ttlMs = cmd.ttlMs ?? ctx.settings.defaultTtlMs;
+  const repo = cmd.repo ? resolveRepo(cmd.repo, gitBaseOf(ctx)) : undefined;
 
   if (cmd.dryRun) {
     const plan: PlanView = {
@@ -40,7 +42,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
       // A host the bot does not make has no size or zone; an ssh host is where --host says.
       ...(cloud.adopted ? {} : { size: cmd.size ?? "cloud default", zone: cmd.zone ?? "cloud default" }),
       ...(cmd.host ? { host: `${cmd.host.user}@${cmd.host.host.includes(":") ? `[${cmd.host.host}]` : cmd.host.host}:${cmd.host.port}` } : {}), steps: cmd.steps ?? [],
-      prompt: cmd.prompt !== undefined, ttl: formatDuration(ttlMs),
+      prompt: cmd.prompt !== undefined, ttl: formatDuration(ttlMs), ...(repo ? { repo: `${repoLabel(repo)} into ~/${repo.dir}` } : {}),
     };
     return inv.conv.whisper(plan);
   }
@@ -61,7 +63,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
       id: randomUUID(), name, platform: inv.req.platform, workspace: inv.req.workspace, channel: inv.req.channel,
       ownerId: inv.user.userId, ownerName: inv.req.user.name, agent: agent.key, cloud: cloud.key, model,
       size: cmd.size ?? null, zone: cmd.zone ?? null, session: name, prompt: cmd.prompt ?? null,
-      createdAt: now, expiresAt: now + ttlMs, sshIdentity: adoption?.sshIdentity, options: { host: cmd.host, steps: cmd.steps },
+      createdAt: now, expiresAt: now + ttlMs, sshIdentity: adoption?.sshIdentity, options: { host: cmd.host, steps: cmd.steps, ...(repo ? { repo } : {}) },
     });
   } catch (err) {
     if (err instanceof StoreConflictError) return inv.conv.whisper(error(`you already have a live spawn named ${name}; pick another --name or delete it first`));

@@ -18,6 +18,10 @@ const OPENROUTER_KEY = "openrouter-api-key";
 export const CURSOR_KEY = "cursor-api-key";
 // Cursor's API keys (cursor.com dashboard → Integrations) are opaque; accept a sane token shape.
 const CURSOR_KEY_RE = /^[A-Za-z0-9_.-]{20,300}$/;
+/** A member's git token for private --repo clones (the name repos.ts reads it by). */
+const GIT_TOKEN = "git-token";
+// GitHub (ghp_…, github_pat_…), GitLab (glpat-…) and Gitea tokens: letters, digits, _ and -.
+const GIT_TOKEN_RE = /^[A-Za-z0-9_.-]{20,300}$/;
 const HOME_ROWS = 25; // Slack's App Home holds 100 blocks; 25 spawns of 2 blocks and the settings fit with room to spare
 // OpenRouter keys are "sk-or-v1-" and 64 hex digits today; accept the prefix and a sane length.
 export const OPENROUTER_KEY_RE = /^sk-or-[A-Za-z0-9_-]{20,200}$/;
@@ -30,6 +34,9 @@ export interface SettingsInput {
   /** The user's own Cursor API key, for Cursor spawns; "" or absent keeps the stored one. */
   cursorKey?: string;
   clearCursorKey?: boolean;
+  /** The user's git token for private --repo repositories; "" or absent keeps the stored one. */
+  gitToken?: string;
+  clearGitToken?: boolean;
   /** One SSH public key line to add. */
   addKey?: string;
   /** agent → model id; "" clears the saved model. */
@@ -91,11 +98,13 @@ export function saveApiKey(ctx: CoreContext, user: UserRef, place: ChatPlace, ap
 export function settingsView(ctx: CoreContext, user: UserRef): SettingsView {
   const stored = ctx.store.chat.getUserSecret(user, OPENROUTER_KEY);
   const cursor = ctx.store.chat.getUserSecret(user, CURSOR_KEY);
+  const gitToken = ctx.store.chat.getUserSecret(user, GIT_TOKEN);
   const saved = new Map(ctx.store.listModelPreferences(user).map((p) => [p.agent, p.model]));
   return {
     kind: "settings",
     apiKey: stored ? { source: "yours", last4: stored.last4 } : { source: botKeySource(ctx) },
     ...(cursor ? { cursorKey: { last4: cursor.last4 } } : {}),
+    ...(gitToken ? { gitToken: { last4: gitToken.last4 } } : {}),
     keys: ctx.store.listUserKeys(user).map((k) => ({ fingerprint: k.fingerprint, keyType: k.keyType, comment: k.comment })),
     models: ctx.orchestrator.agents.map((a) => ({ agent: a.key, name: a.name, saved: saved.get(a.key), defaultModel: a.defaultModel })),
   };
@@ -117,6 +126,12 @@ export function validateSettings(ctx: CoreContext, input: SettingsInput): Settin
     errors.cursorKey = "that is an OpenRouter key, which Cursor must never get; paste a Cursor API key from cursor.com (Dashboard → Integrations)";
   } else if (cursorKey && !CURSOR_KEY_RE.test(cursorKey)) {
     errors.cursorKey = "that does not look like a Cursor API key; copy it again from cursor.com (Dashboard → Integrations)";
+  }
+  const gitToken = input.gitToken?.trim();
+  if (gitToken && OPENROUTER_KEY_RE.test(gitToken)) {
+    errors.gitToken = "that is an OpenRouter key, which must never go to a git host; paste a git token (GitHub: Settings → Developer settings → Personal access tokens)";
+  } else if (gitToken && !GIT_TOKEN_RE.test(gitToken)) {
+    errors.gitToken = "that does not look like a git token; copy it again (GitHub: Settings → Developer settings → Personal access tokens)";
   }
   const line = input.addKey?.trim();
   if (line) {
@@ -164,6 +179,16 @@ export async function saveSettings(ctx: CoreContext, inv: Invocation, input: Set
   } else if (input.clearCursorKey && ctx.store.chat.deleteUserSecret(user, CURSOR_KEY)) {
     audit("settings-cursor-key-clear");
     done.push("your Cursor key was removed; Cursor spawns run without one until you log in from their session");
+  }
+  const gitToken = input.gitToken?.trim();
+  if (gitToken) {
+    secrets.add(gitToken);
+    ctx.store.chat.saveUserSecret(user, GIT_TOKEN, { sealed: ctx.secretBox.seal(gitToken, sealContext(user, GIT_TOKEN)), last4: gitToken.slice(-4), updatedAt: Date.now() });
+    audit("settings-git-token-set");
+    done.push(`your git token ending in ${gitToken.slice(-4)} is saved (encrypted) and used to clone private repositories for your new spawns (--repo)`);
+  } else if (input.clearGitToken && ctx.store.chat.deleteUserSecret(user, GIT_TOKEN)) {
+    audit("settings-git-token-clear");
+    done.push("your git token was removed; --repo clones only public repositories for you now");
   }
   for (const [agent, raw] of Object.entries(input.models ?? {})) {
     const model = raw.trim();

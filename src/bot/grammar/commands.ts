@@ -7,6 +7,15 @@ export interface HostSpec {
   port: number;
 }
 
+/**
+ * A repository from `--repo`: `owner/name` on the bot's git host (SPAWNBOT_GIT_BASE_URL), or a full
+ * https URL, with the branch, tag or commit to check out when given (`@ref`).
+ */
+export interface RepoSpec {
+  source: string;
+  ref?: string;
+}
+
 export interface SpawnCommand {
   kind: "spawn";
   agent: string;
@@ -24,6 +33,7 @@ export interface SpawnCommand {
   budgetUsd?: number;
   dryRun: boolean;
   host?: HostSpec;
+  repo?: RepoSpec;
 }
 
 export type ListScope = "channel" | "mine" | "all";

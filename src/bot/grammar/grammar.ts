@@ -4,7 +4,7 @@
 import type { Command, ParseResult, SpawnCommand } from "./commands.js";
 import { looksLikeSecret } from "../../secrets.js";
 import { isTooLong, parseDuration } from "./duration.js";
-import { checkPlainValue, isModelId, kebabCase, parseBudget, parseHost, parsePrompt, parsePublicKey, parseSteps, Refusal, refuse } from "./grammar-values.js";
+import { checkPlainValue, isModelId, kebabCase, parseBudget, parseHost, parsePrompt, parseRepo, parsePublicKey, parseSteps, Refusal, refuse } from "./grammar-values.js";
 import { nearest } from "./suggest.js";
 import { excerpt, findForbiddenCharacter, findNonAscii, isFlagToken, tokenize, type Token } from "./tokenize.js";
 import { COMMANDS, GENERAL_USAGE, SPAWN_FLAGS, commandNamed, usageFor, type CommandName, type SpawnFlagKey } from "./usage.js";
@@ -348,6 +348,9 @@ function applySpawnFlag(command: SpawnCommand, key: SpawnFlagKey, value: string,
       return;
     case "budget":
       command.budgetUsd = parseBudget(value, usage);
+      return;
+    case "repo":
+      command.repo = parseRepo(value, usage);
       return;
     case "dryRun":
       return;

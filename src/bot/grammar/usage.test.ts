@@ -11,7 +11,7 @@ describe("USAGE", () => {
 
   it("shows every spawn flag in the spawn usage line", () => {
     expect(USAGE.spawn).toBe(
-      "spawn <agent> <cloud> [--model|-m ID] [--name NAME] [--size S] [--zone Z] [--steps a,b] [--prompt|-p TEXT] [--ttl DURATION] [--budget USD] [--dry-run|-n] [--host user@host[:port]]",
+      "spawn <agent> <cloud> [--model|-m ID] [--name NAME] [--size S] [--zone Z] [--steps a,b] [--prompt|-p TEXT] [--ttl DURATION] [--budget USD] [--dry-run|-n] [--host user@host[:port]] [--repo owner/name[@ref]]",
     );
   });
 

@@ -12,7 +12,7 @@ export interface CommandDoc {
   examples: readonly string[];
 }
 
-export type SpawnFlagKey = "model" | "name" | "size" | "zone" | "steps" | "prompt" | "ttl" | "budget" | "dryRun" | "host";
+export type SpawnFlagKey = "model" | "name" | "size" | "zone" | "steps" | "prompt" | "ttl" | "budget" | "dryRun" | "host" | "repo";
 
 export interface FlagDoc {
   key: SpawnFlagKey;
@@ -36,6 +36,7 @@ export const SPAWN_FLAGS: readonly FlagDoc[] = [
   { key: "budget", long: "--budget", aliases: [], value: "USD", about: "spend limit in US dollars of the OpenRouter key the bot makes for this spawn", example: "--budget 5" },
   { key: "dryRun", long: "--dry-run", aliases: ["-n"], about: "show what would happen; create nothing", example: "--dry-run" },
   { key: "host", long: "--host", aliases: [], value: "user@host[:port]", about: "your own machine, for the ssh cloud only", example: "--host root@203.0.113.10:2222" },
+  { key: "repo", long: "--repo", aliases: [], value: "owner/name[@ref]", about: "git repository cloned for the agent to work in: owner/name on GitHub (or the bot's git host), or an https URL", example: "--repo acme/webapp@main" },
 ];
 
 const SPAWN_USAGE = `spawn <agent> <cloud> ${SPAWN_FLAGS.map((f) => `[${[f.long, ...f.aliases.filter((a) => !a.startsWith("--"))].join("|")}${f.value ? ` ${f.value}` : ""}]`).join(" ")}`;

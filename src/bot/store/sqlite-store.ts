@@ -50,6 +50,7 @@ const DetailSchema = v.record(v.string(), v.unknown());
 const OptionsSchema = v.object({
   host: v.optional(v.object({ user: v.string(), host: v.string(), port: v.number() })),
   steps: v.optional(v.array(v.string())),
+  repo: v.optional(v.object({ url: v.string(), ref: v.optional(v.string()), dir: v.string(), display: v.string() })),
 });
 
 interface SpawnRow {
