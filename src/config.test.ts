@@ -104,6 +104,9 @@ describe("configuration: names and URLs an admin types", () => {
     expect(problems({ SPAWNBOT_PUBLIC_URL: "ftp://spawnbot.example.com" })).toEqual(["SPAWNBOT_PUBLIC_URL: must be an https:// (or http://) URL, not ftp://"]);
     expect(problems({ SPAWNBOT_PUBLIC_URL: "https://spawnbot.example.com/?a=1" })).toEqual([expect.stringMatching(/^SPAWNBOT_PUBLIC_URL: must not have a query/)]);
     expect(problems({ SPAWNBOT_PUBLIC_URL: "https://bot:pw@spawnbot.example.com" })).toEqual(["SPAWNBOT_PUBLIC_URL: must not carry a user name or password"]);
+    expect(problems({ SPAWNBOT_GIT_BASE_URL: "http://git.example.com" })).toEqual(["SPAWNBOT_GIT_BASE_URL: must be an https URL (http only on 127.0.0.1), e.g. https://github.example.com"]);
+    expect(problems({ SPAWNBOT_GIT_BASE_URL: "https://me:ghp_x@github.example.com" })).toEqual(["SPAWNBOT_GIT_BASE_URL: must not hold a user name or token: members save their git token in `settings`"]);
+    expect(problems({ SPAWNBOT_GIT_BASE_URL: "https://github.example.com/" })).toEqual([]);
     expect(loadConfig({ SPAWNBOT_PUBLIC_URL: "https://spawnbot.example.com/bot/" }, dir).gateway?.publicUrl).toBe("https://spawnbot.example.com/bot");
   });
 

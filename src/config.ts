@@ -137,6 +137,8 @@ const ConfigSchema = v.object({
   SPAWNBOT_SHARE_WORKSPACE_KEY: v.optional(boolText),
   // Connect OpenRouter (OAuth PKCE): where users sign in and where the bot trades the code for a key.
   OPENROUTER_API_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://openrouter.ai/api/v1")), "https://openrouter.ai/api/v1"),
+  // --repo owner/name is cloned from here (GitHub Enterprise: https://github.example.com); http only for a test server on loopback.
+  SPAWNBOT_GIT_BASE_URL: v.optional(v.pipe(v.string(), v.trim(), v.check((s) => gitBaseUrlProblem(s) === undefined, (issue) => gitBaseUrlProblem(String(issue.input)) ?? "invalid URL")), "https://github.com"),
   OPENROUTER_AUTH_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://openrouter.ai/auth")), "https://openrouter.ai/auth"),
   // Seals users' stored secrets; without it a key file in the data dir is made on first start.
   SPAWNBOT_SECRET_KEY: v.optional(v.pipe(v.string(), v.check((s) => parseSecretKey(s) !== undefined, "must be 32 bytes as 64 hex digits or base64 (openssl rand -hex 32)"))),
@@ -242,6 +244,8 @@ export interface Config {
   spawnBudget: { defaultUsd: number; maxUsd: number };
   /** OpenRouter's sign-in page and API, for Connect OpenRouter. */
   openrouter: { api: string; auth: string };
+  /** SPAWNBOT_GIT_BASE_URL: where `--repo owner/name` is cloned from (no trailing slash). */
+  gitBaseUrl: string;
   cloudInitTimeoutMs: number;
   /** The expiry sweep and the reconciler (see src/bot/upkeep/upkeep.ts). */
   upkeep: { reminderMs: number; sweepIntervalMs: number; mode: "delete" | "report"; reconcileIntervalMs: number; graceMs: number };
@@ -330,6 +334,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     shareWorkspaceKey: c.SPAWNBOT_SHARE_WORKSPACE_KEY ?? adapter === "console",
     spawnBudget: { defaultUsd: c.SPAWNBOT_SPAWN_BUDGET as number, maxUsd: c.SPAWNBOT_MAX_SPAWN_BUDGET as number },
     openrouter: { api: c.OPENROUTER_API_URL.replace(/\/$/, ""), auth: c.OPENROUTER_AUTH_URL },
+    gitBaseUrl: c.SPAWNBOT_GIT_BASE_URL.replace(/\/+$/, ""),
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
     upkeep: {
       reminderMs: c.SPAWNBOT_EXPIRY_REMINDER, sweepIntervalMs: c.SPAWNBOT_EXPIRY_INTERVAL, mode: c.SPAWNBOT_RECONCILE_MODE,
@@ -406,4 +411,19 @@ function readConfigFile(file: string): Record<string, string> {
   const shape = v.safeParse(v.record(v.string(), v.union([v.string(), v.number(), v.boolean()])), parsed);
   if (!shape.success) throw new Error(`file ${file} must be a JSON object of names to strings`);
   return Object.fromEntries(Object.entries(shape.output).map(([k, val]) => [k, String(val)]));
+}
+
+/** Why SPAWNBOT_GIT_BASE_URL is unusable, or undefined: https (http only on loopback), no credentials, query or fragment. */
+function gitBaseUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "must be a URL such as https://github.com or https://github.example.com";
+  }
+  const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) return "must be an https URL (http only on 127.0.0.1), e.g. https://github.example.com";
+  if (url.username || url.password) return "must not hold a user name or token: members save their git token in `settings`";
+  if (url.search || url.hash) return "must not have a query or fragment";
+  return undefined;
 }

@@ -81,7 +81,7 @@ export async function main(): Promise<number> {
       defaultTtlMs: config.defaultTtlMs, openrouterApiKey: config.openrouterApiKey, publicUrl: config.gateway?.publicUrl,
       tunnelDomain: config.gateway?.tunnelDomain,
       policy: { enableLocal: config.enableLocal, ...config.policy },
-      openrouter: config.openrouter,
+      openrouter: config.openrouter, gitBaseUrl: config.gitBaseUrl,
       openrouterManagementKey: config.openrouterManagementKey, shareWorkspaceKey: config.shareWorkspaceKey, spawnBudget: config.spawnBudget,
     },
   });

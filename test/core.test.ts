@@ -31,7 +31,7 @@ describe("model priority: --model, then the saved preference, then the agent's d
     await core.handle(request("spawn codex local --dry-run", bob), conv);
     expect(conv.lastPrivate()).toMatchObject({ model: "openai/gpt-5.3-codex" });
     await core.handle(request("spawn pi local --dry-run"), conv);
-    expect(conv.lastPrivate()).toMatchObject({ model: "anthropic/claude-sonnet-4.5" });
+    expect(conv.lastPrivate()).toMatchObject({ model: "anthropic/claude-sonnet-4.6" });
   });
 
   it("uses --model over the saved preference", async () => {

@@ -120,7 +120,7 @@ async function expectResumedReady(t: Trial, name: string, restarted: { out: stri
 }
 
 // The steps a testagent spawn on Hetzner goes through (no --prompt, no dashboard, no --steps).
-const RUN_STEPS = ["validate", "credentials", "provision", "wait-ssh", "cloud-init", "install", "env", "keys", "configure", "launch", "connect-info"];
+const RUN_STEPS = ["validate", "credentials", "provision", "wait-ssh", "cloud-init", "install", "env", "keys", "configure", "launch", "boot-hook", "connect-info"];
 const KILL_POINTS = ["spawn:provisioning", ...RUN_STEPS.map((s) => `${s}:running`), "connect-info:succeeded"];
 
 describe("SIGKILL at every step boundary, then restart", () => {

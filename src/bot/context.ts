@@ -7,6 +7,7 @@ import type { PolicySettings } from "./access/policy.js";
 import type { SecretBox } from "./access/secret-box.js";
 import type { ChatRequest, Conversation } from "./request.js";
 import type { Store, UserRef } from "./store/index.js";
+import type { OpenRouterModels } from "./spawns/openrouter-models.js";
 
 export interface CoreSettings {
   /** User ids (on any platform) allowed to act on everyone's spawns. */
@@ -34,6 +35,8 @@ export interface CoreSettings {
   policy?: PolicySettings;
   /** Where Connect OpenRouter signs in and trades its code (OpenRouter's own unless overridden, for tests). */
   openrouter?: { api?: string; auth?: string };
+  /** Where `--repo owner/name` is cloned from (SPAWNBOT_GIT_BASE_URL); https://github.com unless set. */
+  gitBaseUrl?: string;
   /** How long a Connect OpenRouter link stays valid (10 minutes unless set). */
   oauthStateTtlMs?: number;
 }
@@ -46,6 +49,8 @@ export interface CoreContext {
   secretBox: SecretBox;
   log: Logger;
   catalog: GrammarCatalog;
+  /** OpenRouter's model list, when the bot knows where OpenRouter is (settings.openrouter.api). */
+  models?: OpenRouterModels;
   /** What turns each known cloud on, for messages about clouds that are not set up. */
   cloudSetup: Record<string, string>;
   /** The tunnel gateway, when one runs: its SSH connections to a spawn close when the spawn goes. */

@@ -19,10 +19,12 @@ import { handleShare } from "./commands/share-commands.js";
 import { handleHostsAdd, handleHostsList, handleHostsRemove, handleHostsTrust } from "./commands/host-commands.js";
 import { retryKeyRevocations } from "./spawns/spawn-api-keys.js";
 import { handleSpawn } from "./commands/spawn-command.js";
+import { handleRestart } from "./commands/restart-command.js";
 import { sweepExpiry, type ExpirySettings, type SweepReport } from "./upkeep/expiry.js";
 import { reconcile, type CloudPass, type ReconcileSettings } from "./upkeep/reconciler.js";
 import { startUpkeep, type Upkeep, type UpkeepSettings } from "./upkeep/upkeep.js";
 import { resolveTunnel } from "./spawns/tunnel-links.js";
+import { OpenRouterModels } from "./spawns/openrouter-models.js";
 import type { Store, UserRef } from "./store/index.js";
 import { userHostKey } from "./access/host-access.js";
 import { handleSettings, homeView, saveSettings, validateSettings, type SettingsErrors, type SettingsInput } from "./commands/user-settings.js";
@@ -64,6 +66,7 @@ export class BotCore {
     };
     this.ctx = {
       store: deps.store, orchestrator: deps.orchestrator, settings: deps.settings, secretBox: deps.secretBox, log: deps.logger, catalog, cloudSetup: CLOUD_SETUP, outlets: new Map(),
+      models: deps.settings.openrouter?.api ? new OpenRouterModels(deps.settings.openrouter.api, deps.logger) : undefined,
       track: (work) => {
         // Only a run's work resolves with a value (its outcome); other background work adds none.
         const p = work.then((r) => void (r !== undefined && this.outcomes.push(r)), (err) => deps.logger.error({ err }, "background work failed"));
@@ -226,6 +229,7 @@ export class BotCore {
       case "list": return handleList(ctx, inv, cmd.scope, cmd.filter, cmd.page);
       case "status": return handleStatus(ctx, inv, cmd.target);
       case "connect": return handleConnect(ctx, inv, cmd.target);
+      case "restart": return handleRestart(ctx, inv, cmd.target);
       case "extend": return handleExtend(ctx, inv, cmd.target, cmd.byMs);
       case "settings": return handleSettings(ctx, inv);
       case "settings-openrouter": return handleConnectOpenRouter(ctx, inv);

@@ -8,6 +8,8 @@ import { sessionDir, SPAWN_ENV } from "./launch.js";
 import { updateAuthorizedKeys } from "./remote/update-keys.js";
 import type { RemoteHost } from "./remote/types.js";
 import { checkRemotePath, shellQuote } from "./shell.js";
+import { removeBootHookCommand } from "./revival.js";
+import { removeCredentialCommand } from "./repo-clone.js";
 import { RC_CREATED_LIST, RC_FILES, SOURCE_LINE, SPAWNRC_MARKER, SPAWNRC_PATH } from "./spawnrc.js";
 
 /** Where the first spawn on a host user keeps the user's own version of each config file it overwrites. */
@@ -72,6 +74,8 @@ export function cleanupScript(c: AdoptedCleanup, configPaths: readonly string[],
   ];
   spawnKeyMark(c.spawnId); // validates the id: it lands in a shell line
   if (c.killSession) lines.push(`tmux kill-session -t ${shellQuote(`=${c.session}`)} 2>/dev/null`);
+  lines.push(removeBootHookCommand(c.spawnId)); // the @reboot line would start the agent again
+  lines.push(removeCredentialCommand(c.spawnId)); // the --repo token; the clone itself is the user's work and stays
   // Stop every process carrying the spawn's mark: stopped first, so none can fork past the kill.
   lines.push(
     `survivors=""`,

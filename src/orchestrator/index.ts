@@ -7,7 +7,9 @@ import { readDashboardToken, withSealedToken } from "./dashboard-token.js";
 export { readDashboardToken } from "./dashboard-token.js";
 import { spawnKeyMark } from "./authorized-keys.js";
 import { cleanUpAdoptedHost } from "./host-cleanup.js";
-import { tmuxHasSessionCommand, tmuxKillCommand } from "./launch.js";
+import { sessionDir, tmuxKillCommand } from "./launch.js";
+import { DASHBOARD_WAIT_S, installBootHookCommand, parseProbe, parseStartOutput, probeCommand, renderStartScript, startScriptPath, type Health, type RestartReport } from "./revival.js";
+export type { Health, RestartReport } from "./revival.js";
 import { SshHost } from "./remote/ssh-host.js";
 import { updateAuthorizedKeys } from "./remote/update-keys.js";
 import type { RemoteHost } from "./remote/types.js";
@@ -36,6 +38,9 @@ export { CLEANUP_PENDING, RECOVERY_META } from "./leftovers.js";
 export type { SecretSealer } from "./dashboard-token.js";
 export type { ConnectInfo, HostPins, PromptResult, ResumePoint, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 export { TunnelGateway, startGatewayServer, hashTunnelToken, newTunnelToken, parseTunnelDomain, tunnelOrigin, type TunnelTarget } from "./tunnels/index.js";
+
+/** `status` waits this long for the host to answer the probe. */
+const PROBE_TIMEOUT_MS = 15_000;
 
 /** The mark of the lines a spawn adds to authorized_keys; none for spawns recorded before marking. */
 function keyMarkOf(rec: HostRecord): string | undefined {
@@ -152,11 +157,37 @@ export class Orchestrator {
     return found?.token;
   }
 
-  /** Is the agent's tmux session alive? Connects with the pinned host key (a changed one throws). */
-  async probe(rec: HostRecord): Promise<{ sessionAlive: boolean }> {
+  /** Is the agent's tmux session alive, and does its dashboard answer? Connects with the pinned host key (a changed one throws). */
+  async probe(rec: HostRecord): Promise<Health> {
+    const port = this.agent(rec.agent)?.dashboard?.port;
     const host = await this.openHost(rec);
     try {
-      return { sessionAlive: (await host.run(tmuxHasSessionCommand(rec.session))).code === 0 };
+      return parseProbe((await host.run(probeCommand(rec.session, port), { timeoutMs: PROBE_TIMEOUT_MS })).stdout, port);
+    } finally {
+      await host.close();
+    }
+  }
+
+  /**
+   * Bring back the agent's tmux session and its services (dashboard) where they are gone, with the
+   * start script the launch wrote (written again first: spawns launched before it existed get one),
+   * and make sure the boot hook is in place on hosts reached over SSH.
+   */
+  async restart(rec: HostRecord): Promise<RestartReport> {
+    const agent = this.agent(rec.agent);
+    if (!agent || !rec.spawnId) throw new Error(`the ${rec.agent} agent is not configured on this bot`);
+    const host = await this.openHost(rec);
+    try {
+      const dir = `"$HOME/${sessionDir(rec.session)}"`;
+      const launched = await host.run(`[ -f ${dir}/launch.sh ] || [ -f ${dir}/prompt.sh ]`);
+      if (launched.code !== 0) return { session: "gone" };
+      await host.writeFile(startScriptPath(rec.session), renderStartScript({ spawnId: rec.spawnId, session: rec.session, agent }), 0o700);
+      const r = await host.run(`bash "$HOME/${startScriptPath(rec.session)}"`, { timeoutMs: (DASHBOARD_WAIT_S + 30) * 1000 });
+      if (this.requireCloud(rec.cloud).access === "ssh") {
+        const hook = await host.run(installBootHookCommand(rec.session, rec.spawnId));
+        if (hook.code !== 0) this.deps.logger.warn({ spawnId: rec.spawnId, code: hook.code }, "restart could not install the boot hook");
+      }
+      return parseStartOutput(r.stdout);
     } finally {
       await host.close();
     }

@@ -20,12 +20,18 @@ export function sessionDirCommand(session: string): string {
   return `mkdir -p ${dir} && chmod 700 "$HOME/.spawnbot" ${dir}`;
 }
 
-/** `preamble`: lines run first (the local cloud's environment scrub, clean-env.ts). */
-export function renderRestartLoop(launch: string, preamble = ""): string {
+/** The agent's working directory: home, or the --repo clone's folder (validated by repo-clone.ts) in it. */
+function cdLine(workdir: string | undefined): string {
+  if (workdir !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/.test(workdir)) throw new Error(`unsafe working directory ${JSON.stringify(workdir)}`);
+  return workdir === undefined ? `cd "$HOME" || exit 1` : `cd "$HOME/${workdir}" 2>/dev/null || cd "$HOME" || exit 1`;
+}
+
+/** `preamble`: lines run first (the local cloud's environment scrub, clean-env.ts); `workdir`: where the agent starts, under home. */
+export function renderRestartLoop(launch: string, preamble = "", workdir?: string): string {
   return `#!/usr/bin/env bash
 # spawnbot: run the agent, restarting it on a non-zero exit (at most ${MAX_RESTARTS} times, ${RESTART_DELAY_S} s apart).
 ${preamble}source "$HOME/.spawnrc" 2>/dev/null
-cd "$HOME" || exit 1
+${cdLine(workdir)}
 restarts=0
 while true; do
   ${launch}
@@ -47,12 +53,14 @@ done
  * Output goes to output.log, the exit code to exit-code (both 0600); then a login shell keeps the
  * session open so the user can attach and read what happened.
  */
-export function renderPromptRunner(session: string, promptCommand: string, preamble = ""): string {
+export function renderPromptRunner(session: string, promptCommand: string, preamble = "", workdir?: string): string {
   const dir = `$HOME/${sessionDir(session)}`;
   return `#!/usr/bin/env bash
 # spawnbot: run the agent once on the prompt in prompt.txt, then keep the session open.
 ${preamble}source "$HOME/.spawnrc" 2>/dev/null
-cd "$HOME" || exit 1
+${cdLine(workdir)}
+# The prompt already ran: a restart or a reboot brings back the session to read it, not the run.
+[ -s "${dir}/exit-code" ] && exec bash -l
 SPAWN_PROMPT="$(cat "${dir}/prompt.txt")"
 export SPAWN_PROMPT
 # The output may quote code and secrets the agent saw: 0600, made before anything is written.

@@ -5,6 +5,7 @@ import type { Cloud, ServerInfo } from "./clouds/types.js";
 import type { BotKey } from "./remote/bot-key.js";
 import type { RemoteHost } from "./remote/types.js";
 import type { SecretSealer } from "./dashboard-token.js";
+import type { RepoPlan } from "./repo-clone.js";
 import type { Logger } from "../log.js";
 
 export interface RunPlan {
@@ -25,6 +26,8 @@ export interface RunPlan {
   apiKey: string | undefined;
   /** The user's own key for an agent with `ownKey` (exported as its env var), if they saved one. */
   agentKey?: string;
+  /** --repo: cloned into ~/<dir> before launch, where the agent then starts. */
+  repo?: RepoPlan;
   /** The owner's SSH public keys, installed on the host so the connect command works. */
   ownerKeys: string[];
   tags: Record<string, string>;

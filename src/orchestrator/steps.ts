@@ -17,6 +17,8 @@ import { spawnKeyMark } from "./authorized-keys.js";
 import { keepOriginalsCommand } from "./host-cleanup.js";
 import { agentValues, fillTemplate, installScript, prepareHostScript, SHARED_STEPS } from "./host-scripts.js";
 import type { RunContext } from "./run-types.js";
+import { CLONE_EXIT, cloneScript, credentialLine, credentialPath } from "./repo-clone.js";
+import { installBootHookCommand, NO_CRONTAB_EXIT, renderStartScript, servicesStartCommand, startScriptPath } from "./revival.js";
 
 export type StepOutcome = void | string | { warn: string };
 
@@ -296,10 +298,9 @@ export const STEPS: readonly StepDef[] = [
     async run(ctx) {
       await reconnectIfLost(ctx);
       const { agent, session } = ctx.plan;
-      const log = `$HOME/${sessionDir(session)}/pre-launch.log`;
-      // SPAWN_ENV marks the daemons and everything they fork, so the spawn's clean-up stops them all.
-      const marked = `export ${SPAWN_ENV}=${shellQuote(ctx.plan.spawnId)}`;
-      await mustRun(ctx, `${sessionDirCommand(session)} && source ~/.spawnrc 2>/dev/null; ${marked}; (setsid nohup bash -c ${shellQuote(agent.preLaunch!)} > "${log}" 2>&1 &)`, "starting the agent's services");
+      // SPAWN_ENV marks the daemons and everything they fork, so the spawn's clean-up stops them all;
+      // their pid is kept so `restart` and the boot hook can tell whether they still run.
+      await mustRun(ctx, `${sessionDirCommand(session)} && ${servicesStartCommand(session, ctx.plan.spawnId, agent.preLaunch!)}`, "starting the agent's services");
       if (!agent.dashboard) return "started";
       const port = agent.dashboard.port;
       const up = await host(ctx).run(`for i in $(seq ${DASHBOARD_WAIT_S}); do (echo > /dev/tcp/127.0.0.1/${port}) 2>/dev/null && exit 0; sleep 1; done; exit 1`, { timeoutMs: (DASHBOARD_WAIT_S + 10) * SECOND });
@@ -307,8 +308,30 @@ export const STEPS: readonly StepDef[] = [
     },
   },
   {
+    name: "repo", title: "Clone the repository", fatal: true, attempts: 2, retryDelayMs: 5 * SECOND, timeoutMs: 10 * MINUTE,
+    needs: ["install"], // the host is prepared (and git installed where it can be) first
+    applies: (ctx) => Boolean(ctx.plan.repo),
+    async run(ctx) {
+      await reconnectIfLost(ctx);
+      const { spawnId } = ctx.plan;
+      const repo = ctx.plan.repo!;
+      const shown = `${repo.display}${repo.ref ? `@${repo.ref}` : ""}`;
+      ctx.progress(`cloning ${shown}`);
+      await mustRun(ctx, `mkdir -p "$HOME/.spawnbot" && chmod 700 "$HOME/.spawnbot"`, "making ~/.spawnbot");
+      if (repo.token) await host(ctx).writeFile(credentialPath(spawnId), credentialLine(repo.url, repo.token), 0o600);
+      const r = await host(ctx).run(cloneScript(spawnId, repo, Boolean(repo.token)), { timeoutMs: 9 * MINUTE, signal: ctx.signal, onOutput: (chunk) => ctx.log.debug({ chunk }, "cloning") });
+      if (r.code === 0) return `${shown} in ~/${repo.dir}${r.stdout.includes("already cloned") ? " (already cloned)" : ""}`;
+      const tail = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-2).join(" / ");
+      if (r.code === CLONE_EXIT.NO_GIT || r.code === CLONE_EXIT.TAKEN) throw new CloudError("REPO", tail);
+      const hint = repo.token ? "check that the git token in your `settings` can read it" : "for a private repository, save a git token in your `settings`";
+      if (r.code === CLONE_EXIT.CHECKOUT) throw new CloudError("REPO", `${repo.ref} was not found in ${repo.display} (${tail})`);
+      // A clone that failed may be a network hiccup: the step tries again before it fails the run.
+      throw new Error(`cloning ${repo.display} failed: ${tail || `exit ${r.code}`}; ${hint}`);
+    },
+  },
+  {
     name: "launch", title: "Launch in tmux", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: MINUTE,
-    needs: ["install", "env", "keys", "configure", "optional-steps", "pre-launch"],
+    needs: ["install", "env", "keys", "configure", "optional-steps", "pre-launch", "repo"],
     async run(ctx) {
       await reconnectIfLost(ctx);
       const { agent, session, prompt, model } = ctx.plan;
@@ -325,14 +348,29 @@ export const STEPS: readonly StepDef[] = [
       if (prompt !== undefined) {
         await host(ctx).writeFile(`${dir}/prompt.txt`, prompt, 0o600);
         script = `${dir}/prompt.sh`;
-        await host(ctx).writeFile(script, renderPromptRunner(session, fillTemplate(agent.promptCommand!, agentValues(agent, model)), preamble), 0o700);
+        await host(ctx).writeFile(script, renderPromptRunner(session, fillTemplate(agent.promptCommand!, agentValues(agent, model)), preamble, ctx.plan.repo?.dir), 0o700);
       } else {
         script = `${dir}/launch.sh`;
-        await host(ctx).writeFile(script, renderRestartLoop(fillTemplate(agent.launch, agentValues(agent, model)), preamble), 0o700);
+        await host(ctx).writeFile(script, renderRestartLoop(fillTemplate(agent.launch, agentValues(agent, model)), preamble, ctx.plan.repo?.dir), 0o700);
       }
+      // What `restart` and the boot hook run to bring the session (and the agent's services) back.
+      await host(ctx).writeFile(startScriptPath(session), renderStartScript({ spawnId: ctx.plan.spawnId, session, agent }), 0o700);
       await mustRun(ctx, tmuxStartCommand(session, script, ctx.plan.spawnId), "starting the tmux session");
       ctx.sessionStarted = true;
       return `tmux session ${session}`;
+    },
+  },
+  {
+    name: "boot-hook", title: "Start again after a reboot", fatal: false, attempts: 2, retryDelayMs: 2 * SECOND, timeoutMs: 30 * SECOND,
+    needs: ["launch"],
+    // Not on the bot's own host: its crontab is the bot's, and the bot's own start-up is what follows a reboot there.
+    applies: (ctx) => ctx.plan.cloud.access === "ssh",
+    async run(ctx) {
+      await reconnectIfLost(ctx);
+      const r = await host(ctx).run(installBootHookCommand(ctx.plan.session, ctx.plan.spawnId), { timeoutMs: 20 * SECOND, signal: ctx.signal });
+      if (r.code === NO_CRONTAB_EXIT) return { warn: "the host has no cron (crontab), so the agent will not come back by itself after a reboot; `restart` brings it back" };
+      if (r.code !== 0) return { warn: `the boot hook could not be installed (exit ${r.code}); after a reboot, \`restart\` brings the agent back` };
+      return "a crontab @reboot entry starts the agent and its dashboard when the host boots";
     },
   },
   {
@@ -358,7 +396,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: "connect-info", title: "Prepare connect details", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 10 * SECOND,
-    needs: ["launch", "prompt"],
+    needs: ["launch", "prompt", "boot-hook"],
     async run(ctx) {
       const { plan, server } = ctx;
       const token = plan.agent.dashboard ? await dashboardToken(ctx) : undefined;

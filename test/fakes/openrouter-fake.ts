@@ -28,6 +28,12 @@
 // for completions → 403 "Only management keys can perform this operation". Errors are
 // {"error": {"code", "message"}}. Faults: failManagement(status) makes the next Management API
 // call answer that status (429 with Retry-After).
+//
+// And the model list (API reference "List all models"; no authentication needed):
+//   GET /api/v1/models → 200 {"data": [model…]}, each model with id, canonical_slug, name, created,
+//   description, context_length, architecture, pricing (USD per token, as strings), top_provider,
+//   per_request_limits and supported_parameters. `models` holds the ids served (a realistic list of
+//   current ids); failModels(status) makes the next list requests answer that status.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -70,6 +76,11 @@ export class OpenRouterFake {
   patchExpiry: "accept" | "ignore" = "accept";
   private readonly workspaceId = randomUUID();
   private readonly managementFaults: number[] = [];
+  /** The ids GET /api/v1/models lists; a test may replace them (a model retired, a new one added). */
+  models: string[] = [...FAKE_MODEL_IDS];
+  /** How many times the model list was asked for (the bot caches it for a day). */
+  modelListCalls = 0;
+  private readonly modelFaults: number[] = [];
 
   private constructor() {
     this.http = http.createServer((req, res) => void this.onRequest(req, res));
@@ -103,6 +114,11 @@ export class OpenRouterFake {
     for (let i = 0; i < times; i++) this.managementFaults.push(status);
   }
 
+  /** The next `times` model list requests answer this HTTP status. */
+  failModels(status: number, times = 1): void {
+    for (let i = 0; i < times; i++) this.modelFaults.push(status);
+  }
+
   /** Keys still there (not deleted), as the API shows them. */
   keys(): ManagedKeyData[] {
     return [...this.managed.values()].map((k) => k.data);
@@ -127,6 +143,7 @@ export class OpenRouterFake {
     const raw = await readBody(req);
     if (req.method === "GET" && url.pathname === "/auth") return this.authorize(url, res);
     if (req.method === "POST" && url.pathname === "/api/v1/auth/keys") return this.exchange(req, raw, res);
+    if (req.method === "GET" && url.pathname === "/api/v1/models") return this.listModels(res);
     const managed = /^\/api\/v1\/keys(?:\/([^/]+))?\/?$/.exec(url.pathname);
     if (managed) return this.manage(req, url, managed[1], raw, res);
     sendError(res, 404, "Not Found");
@@ -205,6 +222,14 @@ export class OpenRouterFake {
     return answer(200, { data: d });
   }
 
+  /** GET /api/v1/models: every model, in the documented shape. */
+  private listModels(res: http.ServerResponse): void {
+    this.modelListCalls++;
+    const fault = this.modelFaults.shift();
+    if (fault !== undefined) return sendError(res, fault, "Internal Server Error");
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ data: this.models.map(modelEntry) }));
+  }
+
   private authorize(url: URL, res: http.ServerResponse): void {
     const callback = url.searchParams.get("callback_url");
     if (!callback || !/^https?:\/\//.test(callback)) return sendError(res, 400, "callback_url is required");
@@ -244,6 +269,31 @@ export class OpenRouterFake {
     this.issuedKeys.push(key);
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ key, user_id: issued.account }));
   }
+}
+
+/** Current OpenRouter ids (December 2026), the ids the agents' defaults and the tests use among them. */
+export const FAKE_MODEL_IDS: readonly string[] = [
+  "openrouter/auto",
+  "anthropic/claude-sonnet-4.6", "anthropic/claude-opus-4.6", "anthropic/claude-haiku-4.5", "anthropic/claude-sonnet-4.5", "anthropic/claude-opus-4.1",
+  "openai/gpt-5.3-codex", "openai/gpt-5.2", "openai/gpt-5", "openai/gpt-5-mini", "openai/gpt-oss-120b",
+  "google/gemini-3-pro-preview", "google/gemini-2.5-pro", "google/gemini-2.5-flash",
+  "deepseek/deepseek-v3.2", "qwen/qwen3-coder", "moonshotai/kimi-k2-thinking", "z-ai/glm-4.6", "x-ai/grok-code-fast-1",
+  "mistralai/devstral-medium", "meta-llama/llama-4-maverick",
+];
+
+/** One model as GET /api/v1/models describes it. */
+function modelEntry(id: string, i: number) {
+  const [author = "", slug = ""] = id.split("/");
+  const contextLength = 128_000 + i * 8_192;
+  return {
+    id, canonical_slug: `${id}-20260101`, hugging_face_id: "", name: `${author}: ${slug}`, created: 1_767_225_600 - i * 86_400,
+    description: `${slug} by ${author}`, context_length: contextLength,
+    architecture: { modality: "text->text", input_modalities: ["text"], output_modalities: ["text"], tokenizer: "Other", instruct_type: null },
+    pricing: { prompt: "0.000003", completion: "0.000015", request: "0", image: "0", web_search: "0", internal_reasoning: "0" },
+    top_provider: { context_length: contextLength, max_completion_tokens: 64_000, is_moderated: false },
+    per_request_limits: null,
+    supported_parameters: ["max_tokens", "temperature", "tools", "tool_choice", "reasoning"],
+  };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

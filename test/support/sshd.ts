@@ -47,6 +47,8 @@ export function prepareUser(user: string): string {
   } catch {
     execFileSync("useradd", ["-m", "-s", "/bin/bash", user]);
   }
+  // A boot hook (crontab @reboot line) an earlier run left behind goes too.
+  if (existsSync("/usr/bin/crontab")) execFileSync("bash", ["-c", `crontab -r -u ${user} 2>/dev/null; true`]);
   // `useradd` leaves the account "locked" (!), which sshd refuses even for key login without PAM.
   execFileSync("usermod", ["-p", "*", user]);
   const home = execFileSync("bash", ["-c", `getent passwd ${user} | cut -d: -f6`]).toString().trim();

@@ -55,6 +55,7 @@ function renderPlan(v: PlanView): string[] {
     `  model  ${v.model} (${v.modelSource === "flag" ? "from --model" : v.modelSource === "preference" ? "your saved preference" : "the agent's default"})`,
     `  name   ${v.name}`,
     ...(v.host ? [`  host   ${v.host}`] : []),
+    ...(v.repo ? [`  repo   ${v.repo}`] : []),
     ...(v.size ? [`  size   ${v.size}`] : []),
     ...(v.zone ? [`  zone   ${v.zone}`] : []),
     `  steps  ${v.steps.length ? v.steps.join(", ") : "none"}`,
@@ -69,6 +70,7 @@ function renderSettings(v: SettingsView): string[] {
     "Your settings:",
     `  OpenRouter key: ${key} (in chat, set yours in the private settings form)`,
     `  Cursor key: ${v.cursorKey ? `yours, ending in ${v.cursorKey.last4}` : "none set"} (Cursor spawns only; Cursor never gets the OpenRouter key)`,
+    `  Git token: ${v.gitToken ? `yours, ending in ${v.gitToken.last4}` : "none set"} (private repositories for --repo)`,
     `  SSH keys: ${v.keys.length ? v.keys.map((k) => k.fingerprint).join(", ") : "none; add one with `keys add`"}`,
     ...v.models.map((m) => `  ${m.agent.padEnd(9)} ${m.saved ?? `${m.defaultModel} (default)`}`),
   ];

@@ -1,5 +1,5 @@
-// Suggestions while someone types an option of /spawn: models (their saved one and the agent's
-// default), their own spawns and their SSH keys, all from their home view in the core. Agents are
+// Suggestions while someone types an option of /spawn: models (their saved one, the agent's
+// default, then OpenRouter's ids that match what is typed), their own spawns and their SSH keys, all from their home view in the core. Agents are
 // not suggested: they are a registered choice list.
 import type { HomeView } from "../../bot/index.js";
 import type { OptionValue } from "./commands.js";
@@ -24,6 +24,11 @@ export function suggest(option: string, typed: string, values: Record<string, Op
         ...(m.saved ? [choice(`${m.saved} (your default for ${m.agent})`, m.saved)] : []),
         choice(`${m.defaultModel} (${m.name}'s default)`, m.defaultModel),
       ]);
+      // OpenRouter's list: ids holding what is typed, those starting with it first (so "anthropic/" lists Anthropic's).
+      const needle = typed.trim().toLowerCase();
+      const ids = (home.modelIds ?? []).filter((id) => needle !== "" && id.toLowerCase().includes(needle));
+      const starting = ids.filter((id) => id.toLowerCase().startsWith(needle));
+      choices.push(...[...starting, ...ids.filter((id) => !starting.includes(id))].map((id) => choice(id, id)));
       break;
     }
     case "target":

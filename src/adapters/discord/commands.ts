@@ -16,6 +16,7 @@ export const COMMAND_NAME = "spawn";
 const OPTION_ABOUT: Partial<Record<SpawnFlagKey, string>> = {
   steps: "optional setup steps to run, comma-separated, e.g. github,auto-update",
   prompt: "task to start the agent on, e.g. fix the failing tests",
+  repo: "git repository to work in, as owner/name[@ref] or an https URL",
 };
 
 const LIST_SCOPES = new Map([["channel", ""], ["mine", "--mine"], ["all", "--all"]]);
@@ -74,6 +75,7 @@ export function spawnCommand(agents: readonly AgentChoice[]): RESTPostAPIChatInp
       command("status", [target]),
       command("delete", [target]),
       command("connect", [target]),
+      command("restart", [target]),
       command("extend", [target, text("duration", "how much later it expires, e.g. 4h (default: the bot's time to live)")]),
       command("share", [target, user("who may log in to it and see its connect details")]),
       command("unshare", [target, user("who loses access to it")]),
@@ -146,7 +148,7 @@ export function commandText({ path, values }: Invoked): string | undefined {
   switch (path.join(" ")) {
     case "spawn": return spawnText(values);
     case "list": return words("list", LIST_SCOPES.get(String(values.scope)) ?? "", ...(values.page === undefined ? [] : ["--page", q("page")]), ...optional("filter"));
-    case "status": case "delete": case "connect": return words(path[0]!, q("target"));
+    case "status": case "delete": case "connect": case "restart": return words(path[0]!, q("target"));
     case "extend": return words("extend", q("target"), ...optional("duration"));
     case "share": case "unshare": return words(path[0]!, q("target"), q("user"));
     case "prefs show": return "prefs";

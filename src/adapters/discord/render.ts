@@ -151,7 +151,7 @@ function planMessage(v: PlanView): DiscordMessage {
   const source = v.modelSource === "flag" ? "from --model" : v.modelSource === "preference" ? "your saved preference" : "the agent's default";
   const lines = [
     `agent ${md(v.agent)} · cloud ${md(v.cloud)} · name ${code(v.name)}`,
-    [`model ${code(v.model)} (${source})`, ...(v.host ? [`host ${code(v.host)}`] : []), ...(v.size ? [`size ${md(v.size)}`] : []), ...(v.zone ? [`zone ${md(v.zone)}`] : []), `ttl ${md(v.ttl)}`].join(" · "),
+    [`model ${code(v.model)} (${source})`, ...(v.host ? [`host ${code(v.host)}`] : []), ...(v.repo ? [`repo ${code(v.repo)}`] : []), ...(v.size ? [`size ${md(v.size)}`] : []), ...(v.zone ? [`zone ${md(v.zone)}`] : []), `ttl ${md(v.ttl)}`].join(" · "),
     `steps ${v.steps.length ? md(v.steps.join(", ")) : "none"}${v.prompt ? " · runs the prompt once" : ""}`,
   ];
   return { embeds: [embed({ title: "Dry run — nothing was created", description: lines.join("\n") })] };

@@ -79,6 +79,7 @@ export function errorLines(errors: SettingsErrors): string[] {
     if (field === "apiKey") return `OpenRouter key: ${msg}`;
     if (field === "addKey") return `SSH key: ${msg}`;
     if (field === "cursorKey") return `Cursor key: ${msg}`;
+    if (field === "gitToken") return `git token: ${msg}`;
     if (field.startsWith("model:")) return `model for ${field.slice("model:".length)}: ${msg}`;
     return msg;
   });

@@ -104,7 +104,7 @@ function planMessage(v: PlanView): SlackMessage {
   const lines = [
     "*Dry run — nothing was created*",
     `agent ${escape(v.agent)} · cloud ${escape(v.cloud)} · name \`${escape(v.name)}\``,
-    [`model ${code(v.model)} (${source})`, ...(v.host ? [`host ${code(v.host)}`] : []), ...(v.size ? [`size ${escape(v.size)}`] : []), ...(v.zone ? [`zone ${escape(v.zone)}`] : []), `ttl ${escape(v.ttl)}`].join(" · "),
+    [`model ${code(v.model)} (${source})`, ...(v.host ? [`host ${code(v.host)}`] : []), ...(v.repo ? [`repo ${code(v.repo)}`] : []), ...(v.size ? [`size ${escape(v.size)}`] : []), ...(v.zone ? [`zone ${escape(v.zone)}`] : []), `ttl ${escape(v.ttl)}`].join(" · "),
     `steps ${v.steps.length ? escape(v.steps.join(", ")) : "none"}${v.prompt ? " · runs the prompt once" : ""}`,
   ];
   return { text: `Dry run: ${v.agent} on ${v.cloud} with ${v.model}`, blocks: [section(lines.join("\n"))] };
@@ -146,7 +146,7 @@ export function message(view: View): SlackMessage {
 
 /** Block ids of the settings form; view_submission values come back under these. */
 export const SETTINGS_FIELDS = {
-  apiKey: "api_key", clearApiKey: "clear_api_key", cursorKey: "cursor_key", clearCursorKey: "clear_cursor_key", addKey: "add_key", modelPrefix: "model__",
+  apiKey: "api_key", clearApiKey: "clear_api_key", cursorKey: "cursor_key", clearCursorKey: "clear_cursor_key", gitToken: "git_token", clearGitToken: "clear_git_token", addKey: "add_key", modelPrefix: "model__",
 } as const;
 
 /** The private settings form (a modal). private_metadata carries where to answer. */
@@ -167,6 +167,13 @@ export function settingsModal(v: SettingsView, privateMetadata: string): Block {
   );
   if (v.cursorKey) {
     blocks.push(input(SETTINGS_FIELDS.clearCursorKey, "Remove my Cursor key", { type: "checkboxes", action_id: "value", options: [{ text: plain("Remove my Cursor key"), value: "clear" }] }));
+  }
+  blocks.push(
+    section(`*Git token* (clones your private repositories for \`--repo\`; sent only to the bot's git host): ${v.gitToken ? `yours, ending in ${v.gitToken.last4}` : "none set"}`),
+    input(SETTINGS_FIELDS.gitToken, "New git token", { type: "plain_text_input", action_id: "value", placeholder: plain("ghp_… or github_pat_… (leave empty to keep)") }),
+  );
+  if (v.gitToken) {
+    blocks.push(input(SETTINGS_FIELDS.clearGitToken, "Remove my git token", { type: "checkboxes", action_id: "value", options: [{ text: plain("Remove my git token"), value: "clear" }] }));
   }
   blocks.push(
     { type: "divider" },

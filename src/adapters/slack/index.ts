@@ -243,6 +243,8 @@ export function readSettings(values: Values): SettingsInput {
     clearApiKey: (values[SETTINGS_FIELDS.clearApiKey]?.value?.selected_options ?? []).some((o) => o.value === "clear"),
     cursorKey: text(SETTINGS_FIELDS.cursorKey),
     clearCursorKey: (values[SETTINGS_FIELDS.clearCursorKey]?.value?.selected_options ?? []).some((o) => o.value === "clear"),
+    gitToken: text(SETTINGS_FIELDS.gitToken),
+    clearGitToken: (values[SETTINGS_FIELDS.clearGitToken]?.value?.selected_options ?? []).some((o) => o.value === "clear"),
     addKey: text(SETTINGS_FIELDS.addKey),
     models,
   };
@@ -253,6 +255,7 @@ function blockErrors(errors: SettingsErrors): Record<string, string> {
   for (const [field, msg] of Object.entries(errors)) {
     const block = field === "addKey" ? SETTINGS_FIELDS.addKey
       : field === "cursorKey" ? SETTINGS_FIELDS.cursorKey
+      : field === "gitToken" ? SETTINGS_FIELDS.gitToken
       : field.startsWith("model:") ? `${SETTINGS_FIELDS.modelPrefix}${field.slice("model:".length)}`
       : SETTINGS_FIELDS.apiKey;
     out[block] = msg;

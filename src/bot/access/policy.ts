@@ -44,7 +44,7 @@ export interface Refusal {
   message: string;
 }
 
-export type SpawnAction = "status" | "connect" | "extend" | "delete" | "share" | "unshare";
+export type SpawnAction = "status" | "connect" | "restart" | "extend" | "delete" | "share" | "unshare";
 
 /** How a user stands to a spawn they found (lookups are already scoped to their workspace). */
 type Relation = "owner" | "admin" | "shared" | "channel";
@@ -53,6 +53,8 @@ type Relation = "owner" | "admin" | "shared" | "channel";
 const WHO_MAY: Record<SpawnAction, readonly Relation[]> = {
   status: ["owner", "admin", "shared", "channel"],
   connect: ["owner", "admin", "shared"],
+  // Those who may log in to it may also bring it back: restarting changes nothing but what runs.
+  restart: ["owner", "admin", "shared"],
   extend: ["owner", "admin"],
   delete: ["owner", "admin"],
   share: ["owner", "admin"],
@@ -111,6 +113,8 @@ export async function decideOnSpawn(ctx: CoreContext, inv: Invocation, action: S
       return { code: "other-channel", message: `${rec.name} belongs to another channel; run \`status ${rec.name}\` there, or ask ${owner} to share it with you` };
     case "connect":
       return { code: "not-shared", message: `only ${owner}, an admin or someone it is shared with can see the connect details of ${rec.name}` };
+    case "restart":
+      return { code: "not-shared", message: `only ${owner}, an admin or someone it is shared with can restart ${rec.name}` };
     default:
       return { code: "not-owner", message: `only ${owner} or an admin can ${action} ${rec.name}` };
   }

@@ -58,6 +58,8 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
   if (refusal) return refuse(ctx, inv, refusal, { action: "status", spawnId: rec.id });
   const agent = ctx.orchestrator.agent(rec.agent);
   const facts = [`model in effect: ${rec.model ?? "none"}${agent ? ` (${agent.modelWiring})` : ""}`];
+  const repo = rec.options?.repo;
+  if (repo) facts.push(`repository: ${repo.display} at ${repo.ref ?? "its default branch"}, in ~/${repo.dir} (where the agent starts)`);
   if (rec.expiresAt && LIVE_STATUSES.includes(rec.status)) facts.push(`expires in ${formatDuration(Math.max(0, rec.expiresAt - Date.now()))}`);
   const host = await privateHostFact(ctx, inv, rec);
   if (host) facts.push(host);
@@ -68,8 +70,12 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
   }
   if (rec.status === "ready") {
     try {
-      const { sessionAlive } = await ctx.orchestrator.probe(await hostRecord(ctx, rec));
-      facts.push(sessionAlive ? `agent session ${rec.session} is running` : `agent session ${rec.session} is not running`);
+      const health = await ctx.orchestrator.probe(await hostRecord(ctx, rec));
+      facts.push(health.sessionAlive ? `agent session ${rec.session} is running` : `agent session ${rec.session} is not running; \`restart ${rec.name}\` brings it back`);
+      if (health.dashboard) {
+        const { port, answering } = health.dashboard;
+        facts.push(answering ? `dashboard on port ${port} is answering` : `dashboard on port ${port} is not answering; \`restart ${rec.name}\` brings it back`);
+      }
     } catch (err) {
       facts.push(`cannot check the host: ${(err as Error).message}`);
     }

@@ -6,6 +6,7 @@ import { hostRecord } from "../access/spawn-access.js";
 import { userHostKey } from "../access/host-access.js";
 import { inspectPublicKey } from "../access/ssh-keys.js";
 import { error, text } from "../views/views.js";
+import { modelProblem } from "../spawns/openrouter-models.js";
 
 export async function handlePrefsShow(ctx: CoreContext, inv: Invocation): Promise<void> {
   const prefs = await ctx.store.listModelPreferences(inv.user);
@@ -18,6 +19,8 @@ export async function handlePrefsShow(ctx: CoreContext, inv: Invocation): Promis
 
 export async function handlePrefsSet(ctx: CoreContext, inv: Invocation, agent: string, model: string): Promise<void> {
   if (!ctx.orchestrator.agent(agent)) return inv.conv.whisper(error(`the ${agent} agent is not available on this bot; see \`agents\``));
+  const problem = await modelProblem(ctx.models, model);
+  if (problem) return inv.conv.whisper(error(problem, `prefs model ${agent} <provider/model>`));
   await ctx.store.setModelPreference(inv.user, agent, model);
   await auditAction(ctx, inv, "prefs-model-set", { detail: { agent, model } });
   return inv.conv.whisper(text(`your ${agent} spawns now use ${model} unless you pass --model`));

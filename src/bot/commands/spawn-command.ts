@@ -5,12 +5,14 @@ import type { AgentSpec } from "../../orchestrator/index.js";
 import type { SpawnCommand } from "../grammar/commands.js";
 import type { CoreContext, Invocation } from "../context.js";
 import { auditAction } from "../access/audit-trail.js";
-import { formatDuration } from "../views/format.js";
+import { formatDuration, repoLabel } from "../views/format.js";
 import { decideSpawn, intentLimits, limitRefusal, refuse } from "../access/policy.js";
 import { adoptionOf } from "../access/host-access.js";
 import { followRun, startSpawnRun } from "../spawns/spawn-run.js";
 import { chooseSpawnKey, mintSpawnKey } from "../spawns/spawn-api-keys.js";
 import { agentKeyFor } from "./user-settings.js";
+import { modelProblem } from "../spawns/openrouter-models.js";
+import { gitBaseOf, resolveRepo } from "../spawns/repos.js";
 import { StoreConflictError, StoreLimitError, type SpawnRecord } from "../store/index.js";
 import { error, text, type PlanView } from "../views/views.js";
 
@@ -22,12 +24,17 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     const have = ctx.orchestrator.clouds.map((c) => c.key).join(", ");
     return inv.conv.whisper(error(`the ${cmd.cloud} cloud is not set up on this bot (an admin can ${ctx.cloudSetup[cmd.cloud] ?? "configure it"}); available clouds: ${have}`));
   }
+  // Only a model typed now is checked against OpenRouter's list: a saved one was checked when saved.
+  // Checked before the policy: nothing may be awaited between decideSpawn and recording the intent.
+  const problem = cmd.model ? await modelProblem(ctx.models, cmd.model) : undefined;
+  if (problem) return inv.conv.whisper(error(problem, "spawn <agent> <cloud> --model <provider/model>"));
   // Dry runs are held to the same policy: a plan that would be refused says so now.
   const refusal = await decideSpawn(ctx, inv, agent.key, cloud.key);
   if (refusal) return refuse(ctx, inv, refusal, { action: cmd.dryRun ? "spawn-dry-run" : "spawn", detail: { agent: agent.key, cloud: cloud.key } });
   const { model, source } = await resolveModel(ctx, inv, cmd, agent);
   const name = cmd.name ?? `${agent.key}-${randomBytes(2).toString("hex")}`;
   const ttlMs = cmd.ttlMs ?? ctx.settings.defaultTtlMs;
+  const repo = cmd.repo ? resolveRepo(cmd.repo, gitBaseOf(ctx)) : undefined;
 
   if (cmd.dryRun) {
     const plan: PlanView = {
@@ -35,7 +42,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
       // A host the bot does not make has no size or zone; an ssh host is where --host says.
       ...(cloud.adopted ? {} : { size: cmd.size ?? "cloud default", zone: cmd.zone ?? "cloud default" }),
       ...(cmd.host ? { host: `${cmd.host.user}@${cmd.host.host.includes(":") ? `[${cmd.host.host}]` : cmd.host.host}:${cmd.host.port}` } : {}), steps: cmd.steps ?? [],
-      prompt: cmd.prompt !== undefined, ttl: formatDuration(ttlMs),
+      prompt: cmd.prompt !== undefined, ttl: formatDuration(ttlMs), ...(repo ? { repo: `${repoLabel(repo)} into ~/${repo.dir}` } : {}),
     };
     return inv.conv.whisper(plan);
   }
@@ -57,7 +64,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
       id: randomUUID(), name, platform: inv.req.platform, workspace: inv.req.workspace, channel: inv.req.channel,
       ownerId: inv.user.userId, ownerName: inv.req.user.name, agent: agent.key, cloud: cloud.key, model,
       size: cmd.size ?? null, zone: cmd.zone ?? null, session: name, prompt: cmd.prompt ?? null,
-      createdAt: now, expiresAt: now + ttlMs, sshIdentity: adoption?.sshIdentity, options: { host: cmd.host, steps: cmd.steps },
+      createdAt: now, expiresAt: now + ttlMs, sshIdentity: adoption?.sshIdentity, options: { host: cmd.host, steps: cmd.steps, ...(repo ? { repo } : {}) },
     }, intentLimits(ctx, now));
   } catch (err) {
     if (err instanceof StoreLimitError) return refuse(ctx, inv, limitRefusal(ctx, err, now), { action: "spawn", detail: { agent: agent.key, cloud: cloud.key } });

@@ -10,6 +10,7 @@ import { handleKeysAdd } from "./settings-commands.js";
 import { LIVE_STATUSES, type UserRef } from "../store/index.js";
 import { inspectPublicKey } from "../access/ssh-keys.js";
 import { excerpt } from "../grammar/tokenize.js";
+import { modelProblem } from "../spawns/openrouter-models.js";
 import { removalKindOf, text, type HomeView, type SettingsView } from "../views/views.js";
 
 const OPENROUTER_KEY = "openrouter-api-key";
@@ -17,6 +18,10 @@ const OPENROUTER_KEY = "openrouter-api-key";
 export const CURSOR_KEY = "cursor-api-key";
 // Cursor's API keys (cursor.com dashboard → Integrations) are opaque; accept a sane token shape.
 const CURSOR_KEY_RE = /^[A-Za-z0-9_.-]{20,300}$/;
+/** A member's git token for private --repo clones (the name repos.ts reads it by). */
+const GIT_TOKEN = "git-token";
+// GitHub (ghp_…, github_pat_…), GitLab (glpat-…) and Gitea tokens: letters, digits, _ and -.
+const GIT_TOKEN_RE = /^[A-Za-z0-9_.-]{20,300}$/;
 const HOME_ROWS = 25; // Slack's App Home holds 100 blocks; 25 spawns of 2 blocks and the settings fit with room to spare
 // OpenRouter keys are "sk-or-v1-" and 64 hex digits today; accept the prefix and a sane length.
 export const OPENROUTER_KEY_RE = /^sk-or-[A-Za-z0-9_-]{20,200}$/;
@@ -29,6 +34,9 @@ export interface SettingsInput {
   /** The user's own Cursor API key, for Cursor spawns; "" or absent keeps the stored one. */
   cursorKey?: string;
   clearCursorKey?: boolean;
+  /** The user's git token for private --repo repositories; "" or absent keeps the stored one. */
+  gitToken?: string;
+  clearGitToken?: boolean;
   /** One SSH public key line to add. */
   addKey?: string;
   /** agent → model id; "" clears the saved model. */
@@ -90,11 +98,13 @@ export async function saveApiKey(ctx: CoreContext, user: UserRef, place: ChatPla
 export async function settingsView(ctx: CoreContext, user: UserRef): Promise<SettingsView> {
   const stored = await ctx.store.chat.getUserSecret(user, OPENROUTER_KEY);
   const cursor = await ctx.store.chat.getUserSecret(user, CURSOR_KEY);
+  const gitToken = await ctx.store.chat.getUserSecret(user, GIT_TOKEN);
   const saved = new Map((await ctx.store.listModelPreferences(user)).map((p) => [p.agent, p.model]));
   return {
     kind: "settings",
     apiKey: stored ? { source: "yours", last4: stored.last4 } : { source: botKeySource(ctx) },
     ...(cursor ? { cursorKey: { last4: cursor.last4 } } : {}),
+    ...(gitToken ? { gitToken: { last4: gitToken.last4 } } : {}),
     keys: (await ctx.store.listUserKeys(user)).map((k) => ({ fingerprint: k.fingerprint, keyType: k.keyType, comment: k.comment })),
     models: ctx.orchestrator.agents.map((a) => ({ agent: a.key, name: a.name, saved: saved.get(a.key), defaultModel: a.defaultModel })),
   };
@@ -117,6 +127,12 @@ export function validateSettings(ctx: CoreContext, input: SettingsInput): Settin
   } else if (cursorKey && !CURSOR_KEY_RE.test(cursorKey)) {
     errors.cursorKey = "that does not look like a Cursor API key; copy it again from cursor.com (Dashboard → Integrations)";
   }
+  const gitToken = input.gitToken?.trim();
+  if (gitToken && OPENROUTER_KEY_RE.test(gitToken)) {
+    errors.gitToken = "that is an OpenRouter key, which must never go to a git host; paste a git token (GitHub: Settings → Developer settings → Personal access tokens)";
+  } else if (gitToken && !GIT_TOKEN_RE.test(gitToken)) {
+    errors.gitToken = "that does not look like a git token; copy it again (GitHub: Settings → Developer settings → Personal access tokens)";
+  }
   const line = input.addKey?.trim();
   if (line) {
     const info = inspectPublicKey(line);
@@ -136,6 +152,12 @@ export function validateSettings(ctx: CoreContext, input: SettingsInput): Settin
  */
 export async function saveSettings(ctx: CoreContext, inv: Invocation, input: SettingsInput): Promise<SettingsErrors> {
   const errors = validateSettings(ctx, input);
+  if (Object.keys(errors).length > 0) return errors;
+  // Models not on OpenRouter's list are refused here: checking the form (validateSettings) must not wait on OpenRouter.
+  for (const [agent, model] of Object.entries(input.models ?? {})) {
+    const problem = model.trim() === "" ? undefined : await modelProblem(ctx.models, model.trim());
+    if (problem) errors[`model:${agent}`] = problem;
+  }
   if (Object.keys(errors).length > 0) return errors;
   const { user } = inv;
   const audit = (action: string, detail: Record<string, unknown> = {}) => auditAction(ctx, inv, action, { detail });
@@ -157,6 +179,16 @@ export async function saveSettings(ctx: CoreContext, inv: Invocation, input: Set
   } else if (input.clearCursorKey && (await ctx.store.chat.deleteUserSecret(user, CURSOR_KEY))) {
     await audit("settings-cursor-key-clear");
     done.push("your Cursor key was removed; Cursor spawns run without one until you log in from their session");
+  }
+  const gitToken = input.gitToken?.trim();
+  if (gitToken) {
+    secrets.add(gitToken);
+    await ctx.store.chat.saveUserSecret(user, GIT_TOKEN, { sealed: ctx.secretBox.seal(gitToken, sealContext(user, GIT_TOKEN)), last4: gitToken.slice(-4), updatedAt: Date.now() });
+    await audit("settings-git-token-set");
+    done.push(`your git token ending in ${gitToken.slice(-4)} is saved (encrypted) and used to clone private repositories for your new spawns (--repo)`);
+  } else if (input.clearGitToken && (await ctx.store.chat.deleteUserSecret(user, GIT_TOKEN))) {
+    await audit("settings-git-token-clear");
+    done.push("your git token was removed; --repo clones only public repositories for you now");
   }
   for (const [agent, raw] of Object.entries(input.models ?? {})) {
     const model = raw.trim();
@@ -190,5 +222,6 @@ export async function homeView(ctx: CoreContext, user: UserRef): Promise<HomeVie
     })),
     total: await ctx.store.countListed({ platform: user.platform, ownerId: user.userId }),
     settings: await settingsView(ctx, user),
+    modelIds: ctx.models?.cached() ?? [],
   };
 }

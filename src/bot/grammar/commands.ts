@@ -7,6 +7,15 @@ export interface HostSpec {
   port: number;
 }
 
+/**
+ * A repository from `--repo`: `owner/name` on the bot's git host (SPAWNBOT_GIT_BASE_URL), or a full
+ * https URL, with the branch, tag or commit to check out when given (`@ref`).
+ */
+export interface RepoSpec {
+  source: string;
+  ref?: string;
+}
+
 export interface SpawnCommand {
   kind: "spawn";
   agent: string;
@@ -24,6 +33,7 @@ export interface SpawnCommand {
   budgetUsd?: number;
   dryRun: boolean;
   host?: HostSpec;
+  repo?: RepoSpec;
 }
 
 export type ListScope = "channel" | "mine" | "all";
@@ -34,6 +44,8 @@ export type Command =
   | { kind: "status"; target: string }
   | { kind: "delete"; target: string }
   | { kind: "connect"; target: string }
+  /** Bring back the agent's session and dashboard where they are gone. */
+  | { kind: "restart"; target: string }
   /** Push the expiry back by byMs (the default time to live when absent). */
   | { kind: "extend"; target: string; byMs?: number }
   /** `user` is a platform user id (from @name, or Slack's <@U123|name>). */

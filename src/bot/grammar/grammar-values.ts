@@ -3,7 +3,7 @@
 // grammar (grammar.ts) decides where each value goes. Value rules follow spawn's CLI (spec §6.1, §7).
 
 import { isIPv6 } from "node:net";
-import type { HostSpec } from "./commands.js";
+import type { HostSpec, RepoSpec } from "./commands.js";
 import { excerpt, findForbiddenCharacter, findNonAscii } from "./tokenize.js";
 import { usageFor } from "./usage.js";
 
@@ -21,6 +21,11 @@ const IPV4_OCTET_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
 const BASE64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
 const BUDGET_RE = /^\$?(\d{1,6})(\.\d{1,2})?$/; // dollars and at most cents, as OpenRouter's key limits; a leading $ is forgiven
+
+const REPO_SLUG_RE = /^([A-Za-z0-9_.-]{1,100})\/([A-Za-z0-9_.-]{1,100})$/; // GitHub's owner and repository name characters
+const URL_PATH_SEGMENT_RE = /^[A-Za-z0-9_.~-]{1,100}$/;
+const GIT_REF_RE = /^[A-Za-z0-9._\/-]{1,200}$/; // branch, tag or commit; git's own rules narrowed to safe characters
+const MAX_REPO_URL_LENGTH = 300;
 
 /** Thrown only inside the grammar so each rule stays one line; parseCommand turns it into a value. */
 export class Refusal {
@@ -136,4 +141,36 @@ export function parsePublicKey(raw: string): string {
   const comment = commentWords.join(" ");
   if (comment.length > MAX_KEY_COMMENT_LENGTH) refuse(`the key comment is too long (the limit is ${MAX_KEY_COMMENT_LENGTH} characters); shorten it`, usage);
   return comment ? `${type} ${data} ${comment}` : `${type} ${data}`;
+}
+
+/**
+ * `--repo owner/name[@ref]` or `--repo https://host/path[@ref]`. Credentials never go in the URL
+ * (the token is saved in `settings`); names and refs are limited to characters safe on a shell line.
+ */
+export function parseRepo(value: string, usage: string): RepoSpec {
+  const bad = (rule: string): never => refuse(`--repo '${excerpt(value)}' ${rule}`, usage);
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(value)) bad("holds a user name or token: save your git token in `settings` instead and give the URL without it");
+  const at = value.lastIndexOf("@");
+  const source = at < 0 ? value : value.slice(0, at);
+  const ref = at < 0 ? undefined : value.slice(at + 1);
+  if (ref !== undefined) {
+    const badRef = !GIT_REF_RE.test(ref) || ref.startsWith("-") || ref.startsWith("/") || ref.endsWith("/") || ref.endsWith(".lock") || ref.includes("..") || ref.includes("//");
+    if (badRef) bad("has a bad ref after @; give a branch, tag or commit such as main, v1.2.0 or 3f2a9c1");
+  }
+  if (/^[a-z][a-z0-9+.-]*:/i.test(source)) {
+    let url: URL;
+    try {
+      url = new URL(source);
+    } catch {
+      return bad("is not a URL; use owner/name or https://host/owner/name");
+    }
+    if (url.protocol !== "https:") bad("must be an https URL (or owner/name)");
+    if (url.search || url.hash || source.length > MAX_REPO_URL_LENGTH) bad("must be a plain repository URL with no query or fragment");
+    const segments = url.pathname.split("/").filter(Boolean);
+    if (segments.length === 0 || !segments.every((s) => URL_PATH_SEGMENT_RE.test(s) && s !== "." && s !== "..")) bad("has a bad path; use https://host/owner/name");
+    return { source: `${url.origin}/${segments.join("/")}`, ...(ref ? { ref } : {}) };
+  }
+  const m = REPO_SLUG_RE.exec(source);
+  if (!m || [m[1], m[2]].some((part) => part === "." || part === ".." || part!.startsWith("-"))) bad("is not a repository; use owner/name, e.g. --repo acme/webapp@main");
+  return { source, ...(ref ? { ref } : {}) };
 }

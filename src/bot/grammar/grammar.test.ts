@@ -172,7 +172,7 @@ describe("spawn", () => {
 
   it("refuses an unknown flag, suggesting the nearest one", () => {
     expect(error("codex gcp --modle a/b")).toBe("unknown flag --modle — did you mean --model?");
-    expect(error("codex gcp --foo")).toBe("unknown flag --foo; spawn takes --model, --name, --size, --zone, --steps, --prompt, --ttl, --budget, --dry-run, --host");
+    expect(error("codex gcp --foo")).toBe("unknown flag --foo; spawn takes --model, --name, --size, --zone, --steps, --prompt, --ttl, --budget, --dry-run, --host, --repo");
     expect(error("codex gcp -x")).toContain("unknown flag -x");
     expect(error("codex gcp --")).toContain("unknown flag --");
   });
@@ -363,6 +363,26 @@ describe("list, status, delete and connect", () => {
     expect(ok("ps fix-login")).toEqual({ kind: "status", target: "fix-login" });
     for (const verb of ["delete", "rm", "destroy", "kill"]) expect(ok(`${verb} sp-1a2b`)).toEqual({ kind: "delete", target: "sp-1a2b" });
     expect(ok("connect Box-7")).toEqual({ kind: "connect", target: "Box-7" });
+  });
+
+  it("reads --repo as owner/name or an https URL, with an optional ref", () => {
+    expect(spawn("codex gcp --repo acme/webapp").repo).toEqual({ source: "acme/webapp" });
+    expect(spawn("codex gcp --repo acme/webapp@feature/login-fix").repo).toEqual({ source: "acme/webapp", ref: "feature/login-fix" });
+    expect(spawn("codex gcp --repo=https://git.example.com/team/sub/app.git@v1.2.0").repo).toEqual({ source: "https://git.example.com/team/sub/app.git", ref: "v1.2.0" });
+    expect(error("codex gcp --repo acme")).toContain("is not a repository; use owner/name");
+    expect(error("codex gcp --repo acme/web;app")).toContain("is not a repository");
+    expect(error("codex gcp --repo acme/webapp@../x")).toContain("has a bad ref");
+    expect(error("codex gcp --repo acme/webapp@$(id)")).toContain("has a bad ref");
+    expect(error("codex gcp --repo http://git.example.com/a/b")).toContain("must be an https URL");
+    expect(error("codex gcp --repo https://me:hunter2@git.example.com/a/b")).toContain("save your git token in `settings`");
+    expect(error("codex gcp --repo file:///etc/passwd")).toContain("must be an https URL");
+    expect(error("codex gcp --repo ext::sh")).toContain("must be an https URL");
+  });
+
+  it("reads restart and its aliases fix and repair, with one target", () => {
+    for (const verb of ["restart", "fix", "repair"]) expect(ok(`${verb} fix-login`)).toEqual({ kind: "restart", target: "fix-login" });
+    expect(error("restart a b")).toContain("unexpected extra word 'b'");
+    expect(refused("restart").usage).toBe(USAGE.restart);
   });
 
   it("does not read ssh as connect: ssh is a cloud", () => {
@@ -630,6 +650,7 @@ function expectFollowsRules(command: Command): void {
     case "status":
     case "delete":
     case "connect":
+    case "restart":
       expect(PLAIN(/^[a-zA-Z0-9-]{1,63}$/)(command.target)).toBe(true);
       return;
     case "prefs-model-set":

@@ -4,7 +4,7 @@
 import type { Command, ParseResult, SpawnCommand } from "./commands.js";
 import { looksLikeSecret } from "../../secrets.js";
 import { isTooLong, parseDuration } from "./duration.js";
-import { checkPlainValue, isModelId, kebabCase, parseBudget, parseHost, parsePrompt, parsePublicKey, parseSteps, Refusal, refuse } from "./grammar-values.js";
+import { checkPlainValue, isModelId, kebabCase, parseBudget, parseHost, parsePrompt, parseRepo, parsePublicKey, parseSteps, Refusal, refuse } from "./grammar-values.js";
 import { nearest } from "./suggest.js";
 import { excerpt, findForbiddenCharacter, findNonAscii, isFlagToken, tokenize, type Token } from "./tokenize.js";
 import { COMMANDS, GENERAL_USAGE, SPAWN_FLAGS, commandNamed, usageFor, type CommandName, type SpawnFlagKey } from "./usage.js";
@@ -79,6 +79,7 @@ const PARSERS: Record<CommandName, (args: Token[], catalog: GrammarCatalog) => C
   status: (args) => ({ kind: "status", target: parseTarget(args, "status") }),
   delete: (args) => ({ kind: "delete", target: parseTarget(args, "delete") }),
   connect: (args) => ({ kind: "connect", target: parseTarget(args, "connect") }),
+  restart: (args) => ({ kind: "restart", target: parseTarget(args, "restart") }),
   extend: parseExtend,
   share: (args) => ({ kind: "share", ...parseShare(args, "share") }),
   unshare: (args) => ({ kind: "unshare", ...parseShare(args, "unshare") }),
@@ -348,6 +349,9 @@ function applySpawnFlag(command: SpawnCommand, key: SpawnFlagKey, value: string,
     case "budget":
       command.budgetUsd = parseBudget(value, usage);
       return;
+    case "repo":
+      command.repo = parseRepo(value, usage);
+      return;
     case "dryRun":
       return;
   }
@@ -376,7 +380,7 @@ function parsePage(value: string | true | undefined, usage: string): { page?: nu
   return { page };
 }
 
-function parseTarget(args: Token[], command: "status" | "delete" | "connect" | "extend", extraAllowed = 0): string {
+function parseTarget(args: Token[], command: "status" | "delete" | "connect" | "restart" | "extend", extraAllowed = 0): string {
   const usage = usageFor(command);
   const { positionals } = splitArguments(args, [], command);
   const target = positionals[0];

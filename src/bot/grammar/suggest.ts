@@ -24,6 +24,23 @@ export function nearest(input: string, candidates: readonly string[]): string | 
   return best;
 }
 
+/**
+ * Up to `max` candidates within the same edit limit as nearest(), closest first (ties keep the
+ * candidates' order): for "did you mean a, b or c?" over long lists such as model ids.
+ */
+export function nearestMany(input: string, candidates: readonly string[], max: number): string[] {
+  const word = input.toLowerCase();
+  if (word.length === 0 || max <= 0) return [];
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  const found: { candidate: string; distance: number }[] = [];
+  for (const candidate of candidates) {
+    if (Math.abs(candidate.length - word.length) > limit) continue;
+    const distance = editDistance(word, candidate.toLowerCase());
+    if (distance <= limit) found.push({ candidate, distance });
+  }
+  return found.sort((a, b) => a.distance - b.distance).slice(0, max).map((f) => f.candidate);
+}
+
 /** Insertions, deletions, substitutions and swaps of two neighbours, each costing 1. */
 export function editDistance(a: string, b: string): number {
   // Three rolling rows: the swap rule looks two rows back.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { COMMANDS, GENERAL_USAGE, SPAWN_FLAGS, USAGE, commandNamed, helpText } from "./usage.js";
 
-const TOP_LEVEL = ["spawn", "list", "status", "delete", "connect", "extend", "share", "unshare", "prefs", "keys", "hosts", "settings", "agents", "clouds", "help"];
+const TOP_LEVEL = ["spawn", "list", "status", "delete", "connect", "restart", "extend", "share", "unshare", "prefs", "keys", "hosts", "settings", "agents", "clouds", "help"];
 
 describe("USAGE", () => {
   it("has one usage line for every top-level command", () => {
@@ -11,7 +11,7 @@ describe("USAGE", () => {
 
   it("shows every spawn flag in the spawn usage line", () => {
     expect(USAGE.spawn).toBe(
-      "spawn <agent> <cloud> [--model|-m ID] [--name NAME] [--size S] [--zone Z] [--steps a,b] [--prompt|-p TEXT] [--ttl DURATION] [--budget USD] [--dry-run|-n] [--host user@host[:port]]",
+      "spawn <agent> <cloud> [--model|-m ID] [--name NAME] [--size S] [--zone Z] [--steps a,b] [--prompt|-p TEXT] [--ttl DURATION] [--budget USD] [--dry-run|-n] [--host user@host[:port]] [--repo owner/name[@ref]]",
     );
   });
 

@@ -1,7 +1,7 @@
 // What each command and spawn flag is called and what it does: the data behind usage lines,
 // `help`, verb aliases and flag names, so the parser and the help text cannot drift apart.
 
-export type CommandName = "spawn" | "list" | "status" | "delete" | "connect" | "extend" | "share" | "unshare" | "prefs" | "keys" | "hosts" | "settings" | "agents" | "clouds" | "help";
+export type CommandName = "spawn" | "list" | "status" | "delete" | "connect" | "restart" | "extend" | "share" | "unshare" | "prefs" | "keys" | "hosts" | "settings" | "agents" | "clouds" | "help";
 
 export interface CommandDoc {
   name: CommandName;
@@ -12,7 +12,7 @@ export interface CommandDoc {
   examples: readonly string[];
 }
 
-export type SpawnFlagKey = "model" | "name" | "size" | "zone" | "steps" | "prompt" | "ttl" | "budget" | "dryRun" | "host";
+export type SpawnFlagKey = "model" | "name" | "size" | "zone" | "steps" | "prompt" | "ttl" | "budget" | "dryRun" | "host" | "repo";
 
 export interface FlagDoc {
   key: SpawnFlagKey;
@@ -36,6 +36,7 @@ export const SPAWN_FLAGS: readonly FlagDoc[] = [
   { key: "budget", long: "--budget", aliases: [], value: "USD", about: "spend limit in US dollars of the OpenRouter key the bot makes for this spawn", example: "--budget 5" },
   { key: "dryRun", long: "--dry-run", aliases: ["-n"], about: "show what would happen; create nothing", example: "--dry-run" },
   { key: "host", long: "--host", aliases: [], value: "user@host[:port]", about: "your own machine, for the ssh cloud only", example: "--host root@203.0.113.10:2222" },
+  { key: "repo", long: "--repo", aliases: [], value: "owner/name[@ref]", about: "git repository cloned for the agent to work in: owner/name on GitHub (or the bot's git host), or an https URL", example: "--repo acme/webapp@main" },
 ];
 
 const SPAWN_USAGE = `spawn <agent> <cloud> ${SPAWN_FLAGS.map((f) => `[${[f.long, ...f.aliases.filter((a) => !a.startsWith("--"))].join("|")}${f.value ? ` ${f.value}` : ""}]`).join(" ")}`;
@@ -52,6 +53,10 @@ export const COMMANDS: readonly CommandDoc[] = [
   { name: "status", aliases: ["ps"], usage: "status <id|name>", about: "show how a spawn is doing", examples: ["status fix-login-bug"] },
   { name: "delete", aliases: ["rm", "destroy", "kill"], usage: "delete <id|name>", about: "delete a spawn's server, cancel one still being made, or clear a failed one out of list", examples: ["delete fix-login-bug"] },
   { name: "connect", aliases: [], usage: "connect <id|name>", about: "show how to reach a spawn's server and agent", examples: ["connect fix-login-bug"] },
+  {
+    name: "restart", aliases: ["fix", "repair"], usage: "restart <id|name>",
+    about: "bring back a spawn's agent session and dashboard when they are gone (after a reboot, say)", examples: ["restart fix-login-bug"],
+  },
   { name: "extend", aliases: ["renew"], usage: "extend <id|name> [DURATION]", about: "push a spawn's expiry back (by the default time to live unless a duration is given)", examples: ["extend fix-login-bug 4h"] },
   { name: "share", aliases: [], usage: "share <id|name> @user", about: "let another user log in to a spawn and see its connect details", examples: ["share fix-login-bug @bob"] },
   { name: "unshare", aliases: [], usage: "unshare <id|name> @user", about: "take a shared spawn back from a user", examples: ["unshare fix-login-bug @bob"] },
@@ -93,7 +98,7 @@ export const COMMANDS: readonly CommandDoc[] = [
 export const USAGE: Readonly<Record<string, string>> = Object.fromEntries(COMMANDS.map((c) => [c.name, c.usage]));
 
 /** The usage line shown when no single command is concerned. */
-export const GENERAL_USAGE = "spawn <agent> <cloud> [flags] | list | status | delete | connect | extend | share | unshare | prefs | keys | hosts | settings | agents | clouds | help";
+export const GENERAL_USAGE = "spawn <agent> <cloud> [flags] | list | status | delete | connect | restart | extend | share | unshare | prefs | keys | hosts | settings | agents | clouds | help";
 
 /** The command a word names, aliases included (lowercase input), or undefined. */
 export function commandNamed(word: string): CommandName | undefined {

@@ -10,6 +10,7 @@ import { buildStatusView } from "../views/status-view.js";
 import type { SpawnRecord } from "../store/index.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
 import { agentKeyFor } from "../commands/user-settings.js";
+import { repoPlanFor } from "./repos.js";
 import { removalKindOf, type ConnectView, type StatusView, type View } from "../views/views.js";
 
 /** Status edits are cheap for the core; adapters coalesce them per message for the platform. */
@@ -27,6 +28,7 @@ export async function startSpawnRun(ctx: CoreContext, rec: SpawnRecord, apiKey: 
     steps: rec.options?.steps ?? [], prompt: rec.prompt ?? undefined,
     // An agent with its own vendor key (Cursor) gets no OpenRouter key, only the owner's own key for that vendor.
     apiKey: agent.ownKey ? undefined : apiKey, agentKey: agent.ownKey ? await agentKeyFor(ctx, owner, agent.ownKey.secret) : undefined,
+    repo: await repoPlanFor(ctx, rec),
     ownerKeys: (await ctx.store.listUserKeys(owner)).map((k) => k.publicKey),
     tags: { "spawnbot-spawn-id": rec.id, "spawnbot-owner": rec.ownerId },
     sshAuth: await hostAuthOf(ctx, rec), hostPins: rec.cloud === "ssh" ? hostPinsFor(ctx, owner) : undefined,

@@ -3,6 +3,7 @@
 // Writes use run() and read back with a SELECT: an INSERT … RETURNING read with get() left the
 // WAL unable to reset (765 MB after 20,000 inserts with better-sqlite3 12), so no RETURNING here.
 
+import { SpawnOptionsSchema as OptionsSchema } from "./spawn-options.js";
 import Database from "better-sqlite3";
 import * as v from "valibot";
 import { AccessTables } from "./access-tables.js";
@@ -50,11 +51,6 @@ const ENDED_STATES: ReadonlySet<StepState> = new Set(["succeeded", "warned", "fa
 
 const MetaSchema = v.record(v.string(), v.string());
 const DetailSchema = v.record(v.string(), v.unknown());
-const OptionsSchema = v.object({
-  host: v.optional(v.object({ user: v.string(), host: v.string(), port: v.number() })),
-  steps: v.optional(v.array(v.string())),
-});
-
 interface SpawnRow {
   id: string; name: string; platform: string; workspace: string; channel: string;
   owner_id: string; owner_name: string; agent: string; cloud: string;

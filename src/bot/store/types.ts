@@ -65,6 +65,8 @@ export interface SpawnRecord {
 export interface SpawnOptions {
   host?: { user: string; host: string; port: number };
   steps?: string[];
+  /** --repo, resolved: the clone URL, the ref asked for, the folder under the login's home, and what the user typed. */
+  repo?: { url: string; ref?: string; dir: string; display: string };
 }
 
 export type NewSpawn = Omit<

@@ -15,3 +15,8 @@ export function formatDuration(ms: number): string {
 export function plural(count: number, noun: string, nouns = `${noun}s`): string {
   return `${count} ${count === 1 ? noun : nouns}`;
 }
+
+/** A spawn's --repo as the status view and the plan show it: "acme/webapp@main". */
+export function repoLabel(repo: { display: string; ref?: string }): string {
+  return `${repo.display}${repo.ref ? `@${repo.ref}` : ""}`;
+}

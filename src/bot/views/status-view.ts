@@ -1,6 +1,7 @@
 // Builds the platform-neutral status view of a spawn from its stored record and steps.
 import { STEPS } from "../../orchestrator/index.js";
 import type { SpawnRecord, StepRecord } from "../store/index.js";
+import { repoLabel } from "./format.js";
 import type { RemovalKind, StatusView } from "./views.js";
 
 const STEP_TITLES = new Map(STEPS.map((s) => [s.name, s.title]));
@@ -26,7 +27,7 @@ export function buildStatusView(
     kind: "status",
     spawnId: rec.id,
     name: rec.name,
-    title: `${rec.ownerName} ${verb} ${names.agent} on ${names.cloud} · ${rec.model ?? "no model"}`,
+    title: `${rec.ownerName} ${verb} ${names.agent} on ${names.cloud} · ${rec.model ?? "no model"}${rec.options?.repo ? ` · ${repoLabel(rec.options.repo)}` : ""}`,
     requester: rec.ownerName,
     requesterId: rec.ownerId,
     agent: names.agent,

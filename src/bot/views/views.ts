@@ -116,6 +116,8 @@ export interface PlanView {
   steps: string[];
   prompt: boolean;
   ttl: string;
+  /** --repo: "acme/webapp@main into ~/webapp". */
+  repo?: string;
 }
 
 export interface TextView {
@@ -137,6 +139,8 @@ export interface SettingsView {
   apiKey: { source: "yours"; last4: string } | { source: "per-spawn" } | { source: "workspace" } | { source: "none" };
   /** The user's own Cursor key, when saved (Cursor never gets the OpenRouter key). */
   cursorKey?: { last4: string };
+  /** The user's git token for private --repo repositories, when saved. */
+  gitToken?: { last4: string };
   keys: { fingerprint: string; keyType: string; comment: string }[];
   /** Every agent, with the user's saved model when there is one. */
   models: { agent: string; name: string; saved?: string; defaultModel: string }[];
@@ -156,6 +160,8 @@ export interface HomeView {
   /** How many spawns the user has in all (spawns holds the newest few). */
   total: number;
   settings: SettingsView;
+  /** OpenRouter's model ids as last read (empty until read, or when the bot has no model list): for autocomplete. */
+  modelIds?: readonly string[];
 }
 
 export type View = StatusView | ConnectView | ListView | PlanView | TextView | ErrorView | SettingsView;

@@ -41,7 +41,7 @@ export const AGENTS: readonly AgentSpec[] = [
     ],
     launch: "claude --model {model}",
     promptCommand: 'claude -p --dangerously-skip-permissions --model {model} "$SPAWN_PROMPT"',
-    defaultModel: "anthropic/claude-sonnet-4.5",
+    defaultModel: "anthropic/claude-sonnet-4.6",
     modelWiring: "--model, ANTHROPIC_MODEL (and the sonnet/opus/haiku/subagent slots) and \"model\" in ~/.claude/settings.json",
   },
   {
@@ -82,7 +82,7 @@ export const AGENTS: readonly AgentSpec[] = [
     configFiles: [{ path: ".config/opencode/opencode.json", mode: 0o600, content: opencodeStyleConfig("https://opencode.ai/config.json") }],
     launch: "opencode --model {providerModel}",
     promptCommand: 'opencode run --model {providerModel} "$SPAWN_PROMPT"',
-    defaultModel: "anthropic/claude-sonnet-4.5",
+    defaultModel: "anthropic/claude-sonnet-4.6",
     modelWiring: "\"model\" and \"small_model\" in ~/.config/opencode/opencode.json and --model openrouter/<id>",
   },
   {
@@ -93,7 +93,7 @@ export const AGENTS: readonly AgentSpec[] = [
     configFiles: [{ path: ".config/kilo/kilo.json", mode: 0o600, content: opencodeStyleConfig("https://app.kilo.ai/config.json") }],
     launch: "kilocode --model {providerModel}",
     promptCommand: 'kilocode run --model {providerModel} --auto "$SPAWN_PROMPT"',
-    defaultModel: "anthropic/claude-sonnet-4.5",
+    defaultModel: "anthropic/claude-sonnet-4.6",
     modelWiring: "\"model\" in ~/.config/kilo/kilo.json and --model openrouter/<id>",
   },
   {
@@ -106,7 +106,7 @@ export const AGENTS: readonly AgentSpec[] = [
     launch: "hermes chat --model {model} --provider openrouter",
     promptCommand: 'hermes chat -q "$SPAWN_PROMPT" --model {model} --provider openrouter --yolo',
     dashboard: { port: 9119, path: "/" },
-    defaultModel: "anthropic/claude-sonnet-4.5",
+    defaultModel: "anthropic/claude-sonnet-4.6",
     modelWiring: "model.default in ~/.hermes/config.yaml and --model (LLM_MODEL is no longer read)",
     steps: ["yolo-mode"],
   },
@@ -122,7 +122,7 @@ export const AGENTS: readonly AgentSpec[] = [
     }],
     launch: "junie --model custom:openrouter",
     promptCommand: 'junie --skip-update-check --model custom:openrouter --task "$SPAWN_PROMPT"',
-    defaultModel: "anthropic/claude-sonnet-4.5",
+    defaultModel: "anthropic/claude-sonnet-4.6",
     modelWiring: "a custom model profile ~/.junie/models/openrouter.json selected with --model custom:openrouter",
   },
   {
@@ -133,7 +133,7 @@ export const AGENTS: readonly AgentSpec[] = [
     configFiles: [{ path: ".pi/agent/settings.json", mode: 0o600, content: '{\n  "defaultProvider": "openrouter",\n  "defaultModel": "{model}"\n}\n' }],
     launch: "pi --provider openrouter --model {model}",
     promptCommand: 'pi -p --provider openrouter --model {model} "$SPAWN_PROMPT"',
-    defaultModel: "anthropic/claude-sonnet-4.5",
+    defaultModel: "anthropic/claude-sonnet-4.6",
     modelWiring: "defaultModel in ~/.pi/agent/settings.json and --provider openrouter --model <id>",
   },
   {

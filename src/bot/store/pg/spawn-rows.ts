@@ -1,15 +1,11 @@
 // Spawns, steps and audit rows as PostgreSQL returns them, and their records. The same shapes and
 // validation as the SQLite store's, with json columns arriving already parsed.
+import { SpawnOptionsSchema as OptionsSchema } from "../spawn-options.js";
 import * as v from "valibot";
 import type { AuditEntry, SpawnRecord, SpawnStatus, StepRecord, StepState } from "../types.js";
 
 const MetaSchema = v.record(v.string(), v.string());
 const DetailSchema = v.record(v.string(), v.unknown());
-const OptionsSchema = v.object({
-  host: v.optional(v.object({ user: v.string(), host: v.string(), port: v.number() })),
-  steps: v.optional(v.array(v.string())),
-});
-
 export interface SpawnRow {
   id: string; name: string; platform: string; workspace: string; channel: string;
   owner_id: string; owner_name: string; agent: string; cloud: string;
