@@ -22,6 +22,12 @@ export function renderStatus(v: StatusView, style: Style): string[] {
   return lines;
 }
 
+/** A run in flight in one line, for a terminal too small for its whole block: name, status and the step it is on. */
+export function renderStatusLine(v: StatusView): string {
+  const step = v.steps.find((s) => s.state === "running") ?? v.steps.find((s) => s.state === "pending");
+  return `[${v.name} · ${v.status}]${step ? ` ${MARK[step.state]} ${step.title}` : ""}`;
+}
+
 /** One line per step change, for logs and pipes (no redraws). */
 export function renderStepLine(v: StatusView, step: StatusView["steps"][number]): string {
   const dur = step.durationMs !== undefined ? ` (${(step.durationMs / 1000).toFixed(1)}s)` : "";
