@@ -111,7 +111,8 @@ export class ConsoleAdapter implements ChatAdapter {
       this.seen.set(key, stamp);
       lines.push(renderStepLine(v, s));
     }
-    if (v.result && !this.seen.has(`${v.spawnId}/result`)) {
+    // Each outcome once: a spawn that was ready and is deleted later says so too.
+    if (v.result && this.seen.get(`${v.spawnId}/result`) !== v.result.outcome) {
       this.seen.set(`${v.spawnId}/result`, v.result.outcome);
       lines.push(`[${v.name}] ${v.result.outcome}: ${v.result.message}`);
     }
