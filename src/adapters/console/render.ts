@@ -19,6 +19,8 @@ export function renderStatus(v: StatusView, style: Style): string[] {
   }
   for (const f of v.facts ?? []) lines.push(`  ${f}`);
   if (v.result) lines.push(paint(style, v.result.outcome === "ready" ? 32 : 31, `  ${v.result.message}`));
+  // The console's Connect button: offered once there is something to connect to.
+  if (v.result?.outcome === "ready") lines.push(`  \`connect ${v.name}\` shows how to connect again`);
   return lines;
 }
 

@@ -62,7 +62,7 @@ const embed = (e: APIEmbed): APIEmbed => ({
 /** The live status message of a run: its name, title, step checklist, result and (while it lives) buttons. */
 export function statusMessage(v: StatusView, withButtons: boolean): DiscordMessage {
   const live = !v.result || v.result.outcome === "ready";
-  return { embeds: [statusEmbed(v)], components: live && withButtons ? [spawnButtons(v.spawnId)] : [] };
+  return { embeds: [statusEmbed(v)], components: live && withButtons ? [spawnButtons(v.spawnId, v.result?.outcome === "ready")] : [] };
 }
 
 function statusEmbed(v: StatusView): APIEmbed {
@@ -80,12 +80,16 @@ function statusEmbed(v: StatusView): APIEmbed {
   });
 }
 
-function spawnButtons(spawnId: string): APIActionRowComponent<APIComponentInMessageActionRow> {
+/** Connect (once the spawn is ready: before that there is nothing to connect to), Extend and Delete. */
+function spawnButtons(spawnId: string, ready: boolean): APIActionRowComponent<APIComponentInMessageActionRow> {
   const button = (action: ButtonAction, label: string, style: ButtonStyle.Primary | ButtonStyle.Secondary | ButtonStyle.Danger) =>
     ({ type: ComponentType.Button as const, custom_id: buttonId(action, spawnId), label, style });
   return {
     type: ComponentType.ActionRow,
-    components: [button(BUTTONS.connect, "Connect", ButtonStyle.Primary), button(BUTTONS.extend, "Extend", ButtonStyle.Secondary), button(BUTTONS.delete, "Delete", ButtonStyle.Danger)],
+    components: [
+      ...(ready ? [button(BUTTONS.connect, "Connect", ButtonStyle.Primary)] : []),
+      button(BUTTONS.extend, "Extend", ButtonStyle.Secondary), button(BUTTONS.delete, "Delete", ButtonStyle.Danger),
+    ],
   };
 }
 

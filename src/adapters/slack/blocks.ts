@@ -48,18 +48,21 @@ export function statusMessage(v: StatusView): SlackMessage {
   blocks.push(context(facts.join(" · ")));
   if (v.result) blocks.push(section(`${v.result.outcome === "ready" ? "🟢" : v.result.outcome === "failed" ? "🔴" : "⚫"} ${escape(v.result.message)}`));
   const live = !v.result || v.result.outcome === "ready";
-  if (live) blocks.push(spawnButtons(v.spawnId, v.name, v.removal));
+  if (live) blocks.push(spawnButtons(v.spawnId, v.name, v.removal, v.result?.outcome === "ready"));
   const done = v.steps.filter((s) => s.state === "succeeded" || s.state === "warned" || s.state === "skipped").length;
   return { text: `${v.title} — ${v.result ? v.result.message : `${v.status}, ${done}/${v.steps.length} steps done`}`, blocks };
 }
 
-/** Connect, Extend and Delete for one spawn; Delete asks first, saying what deleting does there. */
-export function spawnButtons(spawnId: string, name: string, removal: RemovalKind | undefined): Block {
+/**
+ * Connect (once the spawn is ready: before that there is nothing to connect to), Extend and
+ * Delete for one spawn; Delete asks first, saying what deleting does there.
+ */
+export function spawnButtons(spawnId: string, name: string, removal: RemovalKind | undefined, ready: boolean): Block {
   return {
     type: "actions",
     block_id: `spawn_actions:${spawnId}`,
     elements: [
-      { type: "button", action_id: ACTIONS.connect, text: plain("Connect"), value: spawnId, style: "primary" },
+      ...(ready ? [{ type: "button", action_id: ACTIONS.connect, text: plain("Connect"), value: spawnId, style: "primary" }] : []),
       { type: "button", action_id: ACTIONS.extend, text: plain("Extend"), value: spawnId },
       {
         type: "button", action_id: ACTIONS.delete, text: plain("Delete"), value: spawnId, style: "danger",
@@ -195,7 +198,7 @@ export function homeTab(v: HomeView, now = Date.now()): Block {
   for (const r of v.spawns) {
     const expiry = r.live && r.expiresAt ? ` · expires in ${formatDuration(Math.max(0, r.expiresAt - now))}` : "";
     blocks.push(section(`*${escape(r.name)}* · ${escape(r.agent)} on ${escape(r.cloud)} · ${escape(r.status)} · ${escape(r.model)}\n${age(r.createdAt, now)} old${expiry} · \`${r.id.slice(0, 8)}\``));
-    if (r.live && r.status !== "deleting") blocks.push(spawnButtons(r.id, r.name, r.removal));
+    if (r.live && r.status !== "deleting") blocks.push(spawnButtons(r.id, r.name, r.removal, r.status === "ready"));
   }
   if (v.total > v.spawns.length) {
     blocks.push(context(`showing the newest ${v.spawns.length} of your ${v.total} spawns — \`/spawn list --mine --page 2\` shows the rest, 25 to a page`));
