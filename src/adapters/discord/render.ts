@@ -8,6 +8,7 @@ import {
 import { formatDuration } from "../../bot/index.js";
 import { deleteConsequence, pageNote, type ConnectView, type ListView, type PlanView, type RemovalKind, type SettingsView, type StatusView, type TextView, type View } from "../../bot/index.js";
 import type { ThreadNote } from "../common/status-threads.js";
+import { commandFor } from "../common/command-syntax.js";
 import { listTable } from "../common/list-table.js";
 
 export interface DiscordMessage {
@@ -132,23 +133,8 @@ function connectMessage(v: ConnectView): DiscordMessage {
 function listMessage(v: ListView, now = Date.now()): DiscordMessage {
   if (v.rows.length === 0) return { embeds: [embed({ description: prose(v.empty) })] };
   const table = codeBlock(listTable(v.rows, now).join("\n"));
-  const note = pageNote(v, (words) => `/spawn ${discordSyntax(words)}`); // a footer shows no markdown: the command as typed
+  const note = pageNote(v, (words) => commandFor("discord", words)); // a footer shows no markdown: the command as typed
   return { embeds: [embed({ title: md(v.title), description: table, ...(note ? { footer: { text: clip(note, MAX_FOOTER) } } : {}) })] };
-}
-
-/**
- * `list --mine --page 3 codex` as Discord's slash command takes it: `list scope:mine page:3 filter:codex`.
- */
-function discordSyntax(words: string): string {
-  const parts = words.split(" ");
-  const out = [parts[0]!];
-  for (let i = 1; i < parts.length; i++) {
-    const word = parts[i]!;
-    if (word === "--mine" || word === "--all") out.push(`scope:${word.slice(2)}`);
-    else if (word === "--page") out.push(`page:${parts[++i] ?? ""}`);
-    else out.push(`filter:${word}`);
-  }
-  return out.join(" ");
 }
 
 function planMessage(v: PlanView): DiscordMessage {

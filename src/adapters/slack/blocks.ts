@@ -2,6 +2,7 @@
 // readers and clients without blocks read the text). Only rendering: no API calls here.
 import { deleteConsequence, pageNote, type ConnectView, type HomeView, type ListView, type PlanView, type RemovalKind, type SettingsView, type StatusView, type View } from "../../bot/index.js";
 import { formatDuration, plural } from "../../bot/index.js";
+import { commandFor } from "../common/command-syntax.js";
 import { chunkLines, listTable } from "../common/list-table.js";
 
 /** Block Kit's own shapes, kept loose: Slack validates them. */
@@ -95,10 +96,10 @@ function listMessage(v: ListView, now = Date.now()): SlackMessage {
   const fence = "```";
   const lines = listTable(v.rows, now).map((l) => escape(l).replace(/```/g, "'''"));
   const chunks = chunkLines(lines, MAX_TEXT - 2 * fence.length).slice(0, MAX_LIST_SECTIONS);
-  const note = pageNote(v, (words) => code(`/spawn ${words}`));
+  const note = pageNote(v, (words) => code(commandFor("slack", words)));
   const blocks: Block[] = [section(`*${escape(v.title)}*`), ...chunks.map((c) => section(`${fence}${c.join("\n")}${fence}`))];
   if (note) blocks.push(context(note));
-  const plainNote = pageNote(v, (words) => `/spawn ${words}`);
+  const plainNote = pageNote(v, (words) => commandFor("slack", words));
   return { text: `${v.title}: ${plural(v.rows.length, "spawn")}${plainNote ? ` (${plainNote})` : ""}`, blocks };
 }
 
