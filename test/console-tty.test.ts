@@ -15,7 +15,7 @@ const ROOT = path.resolve(import.meta.dirname, "..");
 const SOCKET = `spawnbot-console-tty-${process.pid}`; // a tmux server of the test's own
 const COLUMNS = 80;
 const ROWS = 24;
-const SLOW_INSTALL_S = 4; // long enough to type while the runs report their steps
+const SLOW_INSTALL_S = 6; // long enough to type while the runs report their steps, on a busy machine too
 const PROMPT = "spawnbot> ";
 const RUN_TIMEOUT_MS = 40_000;
 
@@ -88,7 +88,7 @@ describe("the console on an 80-column terminal", () => {
     // one row (two blocks of eleven rows and the prompt do not fit in 24).
     await until("both runs installing", () => {
       const now = visibleLines(pane);
-      return count(now, /… Install the agent/) === 1 && count(now, new RegExp(`^\\[${names[1]} · provisioning\\] … Install the agent`)) === 1;
+      return count(now, /^ {2}… Install the agent$/) === 1 && count(now, new RegExp(`^\\[${names[1]} · provisioning\\] … Install the agent`)) === 1;
     });
     typeText(pane, "list --mi");
     await until("the typed text", () => lastLine(pane) === `${PROMPT}list --mi`);

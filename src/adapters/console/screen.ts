@@ -114,9 +114,11 @@ export class LiveScreen {
     this.repaint([echo], rows);
   }
 
-  /** Input ended: nothing more is typed, so the prompt is not drawn again. */
+  /** Input ended: the prompt goes and is not drawn again (the runs in flight still redraw above). */
   inputEnded(): void {
+    const rows = this.prompt?.getCursorPos().rows ?? 0;
     this.prompt = undefined;
+    this.out.write(`${rows > 0 ? `\x1b[${rows}A` : ""}\r\x1b[0J`);
   }
 
   private columns(): number {
