@@ -3,7 +3,7 @@
 // see. Long spawn names make the status titles wrap. Spawns go to the local cloud in a home of
 // their own; their agent sessions land on this test's own tmux server, removed at the end.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -76,6 +76,9 @@ beforeAll(async () => {
 afterAll(() => {
   spawnSync("tmux", ["-L", SOCKET, "kill-server"]); // the panes
   for (const dir of agentTmuxDirs) spawnSync("tmux", ["kill-server"], { env: { ...process.env, TMUX: "", TMUX_TMPDIR: dir } });
+  // tmux leaves its socket file behind when its server is killed.
+  rmSync(path.join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${process.getuid?.() ?? 0}`, SOCKET), { force: true });
+  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 describe("the console on an 80-column terminal", () => {
