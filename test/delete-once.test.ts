@@ -24,7 +24,7 @@ async function readySpawn(name: string): Promise<string> {
   sessions.push(full);
   await bot.core.handle(req(`spawn testagent local --name ${full}`), new RecordingConversation());
   await bot.core.idle();
-  expect(bot.store.listAll("test").find((r) => r.name === full)?.status).toBe("ready");
+  expect((await bot.store.listAll("test")).find((r) => r.name === full)?.status).toBe("ready");
   return full;
 }
 
