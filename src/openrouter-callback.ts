@@ -7,7 +7,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CallbackAnswer, ConfirmAnswer } from "./bot/index.js";
-import { OPENROUTER_CALLBACK_PREFIX, OPENROUTER_CONNECT_PREFIX } from "./bot/index.js";
+import { newLinkHint, OPENROUTER_CALLBACK_PREFIX, OPENROUTER_CONNECT_PREFIX } from "./bot/index.js";
 import type { Logger } from "./log.js";
 import { PAGE_CSP, renderPage, type ConfirmForm } from "./openrouter-pages.js";
 
@@ -33,7 +33,7 @@ export interface ConnectRouteOptions {
 export function openRouterCallbackRoute(handlers: ConnectHandlers, opts: ConnectRouteOptions, logger: Logger): (req: IncomingMessage, res: ServerResponse) => boolean {
   const answerWith = (res: ServerResponse, route: string, work: Promise<void>) => work.catch((err: unknown) => {
     logger.error({ err, route }, "Connect OpenRouter page failed");
-    if (!res.headersSent) sendPage(res, { status: 500, title: "Connect OpenRouter failed", message: "internal error; ask the bot for a new link" });
+    if (!res.headersSent) sendPage(res, { status: 500, title: "Connect OpenRouter failed", message: "internal error", hint: newLinkHint() });
   });
   return (req, res) => {
     const url = new URL(req.url ?? "/", "http://callback.invalid");

@@ -1,7 +1,8 @@
 // The small HTML pages of Connect OpenRouter: the confirmation form that names the account, and
 // one-line outcome pages. Every value shown is escaped; the pages run no script and load nothing.
 import { createHash } from "node:crypto";
-import type { CallbackAnswer } from "./bot/index.js";
+import { COMMAND_PLATFORMS, commandFor } from "./adapters/common/command-syntax.js";
+import type { CallbackAnswer, CommandHint } from "./bot/index.js";
 
 const STYLE = [
   "body{font:16px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;padding:24px 16px;background:#f6f7f9;color:#1d2330}",
@@ -11,6 +12,7 @@ const STYLE = [
   "dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}",
   "button{font:inherit;font-weight:600;color:#fff;background:#3056d3;border:0;border-radius:8px;padding:10px 18px;cursor:pointer;width:100%}",
   ".note{color:#5a6272;font-size:.9rem}",
+  "code{font:.95em ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f0f3f8;border-radius:4px;padding:1px 5px;white-space:nowrap}",
 ].join("");
 
 /** The page's one stylesheet is allowed by its hash, so the CSP can stay script-free and closed. */
@@ -24,7 +26,7 @@ export interface ConfirmForm {
 }
 
 export function renderPage(a: CallbackAnswer, form?: ConfirmForm): string {
-  const body = a.account && form ? confirmBody(a, a.account, form) : `<p>${escapeHtml(a.message)}</p>`;
+  const body = a.account && form ? confirmBody(a, a.account, form) : `<p>${escapeHtml(a.message)}${a.hint ? `; ${hintHtml(a.hint)}` : ""}</p>`;
   return "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
     + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
     + `<title>${escapeHtml(a.title)}</title><style>${STYLE}</style></head>`
@@ -39,6 +41,16 @@ function confirmBody(a: CallbackAnswer, account: NonNullable<CallbackAnswer["acc
     + `<form method="post" action="${escapeHtml(form.action)}"><input type="hidden" name="csrf" value="${escapeHtml(form.csrf)}">`
     + `<button type="submit">Continue to OpenRouter as ${escapeHtml(account.userName)}</button></form>`
     + `<p class="note">Not you? Close this page: nothing has been saved. The link works once and expires in ${account.minutesLeft} minute(s).</p>`;
+}
+
+const CHAT_NAMES: Record<(typeof COMMAND_PLATFORMS)[number], string> = { slack: "Slack", discord: "Discord", console: "the console" };
+
+/** The hint's command as typed in the chat the link came from; for an unknown link, as typed in each. */
+function hintHtml(h: CommandHint): string {
+  const code = (platform: string) => `<code>${escapeHtml(commandFor(platform, h.words))}</code>`;
+  if (h.platform) return `${escapeHtml(h.lead)} ${code(h.platform)}`;
+  const each = COMMAND_PLATFORMS.map((p) => `${code(p)} in ${CHAT_NAMES[p]}`);
+  return `${escapeHtml(h.lead)} ${each.slice(0, -1).join(", ")} or ${each.at(-1)}`;
 }
 
 export function escapeHtml(s: string): string {

@@ -60,6 +60,7 @@ describeAdapterContract("console", async () => {
     refused: () => type("connect nosuch-spawn"),
     publicText: () => out,
     privateText: () => out,
+    posts: () => out.split("\n").slice(0, -1).map((text, i) => ({ id: `line ${i}`, text })), // each printed line, once complete
     settle: () => quiet(bot, () => out),
     close: async () => { input.end(); await running; },
   } satisfies AdapterDriver;
@@ -80,6 +81,11 @@ describeAdapterContract("Slack (HTTP mode)", async () => {
   };
   const privateText = () => JSON.stringify([fake.ephemerals.filter((e) => e.user === D.userId), fake.responses.filter((r) => mine.has(r.id)).map((r) => r.body), fake.dms(D.userId)]);
   const publicText = () => JSON.stringify(fake.messages(D.channelId));
+  const posts = () => [
+    ...[...fake.messages(D.channelId), ...fake.dms(D.userId)].map((m) => ({ id: `${m.channel}/${m.ts}`, text: JSON.stringify([m.text, m.blocks]) })),
+    ...fake.ephemerals.map((e, i) => ({ id: `ephemeral ${i}`, text: JSON.stringify([e.text, e.blocks]) })),
+    ...fake.responses.map((r, i) => ({ id: `response ${i}`, text: JSON.stringify(r.body) })),
+  ];
   let name = "";
   return {
     platform: "slack", bot, shared: true,
@@ -88,7 +94,7 @@ describeAdapterContract("Slack (HTTP mode)", async () => {
     connect: () => command(`connect ${name}`),
     delete: () => command(`delete ${name}`),
     refused: () => command("connect nosuch-spawn"),
-    publicText, privateText,
+    publicText, privateText, posts,
     settle: () => quiet(bot, () => privateText() + publicText(), () => slack.idle()),
     close: async () => { await slack.stop(2000); await fake.close(); },
   } satisfies AdapterDriver;
@@ -111,6 +117,10 @@ for (const transport of ["gateway", "http"] as const) describeAdapterContract(tr
   };
   const privateText = () => JSON.stringify([tokens.map((t) => fake.webhookMessages(t)), fake.dms(alice.id)]);
   const publicText = () => JSON.stringify([fake.channelMessages(fake.channelId), ...fake.threads.map((t) => fake.channelMessages(t.id))]);
+  const posts = () => {
+    const all = [fake.channelMessages(fake.channelId), ...fake.threads.map((t) => fake.channelMessages(t.id)), ...tokens.map((t) => fake.webhookMessages(t)), fake.dms(alice.id)].flat();
+    return [...new Map(all.map((m) => [m.id, { id: m.id, text: JSON.stringify([m.content, m.embeds]) }])).values()];
+  };
   let name = "";
   return {
     platform: "discord", bot, shared: true,
@@ -119,7 +129,7 @@ for (const transport of ["gateway", "http"] as const) describeAdapterContract(tr
     connect: () => command("connect", { target: name }),
     delete: () => command("delete", { target: name }),
     refused: () => command("connect", { target: "nosuch-spawn" }),
-    publicText, privateText,
+    publicText, privateText, posts,
     settle: () => quiet(bot, () => privateText() + publicText(), async () => { await fake.httpIdle(); await discord.idle(); }),
     close: async () => { await discord.stop(2000); await server?.close(); await fake.close(); },
   } satisfies AdapterDriver;

@@ -315,6 +315,22 @@ describe("Connect OpenRouter", () => {
     expect(twice.body).toContain("already used");
   });
 
+  it("suggests the new link's command in the syntax of the chat the link was asked for in", async () => {
+    const h = await setup();
+    const conv = new RecordingConversation();
+    await h.bot.core.handle({ ...request("settings openrouter"), platform: "discord", workspace: "G1" }, conv);
+    const link = /(http:\/\/127\.0\.0\.1:\d+\/oauth\/openrouter\/connect\/[A-Za-z0-9_-]{43})/.exec(JSON.stringify(conv.lastPrivate()))![1]!;
+    const page = await openLink(link);
+    expect(page.body).toContain("on Discord");
+    expect((await clickContinue(link, page)).status).toBe(303);
+    const reload = await openLink(link);
+    expect(reload.status).toBe(410);
+    expect(reload.body).toContain("this sign-in link was already used; ask the bot for a new link with <code>/spawn settings openrouter:True</code>");
+    const unknown = await get(`${link.slice(0, -10)}${"A".repeat(10)}`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toContain("<code>/spawn settings openrouter</code> in Slack");
+  });
+
   it("lets only one of two simultaneous callbacks with the same code through", async () => {
     const h = await setup();
     const consent = await get(await confirm(await askLink(h)));

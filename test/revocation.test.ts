@@ -184,7 +184,7 @@ describe("a link given to a shared user", () => {
 describe("delete on an existing host, while another spawn lives on the same host user", () => {
   it("stops every process the agent started, detached daemons too, and keeps the other spawn's session", async () => {
     const c = await say("delete rv1");
-    expect(JSON.stringify(c.public)).toContain("rv1 was deleted");
+    expect(JSON.stringify(c.statuses)).toContain("rv1 was deleted by");
     expect((await spawnOf("rv1")).status).toBe("deleted");
     expect(running(DAEMONS)).toEqual([]);
     expect(sessionAlive("rv1")).toBe(false);
@@ -248,7 +248,7 @@ describe("delete on the local cloud (the bot's own host)", () => {
     await until("the pre-launch daemon and the launch's child", () => mine().split("\n").length === 2, 5_000);
     expect(existsSync(path.join(localHome, ".spawnrc"))).toBe(true);
     await local.core.handle(request(`delete ${name}`), conv);
-    expect(JSON.stringify(conv.public)).toContain(`${name} was deleted`);
+    expect(JSON.stringify(conv.statuses)).toContain(`${name} was deleted by`);
     expect(mine()).toBe("");
     expect(existsSync(path.join(localHome, ".spawnrc"))).toBe(false);
     expect(existsSync(path.join(localHome, ".testagent/config.json"))).toBe(false);

@@ -60,7 +60,7 @@ describe("live spawns", () => {
     await expectRefused(bot, alice, "l3", "live-limit-user", /^you already have 2 live spawns, the most one person may have; delete one/);
     const conv = new RecordingConversation();
     await bot.core.handle({ platform: "test", workspace: "W1", channel: "C1", user: alice.user, text: `delete l1-${tag}` }, conv);
-    expect(conv.public.at(-1)).toMatchObject({ kind: "text", lines: [expect.stringContaining("was deleted")] });
+    expect(conv.statuses.at(-1)?.result).toMatchObject({ outcome: "deleted", message: expect.stringContaining("was deleted by") });
     ready(await spawn(bot, alice, "l3"));
   });
 

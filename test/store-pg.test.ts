@@ -153,7 +153,7 @@ describe("the PostgreSQL store", () => {
   it("answers a long session exactly as the SQLite store does (records, order, counts, numbers not strings)", async () => {
     const sqlite = freshSqlite();
     const expected = await session(sqlite.store);
-    sqlite.store.close();
+    await sqlite.store.close();
     rmSync(sqlite.dir, { recursive: true, force: true });
     const actual = await session(await freshPg());
     for (let i = 0; i < expected.length; i++) expect(actual[i]).toStrictEqual(expected[i]);

@@ -9,7 +9,7 @@ import type { Command } from "./grammar/commands.js";
 import type { CoreContext, CoreSettings, GatewayControl, Invocation } from "./context.js";
 import { parseCommand, type GrammarCatalog } from "./grammar/grammar.js";
 import { handleConnect, handleDelete, handleExtend, handleList, handleStatus } from "./commands/manage-commands.js";
-import { completeConnectOpenRouter, confirmConnect, connectPage, handleConnectOpenRouter, type CallbackAnswer, type ConfirmAnswer } from "./commands/openrouter-connect.js";
+import { completeConnectOpenRouter, confirmConnect, connectPage, handleConnectOpenRouter, newLinkHint, type CallbackAnswer, type ConfirmAnswer } from "./commands/openrouter-connect.js";
 import type { ChatOutlet } from "./outlet.js";
 import { Announcer, recoverSpawns, type RecoveryReport } from "./upkeep/recovery.js";
 import type { SecretBox } from "./access/secret-box.js";
@@ -180,7 +180,7 @@ export class BotCore {
     } catch (err) {
       const id = randomBytes(4).toString("hex");
       this.deps.logger.error({ err, errorId: id }, `Connect OpenRouter ${what} failed`);
-      return { status: 500, title: "Connect OpenRouter failed", message: `internal error (id ${id}); ask the bot for a new link with \`settings openrouter\`` };
+      return { status: 500, title: "Connect OpenRouter failed", message: `internal error (id ${id})`, hint: newLinkHint() };
     }
   }
 

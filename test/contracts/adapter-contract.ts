@@ -1,5 +1,6 @@
 // The contract every chat adapter keeps, as a person sees it: a spawn's progress shows where its
-// status lives, its connect details reach only the requester, `list` answers, `delete` ends it, and a
+// status lives, its connect details reach only the requester, `list` answers, `delete` ends it (and
+// says so once), and a
 // refusal is a private one-line error that changes nothing. Console, Slack and Discord each run it
 // through their real transport (test/adapter-contract.test.ts); a new adapter is done when it passes.
 import { describe, expect, it } from "vitest";
@@ -20,6 +21,8 @@ export interface AdapterDriver {
   publicText(): string;
   /** Everything only the requester can read. */
   privateText(): string;
+  /** Every message anyone can read, public or private, each once by a stable id (editing it keeps its id), with its text. */
+  posts(): { id: string; text: string }[];
   /** Every answer sent (the bot's runs ended, the adapter's queue drained). */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -61,9 +64,14 @@ export function describeAdapterContract(name: string, open: () => Promise<Adapte
         if (d.shared) expect(d.publicText()).not.toContain("nosuch-spawn");
         expect((await d.bot.store.listAudit({ limit: 1000 })).length).toBe(audits); // nothing happened
 
+        const postedBefore = new Set(d.posts().map((p) => p.id));
         await d.delete(spawn);
         await d.settle();
         expect((await d.bot.store.getSpawn(rec!.id))?.status).toBe("deleted");
+        // Said once, with who did it: the status message (edited in place) and one new message.
+        const said = d.posts().filter((p) => !postedBefore.has(p.id) && /was deleted/.test(p.text)).map((p) => p.text);
+        expect(said).toHaveLength(1);
+        expect(said[0]).toContain(`${spawn} was deleted by alice`);
       } finally {
         await d.close();
       }

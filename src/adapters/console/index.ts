@@ -1,13 +1,15 @@
 // The console adapter, spawnbot's embedded default: a REPL over stdin/stdout with the same
-// grammar as chat. On a TTY the status of a run is redrawn in place; in a pipe each step
-// change is one plain line, and at the end of input it waits for the runs in flight.
+// grammar as chat. On a TTY the runs in flight are redrawn in place above the prompt (screen.ts);
+// in a pipe each step change is one plain line. Either way, at the end of input it waits for
+// the runs in flight, and the exit code follows one rule (exitCode below).
 import os from "node:os";
 import readline from "node:readline";
 import type { ChatAdapter } from "../../bot/index.js";
 import type { BotCore } from "../../bot/index.js";
 import type { ChatRequest, Conversation } from "../../bot/index.js";
 import type { StatusView, View } from "../../bot/index.js";
-import { renderStatus, renderStepLine, renderView, type Style } from "./render.js";
+import { renderStatus, renderStatusLine, renderStepLine, renderView, type Style } from "./render.js";
+import { LiveScreen, type TerminalOutput } from "./screen.js";
 
 export interface ConsoleOptions {
   core: BotCore;
@@ -24,12 +26,12 @@ export class ConsoleAdapter implements ChatAdapter {
   private running: Promise<number> | undefined;
   private readonly style: Style;
   private readonly seen = new Map<string, string>(); // "spawnId/step" → last state printed (pipe mode)
-  private lastBlock: { spawnId: string; lines: number } | undefined; // what a TTY redraw may overwrite
-  private failures = 0;
+  private readonly screen: LiveScreen | undefined; // TTY only
   private rl: readline.Interface | undefined;
 
   constructor(private readonly opts: ConsoleOptions) {
     this.style = { color: opts.interactive };
+    if (opts.interactive) this.screen = new LiveScreen(opts.output as NodeJS.WritableStream & TerminalOutput);
   }
 
   /** Start reading commands (the outlet is attached before this returns); `ended` gives the exit code. */
@@ -45,26 +47,30 @@ export class ConsoleAdapter implements ChatAdapter {
   /** Read commands until the input ends; resolves with the process exit code. */
   async run(): Promise<number> {
     const { input, output, interactive, core } = this.opts;
-    const rl = readline.createInterface({ input, output: interactive ? output : undefined, terminal: interactive, prompt: "spawnbot> " });
+    const rl = readline.createInterface({ input, output: interactive ? output : undefined, terminal: interactive, prompt: PROMPT });
     this.rl = rl;
+    const screen = this.screen;
+    if (screen) {
+      // Enter leaves the typed line under the live status blocks: the screen moves it above them.
+      rl.on("line", (line) => screen.entered(`${PROMPT}${line}`));
+      rl.on("close", () => screen.inputEnded());
+    }
     const user = this.opts.user ?? { id: os.userInfo().username, name: os.userInfo().username };
     // Reminders, reports and redraws outside a command land on the same screen as everything else.
     const conv = this.conversation();
     core.attachOutlet({ platform: "console", notify: (_user, v) => conv.whisper(v), status: (_place, v) => conv.status(v) });
-    if (interactive) {
+    if (screen) {
+      screen.attachPrompt(rl);
       this.print(["spawnbot console — type `help` for commands, Ctrl-D to quit"]);
-      rl.prompt();
     }
     for await (const line of rl) {
       if (line.trim() !== "") {
         const req: ChatRequest = { platform: "console", workspace: "local", channel: "console", user, text: line };
         await core.handle(req, this.conversation());
       }
-      if (interactive) rl.prompt();
+      if (interactive) rl.prompt(true); // keeps anything typed ahead while the command ran
     }
-    const results = (await core.idle()) as { outcome?: string }[];
-    this.failures += results.filter((r) => r && r.outcome !== "ready").length;
-    return this.failures > 0 ? 1 : 0;
+    return exitCode((await core.idle()) as RunOutcome[]);
   }
 
   /** Stop reading commands (shutdown); run() then waits for the runs in flight as at end of input. */
@@ -80,19 +86,15 @@ export class ConsoleAdapter implements ChatAdapter {
     };
   }
 
+  /** Text for good; on a TTY above the runs in flight and the prompt, which keeps what is being typed. */
   private print(lines: string[]): void {
-    this.lastBlock = undefined;
+    if (this.screen) return this.screen.print(lines);
     this.opts.output.write(`${lines.join("\n")}\n`);
   }
 
-  /** TTY: overwrite this spawn's block if it is the last thing on screen, else print a new one. */
+  /** TTY: a run in flight is redrawn in place; its final state is printed for good. */
   private redraw(v: StatusView): void {
-    const lines = renderStatus(v, this.style);
-    const out = this.opts.output;
-    if (this.lastBlock?.spawnId === v.spawnId) out.write(`\x1b[${this.lastBlock.lines}A\r\x1b[0J`);
-    out.write(`${lines.join("\n")}\n`);
-    this.lastBlock = { spawnId: v.spawnId, lines: lines.length };
-    this.rl?.prompt(true); // the block was drawn under the prompt: show it again below
+    this.screen?.status(v.spawnId, renderStatus(v, this.style), v.result !== undefined, renderStatusLine(v));
   }
 
   /** Pipe: one line per step that changed state, then the result once. */
@@ -109,10 +111,27 @@ export class ConsoleAdapter implements ChatAdapter {
       this.seen.set(key, stamp);
       lines.push(renderStepLine(v, s));
     }
-    if (v.result && !this.seen.has(`${v.spawnId}/result`)) {
+    // Each outcome once: a spawn that was ready and is deleted later says so too.
+    if (v.result && this.seen.get(`${v.spawnId}/result`) !== v.result.outcome) {
       this.seen.set(`${v.spawnId}/result`, v.result.outcome);
       lines.push(`[${v.name}] ${v.result.outcome}: ${v.result.message}`);
     }
     if (lines.length) this.print(lines);
   }
+}
+
+const PROMPT = "spawnbot> ";
+
+/** What a run the console waited for ended as (the core's run results). */
+interface RunOutcome {
+  outcome?: string;
+}
+
+/**
+ * The one exit rule, for piped input and an interactive session alike: 1 when any run of this
+ * process ended other than ready (failed or cancelled), else 0. It counts every run, also those
+ * that ended while the person was still typing, so quitting later does not hide a failure.
+ */
+export function exitCode(results: readonly (RunOutcome | undefined)[]): number {
+  return results.some((r) => r?.outcome !== undefined && r.outcome !== "ready") ? 1 : 0;
 }

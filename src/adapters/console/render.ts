@@ -19,7 +19,15 @@ export function renderStatus(v: StatusView, style: Style): string[] {
   }
   for (const f of v.facts ?? []) lines.push(`  ${f}`);
   if (v.result) lines.push(paint(style, v.result.outcome === "ready" ? 32 : 31, `  ${v.result.message}`));
+  // The console's Connect button: offered once there is something to connect to.
+  if (v.result?.outcome === "ready") lines.push(`  \`connect ${v.name}\` shows how to connect again`);
   return lines;
+}
+
+/** A run in flight in one line, for a terminal too small for its whole block: name, status and the step it is on. */
+export function renderStatusLine(v: StatusView): string {
+  const step = v.steps.find((s) => s.state === "running") ?? v.steps.find((s) => s.state === "pending");
+  return `[${v.name} · ${v.status}]${step ? ` ${MARK[step.state]} ${step.title}` : ""}`;
 }
 
 /** One line per step change, for logs and pipes (no redraws). */

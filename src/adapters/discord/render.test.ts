@@ -9,9 +9,11 @@ const view = (over: Partial<StatusView> = {}): StatusView => ({
 });
 
 describe("rendering for Discord", () => {
-  it("shows Connect, Extend and Delete while a spawn lives, and removes them once it has ended", () => {
+  it("shows Connect once a spawn is ready, Extend and Delete while it lives, and removes them once it has ended", () => {
+    const ids = (m: ReturnType<typeof statusMessage>) => m.components![0]!.components.map((b) => ("custom_id" in b ? b.custom_id : ""));
     const live = statusMessage(view(), true);
-    expect(live.components![0]!.components.map((b) => ("custom_id" in b ? b.custom_id : ""))).toEqual(
+    expect(ids(live)).toEqual(["extend", "delete"].map((a) => `spawn:${a}:3f2c9a4e-0000-4000-8000-000000000001`));
+    expect(ids(statusMessage(view({ status: "ready", result: { outcome: "ready", message: "fix-bug is ready" } }), true))).toEqual(
       ["connect", "extend", "delete"].map((a) => `spawn:${a}:3f2c9a4e-0000-4000-8000-000000000001`),
     );
     expect(statusMessage(view({ result: { outcome: "failed", message: "fix-bug failed: quota" } }), true).components).toEqual([]);

@@ -8,6 +8,7 @@ import {
 import { formatDuration } from "../../bot/index.js";
 import { deleteConsequence, pageNote, type ConnectView, type ListView, type PlanView, type RemovalKind, type SettingsView, type StatusView, type TextView, type View } from "../../bot/index.js";
 import type { ThreadNote } from "../common/status-threads.js";
+import { commandFor } from "../common/command-syntax.js";
 import { listTable } from "../common/list-table.js";
 
 export interface DiscordMessage {
@@ -62,7 +63,7 @@ const embed = (e: APIEmbed): APIEmbed => ({
 /** The live status message of a run: its name, title, step checklist, result and (while it lives) buttons. */
 export function statusMessage(v: StatusView, withButtons: boolean): DiscordMessage {
   const live = !v.result || v.result.outcome === "ready";
-  return { embeds: [statusEmbed(v)], components: live && withButtons ? [spawnButtons(v.spawnId)] : [] };
+  return { embeds: [statusEmbed(v)], components: live && withButtons ? [spawnButtons(v.spawnId, v.result?.outcome === "ready")] : [] };
 }
 
 function statusEmbed(v: StatusView): APIEmbed {
@@ -80,12 +81,16 @@ function statusEmbed(v: StatusView): APIEmbed {
   });
 }
 
-function spawnButtons(spawnId: string): APIActionRowComponent<APIComponentInMessageActionRow> {
+/** Connect (once the spawn is ready: before that there is nothing to connect to), Extend and Delete. */
+function spawnButtons(spawnId: string, ready: boolean): APIActionRowComponent<APIComponentInMessageActionRow> {
   const button = (action: ButtonAction, label: string, style: ButtonStyle.Primary | ButtonStyle.Secondary | ButtonStyle.Danger) =>
     ({ type: ComponentType.Button as const, custom_id: buttonId(action, spawnId), label, style });
   return {
     type: ComponentType.ActionRow,
-    components: [button(BUTTONS.connect, "Connect", ButtonStyle.Primary), button(BUTTONS.extend, "Extend", ButtonStyle.Secondary), button(BUTTONS.delete, "Delete", ButtonStyle.Danger)],
+    components: [
+      ...(ready ? [button(BUTTONS.connect, "Connect", ButtonStyle.Primary)] : []),
+      button(BUTTONS.extend, "Extend", ButtonStyle.Secondary), button(BUTTONS.delete, "Delete", ButtonStyle.Danger),
+    ],
   };
 }
 
@@ -128,23 +133,8 @@ function connectMessage(v: ConnectView): DiscordMessage {
 function listMessage(v: ListView, now = Date.now()): DiscordMessage {
   if (v.rows.length === 0) return { embeds: [embed({ description: prose(v.empty) })] };
   const table = codeBlock(listTable(v.rows, now).join("\n"));
-  const note = pageNote(v, (words) => `/spawn ${discordSyntax(words)}`); // a footer shows no markdown: the command as typed
+  const note = pageNote(v, (words) => commandFor("discord", words)); // a footer shows no markdown: the command as typed
   return { embeds: [embed({ title: md(v.title), description: table, ...(note ? { footer: { text: clip(note, MAX_FOOTER) } } : {}) })] };
-}
-
-/**
- * `list --mine --page 3 codex` as Discord's slash command takes it: `list scope:mine page:3 filter:codex`.
- */
-function discordSyntax(words: string): string {
-  const parts = words.split(" ");
-  const out = [parts[0]!];
-  for (let i = 1; i < parts.length; i++) {
-    const word = parts[i]!;
-    if (word === "--mine" || word === "--all") out.push(`scope:${word.slice(2)}`);
-    else if (word === "--page") out.push(`page:${parts[++i] ?? ""}`);
-    else out.push(`filter:${word}`);
-  }
-  return out.join(" ");
 }
 
 function planMessage(v: PlanView): DiscordMessage {

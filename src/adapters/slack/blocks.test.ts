@@ -1,11 +1,12 @@
 // The Delete button's confirmation in Slack says what deleting does for that kind of cloud.
 import { describe, expect, it } from "vitest";
 import { text, type ListView, type View } from "../../bot/views/views.js";
-import { homeTab, message, spawnButtons } from "./blocks.js";
+import type { StatusView } from "../../bot/views/views.js";
+import { homeTab, message, spawnButtons, statusMessage } from "./blocks.js";
 
 type Confirm = { text: { text: string } };
 const confirmOf = (removal: "server" | "host" | "local" | undefined): string => {
-  const block = spawnButtons("3f2c9a4e-0000-4000-8000-000000000001", "fix-bug", removal) as unknown as { elements: { confirm?: Confirm }[] };
+  const block = spawnButtons("3f2c9a4e-0000-4000-8000-000000000001", "fix-bug", removal, true) as unknown as { elements: { confirm?: Confirm }[] };
   return block.elements.find((e) => e.confirm)!.confirm!.text.text;
 };
 
@@ -79,5 +80,29 @@ describe("the App Home tab", () => {
     const home = homeTab({ kind: "home", spawns, total: 63, settings: { kind: "settings", apiKey: { source: "none" }, keys: [], models: [] } }, now) as unknown as { blocks: Section[] };
     expect(home.blocks.length).toBeLessThanOrEqual(100);
     expect(home.blocks.map((b) => b.elements?.[0]?.text).filter(Boolean)).toContain("showing the newest 25 of your 63 spawns — `/spawn list --mine --page 2` shows the rest, 25 to a page");
+  });
+});
+
+describe("the status message's buttons in Slack", () => {
+  const view = (over: Partial<StatusView> = {}): StatusView => ({
+    kind: "status", spawnId: "3f2c9a4e-0000-4000-8000-000000000001", name: "fix-bug", title: "alice is spawning Codex CLI on Hetzner · openai/gpt-5",
+    requester: "alice", requesterId: "U1", agent: "Codex CLI", cloud: "Hetzner", model: "openai/gpt-5", status: "provisioning",
+    steps: [{ name: "provision", title: "Provision the server", state: "running" }], warnings: [], ...over,
+  });
+  const actions = (v: StatusView) => (statusMessage(v).blocks as { type: string; elements?: { action_id: string }[] }[])
+    .filter((b) => b.type === "actions").flatMap((b) => b.elements!.map((e) => e.action_id));
+
+  it("offers Connect only once the spawn is ready; Extend and Delete (to cancel) while it is being made", () => {
+    expect(actions(view())).toEqual(["spawn_extend", "spawn_delete"]);
+    expect(actions(view({ status: "ready", result: { outcome: "ready", message: "fix-bug is ready" } }))).toEqual(["spawn_connect", "spawn_extend", "spawn_delete"]);
+    expect(actions(view({ status: "failed", result: { outcome: "failed", message: "fix-bug failed" } }))).toEqual([]);
+  });
+
+  it("offers Connect on the App Home only for the spawns that are ready", () => {
+    const now = Date.now();
+    const [making, ready] = longRows(2, now).map((r, i) => ({ ...r, status: i === 0 ? "provisioning" : "ready", live: true, removal: "server" as const }));
+    const home = homeTab({ kind: "home", spawns: [making!, ready!], total: 2, settings: { kind: "settings", apiKey: { source: "none" }, keys: [], models: [] } }, now) as unknown as { blocks: { block_id?: string; elements?: { action_id: string }[] }[] };
+    const rowActions = home.blocks.filter((b) => b.block_id?.startsWith("spawn_actions:")).map((b) => b.elements!.map((e) => e.action_id));
+    expect(rowActions).toEqual([["spawn_extend", "spawn_delete"], ["spawn_connect", "spawn_extend", "spawn_delete"]]);
   });
 });

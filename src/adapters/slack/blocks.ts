@@ -2,6 +2,7 @@
 // readers and clients without blocks read the text). Only rendering: no API calls here.
 import { deleteConsequence, pageNote, type ConnectView, type HomeView, type ListView, type PlanView, type RemovalKind, type SettingsView, type StatusView, type View } from "../../bot/index.js";
 import { formatDuration, plural } from "../../bot/index.js";
+import { commandFor } from "../common/command-syntax.js";
 import { chunkLines, listTable } from "../common/list-table.js";
 
 /** Block Kit's own shapes, kept loose: Slack validates them. */
@@ -48,18 +49,21 @@ export function statusMessage(v: StatusView): SlackMessage {
   blocks.push(context(facts.join(" · ")));
   if (v.result) blocks.push(section(`${v.result.outcome === "ready" ? "🟢" : v.result.outcome === "failed" ? "🔴" : "⚫"} ${escape(v.result.message)}`));
   const live = !v.result || v.result.outcome === "ready";
-  if (live) blocks.push(spawnButtons(v.spawnId, v.name, v.removal));
+  if (live) blocks.push(spawnButtons(v.spawnId, v.name, v.removal, v.result?.outcome === "ready"));
   const done = v.steps.filter((s) => s.state === "succeeded" || s.state === "warned" || s.state === "skipped").length;
   return { text: `${v.title} — ${v.result ? v.result.message : `${v.status}, ${done}/${v.steps.length} steps done`}`, blocks };
 }
 
-/** Connect, Extend and Delete for one spawn; Delete asks first, saying what deleting does there. */
-export function spawnButtons(spawnId: string, name: string, removal: RemovalKind | undefined): Block {
+/**
+ * Connect (once the spawn is ready: before that there is nothing to connect to), Extend and
+ * Delete for one spawn; Delete asks first, saying what deleting does there.
+ */
+export function spawnButtons(spawnId: string, name: string, removal: RemovalKind | undefined, ready: boolean): Block {
   return {
     type: "actions",
     block_id: `spawn_actions:${spawnId}`,
     elements: [
-      { type: "button", action_id: ACTIONS.connect, text: plain("Connect"), value: spawnId, style: "primary" },
+      ...(ready ? [{ type: "button", action_id: ACTIONS.connect, text: plain("Connect"), value: spawnId, style: "primary" }] : []),
       { type: "button", action_id: ACTIONS.extend, text: plain("Extend"), value: spawnId },
       {
         type: "button", action_id: ACTIONS.delete, text: plain("Delete"), value: spawnId, style: "danger",
@@ -92,10 +96,10 @@ function listMessage(v: ListView, now = Date.now()): SlackMessage {
   const fence = "```";
   const lines = listTable(v.rows, now).map((l) => escape(l).replace(/```/g, "'''"));
   const chunks = chunkLines(lines, MAX_TEXT - 2 * fence.length).slice(0, MAX_LIST_SECTIONS);
-  const note = pageNote(v, (words) => code(`/spawn ${words}`));
+  const note = pageNote(v, (words) => code(commandFor("slack", words)));
   const blocks: Block[] = [section(`*${escape(v.title)}*`), ...chunks.map((c) => section(`${fence}${c.join("\n")}${fence}`))];
   if (note) blocks.push(context(note));
-  const plainNote = pageNote(v, (words) => `/spawn ${words}`);
+  const plainNote = pageNote(v, (words) => commandFor("slack", words));
   return { text: `${v.title}: ${plural(v.rows.length, "spawn")}${plainNote ? ` (${plainNote})` : ""}`, blocks };
 }
 
@@ -202,7 +206,7 @@ export function homeTab(v: HomeView, now = Date.now()): Block {
   for (const r of v.spawns) {
     const expiry = r.live && r.expiresAt ? ` · expires in ${formatDuration(Math.max(0, r.expiresAt - now))}` : "";
     blocks.push(section(`*${escape(r.name)}* · ${escape(r.agent)} on ${escape(r.cloud)} · ${escape(r.status)} · ${escape(r.model)}\n${age(r.createdAt, now)} old${expiry} · \`${r.id.slice(0, 8)}\``));
-    if (r.live && r.status !== "deleting") blocks.push(spawnButtons(r.id, r.name, r.removal));
+    if (r.live && r.status !== "deleting") blocks.push(spawnButtons(r.id, r.name, r.removal, r.status === "ready"));
   }
   if (v.total > v.spawns.length) {
     blocks.push(context(`showing the newest ${v.spawns.length} of your ${v.total} spawns — \`/spawn list --mine --page 2\` shows the rest, 25 to a page`));

@@ -143,9 +143,14 @@ export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: strin
     case "failed":
       // Nothing is marked deleted unless it was: the spawn stays visible and the bot tries again.
       return inv.conv.whisper(error(`could not delete ${rec.name}: ${outcome.reason}; it is kept, try again (the bot itself retries in ${formatDuration(outcome.retryAt - Date.now())})`));
-    case "deleted":
-      await inv.conv.status(await statusViewOf(ctx, outcome.rec)); // the spawn's status message says so too
-      return inv.conv.say(text(`${rec.name} was deleted by ${inv.req.user.name}`));
+    case "deleted": {
+      // Said once: the spawn's status message says who deleted it (its note in the thread on a chat
+      // platform). Asked from somewhere else, the requester also gets a line where they asked.
+      const view = await statusViewOf(ctx, outcome.rec);
+      await inv.conv.status({ ...view, result: { outcome: "deleted", message: `${rec.name} was deleted by ${inv.req.user.name}` } });
+      const here = inv.req.platform === rec.platform && inv.req.workspace === rec.workspace && inv.req.channel === rec.channel;
+      return here ? undefined : inv.conv.whisper(text(`${rec.name} is deleted; its status message says so where it was asked for`));
+    }
   }
 }
 

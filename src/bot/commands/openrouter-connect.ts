@@ -29,7 +29,6 @@ const STATE_RE = /^[A-Za-z0-9_-]{43}$/;
 const CODE_RE = /^[A-Za-z0-9._~-]{1,512}$/; // OpenRouter's codes are opaque; refuse anything a URL would not carry plainly
 const EXCHANGE_TIMEOUT_MS = 15_000; // the browser is waiting on this request
 const MAX_ERROR_TEXT = 200;
-const NEW_LINK = "ask the bot for a new link with `settings openrouter`";
 const PLATFORM_NAMES: Record<string, string> = { slack: "Slack", discord: "Discord", console: "the console" };
 const DISCORD_DM_PREFIX = "dm:"; // the Discord adapter's workspace for one user's DM with the bot
 
@@ -43,13 +42,28 @@ export interface ConnectAccount {
   minutesLeft: number;
 }
 
+/**
+ * A command a page suggests after its message: `lead` then the command `words` (the core's
+ * grammar), which the page writes in the syntax of the chat the link came from (`platform`), or
+ * of every chat when the link is unknown.
+ */
+export interface CommandHint {
+  lead: string;
+  words: string;
+  platform?: string;
+}
+
 /** What a Connect OpenRouter page says: an HTTP status and one line; `account` makes it the confirmation form. */
 export interface CallbackAnswer {
   status: number;
   title: string;
   message: string;
+  hint?: CommandHint;
   account?: ConnectAccount;
 }
+
+/** The way out of a link that cannot be used: a new one, asked for where the old one was. */
+export const newLinkHint = (platform?: string): CommandHint => ({ lead: "ask the bot for a new link with", words: "settings openrouter", platform });
 
 /** The click on the confirmation page: on to OpenRouter, or a page saying why not. */
 export type ConfirmAnswer = { redirect: string } | CallbackAnswer;
@@ -64,10 +78,11 @@ function urls(ctx: CoreContext): { api: string; auth: string } {
   return { api: o?.api ?? OPENROUTER_DEFAULT_URLS.api, auth: o?.auth ?? OPENROUTER_DEFAULT_URLS.auth };
 }
 
-const fail = (status: number, message: string, title = "Connect OpenRouter failed"): CallbackAnswer => ({ status, title, message });
-const usedUp = (rec: OAuthStateRecord): CallbackAnswer => fail(410, rec.connectedAt !== null
-  ? `this sign-in link was already used: OpenRouter is connected for ${rec.userName || rec.user.userId}, and nothing changed now; ${NEW_LINK} if you need another`
-  : `this sign-in link was already used; ${NEW_LINK}`, "Link already used");
+const fail = (status: number, message: string, hint?: CommandHint, title = "Connect OpenRouter failed"): CallbackAnswer => ({ status, title, message, ...(hint ? { hint } : {}) });
+const usedUp = (rec: OAuthStateRecord): CallbackAnswer => rec.connectedAt !== null
+  ? fail(410, `this sign-in link was already used: OpenRouter is connected for ${rec.userName || rec.user.userId}, and nothing changed now`,
+    { ...newLinkHint(rec.user.platform), lead: "if you need another, ask the bot for a new link with" }, "Link already used")
+  : fail(410, "this sign-in link was already used", newLinkHint(rec.user.platform), "Link already used");
 
 /** The pending sign-in for a state from a URL; undefined for a malformed or unknown one. */
 async function findState(ctx: CoreContext, state: string): Promise<OAuthStateRecord | undefined> {
@@ -100,10 +115,10 @@ export async function handleConnectOpenRouter(ctx: CoreContext, inv: Invocation)
 /** GET of the link: whose account the key goes to, or why the link cannot be used. Changes nothing. */
 export async function connectPage(ctx: CoreContext, state: string): Promise<CallbackAnswer> {
   const rec = await findState(ctx, state);
-  if (!rec) return fail(404, `this sign-in link is unknown; ${NEW_LINK}`);
+  if (!rec) return fail(404, "this sign-in link is unknown", newLinkHint());
   if (rec.confirmedAt !== null || rec.usedAt !== null) return usedUp(rec);
   const now = Date.now();
-  if (rec.expiresAt <= now) return fail(410, `this sign-in link has expired; ${NEW_LINK}`);
+  if (rec.expiresAt <= now) return fail(410, "this sign-in link has expired", newLinkHint(rec.user.platform));
   const platform = PLATFORM_NAMES[rec.user.platform] ?? rec.user.platform;
   const place = rec.user.platform === "discord" && rec.workspace.startsWith(DISCORD_DM_PREFIX) ? "direct messages with the bot" : `workspace ${rec.workspace}`;
   return {
@@ -116,9 +131,9 @@ export async function connectPage(ctx: CoreContext, state: string): Promise<Call
 /** The POST from the confirmation page (its CSRF check done by the HTTP side): use the click up and go to OpenRouter. */
 export async function confirmConnect(ctx: CoreContext, state: string): Promise<ConfirmAnswer> {
   const rec = await findState(ctx, state);
-  if (!rec) return fail(404, `this sign-in link is unknown; ${NEW_LINK}`);
+  if (!rec) return fail(404, "this sign-in link is unknown", newLinkHint());
   const now = Date.now();
-  if (rec.confirmedAt === null && rec.usedAt === null && rec.expiresAt <= now) return fail(410, `this sign-in link has expired; ${NEW_LINK}`);
+  if (rec.confirmedAt === null && rec.usedAt === null && rec.expiresAt <= now) return fail(410, "this sign-in link has expired", newLinkHint(rec.user.platform));
   if (!(await ctx.store.oauth.confirmOAuthState(rec.stateHash, now))) return usedUp(rec);
   const verifier = ctx.secretBox.open(rec.sealedVerifier, verifierContext(rec.stateHash, rec.user));
   await ctx.store.audit({ platform: rec.user.platform, workspace: rec.workspace, channel: rec.channel, userId: rec.user.userId, action: "openrouter-connect-confirmed", detail: {} });
@@ -138,14 +153,14 @@ export async function confirmConnect(ctx: CoreContext, state: string): Promise<C
  */
 export async function completeConnectOpenRouter(ctx: CoreContext, state: string, code: string | undefined): Promise<CallbackAnswer> {
   const rec = await findState(ctx, state);
-  if (!rec) return fail(404, `this sign-in link is unknown; ${NEW_LINK}`);
+  if (!rec) return fail(404, "this sign-in link is unknown", newLinkHint());
   const codeHash = code === undefined ? undefined : sha256(code);
   if (rec.usedAt !== null) {
     if (rec.connectedAt !== null && codeHash !== undefined && codeHash === rec.codeHash) return connected();
     return usedUp(rec);
   }
   const now = Date.now();
-  if (rec.expiresAt <= now) return fail(410, `this sign-in link has expired; ${NEW_LINK}`);
+  if (rec.expiresAt <= now) return fail(410, "this sign-in link has expired", newLinkHint(rec.user.platform));
   if (rec.confirmedAt === null) return fail(403, "this sign-in did not start from the bot's page; open the link from the chat again and continue from there");
   if (!code || !codeHash || !CODE_RE.test(code)) return fail(400, "OpenRouter sent no usable code; open the link from the chat again and approve the request");
   // Not registered with the redactor: it goes only to OpenRouter, is spent with its code, and
@@ -163,7 +178,7 @@ export async function completeConnectOpenRouter(ctx: CoreContext, state: string,
     await ctx.store.audit({ platform: rec.user.platform, ...place, userId: rec.user.userId, action: "openrouter-connect-failed", detail: { problem: exchanged.problem } });
     ctx.log.warn({ userId: rec.user.userId, problem: exchanged.problem }, "Connect OpenRouter: the code exchange failed");
     await tell(error(`Connect OpenRouter failed: ${exchanged.problem}; try again with \`settings openrouter\``));
-    return fail(502, `${exchanged.problem}; ${NEW_LINK}`);
+    return fail(502, exchanged.problem, newLinkHint(rec.user.platform));
   }
   await saveApiKey(ctx, rec.user, place, exchanged.key, "openrouter-oauth");
   await ctx.store.oauth.markOAuthConnected(rec.stateHash);
