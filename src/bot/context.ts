@@ -34,6 +34,10 @@ export interface CoreSettings {
   policy?: PolicySettings;
   /** Where Connect OpenRouter signs in and trades its code (OpenRouter's own unless overridden, for tests). */
   openrouter?: { api?: string; auth?: string };
+  /** The clock budgets and costs read (tests move it across a month boundary); Date.now unless set. */
+  clock?: () => number;
+  /** SPAWNBOT_USD_PER_EUR: how budget sums count a Hetzner bill (EUR); DEFAULT_USD_PER_EUR unless set. */
+  usdPerEur?: number;
   /** How long a Connect OpenRouter link stays valid (10 minutes unless set). */
   oauthStateTtlMs?: number;
 }

@@ -105,6 +105,7 @@ function planMessage(v: PlanView): SlackMessage {
     "*Dry run — nothing was created*",
     `agent ${escape(v.agent)} · cloud ${escape(v.cloud)} · name \`${escape(v.name)}\``,
     [`model ${code(v.model)} (${source})`, ...(v.host ? [`host ${code(v.host)}`] : []), ...(v.size ? [`size ${escape(v.size)}`] : []), ...(v.zone ? [`zone ${escape(v.zone)}`] : []), `ttl ${escape(v.ttl)}`].join(" · "),
+    `price ${escape(v.price)}`,
     `steps ${v.steps.length ? escape(v.steps.join(", ")) : "none"}${v.prompt ? " · runs the prompt once" : ""}`,
   ];
   return { text: `Dry run: ${v.agent} on ${v.cloud} with ${v.model}`, blocks: [section(lines.join("\n"))] };

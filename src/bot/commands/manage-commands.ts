@@ -5,7 +5,9 @@ import { MAX_DURATION_MS } from "../grammar/duration.js";
 import { formatDuration, plural } from "../views/format.js";
 import { auditAction } from "../access/audit-trail.js";
 import { decideList, decideOnSpawn, findSpawn as find, refuse } from "../access/policy.js";
-import { moveSpawnKeyExpiry, spawnKeyFact } from "../spawns/spawn-api-keys.js";
+import { moveSpawnKeyExpiry } from "../spawns/spawn-api-keys.js";
+import { spendFact } from "../spawns/spawn-spend.js";
+import { costCell, costLine, nowOf } from "../spawns/spawn-costs.js";
 import { hostRecord } from "../access/spawn-access.js";
 import { removeSpawn, statusViewOf } from "../spawns/spawn-removal.js";
 import { mintGatewayUrl } from "../spawns/tunnel-links.js";
@@ -32,6 +34,8 @@ export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListS
     : scope === "mine" ? ctx.store.listForOwner(inv.user, paging)
     : ctx.store.listForChannel(req.platform, req.workspace, req.channel, paging);
   const total = ctx.store.countListed(where, filter);
+  const costs = await ctx.store.costs.getCosts(rows.map((r) => r.id));
+  const now = nowOf(ctx);
   const title = scope === "all" ? "All spawns" : scope === "mine" ? "Your spawns" : "Spawns in this channel";
   const pages = Math.max(1, Math.ceil(total / LIST_PAGE_SIZE));
   const more = page < pages;
@@ -41,7 +45,7 @@ export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListS
     title: filter ? `${title} matching "${filter}"` : title,
     rows: rows.map((r) => ({
       id: r.id, name: r.name, agent: r.agent, cloud: r.cloud, model: r.model ?? "", status: r.status, owner: r.ownerName, createdAt: r.createdAt,
-      expiresAt: LIVE_STATUSES.includes(r.status) ? r.expiresAt : null,
+      expiresAt: LIVE_STATUSES.includes(r.status) ? r.expiresAt : null, cost: costCell(r, costs.get(r.id), now),
     })),
     empty: total > 0 ? `page ${page} is past the end: the list has ${plural(total, "spawn")} on ${plural(pages, "page")}; try \`list --page ${pages}\``
       : filter ? `no spawn matches "${filter}"` : "no spawns yet; start one with `spawn <agent> <cloud>`",
@@ -63,7 +67,7 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
   if (host) facts.push(host);
   if (rec.error && LIVE_STATUSES.includes(rec.status)) facts.push(`${rec.error}; the bot keeps trying`); // a failed delete, queued for retry
   if (LIVE_STATUSES.includes(rec.status)) {
-    const keyFact = await spawnKeyFact(ctx, rec);
+    const keyFact = await spendFact(ctx, rec); // also keeps the read: the cost line below shows it
     if (keyFact) facts.push(keyFact);
   }
   if (rec.status === "ready") {
@@ -74,7 +78,7 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
       facts.push(`cannot check the host: ${(err as Error).message}`);
     }
   }
-  return inv.conv.whisper(statusViewOf(ctx, rec, facts));
+  return inv.conv.whisper(await statusViewOf(ctx, rec, facts));
 }
 
 /**
@@ -138,8 +142,8 @@ export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: strin
       // Nothing is marked deleted unless it was: the spawn stays visible and the bot tries again.
       return inv.conv.whisper(error(`could not delete ${rec.name}: ${outcome.reason}; it is kept, try again (the bot itself retries in ${formatDuration(outcome.retryAt - Date.now())})`));
     case "deleted":
-      await inv.conv.status(statusViewOf(ctx, outcome.rec)); // the spawn's status message says so too
-      return inv.conv.say(text(`${rec.name} was deleted by ${inv.req.user.name}`));
+      await inv.conv.status(await statusViewOf(ctx, outcome.rec)); // the spawn's status message says so too
+      return inv.conv.say(text(`${rec.name} was deleted by ${inv.req.user.name}; ${costLine(outcome.rec, await ctx.store.costs.getCost(rec.id), nowOf(ctx))}`));
   }
 }
 

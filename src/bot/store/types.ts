@@ -6,6 +6,7 @@ import type { OAuthState } from "./oauth-tables.js";
 import type { HostState } from "./host-tables.js";
 import type { LeaseState } from "./lease-tables.js";
 import type { SpawnKeyState } from "./spawn-key-tables.js";
+import type { CostState } from "./cost-tables.js";
 
 export type SpawnStatus = "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted" | "cancelled";
 
@@ -175,6 +176,8 @@ export interface Store {
   readonly leases: LeaseState;
   /** The OpenRouter keys made for spawns, and the deletes still owed (spawn-key-tables.ts). */
   readonly spawnKeys: SpawnKeyState;
+  /** Each spawn's cloud price and LLM spend, budget notices sent, month totals (cost-tables.ts). */
+  readonly costs: CostState;
   /** Status "pending"; throws StoreConflictError when the owner already has a live spawn with that name. */
   recordIntent(spawn: NewSpawn): SpawnRecord;
   /** Throws StoreNotFoundError if id is unknown, StoreConflictError if a status change revives a taken name. */
