@@ -22,6 +22,7 @@ export { AGENTS } from "./agents/catalog.js";
 export type { AgentSpec } from "./agents/types.js";
 export type { Cloud } from "./clouds/types.js";
 export { CloudError } from "./clouds/types.js";
+export { formatMoney, formatPrice, type HourlyPrice, type PriceAnswer } from "./clouds/prices.js";
 export { LocalCloud } from "./clouds/local.js";
 export { SshCloud, type SshCloudSettings } from "./clouds/ssh.js";
 export { HostPolicy, parseNetworks, type LookupAll, type Network } from "./remote/host-policy.js";

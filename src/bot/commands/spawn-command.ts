@@ -8,7 +8,7 @@ import { auditAction } from "../access/audit-trail.js";
 import { formatDuration } from "../views/format.js";
 import { decideBudget, decideSpawn, refuse, warnChannelNearBudget, type SpawnEstimate } from "../access/policy.js";
 import { formatMoney, formatPrice, priceFor, recordSpawnPrice, toUsd } from "../spawns/spawn-costs.js";
-import type { PriceAnswer } from "../../orchestrator/clouds/prices.js";
+import type { PriceAnswer } from "../../orchestrator/index.js";
 import { adoptionOf } from "../access/host-access.js";
 import { followRun, startSpawnRun } from "../spawns/spawn-run.js";
 import { chooseSpawnKey, mintSpawnKey } from "../spawns/spawn-api-keys.js";

@@ -1,7 +1,7 @@
 // What each command and spawn flag is called and what it does: the data behind usage lines,
 // `help`, verb aliases and flag names, so the parser and the help text cannot drift apart.
 
-export type CommandName = "spawn" | "list" | "status" | "delete" | "connect" | "extend" | "share" | "unshare" | "prefs" | "keys" | "hosts" | "settings" | "agents" | "clouds" | "help";
+export type CommandName = "spawn" | "list" | "status" | "delete" | "connect" | "extend" | "budget" | "costs" | "share" | "unshare" | "prefs" | "keys" | "hosts" | "settings" | "agents" | "clouds" | "help";
 
 export interface CommandDoc {
   name: CommandName;
@@ -53,6 +53,14 @@ export const COMMANDS: readonly CommandDoc[] = [
   { name: "delete", aliases: ["rm", "destroy", "kill"], usage: "delete <id|name>", about: "delete a spawn's server, cancel one still being made, or clear a failed one out of list", examples: ["delete fix-login-bug"] },
   { name: "connect", aliases: [], usage: "connect <id|name>", about: "show how to reach a spawn's server and agent", examples: ["connect fix-login-bug"] },
   { name: "extend", aliases: ["renew"], usage: "extend <id|name> [DURATION]", about: "push a spawn's expiry back (by the default time to live unless a duration is given)", examples: ["extend fix-login-bug 4h"] },
+  { name: "budget", aliases: [], usage: "budget <id|name> <USD>", about: "set the LLM spend limit of a spawn's own OpenRouter key (its owner or an admin)", examples: ["budget fix-login-bug 25"] },
+  {
+    name: "costs",
+    aliases: ["spend"],
+    usage: "costs [--mine|--channel|--all] [--month YYYY-MM]",
+    about: "cloud and LLM spend of a month by person, channel, cloud and agent, beside the budgets",
+    examples: ["costs --mine", "costs --channel --month 2026-11"],
+  },
   { name: "share", aliases: [], usage: "share <id|name> @user", about: "let another user log in to a spawn and see its connect details", examples: ["share fix-login-bug @bob"] },
   { name: "unshare", aliases: [], usage: "unshare <id|name> @user", about: "take a shared spawn back from a user", examples: ["unshare fix-login-bug @bob"] },
   {
@@ -93,7 +101,7 @@ export const COMMANDS: readonly CommandDoc[] = [
 export const USAGE: Readonly<Record<string, string>> = Object.fromEntries(COMMANDS.map((c) => [c.name, c.usage]));
 
 /** The usage line shown when no single command is concerned. */
-export const GENERAL_USAGE = "spawn <agent> <cloud> [flags] | list | status | delete | connect | extend | share | unshare | prefs | keys | hosts | settings | agents | clouds | help";
+export const GENERAL_USAGE = "spawn <agent> <cloud> [flags] | list | status | delete | connect | extend | budget | costs | share | unshare | prefs | keys | hosts | settings | agents | clouds | help";
 
 /** The command a word names, aliases included (lowercase input), or undefined. */
 export function commandNamed(word: string): CommandName | undefined {

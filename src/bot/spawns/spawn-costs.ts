@@ -3,12 +3,12 @@
 // of its own OpenRouter key, and calendar-month windows and US-dollar sums for budgets and `costs`.
 // Cloud costs stay in the currency the provider bills; only budget sums convert (usdPerEur).
 import type { AgentSpec, Cloud } from "../../orchestrator/index.js";
-import { formatMoney, formatPrice, type PriceAnswer } from "../../orchestrator/clouds/prices.js";
+import { formatMoney, formatPrice, type PriceAnswer } from "../../orchestrator/index.js";
 import type { CoreContext } from "../context.js";
 import { formatDuration } from "../views/format.js";
 import { LIVE_STATUSES, type CostGroup, type SpawnCostRecord, type SpawnRecord } from "../store/index.js";
 
-export { formatMoney, formatPrice } from "../../orchestrator/clouds/prices.js";
+export { formatMoney, formatPrice } from "../../orchestrator/index.js";
 
 const HOUR_MS = 3_600_000;
 /**
