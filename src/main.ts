@@ -83,6 +83,7 @@ export async function main(): Promise<number> {
       policy: { enableLocal: config.enableLocal, ...config.policy },
       openrouter: config.openrouter,
       openrouterManagementKey: config.openrouterManagementKey, shareWorkspaceKey: config.shareWorkspaceKey, spawnBudget: config.spawnBudget,
+      usdPerEur: config.usdPerEur,
     },
   });
   const gatewayServer = config.gateway ? await startPublicServer(core, config.gateway, logger) : undefined;

@@ -11,7 +11,7 @@ import type { View } from "../src/bot/views/views.js";
 import { Ec2Fake, FAKE_ACCESS_KEY_ID, FAKE_REGION, FAKE_SECRET_ACCESS_KEY } from "./fakes/ec2-fake.js";
 import { GceFake } from "./fakes/gce-fake.js";
 import { RecordingConversation, request } from "./support/bot.js";
-import { bootBot, closeUpkeepBot, readySpawn, startFakes, type Fakes } from "./support/upkeep.js";
+import { bootBot, closeUpkeepBot, readySpawn, recordOutlet, startFakes, type Fakes } from "./support/upkeep.js";
 import { TEST_AGENT } from "./support/test-agent.js";
 import type { TestBot } from "./support/bot.js";
 
@@ -108,6 +108,15 @@ describe("a spawn's cost where people look", () => {
     expect(seen((await ask("list")).lastPrivate())).toMatch(/"name":"priced-one".*"cost":"€5\.00"/);
     const conv = await ask("delete priced-one");
     expect(seen(conv.public.at(-1))).toContain("priced-one was deleted by alice; total: €5.00 cloud over 10h");
+  });
+
+  it("the expiry message gives the owner the totals", async () => {
+    const sent = recordOutlet(bot);
+    const now = Date.now();
+    const rec = readySpawn(bot, { cloud: "hetzner", serverId: null, now: now - 4 * HOUR, expiresAt: now - 1000, name: "expiring-one" });
+    await bot.store.costs.recordPrice(rec.id, { kind: "priced", perHour: 0.25, currency: "EUR", source: "Hetzner API, net of VAT" });
+    await bot.core.sweepExpiry({ reminderMs: HOUR }, now);
+    expect(sent.to("U1").join()).toContain("expiring-one expired and was deleted with its server; total: €1.00 cloud over 4h.");
   });
 
   it("a spawn recorded without a price shows price unknown, never a zero cost", async () => {

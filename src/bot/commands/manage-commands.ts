@@ -7,7 +7,7 @@ import { auditAction } from "../access/audit-trail.js";
 import { decideList, decideOnSpawn, findSpawn as find, refuse } from "../access/policy.js";
 import { moveSpawnKeyExpiry } from "../spawns/spawn-api-keys.js";
 import { spendFact } from "../spawns/spawn-spend.js";
-import { costCell, costLine, nowOf } from "../spawns/spawn-costs.js";
+import { costCell, nowOf, totalWorthSaying } from "../spawns/spawn-costs.js";
 import { hostRecord } from "../access/spawn-access.js";
 import { removeSpawn, statusViewOf } from "../spawns/spawn-removal.js";
 import { mintGatewayUrl } from "../spawns/tunnel-links.js";
@@ -143,7 +143,8 @@ export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: strin
       return inv.conv.whisper(error(`could not delete ${rec.name}: ${outcome.reason}; it is kept, try again (the bot itself retries in ${formatDuration(outcome.retryAt - Date.now())})`));
     case "deleted":
       await inv.conv.status(await statusViewOf(ctx, outcome.rec)); // the spawn's status message says so too
-      return inv.conv.say(text(`${rec.name} was deleted by ${inv.req.user.name}; ${costLine(outcome.rec, await ctx.store.costs.getCost(rec.id), nowOf(ctx))}`));
+      const total = totalWorthSaying(outcome.rec, await ctx.store.costs.getCost(rec.id), nowOf(ctx));
+      return inv.conv.say(text(`${rec.name} was deleted by ${inv.req.user.name}${total ? `; ${total}` : ""}`));
   }
 }
 

@@ -82,6 +82,12 @@ export function costLine(rec: SpawnRecord, cost: SpawnCostRecord | undefined, no
   return `cost: ${formatPrice(price)}${parts.length ? `; so far ${parts.join(" + ")}` : ""}`;
 }
 
+/** The totals line of an ended spawn, unless it cost the bot nothing at all (a free host, no LLM key). */
+export function totalWorthSaying(rec: SpawnRecord, cost: SpawnCostRecord | undefined, now: number): string | undefined {
+  if (cost?.priceKind === "free" && (cost.llmUsage === null || cost.llmUsage === 0)) return undefined;
+  return costLine(rec, cost, now);
+}
+
 /** The short cost column of a list row, cloud + LLM: "€0.12 + $0.42", "free + $0.42", "? + $0.42" (price unknown). */
 export function costCell(rec: SpawnRecord, cost: SpawnCostRecord | undefined, now: number): string {
   const cloud = cloudCostOf(rec, cost, now);
