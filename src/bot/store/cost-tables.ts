@@ -112,6 +112,7 @@ function groupSql(where: string): string {
       total(CASE WHEN c.price_kind IS NULL OR c.price_kind = 'unknown' THEN 1 ELSE 0 END) AS unpriced
     FROM spawns s LEFT JOIN spawn_costs c ON c.spawn_id = s.id
     WHERE ${where} AND s.created_at < @to AND (s.deleted_at IS NULL OR s.deleted_at >= @from)
+      AND (s.created_at >= @from OR ${ENDED_AT} > @from)
     GROUP BY s.owner_id, s.channel, s.cloud, s.agent, c.currency`;
 }
 
