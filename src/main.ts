@@ -103,6 +103,7 @@ export async function main(): Promise<number> {
     spawnCounts: () => store.countSpawns(),
     runsInFlight: () => orchestrator.inFlight().length,
     recentTimesToReady: () => store.recentTimesToReady(TIME_TO_READY_WINDOW),
+    costTotals: () => store.costs.totals(Date.now()),
     chat: () => chat && { platform: chat.platform, calls: chat.counts.calls, rateLimited: chat.counts.rateLimited, inProgress: chat.requestsInProgress },
     own: orchestrator.metrics.all,
   }) : undefined;

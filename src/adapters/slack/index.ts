@@ -202,8 +202,9 @@ export class SlackAdapter implements ChatAdapter {
     if (fromHome || verb !== "connect") await this.publishHome(team, b.user.id);
   }
 
-  private publishHome(team: string, user: string): Promise<void> {
-    return this.api.publishHome(team, user, homeTab(this.core.homeView({ platform: PLATFORM, user: { id: user, name: user } })));
+  private async publishHome(team: string, user: string): Promise<void> {
+    const who = { platform: PLATFORM, user: { id: user, name: user } };
+    return this.api.publishHome(team, user, homeTab({ ...this.core.homeView(who), costs: await this.core.homeCosts(who) }));
   }
 
   /** Each interaction has its own trigger_id: a redelivery repeats it, a second click does not. */

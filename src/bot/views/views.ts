@@ -160,6 +160,8 @@ export interface HomeView {
   /** How many spawns the user has in all (spawns holds the newest few). */
   total: number;
   settings: SettingsView;
+  /** This month's spend of the user's spawns, beside their budget (the `costs --mine` lines). */
+  costs?: { title: string; lines: string[] };
 }
 
 export type View = StatusView | ConnectView | ListView | PlanView | TextView | ErrorView | SettingsView;
