@@ -195,6 +195,8 @@ describe("configuration: OpenRouter keys for spawns", () => {
 
   it("reads the monthly budgets per person and per channel (none by default) and the euro rate", () => {
     expect(loadConfig({}, dir)).toMatchObject({ policy: { limits: { monthlyBudgetPerUserUsd: 0, monthlyBudgetPerChannelUsd: 0 } }, usdPerEur: 1.1 });
+    expect(loadConfig({}, dir).upkeep.idleAfterMs).toBeUndefined(); // idle spawns: off unless set
+    expect(loadConfig({ SPAWNBOT_IDLE_AFTER: "6h" }, dir).upkeep.idleAfterMs).toBe(6 * 3_600_000);
     const c = loadConfig({ SPAWNBOT_BUDGET_PER_USER: "200", SPAWNBOT_BUDGET_PER_CHANNEL: "1500.50", SPAWNBOT_USD_PER_EUR: "1.08" }, dir);
     expect(c).toMatchObject({ policy: { limits: { monthlyBudgetPerUserUsd: 200, monthlyBudgetPerChannelUsd: 1500.5 } }, usdPerEur: 1.08 });
   });

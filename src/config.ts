@@ -149,6 +149,8 @@ const ConfigSchema = v.object({
   SPAWNBOT_CLOUD_INIT_TIMEOUT: v.optional(durationText, "10m"),
   // Upkeep: the expiry sweep (reminders, deletes at expiry, retries of failed deletes) and the reconciler.
   SPAWNBOT_EXPIRY_REMINDER: v.optional(durationText, "1h"),
+  // Idle spawns (no LLM spend on their own key, no SSH session) are treated as expiring; off unless set.
+  SPAWNBOT_IDLE_AFTER: v.optional(durationText),
   SPAWNBOT_EXPIRY_INTERVAL: v.optional(durationText, "1m"),
   SPAWNBOT_RECONCILE_MODE: v.optional(v.picklist(["delete", "report"], "must be delete or report"), "delete"),
   SPAWNBOT_RECONCILE_INTERVAL: v.optional(durationText, "15m"),
@@ -238,7 +240,7 @@ export interface Config {
   openrouter: { api: string; auth: string };
   cloudInitTimeoutMs: number;
   /** The expiry sweep and the reconciler (see src/bot/upkeep/upkeep.ts). */
-  upkeep: { reminderMs: number; sweepIntervalMs: number; mode: "delete" | "report"; reconcileIntervalMs: number; graceMs: number };
+  upkeep: { reminderMs: number; sweepIntervalMs: number; mode: "delete" | "report"; reconcileIntervalMs: number; graceMs: number; idleAfterMs?: number };
   /** SPAWNBOT_SHUTDOWN_GRACE: runs get this long to reach a step boundary on SIGTERM/SIGINT. */
   shutdownGraceMs: number;
   /** SPAWNBOT_LEASE_TTL: a killed bot's hold on the data expires this long after its last heartbeat. */
@@ -324,7 +326,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     openrouter: { api: c.OPENROUTER_API_URL.replace(/\/$/, ""), auth: c.OPENROUTER_AUTH_URL },
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
     upkeep: {
-      reminderMs: c.SPAWNBOT_EXPIRY_REMINDER, sweepIntervalMs: c.SPAWNBOT_EXPIRY_INTERVAL, mode: c.SPAWNBOT_RECONCILE_MODE,
+      reminderMs: c.SPAWNBOT_EXPIRY_REMINDER, sweepIntervalMs: c.SPAWNBOT_EXPIRY_INTERVAL, mode: c.SPAWNBOT_RECONCILE_MODE, idleAfterMs: c.SPAWNBOT_IDLE_AFTER,
       reconcileIntervalMs: c.SPAWNBOT_RECONCILE_INTERVAL, graceMs: c.SPAWNBOT_ORPHAN_GRACE,
     },
     shutdownGraceMs: c.SPAWNBOT_SHUTDOWN_GRACE,

@@ -21,6 +21,7 @@ import { retryKeyRevocations } from "./spawns/spawn-api-keys.js";
 import { handleSpawn } from "./commands/spawn-command.js";
 import { handleBudget, handleCosts, homeCosts } from "./commands/cost-commands.js";
 import { refreshSpend } from "./spawns/spawn-spend.js";
+import { sweepIdle, type IdleReport, type IdleSettings } from "./upkeep/idle.js";
 import { sweepExpiry, type ExpirySettings, type SweepReport } from "./upkeep/expiry.js";
 import { reconcile, type CloudPass, type ReconcileSettings } from "./upkeep/reconciler.js";
 import { startUpkeep, type Upkeep, type UpkeepSettings } from "./upkeep/upkeep.js";
@@ -128,6 +129,11 @@ export class BotCore {
   /** One read of every live spawn's own OpenRouter key (the upkeep runs the same): spend kept, notices sent. */
   refreshSpend(): Promise<{ read: number; failed: number }> {
     return refreshSpend(this.ctx);
+  }
+
+  /** One idle check now (the upkeep runs it after each spend refresh when SPAWNBOT_IDLE_AFTER is set). */
+  sweepIdle(settings: IdleSettings, now?: number): Promise<IdleReport> {
+    return sweepIdle(this.ctx, settings, now);
   }
 
   /** True the first time a platform delivery id is seen; a retry or redelivery gets false. */

@@ -7,7 +7,7 @@ import { readDashboardToken, withSealedToken } from "./dashboard-token.js";
 export { readDashboardToken } from "./dashboard-token.js";
 import { spawnKeyMark } from "./authorized-keys.js";
 import { cleanUpAdoptedHost } from "./host-cleanup.js";
-import { tmuxHasSessionCommand, tmuxKillCommand } from "./launch.js";
+import { sessionCountCommand, tmuxHasSessionCommand, tmuxKillCommand } from "./launch.js";
 import { SshHost } from "./remote/ssh-host.js";
 import { updateAuthorizedKeys } from "./remote/update-keys.js";
 import type { RemoteHost } from "./remote/types.js";
@@ -154,6 +154,19 @@ export class Orchestrator {
     const host = await this.openHost(rec);
     try {
       return { sessionAlive: (await host.run(tmuxHasSessionCommand(rec.session))).code === 0 };
+    } finally {
+      await host.close();
+    }
+  }
+
+  /** How many people use the spawn's host now (attached to its session, or logged in with a terminal). */
+  async sessionsOn(rec: HostRecord): Promise<number> {
+    const host = await this.openHost(rec);
+    try {
+      const out = await host.run(sessionCountCommand(rec.session));
+      const n = Number(out.stdout.trim());
+      if (out.code !== 0 || !Number.isInteger(n)) throw new Error(`could not count the sessions on the host (exit ${out.code})`);
+      return n;
     } finally {
       await host.close();
     }

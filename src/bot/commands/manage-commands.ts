@@ -120,6 +120,7 @@ export async function handleExtend(ctx: CoreContext, inv: Invocation, ref: strin
   // Pushed from the later of now and the current expiry, never more than the --ttl ceiling from now.
   const expiresAt = Math.min(Math.max(rec.expiresAt ?? now, now) + step, now + MAX_DURATION_MS);
   ctx.store.updateSpawn(rec.id, { expiresAt });
+  await ctx.store.costs.markActive(rec.id, nowOf(ctx)); // an extend is use: the idle check starts counting again
   auditAction(ctx, inv, "extend", { spawnId: rec.id, detail: { name: rec.name, expiresAt } });
   const capped = expiresAt === now + MAX_DURATION_MS ? ` (the most a spawn can live from now is ${formatDuration(MAX_DURATION_MS)})` : "";
   const keyNote = await moveSpawnKeyExpiry(ctx, rec, expiresAt);

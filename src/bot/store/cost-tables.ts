@@ -23,6 +23,8 @@ export interface SpawnCostRecord {
   warnedAt: number | null;
   /** When the thread was told the key reached its limit. */
   stoppedAt: number | null;
+  /** The last time someone was seen using the spawn (an SSH session on its host, an extend). */
+  activeAt: number | null;
 }
 
 /** Which spawns a total covers: a platform, narrowed to a workspace, then a channel or an owner. */
@@ -78,6 +80,8 @@ export interface CostState {
   spendBetween(scope: CostScope, window: { from: number; to: number; now: number }): Promise<CostGroup[]>;
   /** All-time totals per cloud and agent (live spawns counted up to now). */
   totals(now: number): Promise<CostTotal[]>;
+  /** Someone used the spawn at `at` (kept if a later time is stored); creates the row (price unknown) when missing. */
+  markActive(spawnId: string, at: number): Promise<void>;
   /** A budget notice for a scope and month: true only the first time. */
   claimBudgetNotice(scope: string, month: string, kind: string, at: number): Promise<boolean>;
 }
@@ -85,7 +89,7 @@ export interface CostState {
 interface Row {
   spawn_id: string; price_kind: PriceKind; price_per_hour: number | null; currency: string | null; price_source: string;
   llm_usage: number | null; llm_limit: number | null; llm_checked_at: number | null; llm_changed_at: number | null;
-  warned_at: number | null; stopped_at: number | null;
+  warned_at: number | null; stopped_at: number | null; active_at: number | null;
 }
 
 interface GroupRow {
@@ -141,6 +145,8 @@ export class CostTables implements CostState {
           total(CASE WHEN c.price_kind = 'priced' THEN c.price_per_hour * max(0, ${ENDED_AT} - s.created_at) ELSE 0 END) AS cloud_ms_price,
           total(coalesce(c.llm_usage, 0)) AS llm
         FROM spawns s JOIN spawn_costs c ON c.spawn_id = s.id GROUP BY s.cloud, s.agent, c.currency`),
+      active: p<never>(`INSERT INTO spawn_costs (spawn_id, price_kind, price_source, active_at) VALUES (?, 'unknown', 'recorded before prices were kept', ?)
+        ON CONFLICT (spawn_id) DO UPDATE SET active_at = max(coalesce(spawn_costs.active_at, 0), excluded.active_at)`),
       notice: p<never>("INSERT INTO budget_notices (scope, month, kind, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"),
     };
     this.getMany = (ids) => db.prepare<unknown[], Row>(`SELECT * FROM spawn_costs WHERE spawn_id IN (${ids.map(() => "?").join(",")})`).all(...ids);
@@ -194,6 +200,10 @@ export class CostTables implements CostState {
     return this.sql.totals.all({ now }).map((r) => ({ cloud: r.cloud, agent: r.agent, currency: r.currency, cloudCost: r.cloud_ms_price / HOUR_MS, llmUsd: r.llm }));
   }
 
+  async markActive(spawnId: string, at: number): Promise<void> {
+    this.sql.active.run(spawnId, at);
+  }
+
   async claimBudgetNotice(scope: string, month: string, kind: string, at: number): Promise<boolean> {
     return this.sql.notice.run(scope, month, kind, at).changes === 1;
   }
@@ -203,6 +213,6 @@ function toRecord(r: Row): SpawnCostRecord {
   return {
     spawnId: r.spawn_id, priceKind: r.price_kind, pricePerHour: r.price_per_hour, currency: r.currency, priceSource: r.price_source,
     llmUsage: r.llm_usage, llmLimit: r.llm_limit, llmCheckedAt: r.llm_checked_at, llmChangedAt: r.llm_changed_at,
-    warnedAt: r.warned_at, stoppedAt: r.stopped_at,
+    warnedAt: r.warned_at, stoppedAt: r.stopped_at, activeAt: r.active_at,
   };
 }

@@ -339,7 +339,8 @@ export const MIGRATIONS: readonly Migration[] = [
     // One row per spawn that started after this migration (older spawns have none: their price is
     // unknown, never 0). price_kind 'free' is a host the bot does not pay for; 'unknown' says why
     // in price_source. The LLM columns are the last read of the spawn's own OpenRouter key.
-    // budget_notices: one row per (scope, month, kind) so each warning goes out once.
+    // active_at: the last time someone was seen using the spawn (an SSH session, an extend), for
+    // SPAWNBOT_IDLE_AFTER. budget_notices: one row per (scope, month, kind) so each warning goes out once.
     sql: `
       CREATE TABLE spawn_costs (
         spawn_id        TEXT PRIMARY KEY REFERENCES spawns (id) ON DELETE CASCADE,
@@ -352,7 +353,8 @@ export const MIGRATIONS: readonly Migration[] = [
         llm_checked_at  INTEGER,
         llm_changed_at  INTEGER,
         warned_at       INTEGER,
-        stopped_at      INTEGER
+        stopped_at      INTEGER,
+        active_at       INTEGER
       ) STRICT;
       CREATE TABLE budget_notices (
         scope  TEXT NOT NULL,

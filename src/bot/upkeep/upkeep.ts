@@ -5,6 +5,7 @@ import type { CoreContext } from "../context.js";
 import { sweepExpiry, type ExpirySettings } from "./expiry.js";
 import { reconcile, type ReconcileSettings } from "./reconciler.js";
 import { refreshSpend } from "../spawns/spawn-spend.js";
+import { sweepIdle } from "./idle.js";
 
 export interface UpkeepSettings extends ExpirySettings, ReconcileSettings {
   sweepIntervalMs: number;
@@ -15,6 +16,8 @@ export interface UpkeepSettings extends ExpirySettings, ReconcileSettings {
   walCheckpointMs?: number;
   /** How often live spawns' own OpenRouter keys are read for their spend (SPEND_REFRESH_MS unless set). */
   spendRefreshMs?: number;
+  /** SPAWNBOT_IDLE_AFTER: idle spawns are treated as expiring (see idle.ts); off when absent. */
+  idleAfterMs?: number;
 }
 
 /**
@@ -43,7 +46,11 @@ export function startUpkeep(ctx: CoreContext, settings: UpkeepSettings, retryCle
     every(ctx, "cleanup retry", settings.cleanupRetryMs, retryCleanups),
     every(ctx, "expiry sweep", settings.sweepIntervalMs, () => sweepExpiry(ctx, settings)),
     every(ctx, "reconcile", settings.reconcileIntervalMs, () => reconcile(ctx, settings)),
-    every(ctx, "spend refresh", settings.spendRefreshMs ?? SPEND_REFRESH_MS, () => refreshSpend(ctx)),
+    // The idle check follows each spend read, so it judges LLM use on fresh numbers.
+    every(ctx, "spend refresh", settings.spendRefreshMs ?? SPEND_REFRESH_MS, async () => ({
+      spend: await refreshSpend(ctx),
+      idle: settings.idleAfterMs ? await sweepIdle(ctx, { idleAfterMs: settings.idleAfterMs, reminderMs: settings.reminderMs }) : undefined,
+    })),
     every(ctx, "wal checkpoint", settings.walCheckpointMs ?? WAL_CHECKPOINT_INTERVAL_MS, async () => ctx.store.checkpoint()),
   ];
   return { stop: async () => void (await Promise.all(jobs.map((j) => j.stop()))) };
