@@ -171,8 +171,11 @@ describe("costs", () => {
     const clock = { now: Date.UTC(2026, 11, 1, 3) }; // 03:00 on 1 December
     const bot = budgetBot(clock, {});
     await record(bot, { from: Date.UTC(2026, 10, 30, 22), price: { perHour: 2, currency: "USD" } });
-    expect(seen((await ask(bot, "costs --month 2026-11")).lastPrivate())).toContain("total: $4.00 cloud");
-    expect(seen((await ask(bot, "costs")).lastPrivate())).toContain("total: $6.00 cloud");
+    // One that ran from 23:00 to 02:00 across the same boundary, and one that ended before it.
+    await record(bot, { from: Date.UTC(2026, 10, 30, 23), to: Date.UTC(2026, 11, 1, 2), price: { perHour: 10, currency: "USD" } });
+    await record(bot, { from: Date.UTC(2026, 10, 30, 20), to: Date.UTC(2026, 10, 30, 21), price: { perHour: 100, currency: "USD" } });
+    expect(seen((await ask(bot, "costs --month 2026-11")).lastPrivate())).toContain("total: $114.00 cloud + $0.00 LLM · 3 spawns");
+    expect(seen((await ask(bot, "costs")).lastPrivate())).toContain("total: $26.00 cloud + $0.00 LLM · 2 spawns");
     bot.store.close();
   });
 });

@@ -108,15 +108,27 @@ const IDS_PER_QUERY = 500;
  */
 const ENDED_AT = `CASE WHEN s.status IN ('pending', 'provisioning', 'ready', 'deleting') THEN @now ELSE coalesce(s.deleted_at, s.created_at) END`;
 
+/**
+ * The spawns of a scope that cost something inside [from, to), found by three index lookups rather
+ * than a scan of the scope's whole history: those made inside the window (by creation time), those
+ * made before it that ended inside or after its start (spawns_by_end), and those made before it that
+ * still live (the live partial indexes). The three are disjoint.
+ */
 function groupSql(where: string): string {
-  return `SELECT s.owner_id, max(s.owner_name) AS owner_name, s.channel, s.cloud, s.agent, c.currency,
+  return `WITH picked AS (
+      SELECT s.* FROM spawns s WHERE ${where} AND s.created_at >= @from AND s.created_at < @to
+      UNION ALL
+      SELECT s.* FROM spawns s INDEXED BY spawns_by_end WHERE ${where} AND s.deleted_at > @from AND s.created_at < @from
+      UNION ALL
+      SELECT s.* FROM spawns s WHERE ${where} AND s.deleted_at IS NULL AND s.created_at < @from AND @now > @from
+        AND s.status IN ('pending', 'provisioning', 'ready', 'deleting')
+    )
+    SELECT s.owner_id, max(s.owner_name) AS owner_name, s.channel, s.cloud, s.agent, c.currency,
       count(*) AS spawns,
       total(CASE WHEN c.price_kind = 'priced' THEN c.price_per_hour * max(0, min(${ENDED_AT}, @to) - max(s.created_at, @from)) ELSE 0 END) AS cloud_ms_price,
       total(CASE WHEN s.created_at >= @from THEN coalesce(c.llm_usage, 0) ELSE 0 END) AS llm,
       total(CASE WHEN c.price_kind IS NULL OR c.price_kind = 'unknown' THEN 1 ELSE 0 END) AS unpriced
-    FROM spawns s LEFT JOIN spawn_costs c ON c.spawn_id = s.id
-    WHERE ${where} AND s.created_at < @to AND (s.deleted_at IS NULL OR s.deleted_at >= @from)
-      AND (s.created_at >= @from OR ${ENDED_AT} > @from)
+    FROM picked s LEFT JOIN spawn_costs c ON c.spawn_id = s.id
     GROUP BY s.owner_id, s.channel, s.cloud, s.agent, c.currency`;
 }
 

@@ -363,6 +363,8 @@ export const MIGRATIONS: readonly Migration[] = [
         at     INTEGER NOT NULL,
         PRIMARY KEY (scope, month, kind)
       ) STRICT;
+      -- A month's costs find the spawns made before it that ended inside it by their end.
+      CREATE INDEX spawns_by_end ON spawns (platform, deleted_at) WHERE deleted_at IS NOT NULL;
     `,
   },
 ];
