@@ -62,8 +62,8 @@ describe("the ops endpoint", () => {
     const now = Date.now();
     const spawn = async (cloud: string, agent: string, hours: number, price: { perHour: number; currency: string } | undefined, llm: number) => {
       const id = crypto.randomUUID();
-      store.recordIntent({ id, name: id.slice(0, 8), platform: "test", workspace: "W", channel: "C", ownerId: "U", ownerName: "u", agent, cloud, model: null, size: null, zone: null, session: "s", prompt: null, createdAt: now - hours * 3_600_000, expiresAt: null });
-      store.updateSpawn(id, { status: "deleted", deletedAt: now });
+      await store.recordIntent({ id, name: id.slice(0, 8), platform: "test", workspace: "W", channel: "C", ownerId: "U", ownerName: "u", agent, cloud, model: null, size: null, zone: null, session: "s", prompt: null, createdAt: now - hours * 3_600_000, expiresAt: null });
+      await store.updateSpawn(id, { status: "deleted", deletedAt: now });
       await store.costs.recordPrice(id, price ? { kind: "priced", ...price, source: "test" } : { kind: "free", source: "free" });
       await store.costs.recordSpend(id, { usage: llm, limit: 10, at: now });
     };

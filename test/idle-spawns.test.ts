@@ -48,13 +48,13 @@ async function readyWithKey(bot: TestBot, base: string, readyAt: number): Promis
   const name = `${base}-${tag}`;
   sessions.push(name);
   execFileSync("tmux", ["new-session", "-d", "-s", name, "sleep 600"]);
-  bot.store.recordIntent({
+  await bot.store.recordIntent({
     id, name, platform: "test", workspace: "W1", channel: "C1", ownerId: alice.id, ownerName: alice.name, agent: "testagent", cloud: "local",
     model: null, size: null, zone: null, session: name, prompt: null, createdAt: readyAt, expiresAt: readyAt + 7 * 24 * HOUR,
   });
-  bot.store.updateSpawn(id, { status: "ready", readyAt, serverId: "local", address: "localhost", sshUser: os.userInfo().username, sshPort: 0 });
+  await bot.store.updateSpawn(id, { status: "ready", readyAt, serverId: "local", address: "localhost", sshUser: os.userInfo().username, sshPort: 0 });
   const made = await new OpenRouterManagement(fake.apiUrl, fake.managementKey).createKey({ name: `spawnbot ${name}`, limitUsd: 10, expiresAt: null });
-  bot.store.spawnKeys.recordSpawnKey({ spawnId: id, keyHash: made.data.hash, limitUsd: 10, expiresAt: null, createdAt: readyAt });
+  await bot.store.spawnKeys.recordSpawnKey({ spawnId: id, keyHash: made.data.hash, limitUsd: 10, expiresAt: null, createdAt: readyAt });
   return { id, name, hash: made.data.hash };
 }
 
@@ -74,16 +74,16 @@ describe("idle spawns", () => {
     expect(await bot.core.sweepIdle(SETTINGS)).toEqual({ checked: 1, idle: 0, inUse: 0 });
     clock.now = t0 + 7 * HOUR;
     expect(await bot.core.sweepIdle(SETTINGS)).toEqual({ checked: 1, idle: 1, inUse: 0 });
-    expect(bot.store.getSpawn(s.id)!.expiresAt).toBe(clock.now + HOUR);
+    expect((await bot.store.getSpawn(s.id))!.expiresAt).toBe(clock.now + HOUR);
     expect(sent.to(alice.id).join()).toContain(`${s.name} has been idle for 7h (no LLM spend, no SSH session), so it now expires in 1h`);
-    expect(bot.store.listAudit({ spawnId: s.id, limit: 1 })[0]).toMatchObject({ action: "idle", userId: "idle" });
+    expect((await bot.store.listAudit({ spawnId: s.id, limit: 1 }))[0]).toMatchObject({ action: "idle", userId: "idle" });
     // Told once: the next pass finds the expiry already near.
     await bot.core.sweepIdle(SETTINGS);
     expect(sent.notes.filter((n) => JSON.stringify(n.view).includes("has been idle"))).toHaveLength(1);
     // The expiry sweep reminds at once (it is within the reminder time) and deletes at expiry.
     await bot.core.sweepExpiry({ reminderMs: HOUR }, clock.now);
     await bot.core.sweepExpiry({ reminderMs: HOUR }, clock.now + HOUR + 1000);
-    expect(bot.store.getSpawn(s.id)!.status).toBe("deleted");
+    expect((await bot.store.getSpawn(s.id))!.status).toBe("deleted");
     expect(fake.managed.has(s.hash)).toBe(false); // its key went with it
     bot.store.close();
   });
@@ -112,7 +112,7 @@ describe("idle spawns", () => {
     // Without further use, each becomes idle 6 hours after its last use.
     clock.now = t0 + 9 * HOUR + 60_000;
     expect((await bot.core.sweepIdle(SETTINGS)).idle).toBe(1); // spending: last used at 3h
-    expect(bot.store.getSpawn(spending.id)!.expiresAt).toBe(clock.now + HOUR);
+    expect((await bot.store.getSpawn(spending.id))!.expiresAt).toBe(clock.now + HOUR);
     clock.now = t0 + 13 * HOUR + 60_000;
     expect((await bot.core.sweepIdle(SETTINGS)).idle).toBe(2); // watched and extended: last used at 7h
     bot.store.close();

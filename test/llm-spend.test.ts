@@ -35,14 +35,14 @@ function spendBot(): { bot: TestBot; sent: Sent } {
 async function spawnWithKey(bot: TestBot, name: string): Promise<{ id: string; hash: string }> {
   const id = randomUUID();
   const now = Date.now();
-  bot.store.recordIntent({
+  await bot.store.recordIntent({
     id, name, platform: "test", workspace: "W1", channel: "C1", ownerId: alice.id, ownerName: alice.name, agent: "testagent", cloud: "local",
     model: "openai/gpt-4o-mini", size: null, zone: null, session: name, prompt: null, createdAt: now, expiresAt: now + 86_400_000,
   });
-  bot.store.updateSpawn(id, { status: "ready", readyAt: now });
+  await bot.store.updateSpawn(id, { status: "ready", readyAt: now });
   await bot.store.costs.recordPrice(id, { kind: "free", source: "free" });
   const made = await new OpenRouterManagement(fake.apiUrl, fake.managementKey).createKey({ name: `spawnbot ${name}`, limitUsd: 10, expiresAt: null });
-  bot.store.spawnKeys.recordSpawnKey({ spawnId: id, keyHash: made.data.hash, limitUsd: 10, expiresAt: null, createdAt: now });
+  await bot.store.spawnKeys.recordSpawnKey({ spawnId: id, keyHash: made.data.hash, limitUsd: 10, expiresAt: null, createdAt: now });
   return { id, hash: made.data.hash };
 }
 
@@ -126,11 +126,11 @@ describe("LLM spend per spawn", () => {
   it("says why when a spawn has no key of its own", async () => {
     const { bot } = spendBot();
     const id = randomUUID();
-    bot.store.recordIntent({
+    await bot.store.recordIntent({
       id, name: "ownkey", platform: "test", workspace: "W1", channel: "C1", ownerId: alice.id, ownerName: alice.name, agent: "testagent", cloud: "local",
       model: null, size: null, zone: null, session: "ownkey", prompt: null, createdAt: Date.now(), expiresAt: null,
     });
-    bot.store.updateSpawn(id, { status: "ready" });
+    await bot.store.updateSpawn(id, { status: "ready" });
     expect(seen((await ask(bot, "budget ownkey 5")).lastPrivate())).toContain("ownkey has no OpenRouter key of its own");
     bot.store.close();
   });

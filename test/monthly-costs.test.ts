@@ -44,11 +44,11 @@ async function record(bot: TestBot, o: {
 }): Promise<string> {
   const id = randomUUID();
   const owner = o.owner ?? alice;
-  bot.store.recordIntent({
+  await bot.store.recordIntent({
     id, name: `r-${id.slice(0, 8)}`, platform: "test", workspace: "W1", channel: o.channel ?? "C1", ownerId: owner.id, ownerName: owner.name,
     agent: o.agent ?? "testagent", cloud: o.cloud ?? "digitalocean", model: null, size: null, zone: null, session: "s", prompt: null, createdAt: o.from, expiresAt: null,
   });
-  bot.store.updateSpawn(id, o.to === undefined ? { status: "ready", readyAt: o.from } : { status: "deleted", readyAt: o.from, deletedAt: o.to });
+  await bot.store.updateSpawn(id, o.to === undefined ? { status: "ready", readyAt: o.from } : { status: "deleted", readyAt: o.from, deletedAt: o.to });
   const price = o.price ?? { perHour: 1, currency: "USD" };
   if (price === "free") await bot.store.costs.recordPrice(id, { kind: "free", source: "free" });
   else if (price === "unknown") await bot.store.costs.recordPrice(id, { kind: "unknown", source: "no price" });
@@ -74,7 +74,7 @@ describe("monthly budgets", () => {
     const cost = (S2_4_HOURLY * 100).toFixed(2);
     expect(refused.lastPrivate()).toMatchObject({ kind: "error" });
     expect(seen(refused.lastPrivate())).toContain(`this spawn could cost up to $${cost} ($${S2_4_HOURLY.toFixed(4)}/h × 4d 4h) and you have spent $17.00 of the $20.00 budget for 2026-11`);
-    expect(bot.store.listAudit({ limit: 1 })[0]).toMatchObject({ action: "refused", detail: { code: "budget-user" } });
+    expect((await bot.store.listAudit({ limit: 1 }))[0]).toMatchObject({ action: "refused", detail: { code: "budget-user" } });
     // A shorter spawn fits under the budget.
     expect(seen((await ask(bot, "spawn testagent digitalocean --size s-2vcpu-4gb --ttl 24h --dry-run")).lastPrivate())).toContain('"kind":"plan"');
 
@@ -105,7 +105,7 @@ describe("monthly budgets", () => {
     await bot.core.idle();
     expect(first.public.map((v) => seen(v)).join()).toContain("this channel has used $17.00 of its $20.00 budget for 2026-11");
     expect(second.public.map((v) => seen(v)).join()).not.toContain("budget for 2026-11");
-    for (const rec of bot.store.listLive()) await ask(bot, `delete ${rec.id}`, ADMIN);
+    for (const rec of await bot.store.listLive()) await ask(bot, `delete ${rec.id}`, ADMIN);
     await bot.core.idle();
     bot.store.close();
   });

@@ -23,7 +23,7 @@ export async function handleBudget(ctx: CoreContext, inv: Invocation, ref: strin
   const refusal = decideOnSpawn(ctx, inv, "budget", rec);
   if (refusal) return refuse(ctx, inv, refusal, { action: "budget", spawnId: rec.id });
   if (!LIVE_STATUSES.includes(rec.status) || rec.status === "deleting") return inv.conv.whisper(error(`${rec.name} is ${rec.status}; only a live spawn's budget can change`));
-  const key = ctx.store.spawnKeys.getSpawnKey(rec.id);
+  const key = await ctx.store.spawnKeys.getSpawnKey(rec.id);
   const api = managementApi(ctx);
   if (!key || key.deletedAt !== null || !api) {
     return inv.conv.whisper(error(`${rec.name} has no OpenRouter key of its own, so there is no budget to change; its owner's own key has its limits at openrouter.ai/keys`));

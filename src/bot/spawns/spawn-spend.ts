@@ -27,7 +27,7 @@ export function budgetStopNotice(rec: SpawnRecord, cost: SpawnCostRecord | undef
  * the spawn has no key of its own (or no management key is set); a problem when OpenRouter failed.
  */
 export async function readSpawnSpend(ctx: CoreContext, rec: SpawnRecord): Promise<{ key: ManagedKey } | { problem: string; limitUsd: number } | undefined> {
-  const made = ctx.store.spawnKeys.getSpawnKey(rec.id);
+  const made = await ctx.store.spawnKeys.getSpawnKey(rec.id);
   const api = managementApi(ctx);
   if (!made || made.deletedAt !== null || !api) return undefined;
   let key: ManagedKey;
@@ -54,7 +54,7 @@ export async function spendFact(ctx: CoreContext, rec: SpawnRecord): Promise<str
 /** The upkeep's pass: read every live spawn's own key. One GET per such spawn. */
 export async function refreshSpend(ctx: CoreContext): Promise<{ read: number; failed: number }> {
   const report = { read: 0, failed: 0 };
-  for (const rec of ctx.store.listLive()) {
+  for (const rec of await ctx.store.listLive()) {
     if (rec.status === "deleting") continue;
     const read = await readSpawnSpend(ctx, rec);
     if (read && "problem" in read) {
@@ -78,7 +78,7 @@ async function sendNotices(ctx: CoreContext, rec: SpawnRecord, cost: SpawnCostRe
     await ctx.store.costs.claimNotice(rec.id, "warned", now);
     if (!(await ctx.store.costs.claimNotice(rec.id, "stopped", now))) return;
     ctx.log.info({ spawnId: rec.id, usage, limit }, "the spawn's OpenRouter key reached its limit");
-    await outlet?.status(place, await statusViewOf(ctx, ctx.store.getSpawn(rec.id) ?? rec)).catch((err: unknown) => ctx.log.warn({ err, spawnId: rec.id }, "could not post the budget notice"));
+    await outlet?.status(place, await statusViewOf(ctx, (await ctx.store.getSpawn(rec.id)) ?? rec)).catch((err: unknown) => ctx.log.warn({ err, spawnId: rec.id }, "could not post the budget notice"));
     return;
   }
   if (usage >= limit * WARN_SHARE && (await ctx.store.costs.claimNotice(rec.id, "warned", now))) {

@@ -28,7 +28,7 @@ export interface IdleReport {
 
 export async function sweepIdle(ctx: CoreContext, settings: IdleSettings, now = nowOf(ctx)): Promise<IdleReport> {
   const report: IdleReport = { checked: 0, idle: 0, inUse: 0 };
-  for (const rec of ctx.store.listLive()) {
+  for (const rec of await ctx.store.listLive()) {
     if (rec.status !== "ready") continue;
     const cost = await ctx.store.costs.getCost(rec.id);
     if (!cost || cost.llmCheckedAt === null) continue; // no key of its own (or not read yet): LLM use unknown
@@ -50,9 +50,9 @@ export async function sweepIdle(ctx: CoreContext, settings: IdleSettings, now = 
     const lastUse = Math.max(rec.readyAt ?? rec.createdAt, llmUsedAt, cost.activeAt ?? 0);
     const deadline = now + settings.reminderMs;
     if (now - lastUse < settings.idleAfterMs || (rec.expiresAt !== null && rec.expiresAt <= deadline)) continue;
-    ctx.store.updateSpawn(rec.id, { expiresAt: deadline });
+    await ctx.store.updateSpawn(rec.id, { expiresAt: deadline });
     report.idle++;
-    ctx.store.audit({
+    await ctx.store.audit({
       platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: IDLE_ACTOR, action: "idle",
       spawnId: rec.id, detail: { name: rec.name, idleMs: now - lastUse, expiresAt: deadline },
     }, now);
