@@ -209,6 +209,21 @@ describe("configuration: OpenRouter keys for spawns", () => {
     expect(leaked).toEqual([expect.stringMatching(/^OPENROUTER_MANAGEMENT_KEY: must be 20-256 printable/)]);
     expect(JSON.stringify(leaked)).not.toContain("management secret");
   });
+
+  it("reads the monthly budgets per person and per channel (none by default) and the euro rate", () => {
+    expect(loadConfig({}, dir)).toMatchObject({ policy: { limits: { monthlyBudgetPerUserUsd: 0, monthlyBudgetPerChannelUsd: 0 } }, usdPerEur: 1.1 });
+    expect(loadConfig({}, dir).upkeep.idleAfterMs).toBeUndefined(); // idle spawns: off unless set
+    expect(loadConfig({ SPAWNBOT_IDLE_AFTER: "6h" }, dir).upkeep.idleAfterMs).toBe(6 * 3_600_000);
+    const c = loadConfig({ SPAWNBOT_BUDGET_PER_USER: "200", SPAWNBOT_BUDGET_PER_CHANNEL: "1500.50", SPAWNBOT_USD_PER_EUR: "1.08" }, dir);
+    expect(c).toMatchObject({ policy: { limits: { monthlyBudgetPerUserUsd: 200, monthlyBudgetPerChannelUsd: 1500.5 } }, usdPerEur: 1.08 });
+  });
+
+  it("refuses a budget that is not dollars and a rate that is not a positive number", () => {
+    expect(problems({ SPAWNBOT_BUDGET_PER_USER: "$200", SPAWNBOT_USD_PER_EUR: "0" })).toEqual([
+      "SPAWNBOT_BUDGET_PER_USER: must be an amount in US dollars such as 500 or 99.50 (0 means no budget)",
+      "SPAWNBOT_USD_PER_EUR: must be more than 0",
+    ]);
+  });
 });
 
 describe("configuration: the database", () => {

@@ -102,6 +102,17 @@ const usdText = v.pipe(
   v.transform(Number), v.number(), v.minValue(0.01, "must be more than 0"),
 );
 
+// A monthly budget in US dollars: 0 (the default) means none.
+const budgetText = v.pipe(
+  v.string(), v.trim(), v.regex(/^\d{1,7}(\.\d{1,2})?$/, "must be an amount in US dollars such as 500 or 99.50 (0 means no budget)"), v.transform(Number),
+);
+
+// A positive exchange rate such as 1.10.
+const rateText = v.pipe(
+  v.string(), v.trim(), v.regex(/^\d{1,3}(\.\d{1,6})?$/, "must be a number such as 1.10 (US dollars for one euro)"),
+  v.transform(Number), v.number(), v.minValue(0.000001, "must be more than 0"),
+);
+
 // A limit: a whole number, 0 meaning no limit.
 const limitText = v.pipe(v.string(), v.trim(), v.regex(/^\d{1,6}$/, "must be a whole number (0 means no limit)"), v.transform(Number));
 
@@ -125,6 +136,11 @@ const ConfigSchema = v.object({
   SPAWNBOT_MAX_LIVE_PER_WORKSPACE: v.optional(limitText, "50"),
   SPAWNBOT_MAX_HOURLY_PER_USER: v.optional(limitText, "10"),
   SPAWNBOT_MAX_HOURLY_PER_WORKSPACE: v.optional(limitText, "100"),
+  // Monthly budgets (calendar month, UTC), cloud + LLM, in US dollars; 0 = none.
+  SPAWNBOT_BUDGET_PER_USER: v.optional(budgetText, "0"),
+  SPAWNBOT_BUDGET_PER_CHANNEL: v.optional(budgetText, "0"),
+  // How budgets count a bill in euros (Hetzner's).
+  SPAWNBOT_USD_PER_EUR: v.optional(rateText, "1.10"),
   // Where `--host` may point: loopback, link-local, multicast and the bot's own addresses are refused unless allowed; deny wins.
   SPAWNBOT_SSH_ALLOW_NETWORKS: v.optional(networksText, ""),
   SPAWNBOT_SSH_DENY_NETWORKS: v.optional(networksText, ""),
@@ -158,6 +174,8 @@ const ConfigSchema = v.object({
   SPAWNBOT_CLOUD_INIT_TIMEOUT: v.optional(durationText, "10m"),
   // Upkeep: the expiry sweep (reminders, deletes at expiry, retries of failed deletes) and the reconciler.
   SPAWNBOT_EXPIRY_REMINDER: v.optional(durationText, "1h"),
+  // Idle spawns (no LLM spend on their own key, no SSH session) are treated as expiring; off unless set.
+  SPAWNBOT_IDLE_AFTER: v.optional(durationText),
   SPAWNBOT_EXPIRY_INTERVAL: v.optional(durationText, "1m"),
   SPAWNBOT_RECONCILE_MODE: v.optional(v.picklist(["delete", "report"], "must be delete or report"), "delete"),
   SPAWNBOT_RECONCILE_INTERVAL: v.optional(durationText, "15m"),
@@ -230,8 +248,14 @@ export interface Config {
   policy: {
     allowClouds: AllowRules;
     allowAgents: AllowRules;
-    limits: { livePerUser: number; livePerWorkspace: number; hourlyPerUser: number; hourlyPerWorkspace: number };
+    limits: {
+      livePerUser: number; livePerWorkspace: number; hourlyPerUser: number; hourlyPerWorkspace: number;
+      /** SPAWNBOT_BUDGET_PER_USER / _PER_CHANNEL: USD a calendar month, cloud + LLM (0 = none). */
+      monthlyBudgetPerUserUsd: number; monthlyBudgetPerChannelUsd: number;
+    };
   };
+  /** SPAWNBOT_USD_PER_EUR: how budgets count euros. */
+  usdPerEur: number;
   /** SPAWNBOT_SSH_ALLOW_NETWORKS / SPAWNBOT_SSH_DENY_NETWORKS: the network policy of `--host`. */
   sshNetworks: { allow: Network[]; deny: Network[] };
   /** The workspace's OpenRouter key (console mode). */
@@ -248,7 +272,7 @@ export interface Config {
   gitBaseUrl: string;
   cloudInitTimeoutMs: number;
   /** The expiry sweep and the reconciler (see src/bot/upkeep/upkeep.ts). */
-  upkeep: { reminderMs: number; sweepIntervalMs: number; mode: "delete" | "report"; reconcileIntervalMs: number; graceMs: number };
+  upkeep: { reminderMs: number; sweepIntervalMs: number; mode: "delete" | "report"; reconcileIntervalMs: number; graceMs: number; idleAfterMs?: number };
   /** SPAWNBOT_SHUTDOWN_GRACE: runs get this long to reach a step boundary on SIGTERM/SIGINT. */
   shutdownGraceMs: number;
   /** SPAWNBOT_LEASE_TTL: a killed bot's hold on the data expires this long after its last heartbeat. */
@@ -325,8 +349,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       limits: {
         livePerUser: c.SPAWNBOT_MAX_LIVE_PER_USER, livePerWorkspace: c.SPAWNBOT_MAX_LIVE_PER_WORKSPACE,
         hourlyPerUser: c.SPAWNBOT_MAX_HOURLY_PER_USER, hourlyPerWorkspace: c.SPAWNBOT_MAX_HOURLY_PER_WORKSPACE,
+        monthlyBudgetPerUserUsd: c.SPAWNBOT_BUDGET_PER_USER, monthlyBudgetPerChannelUsd: c.SPAWNBOT_BUDGET_PER_CHANNEL,
       },
     },
+    usdPerEur: c.SPAWNBOT_USD_PER_EUR as number,
     sshNetworks: { allow: c.SPAWNBOT_SSH_ALLOW_NETWORKS, deny: c.SPAWNBOT_SSH_DENY_NETWORKS },
     openrouterApiKey: c.OPENROUTER_API_KEY,
     openrouterManagementKey: c.OPENROUTER_MANAGEMENT_KEY,
@@ -337,7 +363,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     gitBaseUrl: c.SPAWNBOT_GIT_BASE_URL.replace(/\/+$/, ""),
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
     upkeep: {
-      reminderMs: c.SPAWNBOT_EXPIRY_REMINDER, sweepIntervalMs: c.SPAWNBOT_EXPIRY_INTERVAL, mode: c.SPAWNBOT_RECONCILE_MODE,
+      reminderMs: c.SPAWNBOT_EXPIRY_REMINDER, sweepIntervalMs: c.SPAWNBOT_EXPIRY_INTERVAL, mode: c.SPAWNBOT_RECONCILE_MODE, idleAfterMs: c.SPAWNBOT_IDLE_AFTER,
       reconcileIntervalMs: c.SPAWNBOT_RECONCILE_INTERVAL, graceMs: c.SPAWNBOT_ORPHAN_GRACE,
     },
     shutdownGraceMs: c.SPAWNBOT_SHUTDOWN_GRACE,

@@ -83,6 +83,7 @@ export async function main(): Promise<number> {
       policy: { enableLocal: config.enableLocal, ...config.policy },
       openrouter: config.openrouter, gitBaseUrl: config.gitBaseUrl,
       openrouterManagementKey: config.openrouterManagementKey, shareWorkspaceKey: config.shareWorkspaceKey, spawnBudget: config.spawnBudget,
+      usdPerEur: config.usdPerEur,
     },
   });
   // Made before the public server, which serves the Discord interactions endpoint; an adapter takes
@@ -105,6 +106,7 @@ export async function main(): Promise<number> {
     spawnCounts: () => store.countSpawns(),
     runsInFlight: () => orchestrator.inFlight().length,
     recentTimesToReady: () => store.recentTimesToReady(TIME_TO_READY_WINDOW),
+    costTotals: () => store.costs.totals(Date.now()),
     chat: () => chat && { platform: chat.platform, calls: chat.counts.calls, rateLimited: chat.counts.rateLimited, inProgress: chat.requestsInProgress },
     own: orchestrator.metrics.all,
   }) : undefined;

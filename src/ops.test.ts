@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { parsePrometheusText, sampleValue } from "../test/support/prom-text.js";
 import { startOpsServer, type MetricsSource } from "./ops.js";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { openStore } from "./bot/index.js";
 
 let close: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -51,6 +55,31 @@ describe("the ops endpoint", () => {
     expect(sampleValue(metrics, "spawnbot_chat_api_calls_total", { platform: "slack" })).toBe(42);
     expect(sampleValue(metrics, "spawnbot_chat_rate_limited_total", { platform: "slack" })).toBe(1);
     expect(sampleValue(metrics, "spawnbot_chat_requests_in_progress", { platform: "slack" })).toBe(3);
+  });
+
+  it("serves the spend so far from the store: cloud cost by cloud, agent and currency, LLM spend by cloud and agent", async () => {
+    const store = openStore(path.join(mkdtempSync(path.join(os.tmpdir(), "spawnbot-ops-")), "spawnbot.db"));
+    const now = Date.now();
+    const spawn = async (cloud: string, agent: string, hours: number, price: { perHour: number; currency: string } | undefined, llm: number) => {
+      const id = crypto.randomUUID();
+      await store.recordIntent({ id, name: id.slice(0, 8), platform: "test", workspace: "W", channel: "C", ownerId: "U", ownerName: "u", agent, cloud, model: null, size: null, zone: null, session: "s", prompt: null, createdAt: now - hours * 3_600_000, expiresAt: null });
+      await store.updateSpawn(id, { status: "deleted", deletedAt: now });
+      await store.costs.recordPrice(id, price ? { kind: "priced", ...price, source: "test" } : { kind: "free", source: "free" });
+      await store.costs.recordSpend(id, { usage: llm, limit: 10, at: now });
+    };
+    await spawn("hetzner", "codex", 10, { perHour: 0.5, currency: "EUR" }, 1.5);
+    await spawn("hetzner", "codex", 2, { perHour: 0.25, currency: "EUR" }, 0.5);
+    await spawn("digitalocean", "claude", 4, { perHour: 1, currency: "USD" }, 2);
+    await spawn("ssh", "claude", 4, undefined, 3);
+    const s = await startOpsServer(0, "127.0.0.1", { storeOpen: async () => true, platformConnected: () => true }, { ...metrics, costTotals: () => store.costs.totals(now) });
+    close = async () => { await s.close(); await store.close(); };
+    const m = parsePrometheusText(await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text());
+    expect(m.get("spawnbot_cloud_cost_total")?.type).toBe("counter");
+    expect(sampleValue(m, "spawnbot_cloud_cost_total", { cloud: "hetzner", agent: "codex", currency: "EUR" })).toBeCloseTo(5.5, 6);
+    expect(sampleValue(m, "spawnbot_cloud_cost_total", { cloud: "digitalocean", agent: "claude", currency: "USD" })).toBeCloseTo(4, 6);
+    expect(sampleValue(m, "spawnbot_cloud_cost_total", { cloud: "ssh", agent: "claude", currency: "USD" })).toBeUndefined(); // free: no cost series
+    expect(sampleValue(m, "spawnbot_llm_spend_total", { cloud: "hetzner", agent: "codex" })).toBeCloseTo(2, 6);
+    expect(sampleValue(m, "spawnbot_llm_spend_total", { cloud: "ssh", agent: "claude" })).toBeCloseTo(3, 6);
   });
 
   it("adds prom-client's default process and event-loop metrics", async () => {

@@ -4,7 +4,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { collectDefaultMetrics, Counter, Gauge, Registry, Summary, type Metric } from "prom-client";
-import type { SpawnCount } from "./bot/index.js";
+import type { CostTotal, SpawnCount } from "./bot/index.js";
 
 export interface OpsProbes {
   storeOpen(): Promise<boolean>;
@@ -19,6 +19,8 @@ export interface MetricsSource {
   recentTimesToReady(): Promise<number[]>;
   /** inProgress: requests acknowledged whose work is queued or running (a burst shows here first). */
   chat(): { platform: string; calls: number; rateLimited: number; inProgress: number } | undefined;
+  /** Spend of every spawn so far by cloud and agent (live ones up to now), from the store. */
+  costTotals?(): Promise<CostTotal[]>;
   /** Metrics kept where they happen (the orchestrator's step durations and cloud calls), served as they are. */
   own?: readonly Metric[];
 }
@@ -84,6 +86,31 @@ export function metricsRegistry(src: MetricsSource): Registry {
       this.reset();
       const chat = src.chat();
       if (chat) this.set({ platform: chat.platform }, chat.inProgress);
+    },
+  });
+  // Spend since the first spawn, read from the store at each scrape (it survives restarts): cloud
+  // cost in the currency each cloud bills, LLM spend through spawns' own keys in US dollars.
+  new Counter({
+    name: "spawnbot_cloud_cost_total", help: "Cloud cost of spawns so far (hours × price an hour), by cloud, agent and the currency the cloud bills in.",
+    labelNames: ["cloud", "agent", "currency"] as const, registers: [own],
+    async collect() {
+      this.reset();
+      for (const t of (await src.costTotals?.()) ?? []) if (t.currency) this.inc({ cloud: t.cloud, agent: t.agent, currency: t.currency }, t.cloudCost);
+    },
+  });
+  new Counter({
+    name: "spawnbot_llm_spend_total", help: "LLM spend in US dollars through spawns' own OpenRouter keys, by cloud and agent.",
+    labelNames: ["cloud", "agent"] as const, registers: [own],
+    async collect() {
+      this.reset();
+      const byLabels = new Map<string, { cloud: string; agent: string; usd: number }>();
+      for (const t of (await src.costTotals?.()) ?? []) {
+        const key = `${t.cloud}\u0000${t.agent}`;
+        const row = byLabels.get(key) ?? { cloud: t.cloud, agent: t.agent, usd: 0 };
+        row.usd += t.llmUsd;
+        byLabels.set(key, row);
+      }
+      for (const r of byLabels.values()) this.inc({ cloud: r.cloud, agent: r.agent }, r.usd);
     },
   });
   for (const metric of src.own ?? []) own.registerMetric(metric);

@@ -23,7 +23,7 @@ describe("models checked against OpenRouter's list", () => {
     await bot.core.handle(request("spawn codex local --model anthropic/claude-sonet-4.6"), conv);
     expect(last(conv)).toMatchObject({ kind: "error" });
     expect(last(conv).message).toContain("OpenRouter has no model 'anthropic/claude-sonet-4.6' — did you mean 'anthropic/claude-sonnet-4.6'");
-    expect(bot.store.listForOwner({ platform: "test", userId: "U1" }, { limit: 10 })).toEqual([]);
+    expect(await bot.store.listForOwner({ platform: "test", userId: "U1" }, { limit: 10 })).toEqual([]);
   });
 
   it("refuses an unknown model in a dry run and in prefs, and keeps no preference", async () => {
@@ -34,7 +34,7 @@ describe("models checked against OpenRouter's list", () => {
     await bot.core.handle(request("prefs model codex openai/gtp-5"), conv);
     expect(last(conv)).toMatchObject({ kind: "error" });
     expect(last(conv).message).toContain("'openai/gpt-5'");
-    expect(bot.store.getModelPreference({ platform: "test", userId: "U1" }, "codex")).toBeUndefined();
+    expect(await bot.store.getModelPreference({ platform: "test", userId: "U1" }, "codex")).toBeUndefined();
     await bot.core.handle(request("prefs model codex totally/unheard-of-model-name"), conv);
     expect(last(conv).message).toBe("OpenRouter has no model 'totally/unheard-of-model-name'; find the id at openrouter.ai/models");
   });
@@ -43,7 +43,7 @@ describe("models checked against OpenRouter's list", () => {
     const bot = botOnFake();
     const conv = new RecordingConversation();
     await bot.core.handle(request("prefs model codex openai/gpt-5"), conv);
-    expect(bot.store.getModelPreference({ platform: "test", userId: "U1" }, "codex")).toBe("openai/gpt-5");
+    expect(await bot.store.getModelPreference({ platform: "test", userId: "U1" }, "codex")).toBe("openai/gpt-5");
     await bot.core.handle(request("spawn pi local --dry-run --model deepseek/deepseek-v3.2"), conv);
     expect(last(conv)).toMatchObject({ kind: "plan", model: "deepseek/deepseek-v3.2", modelSource: "flag" });
   });
@@ -54,7 +54,7 @@ describe("models checked against OpenRouter's list", () => {
     const errors = await bot.core.saveSettings(request(""), conv, { models: { codex: "openai/gpt-5", pi: "anthropic/claude-sonnet-9" } });
     expect(errors["model:pi"]).toContain("OpenRouter has no model 'anthropic/claude-sonnet-9'");
     expect(errors["model:pi"]).toContain("'anthropic/claude-sonnet-4.6'");
-    expect(bot.store.getModelPreference({ platform: "test", userId: "U1" }, "codex")).toBeUndefined();
+    expect(await bot.store.getModelPreference({ platform: "test", userId: "U1" }, "codex")).toBeUndefined();
   });
 
   it("checks only the shape when the list cannot be read, and does not refuse the spawn", async () => {

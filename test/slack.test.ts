@@ -346,6 +346,8 @@ describe("settings and App Home", () => {
     expect(home).toContain("expires in");
     expect(home).toContain("spawn_connect");
     expect(home).toContain("slack-e2e"); // the deleted one, listed after the live ones
+    // This month's spend of the user's spawns (adopted hosts: free; no LLM key of their own).
+    expect(home).toMatch(/Your costs in \d{4}-\d{2} \(cloud \+ LLM\).*total: \$0\.00 cloud \+ \$0\.00 LLM · \d+ spawns/);
   });
 
   it("extends a spawn from its Home button: the answer comes privately and the Home tab is published again", async () => {

@@ -37,6 +37,10 @@ export interface CoreSettings {
   openrouter?: { api?: string; auth?: string };
   /** Where `--repo owner/name` is cloned from (SPAWNBOT_GIT_BASE_URL); https://github.com unless set. */
   gitBaseUrl?: string;
+  /** The clock budgets and costs read (tests move it across a month boundary); Date.now unless set. */
+  clock?: () => number;
+  /** SPAWNBOT_USD_PER_EUR: how budget sums count a Hetzner bill (EUR); DEFAULT_USD_PER_EUR unless set. */
+  usdPerEur?: number;
   /** How long a Connect OpenRouter link stays valid (10 minutes unless set). */
   oauthStateTtlMs?: number;
 }

@@ -20,6 +20,9 @@ import { handleHostsAdd, handleHostsList, handleHostsRemove, handleHostsTrust } 
 import { retryKeyRevocations } from "./spawns/spawn-api-keys.js";
 import { handleSpawn } from "./commands/spawn-command.js";
 import { handleRestart } from "./commands/restart-command.js";
+import { handleBudget, handleCosts, homeCosts } from "./commands/cost-commands.js";
+import { refreshSpend } from "./spawns/spawn-spend.js";
+import { sweepIdle, type IdleReport, type IdleSettings } from "./upkeep/idle.js";
 import { sweepExpiry, type ExpirySettings, type SweepReport } from "./upkeep/expiry.js";
 import { reconcile, type CloudPass, type ReconcileSettings } from "./upkeep/reconciler.js";
 import { startUpkeep, type Upkeep, type UpkeepSettings } from "./upkeep/upkeep.js";
@@ -119,6 +122,21 @@ export class BotCore {
   /** What a user's home shows: their spawns and settings. */
   async homeView(req: Pick<ChatRequest, "platform" | "user">): Promise<HomeView> {
     return secrets.redactDeep(await homeView(this.ctx, { platform: req.platform, userId: req.user.id }));
+  }
+
+  /** This month's spend of a user's spawns, for their Home tab. */
+  async homeCosts(req: Pick<ChatRequest, "platform" | "user">): Promise<{ title: string; lines: string[] }> {
+    return secrets.redactDeep(await homeCosts(this.ctx, { platform: req.platform, userId: req.user.id }));
+  }
+
+  /** One read of every live spawn's own OpenRouter key (the upkeep runs the same): spend kept, notices sent. */
+  refreshSpend(): Promise<{ read: number; failed: number }> {
+    return refreshSpend(this.ctx);
+  }
+
+  /** One idle check now (the upkeep runs it after each spend refresh when SPAWNBOT_IDLE_AFTER is set). */
+  sweepIdle(settings: IdleSettings, now?: number): Promise<IdleReport> {
+    return sweepIdle(this.ctx, settings, now);
   }
 
   /** True the first time a platform delivery id is seen; a retry or redelivery gets false. */
@@ -231,6 +249,8 @@ export class BotCore {
       case "connect": return handleConnect(ctx, inv, cmd.target);
       case "restart": return handleRestart(ctx, inv, cmd.target);
       case "extend": return handleExtend(ctx, inv, cmd.target, cmd.byMs);
+      case "budget": return handleBudget(ctx, inv, cmd.target, cmd.usd);
+      case "costs": return handleCosts(ctx, inv, cmd.scope, cmd.month);
       case "settings": return handleSettings(ctx, inv);
       case "settings-openrouter": return handleConnectOpenRouter(ctx, inv);
       case "delete": return handleDelete(ctx, inv, cmd.target);

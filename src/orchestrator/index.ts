@@ -7,7 +7,7 @@ import { readDashboardToken, withSealedToken } from "./dashboard-token.js";
 export { readDashboardToken } from "./dashboard-token.js";
 import { spawnKeyMark } from "./authorized-keys.js";
 import { cleanUpAdoptedHost } from "./host-cleanup.js";
-import { sessionDir, tmuxKillCommand } from "./launch.js";
+import { sessionCountCommand, sessionDir, tmuxHasSessionCommand, tmuxKillCommand } from "./launch.js";
 import { DASHBOARD_WAIT_S, installBootHookCommand, parseProbe, parseStartOutput, probeCommand, renderStartScript, startScriptPath, type Health, type RestartReport } from "./revival.js";
 export type { Health, RestartReport } from "./revival.js";
 import { SshHost } from "./remote/ssh-host.js";
@@ -24,6 +24,7 @@ export { AGENTS } from "./agents/catalog.js";
 export type { AgentSpec } from "./agents/types.js";
 export type { Cloud } from "./clouds/types.js";
 export { CloudError } from "./clouds/types.js";
+export { formatMoney, formatPrice, type HourlyPrice, type PriceAnswer } from "./clouds/prices.js";
 export { LocalCloud } from "./clouds/local.js";
 export { SshCloud, type SshCloudSettings } from "./clouds/ssh.js";
 export { HostPolicy, parseNetworks, type LookupAll, type Network } from "./remote/host-policy.js";
@@ -188,6 +189,19 @@ export class Orchestrator {
         if (hook.code !== 0) this.deps.logger.warn({ spawnId: rec.spawnId, code: hook.code }, "restart could not install the boot hook");
       }
       return parseStartOutput(r.stdout);
+    } finally {
+      await host.close();
+    }
+  }
+
+  /** How many people use the spawn's host now (attached to its session, or logged in with a terminal). */
+  async sessionsOn(rec: HostRecord): Promise<number> {
+    const host = await this.openHost(rec);
+    try {
+      const out = await host.run(sessionCountCommand(rec.session));
+      const n = Number(out.stdout.trim());
+      if (out.code !== 0 || !Number.isInteger(n)) throw new Error(`could not count the sessions on the host (exit ${out.code})`);
+      return n;
     } finally {
       await host.close();
     }

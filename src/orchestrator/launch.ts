@@ -92,6 +92,14 @@ export function tmuxHasSessionCommand(session: string): string {
   return `tmux has-session -t ${shellQuote(`=${session}`)} 2>/dev/null`;
 }
 
+/**
+ * How many people are on the host now: clients attached to the agent's tmux session plus login
+ * sessions with a terminal (`who`; the bot's own commands run without one and are not counted).
+ */
+export function sessionCountCommand(session: string): string {
+  return `echo $(( $(tmux list-clients -t ${shellQuote(`=${session}`)} 2>/dev/null | wc -l) + $(who 2>/dev/null | wc -l) ))`;
+}
+
 export function tmuxKillCommand(session: string): string {
   return `tmux kill-session -t ${shellQuote(`=${session}`)} 2>/dev/null; rm -rf "$HOME/${sessionDir(session)}"`;
 }

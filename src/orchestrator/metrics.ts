@@ -8,7 +8,7 @@ import { CloudError, type Cloud } from "./clouds/types.js";
 export const STEP_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900] as const;
 
 /** The provider calls a Cloud makes; openHost and the rest are local. */
-const COUNTED = new Set(["checkCredentials", "checkPlacement", "createServer", "getServer", "deleteServer", "listServers"]);
+const COUNTED = new Set(["checkCredentials", "checkPlacement", "priceOf", "createServer", "getServer", "deleteServer", "listServers"]);
 
 /**
  * prom-client metrics owned by one Orchestrator. They join no registry by themselves (tests make many

@@ -39,6 +39,12 @@ export function describeCloudContract(name: string, setup: () => Promise<Contrac
       }
     };
 
+    it("prices its default size by the hour, with a currency and where the price comes from", withSubject(async (s) => {
+      const answer = await s.cloud.priceOf({ agent: TEST_AGENT });
+      expect(answer).toMatchObject({ kind: "priced", price: { currency: expect.stringMatching(/^[A-Z]{3}$/), source: expect.any(String) } });
+      expect(answer.kind === "priced" && answer.price.perHour).toBeGreaterThan(0);
+    }));
+
     it("accepts good credentials and refuses bad ones with an AUTH error", withSubject(async (s) => {
       await s.cloud.checkCredentials();
       await expect(s.withBadCredentials().checkCredentials()).rejects.toMatchObject({ code: "AUTH" });

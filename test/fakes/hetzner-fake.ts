@@ -14,13 +14,19 @@ import { captureSecret } from "../support/capture.js";
 
 type Json = Record<string, unknown>;
 
-/** Types as GET /server_types lists them (name, cores, memory GB, disk GB, architecture). */
-const SERVER_TYPES: [number, string, number, number, number, string][] = [
-  [22, "cpx11", 2, 2, 40, "x86"], [23, "cpx21", 3, 4, 80, "x86"], [24, "cpx31", 4, 8, 160, "x86"],
-  [45, "cax11", 2, 4, 40, "arm"], [93, "cax21", 4, 8, 80, "arm"],
-  [96, "ccx13", 2, 8, 80, "x86"], [97, "ccx23", 4, 16, 160, "x86"],
-  [108, "cx22", 2, 2, 40, "x86"], [114, "cx23", 2, 4, 40, "x86"], [115, "cx33", 4, 8, 80, "x86"],
+/** Types as GET /server_types lists them (name, cores, memory GB, disk GB, architecture, EUR an hour net in the EU locations). */
+const SERVER_TYPES: [number, string, number, number, number, string, number][] = [
+  [22, "cpx11", 2, 2, 40, "x86", 0.0076], [23, "cpx21", 3, 4, 80, "x86", 0.0129], [24, "cpx31", 4, 8, 160, "x86", 0.0233],
+  [45, "cax11", 2, 4, 40, "arm", 0.0062], [93, "cax21", 4, 8, 80, "arm", 0.0104],
+  [96, "ccx13", 2, 8, 80, "x86", 0.0208], [97, "ccx23", 4, 16, 160, "x86", 0.0408],
+  [108, "cx22", 2, 2, 40, "x86", 0.006], [114, "cx23", 2, 4, 40, "x86", 0.0056], [115, "cx33", 4, 8, 80, "x86", 0.0088],
 ];
+/** The US location costs more, as Hetzner's own price list does; gross adds Germany's 19 % VAT. */
+const LOCATION_PRICE_FACTOR: Record<string, number> = { fsn1: 1, nbg1: 1, hel1: 1, ash: 1.2 };
+const VAT = 1.19;
+/** Hetzner writes prices as decimal strings with ten places ("0.0056000000"). */
+const decimal = (n: number) => n.toFixed(10);
+const net = (n: number) => ({ net: decimal(n), gross: decimal(n * VAT) });
 const LOCATIONS: Json = {
   fsn1: { id: 1, name: "fsn1", city: "Falkenstein", country: "DE", description: "Falkenstein DC Park 1", network_zone: "eu-central" },
   nbg1: { id: 2, name: "nbg1", city: "Nuremberg", country: "DE", description: "Nuremberg DC Park 1", network_zone: "eu-central" },
@@ -31,7 +37,14 @@ const LABEL_RE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
 
 function serverType(name: string): Json | undefined {
   const t = SERVER_TYPES.find((x) => x[1] === name);
-  return t && { id: t[0], name: t[1], description: t[1].toUpperCase(), cores: t[2], memory: t[3], disk: t[4], architecture: t[5], cpu_type: "shared", deprecated: false, deprecation: null, storage_type: "local" };
+  return t && {
+    id: t[0], name: t[1], description: t[1].toUpperCase(), cores: t[2], memory: t[3], disk: t[4], architecture: t[5], cpu_type: "shared", deprecated: false, deprecation: null, storage_type: "local",
+    // prices[] per location as the API lists them (docs.hetzner.cloud: server_types[].prices).
+    prices: Object.entries(LOCATION_PRICE_FACTOR).map(([location, factor]) => ({
+      location, price_hourly: net(t[6] * factor), price_monthly: net(Math.round(t[6] * factor * 672 * 100) / 100),
+      included_traffic: 21990232555520, price_per_tb_traffic: net(1),
+    })),
+  };
 }
 
 interface ServerRow { id: number; name: string; labels: Record<string, string>; createdAt: number; type: Json; location: Json; ipId: number; userData: string }

@@ -110,6 +110,8 @@ function templates(): Record<string, string[]> {
     delete: ["delete V", "rm V", "kill V V"],
     connect: ["connect V", "connect V V"],
     extend: ["extend V", "extend V V", "renew V 2h"],
+    budget: ["budget V V", "budget demo V", "budget V 5"],
+    costs: ["costs V", "costs --month V", "spend --mine --month V", "costs --all V"],
     share: ["share V V", "share demo V", "share V @bob"],
     unshare: ["unshare V V", "unshare demo V"],
     prefs: ["prefs V", "prefs model V V", "prefs model codex V", "prefs model V --clear", "prefs model codex V V"],

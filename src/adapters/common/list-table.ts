@@ -8,7 +8,7 @@ import { LIST_COLUMNS, type ListRow } from "../../bot/index.js";
  * so a page of 25 rows fits a Discord embed's 4,096 characters and splits into few Slack sections.
  */
 const MAX_WIDTH: Record<(typeof LIST_COLUMNS)[number], number> = {
-  name: 32, agent: 10, cloud: 12, status: 12, model: 26, owner: 14, age: 7, expires: 7, id: 8,
+  name: 32, agent: 10, cloud: 12, status: 12, model: 18, owner: 14, age: 7, expires: 7, cost: 16, id: 8,
 };
 const GAP = "  ";
 const MIN_AGE_MS = 60_000; // "1m" rather than "0s" for a spawn made a moment ago
@@ -20,7 +20,7 @@ function cell(text: string, width: number): string {
 /** The row's cells, in LIST_COLUMNS order. */
 function cells(r: ListRow, now: number): string[] {
   const expires = r.expiresAt === null ? "-" : formatDuration(Math.max(0, r.expiresAt - now));
-  return [r.name, r.agent, r.cloud, r.status, r.model || "-", r.owner, formatDuration(Math.max(MIN_AGE_MS, now - r.createdAt)), expires, r.id.slice(0, 8)];
+  return [r.name, r.agent, r.cloud, r.status, r.model || "-", r.owner, formatDuration(Math.max(MIN_AGE_MS, now - r.createdAt)), expires, r.cost ?? "-", r.id.slice(0, 8)];
 }
 
 /** Header first, then one line per row; columns padded to the widest cell shown (trailing spaces trimmed). */

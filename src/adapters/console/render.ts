@@ -68,6 +68,7 @@ function renderPlan(v: PlanView): string[] {
     ...(v.zone ? [`  zone   ${v.zone}`] : []),
     `  steps  ${v.steps.length ? v.steps.join(", ") : "none"}`,
     `  ttl    ${v.ttl}`,
+    `  price  ${v.price}`,
     ...(v.prompt ? ["  runs the prompt once instead of the interactive agent"] : []),
   ];
 }

@@ -20,6 +20,7 @@ const OPTION_ABOUT: Partial<Record<SpawnFlagKey, string>> = {
 };
 
 const LIST_SCOPES = new Map([["channel", ""], ["mine", "--mine"], ["all", "--all"]]);
+const COST_SCOPES = new Map([["channel", "--channel"], ["mine", "--mine"], ["all", "--all"]]);
 
 /** `dryRun` → `dry_run`: Discord option names are lowercase. */
 export function optionName(key: SpawnFlagKey): string {
@@ -77,6 +78,8 @@ export function spawnCommand(agents: readonly AgentChoice[]): RESTPostAPIChatInp
       command("connect", [target]),
       command("restart", [target]),
       command("extend", [target, text("duration", "how much later it expires, e.g. 4h (default: the bot's time to live)")]),
+      command("budget", [target, text("usd", "the new LLM spend limit in US dollars, e.g. 25", { required: true })]),
+      command("costs", [text("scope", "this channel (default), yours, or the workspace's (admins)", { choices: [...COST_SCOPES.keys()] }), text("month", "which month, as YYYY-MM (default: this one)")]),
       command("share", [target, user("who may log in to it and see its connect details")]),
       command("unshare", [target, user("who loses access to it")]),
       group("prefs", "show or set your default model for each agent", [
@@ -150,6 +153,8 @@ export function commandText({ path, values }: Invoked): string | undefined {
     case "list": return words("list", LIST_SCOPES.get(String(values.scope)) ?? "", ...(values.page === undefined ? [] : ["--page", q("page")]), ...optional("filter"));
     case "status": case "delete": case "connect": case "restart": return words(path[0]!, q("target"));
     case "extend": return words("extend", q("target"), ...optional("duration"));
+    case "budget": return words("budget", q("target"), q("usd"));
+    case "costs": return words("costs", COST_SCOPES.get(String(values.scope)) ?? "", ...(values.month === undefined ? [] : ["--month", q("month")]));
     case "share": case "unshare": return words(path[0]!, q("target"), q("user"));
     case "prefs show": return "prefs";
     case "prefs set": return words("prefs model", q("agent"), q("model"));

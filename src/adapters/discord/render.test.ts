@@ -60,7 +60,7 @@ describe("a list in Discord", () => {
   const now = Date.now(); // the renderer measures ages and expiries from the clock
   const rows = (count: number) => Array.from({ length: count }, (_, i) => ({
     id: `3f2c9a4e-0000-4000-8000-${String(i).padStart(12, "0")}`, name: `fix-the-flaky-login-test-on-safari-${i}`.padEnd(63, "x"), agent: "opencode", cloud: "digitalocean",
-    model: "anthropic/claude-sonnet-4.5-with-a-very-long-suffix", status: "provisioning", owner: "al**ce** `t`", createdAt: now - (i + 1) * 3_600_000, expiresAt: i % 2 ? null : now + 7_200_000,
+    model: "anthropic/claude-sonnet-4.5-with-a-very-long-suffix", status: "provisioning", owner: "al**ce** `t`", cost: "€1234.56 + $999.99", createdAt: now - (i + 1) * 3_600_000, expiresAt: i % 2 ? null : now + 7_200_000,
   }));
   const list = (count: number, number: number, total: number, next?: string): ListView => ({
     kind: "list", title: "Your spawns matching \"codex\"", rows: rows(count), empty: "no spawn matches", page: { number, size: 25, total, ...(next ? { next } : {}) },
@@ -71,10 +71,10 @@ describe("a list in Discord", () => {
     expect(e.description!.length).toBeLessThanOrEqual(4096);
     expect((e.title?.length ?? 0) + e.description!.length + (e.footer?.text.length ?? 0)).toBeLessThanOrEqual(6000);
     const table = e.description!.replace(/^```\n|\n```$/g, "").split("\n");
-    expect(table[0]).toMatch(/^name\s+agent\s+cloud\s+status\s+model\s+owner\s+age\s+expires\s+id$/);
+    expect(table[0]).toMatch(/^name\s+agent\s+cloud\s+status\s+model\s+owner\s+age\s+expires\s+cost\s+id$/);
     expect(table).toHaveLength(26);
-    expect(table[1]).toMatch(/^fix-the-flaky-login-test-on-saf… +opencode +digitalocean +provisioning +anthropic\/claude-sonnet-4… +al\*\*ce\*\* `t` +1h +2h +3f2c9a4e$/);
-    expect(table[2]).toMatch(/ 2h +- +3f2c9a4e$/); // an ended or never-expiring spawn has no expiry
+    expect(table[1]).toMatch(/^fix-the-flaky-login-test-on-saf… +opencode +digitalocean +provisioning +anthropic\/claude-… +al\*\*ce\*\* `t` +1h +2h +€1234\.56 \+ \$999… +3f2c9a4e$/);
+    expect(table[2]).toMatch(/ 2h +- +€1234\.56 \+ \$999… +3f2c9a4e$/); // an ended or never-expiring spawn has no expiry
   });
 
   it("says how much is shown and how to see the rest, in Discord's slash-command syntax", () => {

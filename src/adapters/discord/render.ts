@@ -142,6 +142,7 @@ function planMessage(v: PlanView): DiscordMessage {
   const lines = [
     `agent ${md(v.agent)} · cloud ${md(v.cloud)} · name ${code(v.name)}`,
     [`model ${code(v.model)} (${source})`, ...(v.host ? [`host ${code(v.host)}`] : []), ...(v.repo ? [`repo ${code(v.repo)}`] : []), ...(v.size ? [`size ${md(v.size)}`] : []), ...(v.zone ? [`zone ${md(v.zone)}`] : []), `ttl ${md(v.ttl)}`].join(" · "),
+    `price ${md(v.price)}`,
     `steps ${v.steps.length ? md(v.steps.join(", ")) : "none"}${v.prompt ? " · runs the prompt once" : ""}`,
   ];
   return { embeds: [embed({ title: "Dry run — nothing was created", description: lines.join("\n") })] };

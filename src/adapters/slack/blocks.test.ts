@@ -31,7 +31,7 @@ describe("the Delete confirmation in Slack", () => {
 // A full page of the longest rows a user can make, in a list of 63.
 const longRows = (count: number, now: number) => Array.from({ length: count }, (_, i) => ({
   id: `3f2c9a4e-0000-4000-8000-${String(i).padStart(12, "0")}`, name: `fix-the-flaky-login-test-on-safari-${i}`.padEnd(63, "x"), agent: "opencode", cloud: "digitalocean",
-  model: "anthropic/claude-sonnet-4.5-with-a-very-long-suffix", status: "provisioning", owner: "alice & the <infra> team with a long name", createdAt: now - (i + 1) * 3_600_000, expiresAt: now + 86_400_000,
+  model: "anthropic/claude-sonnet-4.5-with-a-very-long-suffix", status: "provisioning", owner: "alice & the <infra> team with a long name", cost: "€1234.56 + $999.99", createdAt: now - (i + 1) * 3_600_000, expiresAt: now + 86_400_000,
 }));
 const page = (rows: ReturnType<typeof longRows>, number = 1, total = 63): ListView => ({
   kind: "list", title: "Spawns in this channel", rows, empty: "no spawns yet", page: { number, size: 25, total, ...(number * 25 < total ? { next: `list --page ${number + 1}` } : {}) },
@@ -47,9 +47,9 @@ describe("a list in Slack", () => {
     expect(m.blocks.length).toBeLessThanOrEqual(50);
     for (const b of m.blocks) expect((b.text?.text ?? b.elements?.[0]?.text ?? "").length).toBeLessThanOrEqual(3000);
     const table = m.blocks.filter((b) => b.text?.text.startsWith("```")).map((b) => b.text!.text.replace(/```/g, "")).join("\n").split("\n");
-    expect(table[0]).toMatch(/^name\s+agent\s+cloud\s+status\s+model\s+owner\s+age\s+expires\s+id$/);
+    expect(table[0]).toMatch(/^name\s+agent\s+cloud\s+status\s+model\s+owner\s+age\s+expires\s+cost\s+id$/);
     expect(table).toHaveLength(26);
-    for (let i = 0; i < 25; i++) expect(table[i + 1]).toMatch(new RegExp(`^fix-the-flaky-login-test-on-saf… +opencode +digitalocean +provisioning .* 1d +3f2c9a4e$`));
+    for (let i = 0; i < 25; i++) expect(table[i + 1]).toMatch(new RegExp(`^fix-the-flaky-login-test-on-saf… +opencode +digitalocean +provisioning .* 1d +€1234\\.56 \\+ \\$999… +3f2c9a4e$`));
     expect(table.join("\n")).toContain("alice &amp; the &lt;…"); // escaped, so no mention or link can form
   });
 

@@ -109,6 +109,7 @@ function planMessage(v: PlanView): SlackMessage {
     "*Dry run — nothing was created*",
     `agent ${escape(v.agent)} · cloud ${escape(v.cloud)} · name \`${escape(v.name)}\``,
     [`model ${code(v.model)} (${source})`, ...(v.host ? [`host ${code(v.host)}`] : []), ...(v.repo ? [`repo ${code(v.repo)}`] : []), ...(v.size ? [`size ${escape(v.size)}`] : []), ...(v.zone ? [`zone ${escape(v.zone)}`] : []), `ttl ${escape(v.ttl)}`].join(" · "),
+    `price ${escape(v.price)}`,
     `steps ${v.steps.length ? escape(v.steps.join(", ")) : "none"}${v.prompt ? " · runs the prompt once" : ""}`,
   ];
   return { text: `Dry run: ${v.agent} on ${v.cloud} with ${v.model}`, blocks: [section(lines.join("\n"))] };
@@ -197,7 +198,11 @@ export function settingsModal(v: SettingsView, privateMetadata: string): Block {
   };
 }
 
-/** The App Home tab: the user's spawns with their actions, and their settings. */
+/** Block Kit's limits: a header's text 150 characters, a section's 3,000. */
+const MAX_HEADER = 150;
+const MAX_SECTION = 3000;
+
+/** The App Home tab: the user's spawns with their actions, this month's costs, and their settings. */
 export function homeTab(v: HomeView, now = Date.now()): Block {
   const blocks: Block[] = [
     { type: "header", text: plain("Your spawns") },
@@ -210,6 +215,10 @@ export function homeTab(v: HomeView, now = Date.now()): Block {
   }
   if (v.total > v.spawns.length) {
     blocks.push(context(`showing the newest ${v.spawns.length} of your ${v.total} spawns — \`/spawn list --mine --page 2\` shows the rest, 25 to a page`));
+  }
+  if (v.costs) {
+    // A section holds 3,000 characters; one person's month is a few dozen lines at most.
+    blocks.push({ type: "divider" }, { type: "header", text: plain(v.costs.title.slice(0, MAX_HEADER)) }, section(escape(v.costs.lines.join("\n")).slice(0, MAX_SECTION)));
   }
   blocks.push(
     { type: "divider" },

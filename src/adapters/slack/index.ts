@@ -203,7 +203,8 @@ export class SlackAdapter implements ChatAdapter {
   }
 
   private async publishHome(team: string, user: string): Promise<void> {
-    return this.api.publishHome(team, user, homeTab(await this.core.homeView({ platform: PLATFORM, user: { id: user, name: user } })));
+    const who = { platform: PLATFORM, user: { id: user, name: user } };
+    return this.api.publishHome(team, user, homeTab({ ...(await this.core.homeView(who)), costs: await this.core.homeCosts(who) }));
   }
 
   /** Each interaction has its own trigger_id: a redelivery repeats it, a second click does not. */

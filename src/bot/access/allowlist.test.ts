@@ -39,11 +39,11 @@ describe("allowlist rules", () => {
 });
 
 describe("policy configuration", () => {
-  it("defaults to every cloud and agent everywhere and limits of 5/50 live and 10/100 an hour", () => {
+  it("defaults to every cloud and agent everywhere, limits of 5/50 live and 10/100 an hour, and no monthly budgets", () => {
     const c = loadConfig({});
     expect(c.policy).toEqual({
       allowClouds: { "*": "*" }, allowAgents: { "*": "*" },
-      limits: { livePerUser: 5, livePerWorkspace: 50, hourlyPerUser: 10, hourlyPerWorkspace: 100 },
+      limits: { livePerUser: 5, livePerWorkspace: 50, hourlyPerUser: 10, hourlyPerWorkspace: 100, monthlyBudgetPerUserUsd: 0, monthlyBudgetPerChannelUsd: 0 },
     });
     expect(c.enableLocal).toBe(true); // console; off by default for chat platforms
   });

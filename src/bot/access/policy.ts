@@ -9,6 +9,7 @@ import { formatDuration } from "../views/format.js";
 import { LIVE_STATUSES, StoreLimitError, type IntentLimits, type SpawnRecord } from "../store/index.js";
 import { error, type ErrorView } from "../views/views.js";
 import type { ListScope } from "../grammar/commands.js";
+import { formatMoney, monthOf, nowOf, usdOf } from "../spawns/spawn-costs.js";
 
 /** Limits on spawns; 0 means no limit. Admins are held to them too: they guard the bill. */
 export interface SpawnLimits {
@@ -16,6 +17,9 @@ export interface SpawnLimits {
   livePerWorkspace: number;
   hourlyPerUser: number;
   hourlyPerWorkspace: number;
+  /** USD per calendar month (UTC), cloud + LLM, of one person's spawns and of one channel's (SPAWNBOT_BUDGET_PER_USER / _PER_CHANNEL). */
+  monthlyBudgetPerUserUsd?: number;
+  monthlyBudgetPerChannelUsd?: number;
 }
 
 export interface PolicySettings {
@@ -37,14 +41,15 @@ const HOUR_MS = 60 * 60_000; // the per-hour limits count a rolling hour back fr
 export type RefusalCode =
   | "not-owner" | "not-shared" | "other-channel" | "admins-only"
   | "cloud-not-allowed" | "agent-not-allowed" | "local-disabled"
-  | "live-limit-user" | "live-limit-workspace" | "hourly-limit-user" | "hourly-limit-workspace";
+  | "live-limit-user" | "live-limit-workspace" | "hourly-limit-user" | "hourly-limit-workspace"
+  | "budget-user" | "budget-channel";
 
 export interface Refusal {
   code: RefusalCode;
   message: string;
 }
 
-export type SpawnAction = "status" | "connect" | "restart" | "extend" | "delete" | "share" | "unshare";
+export type SpawnAction = "status" | "connect" | "restart" | "extend" | "delete" | "share" | "unshare" | "budget";
 
 /** How a user stands to a spawn they found (lookups are already scoped to their workspace). */
 type Relation = "owner" | "admin" | "shared" | "channel";
@@ -59,6 +64,7 @@ const WHO_MAY: Record<SpawnAction, readonly Relation[]> = {
   delete: ["owner", "admin"],
   share: ["owner", "admin"],
   unshare: ["owner", "admin"],
+  budget: ["owner", "admin"],
 };
 
 export function policyOf(ctx: CoreContext): PolicySettings {
@@ -198,18 +204,69 @@ function describe(allowed: readonly string[] | "*"): string {
   return allowed === "*" ? "all" : allowed.length ? allowed.join(", ") : "none";
 }
 
+/** What a spawn about to start could cost in USD: its price an hour × its time to live, plus its LLM budget; `detail` says so in words. */
+export interface SpawnEstimate {
+  usd: number;
+  detail: string;
+}
+
+/** Share of a channel's monthly budget at which the channel is warned, once a month. */
+const CHANNEL_WARN_SHARE = 0.8;
+
+/**
+ * Would this spawn take its owner or its channel over the month's budget? Spend so far this
+ * calendar month (UTC), cloud and LLM, plus what this spawn could cost, against each budget.
+ */
+export async function decideBudget(ctx: CoreContext, inv: Invocation, estimate: SpawnEstimate): Promise<Refusal | undefined> {
+  const { limits } = policyOf(ctx);
+  const now = nowOf(ctx);
+  const month = monthOf(now);
+  const window = { from: month.from, to: month.to, now };
+  const usd = (n: number) => formatMoney(n, "USD", 2);
+  const check = async (budget: number | undefined, scope: Parameters<typeof ctx.store.costs.spendBetween>[0], code: "budget-user" | "budget-channel") => {
+    if (!budget || budget <= 0) return undefined;
+    const spent = usdOf(ctx, await ctx.store.costs.spendBetween(scope, window));
+    if (spent + estimate.usd <= budget) return undefined;
+    const whose = code === "budget-user" ? "you have" : "this channel has";
+    const setting = code === "budget-user" ? "SPAWNBOT_BUDGET_PER_USER" : "SPAWNBOT_BUDGET_PER_CHANNEL";
+    return {
+      code,
+      message: `this spawn could cost up to ${usd(estimate.usd)} (${estimate.detail}) and ${whose} spent ${usd(spent)} of the ${usd(budget)} budget for ${month.label}; `
+        + `ask for a shorter --ttl or a smaller --budget, delete a spawn, or wait for the next month (an admin sets ${setting})`,
+    } satisfies Refusal;
+  };
+  return (await check(limits.monthlyBudgetPerUserUsd, { platform: inv.req.platform, ownerId: inv.user.userId }, "budget-user"))
+    ?? (await check(limits.monthlyBudgetPerChannelUsd, { platform: inv.req.platform, workspace: inv.req.workspace, channel: inv.req.channel }, "budget-channel"));
+}
+
+/** After a spawn was admitted: a channel at 80 % of its month's budget (with this spawn's estimate) is told once that month. */
+export async function warnChannelNearBudget(ctx: CoreContext, inv: Invocation, estimate: SpawnEstimate): Promise<string | undefined> {
+  const budget = policyOf(ctx).limits.monthlyBudgetPerChannelUsd;
+  if (!budget || budget <= 0) return undefined;
+  const now = nowOf(ctx);
+  const month = monthOf(now);
+  const spent = usdOf(ctx, await ctx.store.costs.spendBetween({ platform: inv.req.platform, workspace: inv.req.workspace, channel: inv.req.channel }, { from: month.from, to: month.to, now }));
+  if (spent + estimate.usd < budget * CHANNEL_WARN_SHARE) return undefined;
+  const scope = `channel:${inv.req.platform}:${inv.req.workspace}:${inv.req.channel}`;
+  if (!(await ctx.store.costs.claimBudgetNotice(scope, month.label, "near", now))) return undefined;
+  const usd = (n: number) => formatMoney(n, "USD", 2);
+  return `this channel has used ${usd(spent)} of its ${usd(budget)} budget for ${month.label}, and its spawns could take it to ${usd(spent + estimate.usd)}; \`costs --channel\` shows where it went`;
+}
+
 /** What may be used where this request came from, for `agents`, `clouds` and `help`. */
 export function allowedHere(ctx: CoreContext, inv: Invocation): { cloud(key: string): boolean; agent(key: string): boolean; summary: string[] } {
   const p = policyOf(ctx);
   const place = { workspace: inv.req.workspace, channel: inv.req.channel };
   const { limits } = p;
   const limit = (n: number) => (n > 0 ? String(n) : "no limit");
+  const money = (n: number | undefined) => (n && n > 0 ? formatMoney(n, "USD", 2) : "no limit");
   return {
     cloud: (key) => (key !== "local" || p.enableLocal) && isAllowedAt(p.allowClouds, place, key),
     agent: (key) => isAllowedAt(p.allowAgents, place, key),
     summary: [
       `Here: clouds ${describe(allowedAt(p.allowClouds, place))}${p.enableLocal ? "" : " (local is off)"}; agents ${describe(allowedAt(p.allowAgents, place))}`,
       `Limits: live spawns ${limit(limits.livePerUser)} per person, ${limit(limits.livePerWorkspace)} per workspace; starts per hour ${limit(limits.hourlyPerUser)} per person, ${limit(limits.hourlyPerWorkspace)} per workspace`,
+      `Monthly budgets (cloud + LLM): ${money(limits.monthlyBudgetPerUserUsd)} per person, ${money(limits.monthlyBudgetPerChannelUsd)} per channel`,
     ],
   };
 }

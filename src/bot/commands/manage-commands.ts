@@ -5,7 +5,9 @@ import { MAX_DURATION_MS } from "../grammar/duration.js";
 import { formatDuration, plural } from "../views/format.js";
 import { auditAction } from "../access/audit-trail.js";
 import { decideList, decideOnSpawn, findSpawn as find, refuse } from "../access/policy.js";
-import { moveSpawnKeyExpiry, spawnKeyFact } from "../spawns/spawn-api-keys.js";
+import { moveSpawnKeyExpiry } from "../spawns/spawn-api-keys.js";
+import { spendFact } from "../spawns/spawn-spend.js";
+import { costCell, nowOf, totalWorthSaying } from "../spawns/spawn-costs.js";
 import { hostRecord } from "../access/spawn-access.js";
 import { removeSpawn, statusViewOf } from "../spawns/spawn-removal.js";
 import { mintGatewayUrl } from "../spawns/tunnel-links.js";
@@ -32,6 +34,8 @@ export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListS
     : scope === "mine" ? ctx.store.listForOwner(inv.user, paging)
     : ctx.store.listForChannel(req.platform, req.workspace, req.channel, paging));
   const total = await ctx.store.countListed(where, filter);
+  const costs = await ctx.store.costs.getCosts(rows.map((r) => r.id));
+  const now = nowOf(ctx);
   const title = scope === "all" ? "All spawns" : scope === "mine" ? "Your spawns" : "Spawns in this channel";
   const pages = Math.max(1, Math.ceil(total / LIST_PAGE_SIZE));
   const more = page < pages;
@@ -41,7 +45,7 @@ export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListS
     title: filter ? `${title} matching "${filter}"` : title,
     rows: rows.map((r) => ({
       id: r.id, name: r.name, agent: r.agent, cloud: r.cloud, model: r.model ?? "", status: r.status, owner: r.ownerName, createdAt: r.createdAt,
-      expiresAt: LIVE_STATUSES.includes(r.status) ? r.expiresAt : null,
+      expiresAt: LIVE_STATUSES.includes(r.status) ? r.expiresAt : null, cost: costCell(r, costs.get(r.id), now),
     })),
     empty: total > 0 ? `page ${page} is past the end: the list has ${plural(total, "spawn")} on ${plural(pages, "page")}; try \`list --page ${pages}\``
       : filter ? `no spawn matches "${filter}"` : "no spawns yet; start one with `spawn <agent> <cloud>`",
@@ -65,7 +69,7 @@ export async function handleStatus(ctx: CoreContext, inv: Invocation, ref: strin
   if (host) facts.push(host);
   if (rec.error && LIVE_STATUSES.includes(rec.status)) facts.push(`${rec.error}; the bot keeps trying`); // a failed delete, queued for retry
   if (LIVE_STATUSES.includes(rec.status)) {
-    const keyFact = await spawnKeyFact(ctx, rec);
+    const keyFact = await spendFact(ctx, rec); // also keeps the read: the cost line below shows it
     if (keyFact) facts.push(keyFact);
   }
   if (rec.status === "ready") {
@@ -122,6 +126,7 @@ export async function handleExtend(ctx: CoreContext, inv: Invocation, ref: strin
   // Pushed from the later of now and the current expiry, never more than the --ttl ceiling from now.
   const expiresAt = Math.min(Math.max(rec.expiresAt ?? now, now) + step, now + MAX_DURATION_MS);
   await ctx.store.updateSpawn(rec.id, { expiresAt });
+  await ctx.store.costs.markActive(rec.id, nowOf(ctx)); // an extend is use: the idle check starts counting again
   await auditAction(ctx, inv, "extend", { spawnId: rec.id, detail: { name: rec.name, expiresAt } });
   const capped = expiresAt === now + MAX_DURATION_MS ? ` (the most a spawn can live from now is ${formatDuration(MAX_DURATION_MS)})` : "";
   const keyNote = await moveSpawnKeyExpiry(ctx, rec, expiresAt);
@@ -147,7 +152,8 @@ export async function handleDelete(ctx: CoreContext, inv: Invocation, ref: strin
       // Said once: the spawn's status message says who deleted it (its note in the thread on a chat
       // platform). Asked from somewhere else, the requester also gets a line where they asked.
       const view = await statusViewOf(ctx, outcome.rec);
-      await inv.conv.status({ ...view, result: { outcome: "deleted", message: `${rec.name} was deleted by ${inv.req.user.name}` } });
+      const total = totalWorthSaying(outcome.rec, await ctx.store.costs.getCost(rec.id), nowOf(ctx));
+      await inv.conv.status({ ...view, result: { outcome: "deleted", message: `${rec.name} was deleted by ${inv.req.user.name}${total ? `; ${total}` : ""}` } });
       const here = inv.req.platform === rec.platform && inv.req.workspace === rec.workspace && inv.req.channel === rec.channel;
       return here ? undefined : inv.conv.whisper(text(`${rec.name} is deleted; its status message says so where it was asked for`));
     }

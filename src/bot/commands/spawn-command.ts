@@ -6,7 +6,9 @@ import type { SpawnCommand } from "../grammar/commands.js";
 import type { CoreContext, Invocation } from "../context.js";
 import { auditAction } from "../access/audit-trail.js";
 import { formatDuration, repoLabel } from "../views/format.js";
-import { decideSpawn, intentLimits, limitRefusal, refuse } from "../access/policy.js";
+import { decideBudget, decideSpawn, intentLimits, limitRefusal, refuse, warnChannelNearBudget, type SpawnEstimate } from "../access/policy.js";
+import { formatMoney, formatPrice, priceFor, recordSpawnPrice, toUsd } from "../spawns/spawn-costs.js";
+import type { PriceAnswer } from "../../orchestrator/index.js";
 import { adoptionOf } from "../access/host-access.js";
 import { followRun, startSpawnRun } from "../spawns/spawn-run.js";
 import { chooseSpawnKey, mintSpawnKey } from "../spawns/spawn-api-keys.js";
@@ -35,6 +37,15 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
   const name = cmd.name ?? `${agent.key}-${randomBytes(2).toString("hex")}`;
   const ttlMs = cmd.ttlMs ?? ctx.settings.defaultTtlMs;
   const repo = cmd.repo ? resolveRepo(cmd.repo, gitBaseOf(ctx)) : undefined;
+  // An agent with its own vendor key (Cursor) never gets an OpenRouter key, not even one made for
+  // the spawn: only the user's own key for that vendor (see spawn-run.ts).
+  const { ownKey } = agent;
+  const keyChoice = ownKey ? undefined : await chooseSpawnKey(ctx, inv.user, cmd.budgetUsd);
+  // The price is asked once here: the plan shows it, the budget weighs it, the record keeps it.
+  const price = await priceFor(cloud, { size: cmd.size, zone: cmd.zone, agent });
+  const estimate = estimateOf(ctx, price, ttlMs, keyChoice?.kind === "per-spawn" ? keyChoice.budgetUsd : 0);
+  const overBudget = await decideBudget(ctx, inv, estimate);
+  if (overBudget) return refuse(ctx, inv, overBudget, { action: cmd.dryRun ? "spawn-dry-run" : "spawn", detail: { agent: agent.key, cloud: cloud.key, estimateUsd: estimate.usd } });
 
   if (cmd.dryRun) {
     const plan: PlanView = {
@@ -42,15 +53,11 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
       // A host the bot does not make has no size or zone; an ssh host is where --host says.
       ...(cloud.adopted ? {} : { size: cmd.size ?? "cloud default", zone: cmd.zone ?? "cloud default" }),
       ...(cmd.host ? { host: `${cmd.host.user}@${cmd.host.host.includes(":") ? `[${cmd.host.host}]` : cmd.host.host}:${cmd.host.port}` } : {}), steps: cmd.steps ?? [],
-      prompt: cmd.prompt !== undefined, ttl: formatDuration(ttlMs), ...(repo ? { repo: `${repoLabel(repo)} into ~/${repo.dir}` } : {}),
+      prompt: cmd.prompt !== undefined, ttl: formatDuration(ttlMs), price: formatPrice(price), ...(repo ? { repo: `${repoLabel(repo)} into ~/${repo.dir}` } : {}),
     };
     return inv.conv.whisper(plan);
   }
 
-  // An agent with its own vendor key (Cursor) never gets an OpenRouter key, not even one made for
-  // the spawn: only the user's own key for that vendor (see spawn-run.ts).
-  const { ownKey } = agent;
-  const keyChoice = ownKey ? undefined : await chooseSpawnKey(ctx, inv.user, cmd.budgetUsd);
   if (keyChoice?.kind === "refused") return inv.conv.whisper(error(keyChoice.message));
 
   // An existing host is reached with the requester's own key, or the bot's for a host an admin shared here.
@@ -71,6 +78,9 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     if (err instanceof StoreConflictError) return inv.conv.whisper(error(`you already have a live spawn named ${name}; pick another --name or delete it first`));
     throw err;
   }
+  await recordSpawnPrice(ctx, rec.id, price);
+  const nearBudget = await warnChannelNearBudget(ctx, inv, estimate);
+  if (nearBudget) await inv.conv.say(text(nearBudget));
   await auditAction(ctx, inv, "spawn", { spawnId: rec.id, detail: { agent: agent.key, cloud: cloud.key, model, name, openrouterKey: keyChoice?.kind ?? "none" } });
 
   let apiKey: string | undefined;
@@ -108,4 +118,14 @@ async function resolveModel(ctx: CoreContext, inv: Invocation, cmd: SpawnCommand
   const saved = await ctx.store.getModelPreference(inv.user, agent.key);
   if (saved) return { model: saved, source: "preference" };
   return { model: agent.defaultModel, source: "default" };
+}
+
+/** What the spawn could cost at most: its price for the whole time to live, plus its own key's LLM budget. */
+function estimateOf(ctx: CoreContext, price: PriceAnswer, ttlMs: number, llmBudgetUsd: number): SpawnEstimate {
+  const hours = ttlMs / 3_600_000;
+  const cloudUsd = price.kind === "priced" ? toUsd(ctx, price.price.perHour * hours, price.price.currency) : 0;
+  const cloudPart = price.kind === "priced" ? `${formatMoney(price.price.perHour, price.price.currency)}/h × ${formatDuration(ttlMs)}`
+    : price.kind === "free" ? "a free host" : "cloud price unknown";
+  const llmPart = llmBudgetUsd > 0 ? ` + ${formatMoney(llmBudgetUsd, "USD", 2)} LLM budget` : "";
+  return { usd: cloudUsd + llmBudgetUsd, detail: `${cloudPart}${llmPart}` };
 }

@@ -38,6 +38,9 @@ export interface SpawnCommand {
 
 export type ListScope = "channel" | "mine" | "all";
 
+/** Whose spend `costs` sums: yours, this channel's, or the whole workspace's (admins). */
+export type CostScopeName = "mine" | "channel" | "all";
+
 export type Command =
   | SpawnCommand
   | { kind: "list"; scope: ListScope; filter?: string; page?: number }
@@ -51,6 +54,10 @@ export type Command =
   /** `user` is a platform user id (from @name, or Slack's <@U123|name>). */
   | { kind: "share"; target: string; user: string }
   | { kind: "unshare"; target: string; user: string }
+  /** Set the spend limit (USD) of the spawn's own OpenRouter key. */
+  | { kind: "budget"; target: string; usd: number }
+  /** Month totals; month is "YYYY-MM" (the current month when absent). */
+  | { kind: "costs"; scope: CostScopeName; month?: string }
   | { kind: "prefs-show" }
   | { kind: "prefs-model-set"; agent: string; model: string }
   | { kind: "prefs-model-clear"; agent: string }

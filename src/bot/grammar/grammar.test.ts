@@ -738,3 +738,29 @@ describe("hosts", () => {
     expect(refused("hosts add nouser").usage).toContain("hosts add <user@host[:port]>");
   });
 });
+
+describe("budget and costs", () => {
+  it("parses budget <spawn> <USD>", () => {
+    expect(ok("budget fix-login 25")).toEqual({ kind: "budget", target: "fix-login", usd: 25 });
+    expect(ok("budget fix-login 2.50")).toEqual({ kind: "budget", target: "fix-login", usd: 2.5 });
+  });
+
+  it("refuses budget without an amount, or with one that is not dollars", () => {
+    expect(refused("budget fix-login").error).toContain("budget needs an amount in US dollars");
+    expect(refused("budget fix-login lots").error).toContain("is not an amount in US dollars");
+    expect(refused("budget fix-login 0").error).toContain("more than 0");
+  });
+
+  it("parses costs with a scope and a month, this channel and month by default", () => {
+    expect(ok("costs")).toEqual({ kind: "costs", scope: "channel" });
+    expect(ok("costs --mine")).toEqual({ kind: "costs", scope: "mine" });
+    expect(ok("spend --all --month 2026-11")).toEqual({ kind: "costs", scope: "all", month: "2026-11" });
+  });
+
+  it("refuses two scopes, a month that is not YYYY-MM and stray words", () => {
+    expect(refused("costs --mine --all").error).toContain("give one of --mine, --channel or --all");
+    expect(refused("costs --month 2026-13").error).toContain("is not a month; write it as YYYY-MM");
+    expect(refused("costs --month november").error).toContain("is not a month");
+    expect(refused("costs alice").error).toContain("alice");
+  });
+});

@@ -81,6 +81,8 @@ const PARSERS: Record<CommandName, (args: Token[], catalog: GrammarCatalog) => C
   connect: (args) => ({ kind: "connect", target: parseTarget(args, "connect") }),
   restart: (args) => ({ kind: "restart", target: parseTarget(args, "restart") }),
   extend: parseExtend,
+  budget: parseBudgetCommand,
+  costs: parseCosts,
   share: (args) => ({ kind: "share", ...parseShare(args, "share") }),
   unshare: (args) => ({ kind: "unshare", ...parseShare(args, "unshare") }),
   prefs: parsePrefs,
@@ -160,6 +162,13 @@ const LIST_FLAG_SPECS: FlagSpec[] = [
 ];
 const TOO_LONG = "is longer than a spawn may live: the most allowed is 30 days (30d)"; // MAX_DURATION_MS
 const PAGE_RE = /^[0-9]{1,6}$/; // a page number; a list never has a million pages
+const COSTS_FLAG_SPECS: FlagSpec[] = [
+  { key: "mine", long: "--mine", aliases: [], takesValue: false },
+  { key: "channel", long: "--channel", aliases: [], takesValue: false },
+  { key: "all", long: "--all", aliases: [], takesValue: false },
+  { key: "month", long: "--month", aliases: [], takesValue: true, example: "--month 2026-11" },
+];
+const MONTH_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
 const PREFS_FLAG_SPECS: FlagSpec[] = [{ key: "clear", long: "--clear", aliases: [], takesValue: false }];
 const HOSTS_FLAG_SPECS: FlagSpec[] = [{ key: "channel", long: "--channel", aliases: ["--channels"], takesValue: true }];
 // A channel as an id, or as Slack (<#C123|name>) and Discord (<#123>) write a channel mention.
@@ -380,7 +389,28 @@ function parsePage(value: string | true | undefined, usage: string): { page?: nu
   return { page };
 }
 
-function parseTarget(args: Token[], command: "status" | "delete" | "connect" | "restart" | "extend", extraAllowed = 0): string {
+/** `budget <id|name> <USD>`: the new limit of the spawn's own key. */
+function parseBudgetCommand(args: Token[]): Command {
+  const target = parseTarget(args, "budget", 1);
+  const word = args.filter((t) => !isFlagToken(t))[1]?.text;
+  if (word === undefined) refuse(`budget needs an amount in US dollars after the spawn, e.g. budget ${target} 25`, usageFor("budget"));
+  return { kind: "budget", target, usd: parseBudget(word, usageFor("budget")) };
+}
+
+/** `costs [--mine|--channel|--all] [--month YYYY-MM]`. */
+function parseCosts(args: Token[]): Command {
+  const usage = usageFor("costs");
+  const { flags, positionals } = splitArguments(args, COSTS_FLAG_SPECS, "costs");
+  if (positionals.length > 0) extraWord(positionals[0]!, "costs");
+  const scopes = (["mine", "channel", "all"] as const).filter((k) => flags.has(k));
+  if (scopes.length > 1) refuse(`give one of --mine, --channel or --all, not ${scopes.map((k) => `--${k}`).join(" and ")}`, usage);
+  const month = flags.get("month");
+  if (month === true) refuse("--month needs a month, e.g. --month 2026-11", usage);
+  if (month !== undefined && !MONTH_RE.test(month)) refuse(`--month '${excerpt(month)}' is not a month; write it as YYYY-MM, e.g. --month 2026-11`, usage);
+  return { kind: "costs", scope: scopes[0] ?? "channel", ...(month !== undefined ? { month } : {}) };
+}
+
+function parseTarget(args: Token[], command: "status" | "delete" | "connect" | "restart" | "extend" | "budget", extraAllowed = 0): string {
   const usage = usageFor(command);
   const { positionals } = splitArguments(args, [], command);
   const target = positionals[0];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { COMMANDS, GENERAL_USAGE, SPAWN_FLAGS, USAGE, commandNamed, helpText } from "./usage.js";
 
-const TOP_LEVEL = ["spawn", "list", "status", "delete", "connect", "restart", "extend", "share", "unshare", "prefs", "keys", "hosts", "settings", "agents", "clouds", "help"];
+const TOP_LEVEL = ["spawn", "list", "status", "delete", "connect", "restart", "extend", "budget", "costs", "share", "unshare", "prefs", "keys", "hosts", "settings", "agents", "clouds", "help"];
 
 describe("USAGE", () => {
   it("has one usage line for every top-level command", () => {

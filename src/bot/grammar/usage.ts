@@ -1,7 +1,7 @@
 // What each command and spawn flag is called and what it does: the data behind usage lines,
 // `help`, verb aliases and flag names, so the parser and the help text cannot drift apart.
 
-export type CommandName = "spawn" | "list" | "status" | "delete" | "connect" | "restart" | "extend" | "share" | "unshare" | "prefs" | "keys" | "hosts" | "settings" | "agents" | "clouds" | "help";
+export type CommandName = "spawn" | "list" | "status" | "delete" | "connect" | "restart" | "extend" | "budget" | "costs" | "share" | "unshare" | "prefs" | "keys" | "hosts" | "settings" | "agents" | "clouds" | "help";
 
 export interface CommandDoc {
   name: CommandName;
@@ -58,6 +58,14 @@ export const COMMANDS: readonly CommandDoc[] = [
     about: "bring back a spawn's agent session and dashboard when they are gone (after a reboot, say)", examples: ["restart fix-login-bug"],
   },
   { name: "extend", aliases: ["renew"], usage: "extend <id|name> [DURATION]", about: "push a spawn's expiry back (by the default time to live unless a duration is given)", examples: ["extend fix-login-bug 4h"] },
+  { name: "budget", aliases: [], usage: "budget <id|name> <USD>", about: "set the LLM spend limit of a spawn's own OpenRouter key (its owner or an admin)", examples: ["budget fix-login-bug 25"] },
+  {
+    name: "costs",
+    aliases: ["spend"],
+    usage: "costs [--mine|--channel|--all] [--month YYYY-MM]",
+    about: "cloud and LLM spend of a month by person, channel, cloud and agent, beside the budgets",
+    examples: ["costs --mine", "costs --channel --month 2026-11"],
+  },
   { name: "share", aliases: [], usage: "share <id|name> @user", about: "let another user log in to a spawn and see its connect details", examples: ["share fix-login-bug @bob"] },
   { name: "unshare", aliases: [], usage: "unshare <id|name> @user", about: "take a shared spawn back from a user", examples: ["unshare fix-login-bug @bob"] },
   {
@@ -98,7 +106,7 @@ export const COMMANDS: readonly CommandDoc[] = [
 export const USAGE: Readonly<Record<string, string>> = Object.fromEntries(COMMANDS.map((c) => [c.name, c.usage]));
 
 /** The usage line shown when no single command is concerned. */
-export const GENERAL_USAGE = "spawn <agent> <cloud> [flags] | list | status | delete | connect | restart | extend | share | unshare | prefs | keys | hosts | settings | agents | clouds | help";
+export const GENERAL_USAGE = "spawn <agent> <cloud> [flags] | list | status | delete | connect | restart | extend | budget | costs | share | unshare | prefs | keys | hosts | settings | agents | clouds | help";
 
 /** The command a word names, aliases included (lowercase input), or undefined. */
 export function commandNamed(word: string): CommandName | undefined {

@@ -48,6 +48,11 @@ export async function chooseSpawnKey(ctx: CoreContext, user: UserRef, budgetUsd?
   return { kind: "refused", message: "no OpenRouter API key: add yours with `settings` (a private form) or `settings openrouter`, or ask an admin to set OPENROUTER_MANAGEMENT_KEY for the bot" };
 }
 
+/** The Management API client, when the bot has a management key. */
+export function managementApi(ctx: CoreContext): OpenRouterManagement | undefined {
+  return management(ctx);
+}
+
 function management(ctx: CoreContext): OpenRouterManagement | undefined {
   const key = ctx.settings.openrouterManagementKey;
   return key ? new OpenRouterManagement(ctx.settings.openrouter?.api ?? OPENROUTER_DEFAULT_URLS.api, key) : undefined;
@@ -125,20 +130,6 @@ export async function moveSpawnKeyExpiry(ctx: CoreContext, rec: SpawnRecord, exp
   }
   await ctx.store.spawnKeys.setSpawnKeyExpiry(rec.id, expiresAt);
   return undefined;
-}
-
-/** What `status` says of the spawn's own key: spend against its limit, read from OpenRouter. */
-export async function spawnKeyFact(ctx: CoreContext, rec: SpawnRecord): Promise<string | undefined> {
-  const key = await ctx.store.spawnKeys.getSpawnKey(rec.id);
-  const api = management(ctx);
-  if (!key || key.deletedAt !== null || !api) return undefined;
-  try {
-    const k = await api.getKey(key.keyHash);
-    const limit = k.limit === null ? "no limit" : `of its ${usd(k.limit)} limit`;
-    return `its own OpenRouter key: ${usd(k.usage)} spent ${limit}${k.disabled ? " (disabled)" : ""}`;
-  } catch (err) {
-    return `its own OpenRouter key (limit ${usd(key.limitUsd)}): usage not available (${secrets.redact((err as Error).message)})`;
-  }
 }
 
 /**

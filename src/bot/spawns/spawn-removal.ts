@@ -7,6 +7,8 @@ import { randomUUID } from "node:crypto";
 import { backoffMs } from "../../orchestrator/index.js";
 import { secrets } from "../../secrets.js";
 import type { CoreContext } from "../context.js";
+import { budgetStopNotice } from "./spawn-spend.js";
+import { costLine, nowOf } from "./spawn-costs.js";
 import { revokeSpawnKey } from "./spawn-api-keys.js";
 import { hostRecord, neighboursOnHost } from "../access/spawn-access.js";
 import { buildStatusView } from "../views/status-view.js";
@@ -91,5 +93,10 @@ export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: Rem
 export async function statusViewOf(ctx: CoreContext, rec: SpawnRecord, facts?: string[]): Promise<StatusView> {
   const cloud = ctx.orchestrator.cloud(rec.cloud);
   const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: cloud?.title ?? rec.cloud, removal: removalKindOf(cloud) };
-  return buildStatusView(rec, await ctx.store.listSteps(rec.id), names, facts);
+  // The cost comes first among the facts: the price an hour while it lives, the totals once it ended.
+  const cost = await ctx.store.costs.getCost(rec.id);
+  const view = buildStatusView(rec, await ctx.store.listSteps(rec.id), names, [costLine(rec, cost, nowOf(ctx)), ...(facts ?? [])]);
+  const stop = budgetStopNotice(rec, cost);
+  if (stop) view.warnings = [...view.warnings, stop];
+  return view;
 }

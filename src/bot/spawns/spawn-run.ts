@@ -6,12 +6,12 @@ import type { CoreContext } from "../context.js";
 import { hostAuthOf, hostPinsFor } from "../access/host-access.js";
 import { revokeSpawnKey } from "./spawn-api-keys.js";
 import { neighboursOnHost } from "../access/spawn-access.js";
-import { buildStatusView } from "../views/status-view.js";
+import { statusViewOf } from "./spawn-removal.js";
 import type { SpawnRecord } from "../store/index.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
 import { agentKeyFor } from "../commands/user-settings.js";
 import { repoPlanFor } from "./repos.js";
-import { removalKindOf, type ConnectView, type StatusView, type View } from "../views/views.js";
+import type { ConnectView, StatusView, View } from "../views/views.js";
 
 /** Status edits are cheap for the core; adapters coalesce them per message for the platform. */
 const REDRAW_EVERY_MS = 100;
@@ -48,9 +48,7 @@ export interface RunAudience {
  * ready. Resolves once the first status view went out; the rest is tracked as background work.
  */
 export async function followRun(ctx: CoreContext, rec: SpawnRecord, run: Run, to: RunAudience): Promise<void> {
-  const cloud = ctx.orchestrator.cloud(rec.cloud);
-  const names = { agent: ctx.orchestrator.agent(rec.agent)?.name ?? rec.agent, cloud: cloud?.title ?? rec.cloud, removal: removalKindOf(cloud) };
-  const redraw = async () => to.status(buildStatusView((await ctx.store.getSpawn(rec.id))!, await ctx.store.listSteps(rec.id), names));
+  const redraw = async () => to.status(await statusViewOf(ctx, (await ctx.store.getSpawn(rec.id))!));
   // The first status message may wait in a busy channel: follow the run meanwhile, so the post
   // carries the newest state when it goes out (the final one, if the run ended by then).
   const first = redraw();

@@ -333,6 +333,40 @@ export const MIGRATIONS: readonly Migration[] = [
     description: "Failed and cancelled spawns can be dismissed from lists; their rows and audit stay",
     sql: `ALTER TABLE spawns ADD COLUMN dismissed_at INTEGER;`,
   },
+  {
+    version: 13,
+    description: "What each spawn costs: its cloud price an hour when it started, its LLM spend, the budget notices sent",
+    // One row per spawn that started after this migration (older spawns have none: their price is
+    // unknown, never 0). price_kind 'free' is a host the bot does not pay for; 'unknown' says why
+    // in price_source. The LLM columns are the last read of the spawn's own OpenRouter key.
+    // active_at: the last time someone was seen using the spawn (an SSH session, an extend), for
+    // SPAWNBOT_IDLE_AFTER. budget_notices: one row per (scope, month, kind) so each warning goes out once.
+    sql: `
+      CREATE TABLE spawn_costs (
+        spawn_id        TEXT PRIMARY KEY REFERENCES spawns (id) ON DELETE CASCADE,
+        price_kind      TEXT NOT NULL CHECK (price_kind IN ('priced', 'free', 'unknown')),
+        price_per_hour  REAL,
+        currency        TEXT,
+        price_source    TEXT NOT NULL,
+        llm_usage       REAL,
+        llm_limit       REAL,
+        llm_checked_at  INTEGER,
+        llm_changed_at  INTEGER,
+        warned_at       INTEGER,
+        stopped_at      INTEGER,
+        active_at       INTEGER
+      ) STRICT;
+      CREATE TABLE budget_notices (
+        scope  TEXT NOT NULL,
+        month  TEXT NOT NULL,
+        kind   TEXT NOT NULL,
+        at     INTEGER NOT NULL,
+        PRIMARY KEY (scope, month, kind)
+      ) STRICT;
+      -- A month's costs find the spawns made before it that ended inside it by their end.
+      CREATE INDEX spawns_by_end ON spawns (platform, deleted_at) WHERE deleted_at IS NOT NULL;
+    `,
+  },
 ];
 
 // The highest version; with every migration merged it equals the count (a store test checks).

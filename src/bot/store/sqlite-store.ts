@@ -17,6 +17,7 @@ import { OAuthTables } from "./oauth-tables.js";
 import { HostTables } from "./host-tables.js";
 import { LeaseTables } from "./lease-tables.js";
 import { SpawnKeyTables } from "./spawn-key-tables.js";
+import { CostTables } from "./cost-tables.js";
 import {
   LIVE_STATUSES,
   StoreConflictError,
@@ -171,6 +172,7 @@ class SqliteStore implements SyncStore {
   readonly hosts: HostTables;
   readonly leases: LeaseTables;
   readonly spawnKeys: SpawnKeyTables;
+  readonly costs: CostTables;
 
   constructor(private readonly db: Database.Database) {
     this.sql = prepareStatements(db);
@@ -183,6 +185,7 @@ class SqliteStore implements SyncStore {
     this.hosts = new HostTables(db);
     this.leases = new LeaseTables(db);
     this.spawnKeys = new SpawnKeyTables(db);
+    this.costs = new CostTables(db);
   }
 
   addShare(spawnId: string, user: UserRef, at?: number): boolean {

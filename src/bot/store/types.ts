@@ -8,6 +8,7 @@ import type { OAuthState } from "./oauth-tables.js";
 import type { HostState } from "./host-tables.js";
 import type { LeaseState } from "./lease-tables.js";
 import type { SpawnKeyState } from "./spawn-key-tables.js";
+import type { CostState } from "./cost-tables.js";
 
 export type SpawnStatus = "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted" | "cancelled";
 
@@ -214,6 +215,8 @@ export interface SyncStore {
   readonly leases: LeaseState;
   /** The OpenRouter keys made for spawns, and the deletes still owed (spawn-key-tables.ts). */
   readonly spawnKeys: SpawnKeyState;
+  /** Each spawn's cloud price and LLM spend, budget notices sent, month totals (cost-tables.ts). */
+  readonly costs: CostState;
   /**
    * Status "pending"; throws StoreConflictError when the owner already has a live spawn with that
    * name, StoreLimitError when a limit would be crossed (checked with the insert, atomically).

@@ -5,6 +5,7 @@
 import type { CoreContext } from "../context.js";
 import { formatDuration } from "../views/format.js";
 import { removeSpawn, statusViewOf } from "../spawns/spawn-removal.js";
+import { totalWorthSaying } from "../spawns/spawn-costs.js";
 import type { SpawnRecord } from "../store/index.js";
 import { error, text, type View } from "../views/views.js";
 
@@ -83,7 +84,9 @@ async function expire(ctx: CoreContext, rec: SpawnRecord, now: number): Promise<
   const outcome = await removeSpawn(ctx, rec, { platform: rec.platform, userId: ACTOR }, now);
   if (outcome.kind === "deleted") {
     await redraw(ctx, outcome.rec);
-    await notifyOwner(ctx, rec, text(expired ? `${rec.name} expired and was deleted with its server.` : `${rec.name} was deleted with its server (an earlier delete did not finish; this retry did).`));
+    const total = totalWorthSaying(outcome.rec, await ctx.store.costs.getCost(rec.id), now);
+    const said = expired ? `${rec.name} expired and was deleted with its server` : `${rec.name} was deleted with its server (an earlier delete did not finish; this retry did)`;
+    await notifyOwner(ctx, rec, text(`${said}${total ? `; ${total}` : ""}.`));
   } else if (outcome.kind === "failed") {
     ctx.log.warn({ spawnId: rec.id, reason: outcome.reason }, "delete failed; it will be retried");
     // Told once, on the first failure: later retries only log, so an outage does not flood the owner.

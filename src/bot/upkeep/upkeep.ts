@@ -1,9 +1,11 @@
-// The bot's background upkeep: the expiry sweep, the reconciler, the retry of clean-ups that
+// The bot's background upkeep: the expiry sweep, the reconciler, the spend refresh, the retry of clean-ups that
 // start-up recovery left pending and the store's WAL checkpoint, each run once at start and then on its own interval. A pass that is still running when the next is due is not doubled;
 // stop() ends the schedule and waits (bounded) for the pass in flight.
 import type { CoreContext } from "../context.js";
 import { sweepExpiry, type ExpirySettings } from "./expiry.js";
 import { reconcile, type ReconcileSettings } from "./reconciler.js";
+import { refreshSpend } from "../spawns/spawn-spend.js";
+import { sweepIdle } from "./idle.js";
 
 export interface UpkeepSettings extends ExpirySettings, ReconcileSettings {
   sweepIntervalMs: number;
@@ -12,7 +14,17 @@ export interface UpkeepSettings extends ExpirySettings, ReconcileSettings {
   cleanupRetryMs: number;
   /** Default WAL_CHECKPOINT_INTERVAL_MS; tests shorten it. */
   walCheckpointMs?: number;
+  /** How often live spawns' own OpenRouter keys are read for their spend (SPEND_REFRESH_MS unless set). */
+  spendRefreshMs?: number;
+  /** SPAWNBOT_IDLE_AFTER: idle spawns are treated as expiring (see idle.ts); off when absent. */
+  idleAfterMs?: number;
 }
+
+/**
+ * How often each live spawn's own key is read: one GET per spawn per pass. Five minutes keeps the
+ * 80 % warning timely for a looping agent while 100 live spawns make 1,200 reads an hour.
+ */
+export const SPEND_REFRESH_MS = 5 * 60_000;
 
 /**
  * How often the store's write-ahead log is checkpointed into the main file. SQLite does it by
@@ -34,6 +46,11 @@ export function startUpkeep(ctx: CoreContext, settings: UpkeepSettings, retryCle
     every(ctx, "cleanup retry", settings.cleanupRetryMs, retryCleanups),
     every(ctx, "expiry sweep", settings.sweepIntervalMs, () => sweepExpiry(ctx, settings)),
     every(ctx, "reconcile", settings.reconcileIntervalMs, () => reconcile(ctx, settings)),
+    // The idle check follows each spend read, so it judges LLM use on fresh numbers.
+    every(ctx, "spend refresh", settings.spendRefreshMs ?? SPEND_REFRESH_MS, async () => ({
+      spend: await refreshSpend(ctx),
+      idle: settings.idleAfterMs ? await sweepIdle(ctx, { idleAfterMs: settings.idleAfterMs, reminderMs: settings.reminderMs }) : undefined,
+    })),
     every(ctx, "wal checkpoint", settings.walCheckpointMs ?? WAL_CHECKPOINT_INTERVAL_MS, async () => ctx.store.checkpoint()),
   ];
   return { stop: async () => void (await Promise.all(jobs.map((j) => j.stop()))) };

@@ -61,6 +61,8 @@ export interface ListRow {
   createdAt: number;
   /** When a live spawn is deleted by itself; null for ended ones and those that never expire. */
   expiresAt: number | null;
+  /** Cloud cost so far + LLM spend ("€0.12 + $0.42"); absent where the list does not say. */
+  cost?: string;
 }
 
 /** Where a page sits in the whole list, and how to ask for the next one. */
@@ -85,7 +87,7 @@ export interface ListView {
 }
 
 /** The column names every renderer puts over a list's rows, in this order. */
-export const LIST_COLUMNS = ["name", "agent", "cloud", "status", "model", "owner", "age", "expires", "id"] as const;
+export const LIST_COLUMNS = ["name", "agent", "cloud", "status", "model", "owner", "age", "expires", "cost", "id"] as const;
 
 /**
  * The line under a list that is not all there: "showing 26–50 of 63 — narrow with a filter or
@@ -118,6 +120,8 @@ export interface PlanView {
   ttl: string;
   /** --repo: "acme/webapp@main into ~/webapp". */
   repo?: string;
+  /** What the server costs an hour and where the price comes from, or "price unknown (…)" / "free (…)". */
+  price: string;
 }
 
 export interface TextView {
@@ -162,6 +166,8 @@ export interface HomeView {
   settings: SettingsView;
   /** OpenRouter's model ids as last read (empty until read, or when the bot has no model list): for autocomplete. */
   modelIds?: readonly string[];
+  /** This month's spend of the user's spawns, beside their budget (the `costs --mine` lines). */
+  costs?: { title: string; lines: string[] };
 }
 
 export type View = StatusView | ConnectView | ListView | PlanView | TextView | ErrorView | SettingsView;

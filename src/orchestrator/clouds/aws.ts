@@ -11,6 +11,8 @@ import {
 } from "@aws-sdk/client-ec2";
 import { awsErrorCode, noDefaultVpc, translateAwsError, type AwsErrorContext } from "./aws-errors.js";
 import { EC2_RETRY, ec2RetryStrategy, type AwsRetryPolicy } from "./aws-retry.js";
+import { AWS_PRICES } from "./price-table.js";
+import { priceFromTable, priceUnknownBecause, type PriceAnswer, type PricedPlacement } from "./prices.js";
 import { formatGb, INSTANCE_TYPE_RE, KNOWN_TYPES, regionOfZone, smallestWithMemory, ZONE_RE, type Architecture, type InstanceTypeFacts } from "./aws-sizes.js";
 import { pollUntil } from "../retry.js";
 import {
@@ -174,6 +176,15 @@ export class AwsCloud implements Cloud {
       return await fn();
     } catch (err) {
       throw translateAwsError(err, { region: this.opts.region, ...ctx });
+    }
+  }
+
+  /** From the dated price table (the Price List API needs pricing:GetProducts, which the bot's credentials need not have). */
+  async priceOf(placement: PricedPlacement): Promise<PriceAnswer> {
+    try {
+      return priceFromTable(AWS_PRICES, this.opts.region, await this.serverSize(placement as ServerSpec));
+    } catch (err) {
+      return priceUnknownBecause(err);
     }
   }
 

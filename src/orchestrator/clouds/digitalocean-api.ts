@@ -34,6 +34,8 @@ export interface DoSize {
   memory: number;
   available: boolean;
   regions: string[];
+  /** USD an hour (the API's price_hourly). */
+  price_hourly?: number;
 }
 
 export interface DoAccount {

@@ -8,6 +8,7 @@ import {
 import { HttpError, NetworkError, RestClient } from "./rest-client.js";
 import { API_RETRY, pollUntil } from "../retry.js";
 import { renderUserData } from "./user-data.js";
+import { priceUnknownBecause, type PriceAnswer, type PricedPlacement } from "./prices.js";
 import {
   BOOT_TIMEOUT_MS, BOT_TAG, CLOUD_INIT_TIMEOUT_MS, CloudError, POLL_INTERVAL_MS, SPAWN_ID_TAG,
   type Cloud, type ProviderBase, type ServerInfo, type ServerSpec,
@@ -75,6 +76,21 @@ export class DigitalOceanCloud implements Cloud {
 
   async checkPlacement(spec: ServerSpec): Promise<void> {
     await this.placement(spec);
+  }
+
+  /** GET /sizes: the size's price_hourly, in US dollars (DO bills in USD). The default size moves up for the agent as createServer's does. */
+  async priceOf(placement: PricedPlacement): Promise<PriceAnswer> {
+    let size: string;
+    let sizes: DoSize[];
+    try {
+      ({ size } = await this.placement(placement as ServerSpec));
+      sizes = await this.all<DoSize>("/sizes", "sizes", "reading prices");
+    } catch (err) {
+      return priceUnknownBecause(err);
+    }
+    const perHour = sizes.find((s) => s.slug === size)?.price_hourly;
+    if (typeof perHour !== "number" || !Number.isFinite(perHour) || perHour < 0) return { kind: "unknown", why: `DigitalOcean lists no hourly price for ${size}` };
+    return { kind: "priced", price: { perHour, currency: "USD", source: "DigitalOcean API" } };
   }
 
   async createServer(spec: ServerSpec, signal?: AbortSignal): Promise<ServerInfo> {

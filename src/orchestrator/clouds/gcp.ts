@@ -6,6 +6,8 @@
 import { createHash } from "node:crypto";
 import { FirewallsClient, GlobalOperationsClient, InstancesClient, ZoneOperationsClient, ZonesClient, type protos } from "@google-cloud/compute";
 import { GceOperationError, isAlreadyExists, isNotFound, isRetryable, translateGcpError, type GcpErrorContext } from "./gcp-errors.js";
+import { GCP_PRICES } from "./price-table.js";
+import { priceFromTable, type PriceAnswer, type PricedPlacement } from "./prices.js";
 import { formatGb, INSTANCE_NAME_RE, labelKey, labelValue, MACHINE_TYPE_RE, memoryGbOf, smallestWithMemory, ZONE_RE } from "./gcp-sizes.js";
 import { GCE_RETRY, GcpTransport, NO_GAX_RETRY, REQUEST_TIMEOUT_MS, type GcpCredential, type GcpRetryPolicy } from "./gcp-transport.js";
 import { pollUntil, withRetry } from "../retry.js";
@@ -106,6 +108,12 @@ export class GcpCloud implements Cloud {
     if (memoryGb !== undefined && memoryGb < min) {
       throw new CloudError("BAD_PLACEMENT", `${spec.agent.name} needs at least ${min} GB of memory; ${spec.size} has ${formatGb(memoryGb)} — use --size ${smallestWithMemory(min)} or larger`);
     }
+  }
+
+  /** From the dated price table (the Billing Catalog API needs a key of its own); a zone's region is the zone without its letter. */
+  async priceOf(placement: PricedPlacement): Promise<PriceAnswer> {
+    const zone = placement.zone ?? this.opts.zone;
+    return priceFromTable(GCP_PRICES, zone.replace(/-[a-z]$/, ""), this.serverSize(placement as ServerSpec));
   }
 
   async createServer(spec: ServerSpec, signal?: AbortSignal): Promise<ServerInfo> {

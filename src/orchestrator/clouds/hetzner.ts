@@ -7,6 +7,7 @@ import { KNOWN_SERVER_TYPES, LOCATION_RE, SERVER_TYPE_RE, labelValue, smallestWi
 import { REQUEST_TIMEOUT_MS, RestClient } from "./rest-client.js";
 import { API_RETRY, pollUntil } from "../retry.js";
 import { renderUserData } from "./user-data.js";
+import { parseDecimal, priceUnknownBecause, type PriceAnswer, type PricedPlacement } from "./prices.js";
 import {
   BOOT_TIMEOUT_MS, BOT_TAG, CLOUD_INIT_TIMEOUT_MS, CloudError, POLL_INTERVAL_MS, SPAWN_ID_TAG,
   type Cloud, type ProviderBase, type ServerInfo, type ServerSpec,
@@ -14,6 +15,8 @@ import {
 
 /** The image every server boots (spawn's choice; cloud-init runs our user-data once). */
 export const HETZNER_IMAGE = "ubuntu-24.04";
+/** Hetzner bills in euros (GET /pricing answers "currency": "EUR"); server_types prices carry no currency of their own. */
+export const HETZNER_CURRENCY = "EUR";
 /** Hetzner's largest page (the default is 25). */
 const PAGE_SIZE = 50;
 /** A runaway next_page chain stops here (50 × 200 = 10,000 servers, far beyond any project's limit). */
@@ -123,6 +126,26 @@ export class HetznerCloud implements Cloud {
       const bigger = smallestWithMemory(size, spec.agent.minMemoryGb);
       throw new CloudError("BAD_PLACEMENT", `${size} has ${memoryGb} GB of memory but ${spec.agent.name} needs ${spec.agent.minMemoryGb} GB: spawn with --size ${bigger ?? "a larger type"}`);
     }
+  }
+
+  /**
+   * GET /server_types?name=…: its prices[] per location, price_hourly.net (Hetzner lists prices
+   * net and gross of VAT as decimal strings, in EUR, the currency it bills in).
+   */
+  async priceOf(placement: PricedPlacement): Promise<PriceAnswer> {
+    const size = placement.size ?? this.opts.defaultSize;
+    const location = placement.zone ?? this.opts.location;
+    let res: { server_types: { name: string; prices?: { location: string; price_hourly?: { net?: unknown } }[] }[] };
+    try {
+      res = await this.api.request("GET", `/server_types?${new URLSearchParams({ name: size })}`);
+    } catch (err) {
+      return priceUnknownBecause(translateHetznerError(err, { what: `reading the price of ${size}`, size }));
+    }
+    const type = res.server_types.find((t) => t.name === size);
+    if (!type) return { kind: "unknown", why: `Hetzner lists no server type ${size}` };
+    const perHour = parseDecimal(type.prices?.find((p) => p.location === location)?.price_hourly?.net);
+    if (perHour === undefined) return { kind: "unknown", why: `Hetzner lists no price for ${size} in ${location}` };
+    return { kind: "priced", price: { perHour, currency: HETZNER_CURRENCY, source: "Hetzner API, net of VAT" } };
   }
 
   /** Make (or find) the spawn's server and wait until it runs with a public IPv4 address. */

@@ -2,6 +2,7 @@
 import os from "node:os";
 import { LocalHost } from "../remote/local-host.js";
 import { CloudError, type Cloud, type ServerInfo, type ServerSpec } from "./types.js";
+import type { PriceAnswer } from "./prices.js";
 
 export class LocalCloud implements Cloud {
   readonly key = "local";
@@ -17,6 +18,11 @@ export class LocalCloud implements Cloud {
     if (!this.opts.enabled) {
       throw new CloudError("LOCAL_DISABLED", "the local cloud is disabled on this bot; an admin can enable it with SPAWNBOT_ENABLE_LOCAL=true");
     }
+  }
+
+  /** The bot pays nothing for a host it does not make. */
+  async priceOf(): Promise<PriceAnswer> {
+    return { kind: "free" };
   }
 
   checkPlacement(spec: ServerSpec): void {

@@ -3,6 +3,7 @@
 // Where --host may point is the network policy's call (remote/host-policy.ts).
 import { HostPolicy, resolveHostAddress, systemLookup, type LookupAll } from "../remote/host-policy.js";
 import { CloudError, type Cloud, type ServerInfo, type ServerSpec } from "./types.js";
+import type { PriceAnswer } from "./prices.js";
 
 export interface SshCloudSettings {
   /** SPAWNBOT_SSH_ALLOW_NETWORKS / SPAWNBOT_SSH_DENY_NETWORKS; the default policy refuses loopback and the bot's own addresses. */
@@ -31,6 +32,11 @@ export class SshCloud implements Cloud {
   }
 
   async checkCredentials(): Promise<void> {}
+
+  /** The bot pays nothing for a host it does not make. */
+  async priceOf(): Promise<PriceAnswer> {
+    return { kind: "free" };
+  }
 
   checkPlacement(spec: ServerSpec): void {
     if (!spec.host) throw new CloudError("HOST_REQUIRED", "the ssh cloud needs --host user@host[:port]");

@@ -3,6 +3,7 @@
 import type { AgentSpec } from "../agents/types.js";
 import type { RemoteHost } from "../remote/types.js";
 import type { SshWaitPolicy } from "../remote/ssh-host.js";
+import type { PriceAnswer, PricedPlacement } from "./prices.js";
 
 export interface ServerSpec {
   spawnId: string;
@@ -63,6 +64,12 @@ export interface Cloud {
    * session there and keeps the host. VM clouds leave it unset: their server is deleted.
    */
   readonly adopted?: boolean;
+  /**
+   * What the server of this placement costs an hour: from the provider's API where it publishes
+   * prices, else from the dated price table; "free" for hosts the bot does not pay for. Never
+   * throws: a failed lookup is "unknown" with the reason.
+   */
+  priceOf(placement: PricedPlacement): Promise<PriceAnswer>;
   /** How a person reaches the agent: "ssh" for hosts, "local" for the bot's own machine. */
   readonly access: "ssh" | "local";
 }
