@@ -131,6 +131,7 @@ const ConfigSchema = v.object({
   DISCORD_APP_ID: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^\d{15,22}$/, "must be the application id (a snowflake)"))),
   DISCORD_API_URL: v.optional(v.pipe(v.string(), v.url("must be a URL such as https://discord.com/api"))),
   SPAWNBOT_CLOUD_INIT_TIMEOUT: v.optional(durationText, "10m"),
+  SPAWNBOT_INSTALL_STALL: v.optional(durationText, "5m"),
   // Upkeep: the expiry sweep (reminders, deletes at expiry, retries of failed deletes) and the reconciler.
   SPAWNBOT_EXPIRY_REMINDER: v.optional(durationText, "1h"),
   SPAWNBOT_EXPIRY_INTERVAL: v.optional(durationText, "1m"),
@@ -215,6 +216,8 @@ export interface Config {
   /** OpenRouter's sign-in page and API, for Connect OpenRouter. */
   openrouter: { api: string; auth: string };
   cloudInitTimeoutMs: number;
+  /** SPAWNBOT_INSTALL_STALL: an agent install that prints nothing this long is stopped. */
+  installStallMs: number;
   /** The expiry sweep and the reconciler (see src/bot/upkeep/upkeep.ts). */
   upkeep: { reminderMs: number; sweepIntervalMs: number; mode: "delete" | "report"; reconcileIntervalMs: number; graceMs: number };
   /** SPAWNBOT_SHUTDOWN_GRACE: runs get this long to reach a step boundary on SIGTERM/SIGINT. */
@@ -299,6 +302,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     spawnBudget: { defaultUsd: c.SPAWNBOT_SPAWN_BUDGET as number, maxUsd: c.SPAWNBOT_MAX_SPAWN_BUDGET as number },
     openrouter: { api: c.OPENROUTER_API_URL.replace(/\/$/, ""), auth: c.OPENROUTER_AUTH_URL },
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
+    installStallMs: c.SPAWNBOT_INSTALL_STALL,
     upkeep: {
       reminderMs: c.SPAWNBOT_EXPIRY_REMINDER, sweepIntervalMs: c.SPAWNBOT_EXPIRY_INTERVAL, mode: c.SPAWNBOT_RECONCILE_MODE,
       reconcileIntervalMs: c.SPAWNBOT_RECONCILE_INTERVAL, graceMs: c.SPAWNBOT_ORPHAN_GRACE,

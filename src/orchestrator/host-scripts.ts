@@ -18,10 +18,17 @@ export interface TemplateValues {
   providerModel?: string;
   token?: string;
   apiKey?: string;
+  /** Already escaped for a JSON or TOML string (see workdirValue). */
+  workdir?: string;
 }
 
 export function fillTemplate(template: string, values: TemplateValues): string {
-  return template.replace(/\{(model|providerModel|token|apiKey)\}/g, (_, name: keyof TemplateValues) => values[name] ?? "");
+  return template.replace(/\{(model|providerModel|token|apiKey|workdir)\}/g, (_, name: keyof TemplateValues) => values[name] ?? "");
+}
+
+/** A folder path as it goes inside a JSON or TOML basic string (JSON's escapes are valid TOML). */
+export function workdirValue(dir: string): string {
+  return JSON.stringify(dir).slice(1, -1);
 }
 
 /** The template values of one agent for one model. */
@@ -56,21 +63,65 @@ export function prepareHostScript(agent: AgentSpec): string {
   ].join("\n");
 }
 
+/** Seconds curl may take to reach the installer's host, and to fetch the whole script. */
+const INSTALLER_CONNECT_TIMEOUT_S = 20;
+const INSTALLER_DOWNLOAD_TIMEOUT_S = 120;
+
 /**
- * The agent's install command with npm pointed at ~/.npm-global when the global prefix is not
- * writable (a non-root user), through $NPM_PREFIX_FLAG.
+ * Download an installer to a file, then run it: `curl | bash` would run an empty script and
+ * succeed when the download fails. Each failure says which one it was, in the installer's words.
  */
+const INSTALLER_FUNCTION = [
+  "spawnbot_installer() {",
+  '  local url="$1" file code; shift',
+  '  file="$(mktemp)" || return 1',
+  '  echo "downloading the installer $url"',
+  `  if ! curl -fsSL --connect-timeout ${INSTALLER_CONNECT_TIMEOUT_S} --max-time ${INSTALLER_DOWNLOAD_TIMEOUT_S} -o "$file" "$url"; then`,
+  '    rm -f "$file"; echo "could not download the installer $url" >&2; return 1',
+  "  fi",
+  '  bash "$file" "$@"; code=$?',
+  '  rm -f "$file"',
+  '  [ "$code" -eq 0 ] || echo "the installer $url failed (exit $code)" >&2',
+  '  return "$code"',
+  "}",
+].join("\n");
+
+/**
+ * For a user who cannot write npm's global prefix (a non-root user), installs go to ~/.npm-global.
+ * The prefix is set through the environment, and npm's global config is named first: a moved
+ * prefix moves npm's global npmrc to ~/.npm-global/etc/npmrc, and the host's own registry, proxy
+ * and CA file would be lost (the install then fails, or reaches the wrong registry).
+ */
+const NPM_USER_PREFIX = [
+  `if command -v npm >/dev/null 2>&1 && [ "$(id -u)" != 0 ] && ! [ -w "$(npm prefix -g 2>/dev/null)/lib" ]; then`,
+  '  npm_config_globalconfig="$(npm config get globalconfig 2>/dev/null)"',
+  '  export npm_config_globalconfig',
+  '  mkdir -p "$HOME/.npm-global" && export npm_config_prefix="$HOME/.npm-global"',
+  "fi",
+  // One line per download: npm is otherwise silent until it ends, and the stall watchdog
+  // (steps.ts) takes silence for a hung install.
+  "export npm_config_loglevel=http",
+].join("\n");
+
+/** What the install step runs: the installer and/or the install command, then the PATH check. */
 export function installScript(agent: AgentSpec): string {
+  const usesNpm = /\bnpm\b/.test(agent.install ?? "");
+  const installer = agent.installer
+    ? `spawnbot_installer ${[agent.installer.url, ...(agent.installer.args ?? [])].map(shellQuote).join(" ")}`
+    : undefined;
+  const fallback = agent.install ? `{ echo "installing with: ${agent.install.replace(/["\\$`]/g, "")}" >&2; ${agent.install}; }` : undefined;
+  const install = installer && agent.install ? `${installer} || ${fallback}` : installer ?? agent.install ?? "false";
   return [
+    // A pipeline fails when any part fails: `curl … | bash || fallback` must reach its fallback.
+    "set -o pipefail",
     PATH_PREFIX,
     "cd \"$HOME\"",
     "export NODE_OPTIONS=--dns-result-order=ipv4first",
-    `NPM_PREFIX_FLAG=""`,
-    // `npm prefix -g` starts Node (about half a second on a small VM): only for installs that use npm.
-    agent.install.includes("$NPM_PREFIX_FLAG")
-      ? `if command -v npm >/dev/null 2>&1 && [ "$(id -u)" != 0 ] && ! [ -w "$(npm prefix -g 2>/dev/null)/lib" ]; then mkdir -p "$HOME/.npm-global"; NPM_PREFIX_FLAG="--prefix $HOME/.npm-global"; fi`
-      : "true",
-    agent.install,
+    usesNpm ? NPM_USER_PREFIX : "true",
+    installer ? INSTALLER_FUNCTION : "true",
+    install,
+    "code=$?",
+    `[ "$code" -eq 0 ] || exit "$code"`,
     `command -v ${shellQuote(agent.binary)} >/dev/null || { echo "the install finished but ${agent.binary} is not on PATH" >&2; exit 1; }`,
   ].join("\n");
 }

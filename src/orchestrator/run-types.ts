@@ -122,6 +122,8 @@ export interface RunDeps {
   sealer: SecretSealer;
   /** Shorter step timeouts by step name (tests of what a timeout stops); each step's own otherwise. */
   stepTimeoutsMs?: Readonly<Record<string, number>>;
+  /** An agent install silent this long is stopped (SPAWNBOT_INSTALL_STALL); DEFAULT_INSTALL_STALL_MS otherwise. */
+  installStallMs?: number;
   /** Where step durations go for /metrics (the Orchestrator gives one). */
   metrics?: { observeStep(step: string, ms: number): void };
 }

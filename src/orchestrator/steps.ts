@@ -15,7 +15,8 @@ import { buildConnectInfoFor } from "./connect-info.js";
 import { updateAuthorizedKeys } from "./remote/update-keys.js";
 import { spawnKeyMark } from "./authorized-keys.js";
 import { keepOriginalsCommand } from "./host-cleanup.js";
-import { agentValues, fillTemplate, installScript, prepareHostScript, SHARED_STEPS } from "./host-scripts.js";
+import { agentValues, fillTemplate, installScript, prepareHostScript, SHARED_STEPS, workdirValue } from "./host-scripts.js";
+import { DEFAULT_INSTALL_STALL_MS, formatElapsed, runInstall } from "./install-run.js";
 import type { RunContext } from "./run-types.js";
 
 export type StepOutcome = void | string | { warn: string };
@@ -136,6 +137,13 @@ async function mustRun(ctx: RunContext, command: string, what: string, timeoutMs
   return r.stdout;
 }
 
+/** The login's home folder on the host, where the agent's session starts (launch.ts). */
+async function homeOf(ctx: RunContext): Promise<string> {
+  const home = (await mustRun(ctx, 'printf %s "$HOME"', "reading the home folder")).trim();
+  if (!home.startsWith("/")) throw new Error("the host did not say where its home folder is");
+  return home;
+}
+
 export const STEPS: readonly StepDef[] = [
   {
     name: "validate", title: "Check the request", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 5 * SECOND,
@@ -224,8 +232,12 @@ export const STEPS: readonly StepDef[] = [
       const prepared = await mustRun(ctx, `${prepareHostScript(agent)}\n${installScript.pathPrefix}; command -v ${shellQuote(agent.binary)} >/dev/null 2>&1 && echo ${AGENT_PRESENT}; true`, "preparing the host", 10 * MINUTE);
       if (prepared.split("\n").includes(AGENT_PRESENT)) return `${agent.binary} already installed`;
       ctx.progress(`installing ${agent.name}`);
-      await mustRun(ctx, installScript(agent), `installing ${agent.name}`, agent.installTimeoutMs);
-      return `${agent.binary} installed`;
+      const started = Date.now();
+      await runInstall(host(ctx), {
+        script: installScript(agent), name: agent.name, timeoutMs: agent.installTimeoutMs,
+        stallMs: ctx.deps.installStallMs ?? DEFAULT_INSTALL_STALL_MS, signal: ctx.signal, progress: ctx.progress, log: ctx.log,
+      });
+      return `${agent.binary} installed in ${formatElapsed(Date.now() - started)}`;
     },
   },
   {
@@ -269,8 +281,10 @@ export const STEPS: readonly StepDef[] = [
       if (ctx.plan.cloud.adopted && agent.configFiles.length) {
         await mustRun(ctx, keepOriginalsCommand(agent.configFiles.map((f) => f.path)), "keeping the host's own config files");
       }
+      // Trust entries name the folder the agent starts in: the session runs in the login's home.
+      const workdir = agent.configFiles.some((f) => f.content.includes("{workdir}")) ? workdirValue(await homeOf(ctx)) : "";
       for (const file of agent.configFiles) {
-        await host(ctx).writeFile(file.path, fillTemplate(file.content, { ...agentValues(agent, model), token }), file.mode);
+        await host(ctx).writeFile(file.path, fillTemplate(file.content, { ...agentValues(agent, model), token, workdir }), file.mode);
       }
       return agent.configFiles.length ? agent.configFiles.map((f) => `~/${f.path}`).join(", ") : "nothing to configure";
     },
