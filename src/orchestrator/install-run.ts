@@ -36,6 +36,7 @@ export interface InstallRunOptions {
   name: string;
   timeoutMs: number;
   stallMs: number;
+  progressEveryMs?: number;
   signal: AbortSignal;
   progress(message: string): void;
   log: Logger;
@@ -50,7 +51,7 @@ export async function runInstall(host: RemoteHost, o: InstallRunOptions): Promis
     stallTimer = setTimeout(() => stalled.abort(), o.stallMs);
   };
   armStallTimer();
-  const ticker = setInterval(() => o.progress(`installing ${o.name} (${formatElapsed(Date.now() - started)})`), INSTALL_ELAPSED_EVERY_MS);
+  const ticker = setInterval(() => o.progress(`installing ${o.name} (${formatElapsed(Date.now() - started)})`), o.progressEveryMs ?? INSTALL_ELAPSED_EVERY_MS);
   let result;
   try {
     result = await host.run(o.script, {

@@ -235,7 +235,7 @@ export const STEPS: readonly StepDef[] = [
       const started = Date.now();
       await runInstall(host(ctx), {
         script: installScript(agent), name: agent.name, timeoutMs: agent.installTimeoutMs,
-        stallMs: ctx.deps.installStallMs ?? DEFAULT_INSTALL_STALL_MS, signal: ctx.signal, progress: ctx.progress, log: ctx.log,
+        stallMs: ctx.deps.installStallMs ?? DEFAULT_INSTALL_STALL_MS, progressEveryMs: ctx.deps.installProgressEveryMs, signal: ctx.signal, progress: ctx.progress, log: ctx.log,
       });
       return `${agent.binary} installed in ${formatElapsed(Date.now() - started)}`;
     },
