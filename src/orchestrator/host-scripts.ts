@@ -1,5 +1,6 @@
 // Shell scripts the pipeline runs on a host to prepare it and install an agent, and the
 // template filling for agent data. Only validated values are filled in, and always quoted.
+import { AGENTS } from "./agents/catalog.js";
 import type { AgentSpec } from "./agents/types.js";
 import { shellQuote } from "./shell.js";
 
@@ -29,6 +30,20 @@ export function fillTemplate(template: string, values: TemplateValues): string {
 /** A folder path as it goes inside a JSON or TOML basic string (JSON's escapes are valid TOML). */
 export function workdirValue(dir: string): string {
   return JSON.stringify(dir).slice(1, -1);
+}
+
+/** Every variable any agent reads the OpenRouter key from: OPENROUTER_API_KEY and the catalog's {apiKey} slots. */
+export const OPENROUTER_KEY_VARIABLES: readonly string[] = [
+  ...new Set(["OPENROUTER_API_KEY", ...AGENTS.flatMap((a) => Object.entries(a.env).filter(([, v]) => v.includes("{apiKey}")).map(([k]) => k))]),
+].sort();
+
+/**
+ * The command an agent runs in its session. An agent that must never get the OpenRouter key
+ * (Cursor) drops every variable that could carry it first: ~/.spawnrc is one file per login, and
+ * another spawn on the same login may have written the key there since this one started.
+ */
+export function sessionCommand(agent: AgentSpec, command: string): string {
+  return agent.ownKey ? `unset ${OPENROUTER_KEY_VARIABLES.join(" ")}; ${command}` : command;
 }
 
 /** The template values of one agent for one model. */

@@ -15,7 +15,7 @@ import { buildConnectInfoFor } from "./connect-info.js";
 import { updateAuthorizedKeys } from "./remote/update-keys.js";
 import { spawnKeyMark } from "./authorized-keys.js";
 import { keepOriginalsCommand } from "./host-cleanup.js";
-import { agentValues, fillTemplate, installScript, prepareHostScript, SHARED_STEPS, workdirValue } from "./host-scripts.js";
+import { agentValues, fillTemplate, installScript, prepareHostScript, SHARED_STEPS, sessionCommand, workdirValue } from "./host-scripts.js";
 import { DEFAULT_INSTALL_STALL_MS, formatElapsed, runInstall } from "./install-run.js";
 import type { RunContext } from "./run-types.js";
 
@@ -339,10 +339,10 @@ export const STEPS: readonly StepDef[] = [
       if (prompt !== undefined) {
         await host(ctx).writeFile(`${dir}/prompt.txt`, prompt, 0o600);
         script = `${dir}/prompt.sh`;
-        await host(ctx).writeFile(script, renderPromptRunner(session, fillTemplate(agent.promptCommand!, agentValues(agent, model)), preamble), 0o700);
+        await host(ctx).writeFile(script, renderPromptRunner(session, sessionCommand(agent, fillTemplate(agent.promptCommand!, agentValues(agent, model))), preamble), 0o700);
       } else {
         script = `${dir}/launch.sh`;
-        await host(ctx).writeFile(script, renderRestartLoop(fillTemplate(agent.launch, agentValues(agent, model)), preamble), 0o700);
+        await host(ctx).writeFile(script, renderRestartLoop(sessionCommand(agent, fillTemplate(agent.launch, agentValues(agent, model))), preamble), 0o700);
       }
       await mustRun(ctx, tmuxStartCommand(session, script, ctx.plan.spawnId), "starting the tmux session");
       ctx.sessionStarted = true;
