@@ -18,6 +18,9 @@ const ERROR_TAIL_LINES = 3;
 /** npm's chatter around an error, which says nothing about the cause. */
 const NOISE = /^npm (http|warn|notice|verb|timing) |A complete log of this run can be found in/;
 
+/** Exit codes from here up are a signal's (128 + n) or the SSH session's own (255), not the installer's. */
+const KILLED_EXIT = 128;
+
 /** An install that failed or stalled: retrying the same install on the same host will not help. */
 export class InstallError extends Error {
   readonly code = "INSTALL_FAILED";
@@ -72,6 +75,11 @@ export async function runInstall(host: RemoteHost, o: InstallRunOptions): Promis
     clearInterval(ticker);
   }
   if (result.code !== 0) {
+    // The connection died under the install (sshd restarted, the host rebooted) or something
+    // killed the installer: the installer did not fail, so the step's next try may well succeed.
+    if (!host.connected || result.code >= KILLED_EXIT) {
+      throw Object.assign(new Error(`the install of ${o.name} was cut short (exit ${result.code}); trying again`), { retryable: true });
+    }
     const lines = (result.stderr.trim() || result.stdout.trim()).split("\n").map((l) => l.trim()).filter((l) => l && !NOISE.test(l));
     const tail = lines.slice(-ERROR_TAIL_LINES).join(" / ");
     throw new InstallError(`installing ${o.name} failed (exit ${result.code})${tail ? `: ${tail}` : ""}`);
