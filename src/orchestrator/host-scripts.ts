@@ -61,6 +61,8 @@ export const PREPARE_EXIT = { NO_TMUX: 20, NO_RUNTIME: 21 } as const;
 export function prepareHostScript(agent: AgentSpec): string {
   const needsNode = agent.tier === "node" || agent.tier === "full";
   return [
+    // `curl … | bash -s install` must fail when the download does, not run an empty script.
+    "set -o pipefail",
     PATH_PREFIX,
     `if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO="none"; fi`,
     `if ! command -v tmux >/dev/null 2>&1; then`,
