@@ -21,6 +21,8 @@ const SCRIPTS: Record<string, string> = {
   "/good.sh": `#!/bin/bash\necho "installing testagent"\n${TEST_AGENT.install}\n`,
   "/fail.sh": `#!/bin/bash\necho "checking the system"\necho "${INSTALLER_ERROR}" >&2\nexit 7\n`,
 };
+/** A hung install's command, recognisable in the process list. */
+const HUNG_SLEEP = "117.25";
 /** The step's own retry delay is 5 s: three tries of a failing install would take longer than this. */
 const AT_ONCE_MS = 4_000;
 
@@ -117,11 +119,13 @@ describe("an agent's vendor installer", () => {
 
 describe("an install in progress", () => {
   it("that prints nothing for the stall time is stopped with one clear message", async () => {
-    const s = await spawnWith({ installer: undefined, install: "echo 'resolving packages'; sleep 120" }, { installStallMs: 1_500 });
+    const s = await spawnWith({ installer: undefined, install: `echo 'resolving packages'; sleep ${HUNG_SLEEP}` }, { installStallMs: 1_500 });
     expect(s.final.result).toMatchObject({ outcome: "failed" });
     expect(s.install.detail).toBe(`the install of ${s.name} printed nothing for 1s and was stopped; check that the host reaches its package registry, then spawn again`);
     expect(s.final.result?.message).toContain("printed nothing for 1s");
     expect(s.ms).toBeLessThan(20_000);
+    // The failed run's clean-up stopped the hung install on the host, too.
+    expect(spawnSync("pgrep", ["-f", `sleep ${HUNG_SLEEP}`]).status, "the hung install is still running").toBe(1);
   }, 60_000);
 
   it("keeps going while it prints, however slowly", async () => {

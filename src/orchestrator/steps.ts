@@ -234,7 +234,8 @@ export const STEPS: readonly StepDef[] = [
       ctx.progress(`installing ${agent.name}`);
       const started = Date.now();
       await runInstall(host(ctx), {
-        script: installScript(agent), name: agent.name, timeoutMs: agent.installTimeoutMs,
+        // Marked like the session: a failed or cancelled run's clean-up stops an install left running.
+        script: `export ${SPAWN_ENV}=${shellQuote(ctx.plan.spawnId)}\n${installScript(agent)}`, name: agent.name, timeoutMs: agent.installTimeoutMs,
         stallMs: ctx.deps.installStallMs ?? DEFAULT_INSTALL_STALL_MS, progressEveryMs: ctx.deps.installProgressEveryMs, signal: ctx.signal, progress: ctx.progress, log: ctx.log,
       });
       return `${agent.binary} installed in ${formatElapsed(Date.now() - started)}`;
