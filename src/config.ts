@@ -172,6 +172,7 @@ const ConfigSchema = v.object({
   SPAWNBOT_DISCORD_TRANSPORT: v.optional(v.picklist(["gateway", "http"], "must be gateway or http"), "gateway"),
   SPAWNBOT_DISCORD_PUBLIC_KEY: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^[0-9a-fA-F]{64}$/, "must be the application's public key, 64 hex digits (Developer Portal → General Information → Public Key)"))),
   SPAWNBOT_CLOUD_INIT_TIMEOUT: v.optional(durationText, "10m"),
+  SPAWNBOT_INSTALL_STALL: v.optional(durationText, "5m"),
   // Upkeep: the expiry sweep (reminders, deletes at expiry, retries of failed deletes) and the reconciler.
   SPAWNBOT_EXPIRY_REMINDER: v.optional(durationText, "1h"),
   // Idle spawns (no LLM spend on their own key, no SSH session) are treated as expiring; off unless set.
@@ -271,6 +272,8 @@ export interface Config {
   /** SPAWNBOT_GIT_BASE_URL: where `--repo owner/name` is cloned from (no trailing slash). */
   gitBaseUrl: string;
   cloudInitTimeoutMs: number;
+  /** SPAWNBOT_INSTALL_STALL: an agent install that prints nothing this long is stopped. */
+  installStallMs: number;
   /** The expiry sweep and the reconciler (see src/bot/upkeep/upkeep.ts). */
   upkeep: { reminderMs: number; sweepIntervalMs: number; mode: "delete" | "report"; reconcileIntervalMs: number; graceMs: number; idleAfterMs?: number };
   /** SPAWNBOT_SHUTDOWN_GRACE: runs get this long to reach a step boundary on SIGTERM/SIGINT. */
@@ -362,6 +365,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     openrouter: { api: c.OPENROUTER_API_URL.replace(/\/$/, ""), auth: c.OPENROUTER_AUTH_URL },
     gitBaseUrl: c.SPAWNBOT_GIT_BASE_URL.replace(/\/+$/, ""),
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
+    installStallMs: c.SPAWNBOT_INSTALL_STALL,
     upkeep: {
       reminderMs: c.SPAWNBOT_EXPIRY_REMINDER, sweepIntervalMs: c.SPAWNBOT_EXPIRY_INTERVAL, mode: c.SPAWNBOT_RECONCILE_MODE, idleAfterMs: c.SPAWNBOT_IDLE_AFTER,
       reconcileIntervalMs: c.SPAWNBOT_RECONCILE_INTERVAL, graceMs: c.SPAWNBOT_ORPHAN_GRACE,

@@ -71,7 +71,7 @@ export async function main(): Promise<number> {
   const botKey = loadOrCreateBotKey(config.dataDir);
   const secretBox = loadSecretBox(config.dataDir, config.secretKey);
   const orchestrator = new Orchestrator({
-    journal: store, botKey, logger, agents: AGENTS, sealer: secretBox,
+    journal: store, botKey, logger, agents: AGENTS, sealer: secretBox, installStallMs: config.installStallMs,
     clouds: configuredClouds(config, botKey),
   });
   const core = new BotCore({

@@ -13,6 +13,7 @@ import { CURSOR_KEY } from "../src/bot/commands/user-settings.js";
 import { AGENTS, type AgentSpec } from "../src/orchestrator/index.js";
 import { makeBot, RecordingConversation, request } from "./support/bot.js";
 import { FAKE_KEY, TEST_AGENT } from "./support/test-agent.js";
+import { until } from "./support/until.js";
 
 const CURSOR = AGENTS.find((a) => a.key === "cursor")!;
 const CURSOR_LIKE: AgentSpec = {
@@ -49,8 +50,8 @@ function paneEnvironments(session: string): string {
   return pids.map((p) => { try { return readFileSync(`/proc/${p}/environ`, "latin1"); } catch { return ""; } }).join("\n");
 }
 
-async function cursorSpawn(opts: { cursorKey?: string }) {
-  const home = mkdtempSync(path.join(os.tmpdir(), "spawnbot-cursor-home-"));
+async function cursorSpawn(opts: { cursorKey?: string; home?: string }) {
+  const home = opts.home ?? mkdtempSync(path.join(os.tmpdir(), "spawnbot-cursor-home-"));
   const bot = makeBot({ localHome: home, agents: [CURSOR_LIKE] }); // the workspace key is FAKE_KEY
   const conv = new RecordingConversation();
   // The user has their own OpenRouter key too: Cursor must get neither.
@@ -71,7 +72,7 @@ describe("Cursor and the OpenRouter key", () => {
       expect(s.files).not.toContain(key);
       expect(s.env).not.toContain(key);
     }
-    expect(s.files).not.toContain("OPENROUTER_API_KEY");
+    expect(s.files).not.toMatch(/OPENROUTER_API_KEY=/); // its session script only unsets it
     expect(s.files).not.toContain("CURSOR_API_KEY");
     expect(readFileSync(path.join(s.home, ".spawnrc"), "utf8")).toContain("export SPAWN_MODEL=");
     expect(readFileSync(path.join(s.home, ".cursor/cli-config.json"), "utf8")).toContain('"permissions"');
@@ -88,6 +89,27 @@ describe("Cursor and the OpenRouter key", () => {
     }
     expect(JSON.stringify(s.conv.private)).not.toContain("no Cursor API key saved");
     expect(JSON.stringify(s.conv.private)).not.toContain(CURSOR_USER_KEY); // only its last four are ever shown
+  }, 60_000);
+
+  it("keeps the key out of a Cursor session started again after another spawn on the same login wrote it to ~/.spawnrc", async () => {
+    const s = await cursorSpawn({});
+    // Another agent on the same login: its spawn rewrites the login's one ~/.spawnrc, key included.
+    const bot = makeBot({ localHome: s.home });
+    const conv = new RecordingConversation();
+    const other = `cur-${tag}-${sessions.length}`;
+    sessions.push(other);
+    await bot.core.handle(request(`spawn testagent local --name ${other}`), conv);
+    await bot.core.idle();
+    expect(readFileSync(path.join(s.home, ".spawnrc"), "utf8")).toContain(FAKE_KEY);
+    // Cursor's session started again from its own script, as a restart or the host's boot would.
+    const again = `cur-${tag}-${sessions.length}`;
+    sessions.push(again);
+    const script = path.join(s.home, ".spawnbot", s.session, "launch.sh");
+    expect(spawnSync("tmux", ["new-session", "-d", "-s", again, "-e", `HOME=${s.home}`, `bash ${script}`]).status).toBe(0);
+    // The agent did start under the pane's shell, with what the rewritten ~/.spawnrc exports.
+    const env = await until("the agent under the restarted session", () => { const e = paneEnvironments(again); return e.includes("TEST_AGENT_MODEL=") && e; }, 10_000);
+    for (const name of ["OPENROUTER_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY"]) expect(env).not.toContain(`${name}=`);
+    expect(env).not.toContain(FAKE_KEY);
   }, 60_000);
 
   it("refuses an OpenRouter key pasted as the Cursor key, and saves nothing", async () => {

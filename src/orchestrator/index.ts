@@ -37,7 +37,7 @@ export type { Run } from "./run.js";
 export type { LeftoverRecord, SuspendReport } from "./leftovers.js";
 export { CLEANUP_PENDING, RECOVERY_META } from "./leftovers.js";
 export type { SecretSealer } from "./dashboard-token.js";
-export type { ConnectInfo, HostPins, PromptResult, ResumePoint, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
+export type { ConnectInfo, HostPins, PromptResult, ResumePoint, RunDeps, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
 export { TunnelGateway, startGatewayServer, hashTunnelToken, newTunnelToken, parseTunnelDomain, tunnelOrigin, type TunnelTarget } from "./tunnels/index.js";
 
 /** `status` waits this long for the host to answer the probe. */

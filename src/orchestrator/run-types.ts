@@ -125,6 +125,10 @@ export interface RunDeps {
   sealer: SecretSealer;
   /** Shorter step timeouts by step name (tests of what a timeout stops); each step's own otherwise. */
   stepTimeoutsMs?: Readonly<Record<string, number>>;
+  /** An agent install silent this long is stopped (SPAWNBOT_INSTALL_STALL); DEFAULT_INSTALL_STALL_MS otherwise. */
+  installStallMs?: number;
+  /** How often a running install reports its elapsed time (tests); INSTALL_ELAPSED_EVERY_MS otherwise. */
+  installProgressEveryMs?: number;
   /** Where step durations go for /metrics (the Orchestrator gives one). */
   metrics?: { observeStep(step: string, ms: number): void };
 }

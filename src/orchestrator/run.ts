@@ -88,6 +88,8 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
     get: (target, key) => key === "progress"
       ? (message: string) => {
         log.info({ step: step.name }, message);
+        // Kept as the step's detail, so every redraw (and a status view drawn later) shows it.
+        void deps.journal.markStep(plan.spawnId, i, step.name, "running", message).catch(() => undefined);
         events.emit("step", { spawnId: plan.spawnId, seq: i, step: step.name, state: "running", message, at: Date.now() } satisfies StepEvent);
       }
       : Reflect.get(target, key),

@@ -15,7 +15,8 @@ import { buildConnectInfoFor } from "./connect-info.js";
 import { updateAuthorizedKeys } from "./remote/update-keys.js";
 import { spawnKeyMark } from "./authorized-keys.js";
 import { keepOriginalsCommand } from "./host-cleanup.js";
-import { agentValues, fillTemplate, installScript, prepareHostScript, SHARED_STEPS } from "./host-scripts.js";
+import { agentValues, fillTemplate, installScript, prepareHostScript, SHARED_STEPS, sessionCommand, workdirValue } from "./host-scripts.js";
+import { DEFAULT_INSTALL_STALL_MS, formatElapsed, runInstall } from "./install-run.js";
 import type { RunContext } from "./run-types.js";
 import { CLONE_EXIT, cloneScript, credentialLine, credentialPath } from "./repo-clone.js";
 import { installBootHookCommand, NO_CRONTAB_EXIT, renderStartScript, servicesStartCommand, startScriptPath } from "./revival.js";
@@ -138,6 +139,13 @@ async function mustRun(ctx: RunContext, command: string, what: string, timeoutMs
   return r.stdout;
 }
 
+/** The login's home folder on the host, where the agent's session starts (launch.ts). */
+async function homeOf(ctx: RunContext): Promise<string> {
+  const home = (await mustRun(ctx, 'printf %s "$HOME"', "reading the home folder")).trim();
+  if (!home.startsWith("/")) throw new Error("the host did not say where its home folder is");
+  return home;
+}
+
 export const STEPS: readonly StepDef[] = [
   {
     name: "validate", title: "Check the request", fatal: true, attempts: 1, retryDelayMs: 0, timeoutMs: 5 * SECOND,
@@ -226,8 +234,13 @@ export const STEPS: readonly StepDef[] = [
       const prepared = await mustRun(ctx, `${prepareHostScript(agent)}\n${installScript.pathPrefix}; command -v ${shellQuote(agent.binary)} >/dev/null 2>&1 && echo ${AGENT_PRESENT}; true`, "preparing the host", 10 * MINUTE);
       if (prepared.split("\n").includes(AGENT_PRESENT)) return `${agent.binary} already installed`;
       ctx.progress(`installing ${agent.name}`);
-      await mustRun(ctx, installScript(agent), `installing ${agent.name}`, agent.installTimeoutMs);
-      return `${agent.binary} installed`;
+      const started = Date.now();
+      await runInstall(host(ctx), {
+        // Marked like the session: a failed or cancelled run's clean-up stops an install left running.
+        script: `export ${SPAWN_ENV}=${shellQuote(ctx.plan.spawnId)}\n${installScript(agent)}`, name: agent.name, timeoutMs: agent.installTimeoutMs,
+        stallMs: ctx.deps.installStallMs ?? DEFAULT_INSTALL_STALL_MS, progressEveryMs: ctx.deps.installProgressEveryMs, signal: ctx.signal, progress: ctx.progress, log: ctx.log,
+      });
+      return `${agent.binary} installed in ${formatElapsed(Date.now() - started)}`;
     },
   },
   {
@@ -271,8 +284,12 @@ export const STEPS: readonly StepDef[] = [
       if (ctx.plan.cloud.adopted && agent.configFiles.length) {
         await mustRun(ctx, keepOriginalsCommand(agent.configFiles.map((f) => f.path)), "keeping the host's own config files");
       }
+      // Trust entries name the folder the agent starts in: the session runs in the login's home.
+      // The folder the agent starts in (its trust entry): the clone of --repo, else the login's home.
+      const workdir = agent.configFiles.some((f) => f.content.includes("{workdir}"))
+        ? workdirValue(ctx.plan.repo ? `${await homeOf(ctx)}/${ctx.plan.repo.dir}` : await homeOf(ctx)) : "";
       for (const file of agent.configFiles) {
-        await host(ctx).writeFile(file.path, fillTemplate(file.content, { ...agentValues(agent, model), token }), file.mode);
+        await host(ctx).writeFile(file.path, fillTemplate(file.content, { ...agentValues(agent, model), token, workdir }), file.mode);
       }
       return agent.configFiles.length ? agent.configFiles.map((f) => `~/${f.path}`).join(", ") : "nothing to configure";
     },
@@ -348,10 +365,10 @@ export const STEPS: readonly StepDef[] = [
       if (prompt !== undefined) {
         await host(ctx).writeFile(`${dir}/prompt.txt`, prompt, 0o600);
         script = `${dir}/prompt.sh`;
-        await host(ctx).writeFile(script, renderPromptRunner(session, fillTemplate(agent.promptCommand!, agentValues(agent, model)), preamble, ctx.plan.repo?.dir), 0o700);
+        await host(ctx).writeFile(script, renderPromptRunner(session, sessionCommand(agent, fillTemplate(agent.promptCommand!, agentValues(agent, model))), preamble, ctx.plan.repo?.dir), 0o700);
       } else {
         script = `${dir}/launch.sh`;
-        await host(ctx).writeFile(script, renderRestartLoop(fillTemplate(agent.launch, agentValues(agent, model)), preamble, ctx.plan.repo?.dir), 0o700);
+        await host(ctx).writeFile(script, renderRestartLoop(sessionCommand(agent, fillTemplate(agent.launch, agentValues(agent, model))), preamble, ctx.plan.repo?.dir), 0o700);
       }
       // What `restart` and the boot hook run to bring the session (and the agent's services) back.
       await host(ctx).writeFile(startScriptPath(session), renderStartScript({ spawnId: ctx.plan.spawnId, session, agent }), 0o700);

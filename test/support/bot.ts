@@ -12,7 +12,7 @@ import { openStore, type Store } from "../../src/bot/store/index.js";
 import type { StatusView, View } from "../../src/bot/views/views.js";
 import type { Logger } from "../../src/log.js";
 import {
-  AGENTS, HostPolicy, LocalCloud, Orchestrator, SshCloud, loadOrCreateBotKey, parseNetworks, type AgentSpec, type BotKey, type Cloud, type SshCloudSettings,
+  AGENTS, HostPolicy, LocalCloud, Orchestrator, SshCloud, loadOrCreateBotKey, parseNetworks, type AgentSpec, type BotKey, type Cloud, type RunDeps, type SshCloudSettings,
 } from "../../src/orchestrator/index.js";
 import { secrets } from "../../src/secrets.js";
 import { captureLogger, captureMessage, captureStore } from "./capture.js";
@@ -41,6 +41,8 @@ export function makeBot(opts: {
   settings?: Partial<CoreSettings>; logger?: Logger;
   /** The ssh cloud's network policy and resolver; loopback allowed (LOOPBACK_ALLOWED) unless a test says otherwise. */
   sshCloud?: SshCloudSettings;
+  /** Run settings a test shortens (the install stall watchdog, how often progress is reported). */
+  runDeps?: Pick<RunDeps, "installStallMs" | "installProgressEveryMs" | "stepTimeoutsMs">;
 } = {}): TestBot {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "spawnbot-data-"));
   const apiKey = opts.apiKey ?? FAKE_KEY;
@@ -54,7 +56,9 @@ export function makeBot(opts: {
   const botKey = loadOrCreateBotKey(dataDir);
   const secretBox = loadSecretBox(dataDir);
   const orchestrator = new Orchestrator({
-    journal: store, botKey, logger, sealer: secretBox, agents: [...AGENTS, TEST_AGENT, ...(opts.agents ?? [])],
+    journal: store, botKey, logger, sealer: secretBox, ...opts.runDeps,
+    // A test's agent replaces the catalog's entry of the same key (say, Claude with its installer on 127.0.0.1).
+    agents: [...AGENTS.filter((a) => !opts.agents?.some((o) => o.key === a.key)), TEST_AGENT, ...(opts.agents ?? [])],
     clouds: [new LocalCloud({ enabled: true, home: opts.localHome }), new SshCloud(opts.sshCloud ?? LOOPBACK_ALLOWED()), ...(opts.clouds?.(botKey) ?? [])],
   });
   const core = new BotCore({

@@ -8,7 +8,7 @@ const script = [
   "while true; do sleep 1; done",
 ].join("\\n");
 
-export const TEST_AGENT: AgentSpec = {
+export const TEST_AGENT: AgentSpec & { install: string } = {
   key: "testagent",
   name: "Test Agent",
   description: "a shell script standing in for a real agent",

@@ -2,7 +2,7 @@
 // and the model reaching every agent through its own mechanism.
 import { describe, expect, it } from "vitest";
 import { parseCommand } from "../../bot/grammar/grammar.js";
-import { agentValues, fillTemplate } from "../host-scripts.js";
+import { agentValues, fillTemplate, installScript, OPENROUTER_KEY_VARIABLES, sessionCommand, workdirValue } from "../host-scripts.js";
 import { checkRemotePath, ENV_NAME } from "../shell.js";
 import { AGENTS } from "./catalog.js";
 
@@ -55,6 +55,33 @@ describe("the agent catalog", () => {
         expect(f.mode & 0o077).toBe(0);
       }
     }
+  });
+
+  it("installs every agent without piping a download into a shell, and every install checks the binary", () => {
+    for (const a of AGENTS) {
+      expect(a.installer ?? a.install, a.key).toBeDefined();
+      expect(a.install ?? "", a.key).not.toMatch(/curl[^|]*\|\s*(ba)?sh/);
+      const script = installScript(a);
+      expect(script.split("\n")[0]).toBe("set -o pipefail");
+      expect(script).toContain(`command -v '${a.binary}'`);
+    }
+  });
+
+  it("trusts the agent's working folder in Claude's and Codex's config, as valid JSON and TOML for any folder name", () => {
+    const dir = '/home/o"brien\\x';
+    const values = { ...agentValues(AGENTS[0]!, SAMPLE_MODEL), workdir: workdirValue(dir) };
+    const claude = AGENTS.find((a) => a.key === "claude")!.configFiles.find((f) => f.path === ".claude.json")!;
+    const state = JSON.parse(fillTemplate(claude.content, values));
+    expect(state).toMatchObject({ hasCompletedOnboarding: true, projects: { [dir]: { hasTrustDialogAccepted: true } } });
+    const codex = AGENTS.find((a) => a.key === "codex")!.configFiles[0]!;
+    expect(fillTemplate(codex.content, values)).toContain('[projects."/home/o\\"brien\\\\x"]\ntrust_level = "trusted"');
+  });
+
+  it("starts Cursor (its own key only) with every OpenRouter key variable unset, and no other agent", () => {
+    expect(OPENROUTER_KEY_VARIABLES).toEqual(expect.arrayContaining(["OPENROUTER_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY", "JUNIE_OPENROUTER_API_KEY"]));
+    const cursor = AGENTS.find((a) => a.key === "cursor")!;
+    expect(sessionCommand(cursor, "agent")).toBe(`unset ${OPENROUTER_KEY_VARIABLES.join(" ")}; agent`);
+    expect(sessionCommand(AGENTS.find((a) => a.key === "codex")!, "codex")).toBe("codex");
   });
 
   it("passes prompts through $SPAWN_PROMPT, never by interpolation", () => {

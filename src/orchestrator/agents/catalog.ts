@@ -5,7 +5,20 @@
 import type { AgentSpec } from "./types.js";
 
 const MINUTE = 60_000;
-const npmGlobal = (pkg: string) => `npm install -g $NPM_PREFIX_FLAG ${pkg}`;
+/**
+ * Packages whose platform binaries are published as separate npm packages, pinned to versions
+ * that install: a release's main package can name a platform package that was never published
+ * (@kilocode/cli 7.8.1 has no linux-x64), and then every install fails. test/npm-pins.test.ts asks
+ * the registry for each pin and its Linux platform packages.
+ */
+export const PINNED_PACKAGES = {
+  claude: "@anthropic-ai/claude-code@2.1.332",
+  codex: "@openai/codex@0.171.0",
+  opencode: "opencode-ai@1.18.33",
+  kilocode: "@kilocode/cli@7.7.7",
+} as const;
+/** A global npm install; for a non-root user host-scripts.ts points npm's prefix at ~/.npm-global. */
+const npmGlobal = (pkg: string) => `npm install -g ${pkg}`;
 const OPENROUTER_API = "https://openrouter.ai/api";
 
 /** Codex reads OpenRouter through a custom provider; T3 Code drives Codex with the same file. */
@@ -15,6 +28,8 @@ const CODEX_CONFIG = {
     'model = "{model}"', 'model_provider = "openrouter"', 'sandbox_mode = "danger-full-access"', 'approval_policy = "never"', "",
     "[model_providers.openrouter]", 'name = "OpenRouter"', `base_url = "${OPENROUTER_API}/v1"`, 'env_key = "OPENROUTER_API_KEY"',
     'wire_api = "responses"', "",
+    // Codex asks whether to trust a folder that is a git repository before it starts; trusted here.
+    '[projects."{workdir}"]', 'trust_level = "trusted"', "",
   ].join("\n"),
 };
 
@@ -33,11 +48,16 @@ export const AGENTS: readonly AgentSpec[] = [
   {
     key: "claude", name: "Claude Code", description: "Anthropic's coding agent, through OpenRouter's Anthropic-compatible API",
     tier: "minimal", minMemoryGb: 2, binary: "claude", installTimeoutMs: 10 * MINUTE,
-    install: `curl -fsSL https://claude.ai/install.sh | bash || ${npmGlobal("@anthropic-ai/claude-code")}`,
+    installer: { url: "https://claude.ai/install.sh" }, install: npmGlobal(PINNED_PACKAGES.claude),
     env: { ...CLAUDE_MODEL_ENV, CLAUDE_CODE_SKIP_ONBOARDING: "1", CLAUDE_CODE_ENABLE_TELEMETRY: "0" },
     configFiles: [
       { path: ".claude/settings.json", mode: 0o600, content: '{\n  "model": "{model}",\n  "permissions": { "defaultMode": "bypassPermissions" },\n  "env": { "CLAUDE_CODE_ENABLE_TELEMETRY": "0" }\n}\n' },
-      { path: ".claude.json", mode: 0o600, content: '{\n  "hasCompletedOnboarding": true,\n  "bypassPermissionsModeAccepted": true\n}\n' },
+      // Onboarding done, bypass mode accepted, and the working folder trusted: without the trust
+      // entry Claude stops at "Is this a project you trust?" until someone presses Enter.
+      {
+        path: ".claude.json", mode: 0o600,
+        content: '{\n  "hasCompletedOnboarding": true,\n  "bypassPermissionsModeAccepted": true,\n  "projects": { "{workdir}": { "hasTrustDialogAccepted": true, "hasCompletedProjectOnboarding": true } }\n}\n',
+      },
     ],
     launch: "claude --model {model}",
     promptCommand: 'claude -p --dangerously-skip-permissions --model {model} "$SPAWN_PROMPT"',
@@ -47,7 +67,7 @@ export const AGENTS: readonly AgentSpec[] = [
   {
     key: "codex", name: "Codex CLI", description: "OpenAI's coding agent with OpenRouter as its model provider",
     tier: "node", minMemoryGb: 2, binary: "codex", installTimeoutMs: 10 * MINUTE,
-    install: npmGlobal("@openai/codex"),
+    install: npmGlobal(PINNED_PACKAGES.codex),
     env: {},
     configFiles: [CODEX_CONFIG],
     launch: "codex",
@@ -77,7 +97,7 @@ export const AGENTS: readonly AgentSpec[] = [
   {
     key: "opencode", name: "OpenCode", description: "Open-source terminal coding agent",
     tier: "minimal", minMemoryGb: 2, binary: "opencode", installTimeoutMs: 10 * MINUTE,
-    install: `curl -fsSL https://opencode.ai/install | bash || ${npmGlobal("opencode-ai")}`,
+    installer: { url: "https://opencode.ai/install" }, install: npmGlobal(PINNED_PACKAGES.opencode),
     env: {},
     configFiles: [{ path: ".config/opencode/opencode.json", mode: 0o600, content: opencodeStyleConfig("https://opencode.ai/config.json") }],
     launch: "opencode --model {providerModel}",
@@ -88,7 +108,7 @@ export const AGENTS: readonly AgentSpec[] = [
   {
     key: "kilocode", name: "Kilo Code", description: "Kilo Code's command-line agent (an OpenCode fork)",
     tier: "node", minMemoryGb: 2, binary: "kilocode", installTimeoutMs: 10 * MINUTE,
-    install: npmGlobal("@kilocode/cli"),
+    install: npmGlobal(PINNED_PACKAGES.kilocode),
     env: {},
     configFiles: [{ path: ".config/kilo/kilo.json", mode: 0o600, content: opencodeStyleConfig("https://app.kilo.ai/config.json") }],
     launch: "kilocode --model {providerModel}",
@@ -99,7 +119,7 @@ export const AGENTS: readonly AgentSpec[] = [
   {
     key: "hermes", name: "Hermes Agent", description: "Nous Research's agent with a settings dashboard",
     tier: "minimal", minMemoryGb: 2, binary: "hermes", installTimeoutMs: 15 * MINUTE,
-    install: "curl -fsSL https://raw.githubusercontent.com/NousResearch/hermes-agent/main/scripts/install.sh | bash -s -- --skip-setup",
+    installer: { url: "https://raw.githubusercontent.com/NousResearch/hermes-agent/main/scripts/install.sh", args: ["--skip-setup"] },
     env: { OPENAI_BASE_URL: `${OPENROUTER_API}/v1`, OPENAI_API_KEY: "{apiKey}", HERMES_YOLO_MODE: "1" },
     configFiles: [{ path: ".hermes/config.yaml", mode: 0o600, content: `model:\n  default: "{model}"\n  provider: "openrouter"\n  base_url: "${OPENROUTER_API}/v1"\n` }],
     preLaunch: "hermes dashboard --port 9119 --host 127.0.0.1 --no-open",
@@ -139,7 +159,7 @@ export const AGENTS: readonly AgentSpec[] = [
   {
     key: "cursor", name: "Cursor CLI", description: "Cursor's agent in the terminal",
     tier: "bun", minMemoryGb: 2, binary: "agent", installTimeoutMs: 10 * MINUTE,
-    install: "curl https://cursor.com/install -fsS | bash",
+    installer: { url: "https://cursor.com/install" },
     // Never the OpenRouter key: Cursor would send it to Cursor's servers. Until Cursor is routed
     // through OpenRouter, it uses the user's own Cursor key from `settings`, if they saved one.
     env: { SPAWN_MODEL: "{model}" },

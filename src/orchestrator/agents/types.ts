@@ -10,6 +10,8 @@ export type AgentTier = "minimal" | "node" | "bun" | "full";
  *   {providerModel}  the same id as agents with an OpenRouter provider prefix want it
  *                    ("openrouter/<id>", see providerModel below)
  *   {token}          a per-spawn random token (dashboards that need one)
+ *   {workdir}        the absolute folder the agent starts in (config files only: trust entries),
+ *                    escaped for a JSON or TOML string
  * The API key is never substituted into a template: agents read it from ~/.spawnrc.
  */
 export interface AgentConfigFile {
@@ -17,6 +19,13 @@ export interface AgentConfigFile {
   path: string;
   mode: number;
   content: string;
+}
+
+export interface AgentInstaller {
+  /** https URL of the install script (tests point it at 127.0.0.1). */
+  url: string;
+  /** Arguments for the script, passed after `bash FILE` (fixed words, no user input). */
+  args?: readonly string[];
 }
 
 export interface AgentSpec {
@@ -28,8 +37,17 @@ export interface AgentSpec {
   minMemoryGb: number;
   /** Binary the install must leave on PATH; checked before and after install. */
   binary: string;
-  /** Shell command run in bash with ~/.spawnrc sourced; `$NPM_PREFIX_FLAG` is set for npm installs. */
-  install: string;
+  /**
+   * The vendor's own installer script, downloaded to a file and run with bash (never piped, so a
+   * failed download cannot look like a successful empty install). When it fails, `install` runs.
+   */
+  installer?: AgentInstaller;
+  /**
+   * Shell command run in bash (with `set -o pipefail`): the install, or the fallback when the
+   * installer fails. npm installs are plain `npm install -g`: a non-root user's prefix is set
+   * through the environment (host-scripts.ts), keeping the host's global npm config.
+   */
+  install?: string;
   /** How long the install may take before it is abandoned. */
   installTimeoutMs: number;
   /** Extra variables for ~/.spawnrc; the value "{apiKey}" stands for the OpenRouter key, "{model}" for the model. */

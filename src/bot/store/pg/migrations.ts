@@ -298,6 +298,49 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     description: "Failed and cancelled spawns can be dismissed from lists; their rows and audit stay",
     sql: `ALTER TABLE spawns ADD COLUMN dismissed_at BIGINT;`,
   },
+  {
+    version: 13,
+    description: "What each spawn costs: its cloud price an hour when it started, its LLM spend, the budget notices sent",
+    // sqlite_total is SQLite's total(): a Kahan-Babuska-Neumaier sum of doubles, 0 for no rows.
+    // PostgreSQL's sum(double precision) adds plainly, so three spends of 0.1, 0.2 and 0.3 would
+    // total 0.6000000000000001 here and 0.6 in SQLite; the cost totals use this to give the same
+    // numbers. STRICT with a non-null start skips NULLs, as total() does.
+    sql: `
+      CREATE TABLE spawn_costs (
+        spawn_id        TEXT PRIMARY KEY REFERENCES spawns (id) ON DELETE CASCADE,
+        price_kind      TEXT NOT NULL CHECK (price_kind IN ('priced', 'free', 'unknown')),
+        price_per_hour  DOUBLE PRECISION,
+        currency        TEXT,
+        price_source    TEXT NOT NULL,
+        llm_usage       DOUBLE PRECISION,
+        llm_limit       DOUBLE PRECISION,
+        llm_checked_at  BIGINT,
+        llm_changed_at  BIGINT,
+        warned_at       BIGINT,
+        stopped_at      BIGINT,
+        active_at       BIGINT
+      );
+      CREATE TABLE budget_notices (
+        scope  TEXT NOT NULL,
+        month  TEXT NOT NULL,
+        kind   TEXT NOT NULL,
+        at     BIGINT NOT NULL,
+        PRIMARY KEY (scope, month, kind)
+      );
+      -- A month's costs find the spawns made before it that ended inside it by their end.
+      CREATE INDEX spawns_by_end ON spawns (platform, deleted_at) WHERE deleted_at IS NOT NULL;
+
+      CREATE FUNCTION sqlite_total_step(s DOUBLE PRECISION[], x DOUBLE PRECISION) RETURNS DOUBLE PRECISION[]
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+        AS $$ SELECT ARRAY[s[1] + x, s[2] + CASE WHEN abs(s[1]) > abs(x) THEN (s[1] - (s[1] + x)) + x ELSE (x - (s[1] + x)) + s[1] END] $$;
+      CREATE FUNCTION sqlite_total_final(s DOUBLE PRECISION[]) RETURNS DOUBLE PRECISION
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+        AS $$ SELECT s[1] + s[2] $$;
+      CREATE AGGREGATE sqlite_total(DOUBLE PRECISION) (
+        SFUNC = sqlite_total_step, STYPE = DOUBLE PRECISION[], FINALFUNC = sqlite_total_final, INITCOND = '{0,0}'
+      );
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = Math.max(...PG_MIGRATIONS.map((m) => m.version));

@@ -26,6 +26,7 @@ import {
 import { PgAccessTables } from "./access.js";
 import type { Store } from "../types.js";
 import { PgChatTables } from "./chat.js";
+import { PgCostTables } from "./costs.js";
 import { PgHostTables } from "./hosts.js";
 import { PgLeaseTables } from "./leases.js";
 import { migratePg } from "./migrations.js";
@@ -86,6 +87,7 @@ export class PgStore implements Store {
   readonly hosts: PgHostTables;
   readonly leases: PgLeaseTables;
   readonly spawnKeys: PgSpawnKeyTables;
+  readonly costs: PgCostTables;
   private closed?: Promise<void>;
 
   constructor(private readonly pool: pg.Pool) {
@@ -98,6 +100,7 @@ export class PgStore implements Store {
     this.hosts = new PgHostTables(this.db);
     this.leases = new PgLeaseTables(this.db);
     this.spawnKeys = new PgSpawnKeyTables(this.db);
+    this.costs = new PgCostTables(this.db);
   }
 
   addShare(spawnId: string, user: UserRef, at?: number) { return this.access.addShare(spawnId, user, at); }
