@@ -107,7 +107,7 @@ describe("a spawn's cost where people look", () => {
     expect(status).toContain("cost: €0.5000/h (Hetzner API, net of VAT); so far €5.00 cloud over 10h");
     expect(seen((await ask("list")).lastPrivate())).toMatch(/"name":"priced-one".*"cost":"€5\.00"/);
     const conv = await ask("delete priced-one");
-    expect(seen(conv.public.at(-1))).toContain("priced-one was deleted by alice; total: €5.00 cloud over 10h");
+    expect(seen(conv.statuses.at(-1))).toContain("priced-one was deleted by alice; total: €5.00 cloud over 10h");
   });
 
   it("the expiry message gives the owner the totals", async () => {
