@@ -123,7 +123,7 @@ describe("configuration: names and URLs an admin types", () => {
     const config = loadConfig({
       AWS_REGION: "us-east-1", SPAWNBOT_GCP_PROJECT: "my-project-1", HCLOUD_TOKEN: "h".repeat(64), DIGITALOCEAN_ACCESS_TOKEN: "d".repeat(64),
     }, dir);
-    const keys = configuredClouds(config, { publicKey: "ssh-ed25519 AAAA test", privateKey: "" } as never).map((c) => c.key);
+    const keys = configuredClouds(config, { publicKey: "ssh-ed25519 AAAA test", privateKey: "" }).map((c) => c.key);
     expect([...keys].sort()).toEqual([...CLOUD_NAMES].sort());
   });
 });

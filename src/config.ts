@@ -45,7 +45,7 @@ const allowText = (kind: "cloud" | "agent", known: readonly string[]) => v.pipe(
   }),
   v.transform((s) => (parseAllowRules(s) as { rules: AllowRules }).rules),
   v.check((rules) => unknownNames(rules, known).length === 0, (issue) => {
-    const unknown = unknownNames(issue.input as AllowRules, known).map((name) => {
+    const unknown = unknownNames(issue.input, known).map((name) => {
       const close = nearest(name, known);
       return `"${name}"${close ? ` (did you mean ${close}?)` : ""}`;
     });
@@ -337,7 +337,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logFormat: c.SPAWNBOT_LOG_FORMAT ?? (adapter === "console" ? "pretty" : "json"),
     secretKey: c.SPAWNBOT_SECRET_KEY ? parseSecretKey(c.SPAWNBOT_SECRET_KEY) : undefined,
     slack: adapter === "slack" ? {
-      botToken: c.SLACK_BOT_TOKEN!, appToken: c.SLACK_APP_TOKEN, signingSecret: c.SLACK_SIGNING_SECRET, apiUrl: c.SLACK_API_URL, port: c.SLACK_PORT as number,
+      botToken: c.SLACK_BOT_TOKEN!, appToken: c.SLACK_APP_TOKEN, signingSecret: c.SLACK_SIGNING_SECRET, apiUrl: c.SLACK_API_URL, port: c.SLACK_PORT,
     } : undefined,
     discord: adapter === "discord" ? {
       token: c.DISCORD_TOKEN!, appId: c.DISCORD_APP_ID!, apiUrl: c.DISCORD_API_URL,
@@ -355,13 +355,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         monthlyBudgetPerUserUsd: c.SPAWNBOT_BUDGET_PER_USER, monthlyBudgetPerChannelUsd: c.SPAWNBOT_BUDGET_PER_CHANNEL,
       },
     },
-    usdPerEur: c.SPAWNBOT_USD_PER_EUR as number,
+    usdPerEur: c.SPAWNBOT_USD_PER_EUR,
     sshNetworks: { allow: c.SPAWNBOT_SSH_ALLOW_NETWORKS, deny: c.SPAWNBOT_SSH_DENY_NETWORKS },
     openrouterApiKey: c.OPENROUTER_API_KEY,
     openrouterManagementKey: c.OPENROUTER_MANAGEMENT_KEY,
     // At the console the person at the keyboard set the key up: sharing it with them hides nothing.
     shareWorkspaceKey: c.SPAWNBOT_SHARE_WORKSPACE_KEY ?? adapter === "console",
-    spawnBudget: { defaultUsd: c.SPAWNBOT_SPAWN_BUDGET as number, maxUsd: c.SPAWNBOT_MAX_SPAWN_BUDGET as number },
+    spawnBudget: { defaultUsd: c.SPAWNBOT_SPAWN_BUDGET, maxUsd: c.SPAWNBOT_MAX_SPAWN_BUDGET },
     openrouter: { api: c.OPENROUTER_API_URL.replace(/\/$/, ""), auth: c.OPENROUTER_AUTH_URL },
     gitBaseUrl: c.SPAWNBOT_GIT_BASE_URL.replace(/\/+$/, ""),
     cloudInitTimeoutMs: c.SPAWNBOT_CLOUD_INIT_TIMEOUT,
@@ -373,9 +373,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     shutdownGraceMs: c.SPAWNBOT_SHUTDOWN_GRACE,
     leaseTtlMs: c.SPAWNBOT_LEASE_TTL,
     cleanupRetryMs: c.SPAWNBOT_CLEANUP_RETRY,
-    ops: c.SPAWNBOT_OPS_PORT ? { port: c.SPAWNBOT_OPS_PORT as number, host: c.SPAWNBOT_OPS_HOST } : undefined,
+    ops: c.SPAWNBOT_OPS_PORT ? { port: c.SPAWNBOT_OPS_PORT, host: c.SPAWNBOT_OPS_HOST } : undefined,
     gateway: c.SPAWNBOT_PUBLIC_URL
-      ? { publicUrl: c.SPAWNBOT_PUBLIC_URL.replace(/\/$/, ""), port: c.SPAWNBOT_GATEWAY_PORT as number, host: c.SPAWNBOT_GATEWAY_HOST, tunnelDomain: c.SPAWNBOT_TUNNEL_DOMAIN }
+      ? { publicUrl: c.SPAWNBOT_PUBLIC_URL.replace(/\/$/, ""), port: c.SPAWNBOT_GATEWAY_PORT, host: c.SPAWNBOT_GATEWAY_HOST, tunnelDomain: c.SPAWNBOT_TUNNEL_DOMAIN }
       : undefined,
     clouds: {
       aws: c.AWS_REGION ? { region: c.AWS_REGION, defaultSize: c.SPAWNBOT_AWS_SIZE, sshCidr: c.SPAWNBOT_AWS_SSH_CIDR } : undefined,
@@ -425,7 +425,7 @@ function tunnelProblems(c: v.InferOutput<typeof ConfigSchema>): string[] {
 }
 
 function budgetProblems(c: v.InferOutput<typeof ConfigSchema>): string[] {
-  const [budget, max] = [c.SPAWNBOT_SPAWN_BUDGET as number, c.SPAWNBOT_MAX_SPAWN_BUDGET as number];
+  const [budget, max] = [c.SPAWNBOT_SPAWN_BUDGET, c.SPAWNBOT_MAX_SPAWN_BUDGET];
   return budget > max ? [`SPAWNBOT_SPAWN_BUDGET: ${budget} is above SPAWNBOT_MAX_SPAWN_BUDGET (${max}); lower it or raise the maximum`] : [];
 }
 

@@ -77,7 +77,8 @@ export function openDataStore(dir: string, databaseFile: string): Store | string
   try {
     return openStore(file);
   } catch (err) {
-    const code = String((err as { code?: unknown }).code ?? "");
+    const raw = (err as { code?: unknown }).code;
+    const code = typeof raw === "string" ? raw : "";
     if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
       return `spawnbot cannot start: ${file} is not a usable SQLite database (${code}); restore it from a backup (see the README's "Backup and restore") or move it away to start empty`;
     }

@@ -37,7 +37,7 @@ export class SecretRedactor {
   /** Redact every string inside a JSON-like value (for structured views). */
   redactDeep<T>(value: T): T {
     if (typeof value === "string") return this.redact(value) as T;
-    if (Array.isArray(value)) return value.map((v) => this.redactDeep(v)) as T;
+    if (Array.isArray(value)) return value.map((v: unknown) => this.redactDeep(v)) as T;
     if (value && typeof value === "object") {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) out[k] = this.redactDeep(v);

@@ -146,7 +146,84 @@ async function session(store: Store): Promise<unknown[]> {
     await store.leases.acquire("data", "a", 1000, T0), await store.leases.acquire("data", "a", 1000, T0 + 500), await store.leases.acquire("data", "b", 1000, T0 + 2000),
     await store.leases.release("data", "a"), await store.leases.get("data"),
   ])());
+  await costsSession(store, note);
   return t;
+}
+
+const DAY_MS = 86_400_000;
+const DEC = Date.UTC(2025, 11, 1);
+const FEB = Date.UTC(2026, 1, 1);
+const MID_JAN = T0 + 20 * DAY_MS; // "now" of the cost reads: January is under way
+
+/**
+ * Spawns around the month of January 2026: made in December and ended or still live in January, made
+ * and ended in January, failed without a deletion time, free, unpriced, priced without a currency,
+ * made after it. Spends of 0.1, 0.7 and 0.08 in one group: SQLite's total() sums them to 0.88, where
+ * plain addition gives 0.8799999999999999 in any order.
+ */
+async function costsSession(store: Store, note: (label: string, value: unknown) => Promise<unknown>): Promise<void> {
+  const hetzner = (perHour: number) => ({ kind: "priced" as const, perHour, currency: "EUR", source: "hetzner price list 2026-01" });
+  const made: [number, Partial<NewSpawn>, Parameters<Store["costs"]["recordPrice"]>[1] | undefined, { status: "ready" | "deleted" | "failed" | "cancelled"; deletedAt?: number }][] = [
+    [20, { createdAt: DEC + 10 * DAY_MS }, hetzner(0.0071), { status: "deleted", deletedAt: T0 + 2 * DAY_MS + 3 * 3_600_000 }],
+    [21, { createdAt: DEC + 5 * DAY_MS, cloud: "digitalocean", size: "s-1vcpu-2gb" }, { kind: "priced", perHour: 0.02679, currency: "USD", source: "digitalocean sizes" }, { status: "ready" }],
+    [22, { createdAt: T0 + 3 * DAY_MS }, hetzner(0.0071), { status: "deleted", deletedAt: T0 + 5 * DAY_MS + 17 }],
+    [23, { createdAt: T0 + 4 * DAY_MS }, hetzner(0.0119), { status: "failed" }],
+    [24, { createdAt: T0 + 6 * DAY_MS, cloud: "local", channel: "C0ABCDEF1" }, { kind: "free", perHour: 3, currency: "EUR", source: "a host the bot does not pay for" }, { status: "ready" }],
+    [25, { createdAt: T0 + 7 * DAY_MS, ownerId: BOB.userId, ownerName: "bob" }, undefined, { status: "ready" }],
+    [26, { createdAt: FEB + DAY_MS }, hetzner(0.0071), { status: "ready" }],
+    [27, { createdAt: DEC + DAY_MS }, hetzner(0.0071), { status: "deleted", deletedAt: DEC + 2 * DAY_MS }],
+    [28, { createdAt: T0 + 8 * DAY_MS }, hetzner(0.0071), { status: "ready" }],
+    [29, { createdAt: T0 + 9 * DAY_MS, cloud: "aws", agent: "codex" }, { kind: "priced", perHour: 0.0416, source: "aws pricing api" }, { status: "cancelled", deletedAt: T0 + 9 * DAY_MS + 5_400_000 }],
+    [30, { createdAt: T0 + 10 * DAY_MS, cloud: "gcp" }, { kind: "unknown", source: "no price list for gcp" }, { status: "ready" }],
+  ];
+  for (const [n, over, price, end] of made) {
+    await store.recordIntent(spawnAt(n, over));
+    if (price) await store.costs.recordPrice(spawnAt(n).id, price);
+    await store.updateSpawn(spawnAt(n).id, end);
+  }
+  const id = (n: number) => spawnAt(n).id;
+  await note("price once", (async () => {
+    await store.costs.recordPrice(id(20), hetzner(0.5));
+    return [await store.costs.getCost(id(20)), await store.costs.getCost(id(24)), await store.costs.getCost(id(29)), await store.costs.getCost("nope")];
+  })());
+  await note("spend", (async () => [
+    await store.costs.recordSpend(id(22), { usage: 0.1, limit: 2.5, at: T0 + 4 * DAY_MS }),
+    await store.costs.recordSpend(id(22), { usage: 0.1, limit: 2.5, at: T0 + 4 * DAY_MS + 60_000 }),
+    await store.costs.recordSpend(id(23), { usage: 0.7, limit: null, at: T0 + 5 * DAY_MS }),
+    await store.costs.recordSpend(id(28), { usage: 0.05, limit: 1, at: T0 + 9 * DAY_MS }),
+    await store.costs.recordSpend(id(28), { usage: 0.08, limit: 1, at: T0 + 10 * DAY_MS }),
+    await store.costs.recordSpend(id(1), { usage: 1.25, limit: 5, at: T0 + 11 * DAY_MS }),
+  ])());
+  await note("notices", (async () => [
+    await store.costs.claimNotice(id(22), "warned", T0 + 12 * DAY_MS), await store.costs.claimNotice(id(22), "warned", T0 + 13 * DAY_MS),
+    await store.costs.claimNotice(id(22), "stopped", T0 + 14 * DAY_MS), await store.costs.getCost(id(22)),
+    await store.costs.clearNotices(id(22)), await store.costs.claimNotice(id(22), "stopped", T0 + 15 * DAY_MS), await store.costs.claimNotice("nope", "warned", T0),
+    await store.costs.getCost(id(22)),
+  ])());
+  await note("active", (async () => {
+    await store.costs.markActive(id(25), T0 + 8 * DAY_MS);
+    await store.costs.markActive(id(25), T0 + 7 * DAY_MS);
+    await store.costs.markActive(id(20), T0 + DAY_MS);
+    await store.costs.markActive(id(3), T0 + 100);
+    const first = await store.costs.getCost(id(25));
+    await store.costs.markActive(id(25), T0 + 9 * DAY_MS);
+    return [first, await store.costs.getCost(id(25)), await store.costs.getCost(id(20)), await store.costs.getCost(id(3))];
+  })());
+  await note("many", (async () => [[...(await store.costs.getCosts([id(28), id(20), "nope", id(22), id(20)]))], [...(await store.costs.getCosts([]))]])());
+  await note("budget", (async () => [
+    await store.costs.claimBudgetNotice("slack:T024BE7LD", "2026-01", "warned", T0 + 3), await store.costs.claimBudgetNotice("slack:T024BE7LD", "2026-01", "warned", T0 + 4),
+    await store.costs.claimBudgetNotice("slack:T024BE7LD", "2026-01", "stopped", T0 + 5), await store.costs.claimBudgetNotice("slack:T024BE7LD", "2026-02", "warned", FEB),
+  ])());
+  const january = { from: T0, to: FEB, now: MID_JAN };
+  await note("january", store.costs.spendBetween({ platform: "slack" }, january));
+  await note("january workspace", store.costs.spendBetween({ platform: "slack", workspace: "T024BE7LD" }, january));
+  await note("january channel", store.costs.spendBetween({ platform: "slack", workspace: "T024BE7LD", channel: "C0ABCDEF1" }, january));
+  await note("january channel, no workspace", store.costs.spendBetween({ platform: "slack", channel: "C024BE91L" }, january));
+  await note("january bob", store.costs.spendBetween({ platform: "slack", workspace: "T024BE7LD", ownerId: BOB.userId }, january));
+  await note("december", store.costs.spendBetween({ platform: "slack", workspace: "T024BE7LD" }, { from: DEC, to: T0, now: MID_JAN }));
+  await note("window not begun", store.costs.spendBetween({ platform: "slack" }, { from: FEB, to: Date.UTC(2026, 2, 1), now: MID_JAN }));
+  await note("other platform", store.costs.spendBetween({ platform: "discord" }, january));
+  await note("totals", store.costs.totals(MID_JAN));
 }
 
 describe("the PostgreSQL store", () => {
@@ -216,6 +293,12 @@ describe("the PostgreSQL store", () => {
 
     const dismissed = await settle((s) => s.dismissSpawn(ownerOf));
     expect(dismissed.map((r) => (r as PromiseFulfilledResult<boolean>).value).filter(Boolean)).toHaveLength(1);
+
+    await replicas[0]!.costs.recordPrice(ownerOf, { kind: "priced", perHour: 0.0071, currency: "EUR", source: "hetzner price list" });
+    const warned = await settle((s, i) => s.costs.claimNotice(ownerOf, "warned", 1000 + i));
+    expect(warned.map((r) => (r as PromiseFulfilledResult<boolean>).value).filter(Boolean)).toHaveLength(1);
+    const budget = await settle((s, i) => s.costs.claimBudgetNotice("slack:T1", "2026-01", "warned", 1000 + i));
+    expect(budget.map((r) => (r as PromiseFulfilledResult<boolean>).value).filter(Boolean)).toHaveLength(1);
 
     const pins = await settle((s, i) => s.hosts.pinHostKey("203.0.113.9:22", `ssh-ed25519 AAAA${i}`, { platform: "slack", userId: `U${i}` }));
     const pinned = new Set(pins.map((r) => (r as PromiseFulfilledResult<{ hostKey: string }>).value.hostKey));

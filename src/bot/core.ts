@@ -31,7 +31,7 @@ import { OpenRouterModels } from "./spawns/openrouter-models.js";
 import type { Store, UserRef } from "./store/index.js";
 import { userHostKey } from "./access/host-access.js";
 import { handleSettings, homeView, saveSettings, validateSettings, type SettingsErrors, type SettingsInput } from "./commands/user-settings.js";
-import { error, removalKindOf, text, type HomeView, type RemovalKind, type View } from "./views/views.js";
+import { error, removalKindOf, type HomeView, type RemovalKind, type View } from "./views/views.js";
 
 /** Platforms retry for minutes (Slack for about 5); a handled delivery is remembered this long. */
 const DELIVERY_MEMORY_MS = 15 * 60_000;

@@ -7,7 +7,7 @@ import { readDashboardToken, withSealedToken } from "./dashboard-token.js";
 export { readDashboardToken } from "./dashboard-token.js";
 import { spawnKeyMark } from "./authorized-keys.js";
 import { cleanUpAdoptedHost } from "./host-cleanup.js";
-import { sessionCountCommand, sessionDir, tmuxHasSessionCommand, tmuxKillCommand } from "./launch.js";
+import { sessionCountCommand, sessionDir, tmuxKillCommand } from "./launch.js";
 import { DASHBOARD_WAIT_S, installBootHookCommand, parseProbe, parseStartOutput, probeCommand, renderStartScript, startScriptPath, type Health, type RestartReport } from "./revival.js";
 export type { Health, RestartReport } from "./revival.js";
 import { SshHost } from "./remote/ssh-host.js";

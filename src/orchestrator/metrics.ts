@@ -53,7 +53,7 @@ export class RunMetrics {
             count(key, err);
             throw err;
           }
-          if (result instanceof Promise) return result.then((v) => (count(key), v), (err: unknown) => { count(key, err); throw err; });
+          if (result instanceof Promise) return (result as Promise<unknown>).then((v) => (count(key), v), (err: unknown) => { count(key, err); throw err; });
           count(key);
           return result;
         };

@@ -92,7 +92,7 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
         void deps.journal.markStep(plan.spawnId, i, step.name, "running", message).catch(() => undefined);
         events.emit("step", { spawnId: plan.spawnId, seq: i, step: step.name, state: "running", message, at: Date.now() } satisfies StepEvent);
       }
-      : Reflect.get(target, key),
+      : (Reflect.get(target, key) as unknown),
   });
   await deps.journal.updateSpawn(plan.spawnId, { status: "provisioning" });
   // A step starts as soon as the steps it needs have ended (succeeded, warned or skipped), so
@@ -206,7 +206,7 @@ async function attempt(step: StepDef, ctx: RunContext): Promise<StepOutcome> {
     // commands and poll loops, so a timed-out step does not go on working behind the run's back.
     const expired = new AbortController();
     const signal = AbortSignal.any([ctx.signal, expired.signal]);
-    const tryCtx = new Proxy(ctx, { get: (target, key) => (key === "signal" ? signal : Reflect.get(target, key)) });
+    const tryCtx = new Proxy(ctx, { get: (target, key) => (key === "signal" ? signal : (Reflect.get(target, key) as unknown)) });
     try {
       return await Promise.race([
         step.run(tryCtx),

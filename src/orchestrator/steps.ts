@@ -238,7 +238,7 @@ export const STEPS: readonly StepDef[] = [
       await runInstall(host(ctx), {
         // Marked like the session: a failed or cancelled run's clean-up stops an install left running.
         script: `export ${SPAWN_ENV}=${shellQuote(ctx.plan.spawnId)}\n${installScript(agent)}`, name: agent.name, timeoutMs: agent.installTimeoutMs,
-        stallMs: ctx.deps.installStallMs ?? DEFAULT_INSTALL_STALL_MS, progressEveryMs: ctx.deps.installProgressEveryMs, signal: ctx.signal, progress: ctx.progress, log: ctx.log,
+        stallMs: ctx.deps.installStallMs ?? DEFAULT_INSTALL_STALL_MS, progressEveryMs: ctx.deps.installProgressEveryMs, signal: ctx.signal, progress: (message: string) => ctx.progress(message), log: ctx.log,
       });
       return `${agent.binary} installed in ${formatElapsed(Date.now() - started)}`;
     },

@@ -69,12 +69,12 @@ export class Outbox {
       const same = call.coalesceKey === undefined ? undefined : lane.queue.find((w) => w.call.coalesceKey === call.coalesceKey);
       if (same) {
         // Still waiting: send the newest state in its place; both callers learn the outcome.
-        same.call = call as OutboxCall<unknown>;
+        same.call = call;
         same.settle.push(settle);
         this.counts.coalesced++;
         return;
       }
-      lane.queue.push({ call: call as OutboxCall<unknown>, settle: [settle], rateLimited: 0 });
+      lane.queue.push({ call: call, settle: [settle], rateLimited: 0 });
       this.pump(lane);
     });
   }

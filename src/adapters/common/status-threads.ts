@@ -50,6 +50,7 @@ export class StatusThreads {
   async show(view: StatusView, target: MessageRef): Promise<void> {
     let entry = this.entries.get(view.spawnId);
     if (!entry) {
+      // eslint-disable-next-line prefer-const -- read by the post's callback, assigned once the entry exists below
       let made: Entry | undefined; // set below; the post reads its newest view when it is sent
       // The entry is made before the first await, so a second view of the spawn waits on this
       // lookup-or-post instead of posting a second root message.

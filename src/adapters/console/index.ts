@@ -9,7 +9,7 @@ import type { BotCore } from "../../bot/index.js";
 import type { ChatRequest, Conversation } from "../../bot/index.js";
 import type { StatusView, View } from "../../bot/index.js";
 import { renderStatus, renderStatusLine, renderStepLine, renderView, type Style } from "./render.js";
-import { LiveScreen, type TerminalOutput } from "./screen.js";
+import { LiveScreen } from "./screen.js";
 
 export interface ConsoleOptions {
   core: BotCore;
@@ -31,7 +31,7 @@ export class ConsoleAdapter implements ChatAdapter {
 
   constructor(private readonly opts: ConsoleOptions) {
     this.style = { color: opts.interactive };
-    if (opts.interactive) this.screen = new LiveScreen(opts.output as NodeJS.WritableStream & TerminalOutput);
+    if (opts.interactive) this.screen = new LiveScreen(opts.output);
   }
 
   /** Start reading commands (the outlet is attached before this returns); `ended` gives the exit code. */

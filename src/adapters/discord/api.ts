@@ -104,7 +104,7 @@ export class DiscordApi {
         } catch (err) {
           const code = discordErrorCode(err) ?? 0;
           // Started before (by an earlier process, or a note that raced this one): a thread from a message takes its id.
-          if (code === RESTJSONErrorCodes.ThreadAlreadyCreatedForMessage) return root.message;
+          if (code === (RESTJSONErrorCodes.ThreadAlreadyCreatedForMessage as number)) return root.message;
           if (NO_THREAD.has(code)) return null;
           throw err;
         }

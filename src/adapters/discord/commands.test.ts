@@ -23,7 +23,7 @@ describe("the /spawn command definition", () => {
       if (firstOptional >= 0 && options.slice(firstOptional).some((x) => x.required)) problems.push(`${at}: a required option after an optional one`);
       options.forEach((x) => walk(x, `${at} ${x.name}`));
     };
-    walk(SPAWN_COMMAND as Parameters<typeof walk>[0], "/spawn");
+    walk(SPAWN_COMMAND, "/spawn");
     expect(problems).toEqual([]);
     expect(chars).toBeLessThanOrEqual(8000); // Discord's limit for one command's names, descriptions and choices
   });

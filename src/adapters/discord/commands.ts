@@ -128,7 +128,7 @@ export function readOptions(data: readonly RawOption[]): Invoked {
   const path: string[] = [];
   let level = data;
   for (;;) {
-    const nested = level.find((o) => o.type === OptionType.Subcommand || o.type === OptionType.SubcommandGroup);
+    const nested = level.find((o) => o.type === (OptionType.Subcommand as number) || o.type === (OptionType.SubcommandGroup as number));
     if (!nested) break;
     path.push(nested.name);
     level = nested.options ?? [];

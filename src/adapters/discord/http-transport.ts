@@ -49,7 +49,7 @@ export class HttpInteractions {
     const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), FIRST_ANSWER_DEADLINE_MS)));
     const result = await Promise.race([first.answer.then((body) => ({ body })), outcome, late]);
     clearTimeout(timer);
-    if (typeof result === "object") return { status: 200, body: result.body, written: first.written };
+    if (typeof result === "object") return { status: 200, body: result.body, written: first.written.bind(first) };
     first.cancel();
     if (result === "duplicate") return { status: 200, body: ALREADY_TAKEN };
     if (result === "late") this.log.warn({ interaction: interaction.id }, "an interaction had no first answer within Discord's 3 s");

@@ -5,7 +5,6 @@ import {
   ButtonStyle, ComponentType, escapeMarkdown,
   type APIActionRowComponent, type APIComponentInMessageActionRow, type APIEmbed,
 } from "discord.js";
-import { formatDuration } from "../../bot/index.js";
 import { deleteConsequence, pageNote, type ConnectView, type ListView, type PlanView, type RemovalKind, type SettingsView, type StatusView, type TextView, type View } from "../../bot/index.js";
 import type { ThreadNote } from "../common/status-threads.js";
 import { commandFor } from "../common/command-syntax.js";

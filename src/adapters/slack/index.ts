@@ -168,7 +168,7 @@ export class SlackAdapter implements ChatAdapter {
     });
 
     app.view(SETTINGS_CALLBACK, async ({ ack, body, view }) => {
-      const input = readSettings(view.state.values as Values);
+      const input = readSettings(view.state.values);
       const errors = this.core.checkSettings(input);
       if (Object.keys(errors).length > 0) return void (await ack({ response_action: "errors", errors: blockErrors(errors) }));
       await ack();

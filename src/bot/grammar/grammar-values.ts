@@ -28,11 +28,13 @@ const GIT_REF_RE = /^[A-Za-z0-9._\/-]{1,200}$/; // branch, tag or commit; git's 
 const MAX_REPO_URL_LENGTH = 300;
 
 /** Thrown only inside the grammar so each rule stays one line; parseCommand turns it into a value. */
-export class Refusal {
+export class Refusal extends Error {
   constructor(
     readonly error: string,
     readonly usage: string,
-  ) {}
+  ) {
+    super(error);
+  }
 }
 
 export function refuse(error: string, usage: string): never {

@@ -58,12 +58,12 @@ export function summarizeCosts(groups: readonly CostGroup[], o: SummaryOptions):
       const k = key(g);
       let row = rows.get(k);
       if (!row) rows.set(k, (row = { ...emptyRow(label(g)), ...(budget && budget > 0 ? { budgetUsd: budget } : {}) }));
-      add(row, g, o.toUsd);
+      add(row, g, (amount, currency) => o.toUsd(amount, currency));
     }
     return [...rows.values()].sort((a, b) => b.usd - a.usd || a.label.localeCompare(b.label));
   };
   const total = emptyRow("total");
-  for (const g of groups) add(total, g, o.toUsd);
+  for (const g of groups) add(total, g, (amount, currency) => o.toUsd(amount, currency));
   return {
     month: o.month, scope: o.scope, total,
     byPerson: by((g) => g.ownerId, (g) => g.ownerName, o.budgets.perUserUsd),

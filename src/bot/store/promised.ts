@@ -16,7 +16,7 @@ export function promised<T extends object>(target: T): Promised<T> {
           try {
             return Promise.resolve(value.apply(obj, args));
           } catch (err) {
-            return Promise.reject(err);
+            return Promise.reject(err instanceof Error ? err : new Error(String(err)));
           }
         };
       } else if (typeof value === "object" && value !== null) {

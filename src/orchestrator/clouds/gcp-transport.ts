@@ -43,7 +43,7 @@ export class GcpTransport implements GcpCredential {
 
   async fetch(url: string | URL, init: StubRequest = {}): Promise<Response> {
     const headers = new Headers(init.headers);
-    const auth = new Headers(await this.credential.getRequestHeaders(url) as HeadersInit);
+    const auth = new Headers(await this.credential.getRequestHeaders(url));
     auth.forEach((value, key) => headers.set(key, value));
     // A wait may legitimately take GCE's full 2 minutes; every other call gets the request timeout.
     const waits = new URL(url).pathname.endsWith("/wait");

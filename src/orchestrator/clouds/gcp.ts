@@ -352,7 +352,7 @@ function endpointOptions(apiEndpoint: string | undefined): Partial<ClientOptions
   if (!/^https?:\/\//.test(apiEndpoint)) return { apiEndpoint };
   const url = new URL(apiEndpoint);
   const protocol = url.protocol.replace(":", "");
-  return { apiEndpoint: url.hostname, port: Number(url.port) || (protocol === "http" ? 80 : 443), protocol } as Partial<ClientOptions>;
+  return { apiEndpoint: url.hostname, port: Number(url.port) || (protocol === "http" ? 80 : 443), protocol };
 }
 
 /** GCE takes a UUID as requestId: the spawn id itself, or a UUID made from its hash. */

@@ -49,7 +49,7 @@ export function generateSshIdentity(comment: string): BotKey {
 export function identityOf(privateKey: string, comment: string, what = "a stored key"): BotKey {
   const parsed = ssh2.utils.parseKey(privateKey);
   if (parsed instanceof Error) throw new Error(`${what} cannot be read: ${parsed.message}`);
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  const key = (Array.isArray(parsed) ? (parsed as unknown[])[0] : parsed) as ssh2.ParsedKey | undefined;
   if (!key) throw new Error(`${what} is empty`);
   return { privateKey, publicKey: `${key.type} ${key.getPublicSSH().toString("base64")} ${comment}` };
 }

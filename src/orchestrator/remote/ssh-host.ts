@@ -131,7 +131,8 @@ export class SshHost implements RemoteHost {
         // The step that ran it timed out or the run was cancelled: stop the command on the host.
         const stop = () => {
           channel.close();
-          reject(opts.signal?.reason ?? new Error("the command was stopped"));
+          const reason: unknown = opts.signal?.reason;
+          reject(reason instanceof Error ? reason : new Error("the command was stopped"));
         };
         if (opts.signal?.aborted) stop();
         opts.signal?.addEventListener("abort", stop, { once: true });

@@ -3,7 +3,6 @@
 // forwardOut channel on that spawn's one shared connection (see ssh-pool.ts).
 import { randomBytes } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { downstreamResponseHeaders, requestHead, upstreamRequestHeaders, type TunnelContext } from "./headers.js";
 import { OpenStreams } from "./open-streams.js";
@@ -187,7 +186,7 @@ export class TunnelGateway {
       const prev = headers[name];
       headers[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
     }
-    const upstream = http.request({ method: req.method, path: route.path, headers, createConnection: () => opened as unknown as Socket });
+    const upstream = http.request({ method: req.method, path: route.path, headers, createConnection: () => opened });
     upstream.on("response", (up) => {
       res.writeHead(up.statusCode ?? 502, up.statusMessage, downstreamResponseHeaders(up.rawHeaders, ctx));
       res.flushHeaders(); // server-sent events: the browser needs the headers before the first event

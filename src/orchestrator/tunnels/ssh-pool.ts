@@ -165,7 +165,7 @@ function openChannel(client: SshClient, remotePort: number): Promise<ClientChann
     try {
       client.forwardOut("127.0.0.1", 0, "127.0.0.1", remotePort, (err, channel) => (err ? reject(err) : resolve(channel)));
     } catch (err) {
-      reject(err); // "Not connected": the link died between lookup and use
+      reject(err instanceof Error ? err : new Error(String(err))); // "Not connected": the link died between lookup and use
     }
   });
 }

@@ -302,8 +302,8 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     version: 13,
     description: "What each spawn costs: its cloud price an hour when it started, its LLM spend, the budget notices sent",
     // sqlite_total is SQLite's total(): a Kahan-Babuska-Neumaier sum of doubles, 0 for no rows.
-    // PostgreSQL's sum(double precision) adds plainly, so three spends of 0.1, 0.2 and 0.3 would
-    // total 0.6000000000000001 here and 0.6 in SQLite; the cost totals use this to give the same
+    // PostgreSQL's sum(double precision) adds plainly: spends of 0.1, 0.7 and 0.08 would total
+    // 0.8799999999999999 here and 0.88 in SQLite. The cost queries use this to give the same
     // numbers. STRICT with a non-null start skips NULLs, as total() does.
     sql: `
       CREATE TABLE spawn_costs (
