@@ -57,7 +57,7 @@ function deliveries(): Map<string, number> {
   const at = new Map<string, number>();
   for (const c of slackFake.calls) {
     if (!c.ok || (c.method !== "chat.postMessage" && c.method !== "chat.update")) continue;
-    const text = String(c.args.text ?? "");
+    const text = String((c.args.text as string | undefined) ?? "");
     const thread = typeof c.args.thread_ts === "string" ? c.args.thread_ts : undefined;
     let name: string | undefined;
     if (thread) name = text.startsWith("⚠️") ? undefined : rootOf.get(thread); // a result note

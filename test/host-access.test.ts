@@ -6,7 +6,6 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatRequest } from "../src/bot/request.js";
-import type { StatusView } from "../src/bot/views/views.js";
 import { authorizeUsers, makeBot, RecordingConversation, type TestBot } from "./support/bot.js";
 import { killUserProcesses, startSshd, type TestSshd } from "./support/sshd.js";
 
@@ -29,7 +28,7 @@ async function say(text: string, who = alice, channel = "C1", workspace = "W1"):
   return conv;
 }
 
-const outcomeOf = (c: RecordingConversation) => (c.statuses.at(-1) as StatusView | undefined)?.result;
+const outcomeOf = (c: RecordingConversation) => c.statuses.at(-1)?.result;
 const privateText = (c: RecordingConversation) => JSON.stringify(c.private);
 
 /** Everything on the host a spawn can change for the login user. */

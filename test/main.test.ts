@@ -161,7 +161,7 @@ describe("one bot per data dir", () => {
     // The first bot waits at the console for input that never comes.
     const first = spawn(process.execPath, [MAIN], { cwd: ROOT, env: env(dataDir), stdio: ["pipe", "ignore", "pipe"] });
     let firstLog = "";
-    first.stderr!.on("data", (d: Buffer) => (firstLog += d.toString()));
+    first.stderr.on("data", (d: Buffer) => (firstLog += d.toString()));
     try {
       const store = openStore(path.join(dataDir, "spawnbot.db"));
       // Past its start-up recovery: what is in flight from now on is the first bot's own.

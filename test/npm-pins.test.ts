@@ -15,7 +15,7 @@ const VM_PLATFORM = /linux-x64$/;
 
 /** `npm view SPEC version`: the version the registry has for a name@version, or the npm error. */
 async function view(spec: string, field = "version"): Promise<string> {
-  const r = await run("npm", ["view", spec, field, "--json"], { timeout: VIEW_TIMEOUT_MS, cwd: "/tmp" }).catch((err: { stderr?: string }) => {
+  const r = await run("npm", ["view", spec, field, "--json"], { timeout: VIEW_TIMEOUT_MS, cwd: "/tmp" }).catch((err: Error & { stderr?: string }) => {
     throw new Error(`npm view ${spec} failed: ${(err.stderr ?? String(err)).split("\n").filter((l) => /error/.test(l)).slice(0, 2).join(" / ")}`);
   });
   return r.stdout.trim() ? JSON.parse(r.stdout) : "";

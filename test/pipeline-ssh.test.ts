@@ -109,7 +109,7 @@ describe("a spawn on a real SSH host", () => {
     const r = spawnSync("timeout", ["5", "ssh", "-tt", "-i", person.privateKeyPath, "-o", `UserKnownHostsFile=${knownHosts}`,
       "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", ...args], { env: { ...process.env, TERM: "xterm-256color" }, stdio: ["ignore", "pipe", "pipe"] });
     // timeout's 124 means the attach held the terminal: the session is there and we are in it.
-    expect(r.status, `${r.stderr}`).toBe(124);
+    expect(r.status, r.stderr.toString()).toBe(124);
     expect(spawnSync("su", ["-", USER, "-c", "tmux has-session -t =t1"]).status).toBe(0);
   });
 

@@ -6,7 +6,6 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TextView } from "../src/bot/views/views.js";
 import { makeBot, RecordingConversation, request, authorizeUsers, type TestBot } from "./support/bot.js";
 import { freePort } from "./support/free-port.js";
 import { killUserProcesses, requireTool, startSshd, type TestSshd } from "./support/sshd.js";
@@ -52,7 +51,7 @@ async function say(text: string, user = ALICE): Promise<string> {
   await bot.core.handle(request(text, user), conv);
   const v = conv.lastPrivate();
   if (v?.kind === "status") return (v.facts ?? []).join("\n");
-  return v?.kind === "text" ? (v as TextView).lines.join("\n") : JSON.stringify(v);
+  return v?.kind === "text" ? v.lines.join("\n") : JSON.stringify(v);
 }
 
 beforeAll(async () => {

@@ -270,7 +270,7 @@ describe("the PostgreSQL store", () => {
 
     const named = await settle((s, i) => s.recordIntent(spawnAt(100 + i, { name: "fix-login" })));
     expect(named.filter((r) => r.status === "fulfilled")).toHaveLength(1);
-    expect(named.filter((r) => r.status === "rejected").every((r) => (r as PromiseRejectedResult).reason instanceof StoreConflictError)).toBe(true);
+    expect(named.filter((r) => r.status === "rejected").every((r) => r.reason instanceof StoreConflictError)).toBe(true);
 
     const claims = await settle((s) => s.chat.claimDelivery("slack:Ev0PV52K21", 60_000));
     expect(claims.map((r) => (r as PromiseFulfilledResult<boolean>).value).filter(Boolean)).toHaveLength(1);

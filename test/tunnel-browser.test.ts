@@ -92,7 +92,7 @@ function startDashboard(): Promise<number> {
   const wss = new WebSocketServer({ noServer: true });
   dashboard.on("upgrade", (req, socket, head) => {
     if (req.url !== "/ws") return void socket.destroy();
-    wss.handleUpgrade(req, socket, head, (ws) => ws.on("message", (data) => ws.send(data.toString())));
+    wss.handleUpgrade(req, socket, head, (ws) => ws.on("message", (data) => ws.send((data as Buffer).toString())));
   });
   return new Promise((r) => dashboard.listen(0, "127.0.0.1", () => r((dashboard.address() as { port: number }).port)));
 }
@@ -101,7 +101,7 @@ async function spawnLink(name: string): Promise<string> {
   const conv = new RecordingConversation();
   await bot.core.handle(request(`spawn dashagent ssh --host ${USER}@127.0.0.1:${sshd.port} --name ${name}`), conv);
   await bot.core.idle();
-  const view = conv.private.find((v) => v.kind === "connect") as ConnectView | undefined;
+  const view = conv.private.find((v): v is ConnectView => v.kind === "connect");
   if (!view?.gatewayUrl) throw new Error(`spawn ${name} gave no dashboard link: ${JSON.stringify(conv.private)}`);
   return view.gatewayUrl;
 }

@@ -225,7 +225,7 @@ describe("tunnel gateway", () => {
     await new Promise<void>((r, j) => ws.once("open", () => r()).once("error", j));
     const echoes = ["ping", "pong", "x".repeat(100_000)];
     for (const msg of echoes) {
-      const answer = new Promise<string>((r) => ws.once("message", (d) => r(d.toString())));
+      const answer = new Promise<string>((r) => ws.once("message", (d) => r((d as Buffer).toString())));
       ws.send(msg);
       expect(await answer).toBe(msg);
     }

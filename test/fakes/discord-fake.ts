@@ -435,7 +435,7 @@ export class DiscordFake {
     this.httpDeliveries.push(delivery);
     if (res.status !== 200) return void (delivery.error = `the endpoint answered ${res.status}`);
     try {
-      this.callback({ params: [row.id, row.token], query: new URLSearchParams(), body: (res.body ?? {}) as Json, files: [] });
+      this.callback({ params: [row.id, row.token], query: new URLSearchParams(), body: res.body ?? {}, files: [] });
       delivery.accepted = true;
     } catch (e) {
       delivery.error = e instanceof ApiError ? `${e.code} ${e.message}` : String(e);
@@ -505,7 +505,7 @@ export class DiscordFake {
     ws.on("message", (data, isBinary) => {
       let p: Json | null = null;
       try {
-        p = JSON.parse(isBinary ? "" : data.toString());
+        p = JSON.parse(isBinary ? "" : (data as Buffer).toString());
       } catch {
         // a decode error, answered below
       }
@@ -700,7 +700,7 @@ export class DiscordFake {
       } else {
         window.used++;
         headers = this.rateHeaders(hash, limit, limit - window.used, window.resetAt);
-        const reply = route.handler({ params: route.re.exec(path)!.slice(1), query: url.searchParams, body: (json ?? {}) as Json, files });
+        const reply = route.handler({ params: route.re.exec(path)!.slice(1), query: url.searchParams, body: json ?? {}, files });
         body = reply.body;
         status = reply.status ?? (body === undefined ? 204 : 200);
       }

@@ -246,9 +246,9 @@ export class GceFake implements CloudFake {
     const previous = requestId ? this.byRequestId.get(requestId) : undefined;
     if (previous) return this.renderOperation(previous);
     if (requestId !== null && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(requestId)) throw invalid(`Invalid value for field 'requestId': '${requestId}'. Must be a valid UUID.`);
-    const name = String(body.name ?? "");
+    const name = String((body.name as string | undefined) ?? "");
     if (!NAME_RE.test(name)) throw invalid(`Invalid value for field 'resource.name': '${name}'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'`);
-    const machineType = String(body.machineType ?? "");
+    const machineType = String((body.machineType as string | undefined) ?? "");
     const typeName = machineType.split("/").pop() ?? "";
     if (!FAKE_MACHINE_TYPES.includes(typeName)) {
       throw invalid(`Invalid value for field 'resource.machineType': '${machineType}'. Machine type with name '${typeName}' does not exist in zone '${zone}'.`);
@@ -272,7 +272,7 @@ export class GceFake implements CloudFake {
   private insertFirewall(body: Record<string, unknown>, requestId: string | null): unknown {
     const previous = requestId ? this.byRequestId.get(requestId) : undefined;
     if (previous) return this.renderOperation(previous);
-    const name = String(body.name ?? "");
+    const name = String((body.name as string | undefined) ?? "");
     if (!NAME_RE.test(name)) throw invalid(`Invalid value for field 'resource.name': '${name}'.`);
     if (this.firewalls.has(name)) {
       throw new GceError({ code: 409, message: `The resource 'projects/${this.project}/global/firewalls/${name}' already exists`, errors: [{ message: "already exists", domain: "global", reason: "alreadyExists" }], status: "ALREADY_EXISTS" });
@@ -322,9 +322,9 @@ export class GceFake implements CloudFake {
     const nics = (i.resource.networkInterfaces ?? []) as { network?: string; accessConfigs?: Record<string, unknown>[] }[];
     return {
       ...i.resource, kind: "compute#instance", id: i.id, name: i.name, status, labels: i.labels, labelFingerprint: "42WmSpB8rSM=",
-      zone: this.link(`zones/${i.zone}`), machineType: this.link(`zones/${i.zone}/${String(i.resource.machineType ?? "").replace(/^.*?machineTypes\//, "machineTypes/")}`),
+      zone: this.link(`zones/${i.zone}`), machineType: this.link(`zones/${i.zone}/${String((i.resource.machineType as string | undefined) ?? "").replace(/^.*?machineTypes\//, "machineTypes/")}`),
       creationTimestamp: new Date(i.createdAt).toISOString(),
-      metadata: { kind: "compute#metadata", fingerprint: "m7GYXDYXNJE=", ...((i.resource.metadata as object | undefined) ?? {}) },
+      metadata: { kind: "compute#metadata", fingerprint: "m7GYXDYXNJE=", ...((i.resource.metadata) ?? {}) },
       networkInterfaces: nics.map((nic, n) => ({
         kind: "compute#networkInterface", name: `nic${n}`, network: this.link("global/networks/default"), networkIP: `10.128.0.${2 + n}`,
         accessConfigs: (nic.accessConfigs ?? []).map((a) => ({ kind: "compute#accessConfig", name: "External NAT", networkTier: "PREMIUM", ...a, ...(addressed ? { natIP: "127.0.0.1" } : {}) })),

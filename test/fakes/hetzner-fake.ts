@@ -329,7 +329,7 @@ export class HetznerFake implements CloudFake {
   }
 
   private addSshKey(body: Json): SshKeyRow {
-    const publicKey = String(body.public_key ?? "").trim();
+    const publicKey = String((body.public_key as string | undefined) ?? "").trim();
     if (!/^ssh-[a-z0-9-]+ [A-Za-z0-9+/=]+( .*)?$/.test(publicKey)) {
       throw invalidInput("public_key", "is not a valid public key");
     }
@@ -345,9 +345,9 @@ export class HetznerFake implements CloudFake {
   private makeServer(body: Json, createdAt: number): ServerRow {
     const type = serverType(String(body.server_type));
     if (!type) throw invalidInput("server_type", `server type ${String(body.server_type)} not found`);
-    const location = LOCATIONS[String(body.location ?? "nbg1")] as Json | undefined;
+    const location = LOCATIONS[String((body.location as string | undefined) ?? "nbg1")] as Json | undefined;
     if (!location) throw invalidInput("location", `location ${String(body.location)} not found`);
-    const name = String(body.name ?? "");
+    const name = String((body.name as string | undefined) ?? "");
     if (!/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,61}[a-zA-Z0-9])?$/.test(name)) throw invalidInput("name", "is not a valid hostname");
     const labels = (body.labels ?? {}) as Record<string, string>;
     for (const [k, v] of Object.entries(labels)) {
@@ -362,7 +362,7 @@ export class HetznerFake implements CloudFake {
     const ipId = this.nextId++;
     // Hetzner makes the server's Primary IPv4 itself: unlabelled, deleted with the server.
     this.primaryIps_.set(ipId, { id: ipId, labels: {}, assigneeId: id, autoDelete: true });
-    const server = { id, name, labels, createdAt, type, location, ipId, userData: String(body.user_data ?? "") };
+    const server = { id, name, labels, createdAt, type, location, ipId, userData: String((body.user_data as string | undefined) ?? "") };
     this.servers_.set(id, server);
     return server;
   }

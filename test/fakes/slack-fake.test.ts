@@ -5,7 +5,6 @@ import type { AddressInfo } from "node:net";
 import { App, LogLevel, SocketModeReceiver, webApi, type Logger } from "@slack/bolt";
 import { SocketModeClient } from "@slack/socket-mode";
 import { SlackApi, slackErrorCode, slackErrorMessages } from "../../src/adapters/slack/api.js";
-import type { SlackMessage } from "../../src/adapters/slack/blocks.js";
 import { createLogger } from "../../src/log.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
@@ -188,7 +187,7 @@ describe("Web API", () => {
     const log = createLogger({ level: "info", format: "json", destination: { write: (l: string) => (lines.push(l), true) } as unknown as NodeJS.WritableStream });
     const api = new SlackApi(webClient(fake), log);
     const blocks = Array.from({ length: 51 }, (_, i) => ({ type: "section", text: { type: "mrkdwn", text: `spawn ${i}` } }));
-    const failed = await api.postMessage("T0FAKE", "C1", { text: "list", blocks: blocks as SlackMessage["blocks"] }).then(() => undefined, (e: unknown) => e);
+    const failed = await api.postMessage("T0FAKE", "C1", { text: "list", blocks }).then(() => undefined, (e: unknown) => e);
     expect(slackErrorCode(failed)).toBe("invalid_blocks");
     expect(slackErrorMessages(failed)).toEqual(["[ERROR] no more than 50 items allowed [json-pointer:/blocks]"]);
     const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "Slack refused what the bot rendered");
@@ -383,7 +382,7 @@ describe("Socket Mode against the fake", () => {
     const ws = new WebSocket(url!);
     cleanups.push(() => ws.terminate());
     const hello = await new Promise<unknown>((resolve, reject) => {
-      ws.once("message", (d) => resolve(JSON.parse(String(d))));
+      ws.once("message", (d) => resolve(JSON.parse((d as Buffer).toString())));
       ws.once("error", reject);
     });
     expect(hello).toMatchObject({ type: "hello", num_connections: 1, connection_info: { app_id: "A0FAKE" }, debug_info: { approximate_connection_time: expect.any(Number) } });

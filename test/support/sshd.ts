@@ -61,7 +61,7 @@ function startDaemon(config: string): Promise<ChildProcess> {
     const child = spawn(SSHD, ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
     const timer = setTimeout(() => reject(new Error(`sshd did not start: ${log}`)), SSHD_READY_TIMEOUT_MS);
-    child.stderr!.on("data", (d: Buffer) => {
+    child.stderr.on("data", (d: Buffer) => {
       log += d.toString();
       if (/Server listening on 127\.0\.0\.1 port/.test(log)) {
         clearTimeout(timer);

@@ -63,7 +63,7 @@ const LIVE_SQL = `status IN (${LIVE_STATUSES.map((s) => `'${s}'`).join(", ")})`;
 // $1 platform, $2 workspace or NULL, $3 channel or NULL.
 const SCOPE_SQL = "platform = $1 AND ($2::text IS NULL OR workspace = $2) AND ($3::text IS NULL OR channel = $3)";
 
-export interface PgStoreOptions extends PoolOptions {}
+export type PgStoreOptions = PoolOptions;
 
 /** Connect, migrate (once across replicas) and return the store; the pool is closed if that fails. */
 export async function openPgStore(url: string, opts: PgStoreOptions = {}): Promise<PgStore> {

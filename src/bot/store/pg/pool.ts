@@ -22,12 +22,9 @@ export interface PoolOptions {
 }
 
 // Per pool, not pg.types.setTypeParser: that would change every pg client in the process.
-const TYPES = {
-  getTypeParser(oid: number, format?: string) {
-    if (oid === INT8_OID) return (text: string) => Number(text);
-    return pg.types.getTypeParser(oid, format as "text");
-  },
-} as pg.CustomTypesConfig;
+const TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number) => (oid === INT8_OID ? (text: string) => Number(text) : (pg.types.getTypeParser(oid, "text") as (text: string) => unknown))) as pg.CustomTypesConfig["getTypeParser"],
+};
 
 export function createPool(url: string, opts: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
@@ -80,5 +77,5 @@ function clientDb(client: pg.PoolClient): Db {
 /** PostgreSQL's unique_violation, with the constraint (index) it hit. */
 export function uniqueViolation(err: unknown): string | undefined {
   const e = err as { code?: unknown; constraint?: unknown };
-  return e.code === "23505" ? String(e.constraint ?? "") : undefined;
+  return e.code === "23505" ? (typeof e.constraint === "string" ? e.constraint : "") : undefined;
 }
