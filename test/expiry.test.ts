@@ -107,13 +107,13 @@ describe("expiry: deletion", () => {
     expect(await bot.core.sweepExpiry(SETTINGS, T0 + 10_000)).toMatchObject({ failed: 0, deleted: 0 });
     fakes.hetzner.inject({ kind: "server-error", times: 1, match: "DELETE /servers" });
     expect(await bot.core.sweepExpiry(SETTINGS, T0 + DELETE_RETRY_BASE_MS)).toMatchObject({ failed: 1 });
-    expect(await bot.store.upkeep.getDeleteRetry(rec.id)).toMatchObject({ attempts: 2, nextAt: T0 + 3 * DELETE_RETRY_BASE_MS });
+    expect(await bot.store.upkeep.getCleanup(rec.id)).toMatchObject({ attempts: 2, nextAt: T0 + 3 * DELETE_RETRY_BASE_MS });
     expect(sent.to(OWNER.id)).toHaveLength(1);
 
     expect(await bot.core.sweepExpiry(SETTINGS, T0 + 3 * DELETE_RETRY_BASE_MS)).toMatchObject({ deleted: 1 });
     expect(fakes.hetzner.servers()).toEqual([]);
     expect(await bot.store.getSpawn(rec.id)).toMatchObject({ status: "deleted", error: null });
-    expect(await bot.store.upkeep.getDeleteRetry(rec.id)).toBeUndefined();
+    expect(await bot.store.upkeep.getCleanup(rec.id)).toBeUndefined();
     expect((await bot.store.listAudit({ spawnId: rec.id })).map((a) => a.action).reverse()).toEqual(["delete-failed", "delete-failed", "delete"]);
     expect(await secretsIn(fakes, bot, sent)).toEqual([]);
   });

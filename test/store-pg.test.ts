@@ -118,9 +118,12 @@ async function session(store: Store): Promise<unknown[]> {
   await note("upkeep", (async () => {
     await store.upkeep.markReminded(spawnAt(1).id, T0 + 86_400_000, T0);
     const next = (n: number) => T0 + n * 60_000;
-    return [[...(await store.upkeep.remindedExpiries())], await store.upkeep.recordDeleteFailure(spawnAt(3).id, "U1", "503", next), await store.upkeep.recordDeleteFailure(spawnAt(3).id, "expiry", "504", next),
-      await store.upkeep.listDeleteRetries(), await store.upkeep.seeOrphan("hetzner", "42", null, T0), await store.upkeep.seeOrphan("hetzner", "42", "x", T0 + 9),
-      await store.upkeep.markOrphanReported("hetzner", "42", T0 + 10), await store.upkeep.listOrphans("hetzner"), await store.upkeep.clearDeleteRetry(spawnAt(3).id), await store.upkeep.getDeleteRetry(spawnAt(3).id)];
+    return [[...(await store.upkeep.remindedExpiries())], await store.upkeep.oweCleanup(spawnAt(3).id, "delete", "U1", "503", next), await store.upkeep.oweCleanup(spawnAt(3).id, "delete", "expiry", "504", next),
+      await store.upkeep.oweCleanup(spawnAt(4).id, "leftovers", "spawnbot", "host unreachable", next), await store.upkeep.listCleanups(), await store.upkeep.listCleanups("delete"),
+      await store.upkeep.oweCleanup(spawnAt(4).id, "delete", "U2", "now a delete", next), await store.upkeep.listCleanups("leftovers"),
+      await store.upkeep.seeOrphan("hetzner", "42", null, T0), await store.upkeep.seeOrphan("hetzner", "42", "x", T0 + 9),
+      await store.upkeep.markOrphanReported("hetzner", "42", T0 + 10), await store.upkeep.listOrphans("hetzner"), await store.upkeep.settleCleanup(spawnAt(3).id), await store.upkeep.getCleanup(spawnAt(3).id),
+      await store.upkeep.getCleanup(spawnAt(4).id)];
   })());
   await note("oauth", (async () => {
     const rec = { stateHash: "s1", user: ALICE, userName: "alice", workspace: "T024BE7LD", channel: "C024BE91L", sealedVerifier: "v1.x", createdAt: T0, expiresAt: T0 + 600_000 };
@@ -287,9 +290,9 @@ describe("the PostgreSQL store", () => {
     expect(consumed.map((r) => (r as PromiseFulfilledResult<boolean>).value).filter(Boolean)).toHaveLength(1);
 
     const ownerOf = (named.find((r) => r.status === "fulfilled") as PromiseFulfilledResult<{ id: string }>).value.id;
-    const failures = await settle((s) => s.upkeep.recordDeleteFailure(ownerOf, "expiry", "503", (n) => n));
+    const failures = await settle((s) => s.upkeep.oweCleanup(ownerOf, "delete", "expiry", "503", (n) => n));
     expect(failures.every((r) => r.status === "fulfilled")).toBe(true);
-    expect((await replicas[0]!.upkeep.getDeleteRetry(ownerOf))?.attempts).toBe(replicas.length * 2);
+    expect((await replicas[0]!.upkeep.getCleanup(ownerOf))?.attempts).toBe(replicas.length * 2);
 
     const dismissed = await settle((s) => s.dismissSpawn(ownerOf));
     expect(dismissed.map((r) => (r as PromiseFulfilledResult<boolean>).value).filter(Boolean)).toHaveLength(1);

@@ -82,7 +82,7 @@ export class BotCore {
 
   /**
    * End the runs a killed or stopped bot left in flight and finish its deletes (startUp: true, before
-   * the adapter takes commands); later passes retry only what is left "cleanup pending".
+   * the adapter takes commands); later passes retry only the leftovers owed (cleanups_owed).
    */
   recover(opts: { startUp: boolean }): Promise<RecoveryReport> {
     return recoverSpawns(this.ctx, this.announcer, opts);

@@ -5,7 +5,7 @@ import { tmuxKillCommand } from "./launch.js";
 import type { RemoteHost } from "./remote/types.js";
 import type { Run } from "./run.js";
 
-/** Prefix of the error of a spawn whose leftovers could not be removed yet (retried by the bot's recovery). */
+/** How a spawn whose leftovers could not be removed yet reads to users; what is owed is recorded in cleanups_owed. */
 export const CLEANUP_PENDING = "cleanup pending";
 /** Spawn meta keys for a pending clean-up: the failure it ends with, and whether its session may exist ("1"/"0"). */
 export const RECOVERY_META = { reason: "recoveryReason", session: "recoverySession" } as const;

@@ -74,12 +74,12 @@ export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: Rem
       await ctx.orchestrator.teardown(await hostRecord(ctx, rec), await neighboursOnHost(ctx.store, rec));
     } catch (err) {
       const reason = secrets.redact((err as Error).message); // it is stored, audited and shown
-      const retry = await ctx.store.upkeep.recordDeleteFailure(rec.id, actor.userId, reason, (n) => now + retryDelay(n));
+      const retry = await ctx.store.upkeep.oweCleanup(rec.id, "delete", actor.userId, reason, (n) => now + retryDelay(n));
       const kept = await ctx.store.updateSpawn(rec.id, { status: before, error: `delete failed: ${reason}` });
       await audit("delete-failed", { reason, attempts: retry.attempts });
       return { kind: "failed", rec: kept, reason, retryAt: retry.nextAt };
     }
-    await ctx.store.upkeep.clearDeleteRetry(rec.id);
+    await ctx.store.upkeep.settleCleanup(rec.id);
     const deleted = await ctx.store.updateSpawn(rec.id, { status: "deleted", deletedAt: now, error: null });
     await audit("delete");
     await revokeSpawnKey(ctx, rec.id, now); // never throws: a failed delete of the key is retried on its own
@@ -87,6 +87,16 @@ export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: Rem
   } finally {
     await ctx.store.leases.release(deleteLease(rec.id), holder).catch((err: unknown) => ctx.log.warn({ err, spawnId: rec.id }, "could not release a delete's lease; it expires by itself"));
   }
+}
+
+/**
+ * What a spawn's run made could not be removed (its cloud or host unreachable): owe it, due at the
+ * next clean-up pass (SPAWNBOT_CLEANUP_RETRY sets their pace). Returns whether it was owed already.
+ */
+export async function oweLeftovers(ctx: CoreContext, spawnId: string, problem: string, now = Date.now()): Promise<boolean> {
+  const before = await ctx.store.upkeep.getCleanup(spawnId);
+  await ctx.store.upkeep.oweCleanup(spawnId, "leftovers", "spawnbot", problem, () => now);
+  return before?.what === "leftovers";
 }
 
 /** The spawn's status view as its status message shows it. */

@@ -6,7 +6,7 @@ import type { CoreContext } from "../context.js";
 import { hostAuthOf, hostPinsFor } from "../access/host-access.js";
 import { revokeSpawnKey } from "./spawn-api-keys.js";
 import { neighboursOnHost } from "../access/spawn-access.js";
-import { statusViewOf } from "./spawn-removal.js";
+import { oweLeftovers, statusViewOf } from "./spawn-removal.js";
 import type { SpawnRecord } from "../store/index.js";
 import { mintGatewayUrl } from "./tunnel-links.js";
 import { agentKeyFor } from "../commands/user-settings.js";
@@ -67,7 +67,12 @@ export async function followRun(ctx: CoreContext, rec: SpawnRecord, run: Run, to
     run.done.then(async (result) => {
       clearTimeout(scheduled); // the final view below shows everything
       // A run that failed or was cancelled needs no model access: its key goes at once.
-      if (result.outcome === "failed" || result.outcome === "cancelled") await revokeSpawnKey(ctx, rec.id);
+      if (result.outcome === "failed" || result.outcome === "cancelled") {
+        await revokeSpawnKey(ctx, rec.id);
+        // Its clean-up could not remove what it made (the run left it "deleting"): owed, retried by upkeep.
+        const ended = await ctx.store.getSpawn(rec.id);
+        if (ended?.status === "deleting") await oweLeftovers(ctx, rec.id, ended.error ?? result.error ?? "its clean-up failed");
+      }
       // The final state is drawn at once (a status message still waiting to be posted goes out
       // with it) and is the newest view every pending edit renders: always delivered, last.
       const final = redraw();

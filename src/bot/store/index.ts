@@ -7,7 +7,7 @@ import type { Store } from "./types.js";
 
 export * from "./types.js";
 export type { ChatState, SealedSecret } from "./chat-tables.js";
-export type { DeleteRetry, OrphanServer, UpkeepState } from "./upkeep-tables.js";
+export type { CleanupKind, CleanupOwed, OrphanServer, UpkeepState } from "./upkeep-tables.js";
 export type { NewOAuthState, OAuthState, OAuthStateRecord } from "./oauth-tables.js";
 export type { HostPin, HostState, SharedHost } from "./host-tables.js";
 export type { Lease, LeaseState } from "./lease-tables.js";

@@ -367,6 +367,29 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX spawns_by_end ON spawns (platform, deleted_at) WHERE deleted_at IS NOT NULL;
     `,
   },
+  {
+    version: 14,
+    description: "One record of a clean-up owed to a cloud or host (a delete that failed, or the leftovers of a run that ended), replacing delete_retries and the 'cleanup pending' error text",
+    // what: 'delete' — a delete someone (or expiry, or the reconciler) asked for failed and is
+    // retried; 'leftovers' — a run ended and what it made could not be removed yet. One row per
+    // spawn. Spawns recovery left "deleting" with the old "cleanup pending" text are owed leftovers,
+    // due at once.
+    sql: `
+      CREATE TABLE cleanups_owed (
+        spawn_id    TEXT PRIMARY KEY REFERENCES spawns (id) ON DELETE CASCADE,
+        what        TEXT NOT NULL CHECK (what IN ('delete', 'leftovers')),
+        actor       TEXT NOT NULL,
+        attempts    INTEGER NOT NULL,
+        next_at     INTEGER NOT NULL,
+        last_error  TEXT NOT NULL
+      ) STRICT;
+      INSERT INTO cleanups_owed (spawn_id, what, actor, attempts, next_at, last_error)
+        SELECT spawn_id, 'delete', actor, attempts, next_at, last_error FROM delete_retries;
+      INSERT OR IGNORE INTO cleanups_owed (spawn_id, what, actor, attempts, next_at, last_error)
+        SELECT id, 'leftovers', 'spawnbot', 1, 0, error FROM spawns WHERE status = 'deleting' AND error LIKE 'cleanup pending%';
+      DROP TABLE delete_retries;
+    `,
+  },
 ];
 
 // The highest version; with every migration merged it equals the count (a store test checks).

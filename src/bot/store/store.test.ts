@@ -100,6 +100,28 @@ describe("opening a store", () => {
     migrated.close();
   });
 
+  it("migration 14 turns failed deletes and spawns left \"cleanup pending\" into clean-ups owed", () => {
+    const v13 = join(dir, "v13.db");
+    const raw = new Database(v13);
+    for (const m of MIGRATIONS.filter((m) => m.version <= 13)) raw.exec(m.sql);
+    raw.pragma("user_version = 13");
+    const insert = raw.prepare(`INSERT INTO spawns (id, name, platform, workspace, channel, owner_id, owner_name, agent, cloud, status, session, meta, created_at, error)
+      VALUES (?, ?, 'slack', 'T1', 'C1', 'U1', 'x', 'codex', 'hetzner', ?, ?, '{}', 1, ?)`);
+    insert.run("s1", "failed-delete", "ready", "failed-delete", "delete failed: 503");
+    insert.run("s2", "leftovers", "deleting", "leftovers", "cleanup pending: could not remove what leftovers made on hetzner (503)");
+    insert.run("s3", "a-delete", "deleting", "a-delete", null);
+    raw.prepare("INSERT INTO delete_retries (spawn_id, actor, attempts, next_at, last_error) VALUES ('s1', 'U1', 3, 777, '503')").run();
+    raw.close();
+
+    const migrated = openStore(v13);
+    expect(migrated.upkeep.listCleanups()).toEqual([
+      { spawnId: "s2", what: "leftovers", actor: "spawnbot", attempts: 1, nextAt: 0, lastError: "cleanup pending: could not remove what leftovers made on hetzner (503)" },
+      { spawnId: "s1", what: "delete", actor: "U1", attempts: 3, nextAt: 777, lastError: "503" },
+    ]);
+    expect(migrated.upkeep.getCleanup("s3")).toBeUndefined(); // a delete in flight owes nothing yet
+    migrated.close();
+  });
+
   it("reopens an existing file without migrating again and keeps its data", () => {
     const made = store.recordIntent(newSpawn({ meta: { dashboardPort: "8080" } }));
     store.close();

@@ -1,11 +1,20 @@
 // What the bot's background upkeep remembers across restarts: which expiry reminders went out,
-// which deletes failed and when to try them again, and which orphan servers the reconciler has
-// seen (since when, and whether the admins were told). The SQL for those three tables.
+// which clean-ups are owed to a cloud or host and when to try them again, and which orphan
+// servers the reconciler has seen (since when, and whether the admins were told). The SQL for
+// those three tables.
 import type Database from "better-sqlite3";
 
-export interface DeleteRetry {
+/**
+ * What a spawn still owes its cloud or host: "delete" — a delete someone asked for (a user,
+ * "expiry", "reconciler") failed; "leftovers" — its run ended and what it made is not removed yet.
+ */
+export type CleanupKind = "delete" | "leftovers";
+
+/** One clean-up owed: what, for which spawn, how many tries so far, and when the next is due. */
+export interface CleanupOwed {
   spawnId: string;
-  /** Who asked for the delete first: a user id, "expiry" or "reconciler". */
+  what: CleanupKind;
+  /** Who asked first: a user id, "expiry", "reconciler", or "spawnbot" for leftovers. */
   actor: string;
   attempts: number;
   nextAt: number;
@@ -25,11 +34,16 @@ export interface UpkeepState {
   /** The expiry each spawn's owner was last reminded of (one query for a whole sweep). */
   remindedExpiries(): Map<string, number>;
   markReminded(spawnId: string, expiresAt: number, at: number): void;
-  /** Record a failed delete; attempts counts up from the stored row. Returns the stored row. */
-  recordDeleteFailure(spawnId: string, actor: string, error: string, nextAt: (attempts: number) => number): DeleteRetry;
-  clearDeleteRetry(spawnId: string): void;
-  getDeleteRetry(spawnId: string): DeleteRetry | undefined;
-  listDeleteRetries(): DeleteRetry[];
+  /**
+   * A clean-up of this spawn is owed (its try just failed): attempts counts up from the stored row
+   * of the same kind (from 1 for a new kind), the first actor is kept. Returns the stored row.
+   */
+  oweCleanup(spawnId: string, what: CleanupKind, actor: string, error: string, nextAt: (attempts: number) => number): CleanupOwed;
+  /** The clean-up is done (or nothing is owed any more). */
+  settleCleanup(spawnId: string): void;
+  getCleanup(spawnId: string): CleanupOwed | undefined;
+  /** Soonest due first; one kind, or all. */
+  listCleanups(what?: CleanupKind): CleanupOwed[];
   /** Insert when new (first seen now); an existing row keeps its first-seen time. Returns the stored row. */
   seeOrphan(cloud: string, serverId: string, spawnId: string | null, at: number): OrphanServer;
   markOrphanReported(cloud: string, serverId: string, at: number): void;
@@ -37,7 +51,7 @@ export interface UpkeepState {
   listOrphans(cloud: string): OrphanServer[];
 }
 
-interface RetryRow { spawn_id: string; actor: string; attempts: number; next_at: number; last_error: string }
+interface OwedRow { spawn_id: string; what: CleanupKind; actor: string; attempts: number; next_at: number; last_error: string }
 interface OrphanRow { cloud: string; server_id: string; spawn_id: string | null; first_seen: number; reported_at: number | null }
 
 export class UpkeepTables implements UpkeepState {
@@ -49,11 +63,11 @@ export class UpkeepTables implements UpkeepState {
       reminded: p<{ spawn_id: string; expires_at: number }>("SELECT spawn_id, expires_at FROM expiry_reminders"),
       remind: p<never>(`INSERT INTO expiry_reminders (spawn_id, expires_at, sent_at) VALUES (?, ?, ?)
         ON CONFLICT (spawn_id) DO UPDATE SET expires_at = excluded.expires_at, sent_at = excluded.sent_at`),
-      getRetry: p<RetryRow>("SELECT * FROM delete_retries WHERE spawn_id = ?"),
-      putRetry: p<never>(`INSERT INTO delete_retries (spawn_id, actor, attempts, next_at, last_error) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (spawn_id) DO UPDATE SET attempts = excluded.attempts, next_at = excluded.next_at, last_error = excluded.last_error`),
-      clearRetry: p<never>("DELETE FROM delete_retries WHERE spawn_id = ?"),
-      listRetries: p<RetryRow>("SELECT * FROM delete_retries ORDER BY next_at"),
+      getOwed: p<OwedRow>("SELECT * FROM cleanups_owed WHERE spawn_id = ?"),
+      putOwed: p<never>(`INSERT INTO cleanups_owed (spawn_id, what, actor, attempts, next_at, last_error) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (spawn_id) DO UPDATE SET what = excluded.what, actor = excluded.actor, attempts = excluded.attempts, next_at = excluded.next_at, last_error = excluded.last_error`),
+      settleOwed: p<never>("DELETE FROM cleanups_owed WHERE spawn_id = ?"),
+      listOwed: p<OwedRow>("SELECT * FROM cleanups_owed WHERE ? IS NULL OR what = ? ORDER BY next_at, spawn_id"),
       seeOrphan: p<never>(`INSERT INTO orphan_servers (cloud, server_id, spawn_id, first_seen) VALUES (?, ?, ?, ?)
         ON CONFLICT (cloud, server_id) DO NOTHING`),
       getOrphan: p<OrphanRow>("SELECT * FROM orphan_servers WHERE cloud = ? AND server_id = ?"),
@@ -71,24 +85,25 @@ export class UpkeepTables implements UpkeepState {
     this.sql.remind.run(spawnId, expiresAt, at);
   }
 
-  recordDeleteFailure(spawnId: string, actor: string, error: string, nextAt: (attempts: number) => number): DeleteRetry {
-    const prior = this.sql.getRetry.get(spawnId);
-    const attempts = (prior?.attempts ?? 0) + 1;
-    this.sql.putRetry.run(spawnId, prior?.actor ?? actor, attempts, nextAt(attempts), error);
-    return toRetry(this.sql.getRetry.get(spawnId)!);
+  oweCleanup(spawnId: string, what: CleanupKind, actor: string, error: string, nextAt: (attempts: number) => number): CleanupOwed {
+    const prior = this.sql.getOwed.get(spawnId);
+    const same = prior?.what === what ? prior : undefined;
+    const attempts = (same?.attempts ?? 0) + 1;
+    this.sql.putOwed.run(spawnId, what, same?.actor ?? actor, attempts, nextAt(attempts), error);
+    return toOwed(this.sql.getOwed.get(spawnId)!);
   }
 
-  clearDeleteRetry(spawnId: string): void {
-    this.sql.clearRetry.run(spawnId);
+  settleCleanup(spawnId: string): void {
+    this.sql.settleOwed.run(spawnId);
   }
 
-  getDeleteRetry(spawnId: string): DeleteRetry | undefined {
-    const r = this.sql.getRetry.get(spawnId);
-    return r && toRetry(r);
+  getCleanup(spawnId: string): CleanupOwed | undefined {
+    const r = this.sql.getOwed.get(spawnId);
+    return r && toOwed(r);
   }
 
-  listDeleteRetries(): DeleteRetry[] {
-    return this.sql.listRetries.all().map(toRetry);
+  listCleanups(what?: CleanupKind): CleanupOwed[] {
+    return this.sql.listOwed.all(what ?? null, what ?? null).map(toOwed);
   }
 
   seeOrphan(cloud: string, serverId: string, spawnId: string | null, at: number): OrphanServer {
@@ -109,8 +124,8 @@ export class UpkeepTables implements UpkeepState {
   }
 }
 
-function toRetry(r: RetryRow): DeleteRetry {
-  return { spawnId: r.spawn_id, actor: r.actor, attempts: r.attempts, nextAt: r.next_at, lastError: r.last_error };
+function toOwed(r: OwedRow): CleanupOwed {
+  return { spawnId: r.spawn_id, what: r.what, actor: r.actor, attempts: r.attempts, nextAt: r.next_at, lastError: r.last_error };
 }
 
 function toOrphan(r: OrphanRow): OrphanServer {

@@ -31,7 +31,7 @@ export async function sweepExpiry(ctx: CoreContext, settings: ExpirySettings, no
   const report: SweepReport = { reminded: 0, deleted: 0, failed: 0 };
   const upkeep = ctx.store.upkeep;
   const reminded = await upkeep.remindedExpiries();
-  const retries = new Map((await upkeep.listDeleteRetries()).map((r) => [r.spawnId, r]));
+  const retries = new Map((await upkeep.listCleanups("delete")).map((r) => [r.spawnId, r]));
   const toDelete: SpawnRecord[] = [];
   const running = new Set(ctx.orchestrator.inFlight().map((r) => r.spawnId));
   let asked = cancelAsked.get(ctx);
@@ -43,7 +43,7 @@ export async function sweepExpiry(ctx: CoreContext, settings: ExpirySettings, no
     retries.delete(rec.id);
     if (retry && retry.actor === ACTOR && rec.expiresAt !== null && rec.expiresAt > now) {
       // Extended after its expiry delete failed: the owner wants it kept.
-      await upkeep.clearDeleteRetry(rec.id);
+      await upkeep.settleCleanup(rec.id);
       await ctx.store.updateSpawn(rec.id, { error: null });
     } else if (retry) {
       if (retry.nextAt <= now) toDelete.push(rec);
@@ -62,7 +62,7 @@ export async function sweepExpiry(ctx: CoreContext, settings: ExpirySettings, no
       }
     }
   }
-  for (const stale of retries.keys()) await upkeep.clearDeleteRetry(stale); // its spawn ended another way
+  for (const stale of retries.keys()) await upkeep.settleCleanup(stale); // its spawn ended another way
   await forEachLimited(toDelete, DELETES_AT_ONCE, async (rec) => {
     const outcome = await expire(ctx, rec, now);
     if (outcome === "deleted") report.deleted++;
@@ -90,7 +90,7 @@ async function expire(ctx: CoreContext, rec: SpawnRecord, now: number): Promise<
   } else if (outcome.kind === "failed") {
     ctx.log.warn({ spawnId: rec.id, reason: outcome.reason }, "delete failed; it will be retried");
     // Told once, on the first failure: later retries only log, so an outage does not flood the owner.
-    if ((await ctx.store.upkeep.getDeleteRetry(rec.id))?.attempts === 1) {
+    if ((await ctx.store.upkeep.getCleanup(rec.id))?.attempts === 1) {
       await notifyOwner(ctx, rec, error(`${rec.name} ${expired ? "expired but " : ""}could not be deleted: ${outcome.reason}; the bot keeps trying every few minutes`));
     }
   } else if (outcome.kind === "cancelling") {

@@ -8,6 +8,7 @@ import type { CoreContext } from "../context.js";
 import type { ChatOutlet } from "../outlet.js";
 import { revokeSpawnKey, revokeUnrecordedKeys } from "../spawns/spawn-api-keys.js";
 import { hostRecord, neighboursOnHost } from "../access/spawn-access.js";
+import { oweLeftovers } from "../spawns/spawn-removal.js";
 import { buildStatusView } from "../views/status-view.js";
 import { revokeTunnels } from "../spawns/tunnel-links.js";
 import type { SpawnRecord } from "../store/index.js";
@@ -64,18 +65,20 @@ export class Announcer {
 
 /**
  * At start-up (startUp: true) every pending, provisioning or deleting spawn without a run in this
- * process is handled; later passes only retry the ones left "cleanup pending".
+ * process is handled; later passes retry only the leftovers owed (the cleanups_owed record).
  */
 export async function recoverSpawns(ctx: CoreContext, announcer: Announcer, opts: { startUp: boolean }): Promise<RecoveryReport> {
   const report: RecoveryReport = { resumed: [], ended: [], deleted: [], pending: [] };
   const running = new Set(ctx.orchestrator.inFlight().map((r) => r.spawnId));
   const live = await ctx.store.listLive();
+  const now = Date.now();
+  const owed = new Set((await ctx.store.upkeep.listCleanups("leftovers")).filter((c) => c.nextAt <= now).map((c) => c.spawnId));
   // Dashboard tokens an older version kept in clear are sealed on first read: read them all now.
   if (opts.startUp) for (const rec of live) ctx.orchestrator.dashboardToken(await hostRecord(ctx, rec));
   if (opts.startUp) await revokeUnrecordedKeys(ctx, live.filter((r) => !running.has(r.id)));
   for (const found of live) {
     if (running.has(found.id) || found.status === "ready") continue;
-    if (!opts.startUp && !(found.status === "deleting" && found.error?.startsWith(CLEANUP_PENDING))) continue;
+    if (!opts.startUp && !(found.status === "deleting" && owed.has(found.id))) continue;
     let rec = found;
     if (rec.status === "pending" || rec.status === "provisioning") {
       const why = await resumeRun(ctx, announcer, rec);
@@ -155,9 +158,10 @@ async function removeWhatItMade(ctx: CoreContext, announcer: Announcer, rec: Spa
     await revokeTunnels(ctx, rec.id);
     const { removed } = await ctx.orchestrator.recoverServer({ ...(await hostRecord(ctx, rec)), spawnId: rec.id, sessionMayExist }, await neighboursOnHost(ctx.store, rec));
     await audit("recover", { removed });
+    await ctx.store.upkeep.settleCleanup(rec.id);
   } catch (err) {
     const message = (err as Error).message;
-    const wasPending = rec.error?.startsWith(CLEANUP_PENDING);
+    const wasPending = await oweLeftovers(ctx, rec.id, message);
     const updated = await ctx.store.updateSpawn(rec.id, {
       error: `${CLEANUP_PENDING}: could not remove what ${rec.name} made on ${rec.cloud} (${message}); the bot keeps retrying, or delete it there by hand`,
     });

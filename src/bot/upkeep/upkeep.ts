@@ -10,7 +10,7 @@ import { sweepIdle } from "./idle.js";
 export interface UpkeepSettings extends ExpirySettings, ReconcileSettings {
   sweepIntervalMs: number;
   reconcileIntervalMs: number;
-  /** How often spawns left "cleanup pending" (cloud or host unreachable) are tried again. */
+  /** How often owed leftovers (a cloud or host that was unreachable) are tried again (the cleanups_owed record). */
   cleanupRetryMs: number;
   /** Default WAL_CHECKPOINT_INTERVAL_MS; tests shorten it. */
   walCheckpointMs?: number;

@@ -341,6 +341,26 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 14,
+    description: "One record of a clean-up owed to a cloud or host (a delete that failed, or the leftovers of a run that ended), replacing delete_retries and the 'cleanup pending' error text",
+    sql: `
+      CREATE TABLE cleanups_owed (
+        spawn_id    TEXT PRIMARY KEY REFERENCES spawns (id) ON DELETE CASCADE,
+        what        TEXT NOT NULL CHECK (what IN ('delete', 'leftovers')),
+        actor       TEXT NOT NULL,
+        attempts    INTEGER NOT NULL,
+        next_at     BIGINT NOT NULL,
+        last_error  TEXT NOT NULL
+      );
+      INSERT INTO cleanups_owed (spawn_id, what, actor, attempts, next_at, last_error)
+        SELECT spawn_id, 'delete', actor, attempts, next_at, last_error FROM delete_retries;
+      INSERT INTO cleanups_owed (spawn_id, what, actor, attempts, next_at, last_error)
+        SELECT id, 'leftovers', 'spawnbot', 1, 0, error FROM spawns WHERE status = 'deleting' AND error LIKE 'cleanup pending%'
+        ON CONFLICT (spawn_id) DO NOTHING;
+      DROP TABLE delete_retries;
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = Math.max(...PG_MIGRATIONS.map((m) => m.version));

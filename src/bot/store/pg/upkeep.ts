@@ -1,10 +1,10 @@
 // Expiry reminders sent, failed deletes to retry and orphan servers seen, in PostgreSQL. Counting a
 // failed delete's attempts reads and writes its row inside one transaction that holds the row lock.
-import type { DeleteRetry, OrphanServer, UpkeepState } from "../upkeep-tables.js";
+import type { CleanupKind, CleanupOwed, OrphanServer, UpkeepState } from "../upkeep-tables.js";
 import type { Promised } from "../types.js";
 import type { Db } from "./pool.js";
 
-interface RetryRow { spawn_id: string; actor: string; attempts: number; next_at: number; last_error: string }
+interface OwedRow { spawn_id: string; what: CleanupKind; actor: string; attempts: number; next_at: number; last_error: string }
 interface OrphanRow { cloud: string; server_id: string; spawn_id: string | null; first_seen: number; reported_at: number | null }
 
 export class PgUpkeepTables implements Promised<UpkeepState> {
@@ -20,32 +20,33 @@ export class PgUpkeepTables implements Promised<UpkeepState> {
       ON CONFLICT (spawn_id) DO UPDATE SET expires_at = excluded.expires_at, sent_at = excluded.sent_at`, [spawnId, expiresAt, at]);
   }
 
-  recordDeleteFailure(spawnId: string, actor: string, error: string, nextAt: (attempts: number) => number): Promise<DeleteRetry> {
+  oweCleanup(spawnId: string, what: CleanupKind, actor: string, error: string, nextAt: (attempts: number) => number): Promise<CleanupOwed> {
     return this.db.transaction(async (tx) => {
       // A zero-attempt row first (invisible to others until commit), so the row lock below always
       // has a row to hold even when this is the first failure.
-      await tx.query(`INSERT INTO delete_retries (spawn_id, actor, attempts, next_at, last_error) VALUES ($1, $2, 0, 0, '')
-        ON CONFLICT (spawn_id) DO NOTHING`, [spawnId, actor]);
-      const prior = (await tx.query<RetryRow>("SELECT * FROM delete_retries WHERE spawn_id = $1 FOR UPDATE", [spawnId])).rows[0]!;
-      const attempts = prior.attempts + 1;
-      const { rows } = await tx.query<RetryRow>(`UPDATE delete_retries SET attempts = $2, next_at = $3, last_error = $4
-        WHERE spawn_id = $1 RETURNING *`, [spawnId, attempts, nextAt(attempts), error]);
-      return toRetry(rows[0]!);
+      await tx.query(`INSERT INTO cleanups_owed (spawn_id, what, actor, attempts, next_at, last_error) VALUES ($1, $2, $3, 0, 0, '')
+        ON CONFLICT (spawn_id) DO NOTHING`, [spawnId, what, actor]);
+      const prior = (await tx.query<OwedRow>("SELECT * FROM cleanups_owed WHERE spawn_id = $1 FOR UPDATE", [spawnId])).rows[0]!;
+      const same = prior.what === what;
+      const attempts = (same ? prior.attempts : 0) + 1;
+      const { rows } = await tx.query<OwedRow>(`UPDATE cleanups_owed SET what = $2, actor = $3, attempts = $4, next_at = $5, last_error = $6
+        WHERE spawn_id = $1 RETURNING *`, [spawnId, what, same ? prior.actor : actor, attempts, nextAt(attempts), error]);
+      return toOwed(rows[0]!);
     });
   }
 
-  async clearDeleteRetry(spawnId: string): Promise<void> {
-    await this.db.query("DELETE FROM delete_retries WHERE spawn_id = $1", [spawnId]);
+  async settleCleanup(spawnId: string): Promise<void> {
+    await this.db.query("DELETE FROM cleanups_owed WHERE spawn_id = $1", [spawnId]);
   }
 
-  async getDeleteRetry(spawnId: string): Promise<DeleteRetry | undefined> {
-    const { rows } = await this.db.query<RetryRow>("SELECT * FROM delete_retries WHERE spawn_id = $1", [spawnId]);
-    return rows[0] && toRetry(rows[0]);
+  async getCleanup(spawnId: string): Promise<CleanupOwed | undefined> {
+    const { rows } = await this.db.query<OwedRow>("SELECT * FROM cleanups_owed WHERE spawn_id = $1", [spawnId]);
+    return rows[0] && toOwed(rows[0]);
   }
 
-  async listDeleteRetries(): Promise<DeleteRetry[]> {
-    const { rows } = await this.db.query<RetryRow>("SELECT * FROM delete_retries ORDER BY next_at");
-    return rows.map(toRetry);
+  async listCleanups(what?: CleanupKind): Promise<CleanupOwed[]> {
+    const { rows } = await this.db.query<OwedRow>("SELECT * FROM cleanups_owed WHERE $1::text IS NULL OR what = $1 ORDER BY next_at, spawn_id COLLATE \"C\"", [what ?? null]);
+    return rows.map(toOwed);
   }
 
   async seeOrphan(cloud: string, serverId: string, spawnId: string | null, at: number): Promise<OrphanServer> {
@@ -69,8 +70,8 @@ export class PgUpkeepTables implements Promised<UpkeepState> {
   }
 }
 
-function toRetry(r: RetryRow): DeleteRetry {
-  return { spawnId: r.spawn_id, actor: r.actor, attempts: r.attempts, nextAt: r.next_at, lastError: r.last_error };
+function toOwed(r: OwedRow): CleanupOwed {
+  return { spawnId: r.spawn_id, what: r.what, actor: r.actor, attempts: r.attempts, nextAt: r.next_at, lastError: r.last_error };
 }
 
 function toOrphan(r: OrphanRow): OrphanServer {
