@@ -16,7 +16,7 @@ import type { RemoteHost } from "./remote/types.js";
 import { removeLeftovers, suspendRuns, type LeftoverRecord, type SuspendReport } from "./leftovers.js";
 import { RunMetrics } from "./metrics.js";
 import { startRun, type Run } from "./run.js";
-import type { ConnectInfo, RunDeps, RunPlan } from "./run-types.js";
+import type { ConnectInfo, RunDeps, RunPlan, StepEvent } from "./run-types.js";
 import type { BotKey } from "./remote/bot-key.js";
 import type { TunnelTarget } from "./tunnels/index.js";
 
@@ -74,8 +74,8 @@ export interface OrchestratorDeps extends RunDeps {
 
 export class Orchestrator {
   private readonly runs = new Map<string, Run>();
-  /** The step each run in flight is in, for the shutdown log. */
-  private readonly steps = new Map<string, string>();
+  /** The steps each run in flight is in now (they overlap), for the shutdown log. */
+  private readonly steps = new Map<string, Set<string>>();
   /** Step durations and cloud calls since the process started, for /metrics. */
   readonly metrics = new RunMetrics();
   private readonly deps: OrchestratorDeps;
@@ -104,7 +104,10 @@ export class Orchestrator {
   start(plan: RunPlan): Run {
     const run = startRun(plan, this.deps);
     this.runs.set(plan.spawnId, run);
-    run.events.on("step", (ev: { step: string }) => this.steps.set(plan.spawnId, ev.step));
+    // Steps overlap: the shutdown log names those running at the time, not the last one to start.
+    const running = new Set<string>();
+    this.steps.set(plan.spawnId, running);
+    run.events.on("step", (ev: StepEvent) => (ev.state === "running" ? running.add(ev.step) : running.delete(ev.step)));
     void run.done.finally(() => {
       this.runs.delete(plan.spawnId);
       this.steps.delete(plan.spawnId);
@@ -114,7 +117,7 @@ export class Orchestrator {
 
   /** Shutdown: every run stops at its next step boundary; waits at most graceMs. */
   suspendAll(graceMs: number): Promise<SuspendReport> {
-    return suspendRuns(this.inFlight(), graceMs, (id) => this.steps.get(id));
+    return suspendRuns(this.inFlight(), graceMs, (id) => [...(this.steps.get(id) ?? [])].join(", ") || undefined);
   }
 
   /** Remove what an interrupted run made: its server (by id or spawn-id tag), or its session on an adopted host. */
