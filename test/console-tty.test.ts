@@ -91,7 +91,7 @@ describe("the console on an 80-column terminal", () => {
     // one row (two blocks of eleven rows and the prompt do not fit in 24).
     await until("both runs installing", () => {
       const now = visibleLines(pane);
-      return count(now, /^ {2}… Install the agent$/) === 1 && count(now, new RegExp(`^\\[${names[1]} · provisioning\\] … Install the agent`)) === 1;
+      return count(now, /^ {2}… Install the agent\b/) === 1 && count(now, new RegExp(`^\\[${names[1]} · provisioning\\] … Install the agent`)) === 1;
     });
     typeText(pane, "list --mi");
     await until("the typed text", () => lastLine(pane) === `${PROMPT}list --mi`);
@@ -123,7 +123,7 @@ describe("the console on an 80-column terminal", () => {
     const names = ["fold-one", "fold-two", "fold-three"].map((n) => `${n}-with-a-long-name-that-wraps-the-title-line`);
     for (const name of names) await command(pane, `spawn slowagent local --name ${name}`);
     // Not one block of eleven rows fits above the prompt in 12: each run is one row while in flight.
-    await until("three folded runs", () => count(visibleLines(pane), /^\[fold-.* · provisioning\] … Install the agent$/) === 3 && true);
+    await until("three folded runs", () => count(visibleLines(pane), /^\[fold-.* · provisioning\] … Install the agent\b/) === 3 && true);
     expect(count(visibleLines(pane), /is spawning/)).toBe(0);
     await until("three ready runs", () => count(history(pane), /^Connect to fold-/) === 3 && true, RUN_TIMEOUT_MS);
     const lines = history(pane);
