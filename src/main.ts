@@ -11,7 +11,8 @@ import { ConfigError, loadConfig, type Config } from "./config.js";
 import { openDataStore } from "./data-dir.js";
 import { createLogger } from "./log.js";
 import { configuredClouds } from "./clouds.js";
-import { AGENTS, Orchestrator, loadOrCreateBotKey } from "./orchestrator/index.js";
+import { AGENTS, Orchestrator } from "./orchestrator/index.js";
+import { settleBotIdentity } from "./bot-identity.js";
 import { startOpsServer } from "./ops.js";
 import { startPublicServer } from "./public-server.js";
 import { secrets } from "./secrets.js";
@@ -58,6 +59,14 @@ export async function main(): Promise<number> {
     process.stderr.write(`${store}\n`); // one line naming the path and the user: an admin's error, not a crash
     return 2;
   }
+  // Every process on this data is one bot: the SSH key its servers trust, the secret key its users' secrets open with.
+  const secretBox = loadSecretBox(config.dataDir, config.secretKey);
+  const botKey = await settleBotIdentity(store, secretBox, config.dataDir);
+  if (typeof botKey === "string") {
+    await store.close();
+    process.stderr.write(`${botKey}\n`);
+    return 2;
+  }
   let lease: DataLease;
   try {
     // Exit at once if another process took the data over: both acting on the same runs is worse than stopping.
@@ -68,8 +77,6 @@ export async function main(): Promise<number> {
     process.stderr.write(`${err.message}\n`);
     return LEASE_HELD_EXIT;
   }
-  const botKey = loadOrCreateBotKey(config.dataDir);
-  const secretBox = loadSecretBox(config.dataDir, config.secretKey);
   const orchestrator = new Orchestrator({
     journal: store, botKey, logger, agents: AGENTS, sealer: secretBox, installStallMs: config.installStallMs,
     clouds: configuredClouds(config, botKey),

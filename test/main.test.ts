@@ -1,6 +1,7 @@
 // The bot as a newcomer starts it: the built entry point with commands piped to stdin, its
 // data dir, its exit codes, and a bad configuration refused with every problem listed.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -232,7 +233,8 @@ describe("npm start on PostgreSQL (SPAWNBOT_DATABASE_URL)", () => {
 
   it("keeps what the bot records in the database, not in a SQLite file, and a restarted bot reads it back", async () => {
     const url = await pg.createDatabase();
-    const first = runBot("prefs model codex openai/gpt-5.3-codex\n", { SPAWNBOT_DATABASE_URL: url });
+    const secretKey = randomBytes(32).toString("hex");
+    const first = runBot("prefs model codex openai/gpt-5.3-codex\n", { SPAWNBOT_DATABASE_URL: url, SPAWNBOT_SECRET_KEY: secretKey });
     // stderr may warn that OpenRouter's model list is out of reach (no network here), nothing worse.
     expect(first.err).not.toMatch(/cannot start|ERROR|FATAL|crashed/);
     expect(first.code).toBe(0);
@@ -244,8 +246,12 @@ describe("npm start on PostgreSQL (SPAWNBOT_DATABASE_URL)", () => {
     } finally {
       await store.close();
     }
-    const second = runBot("prefs\n", { SPAWNBOT_DATABASE_URL: url });
+    // Another process (its own data dir) with the bot's secret key is the same bot; without it, it refuses.
+    const second = runBot("prefs\n", { SPAWNBOT_DATABASE_URL: url, SPAWNBOT_SECRET_KEY: secretKey });
     expect(second.out).toContain("codex: openai/gpt-5.3-codex");
+    const stranger = runBot("prefs\n", { SPAWNBOT_DATABASE_URL: url });
+    expect(stranger.code).toBe(2);
+    expect(stranger.err.trim()).toMatch(/^spawnbot cannot start: this database's secrets are sealed with another secret key/);
   });
 
   it("refuses to start with one line when the database cannot be reached, never showing its password", () => {

@@ -125,6 +125,9 @@ async function session(store: Store): Promise<unknown[]> {
       await store.upkeep.markOrphanReported("hetzner", "42", T0 + 10), await store.upkeep.listOrphans("hetzner"), await store.upkeep.settleCleanup(spawnAt(3).id), await store.upkeep.getCleanup(spawnAt(3).id),
       await store.upkeep.getCleanup(spawnAt(4).id)];
   })());
+  await note("identity", (async () => [
+    await store.identity.get("ssh-key"), await store.identity.claim("ssh-key", "first", T0), await store.identity.claim("ssh-key", "second", T0 + 1), await store.identity.get("ssh-key"),
+  ])());
   await note("oauth", (async () => {
     const rec = { stateHash: "s1", user: ALICE, userName: "alice", workspace: "T024BE7LD", channel: "C024BE91L", sealedVerifier: "v1.x", createdAt: T0, expiresAt: T0 + 600_000 };
     await store.oauth.saveOAuthState(rec);

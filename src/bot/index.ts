@@ -15,7 +15,7 @@ export { nearest } from "./grammar/suggest.js";
 export { AGENT_CHOICES, type AgentChoice } from "./commands/agent-choices.js";
 export type { SettingsErrors, SettingsInput } from "./commands/user-settings.js";
 export { newLinkHint, OPENROUTER_CALLBACK_PREFIX, OPENROUTER_CONNECT_PREFIX, type CallbackAnswer, type CommandHint, type ConfirmAnswer } from "./commands/openrouter-connect.js";
-export { loadSecretBox, parseSecretKey } from "./access/secret-box.js";
+export { loadSecretBox, parseSecretKey, type SecretBox } from "./access/secret-box.js";
 export { parseAllowRules, unknownNames, type AllowRules } from "./access/allowlist.js";
 export { openStore, type CostTotal, type SpawnCount, type Store } from "./store/index.js";
 export { BackupError, backupDatabase } from "./store/backup.js";

@@ -28,7 +28,7 @@ export { formatMoney, formatPrice, type HourlyPrice, type PriceAnswer } from "./
 export { LocalCloud } from "./clouds/local.js";
 export { SshCloud, type SshCloudSettings } from "./clouds/ssh.js";
 export { HostPolicy, parseNetworks, type LookupAll, type Network } from "./remote/host-policy.js";
-export { generateSshIdentity, identityOf, loadOrCreateBotKey, type BotKey } from "./remote/bot-key.js";
+export { BOT_KEY_FILE, generateSshIdentity, identityOf, loadOrCreateBotKey, type BotKey } from "./remote/bot-key.js";
 export { fingerprintOf } from "./remote/ssh-host.js";
 export { backoffMs, type RetryPolicy } from "./retry.js";
 export { STEPS, STEP_NAMES } from "./steps.js";

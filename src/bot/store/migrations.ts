@@ -390,6 +390,19 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE delete_retries;
     `,
   },
+  {
+    version: 15,
+    description: "The bot's identity kept with its data (its SSH key, sealed; a check of its secret key), shared by every process on it",
+    // Replicas on one database must be one bot: the servers it made trust one SSH key, and users'
+    // secrets open with one secret key. The first process stores both (sealed); the rest read them.
+    sql: `
+      CREATE TABLE bot_identity (
+        name        TEXT PRIMARY KEY,
+        value       TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 // The highest version; with every migration merged it equals the count (a store test checks).

@@ -17,6 +17,7 @@ import { OAuthTables } from "./oauth-tables.js";
 import { HostTables } from "./host-tables.js";
 import { LeaseTables } from "./lease-tables.js";
 import { SpawnKeyTables } from "./spawn-key-tables.js";
+import { IdentityTables } from "./identity-tables.js";
 import { CostTables } from "./cost-tables.js";
 import {
   LIVE_STATUSES,
@@ -172,6 +173,7 @@ class SqliteStore implements SyncStore {
   readonly hosts: HostTables;
   readonly leases: LeaseTables;
   readonly spawnKeys: SpawnKeyTables;
+  readonly identity: IdentityTables;
   readonly costs: CostTables;
 
   constructor(private readonly db: Database.Database) {
@@ -185,6 +187,7 @@ class SqliteStore implements SyncStore {
     this.hosts = new HostTables(db);
     this.leases = new LeaseTables(db);
     this.spawnKeys = new SpawnKeyTables(db);
+    this.identity = new IdentityTables(db);
     this.costs = new CostTables(db);
   }
 

@@ -8,6 +8,7 @@ import type { OAuthState } from "./oauth-tables.js";
 import type { HostState } from "./host-tables.js";
 import type { LeaseState } from "./lease-tables.js";
 import type { SpawnKeyState } from "./spawn-key-tables.js";
+import type { IdentityState } from "./identity-tables.js";
 import type { CostState } from "./cost-tables.js";
 
 export type SpawnStatus = "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted" | "cancelled";
@@ -215,6 +216,8 @@ export interface SyncStore {
   readonly leases: LeaseState;
   /** The OpenRouter keys made for spawns, and the deletes still owed (spawn-key-tables.ts). */
   readonly spawnKeys: SpawnKeyState;
+  /** The bot's identity every process on this data shares: its SSH key and secret-key check (identity-tables.ts). */
+  readonly identity: IdentityState;
   /** Each spawn's cloud price and LLM spend, budget notices sent, month totals (cost-tables.ts). */
   readonly costs: CostState;
   /**

@@ -10,7 +10,8 @@ export interface BotKey {
   publicKey: string;
 }
 
-const KEY_FILE = "bot_ed25519";
+export const BOT_KEY_FILE = "bot_ed25519";
+const KEY_FILE = BOT_KEY_FILE;
 /** ssh2 1.17 writes an ed25519 key it cannot read back about once in 200 (measured: 30 of 6,000). */
 const KEYGEN_ATTEMPTS = 10;
 

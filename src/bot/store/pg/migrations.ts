@@ -361,6 +361,17 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       DROP TABLE delete_retries;
     `,
   },
+  {
+    version: 15,
+    description: "The bot's identity kept with its data (its SSH key, sealed; a check of its secret key), shared by every process on it",
+    sql: `
+      CREATE TABLE bot_identity (
+        name        TEXT PRIMARY KEY,
+        value       TEXT NOT NULL,
+        created_at  BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = Math.max(...PG_MIGRATIONS.map((m) => m.version));

@@ -32,6 +32,7 @@ import { PgLeaseTables } from "./leases.js";
 import { migratePg } from "./migrations.js";
 import { PgOAuthTables } from "./oauth.js";
 import { createPool, poolDb, uniqueViolation, type Db, type PoolOptions } from "./pool.js";
+import { PgIdentityTables } from "./identity.js";
 import { PgSpawnKeyTables } from "./spawn-keys.js";
 import { toAudit, toSpawn, toStep, type AuditRow, type SpawnRow, type StepRow } from "./spawn-rows.js";
 import { PgUpkeepTables } from "./upkeep.js";
@@ -87,6 +88,7 @@ export class PgStore implements Store {
   readonly hosts: PgHostTables;
   readonly leases: PgLeaseTables;
   readonly spawnKeys: PgSpawnKeyTables;
+  readonly identity: PgIdentityTables;
   readonly costs: PgCostTables;
   private closed?: Promise<void>;
 
@@ -100,6 +102,7 @@ export class PgStore implements Store {
     this.hosts = new PgHostTables(this.db);
     this.leases = new PgLeaseTables(this.db);
     this.spawnKeys = new PgSpawnKeyTables(this.db);
+    this.identity = new PgIdentityTables(this.db);
     this.costs = new PgCostTables(this.db);
   }
 
