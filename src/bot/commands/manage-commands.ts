@@ -20,6 +20,8 @@ import { error, text, type ConnectView, type ListView } from "../views/views.js"
  * characters a section and 50 blocks a message, Discord's 4,096 characters an embed description.
  */
 export const LIST_PAGE_SIZE = 25;
+/** How far past the page a list's total is counted exactly (40 pages). */
+export const COUNT_AHEAD = 1000;
 
 export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListScope, filter?: string, page = 1): Promise<void> {
   const { req } = inv;
@@ -33,12 +35,17 @@ export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListS
   const rows = await (scope === "all" ? ctx.store.listAll(req.platform, paging)
     : scope === "mine" ? ctx.store.listForOwner(inv.user, paging)
     : ctx.store.listForChannel(req.platform, req.workspace, req.channel, paging));
-  const total = await ctx.store.countListed(where, filter);
+  // Counted up to COUNT_AHEAD past this page: an exact count of a 90,000-spawn channel walks every
+  // row (~20 ms a list); past that the page says "1,000+".
+  const countCap = paging.offset + COUNT_AHEAD;
+  const counted = await ctx.store.countListed(where, filter, countCap + 1);
+  const atLeast = counted > countCap;
+  const total = atLeast ? countCap : counted;
   const costs = await ctx.store.costs.getCosts(rows.map((r) => r.id));
   const now = nowOf(ctx);
   const title = scope === "all" ? "All spawns" : scope === "mine" ? "Your spawns" : "Spawns in this channel";
   const pages = Math.max(1, Math.ceil(total / LIST_PAGE_SIZE));
-  const more = page < pages;
+  const more = atLeast || page < pages;
   const next = more ? ["list", scope === "channel" ? "" : `--${scope}`, `--page ${page + 1}`, filter ?? ""].filter(Boolean).join(" ") : undefined;
   const view: ListView = {
     kind: "list",
@@ -49,7 +56,7 @@ export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListS
     })),
     empty: total > 0 ? `page ${page} is past the end: the list has ${plural(total, "spawn")} on ${plural(pages, "page")}; try \`list --page ${pages}\``
       : filter ? `no spawn matches "${filter}"` : "no spawns yet; start one with `spawn <agent> <cloud>`",
-    page: { number: page, size: LIST_PAGE_SIZE, total, ...(next ? { next } : {}) },
+    page: { number: page, size: LIST_PAGE_SIZE, total, ...(atLeast ? { atLeast } : {}), ...(next ? { next } : {}) },
   };
   return inv.conv.whisper(view);
 }

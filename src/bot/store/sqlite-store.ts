@@ -132,8 +132,8 @@ function prepareStatements(db: Database.Database) {
       ORDER BY coalesce(owner_id = @ownerId, 0) DESC, created_at DESC, rowid DESC LIMIT 1`),
     findAllByName: p<SpawnRow>(`SELECT * FROM spawns WHERE name = @ref AND ${SCOPE_SQL} AND ${SHOWN_SQL}
       ORDER BY coalesce(owner_id = @ownerId, 0) DESC, created_at DESC, rowid DESC LIMIT ${MAX_NAMESAKES}`),
-    countListed: p<{ n: number }>(`SELECT count(*) AS n FROM spawns WHERE ${SCOPE_SQL}
-      AND (@ownerId IS NULL OR owner_id = @ownerId) AND ${SHOWN_SQL} AND ${FILTER_SQL}`),
+    countListed: p<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM spawns WHERE ${SCOPE_SQL}
+      AND (@ownerId IS NULL OR owner_id = @ownerId) AND ${SHOWN_SQL} AND ${FILTER_SQL} LIMIT @upTo)`),
     dismiss: p<never>("UPDATE spawns SET dismissed_at = ? WHERE id = ? AND dismissed_at IS NULL"),
     // A key range on the primary key; "+platform" keeps the planner off the platform-wide indexes.
     findByPrefix: p<SpawnRow>(`SELECT * FROM spawns WHERE id >= @low AND id < @high AND +platform = @platform
@@ -314,10 +314,11 @@ class SqliteStore implements SyncStore {
     return this.sql.findAllByName.all({ platform: opts.platform, workspace: opts.workspace ?? null, channel: null, ref: name, ownerId }).map(toSpawn);
   }
 
-  countListed(scope: ListScopeQuery, filter?: string): number {
+  countListed(scope: ListScopeQuery, filter?: string, upTo?: number): number {
     const { pattern } = listParams({ filter });
     return this.sql.countListed.get({
       platform: scope.platform, workspace: scope.workspace ?? null, channel: scope.channel ?? null, ownerId: scope.ownerId ?? null, pattern,
+      upTo: upTo ?? -1, // SQLite: a negative LIMIT is no limit
     })!.n;
   }
 

@@ -248,8 +248,11 @@ export interface SyncStore {
   listForOwner(owner: UserRef, opts?: ListOptions): SpawnRecord[];
   /** Newest first. */
   listAll(platform: string, opts?: ListOptions): SpawnRecord[];
-  /** How many spawns the list of this scope and filter holds in all (for "showing 25 of 63"). */
-  countListed(scope: ListScopeQuery, filter?: string): number;
+  /**
+   * How many spawns the list of this scope and filter holds in all (for "showing 25 of 63"),
+   * counting at most upTo when given (a count walks every row: 90,000 cost ~20 ms).
+   */
+  countListed(scope: ListScopeQuery, filter?: string, upTo?: number): number;
   /** Hide an ended spawn from lists; its row, steps and audit stay. False if unknown or already dismissed. */
   dismissSpawn(id: string, at?: number): boolean;
   /** Status in LIVE_STATUSES, any platform, newest first. */

@@ -71,8 +71,10 @@ export interface ListPage {
   number: number;
   /** Rows a page holds. */
   size: number;
-  /** Rows in the whole list (with the filter applied). */
+  /** Rows in the whole list (with the filter applied), or a floor of it when atLeast. */
   total: number;
+  /** The list holds more than total rows: it was counted only so far ("1,000+"). */
+  atLeast?: boolean;
   /** The command that shows the next page, when there is one ("list --mine --page 3"). */
   next?: string;
 }
@@ -95,10 +97,10 @@ export const LIST_COLUMNS = ["name", "agent", "cloud", "status", "model", "owner
  * the platform's own syntax.
  */
 export function pageNote(v: ListView, command: (words: string) => string = (w) => `\`${w}\``): string | undefined {
-  const { number, size, total, next } = v.page;
-  if (v.rows.length === 0 || (number === 1 && total <= v.rows.length)) return undefined;
+  const { number, size, total, next, atLeast } = v.page;
+  if (v.rows.length === 0 || (number === 1 && total <= v.rows.length && !atLeast)) return undefined;
   const from = (number - 1) * size + 1;
-  const shown = `showing ${from}–${from + v.rows.length - 1} of ${total}`;
+  const shown = `showing ${from}–${from + v.rows.length - 1} of ${atLeast ? `${total.toLocaleString("en-US")}+` : total}`;
   return next ? `${shown} — narrow with a filter or ${command(next)}` : `${shown}, the last page`;
 }
 

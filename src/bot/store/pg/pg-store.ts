@@ -204,11 +204,11 @@ export class PgStore implements Store {
     return rows.map(toSpawn);
   }
 
-  async countListed(scope: ListScopeQuery, filter?: string): Promise<number> {
+  async countListed(scope: ListScopeQuery, filter?: string, upTo?: number): Promise<number> {
     const { pattern } = listParams({ filter });
-    const { rows } = await this.db.query<{ n: number }>(`SELECT count(*) AS n FROM spawns WHERE ${SCOPE_SQL}
-      AND ($4::text IS NULL OR owner_id = $4) AND ${SHOWN_SQL} AND ${filterSql("$5")}`,
-    [scope.platform, scope.workspace ?? null, scope.channel ?? null, scope.ownerId ?? null, pattern]);
+    const { rows } = await this.db.query<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM spawns WHERE ${SCOPE_SQL}
+      AND ($4::text IS NULL OR owner_id = $4) AND ${SHOWN_SQL} AND ${filterSql("$5")} LIMIT $6) AS listed`,
+    [scope.platform, scope.workspace ?? null, scope.channel ?? null, scope.ownerId ?? null, pattern, upTo ?? null]);
     return rows[0]!.n;
   }
 
