@@ -20,8 +20,8 @@ import { error, text, type ConnectView, type ListView } from "../views/views.js"
  * characters a section and 50 blocks a message, Discord's 4,096 characters an embed description.
  */
 export const LIST_PAGE_SIZE = 25;
-/** How far past the page a list's total is counted exactly (40 pages). */
-export const COUNT_AHEAD = 1000;
+/** How far past the page a list's total is counted exactly (10 pages): counting reads each row. */
+export const COUNT_AHEAD = 250;
 
 export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListScope, filter?: string, page = 1): Promise<void> {
   const { req } = inv;
@@ -35,8 +35,8 @@ export async function handleList(ctx: CoreContext, inv: Invocation, scope: ListS
   const rows = await (scope === "all" ? ctx.store.listAll(req.platform, paging)
     : scope === "mine" ? ctx.store.listForOwner(inv.user, paging)
     : ctx.store.listForChannel(req.platform, req.workspace, req.channel, paging));
-  // Counted up to COUNT_AHEAD past this page: an exact count of a 90,000-spawn channel walks every
-  // row (~20 ms a list); past that the page says "1,000+".
+  // Counted up to COUNT_AHEAD past this page: an exact count of a 90,000-spawn channel reads every
+  // row (~20 ms a list); past that the page says "250+".
   const countCap = paging.offset + COUNT_AHEAD;
   const counted = await ctx.store.countListed(where, filter, countCap + 1);
   const atLeast = counted > countCap;
