@@ -128,11 +128,11 @@ export async function startOpsServer(port: number, host: string, probes: OpsProb
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
     if (path === "/healthz") return send(200, "application/json", JSON.stringify({ status: "ok" }));
     if (path === "/readyz") {
-      void probes.storeOpen().then((store) => {
+      void probes.storeOpen().catch(() => false).then((store) => {
         const checks = { store, platform: probes.platformConnected() };
         const ok = checks.store && checks.platform;
         send(ok ? 200 : 503, "application/json", JSON.stringify({ status: ok ? "ready" : "not ready", ...checks }));
-      });
+      }).catch(() => res.destroy()); // the scraper went away mid-answer
       return;
     }
     if (path === "/metrics") {

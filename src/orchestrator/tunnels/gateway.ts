@@ -66,6 +66,10 @@ export class TunnelGateway {
         return writeAnswer(res, answerFor(route));
       }
       await this.proxyHttp(req, res, route).catch((err: unknown) => this.internalError(res, route.target.spawnId, err));
+    }).catch((err: unknown) => {
+      // Even writing the answer failed (the client went away): never an unhandled rejection, which would end the bot.
+      this.logInternal(undefined, err);
+      res.destroy();
     });
     return true;
   }
@@ -80,6 +84,9 @@ export class TunnelGateway {
         const id = this.logInternal(route.target.spawnId, err);
         writeRawAnswer(socket, internalAnswer(id));
       });
+    }).catch((err: unknown) => {
+      this.logInternal(undefined, err);
+      socket.destroy();
     });
     return true;
   }
