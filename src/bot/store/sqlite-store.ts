@@ -3,9 +3,8 @@
 // Writes use run() and read back with a SELECT: an INSERT … RETURNING read with get() left the
 // WAL unable to reset (765 MB after 20,000 inserts with better-sqlite3 12), so no RETURNING here.
 
-import { SpawnOptionsSchema as OptionsSchema } from "./spawn-options.js";
+import { toAudit, toSpawn, toStep, type AuditRow, type SpawnRow, type StepRow } from "./rows.js";
 import Database from "better-sqlite3";
-import * as v from "valibot";
 import { AccessTables } from "./access-tables.js";
 import { ChatTables } from "./chat-tables.js";
 import { PolicyCounts } from "./policy-counts.js";
@@ -35,7 +34,6 @@ import {
   type SpawnPatch,
   type SpawnCount,
   type SpawnRecord,
-  type SpawnStatus,
   type StepRecord,
   type StepState,
   type SyncStore,
@@ -51,25 +49,6 @@ const MAX_NAMESAKES = 10; // enough ids to tell namesakes apart in one refusal
 const MIN_ID_PREFIX = 4; // shorter prefixes of a uuid match too much to be a useful reference
 const ENDED_STATES: ReadonlySet<StepState> = new Set(["succeeded", "warned", "failed", "skipped"]);
 
-const MetaSchema = v.record(v.string(), v.string());
-const DetailSchema = v.record(v.string(), v.unknown());
-interface SpawnRow {
-  id: string; name: string; platform: string; workspace: string; channel: string;
-  owner_id: string; owner_name: string; agent: string; cloud: string;
-  model: string | null; size: string | null; zone: string | null; status: string;
-  server_id: string | null; address: string | null; ssh_user: string | null; ssh_port: number | null;
-  host_key: string | null; session: string; prompt: string | null; error: string | null; meta: string;
-  created_at: number; ready_at: number | null; deleted_at: number | null; expires_at: number | null;
-  ssh_identity: string | null; options: string | null;
-  marked_host: number;
-}
-interface StepRow {
-  spawn_id: string; seq: number; name: string; state: string; detail: string | null;
-  started_at: number | null; ended_at: number | null;
-}
-interface AuditRow {
-  id: number; at: number; platform: string; workspace: string | null; channel: string | null; user_id: string; action: string; spawn_id: string | null; detail: string;
-}
 
 /** SpawnPatch field -> column. updateSpawn's single statement is generated from this table. */
 const PATCH_COLUMNS = {
@@ -449,34 +428,5 @@ function listParams(opts: ListOptions | undefined): { pattern: string | null; li
     pattern: filter ? `%${filter.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null,
     limit: clampLimit(opts?.limit),
     offset: Math.max(0, Math.floor(opts?.offset ?? 0)) || 0,
-  };
-}
-
-function toSpawn(r: SpawnRow): SpawnRecord {
-  return {
-    id: r.id, name: r.name, platform: r.platform, workspace: r.workspace, channel: r.channel,
-    ownerId: r.owner_id, ownerName: r.owner_name, agent: r.agent, cloud: r.cloud,
-    model: r.model, size: r.size, zone: r.zone, status: r.status as SpawnStatus,
-    serverId: r.server_id, address: r.address, sshUser: r.ssh_user, sshPort: r.ssh_port,
-    hostKey: r.host_key, session: r.session, prompt: r.prompt, error: r.error,
-    meta: v.parse(MetaSchema, JSON.parse(r.meta)),
-    createdAt: r.created_at, readyAt: r.ready_at, deletedAt: r.deleted_at, expiresAt: r.expires_at,
-    sshIdentity: r.ssh_identity === "owner" ? "owner" : "bot",
-    options: r.options === null ? null : v.parse(OptionsSchema, JSON.parse(r.options)),
-    ...(r.marked_host === 0 ? { markedHost: false } : {}), // absent means marked: only old rows carry it
-  };
-}
-
-function toStep(r: StepRow): StepRecord {
-  return {
-    spawnId: r.spawn_id, seq: r.seq, name: r.name, state: r.state as StepState,
-    detail: r.detail, startedAt: r.started_at, endedAt: r.ended_at,
-  };
-}
-
-function toAudit(r: AuditRow): AuditEntry {
-  return {
-    id: r.id, at: r.at, platform: r.platform, workspace: r.workspace, channel: r.channel, userId: r.user_id, action: r.action,
-    spawnId: r.spawn_id, detail: v.parse(DetailSchema, JSON.parse(r.detail)),
   };
 }

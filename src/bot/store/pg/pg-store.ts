@@ -34,7 +34,7 @@ import { PgOAuthTables } from "./oauth.js";
 import { createPool, poolDb, uniqueViolation, type Db, type PoolOptions } from "./pool.js";
 import { PgIdentityTables } from "./identity.js";
 import { PgSpawnKeyTables } from "./spawn-keys.js";
-import { toAudit, toSpawn, toStep, type AuditRow, type SpawnRow, type StepRow } from "./spawn-rows.js";
+import { toAudit, toSpawn, toStep, type AuditRow, type SpawnRow, type StepRow } from "../rows.js";
 import { PgUpkeepTables } from "./upkeep.js";
 import { PgUserTables } from "./users.js";
 import type pg from "pg";

@@ -1,8 +1,11 @@
-// Spawns, steps and audit rows as PostgreSQL returns them, and their records. The same shapes and
-// validation as the SQLite store's, with json columns arriving already parsed.
-import { SpawnOptionsSchema as OptionsSchema } from "../spawn-options.js";
+// Spawns, steps and audit rows as a store's SQL returns them, and their records: one mapping and
+// one validation for both stores. JSON columns arrive as text from SQLite and already parsed from
+// PostgreSQL; json() takes either.
+import { SpawnOptionsSchema as OptionsSchema } from "./spawn-options.js";
 import * as v from "valibot";
-import type { AuditEntry, SpawnRecord, SpawnStatus, StepRecord, StepState } from "../types.js";
+import type { AuditEntry, SpawnRecord, SpawnStatus, StepRecord, StepState } from "./types.js";
+
+const json = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value);
 
 const MetaSchema = v.record(v.string(), v.string());
 const DetailSchema = v.record(v.string(), v.unknown());
@@ -30,10 +33,10 @@ export function toSpawn(r: SpawnRow): SpawnRecord {
     model: r.model, size: r.size, zone: r.zone, status: r.status as SpawnStatus,
     serverId: r.server_id, address: r.address, sshUser: r.ssh_user, sshPort: r.ssh_port,
     hostKey: r.host_key, session: r.session, prompt: r.prompt, error: r.error,
-    meta: v.parse(MetaSchema, r.meta),
+    meta: v.parse(MetaSchema, json(r.meta)),
     createdAt: r.created_at, readyAt: r.ready_at, deletedAt: r.deleted_at, expiresAt: r.expires_at,
     sshIdentity: r.ssh_identity === "owner" ? "owner" : "bot",
-    options: r.options === null ? null : v.parse(OptionsSchema, r.options),
+    options: r.options === null ? null : v.parse(OptionsSchema, json(r.options)),
     ...(r.marked_host === 0 ? { markedHost: false } : {}), // absent means marked: only old rows carry it
   };
 }
@@ -48,6 +51,6 @@ export function toStep(r: StepRow): StepRecord {
 export function toAudit(r: AuditRow): AuditEntry {
   return {
     id: r.id, at: r.at, platform: r.platform, workspace: r.workspace, channel: r.channel, userId: r.user_id, action: r.action,
-    spawnId: r.spawn_id, detail: v.parse(DetailSchema, r.detail),
+    spawnId: r.spawn_id, detail: v.parse(DetailSchema, json(r.detail)),
   };
 }
