@@ -3,6 +3,7 @@
 // Writes use run() and read back with a SELECT: an INSERT … RETURNING read with get() left the
 // WAL unable to reset (765 MB after 20,000 inserts with better-sqlite3 12), so no RETURNING here.
 
+import { clampLimit, listParams } from "./list-params.js";
 import { toAudit, toSpawn, toStep, type AuditRow, type SpawnRow, type StepRow } from "./rows.js";
 import Database from "better-sqlite3";
 import { AccessTables } from "./access-tables.js";
@@ -43,8 +44,6 @@ import {
 } from "./types.js";
 
 const BUSY_TIMEOUT_MS = 5000; // another process holding the write lock: wait this long before SQLITE_BUSY
-const DEFAULT_LIST_LIMIT = 50; // one chat message's worth of rows
-const MAX_LIST_LIMIT = 10_000; // a ceiling so a stray limit cannot pull a whole table into memory
 const MAX_NAMESAKES = 10; // enough ids to tell namesakes apart in one refusal
 const MIN_ID_PREFIX = 4; // shorter prefixes of a uuid match too much to be a useful reference
 const ENDED_STATES: ReadonlySet<StepState> = new Set(["succeeded", "warned", "failed", "skipped"]);
@@ -415,18 +414,4 @@ class SqliteStore implements SyncStore {
       throw err;
     }
   }
-}
-
-function clampLimit(limit: number | undefined): number {
-  if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_LIST_LIMIT;
-  return Math.min(MAX_LIST_LIMIT, Math.max(1, Math.floor(limit)));
-}
-
-function listParams(opts: ListOptions | undefined): { pattern: string | null; limit: number; offset: number } {
-  const filter = opts?.filter?.trim();
-  return {
-    pattern: filter ? `%${filter.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null,
-    limit: clampLimit(opts?.limit),
-    offset: Math.max(0, Math.floor(opts?.offset ?? 0)) || 0,
-  };
 }

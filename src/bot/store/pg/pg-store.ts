@@ -2,6 +2,7 @@
 // same migrations and the same answers as the SQLite store. Every check-then-write is one
 // statement (the partial unique index on live names, conditional UPDATEs, ON CONFLICT) or one
 // transaction holding a row lock; nothing reads, awaits, then writes on the strength of that read.
+import { clampLimit, listParams } from "../list-params.js";
 import {
   LIVE_STATUSES,
   StoreConflictError,
@@ -39,8 +40,6 @@ import { PgUpkeepTables } from "./upkeep.js";
 import { PgUserTables } from "./users.js";
 import type pg from "pg";
 
-const DEFAULT_LIST_LIMIT = 50; // one chat message's worth of rows (as the SQLite store)
-const MAX_LIST_LIMIT = 10_000; // a ceiling so a stray limit cannot pull a whole table into memory
 const MAX_NAMESAKES = 10; // enough ids to tell namesakes apart in one refusal
 const MIN_ID_PREFIX = 4; // shorter prefixes of a uuid match too much to be a useful reference
 const ENDED_STATES: ReadonlySet<StepState> = new Set(["succeeded", "warned", "failed", "skipped"]);
@@ -327,19 +326,7 @@ export class PgStore implements Store {
   }
 }
 
-function clampLimit(limit: number | undefined): number {
-  if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_LIST_LIMIT;
-  return Math.min(MAX_LIST_LIMIT, Math.max(1, Math.floor(limit)));
-}
 
-function listParams(opts: ListOptions | undefined): { pattern: string | null; limit: number; offset: number } {
-  const filter = opts?.filter?.trim();
-  return {
-    pattern: filter ? `%${filter.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null,
-    limit: clampLimit(opts?.limit),
-    offset: Math.max(0, Math.floor(opts?.offset ?? 0)) || 0,
-  };
-}
 
 async function countLiveIn(db: Db, scope: CountScope): Promise<number> {
   const [column, value] = "ownerId" in scope ? ["owner_id", scope.ownerId] : ["workspace", scope.workspace];
