@@ -86,18 +86,22 @@ export interface CostState {
   claimBudgetNotice(scope: string, month: string, kind: string, at: number): boolean;
 }
 
-interface Row {
+/** A spawn_costs row as either store returns it (pg/costs.ts reads the same shapes). */
+export interface CostRow {
   spawn_id: string; price_kind: PriceKind; price_per_hour: number | null; currency: string | null; price_source: string;
   llm_usage: number | null; llm_limit: number | null; llm_checked_at: number | null; llm_changed_at: number | null;
   warned_at: number | null; stopped_at: number | null; active_at: number | null;
 }
 
-interface GroupRow {
+export interface CostGroupRow {
   owner_id: string; owner_name: string; channel: string; cloud: string; agent: string; currency: string | null;
   spawns: number; cloud_ms_price: number; llm: number; unpriced: number;
 }
 
 const HOUR_MS = 3_600_000;
+/** The price source of a row made for a spawn recorded before prices were kept. */
+export const UNKNOWN_PRICE_SOURCE = "recorded before prices were kept";
+export type CostTotalRow = { cloud: string; agent: string; currency: string | null; cloud_ms_price: number; llm: number };
 /** SQLite's bound on the variables of one statement is 32,766; a list page is far below a chunk. */
 const IDS_PER_QUERY = 500;
 
@@ -140,31 +144,31 @@ export class CostTables implements CostState {
     this.sql = {
       price: p<never>(`INSERT INTO spawn_costs (spawn_id, price_kind, price_per_hour, currency, price_source) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (spawn_id) DO NOTHING`),
-      get: p<Row>("SELECT * FROM spawn_costs WHERE spawn_id = ?"),
+      get: p<CostRow>("SELECT * FROM spawn_costs WHERE spawn_id = ?"),
       spend: p<never>(`INSERT INTO spawn_costs (spawn_id, price_kind, price_source, llm_usage, llm_limit, llm_checked_at, llm_changed_at)
-          VALUES (@id, 'unknown', 'recorded before prices were kept', @usage, @limit, @at, @at)
+          VALUES (@id, 'unknown', '${UNKNOWN_PRICE_SOURCE}', @usage, @limit, @at, @at)
         ON CONFLICT (spawn_id) DO UPDATE SET llm_usage = @usage, llm_limit = @limit, llm_checked_at = @at,
           llm_changed_at = CASE WHEN spawn_costs.llm_usage IS NULL OR spawn_costs.llm_usage <> @usage THEN @at ELSE spawn_costs.llm_changed_at END`),
       warned: p<never>("UPDATE spawn_costs SET warned_at = ? WHERE spawn_id = ? AND warned_at IS NULL"),
       stopped: p<never>("UPDATE spawn_costs SET stopped_at = ? WHERE spawn_id = ? AND stopped_at IS NULL"),
       clear: p<never>("UPDATE spawn_costs SET warned_at = NULL, stopped_at = NULL WHERE spawn_id = ?"),
-      byPlatform: p<GroupRow>(groupSql("s.platform = @platform")),
-      byWorkspace: p<GroupRow>(groupSql("s.platform = @platform AND s.workspace = @workspace")),
-      byChannel: p<GroupRow>(groupSql("s.platform = @platform AND s.workspace = @workspace AND s.channel = @channel")),
-      byOwner: p<GroupRow>(groupSql("s.platform = @platform AND s.owner_id = @ownerId")),
-      totals: p<{ cloud: string; agent: string; currency: string | null; cloud_ms_price: number; llm: number }>(
+      byPlatform: p<CostGroupRow>(groupSql("s.platform = @platform")),
+      byWorkspace: p<CostGroupRow>(groupSql("s.platform = @platform AND s.workspace = @workspace")),
+      byChannel: p<CostGroupRow>(groupSql("s.platform = @platform AND s.workspace = @workspace AND s.channel = @channel")),
+      byOwner: p<CostGroupRow>(groupSql("s.platform = @platform AND s.owner_id = @ownerId")),
+      totals: p<CostTotalRow>(
         `SELECT s.cloud, s.agent, c.currency,
           total(CASE WHEN c.price_kind = 'priced' THEN c.price_per_hour * max(0, ${ENDED_AT} - s.created_at) ELSE 0 END) AS cloud_ms_price,
           total(coalesce(c.llm_usage, 0)) AS llm
         FROM spawns s JOIN spawn_costs c ON c.spawn_id = s.id GROUP BY s.cloud, s.agent, c.currency`),
-      active: p<never>(`INSERT INTO spawn_costs (spawn_id, price_kind, price_source, active_at) VALUES (?, 'unknown', 'recorded before prices were kept', ?)
+      active: p<never>(`INSERT INTO spawn_costs (spawn_id, price_kind, price_source, active_at) VALUES (?, 'unknown', '${UNKNOWN_PRICE_SOURCE}', ?)
         ON CONFLICT (spawn_id) DO UPDATE SET active_at = max(coalesce(spawn_costs.active_at, 0), excluded.active_at)`),
       notice: p<never>("INSERT INTO budget_notices (scope, month, kind, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"),
     };
-    this.getMany = (ids) => db.prepare<unknown[], Row>(`SELECT * FROM spawn_costs WHERE spawn_id IN (${ids.map(() => "?").join(",")})`).all(...ids);
+    this.getMany = (ids) => db.prepare<unknown[], CostRow>(`SELECT * FROM spawn_costs WHERE spawn_id IN (${ids.map(() => "?").join(",")})`).all(...ids);
   }
 
-  private readonly getMany: (ids: readonly string[]) => Row[];
+  private readonly getMany: (ids: readonly string[]) => CostRow[];
 
   recordPrice(spawnId: string, price: { kind: PriceKind; perHour?: number; currency?: string; source: string }): void {
     this.sql.price.run(spawnId, price.kind, price.kind === "priced" ? price.perHour ?? null : null, price.kind === "priced" ? price.currency ?? null : null, price.source);
@@ -172,20 +176,20 @@ export class CostTables implements CostState {
 
   getCost(spawnId: string): SpawnCostRecord | undefined {
     const r = this.sql.get.get(spawnId);
-    return r && toRecord(r);
+    return r && toCostRecord(r);
   }
 
   getCosts(spawnIds: readonly string[]): Map<string, SpawnCostRecord> {
     const out = new Map<string, SpawnCostRecord>();
     for (let i = 0; i < spawnIds.length; i += IDS_PER_QUERY) {
-      for (const r of this.getMany(spawnIds.slice(i, i + IDS_PER_QUERY))) out.set(r.spawn_id, toRecord(r));
+      for (const r of this.getMany(spawnIds.slice(i, i + IDS_PER_QUERY))) out.set(r.spawn_id, toCostRecord(r));
     }
     return out;
   }
 
   recordSpend(spawnId: string, read: { usage: number; limit: number | null; at: number }): SpawnCostRecord {
     this.sql.spend.run({ id: spawnId, usage: read.usage, limit: read.limit, at: read.at });
-    return toRecord(this.sql.get.get(spawnId)!);
+    return toCostRecord(this.sql.get.get(spawnId)!);
   }
 
   claimNotice(spawnId: string, notice: CostNotice, at: number): boolean {
@@ -202,14 +206,11 @@ export class CostTables implements CostState {
       : scope.channel !== undefined ? this.sql.byChannel
       : scope.workspace !== undefined ? this.sql.byWorkspace
       : this.sql.byPlatform;
-    return stmt.all(params).map((r) => ({
-      ownerId: r.owner_id, ownerName: r.owner_name, channel: r.channel, cloud: r.cloud, agent: r.agent, currency: r.currency,
-      spawns: r.spawns, cloudCost: r.cloud_ms_price / HOUR_MS, llmUsd: r.llm, unpriced: r.unpriced,
-    }));
+    return stmt.all(params).map(toCostGroup);
   }
 
   totals(now: number): CostTotal[] {
-    return this.sql.totals.all({ now }).map((r) => ({ cloud: r.cloud, agent: r.agent, currency: r.currency, cloudCost: r.cloud_ms_price / HOUR_MS, llmUsd: r.llm }));
+    return this.sql.totals.all({ now }).map(toCostTotal);
   }
 
   markActive(spawnId: string, at: number): void {
@@ -221,10 +222,21 @@ export class CostTables implements CostState {
   }
 }
 
-function toRecord(r: Row): SpawnCostRecord {
+export function toCostRecord(r: CostRow): SpawnCostRecord {
   return {
     spawnId: r.spawn_id, priceKind: r.price_kind, pricePerHour: r.price_per_hour, currency: r.currency, priceSource: r.price_source,
     llmUsage: r.llm_usage, llmLimit: r.llm_limit, llmCheckedAt: r.llm_checked_at, llmChangedAt: r.llm_changed_at,
     warnedAt: r.warned_at, stoppedAt: r.stopped_at, activeAt: r.active_at,
   };
+}
+
+export function toCostGroup(r: CostGroupRow): CostGroup {
+  return {
+    ownerId: r.owner_id, ownerName: r.owner_name, channel: r.channel, cloud: r.cloud, agent: r.agent, currency: r.currency,
+    spawns: r.spawns, cloudCost: r.cloud_ms_price / HOUR_MS, llmUsd: r.llm, unpriced: r.unpriced,
+  };
+}
+
+export function toCostTotal(r: CostTotalRow): CostTotal {
+  return { cloud: r.cloud, agent: r.agent, currency: r.currency, cloudCost: r.cloud_ms_price / HOUR_MS, llmUsd: r.llm };
 }

@@ -1,22 +1,9 @@
 // What spawns cost, in PostgreSQL: the same rows and the same numbers as ../cost-tables.ts. Each
 // notice claim is one conditional statement, so of replicas racing only one sends the notice.
-import type { CostGroup, CostNotice, CostScope, CostState, CostTotal, PriceKind, SpawnCostRecord } from "../cost-tables.js";
+import { toCostGroup, toCostRecord, toCostTotal, UNKNOWN_PRICE_SOURCE, type CostGroup, type CostGroupRow, type CostNotice, type CostRow, type CostScope, type CostState, type CostTotal, type CostTotalRow, type PriceKind, type SpawnCostRecord } from "../cost-tables.js";
 import type { Promised } from "../types.js";
 import type { Db } from "./pool.js";
 
-interface Row {
-  spawn_id: string; price_kind: PriceKind; price_per_hour: number | null; currency: string | null; price_source: string;
-  llm_usage: number | null; llm_limit: number | null; llm_checked_at: number | null; llm_changed_at: number | null;
-  warned_at: number | null; stopped_at: number | null; active_at: number | null;
-}
-
-interface GroupRow {
-  owner_id: string; owner_name: string; channel: string; cloud: string; agent: string; currency: string | null;
-  spawns: number; cloud_ms_price: number; llm: number; unpriced: number;
-}
-
-const HOUR_MS = 3_600_000;
-const UNKNOWN_SOURCE = "recorded before prices were kept"; // as the SQLite store writes it
 
 /**
  * When a spawn stopped costing ($3 is now), as in the SQLite store: now for live spawns, its deletion
@@ -73,24 +60,24 @@ export class PgCostTables implements Promised<CostState> {
   }
 
   async getCost(spawnId: string): Promise<SpawnCostRecord | undefined> {
-    const { rows } = await this.db.query<Row>("SELECT * FROM spawn_costs WHERE spawn_id = $1", [spawnId]);
-    return rows[0] && toRecord(rows[0]);
+    const { rows } = await this.db.query<CostRow>("SELECT * FROM spawn_costs WHERE spawn_id = $1", [spawnId]);
+    return rows[0] && toCostRecord(rows[0]);
   }
 
   async getCosts(spawnIds: readonly string[]): Promise<Map<string, SpawnCostRecord>> {
     if (spawnIds.length === 0) return new Map();
     // One array parameter, however long the page; byte order as SQLite walks an IN list.
-    const { rows } = await this.db.query<Row>(`SELECT * FROM spawn_costs WHERE spawn_id = ANY($1::text[]) ORDER BY spawn_id COLLATE "C"`, [spawnIds]);
-    return new Map(rows.map((r) => [r.spawn_id, toRecord(r)]));
+    const { rows } = await this.db.query<CostRow>(`SELECT * FROM spawn_costs WHERE spawn_id = ANY($1::text[]) ORDER BY spawn_id COLLATE "C"`, [spawnIds]);
+    return new Map(rows.map((r) => [r.spawn_id, toCostRecord(r)]));
   }
 
   async recordSpend(spawnId: string, read: { usage: number; limit: number | null; at: number }): Promise<SpawnCostRecord> {
-    const { rows } = await this.db.query<Row>(`INSERT INTO spawn_costs (spawn_id, price_kind, price_source, llm_usage, llm_limit, llm_checked_at, llm_changed_at)
+    const { rows } = await this.db.query<CostRow>(`INSERT INTO spawn_costs (spawn_id, price_kind, price_source, llm_usage, llm_limit, llm_checked_at, llm_changed_at)
         VALUES ($1, 'unknown', $5, $2, $3, $4, $4)
       ON CONFLICT (spawn_id) DO UPDATE SET llm_usage = excluded.llm_usage, llm_limit = excluded.llm_limit, llm_checked_at = excluded.llm_checked_at,
         llm_changed_at = CASE WHEN spawn_costs.llm_usage IS NULL OR spawn_costs.llm_usage <> excluded.llm_usage THEN excluded.llm_checked_at ELSE spawn_costs.llm_changed_at END
-      RETURNING *`, [spawnId, read.usage, read.limit, read.at, UNKNOWN_SOURCE]);
-    return toRecord(rows[0]!);
+      RETURNING *`, [spawnId, read.usage, read.limit, read.at, UNKNOWN_PRICE_SOURCE]);
+    return toCostRecord(rows[0]!);
   }
 
   async claimNotice(spawnId: string, notice: CostNotice, at: number): Promise<boolean> {
@@ -112,33 +99,22 @@ export class PgCostTables implements Promised<CostState> {
       : scope.channel !== undefined ? [SQL.byChannel, [...base, scope.workspace ?? null, scope.channel]]
       : scope.workspace !== undefined ? [SQL.byWorkspace, [...base, scope.workspace]]
       : [SQL.byPlatform, base];
-    const { rows } = await this.db.query<GroupRow>(sql, params);
-    return rows.map((r) => ({
-      ownerId: r.owner_id, ownerName: r.owner_name, channel: r.channel, cloud: r.cloud, agent: r.agent, currency: r.currency,
-      spawns: r.spawns, cloudCost: r.cloud_ms_price / HOUR_MS, llmUsd: r.llm, unpriced: r.unpriced,
-    }));
+    const { rows } = await this.db.query<CostGroupRow>(sql, params);
+    return rows.map(toCostGroup);
   }
 
   async totals(now: number): Promise<CostTotal[]> {
-    const { rows } = await this.db.query<{ cloud: string; agent: string; currency: string | null; cloud_ms_price: number; llm: number }>(SQL.totals, [now]);
-    return rows.map((r) => ({ cloud: r.cloud, agent: r.agent, currency: r.currency, cloudCost: r.cloud_ms_price / HOUR_MS, llmUsd: r.llm }));
+    const { rows } = await this.db.query<CostTotalRow>(SQL.totals, [now]);
+    return rows.map(toCostTotal);
   }
 
   async markActive(spawnId: string, at: number): Promise<void> {
     await this.db.query(`INSERT INTO spawn_costs (spawn_id, price_kind, price_source, active_at) VALUES ($1, 'unknown', $3, $2)
-      ON CONFLICT (spawn_id) DO UPDATE SET active_at = greatest(coalesce(spawn_costs.active_at, 0), excluded.active_at)`, [spawnId, at, UNKNOWN_SOURCE]);
+      ON CONFLICT (spawn_id) DO UPDATE SET active_at = greatest(coalesce(spawn_costs.active_at, 0), excluded.active_at)`, [spawnId, at, UNKNOWN_PRICE_SOURCE]);
   }
 
   async claimBudgetNotice(scope: string, month: string, kind: string, at: number): Promise<boolean> {
     const { rowCount } = await this.db.query("INSERT INTO budget_notices (scope, month, kind, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [scope, month, kind, at]);
     return rowCount === 1;
   }
-}
-
-function toRecord(r: Row): SpawnCostRecord {
-  return {
-    spawnId: r.spawn_id, priceKind: r.price_kind, pricePerHour: r.price_per_hour, currency: r.currency, priceSource: r.price_source,
-    llmUsage: r.llm_usage, llmLimit: r.llm_limit, llmCheckedAt: r.llm_checked_at, llmChangedAt: r.llm_changed_at,
-    warnedAt: r.warned_at, stoppedAt: r.stopped_at, activeAt: r.active_at,
-  };
 }
