@@ -1,38 +1,9 @@
-// Start-up: config → logger → store → bot key → orchestrator → bot core → adapter.
-import os from "node:os";
-import type { ChatAdapter } from "./bot/index.js";
-import { BotCore, openPgStore } from "./bot/index.js";
-import { loadSecretBox } from "./bot/index.js";
-import type { Store } from "./bot/index.js";
-import { ConsoleAdapter } from "./adapters/console/index.js";
-import { DiscordAdapter } from "./adapters/discord/index.js";
-import { SlackAdapter } from "./adapters/slack/index.js";
+// Start-up: configuration and the secrets it names, then the bot process (run-bot.ts) with the real agents and clouds.
 import { ConfigError, loadConfig, type Config } from "./config.js";
-import { openDataStore } from "./data-dir.js";
-import { createLogger } from "./log.js";
 import { configuredClouds } from "./clouds.js";
-import { AGENTS, Orchestrator } from "./orchestrator/index.js";
-import { settleBotIdentity } from "./bot-identity.js";
-import { startOpsServer } from "./ops.js";
-import { startPublicServer } from "./public-server.js";
+import { AGENTS } from "./orchestrator/index.js";
+import { runBot } from "./run-bot.js";
 import { secrets } from "./secrets.js";
-import { DataLeaseHeldError, holdDataLease, type DataLease } from "./data-lease.js";
-import { recoverAtStartUp, runUntilStopped } from "./shutdown.js";
-
-const DATABASE_FILE = "spawnbot.db";
-const TIME_TO_READY_WINDOW = 500; // /metrics summarises the most recent ready spawns
-const LEASE_HELD_EXIT = 3; // another bot holds the data: not a crash (1) nor bad configuration (2)
-const LEASE_LOST_EXIT = 75; // EX_TEMPFAIL: taken over while stalled; a supervisor may start it again
-
-/** Readiness of the store: a query answers. */
-async function storeAnswers(store: Store): Promise<boolean> {
-  try {
-    await store.countSpawns();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export async function main(): Promise<number> {
   let config: Config;
@@ -45,104 +16,7 @@ export async function main(): Promise<number> {
     }
     throw err;
   }
-  secrets.add(config.openrouterApiKey);
-  secrets.add(config.openrouterManagementKey);
-  secrets.add(config.clouds.hetzner?.token);
-  secrets.add(config.clouds.digitalocean?.token);
-  // AWS credentials reach the SDK through its own chain; the bot still keeps them out of output.
-  secrets.add(process.env.AWS_SECRET_ACCESS_KEY);
-  secrets.add(process.env.AWS_SESSION_TOKEN);
-  for (const value of [config.slack?.botToken, config.slack?.appToken, config.slack?.signingSecret, config.discord?.token]) secrets.add(value);
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-  const store = await openConfiguredStore(config);
-  if (typeof store === "string") {
-    process.stderr.write(`${store}\n`); // one line naming the path and the user: an admin's error, not a crash
-    return 2;
-  }
-  // Every process on this data is one bot: the SSH key its servers trust, the secret key its users' secrets open with.
-  const secretBox = loadSecretBox(config.dataDir, config.secretKey);
-  const botKey = await settleBotIdentity(store, secretBox, config.dataDir);
-  if (typeof botKey === "string") {
-    await store.close();
-    process.stderr.write(`${botKey}\n`);
-    return 2;
-  }
-  let lease: DataLease;
-  try {
-    // Exit at once if another process took the data over: both acting on the same runs is worse than stopping.
-    lease = await holdDataLease(store, { dataDir: config.dataDir, ttlMs: config.leaseTtlMs, logger, onLost: () => process.exit(LEASE_LOST_EXIT) });
-  } catch (err) {
-    if (!(err instanceof DataLeaseHeldError)) throw err;
-    await store.close();
-    process.stderr.write(`${err.message}\n`);
-    return LEASE_HELD_EXIT;
-  }
-  const orchestrator = new Orchestrator({
-    journal: store, botKey, logger, agents: AGENTS, sealer: secretBox, installStallMs: config.installStallMs,
-    clouds: configuredClouds(config, botKey),
-  });
-  const core = new BotCore({
-    store, orchestrator, logger, botPublicKey: botKey.publicKey, secretBox,
-    settings: {
-      admins: config.adapter === "console" ? [...config.admins, consoleUser()] : config.admins,
-      defaultTtlMs: config.defaultTtlMs, openrouterApiKey: config.openrouterApiKey, publicUrl: config.gateway?.publicUrl,
-      tunnelDomain: config.gateway?.tunnelDomain,
-      policy: { enableLocal: config.enableLocal, ...config.policy },
-      openrouter: config.openrouter, gitBaseUrl: config.gitBaseUrl,
-      openrouterManagementKey: config.openrouterManagementKey, shareWorkspaceKey: config.shareWorkspaceKey, spawnBudget: config.spawnBudget,
-      usdPerEur: config.usdPerEur,
-    },
-  });
-  // Made before the public server, which serves the Discord interactions endpoint; an adapter takes
-  // nothing until it is started below (that endpoint answers 503 until then).
-  const adapter: ChatAdapter = config.slack ? new SlackAdapter(core, config.slack, logger.child({ adapter: "slack" }))
-    : config.discord ? new DiscordAdapter(core, config.discord, logger.child({ adapter: "discord" }))
-    : new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
-  const adapterRoutes = adapter instanceof DiscordAdapter && adapter.interactionsRoute ? [adapter.interactionsRoute] : [];
-  const gatewayServer = config.gateway ? await startPublicServer(core, config.gateway, logger, adapterRoutes) : undefined;
-  // Before any adapter takes commands: end what a killed or stopped bot left in flight.
-  await recoverAtStartUp(core, logger);
-  const stopping = { orchestrator, graceMs: config.shutdownGraceMs, logger };
-  logger.info({ dataDir: config.dataDir, adapter: config.adapter, gateway: config.gateway?.publicUrl }, "spawnbot started");
-  // Chat platforms' call counts for /metrics (the console makes no platform calls).
-  const chat = adapter instanceof SlackAdapter || adapter instanceof DiscordAdapter ? adapter : undefined;
-  const ops = config.ops ? await startOpsServer(config.ops.port, config.ops.host, {
-    storeOpen: () => storeAnswers(store),
-    platformConnected: () => adapter.connected,
-  }, {
-    spawnCounts: () => store.countSpawns(),
-    runsInFlight: () => orchestrator.inFlight().length,
-    recentTimesToReady: () => store.recentTimesToReady(TIME_TO_READY_WINDOW),
-    costTotals: () => store.costs.totals(Date.now()),
-    chat: () => chat && { platform: chat.platform, calls: chat.counts.calls, rateLimited: chat.counts.rateLimited, inProgress: chat.requestsInProgress },
-    own: orchestrator.metrics.all,
-  }) : undefined;
-  const upkeepSettings = { ...config.upkeep, cleanupRetryMs: config.cleanupRetryMs };
-  const code = await runUntilStopped(adapter, stopping, () => core.startUpkeep(upkeepSettings));
-  await ops?.close();
-  await gatewayServer?.close();
-  await lease.release();
-  // A run still inside a step at the shutdown deadline may write once more before exit: keep the file open.
-  if (orchestrator.inFlight().length === 0) await store.close();
-  return code;
-}
-
-/** PostgreSQL when SPAWNBOT_DATABASE_URL is set, else the SQLite file in the data dir; a string is the one line to print instead. */
-async function openConfiguredStore(config: Config): Promise<Store | string> {
-  if (!config.database) return openDataStore(config.dataDir, DATABASE_FILE);
-  const { url, statementTimeoutMs } = config.database;
-  const password = new URL(url).password;
-  if (password) secrets.add(decodeURIComponent(password));
-  try {
-    return await openPgStore(url, { statementTimeoutMs });
-  } catch (err) {
-    return `spawnbot cannot start: the PostgreSQL database of SPAWNBOT_DATABASE_URL cannot be used (${secrets.redact((err as Error).message)})`;
-  }
-}
-
-/** At the console, the person at the keyboard runs the bot: they are its admin. */
-function consoleUser(): string {
-  return os.userInfo().username;
+  return runBot(config, { agents: AGENTS, clouds: (botKey) => configuredClouds(config, botKey) });
 }
 
 main().then(

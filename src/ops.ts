@@ -9,6 +9,15 @@ import type { CostTotal, SpawnCount } from "./bot/index.js";
 export interface OpsProbes {
   storeOpen(): Promise<boolean>;
   platformConnected(): boolean;
+  /** Replicas: the job queue answers (absent for one bot on SQLite, which has none). */
+  queueAnswers?: () => Promise<boolean>;
+}
+
+/** The replicas' job queue as /metrics reports it. */
+export interface JobsSnapshot {
+  counts: { queue: string; queued: number; active: number; failed: number }[];
+  /** Runs this replica took over from a replica that stopped. */
+  takeovers: number;
 }
 
 /** What /metrics reports, read fresh on every scrape. */
@@ -21,6 +30,8 @@ export interface MetricsSource {
   chat(): { platform: string; calls: number; rateLimited: number; inProgress: number } | undefined;
   /** Spend of every spawn so far by cloud and agent (live ones up to now), from the store. */
   costTotals?(): Promise<CostTotal[]>;
+  /** Replicas: jobs by queue and state, and this replica's takeovers. */
+  jobs?: () => Promise<JobsSnapshot>;
   /** Metrics kept where they happen (the orchestrator's step durations and cloud calls), served as they are. */
   own?: readonly Metric[];
 }
@@ -113,6 +124,28 @@ export function metricsRegistry(src: MetricsSource): Registry {
       for (const r of byLabels.values()) this.inc({ cloud: r.cloud, agent: r.agent }, r.usd);
     },
   });
+  // The queue's counts are the whole cluster's (read from its tables); takeovers are this replica's.
+  new Gauge({
+    name: "spawnbot_jobs", help: "Jobs in the replicas' queue by queue and state (queued, running, failed and kept).",
+    labelNames: ["queue", "state"] as const, registers: [own],
+    async collect() {
+      this.reset();
+      for (const c of (await src.jobs?.())?.counts ?? []) {
+        this.set({ queue: c.queue, state: "queued" }, c.queued);
+        this.set({ queue: c.queue, state: "running" }, c.active);
+        this.set({ queue: c.queue, state: "failed" }, c.failed);
+      }
+    },
+  });
+  new Counter({
+    name: "spawnbot_run_takeovers_total", help: "Runs this replica took over after the replica holding them stopped (died, or stopped for a restart).",
+    registers: [own],
+    async collect() {
+      this.reset();
+      const jobs = await src.jobs?.();
+      if (jobs) this.inc(jobs.takeovers);
+    },
+  });
   for (const metric of src.own ?? []) own.registerMetric(metric);
   return Registry.merge([own, processMetrics()]);
 }
@@ -128,9 +161,9 @@ export async function startOpsServer(port: number, host: string, probes: OpsProb
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
     if (path === "/healthz") return send(200, "application/json", JSON.stringify({ status: "ok" }));
     if (path === "/readyz") {
-      void probes.storeOpen().catch(() => false).then((store) => {
-        const checks = { store, platform: probes.platformConnected() };
-        const ok = checks.store && checks.platform;
+      void Promise.all([probes.storeOpen().catch(() => false), probes.queueAnswers?.().catch(() => false)]).then(([store, queue]) => {
+        const checks = { store, platform: probes.platformConnected(), ...(queue === undefined ? {} : { queue }) };
+        const ok = checks.store && checks.platform && queue !== false;
         send(ok ? 200 : 503, "application/json", JSON.stringify({ status: ok ? "ready" : "not ready", ...checks }));
       }).catch(() => res.destroy()); // the scraper went away mid-answer
       return;

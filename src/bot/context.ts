@@ -63,6 +63,19 @@ export interface CoreContext {
   outlets: Map<string, ChatOutlet>;
   /** Track a background promise (a run being followed) so shutdown and tests can wait for it. */
   track(work: Promise<unknown>): void;
+  /**
+   * Replicas on PostgreSQL: runs go through the shared job queue and any replica takes them; without
+   * it (one bot on SQLite) a run starts in the process that was asked.
+   */
+  runQueue?: RunQueue;
+}
+
+/** The replicas' queue of runs, as the core uses it (src/jobs/job-queue.ts). */
+export interface RunQueue {
+  /** Hand a recorded spawn's run to the next free replica; nothing happens if it is queued or running already. */
+  enqueueRun(spawnId: string): Promise<void>;
+  /** Stop a spawn's run on whichever replica holds it: "running" (that replica is told), "queued", or "none". */
+  cancelRun(spawnId: string): Promise<"running" | "queued" | "none">;
 }
 
 /** What the core may ask of the tunnel gateway when it takes links back. */

@@ -6,12 +6,12 @@ import type { Orchestrator, TunnelTarget } from "../orchestrator/index.js";
 import { secrets } from "../secrets.js";
 import { handleAgents, handleClouds, handleHelp } from "./commands/catalog-commands.js";
 import type { Command } from "./grammar/commands.js";
-import type { CoreContext, CoreSettings, GatewayControl, Invocation } from "./context.js";
+import type { CoreContext, CoreSettings, GatewayControl, Invocation, RunQueue } from "./context.js";
 import { parseCommand, type GrammarCatalog } from "./grammar/grammar.js";
 import { handleConnect, handleDelete, handleExtend, handleList, handleStatus } from "./commands/manage-commands.js";
 import { completeConnectOpenRouter, confirmConnect, connectPage, handleConnectOpenRouter, newLinkHint, type CallbackAnswer, type ConfirmAnswer } from "./commands/openrouter-connect.js";
 import type { ChatOutlet } from "./outlet.js";
-import { Announcer, recoverSpawns, type RecoveryReport } from "./upkeep/recovery.js";
+import { Announcer, finishAbandonedDeletes, recoverSpawns, takeQueuedRun, type RecoveryReport } from "./upkeep/recovery.js";
 import type { SecretBox } from "./access/secret-box.js";
 import type { ChatRequest, Conversation } from "./request.js";
 import { handleKeysAdd, handleKeysList, handleKeysRemove, handlePrefsClear, handlePrefsSet, handlePrefsShow } from "./commands/settings-commands.js";
@@ -25,7 +25,7 @@ import { refreshSpend } from "./spawns/spawn-spend.js";
 import { sweepIdle, type IdleReport, type IdleSettings } from "./upkeep/idle.js";
 import { sweepExpiry, type ExpirySettings, type SweepReport } from "./upkeep/expiry.js";
 import { reconcile, type CloudPass, type ReconcileSettings } from "./upkeep/reconciler.js";
-import { startUpkeep, type Upkeep, type UpkeepSettings } from "./upkeep/upkeep.js";
+import { startUpkeep, type Upkeep, type UpkeepSchedule, type UpkeepSettings } from "./upkeep/upkeep.js";
 import { resolveTunnel } from "./spawns/tunnel-links.js";
 import { OpenRouterModels } from "./spawns/openrouter-models.js";
 import type { Store, UserRef } from "./store/index.js";
@@ -54,6 +54,8 @@ export interface BotCoreDeps {
   /** The bot's SSH public key, shown by `keys`. */
   botPublicKey: string;
   secretBox: SecretBox;
+  /** Replicas on PostgreSQL: the shared queue runs go through (see CoreContext.runQueue). */
+  runQueue?: RunQueue;
 }
 
 export class BotCore {
@@ -69,6 +71,7 @@ export class BotCore {
     };
     this.ctx = {
       store: deps.store, orchestrator: deps.orchestrator, settings: deps.settings, secretBox: deps.secretBox, log: deps.logger, catalog, cloudSetup: CLOUD_SETUP, outlets: new Map(),
+      runQueue: deps.runQueue,
       models: deps.settings.openrouter?.api ? new OpenRouterModels(deps.settings.openrouter.api, deps.logger) : undefined,
       track: (work) => {
         // Only a run's work resolves with a value (its outcome); other background work adds none.
@@ -213,10 +216,31 @@ export class BotCore {
     this.ctx.track(this.announcer.flush(outlet.platform)); // what recovery said before this platform attached
   }
 
-  /** Start the expiry sweep and the reconciler (on start, then on their intervals); stop() ends them. */
-  startUpkeep(settings: UpkeepSettings): Upkeep {
+  /**
+   * Start the expiry sweep and the reconciler (on start, then on their intervals); stop() ends them.
+   * With replicas, the job queue's schedule runs each pass once per period across all of them, and
+   * a runs sweep makes sure every live run has its job (and finishes deletes a dead replica left).
+   */
+  startUpkeep(settings: UpkeepSettings, schedule?: UpkeepSchedule): Upkeep {
     // The clean-up job also deletes spawns' OpenRouter keys whose delete failed or never ran.
-    return startUpkeep(this.ctx, settings, async () => ({ recovery: await this.recover({ startUp: false }), keys: await this.retryKeyRevocations() }));
+    const retryCleanups = async () => ({ recovery: await this.recover({ startUp: false }), keys: await this.retryKeyRevocations() });
+    const queue = this.ctx.runQueue;
+    const runsSweep = queue && settings.runsSweepMs
+      ? { intervalMs: settings.runsSweepMs, pass: async () => ({ queued: await this.queueLiveRuns(queue), deletes: await finishAbandonedDeletes(this.ctx, this.announcer) }) }
+      : undefined;
+    return startUpkeep(this.ctx, settings, retryCleanups, schedule, runsSweep);
+  }
+
+  /** The job queue's handler for a spawn's run (replicas): see takeQueuedRun. */
+  takeRun(spawnId: string, opts: { lastAttempt: boolean; signal: AbortSignal }): Promise<string> {
+    return takeQueuedRun(this.ctx, this.announcer, spawnId, opts);
+  }
+
+  /** Send a job for every live run (a no-op for those queued or running): a run whose job was never sent is not lost. */
+  private async queueLiveRuns(queue: RunQueue): Promise<number> {
+    const runs = (await this.ctx.store.listLive()).filter((r) => r.status === "pending" || r.status === "provisioning");
+    for (const r of runs) await queue.enqueueRun(r.id);
+    return runs.length;
   }
 
   /** One pass over spawns' OpenRouter keys still to delete (the clean-up job runs the same). */

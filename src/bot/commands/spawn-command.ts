@@ -109,6 +109,11 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
   if (ownKey && !(await agentKeyFor(ctx, inv.user, ownKey.secret))) {
     await inv.conv.whisper(text(`${agent.name} never gets the OpenRouter key and you have no ${ownKey.label} saved, so ${name} starts without one: save yours in \`settings\`, or log in from its session`));
   }
+  if (ctx.runQueue) {
+    // Any replica takes it (its status message goes out from there); the key is sealed in the store.
+    await ctx.runQueue.enqueueRun(rec.id);
+    return;
+  }
   const run = await startSpawnRun(ctx, rec, apiKey);
   await followRun(ctx, rec, run, inv.conv);
 }

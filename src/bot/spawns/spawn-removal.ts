@@ -45,6 +45,20 @@ export type RemovalOutcome =
 const DELETE_LEASE_MS = 10 * 60_000;
 const deleteLease = (spawnId: string) => `delete:${spawnId}`;
 
+/**
+ * A cancel asked on one replica of a run another replica holds: a mark in the store (the leases
+ * table: one named row, written atomically) that the run's holder reads when its claim is taken
+ * away, and that a replica taking the run later reads before starting it. It outlives any run.
+ */
+const CANCEL_MARK_MS = 24 * 3600_000;
+const cancelMark = (spawnId: string) => `cancel:${spawnId}`;
+
+/** Whether someone asked to cancel this spawn's run (on any replica). */
+export async function cancelRequested(ctx: CoreContext, spawnId: string, now = Date.now()): Promise<boolean> {
+  const mark = await ctx.store.leases.get(cancelMark(spawnId));
+  return mark !== undefined && mark.expiresAt > now;
+}
+
 export function retryDelay(attempts: number): number {
   return backoffMs({ baseDelayMs: DELETE_RETRY_BASE_MS, maxDelayMs: DELETE_RETRY_MAX_MS }, attempts);
 }
@@ -60,8 +74,16 @@ export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: Rem
     return { kind: "cancelling" };
   }
   if (rec.status === "deleted" || rec.status === "failed" || rec.status === "cancelled") return { kind: "ended", rec };
-  const holder = randomUUID(); // this removal alone: not even this process's other deletes share it
-  if (!(await ctx.store.leases.acquire(deleteLease(rec.id), holder, DELETE_LEASE_MS, now)).ok) return { kind: "busy" };
+  if (ctx.runQueue && (rec.status === "pending" || rec.status === "provisioning")) {
+    // Its run is queued or runs on another replica: that replica cancels it (and removes what it made).
+    await ctx.store.leases.acquire(cancelMark(rec.id), actor.userId, CANCEL_MARK_MS, now);
+    // No job at all (the replica that recorded it died before queueing it): queue it, to be ended.
+    if ((await ctx.runQueue.cancelRun(rec.id)) === "none") await ctx.runQueue.enqueueRun(rec.id);
+    await audit("cancel");
+    return { kind: "cancelling" };
+  }
+  const lease = await holdDeleteLease(ctx, rec.id, now);
+  if (!lease) return { kind: "busy" };
   try {
     // Read again under the lease: a delete that just finished elsewhere leaves nothing to do.
     const current = await ctx.store.getSpawn(rec.id);
@@ -85,8 +107,18 @@ export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: Rem
     await revokeSpawnKey(ctx, rec.id, now); // never throws: a failed delete of the key is retried on its own
     return { kind: "deleted", rec: deleted };
   } finally {
-    await ctx.store.leases.release(deleteLease(rec.id), holder).catch((err: unknown) => ctx.log.warn({ err, spawnId: rec.id }, "could not release a delete's lease; it expires by itself"));
+    await lease.release();
   }
+}
+
+/** Take the delete lease of a spawn (undefined: another delete holds it); release() never throws. */
+export async function holdDeleteLease(ctx: CoreContext, spawnId: string, now = Date.now()): Promise<{ release(): Promise<void> } | undefined> {
+  const holder = randomUUID(); // this removal alone: not even this process's other deletes share it
+  if (!(await ctx.store.leases.acquire(deleteLease(spawnId), holder, DELETE_LEASE_MS, now)).ok) return undefined;
+  return {
+    release: () => ctx.store.leases.release(deleteLease(spawnId), holder).then(() => undefined,
+      (err: unknown) => ctx.log.warn({ err, spawnId }, "could not release a delete's lease; it expires by itself")),
+  };
 }
 
 /**

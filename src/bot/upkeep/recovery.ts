@@ -3,12 +3,12 @@
 // is removed, its checklist made true, its status message redrawn, its owner told), and deletes
 // left half-done are finished. A cloud that cannot be reached leaves the spawn visibly "cleanup
 // pending" and is retried later; nothing is called clean unless it was removed.
-import { CLEANUP_PENDING, RECOVERY_META, STEPS, readDashboardToken } from "../../orchestrator/index.js";
+import { CLEANUP_PENDING, RECOVERY_META, STEPS, readDashboardToken, type Run } from "../../orchestrator/index.js";
 import type { CoreContext } from "../context.js";
 import type { ChatOutlet } from "../outlet.js";
 import { revokeSpawnKey, revokeUnrecordedKeys } from "../spawns/spawn-api-keys.js";
 import { hostRecord, neighboursOnHost } from "../access/spawn-access.js";
-import { oweLeftovers } from "../spawns/spawn-removal.js";
+import { cancelRequested, holdDeleteLease, oweLeftovers } from "../spawns/spawn-removal.js";
 import { buildStatusView } from "../views/status-view.js";
 import { revokeTunnels } from "../spawns/tunnel-links.js";
 import type { SpawnRecord } from "../store/index.js";
@@ -101,10 +101,22 @@ export async function recoverSpawns(ctx: CoreContext, announcer: Announcer, opts
  * continued, or undefined once it goes on.
  */
 async function resumeRun(ctx: CoreContext, announcer: Announcer, rec: SpawnRecord): Promise<string | undefined> {
+  const run = await continueRun(ctx, announcer, rec);
+  return typeof run === "string" ? run : undefined;
+}
+
+/**
+ * Start or continue a recorded spawn's run from its last completed step (none, for a run a replica
+ * took from the queue), its status message followed through the platform's outlet. Returns why it
+ * cannot be continued, or the run once it goes on.
+ */
+export async function continueRun(ctx: CoreContext, announcer: Announcer, rec: SpawnRecord): Promise<Run | string> {
   if (rec.options === null) return "it was started by an older version of spawnbot, which cannot continue it";
-  if (!ctx.orchestrator.agent(rec.agent) || !ctx.orchestrator.cloud(rec.cloud)) return `the ${rec.agent} agent or the ${rec.cloud} cloud is no longer configured on this bot`;
+  const agent = ctx.orchestrator.agent(rec.agent);
+  if (!agent || !ctx.orchestrator.cloud(rec.cloud)) return `the ${rec.agent} agent or the ${rec.cloud} cloud is no longer configured on this bot`;
   const apiKey = await resumedSpawnKey(ctx, rec);
-  if (!apiKey) return "no OpenRouter key to give it is left (the owner's key was removed, or the bot's key settings changed)";
+  // An agent with its own vendor key (Cursor) never gets an OpenRouter key.
+  if (!apiKey && !agent.ownKey) return "no OpenRouter key to give it is left (the owner's key was removed, or the bot's key settings changed)";
   const steps = await ctx.store.listSteps(rec.id);
   const ended = steps.filter((s) => s.state === "succeeded" || s.state === "warned" || s.state === "skipped").map((s) => s.name);
   const server = ended.includes("provision") && rec.serverId && rec.address && rec.sshUser && rec.sshPort
@@ -116,18 +128,72 @@ async function resumeRun(ctx: CoreContext, announcer: Announcer, rec: SpawnRecor
     sessionMayExist: steps.some((s) => s.name === "launch" && s.state !== "pending" && s.state !== "skipped"),
     dashboardToken: readDashboardToken(ctx.secretBox, rec.id, rec.meta)?.token,
   });
-  ctx.log.info({ spawnId: rec.id, ended }, "resuming a run the bot restart interrupted");
-  await ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: "spawnbot", action: "resume", spawnId: rec.id, detail: { name: rec.name, ended } });
+  if (steps.some((s) => s.state !== "pending")) {
+    ctx.log.info({ spawnId: rec.id, ended }, "resuming a run the bot restart interrupted");
+    await ctx.store.audit({ platform: rec.platform, workspace: rec.workspace, channel: rec.channel, userId: "spawnbot", action: "resume", spawnId: rec.id, detail: { name: rec.name, ended } });
+  }
   const place = { workspace: rec.workspace, channel: rec.channel };
   await followRun(ctx, rec, run, {
     status: (view) => announcer.send(rec.platform, (outlet) => outlet.status(place, view)),
     whisper: (view) => announcer.send(rec.platform, (outlet) => outlet.notify(rec.ownerId, view, place)),
   });
-  return undefined;
+  return run;
+}
+
+/**
+ * A run this replica took from the replicas' job queue: start it, or continue it from its journal
+ * when another replica left it; end it cleanly when it was cancelled before it got here or has been
+ * interrupted too often. Resolves with how the run ended here: "interrupted" when this replica
+ * stopped it (shutdown, or its claim was taken away), so that another replica continues it.
+ */
+export async function takeQueuedRun(ctx: CoreContext, announcer: Announcer, spawnId: string, opts: { lastAttempt: boolean; signal: AbortSignal }): Promise<string> {
+  const rec = await ctx.store.getSpawn(spawnId);
+  if (!rec || (rec.status !== "pending" && rec.status !== "provisioning")) return "ended";
+  const cancelled = await cancelRequested(ctx, spawnId);
+  const run = cancelled ? "it was cancelled before a replica took it"
+    : opts.lastAttempt ? "it was interrupted too many times"
+    : await continueRun(ctx, announcer, rec);
+  if (typeof run === "string") {
+    const reason = cancelled ? `${rec.name} was cancelled by request; what it had made was removed` : undefined;
+    await removeWhatItMade(ctx, announcer, await endInterruptedRun(ctx, rec, run, reason));
+    return "failed";
+  }
+  // The claim went away: a cancel asked on another replica, or this replica stalled past its
+  // heartbeat and the run is another's now. Either way it must stop here.
+  const stop = () => void cancelRequested(ctx, spawnId).then((c) => (c ? run.cancel() : run.suspend()), () => run.suspend());
+  opts.signal.addEventListener("abort", stop, { once: true });
+  try {
+    return (await run.done).outcome;
+  } finally {
+    opts.signal.removeEventListener("abort", stop);
+  }
+}
+
+/**
+ * Replicas: a delete whose replica stopped mid-way (its spawn left "deleting", its lease expired)
+ * is finished by whichever replica's pass finds it; the delete's lease keeps two from doing it.
+ */
+export async function finishAbandonedDeletes(ctx: CoreContext, announcer: Announcer): Promise<string[]> {
+  const finished: string[] = [];
+  const owed = new Set((await ctx.store.upkeep.listCleanups()).map((c) => c.spawnId));
+  for (const rec of await ctx.store.listLive()) {
+    if (rec.status !== "deleting" || owed.has(rec.id)) continue;
+    const lease = await holdDeleteLease(ctx, rec.id);
+    if (!lease) continue;
+    try {
+      const current = await ctx.store.getSpawn(rec.id);
+      if (current?.status !== "deleting") continue;
+      await removeWhatItMade(ctx, announcer, current);
+      finished.push(rec.id);
+    } finally {
+      await lease.release();
+    }
+  }
+  return finished;
 }
 
 /** Make the checklist true and record why the spawn will fail, before anything is removed. */
-async function endInterruptedRun(ctx: CoreContext, rec: SpawnRecord, why: string): Promise<SpawnRecord> {
+async function endInterruptedRun(ctx: CoreContext, rec: SpawnRecord, why: string, reasonText?: string): Promise<SpawnRecord> {
   const steps = await ctx.store.listSteps(rec.id);
   const cut = steps.find((s) => s.state === "running");
   // Steps overlap, so "the last one done" is the one that ended last, not the last in the list.
@@ -141,7 +207,7 @@ async function endInterruptedRun(ctx: CoreContext, rec: SpawnRecord, why: string
   }
   const title = (name: string) => STEP_TITLES.get(name) ?? name;
   const when = cut ? `during "${title(cut.name)}"` : lastDone ? `after "${title(lastDone.name)}"` : "before its run began";
-  const reason = `the bot restarted ${when} and could not continue it (${why}); what it had made was removed, so spawn ${rec.name} again`;
+  const reason = reasonText ?? `the bot restarted ${when} and could not continue it (${why}); what it had made was removed, so spawn ${rec.name} again`;
   ctx.log.info({ spawnId: rec.id, step: cut?.name }, "ending a run the bot restart interrupted");
   return ctx.store.updateSpawn(rec.id, { status: "deleting", meta: { ...rec.meta, [META_REASON]: reason, [META_SESSION]: launchBegan ? "1" : "0" } });
 }

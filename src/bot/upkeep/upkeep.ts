@@ -18,6 +18,13 @@ export interface UpkeepSettings extends ExpirySettings, ReconcileSettings {
   spendRefreshMs?: number;
   /** SPAWNBOT_IDLE_AFTER: idle spawns are treated as expiring (see idle.ts); off when absent. */
   idleAfterMs?: number;
+  /** Replicas: how often every live run's job is checked for (the lease period); no sweep without a run queue. */
+  runsSweepMs?: number;
+}
+
+/** How a pass is repeated: a timer in this process, or the replicas' job queue (once per period across them). */
+export interface UpkeepSchedule {
+  every(name: string, intervalMs: number, pass: () => Promise<unknown>): Upkeep;
 }
 
 /**
@@ -41,22 +48,28 @@ export interface Upkeep {
   stop(): Promise<void>;
 }
 
-export function startUpkeep(ctx: CoreContext, settings: UpkeepSettings, retryCleanups: () => Promise<unknown>): Upkeep {
+export function startUpkeep(
+  ctx: CoreContext, settings: UpkeepSettings, retryCleanups: () => Promise<unknown>,
+  schedule: UpkeepSchedule = { every: (name, intervalMs, pass) => everyHere(ctx, name, intervalMs, pass) },
+  runsSweep?: { intervalMs: number; pass: () => Promise<unknown> },
+): Upkeep {
+  const every = schedule.every.bind(schedule);
   const jobs = [
-    every(ctx, "cleanup retry", settings.cleanupRetryMs, retryCleanups),
-    every(ctx, "expiry sweep", settings.sweepIntervalMs, () => sweepExpiry(ctx, settings)),
-    every(ctx, "reconcile", settings.reconcileIntervalMs, () => reconcile(ctx, settings)),
+    ...(runsSweep ? [every("runs sweep", runsSweep.intervalMs, runsSweep.pass)] : []),
+    every("cleanup retry", settings.cleanupRetryMs, retryCleanups),
+    every("expiry sweep", settings.sweepIntervalMs, () => sweepExpiry(ctx, settings)),
+    every("reconcile", settings.reconcileIntervalMs, () => reconcile(ctx, settings)),
     // The idle check follows each spend read, so it judges LLM use on fresh numbers.
-    every(ctx, "spend refresh", settings.spendRefreshMs ?? SPEND_REFRESH_MS, async () => ({
+    every("spend refresh", settings.spendRefreshMs ?? SPEND_REFRESH_MS, async () => ({
       spend: await refreshSpend(ctx),
       idle: settings.idleAfterMs ? await sweepIdle(ctx, { idleAfterMs: settings.idleAfterMs, reminderMs: settings.reminderMs }) : undefined,
     })),
-    every(ctx, "wal checkpoint", settings.walCheckpointMs ?? WAL_CHECKPOINT_INTERVAL_MS, async () => ctx.store.checkpoint()),
+    every("wal checkpoint", settings.walCheckpointMs ?? WAL_CHECKPOINT_INTERVAL_MS, async () => ctx.store.checkpoint()),
   ];
   return { stop: async () => void (await Promise.all(jobs.map((j) => j.stop()))) };
 }
 
-function every(ctx: CoreContext, name: string, intervalMs: number, pass: () => Promise<unknown>): Upkeep {
+function everyHere(ctx: CoreContext, name: string, intervalMs: number, pass: () => Promise<unknown>): Upkeep {
   let running: Promise<void> | undefined;
   const tick = () => {
     if (running) return; // the last pass is still going: this one is skipped, not queued
