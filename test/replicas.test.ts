@@ -1,0 +1,148 @@
+// Three bot replicas on one PostgreSQL database, as a team runs them behind a load balancer: Slack
+// (the fake, HTTP mode) sends each slash command to one of them in turn, the runs go through the
+// replicas' job queue, and the servers are the Hetzner fake's, reached on the real test sshd.
+// One replica is SIGKILLed while its runs are installing; another takes them over with the shared
+// bot key and every spawn still ends ready, with one server and one status message each.
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openPgStore, type PgStore } from "../src/bot/store/pg/index.js";
+import type { SpawnRecord } from "../src/bot/store/index.js";
+import { loadOrCreateBotKey } from "../src/orchestrator/index.js";
+import { HetznerFake } from "./fakes/hetzner-fake.js";
+import { signedPost, slashCommandBody, startSlackFake, type SlackFake } from "./fakes/slack-fake.js";
+import { startPostgres, type TestPostgres } from "./support/postgres.js";
+import { logLines, startReplica, stopReplica, type Replica } from "./support/replicas.js";
+import { killUserProcesses, prepareUser, startSshd, type TestSshd } from "./support/sshd.js";
+import { FAKE_KEY } from "./support/test-agent.js";
+import { until } from "./support/until.js";
+
+const USER = "sbrep1";
+const SIGNING_SECRET = randomBytes(16).toString("hex");
+const CHANNEL = "C0REPLICAS";
+/** How long the slow agent's install takes: long enough to kill a replica in the middle of it. */
+const SLOW_INSTALL_S = 6;
+/** 20 s leases: a job heartbeat of 10 s (pg-boss's floor), so a dead replica's runs move within about 20 s. */
+const LEASE_TTL = "20s";
+const ALL_READY_MS = 150_000;
+
+let pgServer: TestPostgres;
+let sshd: TestSshd;
+let slack: SlackFake;
+let hetzner: HetznerFake;
+const replicas: Replica[] = [];
+
+beforeAll(async () => {
+  [pgServer, sshd, slack, hetzner] = await Promise.all([startPostgres(), startSshd(USER), startSlackFake({ enforceLimits: true }), HetznerFake.start()]);
+  mkdirSync("/var/lib/spawnbot", { recursive: true }); // the test host plays a VM whose first boot is done
+  writeFileSync("/var/lib/spawnbot/cloud-init-complete", new Date().toISOString());
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(replicas.map((r) => stopReplica(r, "SIGKILL")));
+  killUserProcesses(USER);
+  await Promise.all([sshd?.stop(), pgServer?.stop(), slack?.close(), hetzner?.close()]);
+}, 60_000);
+
+/** The configuration every replica shares: one database, one secret key, one Slack app. */
+function sharedEnv(databaseUrl: string): Record<string, string> {
+  return {
+    SPAWNBOT_DATABASE_URL: databaseUrl, SPAWNBOT_SECRET_KEY: randomBytes(32).toString("hex"), SPAWNBOT_LEASE_TTL: LEASE_TTL,
+    SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl,
+    OPENROUTER_API_KEY: FAKE_KEY, SPAWNBOT_SHARE_WORKSPACE_KEY: "true", SPAWNBOT_LOG_LEVEL: "info",
+    SPAWNBOT_MAX_LIVE_PER_USER: "100", SPAWNBOT_MAX_HOURLY_PER_USER: "100", SPAWNBOT_MAX_LIVE_PER_WORKSPACE: "100", SPAWNBOT_MAX_HOURLY_PER_WORKSPACE: "200",
+    REPLICA_HETZNER_URL: hetzner.url, REPLICA_HETZNER_TOKEN: hetzner.validToken, REPLICA_SSH_PORT: String(sshd.port), REPLICA_SSH_USER: USER,
+    REPLICA_SLOW_INSTALL_S: String(SLOW_INSTALL_S),
+  };
+}
+
+/** Start three replicas: the first brings the bot key (the one the test sshd trusts); the others take it from the database. */
+async function startThree(env: Record<string, string>): Promise<{ botPublicKey: string }> {
+  const firstDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-rep-a-"));
+  const botKey = loadOrCreateBotKey(firstDir);
+  sshd.authorize(botKey.publicKey);
+  replicas.push(await startReplica("a", env, firstDir));
+  replicas.push(...(await Promise.all([startReplica("b", env), startReplica("c", env)])));
+  return { botPublicKey: botKey.publicKey };
+}
+
+/** A slash command as Slack sends it, to one replica; resolves with the HTTP status of the ack. */
+async function slash(replica: Replica, text: string, user: string): Promise<number> {
+  const res = await signedPost(replica.slackUrl, slashCommandBody({ text, channel_id: CHANNEL, user_id: user, user_name: user.toLowerCase() }), "application/x-www-form-urlencoded", SIGNING_SECRET);
+  await res.text();
+  return res.status;
+}
+
+async function runsInFlight(r: Replica): Promise<number> {
+  const text = await fetch(`${r.opsUrl}/metrics`).then((res) => res.text(), () => "");
+  return Number(/^spawnbot_runs_in_flight (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+/** Root messages in the channel that are a spawn's status message. */
+function statusMessagesOf(name: string) {
+  return slack.messages(CHANNEL).filter((m) => !m.thread_ts && JSON.stringify(m.blocks ?? "").includes(`\`${name}\``));
+}
+
+function sessionAlive(name: string): boolean {
+  return spawnSync("su", ["-", USER, "-c", `tmux has-session -t =${name}`]).status === 0;
+}
+
+describe("three replicas on one PostgreSQL database", () => {
+  let store: PgStore;
+
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it("finishes every spawn when a replica is SIGKILLed while its runs install: one server, one status message each, no 429", async () => {
+    prepareUser(USER);
+    const url = await pgServer.createDatabase();
+    const env = sharedEnv(url);
+    const { botPublicKey } = await startThree(env);
+    store = await openPgStore(url);
+    const names = Array.from({ length: 30 }, (_, i) => `rep-${String(i + 1).padStart(2, "0")}`);
+    // Slack's requests spread over the replicas in turn, ten users asking three spawns each.
+    const acks = await Promise.all(names.map((name, i) => slash(replicas[i % 3]!, `slowagent hetzner --name ${name}`, `U${String(i % 10).padStart(3, "0")}`)));
+    expect(acks).toEqual(names.map(() => 200));
+
+    // Kill the replica running the most runs while they install.
+    const installing = await until("runs installing on the replicas", async () => {
+      const counts = await Promise.all(replicas.map(runsInFlight));
+      const live = await store.listLive();
+      return counts.reduce((a, b) => a + b, 0) >= 20 && live.length === 30 ? counts : undefined;
+    }, 60_000);
+    const victim = replicas[installing.indexOf(Math.max(...installing))]!;
+    const killedRuns = installing[replicas.indexOf(victim)]!;
+    expect(killedRuns).toBeGreaterThan(0);
+    const killedAt = Date.now();
+    await stopReplica(victim, "SIGKILL");
+
+    const all = await until("every spawn ready", async () => {
+      const spawns = (await store.listAll("slack")).filter((r) => names.includes(r.name));
+      return spawns.length === 30 && spawns.every((r) => r.status === "ready" || r.status === "failed") ? spawns : undefined;
+    }, ALL_READY_MS);
+    const takeoverMs = Date.now() - killedAt;
+    expect(all.filter((r) => r.status !== "ready").map((r: SpawnRecord) => `${r.name}: ${r.error}`)).toEqual([]);
+
+    // Exactly one server per spawn, each tagged with its spawn; no request acted on twice.
+    const servers = hetzner.servers();
+    expect(servers.length).toBe(30);
+    expect(new Set(servers.map((s) => s.tags["spawnbot-spawn-id"]))).toEqual(new Set(all.map((r) => r.id)));
+    // Exactly one status message per spawn, showing its final state; Slack never had to say 429.
+    await until("final status messages", () => names.every((n) => statusMessagesOf(n).some((m) => JSON.stringify(m.blocks).includes(`\`${n}\` · ready`))) || undefined, 30_000);
+    for (const name of names) expect(statusMessagesOf(name).length, name).toBe(1);
+    expect(slack.count429).toBe(0);
+    for (const name of names) expect(sessionAlive(name), name).toBe(true);
+    // The runs the dead replica held were taken over, with the one shared bot key (no replica has its own).
+    const survivors = replicas.filter((r) => r !== victim);
+    const takeovers = survivors.flatMap(logLines).filter((l) => l.msg === "took over a run another replica left");
+    expect(takeovers.length).toBeGreaterThanOrEqual(killedRuns);
+    const firstTakeoverMs = Math.min(...takeovers.map((l) => Number(l.time))) - killedAt;
+    const authorized = readFileSync(path.join(sshd.dir, "authorized_keys"), "utf8").trim().split("\n");
+    expect(authorized).toEqual([botPublicKey.trim()]);
+    process.stdout.write(`replicas: ${killedRuns} runs on the killed replica; first taken over ${firstTakeoverMs} ms after the kill, all 30 ready ${takeoverMs} ms after it; ${takeovers.length} takeovers\n`);
+  }, 300_000);
+});
