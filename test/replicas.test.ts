@@ -22,7 +22,7 @@ import { until } from "./support/until.js";
 
 const USER = "sbrep1";
 const SIGNING_SECRET = randomBytes(16).toString("hex");
-const CHANNEL = "C0REPLICAS";
+let CHANNEL = "C0REPLICAS";
 /** How long the slow agent's install takes: long enough to kill a replica in the middle of it. */
 const SLOW_INSTALL_S = 6;
 /** 20 s leases: a job heartbeat of 10 s (pg-boss's floor), so a dead replica's runs move within about 20 s. */
@@ -86,6 +86,15 @@ function statusMessagesOf(name: string) {
   return slack.messages(CHANNEL).filter((m) => !m.thread_ts && JSON.stringify(m.blocks ?? "").includes(`\`${name}\``));
 }
 
+/** Each spawn has exactly one status message in the channel, and it shows the spawn ready (posts may still be pacing out). */
+async function expectOneReadyStatusEach(names: string[]): Promise<void> {
+  const showsReady = (n: string) => statusMessagesOf(n).some((m) => JSON.stringify(m.blocks).includes(`\`${n}\` · ready`));
+  await until("final status messages", () => names.every(showsReady) || undefined, 60_000).catch((err: Error) => {
+    throw new Error(`${err.message}; not ready: ${names.filter((n) => !showsReady(n)).join(", ")}; in the channel: ${slack.messages(CHANNEL).length} messages`);
+  });
+  for (const name of names) expect(statusMessagesOf(name).length, name).toBe(1);
+}
+
 function sessionAlive(name: string): boolean {
   return spawnSync("su", ["-", USER, "-c", `tmux has-session -t =${name}`]).status === 0;
 }
@@ -132,8 +141,7 @@ describe("three replicas on one PostgreSQL database", () => {
     expect(servers.length).toBe(30);
     expect(new Set(servers.map((s) => s.tags["spawnbot-spawn-id"]))).toEqual(new Set(all.map((r) => r.id)));
     // Exactly one status message per spawn, showing its final state; Slack never had to say 429.
-    await until("final status messages", () => names.every((n) => statusMessagesOf(n).some((m) => JSON.stringify(m.blocks).includes(`\`${n}\` · ready`))) || undefined, 30_000);
-    for (const name of names) expect(statusMessagesOf(name).length, name).toBe(1);
+    await expectOneReadyStatusEach(names);
     expect(slack.count429).toBe(0);
     for (const name of names) expect(sessionAlive(name), name).toBe(true);
     // The runs the dead replica held were taken over, with the one shared bot key (no replica has its own).
@@ -145,4 +153,68 @@ describe("three replicas on one PostgreSQL database", () => {
     expect(authorized).toEqual([botPublicKey.trim()]);
     process.stdout.write(`replicas: ${killedRuns} runs on the killed replica; first taken over ${firstTakeoverMs} ms after the kill, all 30 ready ${takeoverMs} ms after it; ${takeovers.length} takeovers\n`);
   }, 300_000);
+
+  it("keeps every spawn going through a rolling restart of all three replicas (SIGTERM, start again, one at a time)", async () => {
+    await Promise.all(replicas.splice(0).map((r) => stopReplica(r, "SIGKILL")));
+    killUserProcesses(USER);
+    prepareUser(USER);
+    await hetzner.close();
+    hetzner = await HetznerFake.start();
+    CHANNEL = "C0ROLLING";
+    const url = await pgServer.createDatabase();
+    const env = { ...sharedEnv(url), REPLICA_SLOW_INSTALL_S: "12" }; // installs outlast a replica's restart
+    await startThree(env);
+    await store?.close();
+    store = await openPgStore(url);
+    const names = Array.from({ length: 10 }, (_, i) => `roll-${String(i + 1).padStart(2, "0")}`);
+    const acks = await Promise.all(names.map((name, i) => slash(replicas[i % 3]!, `slowagent hetzner --name ${name}`, `U${String(i % 5).padStart(3, "0")}`)));
+    expect(acks).toEqual(names.map(() => 200));
+    await until("runs under way", async () => ((await store.listLive()).length === 10 ? true : undefined), 30_000);
+    // Restart each replica in turn, as a deploy does: SIGTERM (it finishes its steps, hands its runs back), then a new process.
+    const exits: (number | null)[] = [];
+    const stopped: Replica[] = [];
+    for (let i = 0; i < 3; i++) {
+      const old = replicas[i]!;
+      stopped.push(old);
+      if (i === 0) await until("replica a running runs", async () => ((await runsInFlight(old)) > 0 ? true : undefined), 30_000);
+      exits.push((await stopReplica(old, "SIGTERM")).code);
+      replicas[i] = await startReplica(`${old.name}2`, env, old.dataDir);
+    }
+    expect(exits).toEqual([0, 0, 0]);
+    const all = await until("every spawn ended", async () => {
+      const spawns = (await store.listAll("slack")).filter((r) => names.includes(r.name));
+      return spawns.length === 10 && spawns.every((r) => r.status === "ready" || r.status === "failed") ? spawns : undefined;
+    }, ALL_READY_MS);
+    expect(all.filter((r) => r.status !== "ready").map((r: SpawnRecord) => `${r.name}: ${r.error}`)).toEqual([]);
+    expect(hetzner.servers().length).toBe(10);
+    // Runs a stopping replica held were handed over at a step boundary and continued elsewhere.
+    const handedOver = [...stopped, ...replicas].flatMap(logLines).filter((l) => l.msg === "took over a run another replica left").length;
+    expect(handedOver).toBeGreaterThan(0);
+    await expectOneReadyStatusEach(names);
+    for (const name of names) expect(sessionAlive(name), name).toBe(true);
+    expect(slack.count429).toBe(0);
+  }, 300_000);
+
+  it("runs each upkeep pass once per period across the three replicas", async () => {
+    await Promise.all(replicas.splice(0).map((r) => stopReplica(r, "SIGKILL")));
+    await hetzner.close();
+    hetzner = await HetznerFake.start();
+    const url = await pgServer.createDatabase();
+    // Two-second periods for the expiry sweep and the reconciler; debug logs name every pass done.
+    await startThree({ ...sharedEnv(url), SPAWNBOT_EXPIRY_INTERVAL: "2s", SPAWNBOT_RECONCILE_INTERVAL: "2s", SPAWNBOT_LOG_LEVEL: "debug" });
+    const since = Date.now();
+    const callsBefore = hetzner.calls.length;
+    await new Promise((r) => setTimeout(r, 12_000));
+    const periods = (Date.now() - since) / 2000;
+    const passes = (job: string) => replicas.flatMap(logLines).filter((l) => l.msg === "upkeep pass done" && l.job === job && Number(l.time) >= since).length;
+    // Each replica offers every pass each period; one of them runs it. Three replicas on their own would run three.
+    for (const job of ["expiry sweep", "reconcile"]) {
+      expect(passes(job), job).toBeGreaterThanOrEqual(Math.floor(periods) - 1);
+      expect(passes(job), job).toBeLessThanOrEqual(Math.ceil(periods) + 1);
+    }
+    // The reconciler's cloud calls: one server listing per pass, not one per replica.
+    const listings = hetzner.calls.slice(callsBefore).filter((c) => c.method === "GET" && c.path.startsWith("/servers")).length;
+    expect(listings).toBeLessThanOrEqual(Math.ceil(periods) + 1);
+    expect(listings).toBeGreaterThanOrEqual(Math.floor(periods) - 1);
+  }, 120_000);
 });

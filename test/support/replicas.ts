@@ -38,7 +38,7 @@ export async function startReplica(name: string, env: Record<string, string>, da
     },
   });
   let log = "";
-  child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (log += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
   const replica: Replica = {
     name, dataDir, slackUrl: `http://127.0.0.1:${slackPort}/slack/events`, opsUrl: `http://127.0.0.1:${opsPort}`, child, log: () => log, exited,
