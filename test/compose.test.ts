@@ -79,3 +79,44 @@ describe("compose.yaml", () => {
     expect(docker).toMatch(/SPAWNBOT_PUBLIC_URL/);
   });
 });
+
+describe("compose.replicas.yaml", () => {
+  const replicasFile = read("compose.replicas.yaml");
+  type Service = { env_file?: unknown; environment?: Record<string, string>; ports?: string[]; volumes?: string[]; depends_on?: unknown; image?: string };
+  const services = (parse(replicasFile, { merge: true }) as { services: Record<string, Service> }).services;
+  const bots = Object.entries(services).filter(([name]) => name.startsWith("spawnbot"));
+  const dotEnv = { POSTGRES_PASSWORD: "pw-example-1234", SPAWNBOT_SECRET_KEY: "ab".repeat(32), SPAWNBOT_ADAPTER: "slack", SLACK_BOT_TOKEN: "xoxb-1234567890-abcdef", SLACK_SIGNING_SECRET: "0".repeat(32) };
+
+  it("runs two replicas on one PostgreSQL service, each with the whole .env and its own data volume", () => {
+    expect(bots.map(([name]) => name)).toEqual(["spawnbot-1", "spawnbot-2"]);
+    expect(services.postgres?.image).toMatch(/^postgres:15/);
+    for (const [, bot] of bots) {
+      expect(bot.env_file).toEqual([{ path: ".env", required: true }]);
+      expect(bot.depends_on).toEqual({ postgres: { condition: "service_healthy" } });
+    }
+    expect(new Set(bots.map(([, bot]) => bot.volumes?.[0])).size).toBe(2);
+    expect(replicasFile).not.toMatch(/TOKEN|API_KEY/);
+  });
+
+  it("gives every replica the same database URL and a configuration the bot accepts, on ports that do not collide on the host", () => {
+    const urls = new Set<string>();
+    const hostPorts: string[] = [];
+    for (const [, bot] of bots) {
+      const env = Object.fromEntries(Object.entries(bot.environment ?? {}).map(([k, v]) => [k, interpolate(v.replace(/\$\{(\w+):\?[^}]*\}/g, "${$1}"), dotEnv)]));
+      const config = loadConfig({ ...dotEnv, ...env });
+      expect(config.database?.url).toBe("postgres://spawnbot:pw-example-1234@postgres:5432/spawnbot");
+      urls.add(config.database!.url);
+      expect(config.dataDir).toBe("/data");
+      hostPorts.push(...(bot.ports ?? []).map((p) => interpolate(p, {}).split(":").slice(0, -1).join(":")));
+    }
+    expect(urls.size).toBe(1);
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  it("is what the README's replicas section tells to run", () => {
+    const section = read("README.md").split("### Several replicas")[1]!.split("\n## ")[0]!;
+    expect(section).toContain("docker compose -f compose.replicas.yaml up -d");
+    expect(section).toContain("SPAWNBOT_SECRET_KEY");
+    expect(section).toContain("POSTGRES_PASSWORD");
+  });
+});

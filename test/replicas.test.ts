@@ -69,9 +69,14 @@ async function startThree(env: Record<string, string>): Promise<{ botPublicKey: 
   return { botPublicKey: botKey.publicKey };
 }
 
-/** A slash command as Slack sends it, to one replica; resolves with the HTTP status of the ack. */
-async function slash(replica: Replica, text: string, user: string): Promise<number> {
-  const res = await signedPost(replica.slackUrl, slashCommandBody({ text, channel_id: CHANNEL, user_id: user, user_name: user.toLowerCase() }), "application/x-www-form-urlencoded", SIGNING_SECRET);
+/** A slash command as Slack sends it (its body, to send it again as Slack's retry would). */
+function slashBody(text: string, user: string): string {
+  return slashCommandBody({ text, channel_id: CHANNEL, user_id: user, user_name: user.toLowerCase() });
+}
+
+/** Post a slash command to one replica; resolves with the HTTP status of the ack. */
+async function slash(replica: Replica, text: string, user: string, body = slashBody(text, user), retryNum?: number): Promise<number> {
+  const res = await signedPost(replica.slackUrl, body, "application/x-www-form-urlencoded", SIGNING_SECRET, retryNum ? { retryNum, retryReason: "http_timeout" } : {});
   await res.text();
   return res.status;
 }
@@ -114,8 +119,11 @@ describe("three replicas on one PostgreSQL database", () => {
     store = await openPgStore(url);
     const names = Array.from({ length: 30 }, (_, i) => `rep-${String(i + 1).padStart(2, "0")}`);
     // Slack's requests spread over the replicas in turn, ten users asking three spawns each.
-    const acks = await Promise.all(names.map((name, i) => slash(replicas[i % 3]!, `slowagent hetzner --name ${name}`, `U${String(i % 10).padStart(3, "0")}`)));
+    const bodies = names.map((name, i) => slashBody(`slowagent hetzner --name ${name}`, `U${String(i % 10).padStart(3, "0")}`));
+    const acks = await Promise.all(bodies.map((body, i) => slash(replicas[i % 3]!, "", "", body)));
     expect(acks).toEqual(names.map(() => 200));
+    // Slack retries a request it thinks timed out; the load balancer sends the retry to another replica.
+    expect(await slash(replicas[1]!, "", "", bodies[0], 1)).toBe(200);
 
     // Kill the replica running the most runs while they install.
     const installing = await until("runs installing on the replicas", async () => {
@@ -139,6 +147,7 @@ describe("three replicas on one PostgreSQL database", () => {
     // Exactly one server per spawn, each tagged with its spawn; no request acted on twice.
     const servers = hetzner.servers();
     expect(servers.length).toBe(30);
+    expect((await store.listAll("slack")).length, "one spawn per request, the retry acted on once").toBe(30);
     expect(new Set(servers.map((s) => s.tags["spawnbot-spawn-id"]))).toEqual(new Set(all.map((r) => r.id)));
     // Exactly one status message per spawn, showing its final state; Slack never had to say 429.
     await expectOneReadyStatusEach(names);
