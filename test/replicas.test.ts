@@ -226,4 +226,38 @@ describe("three replicas on one PostgreSQL database", () => {
     expect(listings).toBeLessThanOrEqual(Math.ceil(periods) + 1);
     expect(listings).toBeGreaterThanOrEqual(Math.floor(periods) - 1);
   }, 120_000);
+
+  it("cancels from one replica a run another replica holds, and removes what the run made", async () => {
+    await Promise.all(replicas.splice(0).map((r) => stopReplica(r, "SIGKILL")));
+    killUserProcesses(USER);
+    prepareUser(USER);
+    await hetzner.close();
+    hetzner = await HetznerFake.start();
+    CHANNEL = "C0CANCEL";
+    const url = await pgServer.createDatabase();
+    await startThree({ ...sharedEnv(url), REPLICA_SLOW_INSTALL_S: "30" });
+    await store?.close();
+    store = await openPgStore(url);
+    expect(await slash(replicas[0]!, "slowagent hetzner --name del-01", "U001")).toBe(200);
+    // Wait for the install: the server exists and one replica holds the run.
+    const counts = await until("the run installing", async () => {
+      const rec = (await store.listLive()).find((r) => r.name === "del-01");
+      const steps = rec ? await store.listSteps(rec.id) : [];
+      const inFlight = await Promise.all(replicas.map(runsInFlight));
+      return steps.some((st) => st.name === "install" && st.state === "running") && inFlight.some((n) => n > 0) ? inFlight : undefined;
+    }, 60_000);
+    const holder = counts.findIndex((n) => n > 0);
+    const other = replicas[(holder + 1) % 3]!;
+    expect(hetzner.servers().length).toBe(1);
+    const asked = Date.now();
+    expect(await slash(other, "delete del-01", "U001")).toBe(200);
+    const ended = await until("the run cancelled", async () => {
+      const rec = (await store.listAll("slack")).find((r) => r.name === "del-01");
+      return rec && rec.status !== "provisioning" && rec.status !== "pending" && rec.status !== "deleting" ? rec : undefined;
+    }, 60_000);
+    expect(ended.status, ended.error ?? "").toBe("cancelled");
+    expect(hetzner.servers()).toEqual([]);
+    expect(sessionAlive("del-01")).toBe(false);
+    process.stdout.write(`replicas: a run cancelled from another replica ended ${Date.now() - asked} ms after the delete\n`);
+  }, 180_000);
 });

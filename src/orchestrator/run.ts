@@ -8,7 +8,10 @@ import { tmuxKillCommand } from "./launch.js";
 import { cleanupPending } from "./leftovers.js";
 import { isRetryable } from "./retryable.js";
 import { backoffMs } from "./retry.js";
+
 import type { RunContext, RunDeps, RunJournal, RunPlan, RunResult, StepEvent, StepState } from "./run-types.js";
+
+const CANCELLED_MESSAGE = "cancelled by request";
 
 export interface Run {
   spawnId: string;
@@ -124,8 +127,15 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
       try {
         outcome = await attempt(step, stepContext(step, i));
       } catch (err) {
-        const message = errorMessage(err);
         deps.metrics?.observeStep(step.name, Date.now() - started);
+        // A cancel aborts the step in flight: the run was cancelled, the step did not fail on its own.
+        if (signal.aborted) {
+          emit(step.name, i, "failed", CANCELLED_MESSAGE);
+          log.info({ step: step.name }, "step stopped by a cancel");
+          stop ??= { outcome: "cancelled", message: CANCELLED_MESSAGE };
+          return;
+        }
+        const message = errorMessage(err);
         if (step.fatal) {
           emit(step.name, i, "failed", message);
           log.info({ step: step.name, reason: message }, "step failed");
@@ -163,7 +173,7 @@ async function execute(plan: RunPlan, deps: RunDeps, events: EventEmitter, signa
   }
 
   for (;;) {
-    if (!stop && !crashed && signal.aborted) stop = { outcome: "cancelled", message: "cancelled by request" };
+    if (!stop && !crashed && signal.aborted) stop = { outcome: "cancelled", message: CANCELLED_MESSAGE };
     if (!stop && !crashed && suspended()) suspending = true;
     if (!stop && !crashed && !suspending) {
       for (const w of [...waiting]) {
