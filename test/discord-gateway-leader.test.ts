@@ -108,6 +108,7 @@ describe("the Discord gateway with several replicas", () => {
     // The lease outlives its last renewal by at most the TTL, a standby asks every TTL/3, then logs in.
     expect(Date.now() - killed).toBeLessThan(TTL_MS + TTL_MS / 3 + LOGIN_MS);
     expect(logged(leader!, "took over the Discord gateway from a replica that stopped renewing")).toBe(1);
+    expect(leader!.adapter.gatewayCounts).toEqual({ terms: 1, takeovers: 1, lost: 0 });
     expect(fake.openSessions).toBe(1);
     expect(await helpAnsweredTimes()).toBe(1);
   });
@@ -132,6 +133,7 @@ describe("the Discord gateway with several replicas", () => {
     await until("the leader to disconnect", () => fake.openSessions === 0, TTL_MS / 3 + 1000);
     expect(leader!.adapter.gatewayRole).toBe("standby");
     expect(logged(leader!, "another replica took over the Discord gateway; disconnecting")).toBe(1);
+    expect(leader!.adapter.gatewayCounts?.lost).toBe(1);
     await leader!.bot.store.leases.release(GATEWAY_LEASE, "replica-z");
     await until("it to connect again", () => leader!.adapter.gatewayRole === "leader" && fake.openSessions === 1, TTL_MS + LOGIN_MS);
     expect(await helpAnsweredTimes()).toBe(1);

@@ -28,6 +28,8 @@ interface Gateway {
 
 export class GatewayLeadership {
   readonly holder: string;
+  /** Terms as leader begun, leases taken over from a replica that stopped renewing, terms ended by a takeover (metrics). */
+  readonly counts = { terms: 0, takeovers: 0, lost: 0 };
   private beat?: LeaseHeartbeat;
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -84,6 +86,8 @@ export class GatewayLeadership {
     }
     this.standingBy = false;
     this.leading = true;
+    this.counts.terms++;
+    if (taken.tookOver) this.counts.takeovers++;
     if (taken.tookOver) this.log.warn({ previous: taken.tookOver.holder }, "took over the Discord gateway from a replica that stopped renewing its lease");
     this.log.info({ holder: this.holder }, "holding the Discord gateway lease; logging in to the gateway");
     this.beat = heartbeatLease(this.opts.leases, {
@@ -108,6 +112,7 @@ export class GatewayLeadership {
   private async lose(now: string | undefined): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
+    this.counts.lost++;
     this.log.warn({ leader: now }, "another replica took over the Discord gateway; disconnecting");
     await this.serially(() => this.gateway.disconnect());
     this.retry();

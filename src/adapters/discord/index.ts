@@ -121,6 +121,11 @@ export class DiscordAdapter implements ChatAdapter {
     return this.leadership?.role;
   }
 
+  /** With a leader lease: terms as gateway leader, takeovers from a dead leader, terms lost to a takeover (metrics). */
+  get gatewayCounts(): { terms: number; takeovers: number; lost: number } | undefined {
+    return this.leadership && { ...this.leadership.counts };
+  }
+
   /**
    * The interactions endpoint for the bot's public server (POST /discord/interactions), with the
    * HTTP transport; it answers 503 until start() has attached the adapter to the core.
