@@ -161,7 +161,8 @@ export class Outbox {
 
   /**
    * Book the lane's next shared slot, wait for it, then send the call first in line at that moment:
-   * calls replaced or made urgent during the wait are taken as they are then.
+   * calls replaced or made urgent during the wait are taken as they are then. Slots are times on
+   * each replica's own clock: replicas kept in step by NTP (milliseconds apart) keep the spacing.
    */
   private async book(lane: Lane, slots: SendSlotBooking): Promise<void> {
     let slot: number;
