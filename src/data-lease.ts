@@ -2,21 +2,15 @@
 // A second process on the same data refuses to start, naming the holder; a holder that stopped
 // heartbeating (killed, frozen) is taken over once its lease has expired. Only the holder runs
 // recovery and upkeep, so two bots never end or delete each other's runs.
-import { randomBytes } from "node:crypto";
-import os from "node:os";
 import type { Store } from "./bot/index.js";
+import { heartbeatLease, newHolderId } from "./lease-heartbeat.js";
 import type { Logger } from "./log.js";
 
+export { newHolderId } from "./lease-heartbeat.js";
+
 export const DATA_LEASE = "data-owner";
-/** Renew this many times per lease period: two missed beats still leave the lease ours. */
-const BEATS_PER_TTL = 3;
 
 export class DataLeaseHeldError extends Error {}
-
-/** Who holds the data, as a person at another terminal can find it: host, pid and a tag. */
-export function newHolderId(): string {
-  return `${os.hostname()} pid ${process.pid} (${randomBytes(3).toString("hex")})`;
-}
 
 export interface DataLease {
   holder: string;
@@ -41,28 +35,17 @@ export async function holdDataLease(store: Store, opts: { dataDir: string; ttlMs
     );
   }
   if (taken.tookOver) opts.logger.warn({ previous: taken.tookOver.holder, lastHeartbeat: new Date(taken.tookOver.heartbeatAt).toISOString() }, "took over the data from a bot that stopped heartbeating");
-  let stopped = false;
-  const renew = async () => {
-    let ours: boolean;
-    try {
-      ours = await store.leases.renew(DATA_LEASE, holder, opts.ttlMs);
-    } catch (err) {
-      opts.logger.warn({ err }, "could not renew the data lease; trying again at the next heartbeat");
-      return;
-    }
-    if (ours || stopped) return;
-    clearInterval(beat);
-    const now = await store.leases.get(DATA_LEASE).catch(() => undefined);
-    opts.logger.fatal({ holder: now?.holder }, "another process took over the data after this one stalled; stopping");
-    opts.onLost();
-  };
-  const beat = setInterval(() => void renew(), Math.max(1, Math.floor(opts.ttlMs / BEATS_PER_TTL)));
-  beat.unref();
+  const beat = heartbeatLease(store.leases, {
+    name: DATA_LEASE, holder, ttlMs: opts.ttlMs, logger: opts.logger,
+    onLost: (now) => {
+      opts.logger.fatal({ holder: now }, "another process took over the data after this one stalled; stopping");
+      opts.onLost();
+    },
+  });
   return {
     holder,
     async release() {
-      stopped = true;
-      clearInterval(beat);
+      beat.stop();
       try {
         await store.leases.release(DATA_LEASE, holder);
       } catch (err) {

@@ -23,4 +23,10 @@ describeStoreContract("PostgreSQL", {
     opened.push(store);
     return store;
   },
+  async openPair() {
+    const url = await server.createDatabase();
+    const pair = [await openPgStore(url), await openPgStore(url)] as [PgStore, PgStore];
+    opened.push(...pair);
+    return pair;
+  },
 });

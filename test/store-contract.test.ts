@@ -5,6 +5,12 @@ import path from "node:path";
 import { openStore } from "../src/bot/store/index.js";
 import { describeStoreContract } from "./contracts/store-contract.js";
 
+const newFile = () => path.join(mkdtempSync(path.join(os.tmpdir(), "spawnbot-contract-")), "spawnbot.db");
+
 describeStoreContract("SQLite", {
-  open: () => openStore(path.join(mkdtempSync(path.join(os.tmpdir(), "spawnbot-contract-")), "spawnbot.db")),
+  open: () => openStore(newFile()),
+  openPair() {
+    const file = newFile();
+    return [openStore(file), openStore(file)];
+  },
 });

@@ -152,6 +152,11 @@ async function session(store: Store): Promise<unknown[]> {
     await store.leases.acquire("data", "a", 1000, T0), await store.leases.acquire("data", "a", 1000, T0 + 500), await store.leases.acquire("data", "b", 1000, T0 + 2000),
     await store.leases.release("data", "a"), await store.leases.get("data"),
   ])());
+  await note("send slots", (async () => [
+    await store.sendSlots.reserve("slack:T024BE7LD:post:C1", 1000, T0), await store.sendSlots.reserve("slack:T024BE7LD:post:C1", 1000, T0 + 10),
+    await store.sendSlots.reserve("slack:T024BE7LD:chat.update", 1200, T0 + 20), await store.sendSlots.reserve("slack:T024BE7LD:post:C1", 1000, T0 + 5000),
+    await store.sendSlots.reserve("slack:T024BE7LD:post:C1", 1000, T0 + 5000),
+  ])());
   await costsSession(store, note);
   return t;
 }

@@ -8,6 +8,8 @@ import { StoreConflictError, StoreLimitError, StoreNotFoundError, type IntentLim
 export interface StoreSubject {
   /** The synchronous SQLite store today, or a store whose every method returns a Promise (PostgreSQL). */
   open(): Promise<Store> | Store;
+  /** Two handles on one new database, as two processes (replicas) would hold. */
+  openPair(): Promise<[Store, Store]> | [Store, Store];
 }
 
 const ALICE = { platform: "test", userId: "U1" };
@@ -91,6 +93,16 @@ export function describeStoreContract(name: string, subject: StoreSubject): void
       expect(await store.leases.renew(lease, "a", 1000, now + 1700)).toBe(false);
       expect(await store.leases.release(lease, "b")).toBe(true);
       expect(await store.leases.get(lease)).toBeUndefined();
+    });
+
+    it("books send slots from two handles on one database at once: every slot distinct and spaced", async () => {
+      const [a, b] = await subject.openPair();
+      const lane = `slack:T1:post:C-${crypto.randomUUID()}`;
+      const now = Date.now();
+      const booked = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? b : a).sendSlots.reserve(lane, 1000, now)));
+      expect(booked.sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => now + i * 1000));
+      // Another lane is not held back by this one's bookings.
+      expect(await b.sendSlots.reserve(`${lane}-other`, 1000, now)).toBe(now);
     });
 
     it("keeps the first host-key pin of an endpoint, remembers a different key, and accepts it only on request", async () => {

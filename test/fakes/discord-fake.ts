@@ -477,6 +477,12 @@ export class DiscordFake {
     if (![...this.sessions.values()].some((s) => s.socket)) throw new Error(`discord-fake: no gateway session to send ${t} to`);
     for (const s of this.sessions.values()) this.send(s, t, d);
   }
+  /** Gateway sessions whose socket is open now: Discord sends each dispatch to every one of them. */
+  get openSessions(): number {
+    return [...this.sessions.values()].filter((s) => s.socket?.readyState === WebSocket.OPEN).length;
+  }
+  /** IDENTIFYs accepted so far: one per gateway session ever opened. */
+  identifies = 0;
   /** Op 7 RECONNECT: the client drops the socket and RESUMEs on resume_gateway_url. */
   requestReconnect(): void {
     for (const s of this.sessions.values()) s.socket?.send(JSON.stringify({ op: 7, d: null, s: null, t: null }));
@@ -523,6 +529,7 @@ export class DiscordFake {
           if (!Number.isInteger(intents) || intents < 0 || (intents & ~KNOWN_INTENTS)) return void ws.close(4013, "Invalid intent(s).");
           if (intents & PRIVILEGED_INTENTS & ~this.opts.privilegedIntents) return void ws.close(4014, "Disallowed intent(s).");
           this.identifiedIntents = intents;
+          this.identifies++;
           session = { id: randomBytes(16).toString("hex"), seq: 0, socket: ws, backlog: [] };
           this.sessions.set(session.id, session);
           this.ready(session, intents, p.d.shard ?? [0, 1]);

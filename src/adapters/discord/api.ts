@@ -2,9 +2,11 @@
 // discord.js's REST queue keeps to Discord's per-route buckets and waits out every 429 itself;
 // the Outbox on top keeps each channel's calls in order and coalesces the edits of a message,
 // so an edit that waits (for its bucket, or behind a 429) is sent once, with the newest state.
+// With send slots (replicas on one database) each lane is paced across every replica. None of this
+// needs the gateway: the bot token on the REST client is enough, on a gateway standby too.
 import { DiscordAPIError, RESTEvents, RESTJSONErrorCodes, Routes, type REST } from "discord.js";
 import type { Logger } from "../../log.js";
-import { Outbox } from "../common/outbox.js";
+import { Outbox, type SendSlotBooking } from "../common/outbox.js";
 import type { DiscordMessage } from "./render.js";
 
 // Generous on purpose: Discord's global limit is 50 requests per second, and the real per-route
@@ -33,17 +35,31 @@ export interface PostedMessage {
   message: string;
 }
 
+export interface DiscordApiOptions {
+  /** The store's booking of send slots shared by replicas; without it each process paces alone. */
+  sendSlots?: SendSlotBooking;
+  /** The application's id: names its lanes in the shared booking (channel ids are Discord-wide already). */
+  appId?: string;
+}
+
 export class DiscordApi {
-  private readonly outbox = new Outbox({
-    limitFor: () => LANE_LIMIT,
-    retryAfter: () => undefined, // discord.js has already waited out and retried every 429
-  });
+  private readonly outbox: Outbox;
   private readonly lastSent = new Map<string, string>();
   private readonly dmChannels = new Map<string, string>();
   private readonly threads = new Map<string, string | null>(); // starter message id → thread id, or null: none possible
   private readonly tally = { calls: 0, rateLimited: 0 };
 
-  constructor(private readonly rest: REST, private readonly log: Logger) {
+  constructor(private readonly rest: REST, private readonly log: Logger, opts: DiscordApiOptions = {}) {
+    this.outbox = new Outbox({
+      limitFor: () => LANE_LIMIT,
+      retryAfter: () => undefined, // discord.js has already waited out and retried every 429
+      ...(opts.sendSlots ? {
+        slots: opts.sendSlots,
+        slotScope: `discord:${opts.appId ?? "app"}`,
+        onSlotsUnavailable: (err: unknown) => this.log.warn({ err }, "could not book shared send slots in the database; pacing Discord calls locally for now"),
+        onSlotsBack: () => this.log.info("shared send slots answer again; Discord calls are paced across replicas"),
+      } : {}),
+    });
     rest.on(RESTEvents.Response, (_request, response) => {
       this.tally.calls++;
       if (response.status === 429) {

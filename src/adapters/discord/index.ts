@@ -2,7 +2,8 @@
 // Guilds intent: no privileged intent) or, with the HTTP transport, as signed POSTs to the app's
 // Interactions Endpoint URL, which any replica can serve. Every slash command, click and form is
 // answered first (deferred within Discord's 3 s), claimed once by its interaction id so a
-// redelivery never acts twice, and handed to the bot core in the background.
+// redelivery never acts twice, and handed to the bot core in the background. With several replicas
+// on the gateway only the holder of a lease connects (gateway-leader.ts); REST works on every one.
 import { NEVER_ENDS, type ChatAdapter } from "../../bot/index.js";
 import { once } from "node:events";
 import {
@@ -14,7 +15,9 @@ import type { ChatRequest } from "../../bot/index.js";
 import { error, text } from "../../bot/index.js";
 import type { Logger } from "../../log.js";
 import { Intake } from "../common/intake.js";
+import type { SendSlotBooking } from "../common/outbox.js";
 import { DiscordApi } from "./api.js";
+import { GatewayLeadership, type GatewayLeaderOptions, type GatewayRole } from "./gateway-leader.js";
 import { suggest } from "./autocomplete.js";
 import { COMMAND_NAME, commandText, readOptions } from "./commands.js";
 import { DiscordConversations, replyOptions, type Origin } from "./conversation.js";
@@ -35,6 +38,14 @@ export interface DiscordOptions {
   transport?: "gateway" | "http";
   /** The application's public key, 64 hex digits: checks every HTTP interaction's signature (http transport). */
   publicKey?: string;
+  /** Send slots shared by replicas on one database (the store's sendSlots): each lane paced across all of them. */
+  sendSlots?: SendSlotBooking;
+  /**
+   * Gateway transport with several replicas: only the holder of this lease logs in to the gateway,
+   * the others stand by (serving REST) and take over when it stops. Without it the adapter logs in
+   * at start, as a single process does. Ignored with the HTTP transport, which every replica serves.
+   */
+  leader?: GatewayLeaderOptions;
 }
 
 const PLATFORM = "discord";
@@ -59,35 +70,60 @@ export class DiscordAdapter implements ChatAdapter {
   private readonly work = new Intake((err) => this.log.error({ err }, "Discord interaction failed"));
   /** With the HTTP transport: the interactions endpoint's requests and their first answers. */
   private readonly http?: { interactions: HttpInteractions; route: Route };
+  /** Gateway with a leader lease: who connects, and the gateway client of this replica's current term. */
+  private readonly leadership?: GatewayLeadership;
+  private gatewayClient?: Client;
   private started = false;
   private stopping = false;
 
   constructor(private readonly core: BotCore, private readonly opts: DiscordOptions, private readonly log: Logger) {
     const answers = opts.transport === "http" ? new FirstAnswers() : undefined;
-    this.client = new Client({
-      intents: [GatewayIntentBits.Guilds], allowedMentions: { parse: [] },
-      rest: {
-        ...(opts.apiUrl ? { api: opts.apiUrl } : {}),
-        ...(answers ? { makeRequest: answers.requestFunction(DefaultRestOptions.makeRequest) } : {}),
-      },
-    });
-    this.api = new DiscordApi(this.client.rest, log);
+    this.client = this.newClient(answers);
+    this.api = new DiscordApi(this.client.rest, log, { sendSlots: opts.sendSlots, appId: opts.appId });
     this.conversations = new DiscordConversations(this.api, log, core.messageRefs(PLATFORM));
     if (answers) {
       const publicKey = discordPublicKey(opts.publicKey ?? "");
       if (!publicKey) throw new Error("the Discord HTTP transport needs the application's public key (64 hex digits)");
       const interactions = new HttpInteractions(this.client, answers, { accepting: () => this.connected, serve: (i) => this.onInteraction(i) }, log);
       this.http = { interactions, route: interactionsEndpoint(publicKey, (payload) => interactions.receive(payload), log) };
+    } else if (opts.leader) {
+      // this.client never logs in: it carries the bot token for REST; each term as leader has its own gateway client.
+      this.leadership = new GatewayLeadership(opts.leader, { connect: () => this.connectGateway(), disconnect: () => this.disconnectGateway() }, log);
     } else {
       this.client.on(Events.InteractionCreate, (i) => void this.onInteraction(i));
     }
-    this.client.on(Events.Error, (err) => log.error({ err }, "Discord client error"));
-    this.client.on(Events.Warn, (warning) => log.warn({ warning }, "Discord client warning"));
   }
 
-  /** Gateway: logged in and the session is ready. HTTP: started and not stopping. */
+  private newClient(answers?: FirstAnswers): Client {
+    const client = new Client({
+      intents: [GatewayIntentBits.Guilds], allowedMentions: { parse: [] },
+      rest: {
+        ...(this.opts.apiUrl ? { api: this.opts.apiUrl } : {}),
+        ...(answers ? { makeRequest: answers.requestFunction(DefaultRestOptions.makeRequest) } : {}),
+      },
+    });
+    client.on(Events.Error, (err) => this.log.error({ err }, "Discord client error"));
+    client.on(Events.Warn, (warning) => this.log.warn({ warning }, "Discord client warning"));
+    return client;
+  }
+
+  /**
+   * Gateway: logged in and the session is ready. HTTP: started and not stopping. Gateway with a
+   * leader lease: started and not stopping, leader or standby: a standby is ready (REST works, so
+   * its runs post their status) and connects when it gets the lease.
+   */
   get connected(): boolean {
-    return this.http ? this.started && !this.stopping : this.client.isReady();
+    return this.http || this.leadership ? this.started && !this.stopping : this.client.isReady();
+  }
+
+  /** With a leader lease: whether this replica holds the gateway now. */
+  get gatewayRole(): GatewayRole | undefined {
+    return this.leadership?.role;
+  }
+
+  /** With a leader lease: terms as gateway leader, takeovers from a dead leader, terms lost to a takeover (metrics). */
+  get gatewayCounts(): { terms: number; takeovers: number; lost: number } | undefined {
+    return this.leadership && { ...this.leadership.counts };
   }
 
   /**
@@ -109,7 +145,7 @@ export class DiscordAdapter implements ChatAdapter {
   }
 
   async start(): Promise<void> {
-    const appId = this.http ? await this.startHttp() : await this.startGateway();
+    const appId = this.http ? await this.startHttp() : this.leadership ? (await this.currentApplication()).id : await this.startGateway();
     // Reminders, reports and redraws outside a request: a DM, and the spawn's status message, both
     // with the bot token through the adapter's outbox (no interaction token lives that long).
     this.core.attachOutlet({
@@ -121,7 +157,29 @@ export class DiscordAdapter implements ChatAdapter {
       this.log.warn({ appId, configured: this.opts.appId }, "DISCORD_APP_ID is not this bot's application: commands registered for it never reach this bot");
     }
     this.started = true;
-    this.log.info({ transport: this.http ? "http" : "gateway", user: this.client.user?.tag, guilds: this.client.guilds.cache.size }, "Discord adapter connected");
+    await this.leadership?.start();
+    const gateway = this.gatewayClient ?? this.client;
+    this.log.info({ transport: this.http ? "http" : "gateway", role: this.leadership?.role, user: gateway.user?.tag, guilds: gateway.guilds.cache.size }, "Discord adapter connected");
+  }
+
+  /** A term as gateway leader: a fresh client (discord.js cannot log a destroyed one in again). */
+  private async connectGateway(): Promise<void> {
+    const client = this.newClient();
+    client.on(Events.InteractionCreate, (i) => void this.onInteraction(i));
+    this.gatewayClient = client;
+    const ready = once(client, Events.ClientReady);
+    await client.login(this.opts.token);
+    await ready;
+    this.log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, "Discord gateway session ready");
+  }
+
+  private async disconnectGateway(): Promise<void> {
+    const client = this.gatewayClient;
+    this.gatewayClient = undefined;
+    if (!client) return;
+    await client.destroy();
+    // destroy() also takes the token from the client's REST; interactions it already delivered still answer through it.
+    client.rest.setToken(this.opts.token);
   }
 
   /** Log in to the gateway; the application's id. */
@@ -132,10 +190,14 @@ export class DiscordAdapter implements ChatAdapter {
     return this.client.application?.id;
   }
 
-  /** No gateway: the bot token serves REST only, and GET /applications/@me checks it (a bad token fails here). */
-  private async startHttp(): Promise<string> {
+  /** No gateway (yet): the bot token serves REST only, and GET /applications/@me checks it (a bad token fails here). */
+  private async currentApplication(): Promise<{ id: string; verify_key?: string }> {
     this.client.rest.setToken(this.opts.token);
-    const app = (await this.client.rest.get(Routes.currentApplication())) as { id: string; verify_key?: string };
+    return (await this.client.rest.get(Routes.currentApplication())) as { id: string; verify_key?: string };
+  }
+
+  private async startHttp(): Promise<string> {
+    const app = await this.currentApplication();
     if (app.verify_key !== undefined && app.verify_key.toLowerCase() !== this.opts.publicKey?.toLowerCase()) {
       this.log.error({ appId: app.id }, "SPAWNBOT_DISCORD_PUBLIC_KEY is not this application's public key: every interaction will be refused (401)");
     }
@@ -144,6 +206,9 @@ export class DiscordAdapter implements ChatAdapter {
 
   /** Stop taking interactions, let the answers in flight finish (bounded by timeoutMs), then disconnect. */
   async stop(timeoutMs = 10_000): Promise<void> {
+    // A leader first hands the gateway over (closing its session and releasing the lease), so a
+    // standby connects while this one finishes its answers over REST; what came before is served.
+    await this.leadership?.stop();
     this.stopping = true;
     await Promise.race([this.work.idle(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     this.api.close();

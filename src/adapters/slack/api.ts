@@ -1,10 +1,11 @@
 // Every outbound Slack Web API call of the adapter, through one Outbox per workspace that keeps
 // to Slack's published limits (docs.slack.dev/apis/web-api/rate-limits): about one message per
 // second per channel for chat.postMessage, Tier 3 (50+/min) for chat.update, Tier 4 (100+/min)
-// for ephemeral messages, views and DMs. A 429 pauses the lane for its Retry-After.
+// for ephemeral messages, views and DMs. A 429 pauses the lane for its Retry-After. With send slots
+// (replicas on one database) the lanes of a workspace are paced across every replica.
 import type { webApi } from "@slack/bolt";
 import type { Logger } from "../../log.js";
-import { Outbox, type LaneLimit } from "../common/outbox.js";
+import { Outbox, type LaneLimit, type SendSlotBooking } from "../common/outbox.js";
 import type { SlackMessage } from "./blocks.js";
 
 const LIMITS: Record<string, LaneLimit> = {
@@ -36,7 +37,8 @@ export class SlackApi {
   private readonly lastSent = new Map<string, string>();
   readonly counts = { calls: 0, rateLimited: 0 };
 
-  constructor(private readonly client: webApi.WebClient, private readonly log: Logger) {}
+  /** sendSlots: the store's booking shared by replicas; without it each process paces alone. */
+  constructor(private readonly client: webApi.WebClient, private readonly log: Logger, private readonly sendSlots?: SendSlotBooking) {}
 
   /** msg may be a function, read when the post is actually sent (after waiting in the lane). */
   postMessage(team: string, channel: string, msg: SlackMessage | (() => SlackMessage), threadTs?: string, urgent?: () => boolean): Promise<{ channel: string; ts: string }> {
@@ -127,6 +129,12 @@ export class SlackApi {
           this.counts.rateLimited++;
           this.log.warn({ team, lane, seconds }, "Slack rate-limited a call; waiting it out");
         },
+        ...(this.sendSlots ? {
+          slots: this.sendSlots,
+          slotScope: `slack:${team}`,
+          onSlotsUnavailable: (err: unknown) => this.log.warn({ team, err }, "could not book shared send slots in the database; pacing this workspace's Slack calls locally for now"),
+          onSlotsBack: () => this.log.info({ team }, "shared send slots answer again; Slack calls are paced across replicas"),
+        } : {}),
       });
       this.outboxes.set(team, o);
     }

@@ -10,6 +10,7 @@ import type { ChatRequest } from "../../bot/index.js";
 import type { SettingsErrors, SettingsInput } from "../../bot/index.js";
 import type { Logger } from "../../log.js";
 import { Intake } from "../common/intake.js";
+import type { SendSlotBooking } from "../common/outbox.js";
 import { SlackApi } from "./api.js";
 import { ACTIONS, homeTab, message, SETTINGS_CALLBACK, SETTINGS_FIELDS, settingsModal } from "./blocks.js";
 import { SlackConversations, type Origin } from "./conversation.js";
@@ -26,6 +27,11 @@ export interface SlackOptions {
   port: number;
   /** Socket Mode's ping timeout; Bolt's default (5 s) unless given. */
   clientPingTimeoutMs?: number;
+  /**
+   * Send slots shared by replicas on one database (the store's sendSlots): every workspace's
+   * outbound calls keep to Slack's limits across all of them. Without, this process paces alone.
+   */
+  sendSlots?: SendSlotBooking;
 }
 
 const PLATFORM = "slack";
@@ -72,7 +78,7 @@ export class SlackAdapter implements ChatAdapter {
         receiver: new SocketModeReceiver({ appToken: opts.appToken, logger, clientPingTimeout: opts.clientPingTimeoutMs, installerOptions: { clientOptions } }),
       })
       : new App({ token: opts.botToken, signingSecret: opts.signingSecret, logger, clientOptions, deferInitialization: true, convoStore: false });
-    this.api = new SlackApi(this.app.client, log);
+    this.api = new SlackApi(this.app.client, log, opts.sendSlots);
     this.conversations = new SlackConversations(this.api, log, core.messageRefs(PLATFORM));
     this.routes();
   }

@@ -13,6 +13,7 @@ export type { HostPin, HostState, SharedHost } from "./host-tables.js";
 export type { Lease, LeaseState } from "./lease-tables.js";
 export type { SpawnKeyRecord, SpawnKeyState } from "./spawn-key-tables.js";
 export type { IdentityState } from "./identity-tables.js";
+export type { SendSlotState } from "./send-slot-tables.js";
 export type { CostGroup, CostNotice, CostScope, CostState, CostTotal, PriceKind, SpawnCostRecord } from "./cost-tables.js";
 
 /**

@@ -403,6 +403,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 16,
+    description: "Send slots: the next free time of each outbound chat rate-limit lane, shared by every replica",
+    // Replicas posting into one workspace must keep to its limits together: each books its next
+    // send in the lane's row (one row per lane; rows a minute stale are deleted as they are met).
+    sql: `
+      CREATE TABLE send_slots (
+        lane     TEXT PRIMARY KEY,
+        next_at  INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 // The highest version; with every migration merged it equals the count (a store test checks).

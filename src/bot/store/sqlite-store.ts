@@ -19,6 +19,7 @@ import { LeaseTables } from "./lease-tables.js";
 import { SpawnKeyTables } from "./spawn-key-tables.js";
 import { IdentityTables } from "./identity-tables.js";
 import { CostTables } from "./cost-tables.js";
+import { SendSlotTables } from "./send-slot-tables.js";
 import {
   LIVE_STATUSES,
   StoreConflictError,
@@ -153,6 +154,7 @@ class SqliteStore implements SyncStore {
   readonly spawnKeys: SpawnKeyTables;
   readonly identity: IdentityTables;
   readonly costs: CostTables;
+  readonly sendSlots: SendSlotTables;
 
   constructor(private readonly db: Database.Database) {
     this.sql = prepareStatements(db);
@@ -167,6 +169,7 @@ class SqliteStore implements SyncStore {
     this.spawnKeys = new SpawnKeyTables(db);
     this.identity = new IdentityTables(db);
     this.costs = new CostTables(db);
+    this.sendSlots = new SendSlotTables(db);
   }
 
   addShare(spawnId: string, user: UserRef, at?: number): boolean {

@@ -10,6 +10,7 @@ import type { LeaseState } from "./lease-tables.js";
 import type { SpawnKeyState } from "./spawn-key-tables.js";
 import type { IdentityState } from "./identity-tables.js";
 import type { CostState } from "./cost-tables.js";
+import type { SendSlotState } from "./send-slot-tables.js";
 
 export type SpawnStatus = "pending" | "provisioning" | "ready" | "failed" | "deleting" | "deleted" | "cancelled";
 
@@ -220,6 +221,8 @@ export interface SyncStore {
   readonly identity: IdentityState;
   /** Each spawn's cloud price and LLM spend, budget notices sent, month totals (cost-tables.ts). */
   readonly costs: CostState;
+  /** The next free send time of each outbound chat lane, shared by replicas (send-slot-tables.ts). */
+  readonly sendSlots: SendSlotState;
   /**
    * Status "pending"; throws StoreConflictError when the owner already has a live spawn with that
    * name, StoreLimitError when a limit would be crossed (checked with the insert, atomically).

@@ -9,8 +9,11 @@ import { migratePg } from "./migrations.js";
 import { createPool, poolDb, type Db } from "./pool.js";
 
 const DATABASE_FILE = "spawnbot.db"; // the file in a data dir, as src/main.ts names it
-/** Not copied: a lease is one running process's hold on the data; the new bot takes its own. */
-const NOT_COPIED: ReadonlySet<string> = new Set(["leases"]);
+/**
+ * Not copied: a lease is one running process's hold on the data, the new bot takes its own; send
+ * slots only pace the next second's messages.
+ */
+const NOT_COPIED: ReadonlySet<string> = new Set(["leases", "send_slots"]);
 /** Tables whose rows others reference: copied first so foreign keys hold at every insert. */
 const REFERENCED_FIRST = ["spawns"];
 /** SQLite's rowid, kept where PostgreSQL has a row_order standing in for it (the tie-break of lists). */

@@ -372,6 +372,18 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 16,
+    description: "Send slots: the next free time of each outbound chat rate-limit lane, shared by every replica",
+    // Replicas posting into one workspace must keep to its limits together: each books its next
+    // send in the lane's row (one row per lane; rows a minute stale are deleted as they are met).
+    sql: `
+      CREATE TABLE send_slots (
+        lane     TEXT PRIMARY KEY,
+        next_at  BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = Math.max(...PG_MIGRATIONS.map((m) => m.version));

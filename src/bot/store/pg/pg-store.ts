@@ -35,6 +35,7 @@ import { PgOAuthTables } from "./oauth.js";
 import { createPool, poolDb, uniqueViolation, type Db, type PoolOptions } from "./pool.js";
 import { PgIdentityTables } from "./identity.js";
 import { PgSpawnKeyTables } from "./spawn-keys.js";
+import { PgSendSlotTables } from "./send-slots.js";
 import { toAudit, toSpawn, toStep, type AuditRow, type SpawnRow, type StepRow } from "../rows.js";
 import { PgUpkeepTables } from "./upkeep.js";
 import { PgUserTables } from "./users.js";
@@ -89,6 +90,7 @@ export class PgStore implements Store {
   readonly spawnKeys: PgSpawnKeyTables;
   readonly identity: PgIdentityTables;
   readonly costs: PgCostTables;
+  readonly sendSlots: PgSendSlotTables;
   private closed?: Promise<void>;
 
   constructor(private readonly pool: pg.Pool) {
@@ -103,6 +105,7 @@ export class PgStore implements Store {
     this.spawnKeys = new PgSpawnKeyTables(this.db);
     this.identity = new PgIdentityTables(this.db);
     this.costs = new PgCostTables(this.db);
+    this.sendSlots = new PgSendSlotTables(this.db);
   }
 
   addShare(spawnId: string, user: UserRef, at?: number) { return this.access.addShare(spawnId, user, at); }
