@@ -93,8 +93,12 @@ export async function runBot(config: Config, parts: BotParts): Promise<number> {
   });
   // Made before the public server, which serves the Discord interactions endpoint; an adapter takes
   // nothing until it is started below (that endpoint answers 503 until then).
-  const adapter: ChatAdapter = config.slack ? new SlackAdapter(core, config.slack, logger.child({ adapter: "slack" }))
-    : config.discord ? new DiscordAdapter(core, config.discord, logger.child({ adapter: "discord" }))
+  // Replicas pace their chat calls by send slots booked in the database, and only the holder of the
+  // discord-gateway lease connects to Discord's gateway (REST works on every replica).
+  const replicated = queue ? { sendSlots: store.sendSlots } : {};
+  const leader = queue ? { leader: { leases: store.leases, ttlMs: config.leaseTtlMs, holder } } : {};
+  const adapter: ChatAdapter = config.slack ? new SlackAdapter(core, { ...config.slack, ...replicated }, logger.child({ adapter: "slack" }))
+    : config.discord ? new DiscordAdapter(core, { ...config.discord, ...replicated, ...leader }, logger.child({ adapter: "discord" }))
     : new ConsoleAdapter({ core, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
   const adapterRoutes = adapter instanceof DiscordAdapter && adapter.interactionsRoute ? [adapter.interactionsRoute] : [];
   const gatewayServer = config.gateway ? await startPublicServer(core, config.gateway, logger, adapterRoutes) : undefined;

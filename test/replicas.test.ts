@@ -182,10 +182,13 @@ describe("three replicas on one PostgreSQL database", () => {
     // Restart each replica in turn, as a deploy does: SIGTERM (it finishes its steps, hands its runs back), then a new process.
     const exits: (number | null)[] = [];
     const stopped: Replica[] = [];
-    for (let i = 0; i < 3; i++) {
+    // The replica holding the most runs goes first, while they install.
+    await until("runs running", async () => ((await Promise.all(replicas.map(runsInFlight))).some((n) => n > 0) ? true : undefined), 30_000);
+    const inFlight = await Promise.all(replicas.map(runsInFlight));
+    const first = inFlight.indexOf(Math.max(...inFlight));
+    for (const i of [first, (first + 1) % 3, (first + 2) % 3]) {
       const old = replicas[i]!;
       stopped.push(old);
-      if (i === 0) await until("replica a running runs", async () => ((await runsInFlight(old)) > 0 ? true : undefined), 30_000);
       exits.push((await stopReplica(old, "SIGTERM")).code);
       replicas[i] = await startReplica(`${old.name}2`, env, old.dataDir);
     }
@@ -199,7 +202,10 @@ describe("three replicas on one PostgreSQL database", () => {
     // Runs a stopping replica held were handed over at a step boundary and continued elsewhere.
     const handedOver = [...stopped, ...replicas].flatMap(logLines).filter((l) => l.msg === "took over a run another replica left").length;
     expect(handedOver).toBeGreaterThan(0);
-    await expectOneReadyStatusEach(names);
+    await expectOneReadyStatusEach(names).catch((err: Error) => {
+      const warnings = [...stopped, ...replicas].flatMap((r) => logLines(r).filter((l) => Number(l.level) >= 40 || /took over|suspend|resum|taking/.test(String(l.msg))).map((l) => `${r.name}: ${JSON.stringify(l).slice(0, 400)}`));
+      throw new Error(`${err.message}\n${warnings.filter((w) => !w.includes("outbox is closed") && !w.includes("response_url")).slice(0, 30).join("\n")}`);
+    });
     for (const name of names) expect(sessionAlive(name), name).toBe(true);
     expect(slack.count429).toBe(0);
   }, 300_000);

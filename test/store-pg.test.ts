@@ -153,9 +153,9 @@ async function session(store: Store): Promise<unknown[]> {
     await store.leases.release("data", "a"), await store.leases.get("data"),
   ])());
   await note("send slots", (async () => [
-    await store.sendSlots.reserve("slack:T024BE7LD:post:C1", 1000, T0), await store.sendSlots.reserve("slack:T024BE7LD:post:C1", 1000, T0 + 10),
-    await store.sendSlots.reserve("slack:T024BE7LD:chat.update", 1200, T0 + 20), await store.sendSlots.reserve("slack:T024BE7LD:post:C1", 1000, T0 + 5000),
-    await store.sendSlots.reserve("slack:T024BE7LD:post:C1", 1000, T0 + 5000),
+    await store.sendSlots.reserve("slack:T024BE7LD:post:C1", 1000, 1, T0), await store.sendSlots.reserve("slack:T024BE7LD:post:C1", 1000, 1, T0 + 10),
+    await store.sendSlots.reserve("slack:T024BE7LD:chat.update", 1200, 1, T0 + 20), await store.sendSlots.reserve("slack:T024BE7LD:post:C1", 1000, 1, T0 + 5000),
+    await store.sendSlots.reserve("slack:T024BE7LD:post:C1", 1000, 1, T0 + 5000),
   ])());
   await costsSession(store, note);
   return t;

@@ -11,7 +11,7 @@ import { parseCommand, type GrammarCatalog } from "./grammar/grammar.js";
 import { handleConnect, handleDelete, handleExtend, handleList, handleStatus } from "./commands/manage-commands.js";
 import { completeConnectOpenRouter, confirmConnect, connectPage, handleConnectOpenRouter, newLinkHint, type CallbackAnswer, type ConfirmAnswer } from "./commands/openrouter-connect.js";
 import type { ChatOutlet } from "./outlet.js";
-import { Announcer, finishAbandonedDeletes, recoverSpawns, takeQueuedRun, type RecoveryReport } from "./upkeep/recovery.js";
+import { Announcer, finishAbandonedDeletes, recoverSpawns, takeQueuedRun, type QueuedRunOptions, type RecoveryReport } from "./upkeep/recovery.js";
 import type { SecretBox } from "./access/secret-box.js";
 import type { ChatRequest, Conversation } from "./request.js";
 import { handleKeysAdd, handleKeysList, handleKeysRemove, handlePrefsClear, handlePrefsSet, handlePrefsShow } from "./commands/settings-commands.js";
@@ -232,7 +232,7 @@ export class BotCore {
   }
 
   /** The job queue's handler for a spawn's run (replicas): see takeQueuedRun. */
-  takeRun(spawnId: string, opts: { lastAttempt: boolean; signal: AbortSignal }): Promise<string> {
+  takeRun(spawnId: string, opts: QueuedRunOptions): Promise<string> {
     return takeQueuedRun(this.ctx, this.announcer, spawnId, opts);
   }
 

@@ -38,7 +38,7 @@ export interface QueueWork {
    * Start or continue a spawn's run here; resolves with how the run ended ("interrupted" when this
    * replica stopped it for shutdown or lost its claim). The signal aborts when the claim is gone.
    */
-  takeRun(spawnId: string, opts: { lastAttempt: boolean; signal: AbortSignal; cancelled: () => Promise<boolean> }): Promise<string>;
+  takeRun(spawnId: string, opts: { lastAttempt: boolean; signal: AbortSignal; stopping: () => boolean }): Promise<string>;
 }
 
 export interface JobCounts {
@@ -72,7 +72,8 @@ export async function openJobQueue(url: string, opts: { leaseTtlMs: number; logg
   const log = opts.logger.child({ part: "jobs" });
   const boss = new PgBoss({
     connectionString: url, schema: JOBS_SCHEMA, application_name: `spawnbot ${opts.instance}`,
-    superviseIntervalSeconds: SUPERVISE_INTERVAL_S, instanceName: opts.instance,
+    // The monitor pass is what fails a job whose heartbeat stopped; the supervisor schedules it.
+    superviseIntervalSeconds: SUPERVISE_INTERVAL_S, monitorIntervalSeconds: SUPERVISE_INTERVAL_S, instanceName: opts.instance,
     max: 4, // the store has its own pool; the queue needs a few connections for fetches, heartbeats and upkeep sends
   });
   boss.on("error", (err: Error) => log.warn({ err: secrets.redact(err.message) }, "job queue error"));
@@ -173,9 +174,10 @@ export async function openJobQueue(url: string, opts: { leaseTtlMs: number; logg
     const outcome = await work.takeRun(spawnId, {
       lastAttempt: job.retryCount >= RUN_ATTEMPTS,
       signal: job.signal,
-      cancelled: async () => (await boss.findJobs(RUN_QUEUE, { id: job.id })).some((j) => j.state === "cancelled"),
+      stopping: () => !taking,
     });
     // Interrupted here (shutdown, or the claim was lost): failing the job hands it to another replica.
+    // (takeRun throws, with the same effect, when a stopping replica could not show a run's final state.)
     if (outcome === "interrupted") throw new Error("the run was interrupted on this replica; another replica continues it");
   }
 }

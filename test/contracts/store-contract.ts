@@ -99,10 +99,10 @@ export function describeStoreContract(name: string, subject: StoreSubject): void
       const [a, b] = await subject.openPair();
       const lane = `slack:T1:post:C-${crypto.randomUUID()}`;
       const now = Date.now();
-      const booked = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? b : a).sendSlots.reserve(lane, 1000, now)));
+      const booked = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? b : a).sendSlots.reserve(lane, 1000, 1, now)));
       expect(booked.sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => now + i * 1000));
       // Another lane is not held back by this one's bookings.
-      expect(await b.sendSlots.reserve(`${lane}-other`, 1000, now)).toBe(now);
+      expect(await b.sendSlots.reserve(`${lane}-other`, 1000, 1, now)).toBe(now);
     });
 
     it("keeps the first host-key pin of an endpoint, remembers a different key, and accepts it only on request", async () => {

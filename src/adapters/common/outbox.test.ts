@@ -61,7 +61,7 @@ describe("the outbox", () => {
   });
 });
 
-/** A booking of send slots in memory with the store's rule: slot = max(next free, now); next free = slot + spacing. */
+/** A booking of send slots in memory with the store's rule for a burst of 1 (these tests look at spacing): slot = max(next free, now); next free = slot + spacing. */
 function memorySlots(): SendSlotBooking & { lanes: string[] } {
   const next = new Map<string, number>();
   const lanes: string[] = [];
@@ -111,7 +111,7 @@ describe("the outbox with send slots shared by replicas", () => {
 
   it("sends a call that became urgent while waiting for the slot before the calls ahead of it", async () => {
     const slots = memorySlots();
-    await slots.reserve("slack:T1:post:C1", 100); // another replica holds the next 100 ms
+    await slots.reserve("slack:T1:post:C1", 100, 1); // another replica holds the next 100 ms
     const box = sharedOutbox(slots, 10);
     const sent: string[] = [];
     let ended = false;
@@ -149,7 +149,7 @@ describe("the outbox with send slots shared by replicas", () => {
 
   it("drops calls waiting for their slot when closed", async () => {
     const slots = memorySlots();
-    await slots.reserve("slack:T1:post:C1", 10_000);
+    await slots.reserve("slack:T1:post:C1", 10_000, 1);
     const box = sharedOutbox(slots, 1);
     const waiting = box.call({ lane: "post:C1", send: async () => "sent" });
     await tick();

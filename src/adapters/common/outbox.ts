@@ -27,8 +27,8 @@ export interface OutboxCall<T> {
 
 /** The shared booking of send times (the store's sendSlots on PostgreSQL). */
 export interface SendSlotBooking {
-  /** Book the lane's next free slot, spacingMs after the one before it; its time in ms since epoch. */
-  reserve(lane: string, spacingMs: number): Promise<number>;
+  /** Book the lane's next slot (spacingMs apart once `burst` calls went at once); its time in ms since epoch. */
+  reserve(lane: string, spacingMs: number, burst: number): Promise<number>;
 }
 
 /** A booking slower than this is not waited for (the database is unreachable or stalled): local pacing sends the call. */
@@ -168,7 +168,7 @@ export class Outbox {
     let slot: number;
     try {
       const spacingMs = 1000 / lane.limit.perSecond;
-      slot = await withTimeout(slots.reserve(this.opts.slotScope ? `${this.opts.slotScope}:${lane.name}` : lane.name, spacingMs), SLOT_TIMEOUT_MS);
+      slot = await withTimeout(slots.reserve(this.opts.slotScope ? `${this.opts.slotScope}:${lane.name}` : lane.name, spacingMs, lane.limit.burst), SLOT_TIMEOUT_MS);
     } catch (err) {
       // No lost message and no crash: pace locally for a while, then ask the store again.
       this.slotsDownUntil = this.now() + SLOTS_RETRY_MS;

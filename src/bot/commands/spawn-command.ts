@@ -102,6 +102,9 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
     }
   }
 
+  // Replicas: any replica takes the run from the queue (its status message goes out from there; the
+  // key is sealed in the store). Queued before the notes below, which wait their turn in a busy workspace.
+  if (ctx.runQueue) await ctx.runQueue.enqueueRun(rec.id);
   const ownerKeys = (await ctx.store.listUserKeys(inv.user)).map((k) => k.publicKey);
   if (ownerKeys.length === 0 && cloud.access === "ssh") {
     await inv.conv.whisper(text(`you have no SSH key on file, so you cannot log in to ${name} yet: add yours with \`keys add <contents of ~/.ssh/id_ed25519.pub>\` and it is installed on ${name} too`));
@@ -109,11 +112,7 @@ export async function handleSpawn(ctx: CoreContext, inv: Invocation, cmd: SpawnC
   if (ownKey && !(await agentKeyFor(ctx, inv.user, ownKey.secret))) {
     await inv.conv.whisper(text(`${agent.name} never gets the OpenRouter key and you have no ${ownKey.label} saved, so ${name} starts without one: save yours in \`settings\`, or log in from its session`));
   }
-  if (ctx.runQueue) {
-    // Any replica takes it (its status message goes out from there); the key is sealed in the store.
-    await ctx.runQueue.enqueueRun(rec.id);
-    return;
-  }
+  if (ctx.runQueue) return;
   const run = await startSpawnRun(ctx, rec, apiKey);
   await followRun(ctx, rec, run, inv.conv);
 }

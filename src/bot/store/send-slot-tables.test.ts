@@ -37,27 +37,27 @@ const rows = () => {
 
 describe("booking send slots", () => {
   it("gives a quiet lane's first call now and spaces the next ones by the lane's spacing", () => {
-    const slots = [0, 1, 2, 3].map(() => store.sendSlots.reserve("slack:T1:post:C1", SECOND, T0));
+    const slots = [0, 1, 2, 3].map(() => store.sendSlots.reserve("slack:T1:post:C1", SECOND, 1, T0));
     expect(slots).toEqual([T0, T0 + 1000, T0 + 2000, T0 + 3000]);
   });
 
   it("gives no credit for a quiet spell: after one, the next call goes now and the one after waits again", () => {
-    store.sendSlots.reserve("slack:T1:post:C1", SECOND, T0);
-    expect(store.sendSlots.reserve("slack:T1:post:C1", SECOND, T0 + 10_000)).toBe(T0 + 10_000);
-    expect(store.sendSlots.reserve("slack:T1:post:C1", SECOND, T0 + 10_001)).toBe(T0 + 11_000);
+    store.sendSlots.reserve("slack:T1:post:C1", SECOND, 1, T0);
+    expect(store.sendSlots.reserve("slack:T1:post:C1", SECOND, 1, T0 + 10_000)).toBe(T0 + 10_000);
+    expect(store.sendSlots.reserve("slack:T1:post:C1", SECOND, 1, T0 + 10_001)).toBe(T0 + 11_000);
   });
 
   it("keeps lanes apart: another channel or another workspace has its own slots", () => {
-    store.sendSlots.reserve("slack:T1:post:C1", SECOND, T0);
-    expect(store.sendSlots.reserve("slack:T1:post:C2", SECOND, T0)).toBe(T0);
-    expect(store.sendSlots.reserve("slack:T2:post:C1", SECOND, T0)).toBe(T0);
-    expect(store.sendSlots.reserve("slack:T1:post:C1", SECOND, T0)).toBe(T0 + 1000);
+    store.sendSlots.reserve("slack:T1:post:C1", SECOND, 1, T0);
+    expect(store.sendSlots.reserve("slack:T1:post:C2", SECOND, 1, T0)).toBe(T0);
+    expect(store.sendSlots.reserve("slack:T2:post:C1", SECOND, 1, T0)).toBe(T0);
+    expect(store.sendSlots.reserve("slack:T1:post:C1", SECOND, 1, T0)).toBe(T0 + 1000);
   });
 
   it("never gives two connections to one file the same slot", () => {
     const other = openSqliteStore(file);
     try {
-      const slots = Array.from({ length: 10 }, (_, i) => (i % 2 ? other : store).sendSlots.reserve("slack:T1:chat.update", 1200, T0 + i));
+      const slots = Array.from({ length: 10 }, (_, i) => (i % 2 ? other : store).sendSlots.reserve("slack:T1:chat.update", 1200, 1, T0 + i));
       expect(slots).toEqual(Array.from({ length: 10 }, (_, i) => T0 + i * 1200));
     } finally {
       other.close();
@@ -65,21 +65,30 @@ describe("booking send slots", () => {
   });
 
   it("keeps one row per lane and removes lanes idle for over a minute", () => {
-    for (let i = 0; i < 5; i++) store.sendSlots.reserve("slack:T1:post:C1", SECOND, T0);
-    store.sendSlots.reserve("slack:T1:post:C2", SECOND, T0);
+    for (let i = 0; i < 5; i++) store.sendSlots.reserve("slack:T1:post:C1", SECOND, 1, T0);
+    store.sendSlots.reserve("slack:T1:post:C2", SECOND, 1, T0);
     expect(rows()).toEqual([{ lane: "slack:T1:post:C1", next_at: T0 + 5000 }, { lane: "slack:T1:post:C2", next_at: T0 + 1000 }]);
-    store.sendSlots.reserve("slack:T1:post:C3", SECOND, T0 + 2 * 60_000);
+    store.sendSlots.reserve("slack:T1:post:C3", SECOND, 1, T0 + 2 * 60_000);
     expect(rows().map((r) => r.lane)).toEqual(["slack:T1:post:C3"]);
   });
 
+  it("lets a burst go at once and then spaces the rest, as a token bucket of that size would", () => {
+    const slots = Array.from({ length: 6 }, () => store.sendSlots.reserve("slack:T1:tier4", SECOND, 3, T0));
+    expect(slots).toEqual([T0, T0, T0, T0 + 1000, T0 + 2000, T0 + 3000]);
+    // A quiet spell refills the bucket: three seconds after the last booked slot, three go at once again.
+    const later = T0 + 7000;
+    expect([0, 1, 2, 3].map(() => store.sendSlots.reserve("slack:T1:tier4", SECOND, 3, later))).toEqual([later, later, later, later + 1000]);
+    expect(() => store.sendSlots.reserve("slack:T1:tier4", SECOND, 0, T0)).toThrow("burst must be 1 or more");
+  });
+
   it("refuses a negative spacing and books nothing", () => {
-    expect(() => store.sendSlots.reserve("slack:T1:post:C1", -1, T0)).toThrow("spacing must be 0 ms or more");
-    expect(() => store.sendSlots.reserve("slack:T1:post:C1", Number.NaN, T0)).toThrow("spacing must be 0 ms or more");
+    expect(() => store.sendSlots.reserve("slack:T1:post:C1", -1, 1, T0)).toThrow("spacing must be 0 ms or more");
+    expect(() => store.sendSlots.reserve("slack:T1:post:C1", Number.NaN, 1, T0)).toThrow("spacing must be 0 ms or more");
     expect(rows()).toEqual([]);
   });
 
   it("keeps the write-ahead log small under many bookings", () => {
-    for (let i = 0; i < 20_000; i++) store.sendSlots.reserve(`slack:T1:post:C${i % 50}`, SECOND, T0 + i);
+    for (let i = 0; i < 20_000; i++) store.sendSlots.reserve(`slack:T1:post:C${i % 50}`, SECOND, 1, T0 + i);
     // SQLite's auto-checkpoint resets the log every 1000 pages (~4 MB); an unfinished RETURNING read does not let it.
     expect(statSync(`${file}-wal`).size).toBeLessThan(16 * 1024 * 1024);
   });

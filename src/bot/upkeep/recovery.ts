@@ -8,7 +8,7 @@ import type { CoreContext } from "../context.js";
 import type { ChatOutlet } from "../outlet.js";
 import { revokeSpawnKey, revokeUnrecordedKeys } from "../spawns/spawn-api-keys.js";
 import { hostRecord, neighboursOnHost } from "../access/spawn-access.js";
-import { cancelRequested, holdDeleteLease, oweLeftovers } from "../spawns/spawn-removal.js";
+import { cancelRequested, holdDeleteLease, oweLeftovers, statusViewOf } from "../spawns/spawn-removal.js";
 import { buildStatusView } from "../views/status-view.js";
 import { revokeTunnels } from "../spawns/tunnel-links.js";
 import type { SpawnRecord } from "../store/index.js";
@@ -146,9 +146,14 @@ export async function continueRun(ctx: CoreContext, announcer: Announcer, rec: S
  * interrupted too often. Resolves with how the run ended here: "interrupted" when this replica
  * stopped it (shutdown, or its claim was taken away), so that another replica continues it.
  */
-export async function takeQueuedRun(ctx: CoreContext, announcer: Announcer, spawnId: string, opts: { lastAttempt: boolean; signal: AbortSignal }): Promise<string> {
+export async function takeQueuedRun(ctx: CoreContext, announcer: Announcer, spawnId: string, opts: QueuedRunOptions): Promise<string> {
   const rec = await ctx.store.getSpawn(spawnId);
-  if (!rec || (rec.status !== "pending" && rec.status !== "provisioning")) return "ended";
+  if (!rec) return "ended";
+  if (rec.status !== "pending" && rec.status !== "provisioning") {
+    // It ended on an earlier attempt whose replica stopped before its final state reached the chat.
+    await showFinalStatus(ctx, rec.id, opts);
+    return "ended";
+  }
   const cancelled = await cancelRequested(ctx, spawnId);
   const run = cancelled ? "it was cancelled before a replica took it"
     : opts.lastAttempt ? "it was interrupted too many times"
@@ -162,10 +167,39 @@ export async function takeQueuedRun(ctx: CoreContext, announcer: Announcer, spaw
   // heartbeat and the run is another's now. Either way it must stop here.
   const stop = () => void cancelRequested(ctx, spawnId).then((c) => (c ? run.cancel() : run.suspend()), () => run.suspend());
   opts.signal.addEventListener("abort", stop, { once: true });
+  let outcome: string;
   try {
-    return (await run.done).outcome;
+    outcome = (await run.done).outcome;
   } finally {
     opts.signal.removeEventListener("abort", stop);
+  }
+  if (outcome !== "interrupted") await showFinalStatus(ctx, spawnId, opts);
+  return outcome;
+}
+
+export interface QueuedRunOptions {
+  lastAttempt: boolean;
+  /** Aborted when this replica's claim on the run is gone. */
+  signal: AbortSignal;
+  /** This replica is shutting down: what it could not finish goes back to the queue. */
+  stopping(): boolean;
+}
+
+/**
+ * The run's final state in its status message, waited for: a replica that is shutting down may no
+ * longer be able to post it (its outbox is closed), and then the job goes back to the queue so
+ * another replica shows it. Otherwise a failure is only logged: the chat platform is unwell, and
+ * the spawn itself is done.
+ */
+async function showFinalStatus(ctx: CoreContext, spawnId: string, opts: QueuedRunOptions): Promise<void> {
+  const rec = await ctx.store.getSpawn(spawnId);
+  const outlet = rec && ctx.outlets.get(rec.platform);
+  if (!rec || !outlet) return;
+  try {
+    await outlet.status({ workspace: rec.workspace, channel: rec.channel }, await statusViewOf(ctx, rec));
+  } catch (err) {
+    if (opts.stopping() || opts.signal.aborted) throw new Error(`the final state of ${rec.name} could not be shown before this replica stopped (${(err as Error).message})`);
+    ctx.log.warn({ err, spawnId }, "could not show a run's final state");
   }
 }
 

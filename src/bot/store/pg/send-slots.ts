@@ -1,6 +1,6 @@
 // Send slots over PostgreSQL (see ../send-slot-tables.ts): booking a lane's next slot is one upsert
 // whose row lock orders replicas booking the same lane at once; each gets its own, spaced slot.
-import { SEND_SLOT_STALE_MS, type SendSlotState } from "../send-slot-tables.js";
+import { checkedSpacing, SEND_SLOT_STALE_MS, type SendSlotState } from "../send-slot-tables.js";
 import type { Promised } from "../types.js";
 import type { Db } from "./pool.js";
 
@@ -9,11 +9,11 @@ export class PgSendSlotTables implements Promised<SendSlotState> {
 
   constructor(private readonly db: Db) {}
 
-  async reserve(lane: string, spacingMs: number, now = Date.now()): Promise<number> {
-    if (!(spacingMs >= 0)) throw new Error(`a send slot's spacing must be 0 ms or more, not ${spacingMs}`);
+  async reserve(lane: string, spacingMs: number, burst = 1, now = Date.now()): Promise<number> {
+    const spacing = checkedSpacing(spacingMs, burst);
     const { rows } = await this.db.query<{ slot: number }>(`INSERT INTO send_slots (lane, next_at) VALUES ($1, $2::bigint + $3::bigint)
       ON CONFLICT (lane) DO UPDATE SET next_at = GREATEST(send_slots.next_at, $2::bigint) + $3::bigint
-      RETURNING next_at - $3::bigint AS slot`, [lane, now, Math.ceil(spacingMs)]);
+      RETURNING GREATEST($2::bigint, next_at - $3::bigint - $4::bigint) AS slot`, [lane, now, spacing, spacing * (Math.floor(burst) - 1)]);
     if (now - this.prunedAt > SEND_SLOT_STALE_MS) {
       this.prunedAt = now;
       await this.db.query("DELETE FROM send_slots WHERE next_at < $1", [now - SEND_SLOT_STALE_MS]);
