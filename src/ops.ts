@@ -32,6 +32,8 @@ export interface MetricsSource {
   costTotals?(): Promise<CostTotal[]>;
   /** Replicas: jobs by queue and state, and this replica's takeovers. */
   jobs?: () => Promise<JobsSnapshot>;
+  /** Replicas on Discord's gateway: how often this replica took the gateway lease over from a leader that stopped. */
+  gatewayTakeovers?: () => number | undefined;
   /** Metrics kept where they happen (the orchestrator's step durations and cloud calls), served as they are. */
   own?: readonly Metric[];
 }
@@ -138,12 +140,15 @@ export function metricsRegistry(src: MetricsSource): Registry {
     },
   });
   new Counter({
-    name: "spawnbot_run_takeovers_total", help: "Runs this replica took over after the replica holding them stopped (died, or stopped for a restart).",
-    registers: [own],
+    name: "spawnbot_lease_takeovers_total",
+    help: "Leases this replica took over after their holder stopped: runs (from a replica that died or stopped for a restart) and the Discord gateway.",
+    labelNames: ["lease"] as const, registers: [own],
     async collect() {
       this.reset();
       const jobs = await src.jobs?.();
-      if (jobs) this.inc(jobs.takeovers);
+      if (jobs) this.inc({ lease: "run" }, jobs.takeovers);
+      const gateway = src.gatewayTakeovers?.();
+      if (gateway !== undefined) this.inc({ lease: "discord-gateway" }, gateway);
     },
   });
   for (const metric of src.own ?? []) own.registerMetric(metric);

@@ -120,6 +120,7 @@ export async function runBot(config: Config, parts: BotParts): Promise<number> {
     costTotals: () => store.costs.totals(Date.now()),
     chat: () => chat && { platform: chat.platform, calls: chat.counts.calls, rateLimited: chat.counts.rateLimited, inProgress: chat.requestsInProgress },
     jobs: queue && (async () => ({ counts: await queue.counts(), takeovers: queue.takeovers })),
+    gatewayTakeovers: () => (adapter instanceof DiscordAdapter ? adapter.gatewayCounts?.takeovers : undefined),
     own: orchestrator.metrics.all,
   }) : undefined;
   const upkeepSettings = { ...config.upkeep, cleanupRetryMs: config.cleanupRetryMs, runsSweepMs: config.leaseTtlMs };

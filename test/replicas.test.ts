@@ -23,6 +23,8 @@ import { until } from "./support/until.js";
 const USER = "sbrep1";
 const SIGNING_SECRET = randomBytes(16).toString("hex");
 let CHANNEL = "C0REPLICAS";
+/** Every channel a test asked in: status messages are looked for in all of them. */
+const channels = new Set<string>();
 /** How long the slow agent's install takes: long enough to kill a replica in the middle of it. */
 const SLOW_INSTALL_S = 6;
 /** 20 s leases: a job heartbeat of 10 s (pg-boss's floor), so a dead replica's runs move within about 20 s. */
@@ -70,8 +72,9 @@ async function startThree(env: Record<string, string>): Promise<{ botPublicKey: 
 }
 
 /** A slash command as Slack sends it (its body, to send it again as Slack's retry would). */
-function slashBody(text: string, user: string): string {
-  return slashCommandBody({ text, channel_id: CHANNEL, user_id: user, user_name: user.toLowerCase() });
+function slashBody(text: string, user: string, channel = CHANNEL): string {
+  channels.add(channel);
+  return slashCommandBody({ text, channel_id: channel, user_id: user, user_name: user.toLowerCase() });
 }
 
 /** Post a slash command to one replica; resolves with the HTTP status of the ack. */
@@ -88,14 +91,14 @@ async function runsInFlight(r: Replica): Promise<number> {
 
 /** Root messages in the channel that are a spawn's status message. */
 function statusMessagesOf(name: string) {
-  return slack.messages(CHANNEL).filter((m) => !m.thread_ts && JSON.stringify(m.blocks ?? "").includes(`\`${name}\``));
+  return [...channels].flatMap((c) => slack.messages(c)).filter((m) => !m.thread_ts && JSON.stringify(m.blocks ?? "").includes(`\`${name}\``));
 }
 
 /** Each spawn has exactly one status message in the channel, and it shows the spawn ready (posts may still be pacing out). */
 async function expectOneReadyStatusEach(names: string[]): Promise<void> {
   const showsReady = (n: string) => statusMessagesOf(n).some((m) => JSON.stringify(m.blocks).includes(`\`${n}\` · ready`));
   await until("final status messages", () => names.every(showsReady) || undefined, 60_000).catch((err: Error) => {
-    throw new Error(`${err.message}; not ready: ${names.filter((n) => !showsReady(n)).join(", ")}; in the channel: ${slack.messages(CHANNEL).length} messages`);
+    throw new Error(`${err.message}; not ready: ${names.filter((n) => !showsReady(n)).join(", ")}; in the channels: ${[...channels].map((c) => slack.messages(c).length).join(", ")} messages`);
   });
   for (const name of names) expect(statusMessagesOf(name).length, name).toBe(1);
 }
@@ -115,21 +118,24 @@ describe("three replicas on one PostgreSQL database", () => {
     prepareUser(USER);
     const url = await pgServer.createDatabase();
     const env = sharedEnv(url);
-    const { botPublicKey } = await startThree(env);
+    const { botPublicKey } = await startThree({ ...env, REPLICA_SLOW_INSTALL_S: "20" }); // installs outlast the status posts
     store = await openPgStore(url);
     const names = Array.from({ length: 30 }, (_, i) => `rep-${String(i + 1).padStart(2, "0")}`);
     // Slack's requests spread over the replicas in turn, ten users asking three spawns each.
-    const bodies = names.map((name, i) => slashBody(`slowagent hetzner --name ${name}`, `U${String(i % 10).padStart(3, "0")}`));
+    // Three channels of the team, ten spawns asked in each.
+    const bodies = names.map((name, i) => slashBody(`slowagent hetzner --name ${name}`, `U${String(i % 10).padStart(3, "0")}`, `C0REPLICAS${i % 3}`));
     const acks = await Promise.all(bodies.map((body, i) => slash(replicas[i % 3]!, "", "", body)));
     expect(acks).toEqual(names.map(() => 200));
     // Slack retries a request it thinks timed out; the load balancer sends the retry to another replica.
     expect(await slash(replicas[1]!, "", "", bodies[0], 1)).toBe(200);
 
-    // Kill the replica running the most runs while they install.
+    // Kill the replica running the most runs while they install, once their status messages are out
+    // (a replica killed in the milliseconds between Slack taking a post and the store recording it
+    // leaves a second status message: see the README's replicas section).
     const installing = await until("runs installing on the replicas", async () => {
       const counts = await Promise.all(replicas.map(runsInFlight));
       const live = await store.listLive();
-      return counts.reduce((a, b) => a + b, 0) >= 20 && live.length === 30 ? counts : undefined;
+      return counts.reduce((a, b) => a + b, 0) >= 20 && live.length === 30 && names.every((n) => statusMessagesOf(n).length > 0) ? counts : undefined;
     }, 60_000);
     const victim = replicas[installing.indexOf(Math.max(...installing))]!;
     const killedRuns = installing[replicas.indexOf(victim)]!;
@@ -160,6 +166,14 @@ describe("three replicas on one PostgreSQL database", () => {
     const firstTakeoverMs = Math.min(...takeovers.map((l) => Number(l.time))) - killedAt;
     const authorized = readFileSync(path.join(sshd.dir, "authorized_keys"), "utf8").trim().split("\n");
     expect(authorized).toEqual([botPublicKey.trim()]);
+    // What the operators see: the survivors are ready with their queue, and count the takeovers and the jobs.
+    const survivor = survivors[0]!;
+    expect(await fetch(`${survivor.opsUrl}/readyz`).then((r) => r.json())).toMatchObject({ status: "ready", store: true, queue: true });
+    const metrics = (await Promise.all(survivors.map((r) => fetch(`${r.opsUrl}/metrics`).then((res) => res.text())))).join("\n");
+    const counted = [...metrics.matchAll(/^spawnbot_lease_takeovers_total\{lease="run"\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(counted).toBe(takeovers.length);
+    // The queue's counts are the cluster's, refreshed by its monitor pass every few seconds.
+    await until("no run job running once every run ended", async () => /^spawnbot_jobs\{queue="spawn-run",state="running"\} 0$/m.test(await fetch(`${survivor.opsUrl}/metrics`).then((res) => res.text())) || undefined, 20_000);
     process.stdout.write(`replicas: ${killedRuns} runs on the killed replica; first taken over ${firstTakeoverMs} ms after the kill, all 30 ready ${takeoverMs} ms after it; ${takeovers.length} takeovers\n`);
   }, 300_000);
 
