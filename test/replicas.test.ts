@@ -36,6 +36,8 @@ let sshd: TestSshd;
 let slack: SlackFake;
 let hetzner: HetznerFake;
 const replicas: Replica[] = [];
+/** The test's own handle on the replicas' database, to read what they recorded. */
+let store: PgStore | undefined;
 
 beforeAll(async () => {
   [pgServer, sshd, slack, hetzner] = await Promise.all([startPostgres(), startSshd(USER), startSlackFake({ enforceLimits: true }), HetznerFake.start()]);
@@ -69,6 +71,25 @@ async function startThree(env: Record<string, string>): Promise<{ botPublicKey: 
   replicas.push(await startReplica("a", env, firstDir));
   replicas.push(...(await Promise.all([startReplica("b", env), startReplica("c", env)])));
   return { botPublicKey: botKey.publicKey };
+}
+
+/**
+ * A fresh cluster for one test: earlier replicas killed, the test user's processes and home reset,
+ * a new Hetzner fake and database, three replicas on it; the test's store handle is reopened on it.
+ */
+async function freshCluster(channel: string, env: Record<string, string> = {}): Promise<{ env: Record<string, string>; botPublicKey: string; db: PgStore }> {
+  await Promise.all(replicas.splice(0).map((r) => stopReplica(r, "SIGKILL")));
+  killUserProcesses(USER);
+  prepareUser(USER);
+  await hetzner.close();
+  hetzner = await HetznerFake.start();
+  CHANNEL = channel;
+  const url = await pgServer.createDatabase();
+  const all = { ...sharedEnv(url), ...env };
+  const { botPublicKey } = await startThree(all);
+  await store?.close();
+  store = await openPgStore(url);
+  return { env: all, botPublicKey, db: store };
 }
 
 /** A slash command as Slack sends it (its body, to send it again as Slack's retry would). */
@@ -108,21 +129,14 @@ function sessionAlive(name: string): boolean {
 }
 
 describe("three replicas on one PostgreSQL database", () => {
-  let store: PgStore;
-
   afterAll(async () => {
     await store?.close();
   });
 
   it("finishes every spawn when a replica is SIGKILLed while its runs install: one server, one status message each, no 429", async () => {
-    prepareUser(USER);
-    const url = await pgServer.createDatabase();
-    const env = sharedEnv(url);
-    const { botPublicKey } = await startThree({ ...env, REPLICA_SLOW_INSTALL_S: "20" }); // installs outlast the status posts
-    store = await openPgStore(url);
+    const { botPublicKey, db } = await freshCluster("C0REPLICAS", { REPLICA_SLOW_INSTALL_S: "20" }); // installs outlast the status posts
     const names = Array.from({ length: 30 }, (_, i) => `rep-${String(i + 1).padStart(2, "0")}`);
-    // Slack's requests spread over the replicas in turn, ten users asking three spawns each.
-    // Three channels of the team, ten spawns asked in each.
+    // Slack's requests spread over the replicas in turn: ten users asking three spawns each, in three channels.
     const bodies = names.map((name, i) => slashBody(`slowagent hetzner --name ${name}`, `U${String(i % 10).padStart(3, "0")}`, `C0REPLICAS${i % 3}`));
     const acks = await Promise.all(bodies.map((body, i) => slash(replicas[i % 3]!, "", "", body)));
     expect(acks).toEqual(names.map(() => 200));
@@ -134,7 +148,7 @@ describe("three replicas on one PostgreSQL database", () => {
     // leaves a second status message: see the README's replicas section).
     const installing = await until("runs installing on the replicas", async () => {
       const counts = await Promise.all(replicas.map(runsInFlight));
-      const live = await store.listLive();
+      const live = await db.listLive();
       return counts.reduce((a, b) => a + b, 0) >= 20 && live.length === 30 && names.every((n) => statusMessagesOf(n).length > 0) ? counts : undefined;
     }, 60_000);
     const victim = replicas[installing.indexOf(Math.max(...installing))]!;
@@ -144,7 +158,7 @@ describe("three replicas on one PostgreSQL database", () => {
     await stopReplica(victim, "SIGKILL");
 
     const all = await until("every spawn ready", async () => {
-      const spawns = (await store.listAll("slack")).filter((r) => names.includes(r.name));
+      const spawns = (await db.listAll("slack")).filter((r) => names.includes(r.name));
       return spawns.length === 30 && spawns.every((r) => r.status === "ready" || r.status === "failed") ? spawns : undefined;
     }, ALL_READY_MS);
     const takeoverMs = Date.now() - killedAt;
@@ -153,7 +167,7 @@ describe("three replicas on one PostgreSQL database", () => {
     // Exactly one server per spawn, each tagged with its spawn; no request acted on twice.
     const servers = hetzner.servers();
     expect(servers.length).toBe(30);
-    expect((await store.listAll("slack")).length, "one spawn per request, the retry acted on once").toBe(30);
+    expect((await db.listAll("slack")).length, "one spawn per request, the retry acted on once").toBe(30);
     expect(new Set(servers.map((s) => s.tags["spawnbot-spawn-id"]))).toEqual(new Set(all.map((r) => r.id)));
     // Exactly one status message per spawn, showing its final state; Slack never had to say 429.
     await expectOneReadyStatusEach(names);
@@ -178,21 +192,11 @@ describe("three replicas on one PostgreSQL database", () => {
   }, 300_000);
 
   it("keeps every spawn going through a rolling restart of all three replicas (SIGTERM, start again, one at a time)", async () => {
-    await Promise.all(replicas.splice(0).map((r) => stopReplica(r, "SIGKILL")));
-    killUserProcesses(USER);
-    prepareUser(USER);
-    await hetzner.close();
-    hetzner = await HetznerFake.start();
-    CHANNEL = "C0ROLLING";
-    const url = await pgServer.createDatabase();
-    const env = { ...sharedEnv(url), REPLICA_SLOW_INSTALL_S: "12" }; // installs outlast a replica's restart
-    await startThree(env);
-    await store?.close();
-    store = await openPgStore(url);
+    const { env, db } = await freshCluster("C0ROLLING", { REPLICA_SLOW_INSTALL_S: "12" }); // installs outlast a replica's restart
     const names = Array.from({ length: 10 }, (_, i) => `roll-${String(i + 1).padStart(2, "0")}`);
     const acks = await Promise.all(names.map((name, i) => slash(replicas[i % 3]!, `slowagent hetzner --name ${name}`, `U${String(i % 5).padStart(3, "0")}`)));
     expect(acks).toEqual(names.map(() => 200));
-    await until("runs under way", async () => ((await store.listLive()).length === 10 ? true : undefined), 30_000);
+    await until("runs under way", async () => ((await db.listLive()).length === 10 ? true : undefined), 30_000);
     // Restart each replica in turn, as a deploy does: SIGTERM (it finishes its steps, hands its runs back), then a new process.
     const exits: (number | null)[] = [];
     const stopped: Replica[] = [];
@@ -208,7 +212,7 @@ describe("three replicas on one PostgreSQL database", () => {
     }
     expect(exits).toEqual([0, 0, 0]);
     const all = await until("every spawn ended", async () => {
-      const spawns = (await store.listAll("slack")).filter((r) => names.includes(r.name));
+      const spawns = (await db.listAll("slack")).filter((r) => names.includes(r.name));
       return spawns.length === 10 && spawns.every((r) => r.status === "ready" || r.status === "failed") ? spawns : undefined;
     }, ALL_READY_MS);
     expect(all.filter((r) => r.status !== "ready").map((r: SpawnRecord) => `${r.name}: ${r.error}`)).toEqual([]);
@@ -225,12 +229,8 @@ describe("three replicas on one PostgreSQL database", () => {
   }, 300_000);
 
   it("runs each upkeep pass once per period across the three replicas", async () => {
-    await Promise.all(replicas.splice(0).map((r) => stopReplica(r, "SIGKILL")));
-    await hetzner.close();
-    hetzner = await HetznerFake.start();
-    const url = await pgServer.createDatabase();
     // Two-second periods for the expiry sweep and the reconciler; debug logs name every pass done.
-    await startThree({ ...sharedEnv(url), SPAWNBOT_EXPIRY_INTERVAL: "2s", SPAWNBOT_RECONCILE_INTERVAL: "2s", SPAWNBOT_LOG_LEVEL: "debug" });
+    await freshCluster("C0UPKEEP", { SPAWNBOT_EXPIRY_INTERVAL: "2s", SPAWNBOT_RECONCILE_INTERVAL: "2s", SPAWNBOT_LOG_LEVEL: "debug" });
     const since = Date.now();
     const callsBefore = hetzner.calls.length;
     await new Promise((r) => setTimeout(r, 12_000));
@@ -248,21 +248,12 @@ describe("three replicas on one PostgreSQL database", () => {
   }, 120_000);
 
   it("cancels from one replica a run another replica holds, and removes what the run made", async () => {
-    await Promise.all(replicas.splice(0).map((r) => stopReplica(r, "SIGKILL")));
-    killUserProcesses(USER);
-    prepareUser(USER);
-    await hetzner.close();
-    hetzner = await HetznerFake.start();
-    CHANNEL = "C0CANCEL";
-    const url = await pgServer.createDatabase();
-    await startThree({ ...sharedEnv(url), REPLICA_SLOW_INSTALL_S: "30" });
-    await store?.close();
-    store = await openPgStore(url);
+    const { db } = await freshCluster("C0CANCEL", { REPLICA_SLOW_INSTALL_S: "30" });
     expect(await slash(replicas[0]!, "slowagent hetzner --name del-01", "U001")).toBe(200);
     // Wait for the install: the server exists and one replica holds the run.
     const counts = await until("the run installing", async () => {
-      const rec = (await store.listLive()).find((r) => r.name === "del-01");
-      const steps = rec ? await store.listSteps(rec.id) : [];
+      const rec = (await db.listLive()).find((r) => r.name === "del-01");
+      const steps = rec ? await db.listSteps(rec.id) : [];
       const inFlight = await Promise.all(replicas.map(runsInFlight));
       return steps.some((st) => st.name === "install" && st.state === "running") && inFlight.some((n) => n > 0) ? inFlight : undefined;
     }, 60_000);
@@ -272,7 +263,7 @@ describe("three replicas on one PostgreSQL database", () => {
     const asked = Date.now();
     expect(await slash(other, "delete del-01", "U001")).toBe(200);
     const ended = await until("the run cancelled", async () => {
-      const rec = (await store.listAll("slack")).find((r) => r.name === "del-01");
+      const rec = (await db.listAll("slack")).find((r) => r.name === "del-01");
       return rec && rec.status !== "provisioning" && rec.status !== "pending" && rec.status !== "deleting" ? rec : undefined;
     }, 60_000);
     expect(ended.status, ended.error ?? "").toBe("cancelled");
