@@ -12,7 +12,7 @@
 //    servers are the real test sshd; the slow test agent installs for SLOW_INSTALL_S, so a kill
 //    lands in the middle of an install.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
@@ -197,6 +197,13 @@ describe("SIGKILL of a replica: its runs' next step on another replica", () => {
     if (res.status !== 200) throw new Error(`HTTP ${res.status} from ${r.name}`);
   }
 
+  async function allEnded(names: string[]) {
+    return until("every spawn ended", async () => {
+      const spawns = (await store!.listAll("slack", { limit: 1000 })).filter((s) => names.includes(s.name));
+      return spawns.length === names.length && spawns.every((s) => s.status === "ready" || s.status === "failed") ? spawns : undefined;
+    }, 180_000);
+  }
+
   it(`moves a killed replica's runs within the lease (default SPAWNBOT_LEASE_TTL), ${KILLS} kills`, async () => {
     const url = await pgServer.createDatabase();
     const env: Record<string, string> = {
@@ -218,14 +225,20 @@ describe("SIGKILL of a replica: its runs' next step on another replica", () => {
     for (let k = 0; k < KILLS; k++) {
       const batch = Array.from({ length: SPAWNS_PER_KILL }, (_, i) => `tk-${k + 1}-${i + 1}`);
       names.push(...batch);
+      // The install step skips an agent the host has already: every batch installs afresh.
+      rmSync(path.join(sshd.home, ".local", "bin", "testagent"), { force: true });
       await Promise.all(batch.map((name, i) => slash(running[i % running.length]!, `slowagent hetzner --name ${name}`, `U${String(i).padStart(3, "0")}`)));
       // Kill once the batch is installing: the replica holding the most runs then.
+      let seen = "";
       await until(`batch ${k + 1} installing`, async () => {
         const spawns = (await store!.listAll("slack")).filter((s) => batch.includes(s.name));
-        if (spawns.length < batch.length) return false;
         const steps = await Promise.all(spawns.map((s) => store!.listSteps(s.id)));
-        return steps.every((st) => st.some((s) => s.name === "install" && s.status === "running"));
-      }, 90_000);
+        seen = spawns.map((s, i) => `${s.name} ${s.status} ${steps[i]!.filter((st) => st.state === "running").map((st) => st.name).join(",")}`).join("; ");
+        return spawns.length === batch.length && steps.every((st) => st.some((s) => s.name === "install" && s.state === "running"));
+      }, 90_000).catch((err: Error) => {
+        const problems = running.flatMap((r) => logLines(r).filter((l) => Number(l.level) >= 40).slice(-5).map((l) => `${r.name}: ${JSON.stringify(l)}`));
+        throw new Error(`${err.message}; seen: ${seen}\n${problems.join("\n")}`);
+      });
       const inFlight = await Promise.all(running.map(runsInFlight));
       const victim = running[inFlight.indexOf(Math.max(...inFlight))]!;
       const runs = Math.max(...inFlight);
@@ -235,7 +248,7 @@ describe("SIGKILL of a replica: its runs' next step on another replica", () => {
       killed.push(victim);
       // Every run the victim held is taken over and makes its next step on a survivor.
       const moved = await until(`the ${runs} runs of ${victim.name} moved`, () => {
-        const lines = running.flatMap((r) => logLines(r).map((l) => ({ ...l, replica: r.name })));
+        const lines: Record<string, unknown>[] = running.flatMap((r) => logLines(r).map((l) => ({ ...l, replica: r.name })));
         const takeovers = lines.filter((l) => l.msg === "took over a run another replica left" && Number(l.time) >= killedAt);
         if (takeovers.length < runs) return undefined;
         const next = takeovers.map((t) => lines.find((l) => l.replica === t.replica && l.spawnId === t.spawnId && l.msg === "step started" && Number(l.time) >= Number(t.time)));
@@ -246,14 +259,12 @@ describe("SIGKILL of a replica: its runs' next step on another replica", () => {
         takeoverMs: moved.takeovers.map((t) => Number(t.time) - killedAt),
         nextStepMs: moved.next.map((l) => Number(l!.time) - killedAt),
       });
-      // Back to three replicas, as a supervisor would restart the dead one.
+      // Back to three replicas, as a supervisor would restart the dead one; the batch ends before the next.
       running.push(await startReplica(`r${4 + k}`, env));
+      await allEnded(batch);
     }
 
-    const all = await until("every spawn ended", async () => {
-      const spawns = (await store!.listAll("slack")).filter((s) => names.includes(s.name));
-      return spawns.length === names.length && spawns.every((s) => s.status === "ready" || s.status === "failed") ? spawns : undefined;
-    }, 180_000);
+    const all = await allEnded(names);
 
     console.log(`machine: ${machine()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}; lease TTL default (30 s), slow install ${SLOW_INSTALL_S} s`);
     for (const [i, k] of kills.entries()) {
