@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPgStore, type PgStore } from "../src/bot/store/pg/index.js";
 import { loadOrCreateBotKey } from "../src/orchestrator/index.js";
@@ -40,6 +41,8 @@ const PER_ROUND = 1000;
 const FIRST_WARM_UP = 1000; // JIT and lazy module loading of fresh processes
 const WARM_UP = 200;
 const ROUNDS = 5;
+/** PostgreSQL's backends report their counts at most every second (PGSTAT_MIN_INTERVAL): wait that long and some before reading them. */
+const STATS_FLUSH_MS = 1500;
 
 // Takeovers.
 const KILLS = 3;
@@ -131,6 +134,19 @@ async function ackRounds(label: string, bots: Replica[]): Promise<Round[]> {
   return rounds;
 }
 
+/** Transactions committed in the database so far (each statement outside a transaction is one); read after the statistics are flushed. */
+async function committed(url: string): Promise<number> {
+  await sleep(STATS_FLUSH_MS);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>("SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()");
+    return Number(rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
+
 function slackEnv(): Record<string, string> {
   return { SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.apiUrl, SPAWNBOT_LOG_LEVEL: "warn" };
 }
@@ -142,11 +158,17 @@ describe("Slack HTTP acks at concurrency 50: SQLite bot, 1 and 3 replicas on Pos
     running.push(await startReplica("sqlite", slackEnv(), undefined, { entry: "main" }));
     results.push({ label: "SQLite, 1 bot", rounds: await ackRounds("sqlite", running) });
     await stopAll();
+    const perRequest: string[] = [];
     for (const n of [1, 3]) {
-      const env = { ...slackEnv(), SPAWNBOT_DATABASE_URL: await pgServer.createDatabase(), SPAWNBOT_SECRET_KEY: randomBytes(32).toString("hex") };
+      const url = await pgServer.createDatabase();
+      const env = { ...slackEnv(), SPAWNBOT_DATABASE_URL: url, SPAWNBOT_SECRET_KEY: randomBytes(32).toString("hex") };
       running.push(await startReplica("pg-a", env, undefined, { entry: "main" })); // the first makes the bot key; the others take it
       for (let i = 1; i < n; i++) running.push(await startReplica(`pg-${"abc"[i]}`, env, undefined, { entry: "main" }));
-      results.push({ label: `PostgreSQL, ${n} replica${n > 1 ? "s" : ""}`, rounds: await ackRounds(`pg${n}`, running) });
+      const before = await committed(url);
+      const label = `PostgreSQL, ${n} replica${n > 1 ? "s" : ""}`;
+      results.push({ label, rounds: await ackRounds(`pg${n}`, running) });
+      const requests = FIRST_WARM_UP + (ROUNDS - 1) * WARM_UP + ROUNDS * PER_ROUND;
+      perRequest.push(`${label}: ${((await committed(url)) - before) / requests} PostgreSQL transactions per request (${requests} requests; the job queue's own polling included)`);
       await stopAll();
     }
 
@@ -159,6 +181,7 @@ describe("Slack HTTP acks at concurrency 50: SQLite bot, 1 and 3 replicas on Pos
       console.log(`${label}, median round: ack p50 ${median(rounds.map((r) => r.ack.p50)).toFixed(1)} ms, p99 ${median(rounds.map((r) => r.ack.p99)).toFixed(1)} ms, ` +
         `${median(rounds.map((r) => r.acksPerS)).toFixed(0)} acks/s; answer p50 ${median(rounds.map((r) => r.answer.p50)).toFixed(0)} ms, p99 ${median(rounds.map((r) => r.answer.p99)).toFixed(0)} ms`);
     }
+    for (const line of perRequest) console.log(line);
     for (const { label, rounds } of results) {
       for (const r of rounds) expect([label, r.failed, r.ack.n, r.answer.n]).toEqual([label, 0, PER_ROUND, PER_ROUND]); // every request acked and answered
     }
@@ -239,21 +262,32 @@ describe("SIGKILL of a replica: its runs' next step on another replica", () => {
         const problems = running.flatMap((r) => logLines(r).filter((l) => Number(l.level) >= 40).slice(-5).map((l) => `${r.name}: ${JSON.stringify(l)}`));
         throw new Error(`${err.message}; seen: ${seen}\n${problems.join("\n")}`);
       });
+      // Which replica runs which of the batch's runs, from their logs (a run logs its steps where it runs).
+      const ids = new Map((await store.listAll("slack", { limit: 1000 })).filter((s) => batch.includes(s.name)).map((s) => [s.id, s.name]));
+      const held = running.map((r) => new Set(logLines(r).filter((l) => ids.has(String(l.spawnId)) && l.msg === "step started").map((l) => String(l.spawnId))));
       const inFlight = await Promise.all(running.map(runsInFlight));
-      const victim = running[inFlight.indexOf(Math.max(...inFlight))]!;
-      const runs = Math.max(...inFlight);
+      const most = Math.max(...held.map((h) => h.size));
+      const victim = running[held.findIndex((h) => h.size === most)]!;
+      const runs = most;
+      console.log(`batch ${k + 1}: runs by replica ${running.map((r, i) => `${r.name} ${held[i]!.size} (runs_in_flight ${inFlight[i]})`).join(", ")}; killing ${victim.name}`);
       const killedAt = Date.now();
       await stopReplica(victim, "SIGKILL");
       running.splice(running.indexOf(victim), 1);
       killed.push(victim);
       // Every run the victim held is taken over and makes its next step on a survivor.
-      const moved = await until(`the ${runs} runs of ${victim.name} moved`, () => {
-        const lines: Record<string, unknown>[] = running.flatMap((r) => logLines(r).map((l) => ({ ...l, replica: r.name })));
-        const takeovers = lines.filter((l) => l.msg === "took over a run another replica left" && Number(l.time) >= killedAt);
+      let lines: Record<string, unknown>[] = [];
+      const moved = await until(`the ${runs} runs of ${victim.name} moved`, async () => {
+        await sleep(500); // reading the logs costs CPU the replicas need
+        lines = running.flatMap((r) => logLines(r).map((l): Record<string, unknown> => ({ ...l, replica: r.name }))).filter((l) => Number(l.time) >= killedAt);
+        const takeovers = lines.filter((l) => l.msg === "took over a run another replica left");
         if (takeovers.length < runs) return undefined;
         const next = takeovers.map((t) => lines.find((l) => l.replica === t.replica && l.spawnId === t.spawnId && l.msg === "step started" && Number(l.time) >= Number(t.time)));
         return next.every(Boolean) ? { takeovers, next } : undefined;
-      }, 120_000);
+      }, 120_000).catch(async (err: Error) => {
+        const spawns = (await store!.listAll("slack", { limit: 1000 })).filter((s) => batch.includes(s.name));
+        const told = lines.filter((l) => Number(l.level) >= 40 || /took over|step started|run/.test(String(l.msg))).slice(-30).map((l) => JSON.stringify(l));
+        throw new Error(`${err.message}; spawns: ${spawns.map((s) => `${s.id} ${s.name} ${s.status}`).join("; ")}\n${told.join("\n")}`);
+      });
       kills.push({
         victim: victim.name, runs,
         takeoverMs: moved.takeovers.map((t) => Number(t.time) - killedAt),
