@@ -131,10 +131,12 @@ it(`runs ${SPAWNS} spawns over ${REPLICAS} replicas on one PostgreSQL database: 
   await scraper;
   await scrapeAll(); // the last window, up to now
   const hwm = replicas.map((r) => peakRss(r.child.pid!));
+  const toReady = summarize((await store.listAll("slack", { limit: 1000 })).filter((s) => s.readyAt).map((s) => s.readyAt! - s.createdAt));
 
   const mb = (b: number) => (b / 2 ** 20).toFixed(0);
   console.log(`machine: ${machine()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}; CPUs: ${SHARED_CPUS ? "everything shares both cores" : "replicas, PostgreSQL and this process on core 0, sshd on core 1"}`);
   console.log(`${SPAWNS} spawns over ${REPLICAS} replicas: ${JSON.stringify(counts)} after ${(allDoneMs / 1000).toFixed(1)} s (commands sent and acked within ${(sentMs / 1000).toFixed(1)} s)`);
+  console.log(`time to ready: p50 ${(toReady.p50 / 1000).toFixed(1)} s, p99 ${(toReady.p99 / 1000).toFixed(1)} s, max ${(toReady.max / 1000).toFixed(1)} s (n=${toReady.n})`);
   replicas.forEach((r, i) => {
     const s = samples[i]!;
     const windows = summarize(s.map((x) => x.loopP99S * 1000));
