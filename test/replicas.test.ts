@@ -13,7 +13,7 @@ import { openPgStore, type PgStore } from "../src/bot/store/pg/index.js";
 import type { SpawnRecord } from "../src/bot/store/index.js";
 import { loadOrCreateBotKey } from "../src/orchestrator/index.js";
 import { HetznerFake } from "./fakes/hetzner-fake.js";
-import { signedPost, slashCommandBody, startSlackFake, type SlackFake } from "./fakes/slack-fake.js";
+import { signedPost, slashCommand, slashCommandBody, startSlackFake, type SlackFake } from "./fakes/slack-fake.js";
 import { startPostgres, type TestPostgres } from "./support/postgres.js";
 import { logLines, startReplica, stopReplica, type Replica } from "./support/replicas.js";
 import { killUserProcesses, prepareUser, startSshd, type TestSshd } from "./support/sshd.js";
@@ -85,7 +85,8 @@ async function freshCluster(channel: string, env: Record<string, string> = {}): 
   hetzner = await HetznerFake.start();
   CHANNEL = channel;
   const url = await pgServer.createDatabase();
-  const all = { ...sharedEnv(url), ...env };
+  // An empty value removes a shared setting (Socket Mode has no signing secret).
+  const all = Object.fromEntries(Object.entries({ ...sharedEnv(url), ...env }).filter(([, v]) => v !== ""));
   const { botPublicKey } = await startThree(all);
   await store?.close();
   store = await openPgStore(url);
@@ -271,4 +272,21 @@ describe("three replicas on one PostgreSQL database", () => {
     expect(sessionAlive("del-01")).toBe(false);
     process.stdout.write(`replicas: a run cancelled from another replica ended ${Date.now() - asked} ms after the delete\n`);
   }, 180_000);
+
+  it("Socket Mode: each replica opens its own connection, and an envelope Slack delivers again to another replica is acted on once", async () => {
+    // Socket Mode: the app-level token instead of the signing secret (no Request URL).
+    const { db } = await freshCluster("C0SOCKET", { SLACK_SIGNING_SECRET: "", SLACK_APP_TOKEN: slack.appToken, REPLICA_SLOW_INSTALL_S: "1" });
+    await until("three Socket Mode connections", () => (slack.socketConnections >= 3 ? true : undefined), 20_000);
+    const payload = slashCommand({ text: "testagent hetzner --name sock-01", channel_id: CHANNEL, user_id: "U001", user_name: "u001" });
+    // Slack spreads envelopes over the connections; a redelivery (same envelope id) lands on the next one.
+    await slack.sendEnvelope("slash_commands", payload, { envelopeId: "env-replicas-1" });
+    await slack.sendEnvelope("slash_commands", payload, { envelopeId: "env-replicas-1", retryAttempt: 1, retryReason: "timeout" });
+    const rec = await until("the spawn ready", async () => {
+      const found = (await db.listAll("slack")).filter((r) => r.name === "sock-01");
+      return found.length === 1 && found[0]!.status === "ready" ? found : undefined;
+    }, 60_000);
+    expect(rec).toHaveLength(1);
+    expect(hetzner.servers().map((srv) => srv.tags["spawnbot-spawn-id"])).toEqual([rec[0]!.id]);
+    await expectOneReadyStatusEach(["sock-01"]);
+  }, 120_000);
 });

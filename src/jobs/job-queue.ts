@@ -20,6 +20,14 @@ export const RUN_ATTEMPTS = 20;
 const MIN_HEARTBEAT_S = 10;
 /** How often a replica looks for runs whose holder stopped beating: a third of the shortest heartbeat keeps takeover within the lease. */
 const SUPERVISE_INTERVAL_S = 5;
+/**
+ * pg-boss fails jobs by stale heartbeat only in its monitor pass, which runs at most once per
+ * monitorIntervalSeconds (60 s by default) across all instances, whatever the supervise interval:
+ * at the default a dead replica's runs moved 39–63 s after its SIGKILL (bench:replicas), past the
+ * lease. Monitoring as often as supervising keeps takeover within the lease; the monitor's queue
+ * stats aggregate then runs every 5 s too (cheap at a bot's job counts: pg-boss measured 0.19 s at 1M rows).
+ */
+const MONITOR_INTERVAL_S = SUPERVISE_INTERVAL_S;
 /** How often an idle worker asks for the next job when no notification came (LISTEN/NOTIFY wakes it sooner). */
 const POLL_INTERVAL_S = 1;
 /** Runs this replica works on at once: each is mostly waiting on a cloud or an SSH command. */
@@ -72,8 +80,7 @@ export async function openJobQueue(url: string, opts: { leaseTtlMs: number; logg
   const log = opts.logger.child({ part: "jobs" });
   const boss = new PgBoss({
     connectionString: url, schema: JOBS_SCHEMA, application_name: `spawnbot ${opts.instance}`,
-    // The monitor pass is what fails a job whose heartbeat stopped; the supervisor schedules it.
-    superviseIntervalSeconds: SUPERVISE_INTERVAL_S, monitorIntervalSeconds: SUPERVISE_INTERVAL_S, instanceName: opts.instance,
+    superviseIntervalSeconds: SUPERVISE_INTERVAL_S, monitorIntervalSeconds: MONITOR_INTERVAL_S, instanceName: opts.instance,
     max: 4, // the store has its own pool; the queue needs a few connections for fetches, heartbeats and upkeep sends
   });
   boss.on("error", (err: Error) => log.warn({ err: secrets.redact(err.message) }, "job queue error"));

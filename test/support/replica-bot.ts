@@ -17,6 +17,8 @@ export interface ReplicaBotEnv {
   REPLICA_SSH_PORT: string;
   REPLICA_SSH_USER: string;
   REPLICA_SLOW_INSTALL_S?: string;
+  /** How often the Hetzner client polls a new server's state (100 ms unless set; the 200-spawn benchmark polls every 1 s, as bench:scale does). */
+  REPLICA_HETZNER_POLL_MS?: string;
 }
 
 const SLOW_AGENT: AgentSpec = {
@@ -32,7 +34,7 @@ async function main(): Promise<number> {
     agents: [...AGENTS, TEST_AGENT, SLOW_AGENT],
     clouds: (botKey) => [new HetznerCloud({
       botPublicKey: botKey.publicKey, token: env.REPLICA_HETZNER_TOKEN, apiUrl: env.REPLICA_HETZNER_URL, location: "nbg1", defaultSize: "cx23",
-      sshPort: Number(env.REPLICA_SSH_PORT), sshUser: env.REPLICA_SSH_USER, pollIntervalMs: 100, requestTimeoutMs: 5000,
+      sshPort: Number(env.REPLICA_SSH_PORT), sshUser: env.REPLICA_SSH_USER, pollIntervalMs: Number(env.REPLICA_HETZNER_POLL_MS ?? 100), requestTimeoutMs: 5000,
       apiRetry: { baseDelayMs: 100, maxDelayMs: 500 }, cloudInitTimeoutMs: 10_000, sshWait: { attempts: 20, baseDelayMs: 100, maxDelayMs: 500 },
     })],
   });

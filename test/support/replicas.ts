@@ -24,11 +24,22 @@ export interface Replica {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-let entry: string | undefined;
+/** The process a replica runs: the test one (test agents, Hetzner fake), or main.ts exactly as deployed. */
+export type ReplicaEntry = "replica-bot" | "main";
+const ENTRY_SOURCES: Record<ReplicaEntry, string> = { "replica-bot": "test/support/replica-bot.ts", main: "src/main.ts" };
+const entries = new Map<ReplicaEntry, Promise<string>>();
+
+export interface ReplicaOptions {
+  /** "replica-bot" (the default) or "main": main.ts knows no test agent and no fake cloud, only what its environment configures. */
+  entry?: ReplicaEntry;
+}
 
 /** Start one replica and wait until its /readyz says ready; env holds the SPAWNBOT_*, SLACK_* and REPLICA_* settings. */
-export async function startReplica(name: string, env: Record<string, string>, dataDir = mkdtempSync(path.join(os.tmpdir(), `spawnbot-${name}-`))): Promise<Replica> {
-  entry ??= await bundleEntry("test/support/replica-bot.ts", "replica-bot");
+export async function startReplica(name: string, env: Record<string, string>, dataDir = mkdtempSync(path.join(os.tmpdir(), `spawnbot-${name}-`)), opts: ReplicaOptions = {}): Promise<Replica> {
+  const which = opts.entry ?? "replica-bot";
+  const bundled = entries.get(which) ?? bundleEntry(ENTRY_SOURCES[which], which === "main" ? "replica-main" : which);
+  entries.set(which, bundled);
+  const entry = await bundled;
   const [slackPort, opsPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, [entry], {
     cwd: ROOT, stdio: ["ignore", "ignore", "pipe"],
