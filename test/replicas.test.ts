@@ -277,6 +277,7 @@ describe("three replicas on one PostgreSQL database", () => {
     // Socket Mode: the app-level token instead of the signing secret (no Request URL).
     const { db } = await freshCluster("C0SOCKET", { SLACK_SIGNING_SECRET: "", SLACK_APP_TOKEN: slack.appToken, REPLICA_SLOW_INSTALL_S: "1" });
     await until("three Socket Mode connections", () => (slack.socketConnections >= 3 ? true : undefined), 20_000);
+    channels.add(CHANNEL);
     const payload = slashCommand({ text: "testagent hetzner --name sock-01", channel_id: CHANNEL, user_id: "U001", user_name: "u001" });
     // Slack spreads envelopes over the connections; a redelivery (same envelope id) lands on the next one.
     await slack.sendEnvelope("slash_commands", payload, { envelopeId: "env-replicas-1" });
@@ -288,5 +289,8 @@ describe("three replicas on one PostgreSQL database", () => {
     expect(rec).toHaveLength(1);
     expect(hetzner.servers().map((srv) => srv.tags["spawnbot-spawn-id"])).toEqual([rec[0]!.id]);
     await expectOneReadyStatusEach(["sock-01"]);
+    // Acted on twice, the second would have been refused as a second spawn of that name, privately.
+    const privately = JSON.stringify([slack.ephemerals, slack.responses.map((r) => r.body), slack.dms("U001")]);
+    expect(privately).not.toContain("already have a live spawn");
   }, 120_000);
 });
