@@ -15,7 +15,6 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spawn } from "node:child_process";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPgStore, type PgStore } from "../src/bot/store/pg/index.js";
@@ -28,7 +27,7 @@ import { logLines, startReplica, stopReplica, type Replica } from "../test/suppo
 import { killUserProcesses, startSshd, type TestSshd } from "../test/support/sshd.js";
 import { FAKE_KEY } from "../test/support/test-agent.js";
 import { until } from "../test/support/until.js";
-import { machine, summarize } from "./support.js";
+import { answerTimes, machine, runLoadGenerator, summarize } from "./support.js";
 
 const SECRET = randomBytes(16).toString("hex");
 const USER = "sbben-rep";
@@ -88,33 +87,12 @@ function prepared(label: string, url: string) {
   return { label, url, headers, body, responseId: responseUrl.slice(responseUrl.lastIndexOf("/") + 1) };
 }
 type Job = ReturnType<typeof prepared>;
-interface LoadResult { samples: Record<string, number[]>; sentAt: number[]; failed: number; elapsedMs: number }
 
 /** n requests dealt over the URLs in turn. */
 function spread(label: string, urls: string[], n: number): Job[] {
   return Array.from({ length: n }, (_, i) => prepared(label, urls[i % urls.length]!));
 }
 
-async function loadFromChild(jobs: Job[]): Promise<LoadResult> {
-  const child = spawn(process.execPath, [new URL("./load-generator.mjs", import.meta.url).pathname, String(CONCURRENCY)], { stdio: ["pipe", "pipe", "inherit"] });
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-  child.stdin.end(JSON.stringify(jobs));
-  const code = await exited;
-  if (code !== 0) throw new Error(`the load generator exited with ${code}`);
-  return JSON.parse(out) as LoadResult;
-}
-
-/** Waits (bounded) until every job's answer reached the fake; returns answer latencies in ms. */
-async function answers(jobs: Job[], sentAt: number[]): Promise<number[]> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const at = new Map(slack.responses.map((r) => [r.id, r.time]));
-    if (jobs.every((j) => at.has(j.responseId)) || Date.now() > deadline) return jobs.flatMap((j, i) => (at.has(j.responseId) ? [at.get(j.responseId)! - sentAt[i]!] : []));
-    await sleep(100);
-  }
-}
 
 interface Round { ack: Stats; acksPerS: number; answer: Stats; failed: number }
 
@@ -123,12 +101,12 @@ async function ackRounds(label: string, bots: Replica[]): Promise<Round[]> {
   const rounds: Round[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const warmUp = spread(label, urls, round === 0 ? FIRST_WARM_UP : WARM_UP);
-    const warmed = await loadFromChild(warmUp);
-    await answers(warmUp, warmed.sentAt); // a measured burst starts from idle bots
+    const warmed = await runLoadGenerator(warmUp, CONCURRENCY);
+    await answerTimes(warmUp, warmed.sentAt, () => slack.responses, 120_000); // a measured burst starts from idle bots
     const jobs = spread(label, urls, PER_ROUND);
-    const run = await loadFromChild(jobs);
+    const run = await runLoadGenerator(jobs, CONCURRENCY);
     const ack = summarize(run.samples[label] ?? []);
-    rounds.push({ ack, acksPerS: (ack.n / run.elapsedMs) * 1000, answer: summarize(await answers(jobs, run.sentAt)), failed: run.failed });
+    rounds.push({ ack, acksPerS: (ack.n / run.elapsedMs) * 1000, answer: summarize(await answerTimes(jobs, run.sentAt, () => slack.responses, 120_000)), failed: run.failed });
     slack.responses.length = 0; // the fake keeps every answer; the next round looks only at its own
   }
   return rounds;

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { signedPost, slackSignature, slashCommandBody, startSlackFake, type SlackFake } from "../test/fakes/slack-fake.js";
 import { bundleEntry } from "../test/support/bundle.js";
 import { freePort } from "../test/support/free-port.js";
-import { machine, summarize } from "./support.js";
+import { answerTimes, machine, runLoadGenerator, summarize } from "./support.js";
 
 const SECRET = "0123456789abcdef0123456789abcdef";
 const TEXT = "spawn codex ssh --host dev@127.0.0.1:2222 --model openai/gpt-5 --dry-run";
@@ -100,30 +100,6 @@ function prepared(label: string, url: string) {
   return { label, url, headers, body, responseId: responseUrl.slice(responseUrl.lastIndexOf("/") + 1) };
 }
 
-type Job = ReturnType<typeof prepared>;
-interface LoadResult { samples: Record<string, number[]>; sentAt: number[]; failed: number }
-
-async function loadFromChild(jobs: Job[]): Promise<LoadResult> {
-  const child = spawn(process.execPath, [new URL("./load-generator.mjs", import.meta.url).pathname, String(CONCURRENCY)], { stdio: ["pipe", "pipe", "inherit"] });
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-  child.stdin.end(JSON.stringify(jobs));
-  const code = await exited;
-  if (code !== 0) throw new Error(`the load generator exited with ${code}`);
-  return JSON.parse(out) as LoadResult;
-}
-
-/** Waits (bounded) until every job's answer reached the fake; returns answer latencies in ms. */
-async function answers(jobs: Job[], sentAt: number[]): Promise<number[]> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const at = new Map(fake.responses.map((r) => [r.id, r.time]));
-    if (jobs.every((j) => at.has(j.responseId)) || Date.now() > deadline) return jobs.flatMap((j, i) => (at.has(j.responseId) ? [at.get(j.responseId)! - sentAt[i]!] : []));
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 it("acks /spawn fast, alone and under concurrency, next to a bare Bolt app", async () => {
   for (let i = 0; i < 20; i++) await timedRequest(botUrl); // warm-up: JIT, sockets, SQLite pages
   const sequential: number[] = [];
@@ -138,13 +114,13 @@ it("acks /spawn fast, alone and under concurrency, next to a bare Bolt app", asy
     const result: Partial<Record<"bot" | "bare" | "floor" | "answer", Stats>> = {};
     for (const [label, url] of [["bot", botUrl], ["bare", bareUrl], ["floor", floorUrl]] as const) {
       const warmUp = Array.from({ length: round === 0 ? FIRST_WARM_UP : WARM_UP }, () => prepared(label, url));
-      const warmed = await loadFromChild(warmUp);
+      const warmed = await runLoadGenerator(warmUp, CONCURRENCY);
       // The measured burst starts from an idle bot: the warm-up's answers all delivered first.
-      if (label === "bot") await answers(warmUp, warmed.sentAt);
+      if (label === "bot") await answerTimes(warmUp, warmed.sentAt, () => fake.responses, 60_000);
       const jobs = Array.from({ length: PER_APP }, () => prepared(label, url));
-      const run = await loadFromChild(jobs);
+      const run = await runLoadGenerator(jobs, CONCURRENCY);
       result[label] = summarize(run.samples[label] ?? []);
-      if (label === "bot") result.answer = summarize(await answers(jobs, run.sentAt));
+      if (label === "bot") result.answer = summarize(await answerTimes(jobs, run.sentAt, () => fake.responses, 60_000));
       failed += run.failed;
     }
     rounds.push(result as { bot: Stats; bare: Stats; floor: Stats; answer: Stats });

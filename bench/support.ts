@@ -1,4 +1,5 @@
 // Small helpers the benchmarks share: percentiles and a line for RESULTS.md.
+import { spawn } from "node:child_process";
 import os from "node:os";
 
 export function percentile(sorted: number[], p: number): number {
@@ -21,4 +22,29 @@ export async function pool<T>(items: T[], concurrency: number, fn: (item: T) => 
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < items.length) await fn(items[next++]!);
   }));
+}
+
+/** What bench/load-generator.mjs prints: ack latencies by label, when each request went, failures, the burst's length. */
+export interface LoadResult { samples: Record<string, number[]>; sentAt: number[]; failed: number; elapsedMs: number }
+
+/** Send the prepared requests from a child process (so its CPU is not the bot's measurer's), `concurrency` at a time. */
+export async function runLoadGenerator(jobs: object[], concurrency: number): Promise<LoadResult> {
+  const child = spawn(process.execPath, [new URL("./load-generator.mjs", import.meta.url).pathname, String(concurrency)], { stdio: ["pipe", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  child.stdin.end(JSON.stringify(jobs));
+  const code = await exited;
+  if (code !== 0) throw new Error(`the load generator exited with ${code}`);
+  return JSON.parse(out) as LoadResult;
+}
+
+/** Waits (bounded) until every job's answer reached the fake's response URLs; returns answer latencies in ms. */
+export async function answerTimes(jobs: { responseId: string }[], sentAt: number[], responses: () => { id: string; time: number }[], timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const at = new Map(responses().map((r) => [r.id, r.time]));
+    if (jobs.every((j) => at.has(j.responseId)) || Date.now() > deadline) return jobs.flatMap((j, i) => (at.has(j.responseId) ? [at.get(j.responseId)! - sentAt[i]!] : []));
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
