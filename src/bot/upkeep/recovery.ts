@@ -192,16 +192,23 @@ export interface QueuedRunOptions {
  * the spawn itself is done.
  */
 async function showFinalStatus(ctx: CoreContext, spawnId: string, opts: QueuedRunOptions): Promise<void> {
-  const rec = await ctx.store.getSpawn(spawnId);
-  const outlet = rec && ctx.outlets.get(rec.platform);
-  if (!rec || !outlet) return;
-  try {
-    await outlet.status({ workspace: rec.workspace, channel: rec.channel }, await statusViewOf(ctx, rec));
-  } catch (err) {
-    if (opts.stopping() || opts.signal.aborted) throw new Error(`the final state of ${rec.name} could not be shown before this replica stopped (${(err as Error).message})`);
-    ctx.log.warn({ err, spawnId }, "could not show a run's final state");
+  for (let attempt = 1; ; attempt++) {
+    const rec = await ctx.store.getSpawn(spawnId);
+    const outlet = rec && ctx.outlets.get(rec.platform);
+    if (!rec || !outlet) return;
+    try {
+      return await outlet.status({ workspace: rec.workspace, channel: rec.channel }, await statusViewOf(ctx, rec));
+    } catch (err) {
+      if (opts.stopping() || opts.signal.aborted) throw new Error(`the final state of ${rec.name} could not be shown before this replica stopped (${(err as Error).message})`);
+      if (attempt >= FINAL_STATUS_TRIES) return ctx.log.warn({ err, spawnId }, "could not show a run's final state");
+      await new Promise((r) => setTimeout(r, FINAL_STATUS_RETRY_MS * attempt));
+    }
   }
 }
+
+/** A final state the platform refused (rate limits outlasting the outbox's retries, a timeout) is tried again this often, this much later each time. */
+const FINAL_STATUS_TRIES = 4;
+const FINAL_STATUS_RETRY_MS = 5_000;
 
 /**
  * Replicas: a delete whose replica stopped mid-way (its spawn left "deleting", its lease expired)
