@@ -20,14 +20,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPgStore, type PgStore } from "../src/bot/store/pg/index.js";
 import { loadOrCreateBotKey } from "../src/orchestrator/index.js";
 import { HetznerFake } from "../test/fakes/hetzner-fake.js";
-import { signedPost, slackSignature, slashCommandBody, startSlackFake, type SlackFake } from "../test/fakes/slack-fake.js";
+import { signedPost, slashCommandBody, startSlackFake, type SlackFake } from "../test/fakes/slack-fake.js";
 import { markFirstBootDone } from "../test/support/cloud-e2e.js";
 import { startPostgres, type TestPostgres } from "../test/support/postgres.js";
 import { logLines, startReplica, stopReplica, type Replica } from "../test/support/replicas.js";
 import { killUserProcesses, startSshd, type TestSshd } from "../test/support/sshd.js";
 import { FAKE_KEY } from "../test/support/test-agent.js";
 import { until } from "../test/support/until.js";
-import { answerTimes, machine, runLoadGenerator, summarize } from "./support.js";
+import { answerTimes, machine, preparedSlash, runLoadGenerator, summarize } from "./support.js";
 
 const SECRET = randomBytes(16).toString("hex");
 const USER = "sbben-rep";
@@ -75,17 +75,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 // 1. Acks
 // ---------------------------------------------------------------------------------------------
 
-/** A signed request prepared here, sent by the load generator (the signature holds 5 minutes). */
-function prepared(label: string, url: string) {
-  const responseUrl = slack.responseUrl();
-  const body = slashCommandBody({ text: TEXT, response_url: responseUrl });
-  const timestamp = Math.floor(Date.now() / 1000);
-  const headers = {
-    "content-type": "application/x-www-form-urlencoded", "user-agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
-    "x-slack-request-timestamp": String(timestamp), "x-slack-signature": slackSignature(SECRET, timestamp, body),
-  };
-  return { label, url, headers, body, responseId: responseUrl.slice(responseUrl.lastIndexOf("/") + 1) };
-}
+const prepared = (label: string, url: string) => preparedSlash(slack, SECRET, TEXT, label, url);
 type Job = ReturnType<typeof prepared>;
 
 /** n requests dealt over the URLs in turn. */

@@ -15,10 +15,10 @@ import os from "node:os";
 import path from "node:path";
 import { App } from "@slack/bolt";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { signedPost, slackSignature, slashCommandBody, startSlackFake, type SlackFake } from "../test/fakes/slack-fake.js";
+import { signedPost, slashCommandBody, startSlackFake, type SlackFake } from "../test/fakes/slack-fake.js";
 import { bundleEntry } from "../test/support/bundle.js";
 import { freePort } from "../test/support/free-port.js";
-import { answerTimes, machine, runLoadGenerator, summarize } from "./support.js";
+import { answerTimes, machine, preparedSlash, runLoadGenerator, summarize } from "./support.js";
 
 const SECRET = "0123456789abcdef0123456789abcdef";
 const TEXT = "spawn codex ssh --host dev@127.0.0.1:2222 --model openai/gpt-5 --dry-run";
@@ -88,17 +88,7 @@ async function timedRequest(url: string): Promise<number> {
   return ms;
 }
 
-/** A signed request prepared here, sent by the load generator (the signature holds 5 minutes). */
-function prepared(label: string, url: string) {
-  const responseUrl = fake.responseUrl();
-  const body = slashCommandBody({ text: TEXT, response_url: responseUrl });
-  const timestamp = Math.floor(Date.now() / 1000);
-  const headers = {
-    "content-type": "application/x-www-form-urlencoded", "user-agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
-    "x-slack-request-timestamp": String(timestamp), "x-slack-signature": slackSignature(SECRET, timestamp, body),
-  };
-  return { label, url, headers, body, responseId: responseUrl.slice(responseUrl.lastIndexOf("/") + 1) };
-}
+const prepared = (label: string, url: string) => preparedSlash(fake, SECRET, TEXT, label, url);
 
 it("acks /spawn fast, alone and under concurrency, next to a bare Bolt app", async () => {
   for (let i = 0; i < 20; i++) await timedRequest(botUrl); // warm-up: JIT, sockets, SQLite pages

@@ -1,6 +1,7 @@
 // Small helpers the benchmarks share: percentiles and a line for RESULTS.md.
 import { spawn } from "node:child_process";
 import os from "node:os";
+import { slackSignature, slashCommandBody, type SlackFake } from "../test/fakes/slack-fake.js";
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -47,4 +48,16 @@ export async function answerTimes(jobs: { responseId: string }[], sentAt: number
     if (jobs.every((j) => at.has(j.responseId)) || Date.now() > deadline) return jobs.flatMap((j, i) => (at.has(j.responseId) ? [at.get(j.responseId)! - sentAt[i]!] : []));
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A signed /spawn request prepared here, sent by the load generator (the signature holds 5 minutes); its answer arrives at the fake's response URL. */
+export function preparedSlash(fake: SlackFake, signingSecret: string, text: string, label: string, url: string) {
+  const responseUrl = fake.responseUrl();
+  const body = slashCommandBody({ text, response_url: responseUrl });
+  const timestamp = Math.floor(Date.now() / 1000);
+  const headers = {
+    "content-type": "application/x-www-form-urlencoded", "user-agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+    "x-slack-request-timestamp": String(timestamp), "x-slack-signature": slackSignature(signingSecret, timestamp, body),
+  };
+  return { label, url, headers, body, responseId: responseUrl.slice(responseUrl.lastIndexOf("/") + 1) };
 }
