@@ -74,7 +74,7 @@ export interface CoreContext {
 export interface RunQueue {
   /** Hand a recorded spawn's run to the next free replica; nothing happens if it is queued or running already. */
   enqueueRun(spawnId: string): Promise<void>;
-  /** Stop a spawn's run on whichever replica holds it: "running" (that replica is told), "queued", or "none". */
+  /** Take a running run's claim away, so the replica holding it reads the cancel mark; says where the run was: "running", "queued" or "none". */
   cancelRun(spawnId: string): Promise<"running" | "queued" | "none">;
 }
 

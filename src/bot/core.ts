@@ -27,6 +27,7 @@ import { sweepExpiry, type ExpirySettings, type SweepReport } from "./upkeep/exp
 import { reconcile, type CloudPass, type ReconcileSettings } from "./upkeep/reconciler.js";
 import { startUpkeep, type Upkeep, type UpkeepSchedule, type UpkeepSettings } from "./upkeep/upkeep.js";
 import { resolveTunnel } from "./spawns/tunnel-links.js";
+import { sweepQueuedRun } from "./spawns/spawn-removal.js";
 import { OpenRouterModels } from "./spawns/openrouter-models.js";
 import type { Store, UserRef } from "./store/index.js";
 import { userHostKey } from "./access/host-access.js";
@@ -236,10 +237,10 @@ export class BotCore {
     return takeQueuedRun(this.ctx, this.announcer, spawnId, opts);
   }
 
-  /** Send a job for every live run (a no-op for those queued or running): a run whose job was never sent is not lost. */
+  /** Send a job for every live run (a no-op for those queued or running): a run whose job was never sent is not lost (see sweepQueuedRun). */
   private async queueLiveRuns(queue: RunQueue): Promise<number> {
     const runs = (await this.ctx.store.listLive()).filter((r) => r.status === "pending" || r.status === "provisioning");
-    for (const r of runs) await queue.enqueueRun(r.id);
+    for (const r of runs) await sweepQueuedRun(this.ctx, queue, r.id);
     return runs.length;
   }
 

@@ -59,7 +59,7 @@ export interface JobCounts {
 export interface JobQueue {
   /** Hand a recorded spawn's run to the next free replica; nothing happens if it is queued or running already. */
   enqueueRun(spawnId: string): Promise<void>;
-  /** Stop a spawn's run wherever it is: "running" (its replica cancels it), "queued" (it will not start), or "none". */
+  /** Take a running run's claim away (its replica reads the cancel mark and cancels it); says where the run was: "running", "queued" or "none". */
   cancelRun(spawnId: string): Promise<"running" | "queued" | "none">;
   /** Start taking runs (after the chat adapter is up: a run's status message needs it). */
   workRuns(work: QueueWork): Promise<void>;
@@ -120,9 +120,11 @@ export async function openJobQueue(url: string, opts: { leaseTtlMs: number; logg
     },
     async cancelRun(spawnId) {
       const jobs = await runJobOf(spawnId);
-      if (jobs.length === 0) return "none";
-      await boss.cancel(RUN_QUEUE, jobs.map((j) => j.id));
-      return jobs.some((j) => j.state === "active") ? "running" : "queued";
+      const active = jobs.filter((j) => j.state === "active");
+      // Only a running job is cancelled (its holder's claim goes away); a queued one stays, and
+      // the replica that takes it reads the cancel mark and ends the spawn.
+      if (active.length > 0) await boss.cancel(RUN_QUEUE, active.map((j) => j.id));
+      return active.length > 0 ? "running" : jobs.length > 0 ? "queued" : "none";
     },
     async workRuns(w) {
       work = w;

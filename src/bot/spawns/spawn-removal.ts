@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { backoffMs } from "../../orchestrator/index.js";
 import { secrets } from "../../secrets.js";
-import type { CoreContext } from "../context.js";
+import type { CoreContext, RunQueue } from "../context.js";
 import { budgetStopNotice } from "./spawn-spend.js";
 import { costLine, nowOf } from "./spawn-costs.js";
 import { revokeSpawnKey } from "./spawn-api-keys.js";
@@ -59,6 +59,18 @@ export async function cancelRequested(ctx: CoreContext, spawnId: string, now = D
   return mark !== undefined && mark.expiresAt > now;
 }
 
+/**
+ * The runs sweep's look at one live run (replicas): queue it if it has no job. A run with a cancel
+ * mark gets its claim taken away again, which finishes a cancel whose replica died between the
+ * mark and the cancel; with no job left and the mark older than a delete's lease, the replica that
+ * was cancelling it died too, and the run is queued so that the replica taking it ends it.
+ */
+export async function sweepQueuedRun(ctx: CoreContext, queue: RunQueue, spawnId: string, now = Date.now()): Promise<void> {
+  const mark = await ctx.store.leases.get(cancelMark(spawnId));
+  if (mark === undefined || mark.expiresAt <= now) return queue.enqueueRun(spawnId);
+  if ((await queue.cancelRun(spawnId)) === "none" && now - mark.acquiredAt > DELETE_LEASE_MS) await queue.enqueueRun(spawnId);
+}
+
 export function retryDelay(attempts: number): number {
   return backoffMs({ baseDelayMs: DELETE_RETRY_BASE_MS, maxDelayMs: DELETE_RETRY_MAX_MS }, attempts);
 }
@@ -76,10 +88,13 @@ export async function removeSpawn(ctx: CoreContext, rec: SpawnRecord, actor: Rem
   if (rec.status === "deleted" || rec.status === "failed" || rec.status === "cancelled") return { kind: "ended", rec };
   if (ctx.runQueue && (rec.status === "pending" || rec.status === "provisioning")) {
     // Its run is queued or runs on another replica: that replica cancels it (and removes what it made).
-    await ctx.store.leases.acquire(cancelMark(rec.id), actor.userId, CANCEL_MARK_MS, now);
-    // No job at all (the replica that recorded it died before queueing it): queue it, to be ended.
-    if ((await ctx.runQueue.cancelRun(rec.id)) === "none") await ctx.runQueue.enqueueRun(rec.id);
-    await audit("cancel");
+    // Asked before (a second click): the first request is under way, and the runs sweep sees it through.
+    if ((await ctx.store.leases.get(cancelMark(rec.id))) === undefined) {
+      await ctx.store.leases.acquire(cancelMark(rec.id), actor.userId, CANCEL_MARK_MS, now);
+      // No job at all (the replica that recorded it died before queueing it): queue it, to be ended.
+      if ((await ctx.runQueue.cancelRun(rec.id)) === "none") await ctx.runQueue.enqueueRun(rec.id);
+      await audit("cancel");
+    }
     return { kind: "cancelling" };
   }
   const lease = await holdDeleteLease(ctx, rec.id, now);
