@@ -8,8 +8,10 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
 import { openPgStore, type PgStore } from "../src/bot/store/pg/index.js";
+import { JOBS_SCHEMA, RUN_QUEUE } from "../src/jobs/job-queue.js";
 import type { SpawnRecord } from "../src/bot/store/index.js";
 import { loadOrCreateBotKey } from "../src/orchestrator/index.js";
 import { HetznerFake } from "./fakes/hetzner-fake.js";
@@ -36,6 +38,8 @@ let sshd: TestSshd;
 let slack: SlackFake;
 let hetzner: HetznerFake;
 const replicas: Replica[] = [];
+/** Every replica a test started, stopped ones too: their logs are kept when a test fails. */
+const everyReplica = new Set<Replica>();
 /** The test's own handle on the replicas' database, to read what they recorded. */
 let store: PgStore | undefined;
 
@@ -63,13 +67,20 @@ function sharedEnv(databaseUrl: string): Record<string, string> {
   };
 }
 
+/** Start a replica the test keeps the log of. */
+async function launch(...args: Parameters<typeof startReplica>): Promise<Replica> {
+  const r = await startReplica(...args);
+  everyReplica.add(r);
+  return r;
+}
+
 /** Start three replicas: the first brings the bot key (the one the test sshd trusts); the others take it from the database. */
 async function startThree(env: Record<string, string>): Promise<{ botPublicKey: string }> {
   const firstDir = mkdtempSync(path.join(os.tmpdir(), "spawnbot-rep-a-"));
   const botKey = loadOrCreateBotKey(firstDir);
   sshd.authorize(botKey.publicKey);
-  replicas.push(await startReplica("a", env, firstDir));
-  replicas.push(...(await Promise.all([startReplica("b", env), startReplica("c", env)])));
+  replicas.push(await launch("a", env, firstDir));
+  replicas.push(...(await Promise.all([launch("b", env), launch("c", env)])));
   return { botPublicKey: botKey.publicKey };
 }
 
@@ -79,6 +90,7 @@ async function startThree(env: Record<string, string>): Promise<{ botPublicKey: 
  */
 async function freshCluster(channel: string, env: Record<string, string> = {}): Promise<{ env: Record<string, string>; botPublicKey: string; db: PgStore }> {
   await Promise.all(replicas.splice(0).map((r) => stopReplica(r, "SIGKILL")));
+  everyReplica.clear();
   killUserProcesses(USER);
   prepareUser(USER);
   await hetzner.close();
@@ -127,10 +139,24 @@ async function expectOneReadyStatusEach(names: string[]): Promise<void> {
   const showsReady = (n: string) => statusMessagesOf(n).some((m) => JSON.stringify(m.blocks).includes(`\`${n}\` · ready`));
   await until("final status messages", () => names.every(showsReady) || undefined, FINAL_STATES_MS).catch((err: Error) => {
     const warnings = replicas.flatMap((r) => logLines(r).filter((l) => Number(l.level) >= 40).map((l) => `${r.name}: ${JSON.stringify(l).slice(0, 300)}`));
-    throw new Error(`${err.message}; not ready: ${names.filter((n) => !showsReady(n)).join(", ")}; in the channels: ${[...channels].map((c) => slack.messages(c).length).join(", ")} messages; ` +
+    const notReady = names.filter((n) => !showsReady(n));
+    const shown = notReady.map((n) => `${n} shows: ${statusMessagesOf(n).map((m) => JSON.stringify(m.blocks).slice(0, 400)).join(" | ") || "no message"}`);
+    throw new Error(`${err.message}; not ready: ${notReady.join(", ")}; ${shown.join("; ")}; in the channels: ${[...channels].map((c) => slack.messages(c).length).join(", ")} messages; ` +
       `${slack.count429} × 429; chat.update calls: ${slack.calls.filter((c) => c.method === "chat.update").length}\n${warnings.slice(-20).join("\n")}`);
   });
   for (const name of names) expect(statusMessagesOf(name).length, name).toBe(1);
+}
+
+/** The run jobs pg-boss holds as active, read from its table: what the metric counts, to say which are left. */
+async function activeRunJobs(url: string): Promise<unknown[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(`SELECT data->>'spawnId' AS spawn, retry_count, started_on, heartbeat_on FROM ${JOBS_SCHEMA}.job WHERE name = $1 AND state = 'active'`, [RUN_QUEUE]);
+    return rows;
+  } finally {
+    await client.end();
+  }
 }
 
 function sessionAlive(name: string): boolean {
@@ -142,8 +168,16 @@ describe("three replicas on one PostgreSQL database", () => {
     await store?.close();
   });
 
+  // A failed test leaves every replica's log (stopped ones too) for whoever looks into it.
+  afterEach((ctx) => {
+    if (ctx.task.result?.state !== "fail") return;
+    const file = path.join(os.tmpdir(), `spawnbot-replicas-${ctx.task.name.slice(0, 40).replace(/\W+/g, "-")}.log`);
+    writeFileSync(file, [...everyReplica].map((r) => r.log().split("\n").filter(Boolean).map((l) => `${r.name} ${l}`).join("\n")).join("\n"));
+    process.stdout.write(`replicas: the replicas' logs are in ${file}\n`);
+  });
+
   it("finishes every spawn when a replica is SIGKILLed while its runs install: one server, one status message each, no 429", async () => {
-    const { botPublicKey, db } = await freshCluster("C0REPLICAS", { REPLICA_SLOW_INSTALL_S: "20" }); // installs outlast the status posts
+    const { env, botPublicKey, db } = await freshCluster("C0REPLICAS", { REPLICA_SLOW_INSTALL_S: "20" }); // installs outlast the status posts
     const names = Array.from({ length: 30 }, (_, i) => `rep-${String(i + 1).padStart(2, "0")}`);
     // Slack's requests spread over the replicas in turn: ten users asking three spawns each, in three channels.
     const bodies = names.map((name, i) => slashBody(`slowagent hetzner --name ${name}`, `U${String(i % 10).padStart(3, "0")}`, `C0REPLICAS${i % 3}`));
@@ -195,9 +229,13 @@ describe("three replicas on one PostgreSQL database", () => {
     const metrics = (await Promise.all(survivors.map((r) => fetch(`${r.opsUrl}/metrics`).then((res) => res.text())))).join("\n");
     const counted = [...metrics.matchAll(/^spawnbot_lease_takeovers_total\{lease="run"\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
     expect(counted).toBe(takeovers.length);
-    // The queue's counts are the cluster's, refreshed by its monitor pass every few seconds.
-    await until("no run job running once every run ended", async () => /^spawnbot_jobs\{queue="spawn-run",state="running"\} 0$/m.test(await fetch(`${survivor.opsUrl}/metrics`).then((res) => res.text())) || undefined, 20_000);
-    process.stdout.write(`replicas: ${killedRuns} runs on the killed replica; first taken over ${firstTakeoverMs} ms after the kill, all 30 ready ${takeoverMs} ms after it; ${takeovers.length} takeovers\n`);
+    // The queue's counts are the cluster's, refreshed by its monitor pass every few seconds; a run's
+    // job ends once its final state is shown, which Slack's edit pace may still hold back a while.
+    await until("no run job running once every run ended", async () => /^spawnbot_jobs\{queue="spawn-run",state="running"\} 0$/m.test(await fetch(`${survivor.opsUrl}/metrics`).then((res) => res.text())) || undefined, 60_000)
+      .catch(async (err: Error) => {
+        throw new Error(`${err.message}; jobs still active: ${JSON.stringify(await activeRunJobs(env.SPAWNBOT_DATABASE_URL!))}`);
+      });
+    process.stdout.write(`replicas: ${killedRuns} runs on the killed replica; first taken over ${firstTakeoverMs} ms after the kill, all 30 ready ${takeoverMs} ms after it; ${takeovers.length} takeovers; ${slack.calls.filter((c) => c.method === "chat.update").length} chat.update calls so far\n`);
   }, 420_000);
 
   it("keeps every spawn going through a rolling restart of all three replicas (SIGTERM, start again, one at a time)", async () => {
@@ -217,7 +255,7 @@ describe("three replicas on one PostgreSQL database", () => {
       const old = replicas[i]!;
       stopped.push(old);
       exits.push((await stopReplica(old, "SIGTERM")).code);
-      replicas[i] = await startReplica(`${old.name}2`, env, old.dataDir);
+      replicas[i] = await launch(`${old.name}2`, env, old.dataDir);
     }
     expect(exits).toEqual([0, 0, 0]);
     const all = await until("every spawn ended", async () => {

@@ -4,6 +4,7 @@
 // once per period across all replicas (pg-boss's singleton slots), so an expiry sweep or a reconcile
 // runs once per period however many replicas there are.
 import { PgBoss, type Job } from "pg-boss";
+import { BEATS_PER_TTL } from "../lease-heartbeat.js";
 import type { Logger } from "../log.js";
 import { secrets } from "../secrets.js";
 
@@ -128,7 +129,11 @@ export async function openJobQueue(url: string, opts: { leaseTtlMs: number; logg
     },
     async workRuns(w) {
       work = w;
-      await boss.work<{ spawnId: string }>(RUN_QUEUE, { pollingIntervalSeconds: POLL_INTERVAL_S, localConcurrency: RUN_CONCURRENCY }, async ([job]) => {
+      // pg-boss beats every half heartbeat by default, so one late beat (a loaded host, a busy pool)
+      // fails the job of a live run and another replica starts it alongside; like the bot's other
+      // leases, beat often enough that two missed beats still leave the claim ours.
+      const heartbeatRefreshSeconds = heartbeatSeconds / BEATS_PER_TTL;
+      await boss.work<{ spawnId: string }>(RUN_QUEUE, { pollingIntervalSeconds: POLL_INTERVAL_S, localConcurrency: RUN_CONCURRENCY, heartbeatRefreshSeconds }, async ([job]) => {
         if (!job) return;
         await takeRunJob(job);
       });

@@ -16,7 +16,9 @@ export const TEST_AGENT: AgentSpec & { install: string } = {
   minMemoryGb: 1,
   binary: "testagent",
   installTimeoutMs: 30_000,
-  install: `mkdir -p "$HOME/.local/bin" && printf '${script}\\n' > "$HOME/.local/bin/testagent" && chmod +x "$HOME/.local/bin/testagent"`,
+  // Written beside and moved into place: spawns sharing one host user reinstall it while others'
+  // sessions start it, and a half-written script would run empty, exit 0 and end their session.
+  install: `mkdir -p "$HOME/.local/bin" && printf '${script}\\n' > "$HOME/.local/bin/.testagent.$$" && chmod +x "$HOME/.local/bin/.testagent.$$" && mv -f "$HOME/.local/bin/.testagent.$$" "$HOME/.local/bin/testagent"`,
   env: { TEST_AGENT_MODEL: "{model}" },
   configFiles: [{ path: ".testagent/config.json", mode: 0o600, content: '{ "model": "{model}" }\n' }],
   launch: "testagent --model {model}",
