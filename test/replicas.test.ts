@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
+import { PgBoss } from "pg-boss";
 import { openPgStore, type PgStore } from "../src/bot/store/pg/index.js";
 import { JOBS_SCHEMA, RUN_QUEUE } from "../src/jobs/job-queue.js";
 import type { SpawnRecord } from "../src/bot/store/index.js";
@@ -331,6 +332,43 @@ describe("three replicas on one PostgreSQL database", () => {
     expect(second.status, second.error ?? "").toBe("cancelled");
     expect(hetzner.servers()).toEqual([]);
   }, 240_000);
+
+  it("hands a run whose job was taken away from a live replica to another only once the first has stopped it: no step runs twice", async () => {
+    // What pg-boss does to a replica whose heartbeat came late (a stalled event loop, a starved
+    // pool): it fails the job while the replica is still installing, and another replica takes it.
+    const { env, db } = await freshCluster("C0HANDOVER", { REPLICA_SLOW_INSTALL_S: "10" });
+    expect(await slash(replicas[0]!, "slowagent hetzner --name hand-01", "U001")).toBe(200);
+    const installStarts = (id: string) => replicas.flatMap((r) => logLines(r).filter((l) => l.msg === "step started" && l.step === "install" && l.spawnId === id).map((l) => ({ replica: r.name, time: Number(l.time) })));
+    const rec = await until("hand-01 installing", async () => {
+      const found = (await db.listLive()).find((r) => r.name === "hand-01");
+      return found && installStarts(found.id).length > 0 ? found : undefined;
+    }, 60_000);
+    const boss = new PgBoss({ connectionString: env.SPAWNBOT_DATABASE_URL!, schema: JOBS_SCHEMA, supervise: false, schedule: false, migrate: false });
+    await boss.start();
+    try {
+      const [job] = (await boss.findJobs(RUN_QUEUE, { key: rec.id })).filter((j) => j.state === "active");
+      expect(job, "the run's job is active").toBeDefined();
+      await boss.fail(RUN_QUEUE, job!.id, { reason: "the test took the claim away" });
+    } finally {
+      await boss.stop({ graceful: false, close: true });
+    }
+    const done = await until("hand-01 ended", async () => {
+      const found = await db.getSpawn(rec.id);
+      return found && (found.status === "ready" || found.status === "failed") ? found : undefined;
+    }, 90_000);
+    expect(done.status, done.error ?? "").toBe("ready");
+    // The replica taking the run waited for the first to stop it at a step boundary, then went on
+    // from there: the install ran once, on one replica, and one server was made.
+    expect(installStarts(rec.id)).toHaveLength(1);
+    const lines = replicas.flatMap(logLines);
+    expect(lines.some((l) => l.msg === "waiting for the replica that had this run to stop it" && l.spawnId === rec.id)).toBe(true);
+    const suspended = lines.find((l) => l.msg === "run suspended for shutdown" && l.spawnId === rec.id);
+    const resumed = lines.find((l) => l.msg === "resuming a run the bot restart interrupted" && l.spawnId === rec.id);
+    expect(suspended, "the first replica stopped the run").toBeDefined();
+    expect(Number(resumed?.time)).toBeGreaterThanOrEqual(Number(suspended!.time));
+    expect(hetzner.servers()).toHaveLength(1);
+    expect(sessionAlive("hand-01")).toBe(true);
+  }, 180_000);
 
   it("Socket Mode: each replica opens its own connection, and an envelope Slack delivers again to another replica is acted on once", async () => {
     // Socket Mode: the app-level token instead of the signing secret (no Request URL).

@@ -47,7 +47,7 @@ export interface QueueWork {
    * Start or continue a spawn's run here; resolves with how the run ended ("interrupted" when this
    * replica stopped it for shutdown or lost its claim). The signal aborts when the claim is gone.
    */
-  takeRun(spawnId: string, opts: { lastAttempt: boolean; signal: AbortSignal; stopping: () => boolean }): Promise<string>;
+  takeRun(spawnId: string, opts: { lastAttempt: boolean; claimTtlMs: number; signal: AbortSignal; stopping: () => boolean }): Promise<string>;
 }
 
 export interface JobCounts {
@@ -187,6 +187,7 @@ export async function openJobQueue(url: string, opts: { leaseTtlMs: number; logg
     if (!work) throw new Error("this replica takes no runs yet");
     const outcome = await work.takeRun(spawnId, {
       lastAttempt: job.retryCount >= RUN_ATTEMPTS,
+      claimTtlMs: heartbeatSeconds * 1000, // the run's store lease lapses with its job's heartbeat
       signal: job.signal,
       stopping: () => !taking,
     });

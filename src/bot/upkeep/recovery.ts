@@ -14,6 +14,7 @@ import { revokeTunnels } from "../spawns/tunnel-links.js";
 import type { SpawnRecord } from "../store/index.js";
 import { error, removalKindOf, text, type View } from "../views/views.js";
 import { followRun, startSpawnRun } from "../spawns/spawn-run.js";
+import { holdRunClaim } from "./run-claim.js";
 
 import { resumedSpawnKey } from "../spawns/spawn-api-keys.js";
 
@@ -147,6 +148,17 @@ export async function continueRun(ctx: CoreContext, announcer: Announcer, rec: S
  * stopped it (shutdown, or its claim was taken away), so that another replica continues it.
  */
 export async function takeQueuedRun(ctx: CoreContext, announcer: Announcer, spawnId: string, opts: QueuedRunOptions): Promise<string> {
+  const claim = await holdRunClaim(ctx, spawnId, { ttlMs: opts.claimTtlMs, signal: opts.signal, stopping: () => opts.stopping() });
+  if (!claim) return "interrupted";
+  try {
+    // Its lease found taken over ends the run here like its job claim gone.
+    return await takeHeldRun(ctx, announcer, spawnId, { ...opts, signal: AbortSignal.any([opts.signal, claim.lost]) });
+  } finally {
+    await claim.release();
+  }
+}
+
+async function takeHeldRun(ctx: CoreContext, announcer: Announcer, spawnId: string, opts: QueuedRunOptions): Promise<string> {
   const rec = await ctx.store.getSpawn(spawnId);
   if (!rec) return "ended";
   if (rec.status !== "pending" && rec.status !== "provisioning") {
@@ -167,6 +179,7 @@ export async function takeQueuedRun(ctx: CoreContext, announcer: Announcer, spaw
   // heartbeat and the run is another's now. Either way it must stop here.
   const stop = () => void cancelRequested(ctx, spawnId).then((c) => (c ? run.cancel() : run.suspend()), () => run.suspend());
   opts.signal.addEventListener("abort", stop, { once: true });
+  if (opts.signal.aborted) stop(); // gone while the run was being set up
   let outcome: string;
   try {
     outcome = (await run.done).outcome;
@@ -179,6 +192,8 @@ export async function takeQueuedRun(ctx: CoreContext, announcer: Announcer, spaw
 
 export interface QueuedRunOptions {
   lastAttempt: boolean;
+  /** The run's lease in the store lasts this long past its last renewal (see run-claim.ts). */
+  claimTtlMs: number;
   /** Aborted when this replica's claim on the run is gone. */
   signal: AbortSignal;
   /** This replica is shutting down: what it could not finish goes back to the queue. */
