@@ -23,7 +23,7 @@ import { HetznerFake } from "../test/fakes/hetzner-fake.js";
 import { signedPost, slashCommandBody, startSlackFake, type SlackFake } from "../test/fakes/slack-fake.js";
 import { markFirstBootDone } from "../test/support/cloud-e2e.js";
 import { startPostgres, type TestPostgres } from "../test/support/postgres.js";
-import { logLines, startReplica, stopReplica, type Replica } from "../test/support/replicas.js";
+import { activeRunJobs, logLines, startReplica, stopReplica, type Replica } from "../test/support/replicas.js";
 import { killUserProcesses, startSshd, type TestSshd } from "../test/support/sshd.js";
 import { FAKE_KEY } from "../test/support/test-agent.js";
 import { until } from "../test/support/until.js";
@@ -247,13 +247,14 @@ describe("SIGKILL of a replica: its runs' next step on another replica", () => {
       const moved = await until(`the ${runs} runs of ${victim.name} moved`, async () => {
         await sleep(500); // reading the logs costs CPU the replicas need
         lines = running.flatMap((r) => logLines(r).map((l): Record<string, unknown> => ({ ...l, replica: r.name }))).filter((l) => Number(l.time) >= killedAt);
-        const takeovers = lines.filter((l) => l.msg === "took over a run another replica left");
+        // The batch's runs only: the victim may still hold an earlier batch's job showing its final state.
+        const takeovers = lines.filter((l) => l.msg === "took over a run another replica left" && ids.has(String(l.spawnId)));
         if (takeovers.length < runs) return undefined;
         const next = takeovers.map((t) => lines.find((l) => l.replica === t.replica && l.spawnId === t.spawnId && l.msg === "step started" && Number(l.time) >= Number(t.time)));
         return next.every(Boolean) ? { takeovers, next } : undefined;
       }, 120_000).catch(async (err: Error) => {
         const spawns = (await store!.listAll("slack", { limit: 1000 })).filter((s) => batch.includes(s.name));
-        const told = lines.filter((l) => Number(l.level) >= 40 || /took over|step started|run/.test(String(l.msg))).slice(-30).map((l) => JSON.stringify(l));
+        const told = lines.filter((l) => Number(l.level) >= 40 || /took over|waiting|resuming/.test(String(l.msg))).slice(-30).map((l) => JSON.stringify(l));
         throw new Error(`${err.message}; spawns: ${spawns.map((s) => `${s.id} ${s.name} ${s.status}`).join("; ")}\n${told.join("\n")}`);
       });
       kills.push({
@@ -264,6 +265,10 @@ describe("SIGKILL of a replica: its runs' next step on another replica", () => {
       // Back to three replicas, as a supervisor would restart the dead one; the batch ends before the next.
       running.push(await startReplica(`r${4 + k}`, env));
       await allEnded(batch);
+      // A run's job ends once its final state and thread notes are shown; say how long after the batch was ready.
+      const readyAt = Date.now();
+      await until(`batch ${k + 1}'s run jobs ended`, async () => ((await activeRunJobs(url)).length === 0 ? true : undefined), 120_000);
+      console.log(`batch ${k + 1}: every run job ended ${Date.now() - readyAt} ms after the last spawn was ready`);
     }
 
     const all = await allEnded(names);

@@ -9,7 +9,6 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import pg from "pg";
 import { PgBoss } from "pg-boss";
 import { openPgStore, type PgStore } from "../src/bot/store/pg/index.js";
 import { JOBS_SCHEMA, RUN_QUEUE } from "../src/jobs/job-queue.js";
@@ -18,7 +17,7 @@ import { loadOrCreateBotKey } from "../src/orchestrator/index.js";
 import { HetznerFake } from "./fakes/hetzner-fake.js";
 import { signedPost, slashCommand, slashCommandBody, startSlackFake, type SlackFake } from "./fakes/slack-fake.js";
 import { startPostgres, type TestPostgres } from "./support/postgres.js";
-import { logLines, startReplica, stopReplica, type Replica } from "./support/replicas.js";
+import { activeRunJobs, logLines, startReplica, stopReplica, type Replica } from "./support/replicas.js";
 import { killUserProcesses, prepareUser, startSshd, type TestSshd } from "./support/sshd.js";
 import { FAKE_KEY } from "./support/test-agent.js";
 import { until } from "./support/until.js";
@@ -146,18 +145,6 @@ async function expectOneReadyStatusEach(names: string[]): Promise<void> {
       `${slack.count429} × 429; chat.update calls: ${slack.calls.filter((c) => c.method === "chat.update").length}\n${warnings.slice(-20).join("\n")}`);
   });
   for (const name of names) expect(statusMessagesOf(name).length, name).toBe(1);
-}
-
-/** The run jobs pg-boss holds as active, read from its table: what the metric counts, to say which are left. */
-async function activeRunJobs(url: string): Promise<unknown[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query(`SELECT data->>'spawnId' AS spawn, retry_count, started_on, heartbeat_on FROM ${JOBS_SCHEMA}.job WHERE name = $1 AND state = 'active'`, [RUN_QUEUE]);
-    return rows;
-  } finally {
-    await client.end();
-  }
 }
 
 function sessionAlive(name: string): boolean {

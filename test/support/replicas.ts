@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import pg from "pg";
+import { JOBS_SCHEMA, RUN_QUEUE } from "../../src/jobs/job-queue.js";
 import { bundleEntry } from "./bundle.js";
 import { freePort } from "./free-port.js";
 
@@ -88,4 +90,16 @@ export function logLines(r: Replica): Record<string, unknown>[] {
       return {};
     }
   });
+}
+
+/** The run jobs pg-boss holds as active, read from its table: what the metric counts, to say which are left. */
+export async function activeRunJobs(url: string): Promise<unknown[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(`SELECT data->>'spawnId' AS spawn, retry_count, started_on, heartbeat_on FROM ${JOBS_SCHEMA}.job WHERE name = $1 AND state = 'active'`, [RUN_QUEUE]);
+    return rows;
+  } finally {
+    await client.end();
+  }
 }
