@@ -230,9 +230,16 @@ describe("configuration: the database", () => {
   it("uses the embedded SQLite store unless a PostgreSQL URL is given, with a 10 s statement timeout by default", () => {
     expect(loadConfig({}, dir).database).toBeUndefined();
     const url = "postgres://spawnbot:s3cret-pass@db.internal:5432/spawnbot";
-    expect(loadConfig({ SPAWNBOT_DATABASE_URL: url }, dir).database).toEqual({ url, statementTimeoutMs: 10_000 });
-    expect(loadConfig({ SPAWNBOT_DATABASE_URL: "postgresql://db.internal/spawnbot", SPAWNBOT_DATABASE_STATEMENT_TIMEOUT: "30s" }, dir).database)
-      .toEqual({ url: "postgresql://db.internal/spawnbot", statementTimeoutMs: 30_000 });
+    expect(loadConfig({ SPAWNBOT_DATABASE_URL: url }, dir).database).toEqual({ url, statementTimeoutMs: 10_000, runsPerReplica: 100 });
+    expect(loadConfig({ SPAWNBOT_DATABASE_URL: "postgresql://db.internal/spawnbot", SPAWNBOT_DATABASE_STATEMENT_TIMEOUT: "30s", SPAWNBOT_RUNS_PER_REPLICA: "12" }, dir).database)
+      .toEqual({ url: "postgresql://db.internal/spawnbot", statementTimeoutMs: 30_000, runsPerReplica: 12 });
+  });
+
+  it("refuses a runs-per-replica cap that is not a whole number from 1 to 1000", () => {
+    for (const bad of ["0", "1001", "ten", "2.5", "-3"]) {
+      expect(problems({ SPAWNBOT_DATABASE_URL: "postgres://db.internal/spawnbot", SPAWNBOT_RUNS_PER_REPLICA: bad }), bad)
+        .toEqual(["SPAWNBOT_RUNS_PER_REPLICA: must be a whole number from 1 to 1000"]);
+    }
   });
 
   it("refuses a URL that is not PostgreSQL's, or a bad timeout, without repeating the URL's password", () => {

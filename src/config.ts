@@ -116,11 +116,18 @@ const rateText = v.pipe(
 // A limit: a whole number, 0 meaning no limit.
 const limitText = v.pipe(v.string(), v.trim(), v.regex(/^\d{1,6}$/, "must be a whole number (0 means no limit)"), v.transform(Number));
 
+// How many runs one replica works on at once.
+const runsText = v.pipe(
+  v.string(), v.trim(), v.regex(/^\d{1,4}$/, "must be a whole number from 1 to 1000"),
+  v.transform(Number), v.number(), v.minValue(1, "must be a whole number from 1 to 1000"), v.maxValue(1000, "must be a whole number from 1 to 1000"),
+);
+
 /** The variables spawnbot reads; the README's configuration reference mirrors this table. */
 const ConfigSchema = v.object({
   SPAWNBOT_DATA_DIR: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty")), "./data"),
   SPAWNBOT_DATABASE_URL: v.optional(v.pipe(v.string(), v.trim(), v.check((s) => databaseUrlProblem(s) === undefined, (issue) => databaseUrlProblem(String(issue.input)) ?? "invalid URL"))),
   SPAWNBOT_DATABASE_STATEMENT_TIMEOUT: v.optional(durationText, "10s"),
+  SPAWNBOT_RUNS_PER_REPLICA: v.optional(runsText, "100"),
   SPAWNBOT_ADAPTER: v.optional(v.picklist(["console", "slack", "discord"], "must be console, slack or discord"), "console"),
   SPAWNBOT_LOG_LEVEL: v.optional(
     v.picklist(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "must be one of fatal, error, warn, info, debug, trace, silent"),
@@ -233,7 +240,7 @@ export interface Config {
    * SPAWNBOT_DATABASE_URL: a PostgreSQL database instead of the SQLite file in dataDir (the URL
    * may hold a password: never log it), and SPAWNBOT_DATABASE_STATEMENT_TIMEOUT for each statement.
    */
-  database?: { url: string; statementTimeoutMs: number };
+  database?: { url: string; statementTimeoutMs: number; runsPerReplica: number };
   adapter: "console" | "slack" | "discord";
   /** SPAWNBOT_SECRET_KEY, when set; otherwise the data dir's key file is used. */
   secretKey?: Buffer;
@@ -330,7 +337,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const adapter = c.SPAWNBOT_ADAPTER;
   return {
     dataDir: path.resolve(cwd, c.SPAWNBOT_DATA_DIR),
-    database: c.SPAWNBOT_DATABASE_URL ? { url: c.SPAWNBOT_DATABASE_URL, statementTimeoutMs: c.SPAWNBOT_DATABASE_STATEMENT_TIMEOUT } : undefined,
+    database: c.SPAWNBOT_DATABASE_URL
+      ? { url: c.SPAWNBOT_DATABASE_URL, statementTimeoutMs: c.SPAWNBOT_DATABASE_STATEMENT_TIMEOUT, runsPerReplica: c.SPAWNBOT_RUNS_PER_REPLICA }
+      : undefined,
     adapter,
     // The console shows each step on stdout already; its log keeps to warnings unless asked.
     logLevel: c.SPAWNBOT_LOG_LEVEL ?? (adapter === "console" ? "warn" : "info"),

@@ -156,7 +156,7 @@ async function holdTheData(store: Store, config: Config, holder: string, logger:
 /** A replica: the job queue on the same database (its tables made on first use), or exit 2 when it cannot be used. */
 async function startReplica(config: Config, holder: string, logger: Logger): Promise<{ queue: JobQueue } | number> {
   try {
-    return { queue: await openJobQueue(config.database!.url, { leaseTtlMs: config.leaseTtlMs, logger, instance: holder }) };
+    return { queue: await openJobQueue(config.database!.url, { leaseTtlMs: config.leaseTtlMs, logger, instance: holder, runsPerReplica: config.database!.runsPerReplica }) };
   } catch (err) {
     process.stderr.write(`spawnbot cannot start: the job queue in the PostgreSQL database cannot be used (${secrets.redact((err as Error).message)})\n`);
     return 2;

@@ -357,6 +357,30 @@ describe("three replicas on one PostgreSQL database", () => {
     expect(sessionAlive("hand-01")).toBe(true);
   }, 180_000);
 
+  it("spreads a burst over the replicas when each may run only a few (SPAWNBOT_RUNS_PER_REPLICA)", async () => {
+    const { db } = await freshCluster("C0SPREAD", { SPAWNBOT_RUNS_PER_REPLICA: "4", REPLICA_SLOW_INSTALL_S: "8" });
+    const names = Array.from({ length: 12 }, (_, i) => `spread-${String(i + 1).padStart(2, "0")}`);
+    // Every request to one replica: without the cap, whichever replica polls first takes most of them.
+    const acks = await Promise.all(names.map((name, i) => slash(replicas[0]!, `slowagent hetzner --name ${name}`, `U${String(i % 4).padStart(3, "0")}`)));
+    expect(acks).toEqual(names.map(() => 200));
+    let most = 0;
+    const counts = await until("12 runs in flight", async () => {
+      const inFlight = await Promise.all(replicas.map(runsInFlight));
+      most = Math.max(most, ...inFlight);
+      return inFlight.reduce((a, b) => a + b, 0) === 12 ? inFlight : undefined;
+    }, 60_000);
+    expect(counts).toEqual([4, 4, 4]);
+    const all = await until("every spawn ended", async () => {
+      const inFlight = await Promise.all(replicas.map(runsInFlight));
+      most = Math.max(most, ...inFlight);
+      const spawns = (await db.listAll("slack")).filter((r) => names.includes(r.name));
+      return spawns.length === 12 && spawns.every((r) => r.status === "ready" || r.status === "failed") ? spawns : undefined;
+    }, ALL_READY_MS);
+    expect(all.filter((r) => r.status !== "ready").map((r) => `${r.name}: ${r.error}`)).toEqual([]);
+    expect(most, "no replica ran more than its cap at once").toBe(4);
+    expect(hetzner.servers()).toHaveLength(12);
+  }, 240_000);
+
   it("Socket Mode: each replica opens its own connection, and an envelope Slack delivers again to another replica is acted on once", async () => {
     // Socket Mode: the app-level token instead of the signing secret (no Request URL).
     const { db } = await freshCluster("C0SOCKET", { SLACK_SIGNING_SECRET: "", SLACK_APP_TOKEN: slack.appToken, REPLICA_SLOW_INSTALL_S: "1" });

@@ -31,8 +31,6 @@ const SUPERVISE_INTERVAL_S = 5;
 const MONITOR_INTERVAL_S = SUPERVISE_INTERVAL_S;
 /** How often an idle worker asks for the next job when no notification came (LISTEN/NOTIFY wakes it sooner). */
 const POLL_INTERVAL_S = 1;
-/** Runs this replica works on at once: each is mostly waiting on a cloud or an SSH command. */
-const RUN_CONCURRENCY = 100;
 /** A run job is failed (and retried elsewhere) if one attempt takes longer than this: longer than any run. */
 const RUN_EXPIRE_S = 4 * 3600;
 /** Upkeep passes are retried a few times (a replica died mid-pass); the next period's pass comes anyway. */
@@ -77,7 +75,11 @@ export interface JobQueue {
   readonly takeovers: number;
 }
 
-export async function openJobQueue(url: string, opts: { leaseTtlMs: number; logger: Logger; instance: string }): Promise<JobQueue> {
+export async function openJobQueue(url: string, opts: {
+  leaseTtlMs: number; logger: Logger; instance: string;
+  /** Runs this replica works on at once (SPAWNBOT_RUNS_PER_REPLICA): a lower cap spreads a burst over the replicas. */
+  runsPerReplica: number;
+}): Promise<JobQueue> {
   const log = opts.logger.child({ part: "jobs" });
   const boss = new PgBoss({
     connectionString: url, schema: JOBS_SCHEMA, application_name: `spawnbot ${opts.instance}`,
@@ -133,11 +135,11 @@ export async function openJobQueue(url: string, opts: { leaseTtlMs: number; logg
       // fails the job of a live run and another replica starts it alongside; like the bot's other
       // leases, beat often enough that two missed beats still leave the claim ours.
       const heartbeatRefreshSeconds = heartbeatSeconds / BEATS_PER_TTL;
-      await boss.work<{ spawnId: string }>(RUN_QUEUE, { pollingIntervalSeconds: POLL_INTERVAL_S, localConcurrency: RUN_CONCURRENCY, heartbeatRefreshSeconds }, async ([job]) => {
+      await boss.work<{ spawnId: string }>(RUN_QUEUE, { pollingIntervalSeconds: POLL_INTERVAL_S, localConcurrency: opts.runsPerReplica, heartbeatRefreshSeconds }, async ([job]) => {
         if (!job) return;
         await takeRunJob(job);
       });
-      log.info({ heartbeatSeconds }, "taking spawn runs from the job queue");
+      log.info({ heartbeatSeconds, runsPerReplica: opts.runsPerReplica }, "taking spawn runs from the job queue");
     },
     every(name, intervalMs, pass) {
       passes.set(name, pass);
