@@ -226,8 +226,9 @@ export class BotCore {
     // The clean-up job also deletes spawns' OpenRouter keys whose delete failed or never ran.
     const retryCleanups = async () => ({ recovery: await this.recover({ startUp: false }), keys: await this.retryKeyRevocations() });
     const queue = this.ctx.runQueue;
-    const runsSweep = queue && settings.runsSweepMs
-      ? { intervalMs: settings.runsSweepMs, pass: async () => ({ queued: await this.queueLiveRuns(queue), deletes: await finishAbandonedDeletes(this.ctx, this.announcer) }) }
+    const sweepMs = settings.runsSweepMs;
+    const runsSweep = queue && sweepMs
+      ? { intervalMs: sweepMs, pass: async () => ({ queued: await this.queueLiveRuns(queue, sweepMs), deletes: await finishAbandonedDeletes(this.ctx, this.announcer) }) }
       : undefined;
     return startUpkeep(this.ctx, settings, retryCleanups, schedule, runsSweep);
   }
@@ -237,10 +238,10 @@ export class BotCore {
     return takeQueuedRun(this.ctx, this.announcer, spawnId, opts);
   }
 
-  /** Send a job for every live run (a no-op for those queued or running): a run whose job was never sent is not lost (see sweepQueuedRun). */
-  private async queueLiveRuns(queue: RunQueue): Promise<number> {
+  /** Send a job for every live run that has none (see sweepQueuedRun): a run whose job was never sent is not lost. */
+  private async queueLiveRuns(queue: RunQueue, settledMs: number): Promise<number> {
     const runs = (await this.ctx.store.listLive()).filter((r) => r.status === "pending" || r.status === "provisioning");
-    for (const r of runs) await sweepQueuedRun(this.ctx, queue, r.id);
+    for (const r of runs) await sweepQueuedRun(this.ctx, queue, r, settledMs);
     return runs.length;
   }
 

@@ -60,14 +60,18 @@ export async function cancelRequested(ctx: CoreContext, spawnId: string, now = D
 }
 
 /**
- * The runs sweep's look at one live run (replicas): queue it if it has no job. A run with a cancel
- * mark gets its claim taken away again, which finishes a cancel whose replica died between the
- * mark and the cancel; with no job left and the mark older than a delete's lease, the replica that
- * was cancelling it died too, and the run is queued so that the replica taking it ends it.
+ * The runs sweep's look at one live run (replicas): queue it if it has no job, once it was recorded
+ * at least `settledMs` ago (the replica recording a spawn still makes its OpenRouter key before it
+ * queues the run, and a run taken in between would find no key and fail; a replica that died there
+ * is caught by the next pass). A run with a cancel mark gets its claim taken away again, which
+ * finishes a cancel whose replica died between the mark and the cancel; with no job left and the
+ * mark older than a delete's lease, the replica that was cancelling it died too, and the run is
+ * queued so that the replica taking it ends it.
  */
-export async function sweepQueuedRun(ctx: CoreContext, queue: RunQueue, spawnId: string, now = Date.now()): Promise<void> {
+export async function sweepQueuedRun(ctx: Pick<CoreContext, "store">, queue: RunQueue, rec: Pick<SpawnRecord, "id" | "createdAt">, settledMs: number, now = Date.now()): Promise<void> {
+  const spawnId = rec.id;
   const mark = await ctx.store.leases.get(cancelMark(spawnId));
-  if (mark === undefined || mark.expiresAt <= now) return queue.enqueueRun(spawnId);
+  if (mark === undefined || mark.expiresAt <= now) return now - rec.createdAt >= settledMs ? queue.enqueueRun(spawnId) : undefined;
   if ((await queue.cancelRun(spawnId)) === "none" && now - mark.acquiredAt > DELETE_LEASE_MS) await queue.enqueueRun(spawnId);
 }
 
