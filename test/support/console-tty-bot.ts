@@ -11,7 +11,7 @@ import { createLogger } from "../../src/log.js";
 import { AGENTS, LocalCloud, Orchestrator, loadOrCreateBotKey, type AgentSpec } from "../../src/orchestrator/index.js";
 import { secrets } from "../../src/secrets.js";
 import { runUntilStopped } from "../../src/shutdown.js";
-import { FAKE_KEY, TEST_AGENT } from "./test-agent.js";
+import { FAKE_KEY, slowAgent, TEST_AGENT } from "./test-agent.js";
 
 /** The environment the test gives this process. */
 export interface ConsoleTtyEnv {
@@ -21,10 +21,7 @@ export interface ConsoleTtyEnv {
   TTY_SLOW_S?: string;
 }
 
-const SLOW_AGENT: AgentSpec = {
-  ...TEST_AGENT, key: "slowagent", name: "Slow Test Agent", binary: "testagent",
-  install: `sleep ${Number(process.env.TTY_SLOW_S ?? 3)} && ${TEST_AGENT.install}`,
-};
+const SLOW_AGENT = slowAgent(Number(process.env.TTY_SLOW_S ?? 3));
 // Its install fails every time: the run fails after install's tries (about ten seconds).
 const FAILING_AGENT: AgentSpec = { ...TEST_AGENT, key: "failagent", name: "Failing Test Agent", install: "echo 'no such package' >&2; exit 3" };
 

@@ -10,10 +10,10 @@ import { loadSecretBox } from "../../src/bot/access/secret-box.js";
 import { openStore } from "../../src/bot/store/index.js";
 import { createLogger } from "../../src/log.js";
 import { HetznerCloud } from "../../src/orchestrator/clouds/hetzner.js";
-import { AGENTS, Orchestrator, loadOrCreateBotKey, type AgentSpec, type RunJournal } from "../../src/orchestrator/index.js";
+import { AGENTS, Orchestrator, loadOrCreateBotKey, type RunJournal } from "../../src/orchestrator/index.js";
 import { secrets } from "../../src/secrets.js";
 import { recoverAtStartUp, runUntilStopped } from "../../src/shutdown.js";
-import { FAKE_KEY, TEST_AGENT } from "./test-agent.js";
+import { FAKE_KEY, slowAgent, TEST_AGENT } from "./test-agent.js";
 
 /** The environment the test gives this process. */
 export interface CrashBotEnv {
@@ -27,10 +27,7 @@ export interface CrashBotEnv {
 }
 
 /** Like the test agent, but its install takes CRASH_SLOW_INSTALL_S seconds (mid-install kills, SIGTERM). */
-const SLOW_AGENT: AgentSpec = {
-  ...TEST_AGENT, key: "slowagent", name: "Slow Test Agent", binary: "testagent",
-  install: `sleep ${Number(process.env.CRASH_SLOW_INSTALL_S ?? 3)} && ${TEST_AGENT.install}`,
-};
+const SLOW_AGENT = slowAgent(Number(process.env.CRASH_SLOW_INSTALL_S ?? 3));
 
 function crashingJournal(journal: RunJournal, at: string | undefined): RunJournal {
   if (!at) return journal;

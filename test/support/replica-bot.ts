@@ -5,10 +5,10 @@
 // for that long, so a test can kill a replica while its runs are installing.
 import { ConfigError, loadConfig } from "../../src/config.js";
 import { HetznerCloud } from "../../src/orchestrator/clouds/hetzner.js";
-import { AGENTS, type AgentSpec } from "../../src/orchestrator/index.js";
+import { AGENTS } from "../../src/orchestrator/index.js";
 import { runBot } from "../../src/run-bot.js";
 import { secrets } from "../../src/secrets.js";
-import { TEST_AGENT } from "./test-agent.js";
+import { slowAgent, TEST_AGENT } from "./test-agent.js";
 
 /** What the test gives this process besides the SPAWNBOT_* configuration. */
 export interface ReplicaBotEnv {
@@ -21,10 +21,7 @@ export interface ReplicaBotEnv {
   REPLICA_HETZNER_POLL_MS?: string;
 }
 
-const SLOW_AGENT: AgentSpec = {
-  ...TEST_AGENT, key: "slowagent", name: "Slow Test Agent", binary: "testagent",
-  install: `sleep ${Number(process.env.REPLICA_SLOW_INSTALL_S ?? 3)} && ${TEST_AGENT.install}`,
-};
+const SLOW_AGENT = slowAgent(Number(process.env.REPLICA_SLOW_INSTALL_S ?? 3));
 
 async function main(): Promise<number> {
   const env = process.env as unknown as ReplicaBotEnv;

@@ -27,5 +27,10 @@ export const TEST_AGENT: AgentSpec & { install: string } = {
   modelWiring: "TEST_AGENT_MODEL in ~/.spawnrc, ~/.testagent/config.json and --model",
 };
 
+/** The test agent under the key "slowagent", its install taking this many seconds longer: time to kill or stop a bot mid-install. */
+export function slowAgent(installSeconds: number): AgentSpec {
+  return { ...TEST_AGENT, key: "slowagent", name: "Slow Test Agent", binary: "testagent", install: `sleep ${installSeconds} && ${TEST_AGENT.install}` };
+}
+
 /** A recognisable fake OpenRouter key (the shape of a real one). */
 export const FAKE_KEY = `sk-or-v1-${"0123456789abcdef".repeat(4)}`;
